@@ -1,0 +1,19 @@
+"""Hypothesis profiles: ``ci`` (default; derandomized, modest counts), ``thorough``, ``debug``.
+
+Select with ``HYPOTHESIS_PROFILE=thorough pytest``.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("debug", max_examples=10, deadline=None, verbosity=2, derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,0 +1,72 @@
+"""The task model: validation, save/load, T_eps."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strategies import any_tasks, full_support_tasks
+from theory.generators import lookup_mass_for_entropy, lookup_task, random_task
+from theory.divergence import entropy
+from theory.task import Task, load_task, t_eps, kept_indices
+
+
+@pytest.mark.parametrize(
+    "prior, cond, seqs, match",
+    [
+        ([0.5, 0.5], [[0.5, 0.5], [1.2, -0.2]], None, "negative"),
+        ([0.5, 0.5], [[0.5, 0.5], [0.5, 0.4]], None, "row 1 must sum to 1"),
+        ([0.5, 0.6], [[0.5, 0.5], [0.5, 0.5]], None, "`prior` must sum to 1"),
+        ([0.5, 0.5], [[np.nan, 0.5], [0.5, 0.5]], None, "NaN"),
+        ([1.0], [[0.5, 0.5], [0.5, 0.5]], None, "shape"),
+        ([1 / 3] * 3, [[0.5, 0.5]] * 3, None, "`seqs` is required"),
+        ([0.5, 0.5], [[0.5, 0.5]] * 2, [[0], [2]], r"\[0, 1\]"),
+        ([0.5, 0.5], [[0.5, 0.5]] * 2, [[0], [0]], "same sequence twice"),
+        ([0.5, 0.5], [[0.5, 0.5]] * 2, [[0.5], [1]], "integer"),
+    ],
+)
+def test_task_rejects_bad_input_naming_the_problem(prior, cond, seqs, match):
+    with pytest.raises(ValueError, match=match):
+        Task(np.array(prior), np.array(cond), None if seqs is None else np.array(seqs))
+
+
+@given(any_tasks())
+def test_save_load_roundtrip(tmp_path_factory, task):
+    path = tmp_path_factory.mktemp("t") / "task.npz"
+    task.save(path)
+    back = load_task(path)
+    assert np.array_equal(back.prior, task.prior)
+    assert np.array_equal(back.cond, task.cond)
+    assert np.array_equal(back.seqs, task.seqs)
+
+
+def test_load_rejects_missing_key(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, prior=np.ones(2) / 2)
+    with pytest.raises(ValueError, match="lacks key"):
+        load_task(path)
+
+
+@given(full_support_tasks(), st.floats(0.0, 0.99))
+def test_t_eps_is_the_smallest_set_with_mass_at_least_one_minus_eps(task, eps):
+    n = t_eps(task.prior, eps)
+    idx = kept_indices(task.prior, eps)
+    assert idx.size == n
+    tail = np.sort(task.prior)[::-1][n:].sum()
+    assert tail <= eps
+    if n > 0:  # one fewer would leave more than eps out
+        tail_one_less = np.sort(task.prior)[::-1][n - 1:].sum()
+        assert tail_one_less > eps
+
+
+@given(st.integers(2, 50), st.floats(0.0, 1.0))
+def test_lookup_entropy_is_hit(N, frac):
+    h = frac * np.log(N)
+    task = lookup_task(N, 1, entropy=h, seed=0)
+    assert np.allclose(entropy(task.cond), h, rtol=1e-9, atol=1e-12)
+    assert 0.0 <= lookup_mass_for_entropy(N, h) <= (N - 1) / N
+
+
+def test_unknown_kind_lists_kinds():
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        random_task("nope", 3, 1)

@@ -1,0 +1,192 @@
+"""Seeded generators of tasks, one per regime of the theory.
+
+Each returns a validated :class:`theory.task.Task` over all ``N**S``
+sequences (lexicographic). Kinds (``KINDS``): ``dirichlet`` (full support,
+Assumption 2), ``almost-rank`` (centred logits with a chosen
+``sigma_{d+1}``), ``lookup`` (noisy look-up table with a chosen Shannon
+entropy), ``association`` (one-hot rows, Assumption 1), ``permutation``
+(the hypothesis of ``draft.cor-permutation``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import brentq
+
+from theory.divergence import log_softmax
+from theory.task import Task, all_sequences
+from theory.validate import check_int, check_positive
+
+__all__ = ["KINDS", "make_prior", "dirichlet_task", "almost_rank_task", "lookup_task",
+           "association_task", "permutation_task", "random_task", "lookup_mass_for_entropy"]
+
+PRIORS = ("uniform", "zipf")
+
+
+def _rng(seed) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _check_NS(N, S, max_T=10**7):
+    N = check_int("N", N, minimum=2)
+    S = check_int("S", S, minimum=1)
+    if N**S > max_T:
+        raise ValueError(f"`N**S` = {N**S} sequences exceeds the generator limit {max_T}; lower N or S")
+    return N, S
+
+
+def make_prior(T: int, kind: str = "uniform", *, zipf_a: float = 1.0, seed=None) -> np.ndarray:
+    """A prior over ``T`` sequences: ``uniform``, or ``zipf`` (``p ∝ rank^-a`` on a random order)."""
+    T = check_int("T", T, minimum=1)
+    if kind == "uniform":
+        return np.full(T, 1.0 / T)
+    if kind == "zipf":
+        a = check_positive("zipf_a", zipf_a)
+        w = np.arange(1, T + 1, dtype=np.float64) ** (-a)
+        w = w[_rng(seed).permutation(T)]
+        return w / w.sum()
+    raise ValueError(f"`prior` must be one of {PRIORS} (got {kind!r})")
+
+
+def dirichlet_task(N: int, S: int, *, alpha: float = 1.0, prior: str = "uniform", seed=None) -> Task:
+    """Full-support rows ``pi_t ~ Dirichlet(alpha 1_N)`` (Assumption 2).
+
+    Rows are drawn through their logs (``log Gamma`` samples) so that small
+    ``alpha`` never underflows a probability to exactly 0.
+    """
+    N, S = _check_NS(N, S)
+    alpha = check_positive("alpha", alpha)
+    rng = _rng(seed)
+    T = N**S
+    # log of Gamma(alpha) samples: log(U^{1/alpha} G_{alpha+1}) is stable for tiny alpha.
+    logg = np.log(rng.gamma(alpha + 1.0, size=(T, N))) + np.log(rng.uniform(size=(T, N))) / alpha
+    cond = np.exp(log_softmax(logg))
+    if not np.all(cond > 0):
+        raise ValueError(f"`alpha`={alpha} is too small: a probability underflowed to 0 in float64")
+    cond /= cond.sum(axis=1, keepdims=True)
+    return Task(make_prior(T, prior, seed=rng), cond)
+
+
+def almost_rank_task(N: int, S: int, *, d: int, sigma: float, prior: str = "uniform",
+                     top: float = 3.0, decay: float = 0.5, seed=None) -> Task:
+    """Logits whose uniform-centred matrix has singular values ``top.. (d of them), sigma, sigma*decay, ...``.
+
+    ``sigma`` is ``sigma_{d+1}`` of ``L (I - 11^T/N)`` exactly (the uniform,
+    unweighted reading), since ``log softmax`` only shifts rows by a constant.
+    The first ``d`` singular values are spaced in ``[top, 2 top]``; ``top`` must
+    exceed ``sigma``.
+    """
+    N, S = _check_NS(N, S)
+    d = check_int("d", d, minimum=1, maximum=N - 2)
+    sigma = check_positive("sigma", sigma, allow_zero=True)
+    top = check_positive("top", top)
+    if top <= sigma:
+        raise ValueError(f"`top` must exceed `sigma` (got top={top}, sigma={sigma})")
+    rng = _rng(seed)
+    T = N**S
+    r = min(T, N - 1)  # rank of a centred (T, N) matrix is at most N - 1
+    if d + 1 > r:
+        raise ValueError(f"`d`+1 = {d + 1} exceeds the largest possible rank min(T, N-1) = {r}")
+    U, _ = np.linalg.qr(rng.standard_normal((T, r)))
+    C = np.eye(N) - 1.0 / N  # centring projector; its range is 1-perp
+    V, _ = np.linalg.qr(C @ rng.standard_normal((N, r)))
+    s = np.concatenate([np.linspace(2 * top, top, d), sigma * decay ** np.arange(r - d)])
+    Lc = (U * s) @ V.T
+    cond = np.exp(log_softmax(Lc))
+    cond /= cond.sum(axis=1, keepdims=True)
+    return Task(make_prior(T, prior, seed=rng), cond)
+
+
+def lookup_mass_for_entropy(N: int, h: float) -> float:
+    """The off-target mass ``q`` whose row ``(1-q) on g, q/(N-1) elsewhere`` has Shannon entropy ``h``.
+
+    ``h(q) = -(1-q) log(1-q) - q log q + q log(N-1)`` increases on ``[0, (N-1)/N]``
+    from 0 to ``log N``.
+    """
+    N = check_int("N", N, minimum=2)
+    h = check_positive("entropy", h, allow_zero=True)
+    if h > np.log(N) * (1 + 1e-12):
+        raise ValueError(f"`entropy` must be <= log N = {np.log(N):.6g} (got {h})")
+    if h == 0:
+        return 0.0
+    qmax = (N - 1) / N
+    if h >= np.log(N):
+        return qmax
+
+    def f(q):
+        return -(1 - q) * np.log1p(-q) - q * np.log(q) + q * np.log(N - 1) - h
+
+    return float(brentq(f, 1e-300, qmax, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def lookup_task(N: int, S: int, *, entropy: float, prior: str = "uniform", seed=None) -> Task:
+    """Noisy look-up table: ``pi_t = (1-q) delta_{g(t)} + q/(N-1)`` off ``g(t)``, Shannon entropy ``entropy``.
+
+    ``g`` is a uniformly random map from sequences to tokens.
+    """
+    N, S = _check_NS(N, S)
+    q = lookup_mass_for_entropy(N, entropy)
+    rng = _rng(seed)
+    T = N**S
+    g = rng.integers(0, N, size=T)
+    cond = np.full((T, N), q / (N - 1))
+    cond[np.arange(T), g] = 1.0 - q
+    return Task(make_prior(T, prior, seed=rng), cond)
+
+
+def association_task(N: int, S: int, *, prior: str = "uniform", seed=None) -> Task:
+    """Association task (Assumption 1): ``pi_t`` one-hot at a random ``g(t)``."""
+    N, S = _check_NS(N, S)
+    rng = _rng(seed)
+    T = N**S
+    cond = np.zeros((T, N))
+    cond[np.arange(T), rng.integers(0, N, size=T)] = 1.0
+    return Task(make_prior(T, prior, seed=rng), cond)
+
+
+def permutation_task(N: int, S: int, *, d: int, scale: float = 1.0, prior: str = "uniform", seed=None) -> Task:
+    """Hypothesis of ``draft.cor-permutation``: log-probabilities aligned with the output axes.
+
+    ``log pi(o|t) = c_t + X_{t,o}`` for ``o`` in a random set ``S_r`` of
+    ``r = min(N-1, T)`` outputs, ``c_t`` off it, where the columns of ``X``
+    are orthogonal with decreasing norms. So ``L - c 1^T = X`` (embedded)
+    has right singular vectors ``e_o``: the ``V`` of the corollary is a
+    permutation ``xi`` and its first ``d`` outputs are ``S_d``. (The
+    uniform-centred ``L`` cannot have such ``V``: its rows are orthogonal to
+    ``1``; the corollary's centring is the one by ``c_t``.)
+    """
+    N, S = _check_NS(N, S)
+    d = check_int("d", d, minimum=1, maximum=N - 1)
+    scale = check_positive("scale", scale)
+    rng = _rng(seed)
+    T = N**S
+    r = min(N - 1, T)
+    if d > r:
+        raise ValueError(f"`d` must be <= min(N-1, T) = {r} (got {d})")
+    Q, _ = np.linalg.qr(rng.standard_normal((T, r)))
+    norms = scale * np.sqrt(T) * np.linspace(1.0, 0.2, r)  # distinct, decreasing
+    X = Q * norms  # (T, r), orthogonal columns
+    xi = rng.permutation(N)  # xi[:r] are the aligned outputs, most important first
+    logits = np.zeros((T, N))
+    logits[:, xi[:r]] = X
+    cond = np.exp(log_softmax(logits))
+    cond /= cond.sum(axis=1, keepdims=True)
+    task = Task(make_prior(T, prior, seed=rng), cond)
+    object.__setattr__(task, "permutation", xi)  # documented extra: the permutation xi
+    return task
+
+
+KINDS = {
+    "dirichlet": dirichlet_task,
+    "almost-rank": almost_rank_task,
+    "lookup": lookup_task,
+    "association": association_task,
+    "permutation": permutation_task,
+}
+
+
+def random_task(kind: str, N: int, S: int, *, seed=None, **kw) -> Task:
+    """Dispatch to the generator named ``kind`` (see ``KINDS``)."""
+    if kind not in KINDS:
+        raise ValueError(f"`kind` must be one of {sorted(KINDS)} (got {kind!r})")
+    return KINDS[kind](N, S, seed=seed, **kw)

@@ -1,0 +1,117 @@
+"""Input checks shared by every public function.
+
+Every check raises ``ValueError`` whose message starts with the argument's
+name in backticks and says what was wrong. Nothing is ever silently fixed:
+a row that sums to 0.97 is rejected, not renormalised.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "SUM_RTOL",
+    "check_array",
+    "check_distribution",
+    "check_rows_stochastic",
+    "check_int",
+    "check_eps",
+    "check_positive",
+    "check_logits",
+]
+
+# A probability vector must sum to 1 within this relative tolerance. float64
+# summation of n terms errs by at most ~n * 1.1e-16; 1e-9 leaves room for
+# n up to 1e6 while still rejecting anything a user would call unnormalised
+# (and the 1e-3-level slips of float32 data).
+SUM_RTOL = 1e-9
+
+
+def check_array(name: str, x, *, ndim: int | None = None, finite: bool = True) -> np.ndarray:
+    """``x`` as a float64 array; reject non-numeric data, wrong ``ndim`` and NaN/inf."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a numeric array (got {type(x).__name__})") from None
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"`{name}` must be {ndim}-dimensional (got shape {a.shape})")
+    if finite and not np.all(np.isfinite(a)):
+        bad = "NaN" if np.isnan(a).any() else "inf"
+        raise ValueError(f"`{name}` contains {bad}")
+    return a
+
+
+def check_distribution(name: str, p) -> np.ndarray:
+    """A 1-d probability vector: finite, ``>= 0``, summing to 1 within ``SUM_RTOL``."""
+    a = check_array(name, p, ndim=1)
+    if a.size == 0:
+        raise ValueError(f"`{name}` must not be empty")
+    if (a < 0).any():
+        raise ValueError(f"`{name}` has a negative entry ({a.min():.3g} at index {int(np.argmin(a))})")
+    s = a.sum()
+    if abs(s - 1.0) > SUM_RTOL:
+        raise ValueError(f"`{name}` must sum to 1 (got {s:.12g})")
+    return a
+
+
+def check_rows_stochastic(name: str, P) -> np.ndarray:
+    """A 2-d array whose rows are probability vectors (finite, ``>= 0``, sum 1)."""
+    a = check_array(name, P, ndim=2)
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"`{name}` must not be empty (got shape {a.shape})")
+    if (a < 0).any():
+        r, c = np.unravel_index(int(np.argmin(a)), a.shape)
+        raise ValueError(f"`{name}` has a negative entry ({a[r, c]:.3g} at row {r}, column {c})")
+    s = a.sum(axis=1)
+    dev = np.abs(s - 1.0)
+    if (dev > SUM_RTOL).any():
+        r = int(np.argmax(dev))
+        raise ValueError(f"`{name}` row {r} must sum to 1 (got {s[r]:.12g})")
+    return a
+
+
+def check_int(name: str, v, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer (bools rejected) within ``[minimum, maximum]``."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        else:
+            raise ValueError(f"`{name}` must be an integer (got {v!r})")
+    v = int(v)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum} (got {v})")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum} (got {v})")
+    return v
+
+
+def check_eps(eps, name: str = "eps") -> float:
+    """``eps`` in ``[0, 1)``."""
+    try:
+        e = float(eps)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a number in [0, 1) (got {eps!r})") from None
+    if not (0.0 <= e < 1.0):
+        raise ValueError(f"`{name}` must lie in [0, 1) (got {eps!r})")
+    return e
+
+
+def check_positive(name: str, v, *, allow_zero: bool = False) -> float:
+    """A finite real ``> 0`` (or ``>= 0``)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a real number (got {v!r})") from None
+    if not np.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
+        raise ValueError(f"`{name}` must be {'>= 0' if allow_zero else '> 0'} and finite (got {v!r})")
+    return x
+
+
+def check_logits(name: str, F, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A finite 2-d logit matrix, optionally of a given shape."""
+    a = check_array(name, F, ndim=2)
+    if shape is not None and a.shape != shape:
+        raise ValueError(f"`{name}` must have shape {shape} (got {a.shape})")
+    return a
