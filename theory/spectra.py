@@ -1,0 +1,76 @@
+"""The centred log-probability matrix and its singular values, one function per reading.
+
+The seed and draft bounds use ``sigma_{d+1}``, a singular value of "the
+centred ``L``". THEORY.md lists the readings; each has its own name here
+(``SIGMA_READINGS``) and nothing picks one for the user:
+
+- ``uniform``: ``L (I - 11^T/N)`` (rows centred by their uniform mean);
+- ``uniform-prior``: ``diag(sqrt p) L (I - 11^T/N)`` (rows also weighted by the prior);
+- ``pi``: ``L - (pi_t . L_t) 1^T`` (rows centred by their ``pi_t``-weighted mean);
+- ``pi-prior``: ``diag(sqrt p)`` times the ``pi`` reading.
+
+All need Assumption 2 (``L = log Pi`` finite).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.validate import check_distribution, check_int, check_rows_stochastic
+
+__all__ = ["SIGMA_READINGS", "log_probs", "centred_logits", "singular_values", "sigma"]
+
+SIGMA_READINGS = ("uniform", "uniform-prior", "pi", "pi-prior")
+
+
+def _check_reading(reading: str) -> str:
+    if reading not in SIGMA_READINGS:
+        raise ValueError(f"`reading` must be one of {SIGMA_READINGS} (got {reading!r})")
+    return reading
+
+
+def log_probs(cond: np.ndarray) -> np.ndarray:
+    """``L = log Pi``, requiring Assumption 2 (full support). (T, N)"""
+    P = check_rows_stochastic("cond", cond)
+    if not np.all(P > 0):
+        r, c = np.argwhere(P == 0)[0]
+        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, so log Pi is -inf")
+    return np.log(P)
+
+
+def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform") -> np.ndarray:
+    """The centred ``L`` of a reading (see module docstring). (T, N)
+
+    >>> P = np.array([[0.5, 0.25, 0.25]])
+    >>> bool(np.allclose(centred_logits(np.ones(1), P).sum(axis=1), 0))
+    True
+    """
+    reading = _check_reading(reading)
+    L = log_probs(cond)
+    p = check_distribution("prior", prior)
+    if p.shape != (L.shape[0],):
+        raise ValueError(f"`prior` must have shape ({L.shape[0]},) (got {p.shape})")
+    if reading.startswith("uniform"):
+        Lc = L - L.mean(axis=1, keepdims=True)
+    else:
+        P = np.asarray(cond, dtype=np.float64)
+        Lc = L - np.sum(P * L, axis=1, keepdims=True)
+    if reading.endswith("-prior"):
+        Lc = np.sqrt(p)[:, None] * Lc
+    return Lc
+
+
+def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform") -> np.ndarray:
+    """Singular values of the centred ``L`` of ``reading``, descending, length ``min(T, N)``."""
+    return np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
+
+
+def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform") -> float:
+    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond the rank's length.
+
+    Claim ids: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (all use ``sigma_{d+1}``).
+    """
+    j = check_int("j", j, minimum=1)
+    s = singular_values(prior, cond, reading)
+    return float(s[j - 1]) if j <= s.size else 0.0
