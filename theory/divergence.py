@@ -8,10 +8,19 @@ NEGATIVE entropy; here :func:`entropy` is Shannon's ``h = -H >= 0``.
 
 from __future__ import annotations
 
+import math
+from typing import Callable, Union
+
 import numpy as np
 from scipy.special import logsumexp
 
-from theory.validate import check_distribution, check_logits, check_rows_stochastic
+from theory.validate import (
+    check_array,
+    check_chunk,
+    check_distribution,
+    check_logits,
+    check_rows_stochastic,
+)
 
 __all__ = [
     "log_softmax",
@@ -23,17 +32,66 @@ __all__ = [
     "taylor_proxy",
     "taylor_remainder_bound",
     "center_rows",
+    "kl_stream",
+    "auto_chunk",
+    "CHUNK_ELEMENTS",
 ]
+
+# Streaming block size, in matrix entries: 2**21 float64 entries = 16 MiB per
+# (rows, N) block. The KL of a block keeps about six such arrays alive
+# (cond, logits, log-softmax, log pi, the terms and a mask), ~100 MiB, far
+# under the 1 GiB budget of issue 5 yet big enough that per-block Python
+# overhead is negligible (measured in benchmarks/bench_kl.py).
+CHUNK_ELEMENTS = 2**21
+
+# exp3 and exp overflow float64 above log(DBL_MAX) = 709.78...: there the
+# value is returned as +inf (a vacuous but true upper bound), never NaN.
+_EXP_OVERFLOW = math.log(np.finfo(np.float64).max)
+
+BlockSource = Union[np.ndarray, Callable[[int, int], np.ndarray]]
+
 
 
 def log_softmax(F: np.ndarray) -> np.ndarray:
     """Row-wise ``log softmax(F)``, stable: ``F - logsumexp(F)``.
 
+    ``F`` may hold ``-inf`` (probability 0) but no NaN or ``+inf``, and each
+    row needs a finite entry. A row spanning more than float64 holds
+    (``max - min > 1.8e308``) gives ``-inf`` for the entries that underflow.
+
     >>> log_softmax(np.array([[1000.0, 1.0]])).round(6).tolist()
     [[0.0, -999.0]]
     """
-    F = np.asarray(F, dtype=np.float64)
-    return F - logsumexp(F, axis=-1, keepdims=True)
+    F = check_array("F", F, finite=False)
+    if F.ndim == 0 or F.shape[-1] == 0:
+        raise ValueError(f"`F` must have at least one entry per row (got shape {F.shape})")
+    if np.isnan(F).any() or (F == np.inf).any():
+        raise ValueError(f"`F` contains {'NaN' if np.isnan(F).any() else '+inf'}")
+    if not np.all(np.isfinite(F).any(axis=-1)):
+        raise ValueError("`F` has a row with no finite entry (all -inf)")
+    return _log_softmax(F)
+
+
+def _log_softmax(F: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # overflow only to -inf, documented above
+        return F - logsumexp(F, axis=-1, keepdims=True)
+
+
+def _kl_block(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
+    """Per-row KL of a validated block, ``(B,)``; ``0 log 0 = 0``.
+
+    The terms are ``P (log P - log softmax F)`` elementwise, as in
+    :func:`kl_rows` (so F = log P gives exact zeros).
+    """
+    ls = _log_softmax(F)
+    pos = P > 0
+    if not np.all(np.isfinite(ls) | ~pos):
+        r = int(np.argmax(~np.all(np.isfinite(ls) | ~pos, axis=1)))
+        raise ValueError(f"`{name}` row {r + row_offset}: the log-softmax overflows float64 (logits from "
+                         f"{F[r].min():.3g} to {F[r].max():.3g}) where pi > 0, so the divergence is not representable")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(pos, P * (np.log(P) - ls), 0.0)
+    return terms.sum(axis=1)
 
 
 def _check_pair(cond, F):
@@ -54,27 +112,127 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     [0.0, 0.0]
     """
     P, F = _check_pair(cond, F)
-    ls = log_softmax(F)
-    pos = P > 0
-    terms = np.zeros_like(P)
-    terms[pos] = P[pos] * (np.log(P[pos]) - ls[pos])
-    return terms.sum(axis=1)
+    return _kl_block(P, F)
 
 
-def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
+def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None = None) -> float:
     """Prior-weighted divergence ``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))``.
 
     Claim ids: all (THEORY.md section 0, "Divergence").
+
+    ``chunk`` (rows per block) streams the computation through
+    :func:`kl_stream`, bounding the temporaries to a few ``(chunk, N)``
+    arrays; ``None`` computes it in one block. Both give the same value up
+    to summation order (relative 1e-14).
 
     >>> P = np.array([[0.25, 0.75]])
     >>> bool(np.isclose(kl(np.array([1.0]), P, np.zeros((1, 2))), 0.25*np.log(0.5) + 0.75*np.log(1.5)))
     True
     """
+    if chunk is not None:
+        return kl_stream(prior, cond, F, chunk=chunk)
     p = check_distribution("prior", prior)
     rows = kl_rows(cond, F)
     if p.shape[0] != rows.shape[0]:
         raise ValueError(f"`prior` must have length T={rows.shape[0]} (got {p.shape[0]})")
     return float(p @ rows)
+
+
+def auto_chunk(N: int) -> int:
+    """Rows per block so that a ``(rows, N)`` float64 block holds ``CHUNK_ELEMENTS`` entries.
+
+    >>> auto_chunk(10), auto_chunk(10**7)
+    (209715, 1)
+    """
+    return max(1, CHUNK_ELEMENTS // max(1, int(N)))
+
+
+def _block(name: str, src, lo: int, hi: int, N: int | None) -> np.ndarray:
+    if callable(src):
+        B = check_array(name, src(lo, hi), ndim=2)
+        if B.shape[0] != hi - lo or (N is not None and B.shape[1] != N):
+            want = f"({hi - lo}, {N if N is not None else 'N'})"
+            raise ValueError(f"`{name}`({lo}, {hi}) must return shape {want} (got {B.shape})")
+        return B
+    return src[lo:hi]
+
+
+def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chunk: int | None = None) -> float:
+    """``dKL(pi, f)`` over ``T`` sequences, streamed in blocks of ``chunk`` rows.
+
+    Claim ids: all (THEORY.md section 0, "Divergence"); the same value as
+    :func:`kl`, for ``T`` too large to hold the ``(T, N)`` matrices (issue 5:
+    ``T = 10^6``).
+
+    Parameters
+    ----------
+    prior : (T,) array, a probability vector (checked whole).
+    cond : (T, N) array (a ``np.memmap`` works), or a callable
+        ``cond(lo, hi) -> (hi - lo, N)`` giving the rows ``lo:hi`` of ``Pi``.
+    logits : (T, N) array, or a callable ``logits(lo, hi) -> (hi - lo, N)``
+        giving ``F[lo:hi]`` (e.g. ``lambda lo, hi: model.logits(seqs[lo:hi])``).
+    chunk : rows per block, ``>= 1``; ``None`` picks :func:`auto_chunk`
+        (16 MiB blocks).
+
+    Returns
+    -------
+    float
+        ``sum_t p(t) KL(pi_t || softmax f(t))``; the block sums are added
+        with ``math.fsum``, so the order of blocks does not matter.
+
+    Raises
+    ------
+    ValueError
+        naming ``prior``, ``cond``, ``logits`` or ``chunk``: a row that is
+        not a distribution (its global row number), a block of the wrong
+        shape, NaN/inf logits, a log-softmax that overflows float64.
+
+    Notes
+    -----
+    Every block is validated as it arrives, so an invalid row deep in a
+    stream is reported after the blocks before it were computed. Peak
+    memory is the prior plus a few ``(chunk, N)`` arrays (measured in
+    ``benchmarks/peak_memory.py``, figures in ``docs/performance.md``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> P = rng.dirichlet(np.ones(3), size=10); F = rng.normal(size=(10, 3)); p = np.full(10, 0.1)
+    >>> bool(np.isclose(kl_stream(p, P, F, chunk=3), kl(p, P, F), rtol=1e-14))
+    True
+    >>> bool(np.isclose(kl_stream(p, lambda lo, hi: P[lo:hi], lambda lo, hi: F[lo:hi], chunk=4), kl(p, P, F)))
+    True
+    """
+    p = check_distribution("prior", prior)
+    T = p.shape[0]
+    N = None
+    if not callable(cond):
+        cond = cond if isinstance(cond, np.ndarray) else check_array("cond", cond, ndim=2)
+        if cond.ndim != 2 or cond.shape[0] != T:
+            raise ValueError(f"`cond` must have shape (T, N) with T={T} rows (got {cond.shape})")
+        N = cond.shape[1]
+    if not callable(logits):
+        logits = logits if isinstance(logits, np.ndarray) else check_array("logits", logits, ndim=2)
+        if logits.ndim != 2 or logits.shape[0] != T or (N is not None and logits.shape[1] != N):
+            raise ValueError(f"`logits` must have shape ({T}, {N if N is not None else 'N'}) (got {logits.shape})")
+        N = logits.shape[1] if N is None else N
+    if chunk is None:
+        chunk = auto_chunk(N if N is not None else 1)
+    chunk = check_chunk(chunk)
+    parts = []
+    for lo in range(0, T, chunk):
+        hi = min(T, lo + chunk)
+        P = check_rows_stochastic("cond", _block("cond", cond, lo, hi, N), row_offset=lo)
+        if P.shape[0] != hi - lo:
+            raise ValueError(f"`cond` must have {T} rows (got fewer)")
+        if N is None:
+            N = P.shape[1]
+        elif P.shape[1] != N:
+            raise ValueError(f"`cond` rows {lo}:{hi} must have N={N} columns (got {P.shape[1]})")
+        F = _block("logits", logits, lo, hi, N)
+        F = check_logits("logits", F, shape=P.shape)
+        parts.append(float(p[lo:hi] @ _kl_block(P, F, row_offset=lo, name="logits")))
+    return math.fsum(parts)
 
 
 def entropy(cond: np.ndarray) -> np.ndarray:
@@ -97,13 +255,20 @@ def exp3(x) -> np.ndarray:
 
     For ``|x| < 0.1`` the series ``sum_{k>=3} x^k/k!`` (to ``k = 12``,
     truncation below 1e-20 relative) replaces the cancelling difference.
+    ``x`` must be finite; beyond float64 range the value is ``+inf``
+    (``x > 709.78``) or ``-inf`` (``x < -1.3e154``), never NaN.
 
     >>> x = 1e-3; round(float(exp3(x)) / (x**3 / 6), 9)  # = 1 + x/4 + x^2/20 + ...
     1.00025005
     >>> float(np.expm1(x) - x - x*x/2) == float(exp3(x))  # the naive form loses digits
     False
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
+    return _exp3(x)
+
+
+def _exp3(x: np.ndarray) -> np.ndarray:
+    """:func:`exp3` without the finiteness check (``+inf`` maps to ``+inf``)."""
     out = np.empty_like(x)
     small = np.abs(x) < 0.1
     xs = x[small]
@@ -113,17 +278,24 @@ def exp3(x) -> np.ndarray:
         term = term * xs / k
         acc += term
     out[small] = acc
-    xl = x[~small]
-    out[~small] = np.expm1(xl) - xl - 0.5 * xl * xl
+    big = x > _EXP_OVERFLOW  # e^x overflows: the value is +inf in float64
+    mid = ~small & ~big
+    xl = x[mid]
+    with np.errstate(over="ignore"):  # x^2/2 overflows only for x < -1.3e154: -inf is then correct
+        out[mid] = np.expm1(xl) - xl - 0.5 * xl * xl
+    out[big] = np.inf
     return out if out.ndim else out[()]
 
 
 def center_rows(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Subtract each row's mean (uniform, or weighted by the rows of ``weights``)."""
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     if weights is None:
         return X - X.mean(axis=1, keepdims=True)
-    return X - np.sum(weights * X, axis=1, keepdims=True)
+    w = check_rows_stochastic("weights", weights)
+    if w.shape != X.shape:
+        raise ValueError(f"`weights` must have the shape of `X` {X.shape} (got {w.shape})")
+    return X - np.sum(w * X, axis=1, keepdims=True)
 
 
 def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
@@ -135,7 +307,12 @@ def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     if not np.all(P > 0):
         raise ValueError("`cond` must satisfy Assumption 2 (full support, every pi(o|t) > 0) for fbar")
     D = F - np.log(P)
-    return D - np.sum(P * D, axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = D - np.sum(P * D, axis=1, keepdims=True)
+    if not np.all(np.isfinite(out)):
+        r = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
+        raise ValueError(f"`F` row {r}: fbar overflows float64 (logits of size {np.abs(F[r]).max():.3g})")
+    return out
 
 
 def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
@@ -143,12 +320,35 @@ def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
     p = check_distribution("prior", prior)
     P = np.asarray(cond, dtype=np.float64)
     fb = fbar(cond, F)
-    var = np.sum(P * fb**2, axis=1)  # E_pi fbar = 0 by construction
-    return float(p @ np.log1p(var / 2.0))
+    _check_prior_len(p, fb.shape[0])
+    # Var = m^2 sum pi (fb/m)^2 with m = max |fb|: no overflow of fb**2 for
+    # huge logits; log1p(Var/2) = 2 log m + log(s/2) once Var/2 exceeds 1e300.
+    m = np.abs(fb).max(axis=1)
+    m_safe = np.where(m > 0, m, 1.0)
+    s = np.sum(P * (fb / m_safe[:, None]) ** 2, axis=1)  # E_pi fbar = 0 by construction
+    with np.errstate(over="ignore"):
+        var_half = m * m * s / 2.0
+    huge = ~(var_half < 1e300)
+    val = np.where(huge, 2 * np.log(m_safe) + np.log(np.where(huge, s, 1.0) / 2.0), np.log1p(np.where(huge, 0.0, var_half)))
+    return float(p @ val)
+
+
+def _check_prior_len(p: np.ndarray, T: int) -> None:
+    if p.shape[0] != T:
+        raise ValueError(f"`prior` must have length T={T} (got {p.shape[0]})")
 
 
 def taylor_remainder_bound(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
-    """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor``."""
+    """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor``.
+
+    ``+inf`` (a true, vacuous bound) when some ``||fbar_t|| > 709.78`` has ``p(t) > 0``.
+    """
     p = check_distribution("prior", prior)
     fb = fbar(cond, F)
-    return float(p @ exp3(np.linalg.norm(fb, axis=1)))
+    _check_prior_len(p, fb.shape[0])
+    with np.errstate(over="ignore"):  # a norm over 1.8e308 is inf, and exp3 of it is inf either way
+        norms = np.linalg.norm(fb, axis=1)
+    vals = _exp3(norms)
+    if np.isinf(vals).any():  # +inf: the bound is vacuous, and p @ would give NaN where p = 0
+        return float(np.inf) if (p[np.isinf(vals)] > 0).any() else float(p[~np.isinf(vals)] @ vals[~np.isinf(vals)])
+    return float(p @ vals)

@@ -20,6 +20,9 @@ __all__ = [
     "check_eps",
     "check_positive",
     "check_logits",
+    "check_chunk",
+    "check_assumption1",
+    "check_assumption2",
 ]
 
 # A probability vector must sum to 1 within this relative tolerance. float64
@@ -31,9 +34,20 @@ SUM_RTOL = 1e-9
 
 def check_array(name: str, x, *, ndim: int | None = None, finite: bool = True) -> np.ndarray:
     """``x`` as a float64 array; reject non-numeric data, wrong ``ndim`` and NaN/inf."""
+    # Strings, bytes, complex and date types would be coerced (or truncated) by
+    # ``np.asarray(x, float64)``: reject them rather than silently convert.
+    kind = None if x is None else getattr(x, "dtype", None)
+    if x is None or isinstance(x, (str, bytes)):
+        raise ValueError(f"`{name}` must be a numeric array (got {type(x).__name__})")
+    try:
+        kind = np.asarray(x).dtype.kind if kind is None else kind.kind
+    except (TypeError, ValueError, OverflowError):
+        kind = "O"
+    if kind in "USVcMm":
+        raise ValueError(f"`{name}` must be a real numeric array (got dtype kind {kind!r})")
     try:
         a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"`{name}` must be a numeric array (got {type(x).__name__})") from None
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"`{name}` must be {ndim}-dimensional (got shape {a.shape})")
@@ -56,19 +70,23 @@ def check_distribution(name: str, p) -> np.ndarray:
     return a
 
 
-def check_rows_stochastic(name: str, P) -> np.ndarray:
-    """A 2-d array whose rows are probability vectors (finite, ``>= 0``, sum 1)."""
+def check_rows_stochastic(name: str, P, *, row_offset: int = 0) -> np.ndarray:
+    """A 2-d array whose rows are probability vectors (finite, ``>= 0``, sum 1).
+
+    ``row_offset`` is added to the row numbers in messages, so that a block
+    ``P[lo:hi]`` checked on its own reports rows of the whole matrix.
+    """
     a = check_array(name, P, ndim=2)
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"`{name}` must not be empty (got shape {a.shape})")
     if (a < 0).any():
         r, c = np.unravel_index(int(np.argmin(a)), a.shape)
-        raise ValueError(f"`{name}` has a negative entry ({a[r, c]:.3g} at row {r}, column {c})")
+        raise ValueError(f"`{name}` has a negative entry ({a[r, c]:.3g} at row {r + row_offset}, column {c})")
     s = a.sum(axis=1)
     dev = np.abs(s - 1.0)
     if (dev > SUM_RTOL).any():
         r = int(np.argmax(dev))
-        raise ValueError(f"`{name}` row {r} must sum to 1 (got {s[r]:.12g})")
+        raise ValueError(f"`{name}` row {r + row_offset} must sum to 1 (got {s[r]:.12g})")
     return a
 
 
@@ -90,8 +108,10 @@ def check_int(name: str, v, *, minimum: int | None = None, maximum: int | None =
 def check_eps(eps, name: str = "eps") -> float:
     """``eps`` in ``[0, 1)``."""
     try:
+        if isinstance(eps, (str, bytes, bool)):
+            raise TypeError
         e = float(eps)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"`{name}` must be a number in [0, 1) (got {eps!r})") from None
     if not (0.0 <= e < 1.0):
         raise ValueError(f"`{name}` must lie in [0, 1) (got {eps!r})")
@@ -101,8 +121,10 @@ def check_eps(eps, name: str = "eps") -> float:
 def check_positive(name: str, v, *, allow_zero: bool = False) -> float:
     """A finite real ``> 0`` (or ``>= 0``)."""
     try:
+        if isinstance(v, (str, bytes, bool)):
+            raise TypeError
         x = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"`{name}` must be a real number (got {v!r})") from None
     if not np.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
         raise ValueError(f"`{name}` must be {'>= 0' if allow_zero else '> 0'} and finite (got {v!r})")
@@ -114,4 +136,29 @@ def check_logits(name: str, F, shape: tuple[int, int] | None = None) -> np.ndarr
     a = check_array(name, F, ndim=2)
     if shape is not None and a.shape != shape:
         raise ValueError(f"`{name}` must have shape {shape} (got {a.shape})")
+    return a
+
+
+def check_chunk(chunk, name: str = "chunk") -> int:
+    """A chunk size: an integer number of rows ``>= 1``."""
+    return check_int(name, chunk, minimum=1)
+
+
+def check_assumption1(name: str, P) -> np.ndarray:
+    """Rows stochastic and one-hot: Assumption 1 (association task), named in the message."""
+    a = check_rows_stochastic(name, P)
+    bad = ~(np.all((a == 0) | (a == 1), axis=1) & (a.max(axis=1) == 1))
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise ValueError(f"`{name}` violates Assumption 1 (association: every row one-hot): "
+                         f"row {r} has max {a[r].max():.6g}")
+    return a
+
+
+def check_assumption2(name: str, P) -> np.ndarray:
+    """Rows stochastic with every entry ``> 0``: Assumption 2 (full support), named in the message."""
+    a = check_rows_stochastic(name, P)
+    if not np.all(a > 0):
+        r, c = np.argwhere(a == 0)[0]
+        raise ValueError(f"`{name}` violates Assumption 2 (full support): pi({c}|t={r}) = 0")
     return a
