@@ -1,0 +1,295 @@
+"""Closed-form right-hand sides of the almost-rank-d bounds (seed and draft), one function per reading.
+
+Every function here computes a *right-hand side*; none builds the map it
+bounds (``f_ls`` / ``f_wls`` live in ``theory.lowrank``). Claims:
+
+- ``seed.ls-bound``:   ``N ||pi||_inf^2 sigma^2 + (N ||pi||_inf)^{3/2} sigma^3``
+- ``seed.wls-bound``:  ``||pi||_inf sigma^2 + (||pi||_inf / ||pi||_-inf)^{3/2} sigma^3``
+- ``draft.theorem-ls``:  ``E_t[ log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma) ]``,
+  ``C_t = 1 + N ||pi_t||_inf / sqrt 2``
+- ``draft.theorem-wls``: ``E_t[ log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma) ]``
+- the per-row minimum of the two draft rows (THEORY.md D.4, last line).
+
+with ``sigma = sigma_{d+1}`` of the centred ``L`` (``theory.spectra``).
+
+Readings (THEORY.md, "Readings to implement for the seed bounds"):
+
+- ``sigma_reading`` in ``theory.spectra.SIGMA_READINGS`` (which centred ``L``);
+- ``inf_reading`` in ``INF_READINGS``: ``"global"`` takes ``||pi||_inf``
+  (and ``||pi||_-inf``) over all ``(t, o)`` at once; ``"per-row"`` evaluates
+  the seed formula with ``||pi_t||_inf`` inside ``E_t`` (prior-weighted).
+
+Convention shared with ``theory.lookup`` (vacuous bounds): a bound is a plain
+``float``; a bound that says nothing is ``math.inf`` and a separate
+``*_vacuous_reason`` function says why. The bounds of this module are never
+vacuous under Assumption 2, which they all need (``sigma`` needs ``log Pi``
+finite, the wls bounds divide by ``||pi||_-inf``).
+
+``BOUNDS`` lists every (claim, reading) pair as name -> ``(claim_id, function,
+kwargs)`` so that the CLI and the ledger can iterate over all of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from theory.divergence import exp3
+from theory.spectra import SIGMA_READINGS, sigma as _sigma
+from theory.validate import check_distribution, check_int, check_rows_stochastic
+
+__all__ = [
+    "INF_READINGS",
+    "BOUNDS",
+    "sigma_d1",
+    "seed_ls_bound",
+    "seed_wls_bound",
+    "seed_ls_bound_rows",
+    "seed_wls_bound_rows",
+    "draft_ls_bound",
+    "draft_wls_bound",
+    "draft_min_bound",
+    "draft_ls_bound_rows",
+    "draft_wls_bound_rows",
+    "draft_min_bound_rows",
+]
+
+INF_READINGS = ("global", "per-row")
+
+SQRT2 = math.sqrt(2.0)
+
+
+def _check_inf_reading(inf_reading: str) -> str:
+    if inf_reading not in INF_READINGS:
+        raise ValueError(f"`inf_reading` must be one of {INF_READINGS} (got {inf_reading!r})")
+    return inf_reading
+
+
+def _check_sigma_reading(sigma_reading: str) -> str:
+    if sigma_reading not in SIGMA_READINGS:
+        raise ValueError(f"`sigma_reading` must be one of {SIGMA_READINGS} (got {sigma_reading!r})")
+    return sigma_reading
+
+
+def _prepare(prior, cond, d):
+    """Validate ``(prior, cond, d)``; Assumption 2 is required by every bound here."""
+    P = check_rows_stochastic("cond", cond)
+    T, N = P.shape
+    if N < 2:
+        raise ValueError(f"`cond` must have at least N=2 columns (got {N})")
+    p = check_distribution("prior", prior)
+    if p.shape != (T,):
+        raise ValueError(f"`prior` must have shape (T,) = ({T},) to match `cond` (got {p.shape})")
+    d = check_int("d", d, minimum=1)
+    if not np.all(P > 0):
+        r, c = np.argwhere(P == 0)[0]
+        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, "
+                         "so sigma_{d+1} of log Pi and ||pi||_-inf are undefined")
+    return p, P, d
+
+
+def sigma_d1(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+    """``sigma_{d+1}`` of the centred ``L`` of ``sigma_reading`` (0 when ``d+1`` exceeds ``min(T, N)``).
+
+    >>> P = np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]])
+    >>> sigma_d1(np.full(2, 0.5), P, 2)
+    0.0
+    """
+    p, P, d = _prepare(prior, cond, d)
+    return _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+
+
+# ---------------------------------------------------------------- seed bounds
+
+def seed_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
+    """Per-row terms of ``seed.ls-bound`` in the ``per-row`` reading, ``(T,)``.
+
+    Row ``t``: ``N ||pi_t||_inf^2 sigma_{d+1}^2 + (N ||pi_t||_inf)^{3/2} sigma_{d+1}^3``.
+    """
+    p, P, d = _prepare(prior, cond, d)
+    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    N = P.shape[1]
+    m = P.max(axis=1)  # ||pi_t||_inf, (T,)
+    return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
+
+
+def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
+    """Right-hand side of ``seed.ls-bound`` (least-squares fit ``f_ls``).
+
+    .. math::
+        d_{KL}(\\pi, f_{ls}) \\le N \\|\\pi\\|_\\infty^2 \\sigma_{d+1}^2
+        + (N \\|\\pi\\|_\\infty)^{3/2} \\sigma_{d+1}^3
+
+    Parameters
+    ----------
+    prior : (T,) prior ``p``.
+    cond : (T, N) conditionals ``Pi``; Assumption 2 (full support) required.
+    d : rank, ``>= 1``.
+    sigma_reading : which centred ``L`` gives ``sigma_{d+1}`` (``theory.spectra.SIGMA_READINGS``).
+    inf_reading : ``"global"`` (max over all ``(t, o)``) or ``"per-row"`` (``E_t`` of the row form).
+
+    Returns
+    -------
+    float, ``>= 0``; ``0`` when ``sigma_{d+1} = 0``.
+
+    Raises
+    ------
+    ValueError on malformed input, a bad reading name, or a row violating Assumption 2.
+
+    Examples
+    --------
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
+    >>> p = np.full(3, 1 / 3); s = sigma_d1(p, P, 1)
+    >>> bool(np.isclose(seed_ls_bound(p, P, 1), 3 * 0.7**2 * s**2 + (3 * 0.7)**1.5 * s**3))
+    True
+    """
+    inf_reading = _check_inf_reading(inf_reading)
+    if inf_reading == "per-row":
+        p, _, _ = _prepare(prior, cond, d)
+        return float(p @ seed_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    p, P, d = _prepare(prior, cond, d)
+    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    N = P.shape[1]
+    m = float(P.max())
+    return float(N * m**2 * s**2 + (N * m) ** 1.5 * s**3)
+
+
+def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
+    """Per-row terms of ``seed.wls-bound`` in the ``per-row`` reading, ``(T,)``.
+
+    Row ``t``: ``||pi_t||_inf sigma^2 + (||pi_t||_inf / ||pi_t||_-inf)^{3/2} sigma^3``.
+    """
+    p, P, d = _prepare(prior, cond, d)
+    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    hi, lo = P.max(axis=1), P.min(axis=1)
+    return hi * s**2 + (hi / lo) ** 1.5 * s**3
+
+
+def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
+    """Right-hand side of ``seed.wls-bound`` (weighted least squares ``f_wls``).
+
+    .. math::
+        d_{KL}(\\pi, f_{wls}) \\le \\|\\pi\\|_\\infty \\sigma_{d+1}^2
+        + (\\|\\pi\\|_\\infty / \\|\\pi\\|_{-\\infty})^{3/2} \\sigma_{d+1}^3
+
+    ``||pi||_-inf`` is the smallest probability (global reading: over all
+    ``(t, o)``; per-row reading: of ``pi_t``, inside ``E_t``). Parameters,
+    Returns and Raises as :func:`seed_ls_bound`.
+
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
+    >>> p = np.full(3, 1 / 3); s = sigma_d1(p, P, 1)
+    >>> bool(np.isclose(seed_wls_bound(p, P, 1), 0.7 * s**2 + 7**1.5 * s**3))
+    True
+    """
+    inf_reading = _check_inf_reading(inf_reading)
+    if inf_reading == "per-row":
+        p, _, _ = _prepare(prior, cond, d)
+        return float(p @ seed_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    p, P, d = _prepare(prior, cond, d)
+    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    hi, lo = float(P.max()), float(P.min())
+    return float(hi * s**2 + (hi / lo) ** 1.5 * s**3)
+
+
+# --------------------------------------------------------------- draft bounds
+
+def draft_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
+    """Per-row terms of ``draft.theorem-ls``, ``(T,)``.
+
+    Row ``t``: ``log(1 + ||pi_t||_inf C_t sigma^2 / 2) + exp3(sqrt(C_t) sigma)``,
+    ``C_t = 1 + N ||pi_t||_inf / sqrt 2``.
+    """
+    p, P, d = _prepare(prior, cond, d)
+    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    N = P.shape[1]
+    m = P.max(axis=1)
+    C = 1.0 + N * m / SQRT2  # C_t, (T,)
+    return np.log1p(m * C * s**2 / 2.0) + exp3(np.sqrt(C) * s)
+
+
+def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+    """Right-hand side of ``draft.theorem-ls`` (least-squares fit ``f_ls``).
+
+    .. math::
+        d_{KL}(\\pi, f_{ls}) \\le E_t\\Big[\\log\\big(1 + \\|\\pi_t\\|_\\infty C_t \\sigma_{d+1}^2/2\\big)
+        + \\mathrm{exp3}\\big(\\sqrt{C_t}\\,\\sigma_{d+1}\\big)\\Big],
+        \\quad C_t = 1 + N \\|\\pi_t\\|_\\infty / \\sqrt 2
+
+    ``E_t`` is weighted by the prior. Assumption 2 required.
+
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
+    >>> p = np.full(3, 1 / 3)
+    >>> bool(np.isclose(draft_ls_bound(p, P, 1), p @ draft_ls_bound_rows(p, P, 1)))
+    True
+    >>> draft_ls_bound(p, P, 2) < 1e-30  # sigma_3 of a centred (3, 3) matrix is 0 (computed ~1e-16)
+    True
+    """
+    p, _, _ = _prepare(prior, cond, d)
+    return float(p @ draft_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+
+
+def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
+    """Per-row terms of ``draft.theorem-wls``, ``(T,)``.
+
+    Row ``t``: ``log(1 + ||pi_t||_inf sigma^2 / 2) + exp3(sqrt(||pi_t||_inf / ||pi_t||_-inf) sigma)``.
+    """
+    p, P, d = _prepare(prior, cond, d)
+    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    hi, lo = P.max(axis=1), P.min(axis=1)
+    return np.log1p(hi * s**2 / 2.0) + exp3(np.sqrt(hi / lo) * s)
+
+
+def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+    """Right-hand side of ``draft.theorem-wls`` (weighted least squares ``f_wls``).
+
+    .. math::
+        d_{KL}(\\pi, f_{wls}) \\le E_t\\Big[\\log\\big(1 + \\|\\pi_t\\|_\\infty \\sigma_{d+1}^2/2\\big)
+        + \\mathrm{exp3}\\big(\\sqrt{\\|\\pi_t\\|_\\infty / \\|\\pi_t\\|_{-\\infty}}\\,\\sigma_{d+1}\\big)\\Big]
+
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
+    >>> p = np.full(3, 1 / 3)
+    >>> bool(draft_wls_bound(p, P, 1) > 0)
+    True
+    """
+    p, _, _ = _prepare(prior, cond, d)
+    return float(p @ draft_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+
+
+def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
+    """Row-wise minimum of the ``draft.theorem-ls`` and ``draft.theorem-wls`` row terms, ``(T,)``."""
+    return np.minimum(draft_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading),
+                      draft_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+
+
+def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+    """``E_t min(ls row, wls row)``: THEORY.md D.4 last line ("the per-row minimum also bounds the row").
+
+    Claim ids ``draft.theorem-ls`` / ``draft.theorem-wls``; it bounds ``f_wls``
+    (shared ``W_U``, per-row best ``E(t)``).
+
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
+    >>> p = np.full(3, 1 / 3)
+    >>> bool(draft_min_bound(p, P, 1) <= min(draft_ls_bound(p, P, 1), draft_wls_bound(p, P, 1)))
+    True
+    """
+    p, _, _ = _prepare(prior, cond, d)
+    return float(p @ draft_min_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+
+
+def _registry() -> dict:
+    reg = {}
+    for sr in SIGMA_READINGS:
+        for ir in INF_READINGS:
+            reg[f"seed.ls-bound[sigma={sr},inf={ir}]"] = (
+                "seed.ls-bound", seed_ls_bound, {"sigma_reading": sr, "inf_reading": ir})
+            reg[f"seed.wls-bound[sigma={sr},inf={ir}]"] = (
+                "seed.wls-bound", seed_wls_bound, {"sigma_reading": sr, "inf_reading": ir})
+        reg[f"draft.theorem-ls[sigma={sr}]"] = ("draft.theorem-ls", draft_ls_bound, {"sigma_reading": sr})
+        reg[f"draft.theorem-wls[sigma={sr}]"] = ("draft.theorem-wls", draft_wls_bound, {"sigma_reading": sr})
+        reg[f"draft.theorem-min[sigma={sr}]"] = ("draft.theorem-wls", draft_min_bound, {"sigma_reading": sr})
+    return reg
+
+
+#: name -> (claim_id, function(prior, cond, d, **kwargs) -> float, kwargs); every reading listed.
+BOUNDS: dict = _registry()

@@ -1,0 +1,550 @@
+"""The look-up-table encoder of ``draft.lookup-theorem`` (D.6) and its bounds (seed, draft, paper).
+
+Construction (THEORY.md D.6): ``W in R^{N x d}`` with rows ``w_j`` and
+``||W W^T - I||_max <= C = sqrt(32 log(N+1) / d)`` (Johnson-Lindenstrauss);
+``g(t) = argmax_o pi(o|t)``; the encoder is ``f(t) = lambda(t) W w_{g(t)}``
+with ``lambda(t)`` solving
+
+    h(pi_t) = log sum_j exp(lambda a_j),   a_j = (w_j - w_g)^T w_g,
+
+``h`` the Shannon entropy (the sources write ``e^{-H}`` with ``H = -h``).
+Since ``a_g = 0``, the model puts mass ``e^{-h}`` on ``g(t)``.
+
+Bounds (all with ``psi(h) = log((N-1)/(e^h - 1))`` and ``q_t = 1 - pi(g(t)|t)``):
+
+- ``seed.lookup-bound``: ``E_t[q_t psi(h_t)] (1+4C)/(1-2C)``;
+- ``draft.lookup-theorem``: ``E_t[q_t psi(h_t) (1 + 2C + C dTV(pi~_t, unif))] / (1-2C)``;
+- ``paper.theorem2``: the draft form restated (``constant="dtv"``) or with the
+  seed's constant (``constant="4C"``), and the *simplified* form
+  ``E_t[q_t] (1+4C)/(1-2C) psi(E_t[h_t])``.
+
+Convention (shared with ``theory.bounds``): a bound is a ``float``; when it is
+vacuous (``C >= 1/2``) it is ``math.inf`` and :func:`lookup_vacuous_reason`
+says why. Every bound accepts ``C=`` to evaluate it at another constant (e.g.
+the certificate a concrete ``W`` achieves); the default is :func:`lookup_C`.
+
+Limits at the ends of the entropy range (derived, not clipped):
+
+- ``h = 0`` (one-hot row): ``psi = +inf`` but ``q = 0``. For any row,
+  ``h >= -log(1-q) >= q`` (Shannon entropy >= min-entropy), so
+  ``e^h - 1 >= q`` and ``0 <= q psi(h) <= q log((N-1)/q) -> 0``: the term is 0.
+  ``lambda = +inf`` there and the encoder's row divergence tends to 0.
+- ``h = log N`` (uniform row): ``psi = 0``, ``lambda = 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import logsumexp
+
+from theory.divergence import entropy, kl_rows
+from theory.validate import check_array, check_distribution, check_int, check_positive, check_rows_stochastic
+
+__all__ = [
+    "ENTROPY_RTOL",
+    "LAMBDA_RESIDUAL_ATOL",
+    "JL_KINDS",
+    "JLCertificate",
+    "LookupEncoder",
+    "lookup_C",
+    "lookup_vacuous_reason",
+    "jl_matrix",
+    "jl_certificate",
+    "lookup_gaps",
+    "lookup_lambda",
+    "lookup_lambda_bound",
+    "lookup_lambda_lower_bound",
+    "lookup_encoder",
+    "lookup_psi",
+    "lookup_terms",
+    "seed_lookup_bound",
+    "draft_lookup_bound",
+    "draft_lookup_bound_rows",
+    "tight_lookup_bound",
+    "paper_theorem2_bound",
+    "paper_theorem2_simplified",
+]
+
+# An entropy within this relative distance of log N is log N: the entropy of a
+# uniform row is computed as a sum of N rounded terms, off by ~N ulp at most.
+ENTROPY_RTOL = 1e-12
+
+# Residual |log sum_{j!=g} e^{lambda a_j} - log(e^h - 1)| of the lambda solver.
+# brentq stops at relative step 4 eps in lambda; the residual's slope is
+# |a| <= 1 + 2C <= 2 and lambda <= ~50 in float64, so ~1e-13; 1e-10 is margin.
+LAMBDA_RESIDUAL_ATOL = 1e-10
+
+JL_KINDS = ("rademacher", "gaussian")
+
+
+def _check_N_d(N, d):
+    return check_int("N", N, minimum=2), check_int("d", d, minimum=1)
+
+
+def lookup_C(N: int, d: int) -> float:
+    """``C = sqrt(32 log(N+1) / d)``, the JL constant of ``seed.lookup-bound`` / ``draft.lookup-theorem``.
+
+    >>> round(lookup_C(3, 178), 6) < 0.5 < lookup_C(3, 177)
+    True
+    """
+    N, d = _check_N_d(N, d)
+    return math.sqrt(32.0 * math.log(N + 1) / d)
+
+
+def lookup_vacuous_reason(N: int, d: int, C: float | None = None) -> str | None:
+    """Why the look-up bounds are ``inf`` at ``(N, d)`` (``C >= 1/2``), or ``None`` when they are not.
+
+    >>> lookup_vacuous_reason(3, 10)
+    'C = sqrt(32 log(N+1)/d) = 2.106 >= 1/2: needs d > 128 log(N+1) = 177.4 (got d=10)'
+    >>> lookup_vacuous_reason(3, 200) is None
+    True
+    """
+    N, d = _check_N_d(N, d)
+    if C is None:
+        c = lookup_C(N, d)
+        if c < 0.5:
+            return None
+        return (f"C = sqrt(32 log(N+1)/d) = {c:.4g} >= 1/2: needs d > 128 log(N+1) = "
+                f"{128 * math.log(N + 1):.4g} (got d={d})")
+    c = check_positive("C", C, allow_zero=True)
+    return None if c < 0.5 else f"C = {c:.4g} >= 1/2: the factor 1/(1-2C) is not positive"
+
+
+def _resolve_C(N, d, C):
+    if C is None:
+        return lookup_C(N, d)
+    return check_positive("C", C, allow_zero=True)
+
+
+# ------------------------------------------------------------- JL embeddings
+
+@dataclass(frozen=True)
+class JLCertificate:
+    """What a drawn ``W`` achieves: ``max_dev = ||W W^T - I||_max`` against ``C``.
+
+    ``holds`` is ``max_dev <= C``; ``tries`` the number of draws made; ``kind``
+    the distribution. ``max_dev`` is recomputed from ``W``, never assumed.
+    """
+
+    max_dev: float
+    C: float
+    holds: bool
+    tries: int
+    kind: str
+
+
+def jl_certificate(W, C: float | None = None) -> float | JLCertificate:
+    """``||W W^T - I||_max`` (entrywise max of the Gram error) of ``W (N, d)``.
+
+    With ``C`` given, return a :class:`JLCertificate` comparing the two.
+
+    >>> jl_certificate(np.eye(3))
+    0.0
+    """
+    W = check_array("W", W, ndim=2)
+    dev = float(np.max(np.abs(W @ W.T - np.eye(W.shape[0]))))
+    if C is None:
+        return dev
+    c = check_positive("C", C, allow_zero=True)
+    return JLCertificate(dev, c, dev <= c, 1, "given")
+
+
+def jl_matrix(N: int, d: int, *, seed=0, tries: int = 20, kind: str = "rademacher",
+              C: float | None = None) -> tuple[np.ndarray, JLCertificate]:
+    """A random ``W (N, d)``, entries ``±1/sqrt(d)`` (or ``N(0, 1/d)``), with its JL certificate.
+
+    Claim id ``draft.lookup-theorem`` (the JL step). Draws up to ``tries``
+    matrices and keeps the first with ``||W W^T - I||_max <= C`` (default
+    :func:`lookup_C`), or the best one seen; the certificate reports the
+    achieved maximum honestly (``holds=False`` if it exceeds ``C``).
+
+    For Rademacher entries the diagonal is exactly 1 and Hoeffding gives
+    ``P(|w_i^T w_j| > C) <= 2 exp(-d C^2 / 2) = 2 (N+1)^{-16}`` per pair.
+
+    >>> W, cert = jl_matrix(3, 200, seed=1)
+    >>> W.shape, cert.holds, cert.max_dev == jl_certificate(W)
+    ((3, 200), True, True)
+    """
+    N, d = _check_N_d(N, d)
+    tries = check_int("tries", tries, minimum=1)
+    if kind not in JL_KINDS:
+        raise ValueError(f"`kind` must be one of {JL_KINDS} (got {kind!r})")
+    C = _resolve_C(N, d, C)
+    rng = np.random.default_rng(seed)
+    best, best_dev = None, math.inf
+    for k in range(1, tries + 1):
+        if kind == "rademacher":
+            W = rng.choice(np.array([-1.0, 1.0]), size=(N, d)) / math.sqrt(d)
+        else:
+            W = rng.standard_normal((N, d)) / math.sqrt(d)
+        dev = jl_certificate(W)
+        if dev < best_dev:
+            best, best_dev = W, dev
+        if dev <= C:
+            break
+    return best, JLCertificate(best_dev, C, best_dev <= C, k, kind)
+
+
+# ------------------------------------------------------------------- lambda
+
+def _check_h(h, N):
+    h = check_positive("h", h, allow_zero=True)
+    logN = math.log(N)
+    if h > logN * (1 + ENTROPY_RTOL):
+        raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {logN:.6g}] (got {h!r})")
+    return min(h, logN) if h > logN else h  # within rounding of log N: that is log N
+
+
+def lookup_gaps(W, g: int) -> np.ndarray:
+    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N,)``.
+
+    >>> lookup_gaps(np.eye(3), 1).tolist()
+    [-1.0, 0.0, -1.0]
+    """
+    W = check_array("W", W, ndim=2)
+    g = check_int("g", g, minimum=0, maximum=W.shape[0] - 1)
+    a = W @ W[g] - W[g] @ W[g]
+    a[g] = 0.0
+    return a
+
+
+def lookup_lambda(h: float, W, g: int) -> float:
+    """``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (``draft.lookup-theorem``).
+
+    ``phi(lambda) = logsumexp(lambda a)`` (``a`` from :func:`lookup_gaps`) is
+    convex with ``phi(0) = log N`` and ``phi' = `` the softmax-mean of ``a``.
+    It decreases strictly from ``log N`` to ``0`` on ``[0, inf)`` iff every
+    ``a_j < 0`` for ``j != g``; then the root is unique. We solve the
+    equivalent ``psi(lambda) = logsumexp_{j != g}(lambda a_j) - log(e^h - 1) = 0``
+    (accurate for small ``h``) by ``brentq`` on ``[0, lambda_hi]``,
+    ``lambda_hi = log((N-1)/(e^h-1)) / (-max_{j!=g} a_j)``: there
+    ``logsumexp_{j!=g}(lambda a_j) <= log(N-1) + lambda max a = log(e^h - 1)``,
+    so ``psi(lambda_hi) <= 0 <= psi(0)``.
+
+    Ends: ``h = 0`` gives ``+inf`` (``softmax -> delta_g``); ``h = log N``
+    (within ``ENTROPY_RTOL``) gives ``0``.
+
+    Raises ``ValueError`` if some ``a_j >= 0`` (``j != g``): the equation is
+    then not monotone and has no root for small ``h``. ``||W W^T - I||_max < 1/2``
+    guarantees ``a_j <= 2C - 1 < 0``.
+
+    >>> lam = lookup_lambda(0.5, np.eye(3), 0)
+    >>> bool(np.isclose(np.log(1 + 2 * np.exp(-lam)), 0.5))
+    True
+    """
+    a = lookup_gaps(W, g)
+    N = a.size
+    h = _check_h(h, N)
+    others = np.delete(a, int(g))
+    amax = float(others.max())
+    if amax >= 0:
+        j = int(np.delete(np.arange(N), int(g))[np.argmax(others)])
+        raise ValueError(f"`W` makes the lambda equation non-monotone: (w_j - w_g)^T w_g = {amax:.4g} >= 0 "
+                         f"for j={j}, g={int(g)}; the look-up encoder needs every such gap < 0 "
+                         "(guaranteed by ||W W^T - I||_max < 1/2)")
+    if h == 0.0:
+        return math.inf
+    if h >= math.log(N):
+        return 0.0
+    target = math.log(math.expm1(h))
+    hi = (math.log(N - 1) - target) / (-amax)
+
+    def psi(lam):
+        return float(logsumexp(lam * others)) - target
+
+    f_hi = psi(hi)
+    if f_hi == 0.0:
+        return hi
+    if f_hi > 0.0:
+        # psi(hi) <= 0 holds exactly; a positive value is rounding (~1e-16 relative), at an
+        # equality case (all gaps equal, e.g. orthonormal W). Widen by 1e-9 relative.
+        hi *= 1.0 + 1e-9
+        if psi(hi) > 0.0:
+            raise ValueError(f"`W`/`h`: lambda bracket [0, {hi:.6g}] does not bracket the root "
+                             f"(psi(hi) = {psi(hi):.3g} > 0), which the derivation excludes")
+    return float(brentq(psi, 0.0, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def lookup_lambda_bound(h: float, N: int, C: float) -> float:
+    """Upper bound of D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)``; ``inf`` if ``C >= 1/2`` or ``h = 0``.
+
+    Derivation (tests/test_symbolic.py): ``a_j <= -(1-2C)`` for ``j != g``, so
+    ``e^h - 1 = sum_{j!=g} e^{lambda a_j} <= (N-1) e^{-lambda (1-2C)}``.
+
+    >>> bool(np.isclose(lookup_lambda_bound(0.5, 3, 0.0), lookup_lambda(0.5, np.eye(3), 0)))
+    True
+    """
+    N = check_int("N", N, minimum=2)
+    h = _check_h(h, N)
+    C = check_positive("C", C, allow_zero=True)
+    if C >= 0.5 or h == 0.0:
+        return math.inf
+    return lookup_psi(h, N) / (1.0 - 2.0 * C)
+
+
+def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
+    """Lower companion: ``lambda >= log((N-1)/(e^h - 1)) / (1 + 2C)`` (from ``a_j >= -(1+2C)``).
+
+    >>> bool(np.isclose(lookup_lambda_lower_bound(0.5, 3, 0.0), lookup_lambda(0.5, np.eye(3), 0)))
+    True
+    """
+    N = check_int("N", N, minimum=2)
+    h = _check_h(h, N)
+    C = check_positive("C", C, allow_zero=True)
+    if h == 0.0:
+        return math.inf
+    return lookup_psi(h, N) / (1.0 + 2.0 * C)
+
+
+def lookup_psi(h, N: int):
+    """``psi(h) = log((N-1)/(e^h - 1))`` with ``expm1`` (``+inf`` at ``h = 0``; ``0`` at ``h = log N``).
+
+    >>> float(lookup_psi(np.log(4), 4))
+    0.0
+    """
+    N = check_int("N", N, minimum=2)
+    h = np.asarray(h, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return math.log(N - 1) - np.log(np.expm1(h))
+
+
+# ------------------------------------------------------------------ encoder
+
+@dataclass(frozen=True)
+class LookupEncoder:
+    """The D.6 encoder ``f(t) = lambda(t) W w_{g(t)}``: ``W (N,d)``, ``lam (T,)``, ``g (T,)``, ``h (T,)``.
+
+    ``lam`` is ``+inf`` on one-hot rows (``h = 0``); there ``E`` and ``F``
+    do not exist (they raise) and :meth:`kl_rows` uses the limit 0.
+    """
+
+    W: np.ndarray
+    lam: np.ndarray
+    g: np.ndarray
+    h: np.ndarray
+    cond: np.ndarray
+
+    def _finite(self):
+        bad = np.flatnonzero(~np.isfinite(self.lam))
+        if bad.size:
+            raise ValueError(f"the encoder has lambda = inf on rows {bad[:5].tolist()} (h = 0, one-hot): "
+                             "E and F do not exist there; use kl_rows() for the limit divergence")
+
+    @property
+    def E(self) -> np.ndarray:
+        """``E(t) = lambda(t) w_{g(t)}``, ``(T, d)``."""
+        self._finite()
+        return self.lam[:, None] * self.W[self.g]
+
+    @property
+    def F(self) -> np.ndarray:
+        """Logits ``F = E W^T``, ``(T, N)``."""
+        return self.E @ self.W.T
+
+    def kl_rows(self) -> np.ndarray:
+        """``KL(pi_t || softmax f(t))`` per row; the limit ``0`` on one-hot rows, ``(T,)``."""
+        out = np.zeros(self.lam.shape[0])
+        fin = np.isfinite(self.lam)
+        if fin.any():
+            F = self.lam[fin, None] * (self.W[self.g[fin]] @ self.W.T)
+            out[fin] = kl_rows(self.cond[fin], F)
+        return out
+
+    def kl_rows_identity(self) -> np.ndarray:
+        """Same rows by the identity ``KL_t = lambda(t) sum_{o != g} pi(o|t) (-a_o)`` (``h = phi(lambda)`` used).
+
+        Derivation: ``KL_t = -h - lambda sum_o pi_o a_o + phi(lambda)`` and
+        ``phi(lambda) = h``. Limit 0 on one-hot rows.
+        """
+        out = np.zeros(self.lam.shape[0])
+        for t in np.flatnonzero(np.isfinite(self.lam)):
+            a = lookup_gaps(self.W, int(self.g[t]))
+            out[t] = self.lam[t] * float(self.cond[t] @ (-a))
+        return out
+
+
+def lookup_encoder(task, W) -> LookupEncoder:
+    """Build the D.6 encoder for ``task`` (a :class:`theory.task.Task`) with unembedding ``W (N, d)``.
+
+    Claim id ``draft.lookup-theorem`` / ``paper.theorem2``: ``g(t) = argmax pi_t``
+    (first on ties), ``h_t`` the Shannon entropy, ``lambda(t)`` from
+    :func:`lookup_lambda`, ``f(t) = lambda(t) W w_{g(t)}``.
+
+    >>> from theory.task import Task
+    >>> P = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [1.0, 0.0, 0.0]])
+    >>> enc = lookup_encoder(Task(np.full(3, 1/3), P, np.arange(3)[:, None]), np.eye(3))
+    >>> bool(np.allclose(enc.kl_rows(), enc.kl_rows_identity())), float(enc.lam[2])
+    (True, inf)
+    """
+    cond = check_rows_stochastic("task.cond", task.cond)
+    W = check_array("W", W, ndim=2)
+    if W.shape[0] != cond.shape[1]:
+        raise ValueError(f"`W` must have N = {cond.shape[1]} rows to match the task (got {W.shape[0]})")
+    g = np.argmax(cond, axis=1)
+    h = entropy(cond)
+    lam = np.array([lookup_lambda(float(h[t]), W, int(g[t])) for t in range(cond.shape[0])])
+    return LookupEncoder(W, lam, g, h, cond)
+
+
+# ------------------------------------------------------------------- bounds
+
+def _prepare(prior, cond):
+    P = check_rows_stochastic("cond", cond)
+    T, N = P.shape
+    if N < 2:
+        raise ValueError(f"`cond` must have at least N=2 columns (got {N})")
+    p = check_distribution("prior", prior)
+    if p.shape != (T,):
+        raise ValueError(f"`prior` must have shape (T,) = ({T},) to match `cond` (got {p.shape})")
+    return p, P
+
+
+def lookup_terms(cond) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row ``(q_t, q_t psi(h_t), dTV(pi~_t, unif))``, each ``(T,)``.
+
+    ``q_t = 1 - pi(g(t)|t)``; ``q_t psi(h_t)`` is 0 on one-hot rows (the
+    limit derived in the module docstring); ``pi~_t`` is ``pi_t`` conditioned
+    on ``o != g(t)``, ``unif`` uniform on those ``N-1`` tokens (``dTV = 0`` on
+    one-hot rows, where ``pi~`` is undefined and its factor ``q = 0``).
+    """
+    P = check_rows_stochastic("cond", cond)
+    T, N = P.shape
+    g = np.argmax(P, axis=1)
+    q = 1.0 - P[np.arange(T), g]
+    h = entropy(P)
+    qpsi = np.zeros(T)
+    pos = q > 0
+    qpsi[pos] = q[pos] * lookup_psi(np.minimum(h[pos], math.log(N)), N)
+    rest = P.copy()
+    rest[np.arange(T), g] = np.nan
+    rest = rest[~np.isnan(rest)].reshape(T, N - 1)
+    dtv = np.zeros(T)
+    dtv[pos] = 0.5 * np.abs(rest[pos] / q[pos, None] - 1.0 / (N - 1)).sum(axis=1)
+    return q, qpsi, dtv
+
+
+def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
+    """Right-hand side of ``seed.lookup-bound``.
+
+    .. math::
+        d_{KL}(\\pi, f) \\le E_t\\Big[(1 - \\pi(g(t)|t)) \\log\\frac{N-1}{e^{h(\\pi_t)} - 1}\\Big]
+        \\frac{1 + 4C}{1 - 2C}, \\qquad C = \\sqrt{32 \\log(N+1)/d}
+
+    (the slide writes ``e^{-H}`` with ``H`` the negative entropy: ``e^{-H} = e^{h}``).
+    Returns ``math.inf`` when ``C >= 1/2`` (see :func:`lookup_vacuous_reason`).
+    One-hot rows contribute 0 (limit). Needs neither assumption.
+
+    >>> P = np.array([[0.8, 0.1, 0.1]])
+    >>> bool(np.isclose(seed_lookup_bound([1.0], P, 200, C=0.0), 0.2 * np.log(2 / np.expm1(0.639031859650177))))
+    True
+    >>> seed_lookup_bound([1.0], P, 10)
+    inf
+    """
+    p, P = _prepare(prior, cond)
+    d = check_int("d", d, minimum=1)
+    C = _resolve_C(P.shape[1], d, C)
+    if C >= 0.5:
+        return math.inf
+    _, qpsi, _ = lookup_terms(P)
+    return float(p @ qpsi) * (1 + 4 * C) / (1 - 2 * C)
+
+
+def draft_lookup_bound_rows(prior, cond, d, *, C: float | None = None) -> np.ndarray:
+    """Per-row terms of ``draft.lookup-theorem``: ``q_t psi(h_t) (1 + 2C + C dTV_t) / (1 - 2C)``, ``(T,)``."""
+    p, P = _prepare(prior, cond)
+    d = check_int("d", d, minimum=1)
+    C = _resolve_C(P.shape[1], d, C)
+    if C >= 0.5:
+        return np.full(P.shape[0], math.inf)
+    _, qpsi, dtv = lookup_terms(P)
+    return qpsi * (1 + 2 * C + C * dtv) / (1 - 2 * C)
+
+
+def draft_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
+    """Right-hand side of ``draft.lookup-theorem`` (D.6).
+
+    .. math::
+        d_{KL}(\\pi, f) \\le E_t\\Big[(1-\\pi(g|t)) \\log\\frac{N-1}{e^{h(\\pi_t)}-1}
+        \\frac{1 + 2C + C\\, d_{TV}(\\tilde\\pi_t, \\mathrm{unif})}{1 - 2C}\\Big]
+
+    ``math.inf`` when ``C >= 1/2``.
+
+    >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
+    >>> draft_lookup_bound([0.5, 0.5], P, 500) <= seed_lookup_bound([0.5, 0.5], P, 500)
+    True
+    """
+    p, _ = _prepare(prior, cond)
+    return float(p @ draft_lookup_bound_rows(prior, cond, d, C=C))
+
+
+def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
+    """The strongest statement our derivation supports: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``.
+
+    Claim id ``draft.lookup-theorem+factor(1+2C)``. From the exact identity
+    ``KL_t = lambda(t) sum_{o!=g} pi(o|t)(-a_o)`` with ``-a_o <= 1 + 2C`` and
+    ``lambda <= psi(h)/(1-2C)``. It is ``<=`` both the draft and the seed forms
+    (``dTV >= 0``); at ``C = 0`` (orthonormal ``W``) it is an equality.
+
+    >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
+    >>> tight_lookup_bound([0.5, 0.5], P, 500) <= draft_lookup_bound([0.5, 0.5], P, 500)
+    True
+    """
+    p, P = _prepare(prior, cond)
+    d = check_int("d", d, minimum=1)
+    C = _resolve_C(P.shape[1], d, C)
+    if C >= 0.5:
+        return math.inf
+    _, qpsi, _ = lookup_terms(P)
+    return float(p @ qpsi) * (1 + 2 * C) / (1 - 2 * C)
+
+
+PAPER_CONSTANTS = ("dtv", "4C")
+
+
+def paper_theorem2_bound(prior, cond, d, *, C: float | None = None, constant: str = "dtv") -> float:
+    """First form of ``paper.theorem2``: D.6 restated over sequences.
+
+    THEORY.md P.9 says "D.6 restated" but the simplified form carries the
+    seed's constant ``(1+4C)``, so two readings: ``constant="dtv"``
+    (:func:`draft_lookup_bound`) and ``constant="4C"`` (:func:`seed_lookup_bound`).
+
+    >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
+    >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") == seed_lookup_bound([0.5, 0.5], P, 500)
+    True
+    """
+    if constant not in PAPER_CONSTANTS:
+        raise ValueError(f"`constant` must be one of {PAPER_CONSTANTS} (got {constant!r})")
+    if constant == "dtv":
+        return draft_lookup_bound(prior, cond, d, C=C)
+    return seed_lookup_bound(prior, cond, d, C=C)
+
+
+def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> float:
+    """Simplified form of ``paper.theorem2``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)/(e^{E_t[h]} - 1))``.
+
+    ``math.inf`` when ``C >= 1/2``; when every row is one-hot (``E_t q = 0``,
+    ``E_t h = 0``) the value is the limit ``0``. NOTE: it does not follow from
+    the first form (``psi`` is convex, so Jensen gives ``psi(E h) <= E psi(h)``,
+    the wrong way); tests/test_lookup.py keeps a counterexample.
+
+    >>> P = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1]])
+    >>> bool(np.isclose(paper_theorem2_simplified([0.5, 0.5], P, 500), paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C")))
+    True
+    """
+    p, P = _prepare(prior, cond)
+    d = check_int("d", d, minimum=1)
+    N = P.shape[1]
+    C = _resolve_C(N, d, C)
+    if C >= 0.5:
+        return math.inf
+    q, _, _ = lookup_terms(P)
+    Eq = float(p @ q)
+    if Eq == 0.0:
+        return 0.0
+    Eh = min(float(p @ entropy(P)), math.log(N))
+    # Eh > 0 here: some row with p > 0 has q > 0, hence h >= q > 0.
+    return Eq * (1 + 4 * C) / (1 - 2 * C) * float(lookup_psi(Eh, N))
