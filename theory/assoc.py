@@ -213,14 +213,16 @@ def recall_curve(d: int, ratios, *, seed=0, trials: int = 3, mapping: str = "ran
 
 
 def recall_capacity(d: int, *, level: float = 0.9, seed=0, trials: int = 3, mapping: str = "random",
-                    n_max: int | None = None) -> int:
+                    n_max: int | None = None, min_samples: int = 0) -> int:
     """Largest ``N`` (on a doubling-then-bisection search) whose mean recall is ``>= level``.
 
     Claim id: ``seed.assoc-memory`` ("only d of them": compare the result with ``d``).
     The search doubles ``N`` from 2 until recall falls below ``level`` (or
     ``n_max``, default ``64 d``, is reached), then bisects. Recall is a noisy,
     roughly decreasing function of ``N``, so the answer is a measurement
-    at the given seed and trial count, not an exact threshold.
+    at the given seed and trial count, not an exact threshold. Each ``N`` is
+    measured over ``max(trials, ceil(min_samples / N))`` draws (so that small
+    ``N`` are not judged on a handful of recalls).
 
     At ``d = 64`` the memory recalls 90% of about ``2d`` associations, not ``d``:
 
@@ -232,9 +234,12 @@ def recall_capacity(d: int, *, level: float = 0.9, seed=0, trials: int = 3, mapp
     if level > 1:
         raise ValueError(f"`level` must lie in (0, 1] (got {level})")
     n_max = check_int("n_max", n_max if n_max is not None else 64 * d, minimum=2)
+    trials = check_int("trials", trials, minimum=1)
+    min_samples = check_int("min_samples", min_samples, minimum=0)
 
     def ok(N: int) -> bool:
-        return assoc_memory_recall(N, d, seed=[seed, N], trials=trials, mapping=mapping).mean >= level
+        k = max(trials, -(-min_samples // N))
+        return assoc_memory_recall(N, d, seed=[seed, N], trials=k, mapping=mapping).mean >= level
 
     lo, hi = 1, 2
     while hi <= n_max and ok(hi):

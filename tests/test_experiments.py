@@ -1,0 +1,134 @@
+"""The seed's experiments (verify/experiments.py) at their tiny size, and ``aotmem report``."""
+
+import json
+
+import numpy as np
+import pytest
+
+from theory.assoc import assoc_memory_recall
+from theory.spectra import singular_values
+from verify.cli import main
+from verify.experiments import (
+    EXPERIMENTS,
+    SIZES,
+    assoc_recall_experiment,
+    optimal_encoder_experiment,
+    structured_task,
+    summary_lines,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _is_png(path):
+    with open(path, "rb") as fh:
+        return fh.read(8) == PNG_MAGIC
+
+
+@pytest.fixture(scope="module")
+def assoc(tmp_path_factory):
+    return assoc_recall_experiment(tmp_path_factory.mktemp("assoc"), size="tiny", seed=0)
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    return optimal_encoder_experiment(tmp_path_factory.mktemp("encoder"), size="tiny", seed=0)
+
+
+# --- seed.assoc-memory ---------------------------------------------------------
+
+
+def test_assoc_writes_a_png_and_json_able_numbers(assoc):
+    assert _is_png(assoc["figure"])
+    json.dumps(assoc)
+
+
+def test_assoc_recall_curve_is_a_measured_decreasing_curve(assoc):
+    cfg = SIZES["tiny"]["assoc"]
+    for d in cfg["ds"]:
+        r = np.array(assoc["recall"][str(d)])
+        assert r.shape == (len(cfg["ratios"]),)
+        assert np.all((0 <= r) & (r <= 1))
+        assert r[0] > 0.9 and r[-1] < 0.1  # N/d = 1/4 vs N/d = 16
+        assert np.all(np.diff(r) <= 0.02)
+
+
+def test_assoc_points_are_reproducible_from_theory_assoc(assoc):
+    d, k = 16, 1  # second ratio: N = d
+    N = int(round(SIZES["tiny"]["assoc"]["ratios"][k] * d))
+    trials = max(SIZES["tiny"]["assoc"]["trials"], -(-512 // N))
+    assert assoc["recall"][str(d)][k] == assoc_memory_recall(N, d, seed=[0, d, N], trials=trials).mean
+
+
+def test_assoc_capacities_are_ordered_and_grow_with_d(assoc):
+    ds = SIZES["tiny"]["assoc"]["cap_ds"]
+    for d in ds:
+        assert 1 <= assoc["capacity90"][str(d)] <= assoc["capacity50"][str(d)]
+    assert assoc["capacity50"][str(ds[-1])] > assoc["capacity50"][str(ds[0])]
+
+
+# --- seed.no-quantity-limit ----------------------------------------------------
+
+
+def test_structured_task_has_centred_rank_K_minus_1():
+    task, grp, cls = structured_task(6, 2, 3)
+    s = singular_values(task.prior, task.cond, "uniform")
+    assert np.sum(s > 1e-10 * s[0]) == 2
+    assert np.array_equal(np.bincount(grp), [2, 2, 2])
+    assert np.array_equal(np.bincount(cls), [12, 12, 12])
+
+
+@pytest.mark.parametrize("kw, match", [({"K": 0}, "`K`"), ({"K": 7}, "`K`"), ({"beta": -1.0}, "`beta`"),
+                                       ({"noise": float("nan")}, "`noise`")])
+def test_structured_task_rejects_bad_input(kw, match):
+    args = {"N": 6, "S": 1, "K": 3} | kw
+    with pytest.raises(ValueError, match=match):
+        structured_task(**args)
+
+
+def test_encoder_divergence_does_not_depend_on_T_and_vanishes_at_K_minus_1(encoder):
+    cfg = SIZES["tiny"]["encoder"]
+    K, ds = cfg["K"], np.array(cfg["ds"])
+    curves = np.array(list(encoder["divergence"][str(K)].values()))  # (len(Ss), len(ds))
+    assert curves.shape == (len(cfg["Ss"]), len(ds))
+    np.testing.assert_allclose(curves, curves[:1].repeat(len(cfg["Ss"]), axis=0), atol=1e-8)
+    assert np.all(curves[:, ds >= K - 1] <= 1e-10)
+    assert np.all(curves[:, ds < K - 1] > 1e-2)
+    (richer,) = encoder["divergence"][str(cfg["K2"])].values()
+    assert np.all(np.array(richer)[ds < cfg["K2"] - 1] > 1e-2)  # more classes need a larger d
+
+
+def test_encoder_grams_are_exact_blocks_at_K_minus_1(encoder):
+    K = SIZES["tiny"]["encoder"]["K"]
+    c = encoder["block_cosines"][str(K - 1)]
+    for within, across in (c["W"], c["E"]):
+        assert within == pytest.approx(1.0, abs=1e-8)
+        assert across == pytest.approx(-1.0 / (K - 1), abs=1e-6)  # the regular simplex
+    assert _is_png(encoder["figure"])
+
+
+# --- aotmem report ---------------------------------------------------------------
+
+
+def test_summary_lines_name_the_claim(assoc, encoder):
+    assert all(s.startswith("seed.assoc-memory") for s in summary_lines("assoc", assoc))
+    assert all(s.startswith("seed.no-quantity-limit") for s in summary_lines("encoder", encoder))
+    with pytest.raises(ValueError, match="`name`"):
+        summary_lines("nope", assoc)
+
+
+def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys):
+    assert main(["report", str(tmp_path), "--size", "tiny", "--only", "assoc"]) == 0
+    out = capsys.readouterr().out
+    assert "seed.assoc-memory: recall at N/d = 1" in out
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert numbers["size"] == "tiny" and set(numbers["experiments"]) == {"assoc"}
+    md = (tmp_path / "report.md").read_text()
+    assert "![assoc](assoc_recall.png)" in md
+    assert _is_png(tmp_path / "assoc_recall.png")
+
+
+def test_report_command_rejects_unknown_experiments(tmp_path, capsys):
+    assert main(["report", str(tmp_path), "--only", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aotmem: error: `--only`") and all(n in err for n in EXPERIMENTS)

@@ -1,0 +1,74 @@
+"""``aotmem report DIR [--size tiny|full] [--seed N] [--only NAME[,NAME]]``: the seed's experiments.
+
+Runs the experiments of :mod:`verify.experiments` (``EXPERIMENTS``), writes
+their PNG figures into ``DIR``, their numbers into ``DIR/numbers.json`` and
+a summary into ``DIR/report.md``, and prints one line per experiment. The
+``full`` size (default) takes about a minute or two on two cores; ``tiny``
+takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    from verify.experiments import EXPERIMENTS, SIZES
+
+    p = sub.add_parser("report", help="run the seed's experiments and write their figures and numbers into DIR")
+    p.add_argument("dir", metavar="DIR", help="output directory (created if missing)")
+    p.add_argument("--size", choices=sorted(SIZES), default="full", help="experiment sizes (tiny: seconds; full: the report)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (same seed, same numbers)")
+    p.add_argument("--only", metavar="NAMES", default=None,
+                   help=f"comma-separated subset of: {', '.join(EXPERIMENTS)}")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from verify.experiments import EXPERIMENTS, summary_lines
+
+    if args.seed < 0:
+        raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
+    names = list(EXPERIMENTS)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        bad = [n for n in names if n not in EXPERIMENTS]
+        if bad or not names:
+            raise ValueError(f"`--only` must name experiments among {list(EXPERIMENTS)} (got {args.only!r})")
+    out = Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    numbers = {"size": args.size, "seed": args.seed, "experiments": {}}
+    t_all = time.perf_counter()
+    for name in names:
+        t0 = time.perf_counter()
+        sys.stderr.write(f"aotmem report: {name} ...\n")
+        res = EXPERIMENTS[name](out, size=args.size, seed=args.seed)
+        res["wall_s"] = round(time.perf_counter() - t0, 2)
+        numbers["experiments"][name] = res
+        for line in summary_lines(name, res):
+            print(line)
+    numbers["wall_s"] = round(time.perf_counter() - t_all, 2)
+    (out / "numbers.json").write_text(json.dumps(numbers, indent=1) + "\n")
+    (out / "report.md").write_text(_markdown(numbers, names))
+    print(f"wrote {out / 'report.md'}, {out / 'numbers.json'} and {len(names)} figure(s)")
+    return 0
+
+
+def _markdown(numbers: dict, names: list[str]) -> str:
+    from verify.experiments import summary_lines
+
+    cmd = f"aotmem report DIR --size {numbers['size']} --seed {numbers['seed']}"
+    if len(names) != len(numbers["experiments"]) or set(names) != {"assoc", "encoder", "capacity"}:
+        cmd += f" --only {','.join(names)}"
+    lines = ["# The seed's experiments, reproduced", "",
+             f"Regenerate with `{cmd}` (took {numbers['wall_s']} s).", ""]
+    for name in names:
+        res = numbers["experiments"][name]
+        fig = Path(res["figure"]).name
+        lines += [f"## {name}", "", f"![{name}]({fig})", ""]
+        lines += [f"- {s}" for s in summary_lines(name, res)]
+        lines += [""]
+    return "\n".join(lines)
