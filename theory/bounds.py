@@ -22,7 +22,9 @@ Readings (THEORY.md, "Readings to implement for the seed bounds"):
 Convention shared with ``theory.lookup`` (vacuous bounds): a bound is a plain
 ``float``; a bound that says nothing is ``math.inf`` and a separate
 ``*_vacuous_reason`` function says why. The bounds of this module are never
-vacuous under Assumption 2, which they all need (``sigma`` needs ``log Pi``
+vacuous under Assumption 2 except that a draft bound whose ``exp3``
+argument exceeds ``EXP3_OVERFLOW - 1`` is ``+inf`` (larger than any float);
+they all need Assumption 2 (``sigma`` needs ``log Pi``
 finite, the wls bounds divide by ``||pi||_-inf``).
 
 ``BOUNDS`` lists every (claim, reading) pair as name -> ``(claim_id, function,
@@ -58,6 +60,19 @@ __all__ = [
 INF_READINGS = ("global", "per-row")
 
 SQRT2 = math.sqrt(2.0)
+
+# exp3(x) overflows float64 for x > log(float max) ~ 709.78; the bound is then
+# honestly larger than any float and is returned as +inf (vacuous), never NaN.
+EXP3_OVERFLOW = math.log(np.finfo(np.float64).max)
+
+
+def _exp3(x):
+    """``exp3`` with overflow mapped to ``+inf`` explicitly (no RuntimeWarning)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.full(x.shape, np.inf)
+    ok = x <= EXP3_OVERFLOW - 1.0  # margin: e^x itself must stay finite
+    out[ok] = exp3(x[ok])
+    return out
 
 
 def _check_inf_reading(inf_reading: str) -> str:
@@ -205,7 +220,7 @@ def draft_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
     N = P.shape[1]
     m = P.max(axis=1)
     C = 1.0 + N * m / SQRT2  # C_t, (T,)
-    return np.log1p(m * C * s**2 / 2.0) + exp3(np.sqrt(C) * s)
+    return np.log1p(m * C * s**2 / 2.0) + _exp3(np.sqrt(C) * s)
 
 
 def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -237,7 +252,7 @@ def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
     p, P, d = _prepare(prior, cond, d)
     s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
     hi, lo = P.max(axis=1), P.min(axis=1)
-    return np.log1p(hi * s**2 / 2.0) + exp3(np.sqrt(hi / lo) * s)
+    return np.log1p(hi * s**2 / 2.0) + _exp3(np.sqrt(hi / lo) * s)
 
 
 def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
