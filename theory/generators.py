@@ -18,7 +18,7 @@ from theory.task import Task, all_sequences
 from theory.validate import check_int, check_positive
 
 __all__ = ["KINDS", "make_prior", "dirichlet_task", "almost_rank_task", "lookup_task",
-           "association_task", "permutation_task", "random_task", "lookup_mass_for_entropy"]
+           "association_task", "permutation_task", "permutation_of", "random_task", "lookup_mass_for_entropy"]
 
 PRIORS = ("uniform", "zipf")
 
@@ -171,9 +171,44 @@ def permutation_task(N: int, S: int, *, d: int, scale: float = 1.0, prior: str =
     logits[:, xi[:r]] = X
     cond = np.exp(log_softmax(logits))
     cond /= cond.sum(axis=1, keepdims=True)
-    task = Task(make_prior(T, prior, seed=rng), cond)
-    object.__setattr__(task, "permutation", xi)  # documented extra: the permutation xi
-    return task
+    return Task(make_prior(T, prior, seed=rng), cond)
+
+
+# Columns of L - L[:, ref] 1^T count as orthogonal when |<x_i, x_j>| <= this times
+# max ||x_k||^2: the generator's Gram matrix is diagonal up to ~1e-15 relative
+# (QR columns, then exp/log round trips); 1e-9 leaves a wide margin.
+PERMUTATION_ORTH_RTOL = 1e-9
+
+
+def permutation_of(task: Task) -> np.ndarray:
+    """Recover the permutation ``xi`` of ``draft.cor-permutation`` from a task of :func:`permutation_task`.
+
+    Finds a reference output ``ref`` such that the columns of
+    ``X = L - L[:, ref] 1^T`` are mutually orthogonal (``PERMUTATION_ORTH_RTOL``),
+    then orders the outputs by decreasing column norm (``||X_{:,o}|| = 0``
+    off the aligned set, so those come last, ties by index). ``xi[:d]`` is
+    ``S_d``. Raises ``ValueError`` when no output gives orthogonal columns
+    (the task does not satisfy the corollary's hypothesis) or Assumption 2 fails.
+
+    >>> t = permutation_task(5, 2, d=2, seed=0)
+    >>> xi = permutation_of(t); sorted(xi.tolist()) == list(range(5))
+    True
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be a theory.task.Task (got {type(task).__name__})")
+    if not task.full_support():
+        raise ValueError("`task` violates Assumption 2 (full support): log Pi is -inf somewhere")
+    L = np.log(task.cond)
+    for ref in range(task.N):
+        X = L - L[:, [ref]]
+        G = X.T @ X  # (N, N)
+        scale = max(float(np.max(np.diag(G))), np.finfo(float).tiny)
+        off = G - np.diag(np.diag(G))
+        if np.max(np.abs(off)) <= PERMUTATION_ORTH_RTOL * scale:
+            norms = np.sqrt(np.diag(G))
+            return np.lexsort((np.arange(task.N), -np.round(norms / np.sqrt(scale), 12))).astype(np.int64)
+    raise ValueError("`task` does not satisfy the hypothesis of draft.cor-permutation: no output makes the "
+                     "columns of L - L[:, ref] 1^T orthogonal")
 
 
 KINDS = {
