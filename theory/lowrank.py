@@ -218,6 +218,26 @@ def _check_WU(W_U, N: int) -> np.ndarray:
     return W
 
 
+def _centred_by_pi(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``X_{t,o} - sum_k pi(k|t) X_{t,k}`` for ``X (T, N, k)``, without cancellation at the likeliest token.
+
+    For ``o* = argmax_o pi(o|t)`` the difference is computed as
+    ``sum_{k != o*} pi_k (X_{o*} - X_k)``-style: ``(1 - pi_{o*}) X_{o*} - sum_{k != o*} pi_k X_k``
+    with ``1 - pi_{o*}`` summed from the other entries, so a row with
+    ``pi_{o*} = 1 - 1e-24`` keeps its digits (the naive form returns 0 there).
+    """
+    T = P.shape[0]
+    mean = np.einsum("tn,tnk->tk", P, X)  # (T, k)
+    D = X - mean[:, None, :]
+    o = np.argmax(P, axis=1)  # (T,)
+    rows = np.arange(T)
+    Pm = P.copy()
+    Pm[rows, o] = 0.0
+    rest = Pm.sum(axis=1)  # (T,) = 1 - pi_{o*}, summed from the small entries
+    D[rows, o] = rest[:, None] * X[rows, o] - np.einsum("tn,tnk->tk", Pm, X)
+    return D
+
+
 def wls_system(cond: np.ndarray, W_U: np.ndarray):
     """The per-row least-squares form of ``draft.lemma-wls``, with its conditioning.
 
@@ -232,9 +252,9 @@ def wls_system(cond: np.ndarray, W_U: np.ndarray):
     P = np.asarray(cond, dtype=np.float64)
     W = _check_WU(W_U, P.shape[1])
     sq = np.sqrt(P)  # (T, N)
-    Wbar = P @ W  # (T, d): pi_t-mean of the rows of W
-    M = sq[:, :, None] * (W[None, :, :] - Wbar[:, None, :])  # (T, N, d)
-    r = sq * (L - np.sum(P * L, axis=1, keepdims=True))  # (T, N)
+    DW = _centred_by_pi(P, np.broadcast_to(W, (P.shape[0],) + W.shape))  # (T, N, d): W_o - E_pi[W]
+    M = sq[:, :, None] * DW  # (T, N, d)
+    r = sq * _centred_by_pi(P, L[:, :, None])[:, :, 0]  # (T, N)
     sv = np.linalg.svd(M, compute_uv=False)  # (T, d)
     with np.errstate(divide="ignore"):
         cond_A = np.where(sv[:, -1] > 0, (sv[:, 0] / sv[:, -1]) ** 2, np.inf)
@@ -295,6 +315,8 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
         raise ValueError("`cond_row` violates Assumption 2 (full support): a probability is 0")
     W = _check_WU(W_U, pi.size)
     C = np.diag(pi) - np.outer(pi, pi)  # (N, N), PSD, kernel span(1)
+    o = int(np.argmax(pi))
+    C[o, o] = pi[o] * (np.sum(pi) - pi[o] if pi[o] <= 0.5 else np.sum(np.delete(pi, o)))  # pi_o (1 - pi_o), no cancellation
     A = W.T @ C @ W  # (d, d)
     c = np.linalg.cond(A)
     if not c <= WLS_COND_MAX:

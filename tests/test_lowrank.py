@@ -1,0 +1,160 @@
+"""Low-rank fits: f_ls (Eckart-Young, each reading), draft.lemma-wls (projection, per-row optimality),
+f_wls vs f_ls on the weighted objective, and the alternating weighted rank-d solver."""
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from strategies import full_support_tasks, seeds
+from theory.generators import association_task, dirichlet_task
+from theory.lowrank import (
+    LS_READINGS,
+    WLS_READINGS,
+    LowRank,
+    f_ls,
+    f_wls,
+    f_wls_alternating,
+    weighted_residual,
+    wls_encoder,
+    wls_projection,
+)
+from theory.spectra import centred_logits
+
+# P^2 = P up to rounding: entries of P are O(cond(A)^(1/2)) for the tasks drawn
+# here (cond(A) <= 1e12 is enforced), each product accumulates ~N eps of that.
+PROJ_ATOL = 1e-7
+# Weighted residuals are O(1) sums of T*N squares; two minimisers of the same
+# convex row problem agree to ~cond * eps, cond <= 1e6 after the QR: 1e-9 relative.
+RES_RTOL = 1e-9
+# An exact fit leaves a residual of rounding size, (eps |L|)^2 per unit weight:
+# below ~1e-20 * sum w pi L^2 "decrease" is noise, not a violation.
+RES_FLOOR = 1e-20
+
+
+def _floor(task, reading):
+    w = task.prior if reading == "pi-prior" else np.ones(task.T)
+    return RES_FLOOR * max(1.0, float(w @ np.sum(task.cond * np.log(task.cond) ** 2, axis=1)))
+
+
+def _d(task, d):
+    return max(1, min(d, task.N - 1))
+
+
+@given(full_support_tasks(), st.integers(1, 4), st.sampled_from(LS_READINGS))
+def test_f_ls_is_the_eckart_young_fit(task, d, reading):
+    """seed.ls-bound: f_ls's residual on the centred L of its reading is sum_{j>d} sigma_j^2."""
+    d = min(d, task.N)
+    p, P = task.prior, task.cond
+    lr = f_ls(p, P, d, reading)
+    Lc = centred_logits(p, P, reading)
+    Fw = lr.F * (np.sqrt(p)[:, None] if reading.endswith("-prior") else 1.0)
+    s = np.linalg.svd(Lc, compute_uv=False)
+    tail = float(np.sum(s[d:] ** 2))
+    res = float(np.sum((Lc - Fw) ** 2))
+    assert res == pytest.approx(tail, rel=1e-9, abs=1e-12 * max(1.0, float(np.sum(s**2))))
+    assert np.allclose(lr.W.T @ lr.W, np.eye(d), atol=1e-12)
+
+
+def test_f_ls_zero_prior_rows_are_projected():
+    """-prior readings: rows with p(t) = 0 get the projection of their unweighted centred row on Im W."""
+    t = dirichlet_task(4, 1, seed=2)
+    p = np.array([0.5, 0.5, 0.0, 0.0])
+    lr = f_ls(p, t.cond, 2, "uniform-prior")
+    Lc = centred_logits(p, t.cond, "uniform")
+    assert np.all(np.isfinite(lr.E))
+    assert np.allclose(lr.E[2:], Lc[2:] @ lr.W, atol=1e-12)
+
+
+def test_f_ls_validation():
+    t = association_task(3, 1, seed=0)
+    with pytest.raises(ValueError, match="Assumption 2"):
+        f_ls(t.prior, t.cond, 1)
+    t = dirichlet_task(3, 1, seed=0)
+    with pytest.raises(ValueError, match="`reading`"):
+        f_ls(t.prior, t.cond, 1, "nope")
+    with pytest.raises(ValueError, match="`d`"):
+        f_ls(t.prior, t.cond, 0)
+    with pytest.raises(ValueError, match="`W` and `E`"):
+        LowRank(np.ones((3, 2)), np.ones((4, 1)))
+
+
+@given(full_support_tasks(), st.integers(1, 4), seeds)
+@example(dirichlet_task(2, 1, seed=0), 1, 0)  # N = 2, d = N-1
+def test_wls_projection_is_a_projection(task, d, seed):
+    """draft.lemma-wls: P_t^2 = P_t, Im P_t = Im W_U, and W_U w_E(t) = P_t L_t."""
+    d = _d(task, d)
+    W = np.random.default_rng(seed).normal(size=(task.N, d))
+    W -= W.mean(axis=0)  # keep 1 out of Im(W_U)
+    E = wls_encoder(task.cond, W)
+    for t in range(min(task.T, 5)):
+        Pt = wls_projection(task.cond[t], W)
+        assert np.max(np.abs(Pt @ Pt - Pt)) <= PROJ_ATOL * max(1.0, np.max(np.abs(Pt)))
+        assert np.allclose(Pt @ W, W, atol=PROJ_ATOL * max(1.0, np.max(np.abs(Pt))))
+        assert np.allclose(W @ E[t], Pt @ np.log(task.cond[t]), atol=1e-6)
+
+
+@given(full_support_tasks(), st.integers(1, 4), seeds, st.sampled_from(WLS_READINGS))
+def test_wls_encoder_minimises_each_row(task, d, seed, reading):
+    """draft.lemma-wls: no perturbation of E lowers the weighted residual for the same W_U."""
+    d = _d(task, d)
+    p, P = task.prior, task.cond
+    lr = f_wls(p, P, d)
+    r0 = weighted_residual(p, P, lr.F, reading)
+    rng = np.random.default_rng(seed)
+    for scale in (1e-3, 1e-1, 1.0):
+        E = lr.E + scale * rng.normal(size=lr.E.shape)
+        assert weighted_residual(p, P, E @ lr.W.T, reading) >= r0 * (1 - RES_RTOL) - _floor(task, reading)
+
+
+@given(full_support_tasks(), st.integers(1, 4), st.sampled_from(WLS_READINGS))
+def test_f_wls_beats_f_ls_on_weighted_objective(task, d, reading):
+    """seed.wls-bound: for the same W_U, f_wls's weighted residual <= f_ls's (both row weightings)."""
+    d = _d(task, d)
+    p, P = task.prior, task.cond
+    ls = f_ls(p, P, d, "uniform")
+    w = f_wls(p, P, d, ls.W)
+    assert np.array_equal(w.W, ls.W)
+    assert weighted_residual(p, P, w.F, reading) <= weighted_residual(p, P, ls.F, reading) * (1 + RES_RTOL)
+
+
+@given(full_support_tasks(max_n=5, max_t=25), st.integers(1, 3), st.sampled_from(WLS_READINGS))
+def test_alternating_never_worse_than_closed_form(task, d, reading):
+    """The true weighted rank-d problem (alternating regressions) is <= closed-form f_wls, monotonically."""
+    d = _d(task, d)
+    p, P = task.prior, task.cond
+    closed = weighted_residual(p, P, f_wls(p, P, d).F, reading)
+    lr, rep = f_wls_alternating(p, P, d, iters=30, reading=reading)
+    h = np.array(rep.history)
+    fl = _floor(task, reading)
+    assert h[0] == pytest.approx(closed, rel=RES_RTOL, abs=fl)
+    assert np.all(np.diff(h) <= RES_RTOL * h[:-1] + fl)
+    assert weighted_residual(p, P, lr.F, reading) == pytest.approx(h[-1], rel=RES_RTOL, abs=fl)
+    assert h[-1] <= closed * (1 + RES_RTOL) + fl
+
+
+def test_alternating_strictly_improves_somewhere():
+    """Not a no-op: on a Dirichlet task the alternating solution is strictly better than f_wls."""
+    t = dirichlet_task(6, 2, alpha=0.5, seed=0)
+    lr, rep = f_wls_alternating(t.prior, t.cond, 1, iters=50)
+    assert rep.history[-1] < 0.9 * rep.history[0]
+
+
+def test_wls_validation():
+    t = dirichlet_task(3, 1, seed=0)
+    ones = np.ones((3, 1))
+    with pytest.raises(ValueError, match="1 lies in Im"):
+        wls_encoder(t.cond, ones)
+    with pytest.raises(ValueError, match="full column rank"):
+        wls_encoder(t.cond, np.array([[1.0, 2.0], [-1.0, -2.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match="`W_U`"):
+        wls_encoder(t.cond, np.ones((4, 1)))
+    a = association_task(3, 1, seed=0)
+    with pytest.raises(ValueError, match="Assumption 2"):
+        wls_encoder(a.cond, np.array([[1.0], [-1.0], [0.0]]))
+    # pi = (1/2, 1/2, 1e-30): on 1-perp, I_pi - pi pi^T has eigenvalues ~1/2 and ~1e-30: cond(A_t) ~ 1e30
+    P = np.array([[0.5, 0.5, 1e-30], [0.2, 0.3, 0.5]])
+    with pytest.raises(ValueError, match="ill-conditioned"):
+        wls_encoder(P, np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]))
+    with pytest.raises(ValueError, match="`reading`"):
+        weighted_residual(t.prior, t.cond, np.zeros((3, 3)), "nope")
