@@ -1,0 +1,194 @@
+"""The one-layer attention-only Transformer (AoT) of THEORY.md section 0 (paper eq. 1-2).
+
+``x_s = e(t_s) + pos_s``; head ``h``: ``a^h = softmax_s(x_S^T W_QK^h x_s)``,
+``A^h(t) = sum_s a^h_s x_s``; output
+``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))``. Only the last position is
+predicted; no ``1/sqrt(d)`` inside the softmax.
+
+Shapes (THEORY.md notation): ``embed (N, d)``, ``pos (S, d)``,
+``W_QK (H, d, d)``, ``W_V (H, d_h, d)``, ``W_O (H, d, d_h)``, ``W_U (N, d)``.
+Saved as ``.npz`` with exactly these keys, plus ``seqs (T_kept, S)`` and
+``target (T_kept, N)`` when given, and ``qk_rank1`` (a 0-d bool).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from theory.backend import get_xp, to_numpy
+from theory.validate import check_array, check_int
+
+__all__ = ["AoTShape", "AoT", "load_aot", "NPZ_KEYS"]
+
+NPZ_KEYS = ("embed", "pos", "W_QK", "W_V", "W_O", "W_U")
+DEFAULT_CHUNK = 2048  # sequences per forward chunk: memory is O(chunk * S * H + chunk * H * d)
+
+
+@dataclass(frozen=True)
+class AoTShape:
+    """Sizes of an AoT: vocabulary ``N``, length ``S``, width ``d``, ``H`` heads of inner dimension ``d_h <= d``.
+
+    >>> AoTShape(N=5, S=2, d=4, H=3, d_h=2).H
+    3
+    >>> AoTShape(N=5, S=2, d=4, H=3, d_h=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: `d_h` must be <= d = 4 (got 5)
+    """
+
+    N: int
+    S: int
+    d: int
+    H: int
+    d_h: int
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("N", 2), ("S", 1), ("d", 1), ("H", 0), ("d_h", 1)):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=minimum))
+        if self.d_h > self.d:
+            raise ValueError(f"`d_h` must be <= d = {self.d} (got {self.d_h})")
+
+
+@dataclass(frozen=True)
+class AoT:
+    """An attention-only Transformer with explicit weights (float64 NumPy arrays).
+
+    ``qk_rank1`` records that every ``W_QK^h`` is rank 1 (``u_h v_h^T``, the
+    paper's Remark 2); it changes only :meth:`param_count`.
+    """
+
+    embed: np.ndarray  # (N, d)
+    pos: np.ndarray  # (S, d)
+    W_QK: np.ndarray  # (H, d, d)
+    W_V: np.ndarray  # (H, d_h, d)
+    W_O: np.ndarray  # (H, d, d_h)
+    W_U: np.ndarray  # (N, d)
+    qk_rank1: bool = field(default=False)
+
+    def __post_init__(self) -> None:
+        arrs = {k: check_array(k, to_numpy(getattr(self, k))) for k in NPZ_KEYS}
+        for k, nd in (("embed", 2), ("pos", 2), ("W_QK", 3), ("W_V", 3), ("W_O", 3), ("W_U", 2)):
+            if arrs[k].ndim != nd:
+                raise ValueError(f"`{k}` must be {nd}-dimensional (got shape {arrs[k].shape})")
+        N, d = arrs["embed"].shape
+        S = arrs["pos"].shape[0]
+        H, d_h = arrs["W_V"].shape[:2]
+        shape = AoTShape(N=N, S=S, d=d, H=H, d_h=d_h)
+        want = {"pos": (S, d), "W_QK": (H, d, d), "W_V": (H, d_h, d), "W_O": (H, d, d_h), "W_U": (N, d)}
+        for k, shp in want.items():
+            if arrs[k].shape != shp:
+                raise ValueError(f"`{k}` must have shape {shp} to match embed {(N, d)} and W_V {(H, d_h, d)}"
+                                 f" (got {arrs[k].shape})")
+        for k, a in arrs.items():
+            a = np.ascontiguousarray(a)
+            a.setflags(write=False)
+            object.__setattr__(self, k, a)
+        object.__setattr__(self, "qk_rank1", bool(self.qk_rank1))
+        object.__setattr__(self, "_shape", shape)
+
+    @property
+    def shape(self) -> AoTShape:
+        """The sizes ``(N, S, d, H, d_h)``."""
+        return self._shape
+
+    def param_count(self) -> int:
+        """Number of free parameters: ``d(S + 2N) + H (q + 2 d d_h)``, ``q = d^2`` (full ``W_QK``) or ``2d`` (rank 1).
+
+        Claim id: ``paper.theorem1`` (parameter count). The paper's own
+        formula ``d(S + 2N + 4 d_h H)`` counts ``W_QK = W_Q W_K^T`` as two
+        ``d x d_h`` factors; with rank-1 ``W_QK`` both agree:
+        ``d(S + 2N + 2(d_h + 1) H)``.
+
+        >>> m = AoT(np.zeros((3, 2)), np.zeros((2, 2)), np.zeros((4, 2, 2)), np.zeros((4, 1, 2)),
+        ...         np.zeros((4, 2, 1)), np.zeros((3, 2)), qk_rank1=True)
+        >>> m.param_count() == 2 * (2 + 2 * 3 + 2 * (1 + 1) * 4)
+        True
+        """
+        N, S, d, H, d_h = (self.shape.N, self.shape.S, self.shape.d, self.shape.H, self.shape.d_h)
+        q = 2 * d if self.qk_rank1 else d * d
+        return d * (S + 2 * N) + H * (q + 2 * d * d_h)
+
+    def _check_seqs(self, seqs) -> np.ndarray:
+        s = np.asarray(seqs)
+        if s.ndim != 2 or s.shape[1] != self.shape.S:
+            raise ValueError(f"`seqs` must have shape (T, S={self.shape.S}) (got {s.shape})")
+        if not np.issubdtype(s.dtype, np.integer):
+            raise ValueError(f"`seqs` must hold integer token ids (got dtype {s.dtype})")
+        if s.size and (s.min() < 0 or s.max() >= self.shape.N):
+            raise ValueError(f"`seqs` token ids must lie in [0, {self.shape.N - 1}] (got [{s.min()}, {s.max()}])")
+        return s.astype(np.int64)
+
+    def hidden(self, seqs, *, chunk: int = DEFAULT_CHUNK, backend: str = "numpy") -> np.ndarray:
+        """Last-position residual ``x_S + sum_h W_O^h W_V^h A^h(t)``, ``(T, d)``, streamed in chunks."""
+        s = self._check_seqs(seqs)
+        chunk = check_int("chunk", chunk, minimum=1)
+        xp = get_xp(backend)
+        E, P = xp.asarray(self.embed), xp.asarray(self.pos)
+        WQK, WV, WO = xp.asarray(self.W_QK), xp.asarray(self.W_V), xp.asarray(self.W_O)
+        out = np.empty((s.shape[0], self.shape.d))
+        for lo in range(0, s.shape[0], chunk):
+            X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
+            xS = X[:, -1]  # (c, d)
+            q = xp.einsum("cd,hde->che", xS, WQK)  # (c, H, d): x_S^T W_QK^h
+            sc = xp.einsum("che,cse->chs", q, X)  # (c, H, S) scores
+            sc = sc - sc.max(axis=2, keepdims=True)  # stable softmax over s
+            a = xp.exp(sc)
+            a /= a.sum(axis=2, keepdims=True)
+            A = xp.einsum("chs,csd->chd", a, X)  # (c, H, d) = A^h(t)
+            V = xp.einsum("chd,hkd->chk", A, WV)  # (c, H, d_h) = W_V^h A^h(t)
+            res = xS + xp.einsum("chk,hdk->cd", V, WO)  # (c, d)
+            out[lo:lo + chunk] = to_numpy(res)
+        return out
+
+    def logits(self, seqs, *, chunk: int = DEFAULT_CHUNK, backend: str = "numpy") -> np.ndarray:
+        """Last-position logits ``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))`` of each sequence, ``(T, N)``.
+
+        Claim id: THEORY.md section 0 (the AoT, paper eq. 1-2).
+
+        >>> m = AoT(np.eye(2), np.zeros((1, 2)), np.zeros((1, 2, 2)), np.zeros((1, 1, 2)),
+        ...         np.zeros((1, 2, 1)), np.eye(2))
+        >>> m.logits(np.array([[0], [1]])).tolist()  # no heads' output: T(t) = W_U e(t_S)
+        [[1.0, 0.0], [0.0, 1.0]]
+        """
+        return self.hidden(seqs, chunk=chunk, backend=backend) @ self.W_U.T
+
+    def save(self, path, *, seqs=None, target=None) -> None:
+        """Write ``.npz`` with keys ``embed pos W_QK W_V W_O W_U qk_rank1`` (+ ``seqs``, ``target`` if given)."""
+        extra = {}
+        if seqs is not None:
+            extra["seqs"] = self._check_seqs(seqs)
+        if target is not None:
+            t = check_array("target", target, ndim=2)
+            if seqs is not None and t.shape != (extra["seqs"].shape[0], self.shape.N):
+                raise ValueError(f"`target` must have shape (T_kept, N) = {(extra['seqs'].shape[0], self.shape.N)}"
+                                 f" (got {t.shape})")
+            extra["target"] = t
+        np.savez(Path(path), **{k: getattr(self, k) for k in NPZ_KEYS}, qk_rank1=np.array(self.qk_rank1), **extra)
+
+    @classmethod
+    def load(cls, path) -> "AoT":
+        """Read the weights written by :meth:`save` (see :func:`load_aot` for ``seqs``/``target``)."""
+        return load_aot(path)[0]
+
+
+def load_aot(path):
+    """Read an AoT ``.npz``: returns ``(model, seqs or None, target or None)``, validating every key."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"model file `{path}` does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:  # any unreadable file means the same to the user
+        raise ValueError(f"model file `{path}` is not a readable .npz ({exc.__class__.__name__}: {exc})") from None
+    with data:
+        missing = [k for k in NPZ_KEYS if k not in data.files]
+        if missing:
+            raise ValueError(f"model file `{path}` lacks key(s) {missing}")
+        w = {k: np.array(data[k]) for k in NPZ_KEYS}
+        rank1 = bool(data["qk_rank1"]) if "qk_rank1" in data.files else False
+        seqs = np.array(data["seqs"]) if "seqs" in data.files else None
+        target = np.array(data["target"]) if "target" in data.files else None
+    return AoT(**w, qk_rank1=rank1), seqs, target

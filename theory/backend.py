@@ -1,0 +1,102 @@
+"""The one backend switch: NumPy (default) or CuPy, for the AoT and its constructor.
+
+Every array routine in :mod:`theory.aot` and :mod:`theory.construct` takes
+its array module from :func:`get_xp` and never imports ``cupy`` itself, so
+the CuPy path runs the very same lines as the NumPy one (correct by
+construction; it is exercised only where ``cupy`` is installed). Results
+always come back to the caller as NumPy float64 through :func:`to_numpy`.
+
+The only routines that differ are the dense LU factorisation and its
+condition-number estimate (LAPACK ``getrf``/``gecon``): :func:`lu_solve_cond`
+wraps them for both backends.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import scipy.linalg
+
+__all__ = ["BACKENDS", "get_xp", "to_numpy", "xp_of", "lu_solve_cond", "cond1_triangular"]
+
+BACKENDS = ("numpy", "cupy")
+
+
+def get_xp(name: str = "numpy"):
+    """The array module named ``name`` (``"numpy"`` or ``"cupy"``).
+
+    Raises ``ValueError`` on an unknown name, or when CuPy is asked for and
+    cannot be imported (no package, or no GPU).
+
+    >>> get_xp("numpy") is np
+    True
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {BACKENDS} (got {name!r})")
+    if name == "numpy":
+        return np
+    try:
+        cp = importlib.import_module("cupy")
+        cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # ImportError, CUDARuntimeError: both mean "not here"
+        raise ValueError(f"`backend` 'cupy' is not available here ({exc.__class__.__name__}: {exc})") from None
+    return cp
+
+
+def xp_of(a):
+    """The array module an array belongs to (NumPy for anything that is not a CuPy array)."""
+    mod = type(a).__module__.split(".")[0]
+    return importlib.import_module("cupy") if mod == "cupy" else np
+
+
+def to_numpy(a) -> np.ndarray:
+    """``a`` as a NumPy array (copies a CuPy array to the host; NumPy arrays pass through).
+
+    >>> to_numpy([1.0, 2.0]).tolist()
+    [1.0, 2.0]
+    """
+    if hasattr(a, "get") and type(a).__module__.split(".")[0] == "cupy":
+        return a.get()
+    return np.asarray(a)
+
+
+def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
+    """Solve ``A X = B`` (or ``A^T X = B``) by LU with partial pivoting; return ``(X, cond1_est)``.
+
+    ``cond1_est`` is LAPACK ``gecon``'s estimate of ``kappa_1(A) = ||A||_1 ||A^{-1}||_1``
+    (exact to within a small factor, O(n^2) from the factors); ``inf`` when a
+    pivot is exactly 0. On CuPy the factors are computed on the device and
+    copied to the host for ``gecon`` only.
+
+    >>> X, c = lu_solve_cond(np.array([[2.0, 0.0], [0.0, 0.5]]), np.array([1.0, 1.0]))
+    >>> X.tolist(), round(c, 12)
+    ([0.5, 2.0], 4.0)
+
+    With ``overwrite=True`` the factors may overwrite ``A`` (saves one copy).
+    """
+    xp = xp_of(A)
+    anorm = float(to_numpy(xp.abs(A).sum(axis=0).max()))
+    if xp is np:
+        lu, piv = scipy.linalg.lu_factor(A, overwrite_a=overwrite, check_finite=False)
+        X = scipy.linalg.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
+        lu_host = lu
+    else:  # pragma: no cover - needs a GPU
+        import cupyx.scipy.linalg as cpl
+
+        lu, piv = cpl.lu_factor(A, check_finite=False)
+        X = cpl.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
+        lu_host = to_numpy(lu)
+    if np.any(np.diag(lu_host) == 0):
+        return X, float("inf")
+    (gecon,) = scipy.linalg.get_lapack_funcs(("gecon",), (lu_host,))
+    rcond, info = gecon(lu_host, anorm, norm="1")
+    return X, (float("inf") if rcond == 0 else 1.0 / float(rcond))
+
+
+def cond1_triangular(R) -> float:
+    """LAPACK ``trcon`` estimate of ``kappa_1(R)`` for an upper-triangular ``R``."""
+    R = to_numpy(R)
+    (trcon,) = scipy.linalg.get_lapack_funcs(("trcon",), (R,))
+    rcond, info = trcon(R, norm="1", uplo="U", diag="N")
+    return float("inf") if rcond == 0 else 1.0 / float(rcond)
