@@ -1,0 +1,112 @@
+"""The claims registry: every THEORY.md claim id is covered; Evaluation's margin/violation semantics."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from verify.registry import SENSES, Claim, Evaluation, all_claims, evaluate, get, select
+
+THEORY = Path(__file__).resolve().parents[2] / "shared" / "THEORY.md"
+# Claim ids as THEORY.md writes them: `seed.xxx`, `draft.xxx`, `paper.xxx` in backticks.
+ID_RX = re.compile(r"`((?:seed|draft|paper)\.[a-z0-9-]+)`")
+
+
+def theory_ids():
+    if not THEORY.exists():
+        pytest.skip(f"THEORY.md not found at {THEORY}")
+    return sorted(set(ID_RX.findall(THEORY.read_text())))
+
+
+def test_every_theory_claim_id_is_registered():
+    ids = {c.base_id for c in all_claims()}
+    missing = [i for i in theory_ids() if i not in ids]
+    assert not missing, f"claim ids of THEORY.md without a registry entry: {missing}"
+
+
+def test_registered_ids_exist_in_theory():
+    known = set(theory_ids())
+    unknown = sorted({c.base_id for c in all_claims()} - known)
+    assert not unknown, f"registry ids that THEORY.md does not define: {unknown}"
+
+
+def test_keys_unique_and_well_formed():
+    keys = [c.key for c in all_claims()]
+    assert len(keys) == len(set(keys))
+    for c in all_claims():
+        assert c.id.startswith(c.source + ".")
+        assert c.statement and c.regime, c.key
+        if "+" in c.id:
+            assert c.corrects, f"{c.key}: a corrected statement must name what it corrects"
+
+
+def test_select_patterns():
+    assert [c.key for c in select("draft.lemma-taylor[identity]")] == ["draft.lemma-taylor[identity]"]
+    globbed = select("seed.ls-bound[*,inf=global]")
+    assert len(globbed) == 4 and all(c.reading.endswith("inf=global") for c in globbed)
+    both = select("seed.zero-divergence,seed.ls-bound[sigma=uniform,inf=global]")
+    assert [c.key for c in both] == ["seed.zero-divergence[if]", "seed.zero-divergence[only-if]",
+                                     "seed.ls-bound[sigma=uniform,inf=global]"]
+    assert len(select(None)) == len(all_claims())
+    with pytest.raises(ValueError, match="matches no claim"):
+        select("nonsense.claim")
+    with pytest.raises(ValueError, match="is not registered"):
+        get("seed.ls-bound")
+
+
+def test_claim_validation():
+    with pytest.raises(ValueError, match="`source`"):
+        Claim("x.y", "", "x", "s", "bound", None, None, unverifiable="r")
+    with pytest.raises(ValueError, match="must start with its source"):
+        Claim("paper.y", "", "seed", "s", "bound", None, None, unverifiable="r")
+    with pytest.raises(ValueError, match="`instances` and `evaluate` are required"):
+        Claim("seed.y", "", "seed", "s", "bound", None, None)
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@given(finite, finite, st.sampled_from(SENSES), st.floats(0, 1e-3), st.floats(0, 1e-3))
+def test_evaluation_semantics(lhs, rhs, sense, atol, rtol):
+    ev = Evaluation(lhs, rhs, sense, atol=atol, rtol=rtol)
+    scale = max(abs(lhs), abs(rhs)) if sense == "==" else abs(rhs)
+    assert ev.tol == pytest.approx(atol + rtol * scale)
+    if sense == "<=":
+        assert ev.violated == (lhs > rhs + ev.tol)
+    elif sense == ">=":
+        assert ev.violated == (lhs < rhs - ev.tol)
+    elif sense == ">":
+        assert ev.violated == (lhs <= rhs + ev.tol)
+    else:
+        assert ev.violated == (abs(lhs - rhs) > ev.tol)
+    if sense in ("<=", ">=") and not ev.violated:
+        assert ev.margin >= -ev.tol
+    assert abs(ev.rel_margin) <= abs(ev.margin) / max(ev.tol, 1e-12) + 1e-12
+    json.dumps(ev.as_dict(), allow_nan=False)
+
+
+def test_evaluation_out_of_regime_and_nan():
+    ev = Evaluation.out_of_regime("C >= 1/2")
+    assert not ev.violated and math.isnan(ev.margin) and ev.outside == "C >= 1/2"
+    with pytest.raises(ValueError, match="NaN"):
+        Evaluation(math.nan, 0.0)
+    with pytest.raises(ValueError, match="`sense`"):
+        Evaluation(0.0, 0.0, "<")
+
+
+def test_evaluate_reproducer_checks_registration():
+    with pytest.raises(ValueError, match="unverifiable"):
+        evaluate("draft.cor-autoregressive", {})
+
+
+@given(st.data())
+def test_every_strategy_draws_json_recipes(data):
+    claims = [c for c in all_claims() if c.unverifiable is None]
+    claim = data.draw(st.sampled_from(claims))
+    recipe = data.draw(claim.instances("quick"))
+    assert json.loads(json.dumps(recipe)) == recipe
+    assert isinstance(claim.summary(recipe), str)

@@ -1,0 +1,111 @@
+"""The runner: verdict logic, shrinking, regimes, reproducibility, interruption."""
+
+import math
+
+import pytest
+from hypothesis import strategies as st
+
+from verify.registry import Claim, Evaluation, get
+from verify.runner import PROFILES, claim_seed, run_claim, run_claims
+
+
+def _claim(evaluate, *, reading="t", instances=None, needs=(), unverifiable=None, examples=()):
+    return Claim(id="paper.test", reading=reading, source="paper", statement="x", kind="bound",
+                 instances=instances or (lambda profile: st.fixed_dictionaries({"x": st.integers(0, 1000)})),
+                 evaluate=evaluate, needs=needs, unverifiable=unverifiable, examples=examples)
+
+
+def test_holds_counts_instances_and_tightest_margin():
+    res = run_claim(_claim(lambda r: Evaluation(r["x"], 2000.0)), max_examples=30)
+    assert res.verdict == "holds"
+    assert 1 <= res.instances <= 30
+    rm = res.tightest["evaluation"]["rel_margin"]
+    x = res.tightest["recipe"]["x"]
+    assert rm == pytest.approx((2000.0 - x) / 2000.0)
+
+
+def test_fails_shrinks_to_the_smallest_counterexample():
+    res = run_claim(_claim(lambda r: Evaluation(r["x"], 10.0, atol=0.0, rtol=0.0)), max_examples=200)
+    assert res.verdict == "fails"
+    ce = res.counterexample
+    assert ce["recipe"] == {"x": 11}  # the boundary, found by shrinking
+    assert ce["evaluation"]["lhs"] == 11 and ce["evaluation"]["violated"]
+    assert "evaluate(" in ce["reproduce"] and "paper.test[t]" in ce["reproduce"]
+
+
+def test_target_steers_to_the_boundary():
+    # violation only in a thin band near 700: targeting the relative margin finds it
+    def ev(r):
+        return Evaluation(abs(r["x"] - 700), 0.5, ">=", atol=0.0, rtol=0.0)
+
+    res = run_claim(_claim(ev), max_examples=300)
+    assert res.verdict == "fails" and res.counterexample["recipe"] == {"x": 700}
+
+
+def test_vacuous_when_every_instance_is_outside():
+    res = run_claim(_claim(lambda r: Evaluation.out_of_regime("C >= 1/2")), max_examples=10)
+    assert res.verdict == "vacuous" and "C >= 1/2" in res.reason and res.instances == 0
+
+
+def test_unverifiable_reasons():
+    assert run_claim(_claim(None, unverifiable="no construction")).reason == "no construction"
+    res = run_claim(_claim(lambda r: Evaluation(0.0, 1.0), needs=("theory.nonexistent_module",)))
+    assert res.verdict == "unverifiable" and res.reason == "implementation missing: theory/nonexistent_module.py"
+    res = run_claim(_claim(lambda r: Evaluation(0.0, 1.0), needs=("theory.task:no_such_function",)))
+    assert res.reason == "implementation missing: theory/task.py (no_such_function)"
+
+    def boom(r):
+        raise ValueError("bad")
+
+    res = run_claim(_claim(boom), max_examples=5)
+    assert res.verdict == "unverifiable" and "ValueError: bad" in res.reason
+
+
+def test_errors_on_some_instances_are_reported_not_hidden():
+    def ev(r):
+        if r["x"] % 2:
+            raise ValueError("odd")
+        return Evaluation(0.0, 1.0)
+
+    res = run_claim(_claim(ev), max_examples=40)
+    assert res.verdict == "holds" and res.errors > 0 and "odd" in res.reason
+
+
+def test_explicit_examples_run_first():
+    seen = []
+
+    def ev(r):
+        seen.append(r["x"])
+        return Evaluation(0.0, 1.0)
+
+    run_claim(_claim(ev, examples=({"x": 424242},)), max_examples=3)
+    assert seen[0] == 424242
+
+
+def test_same_seed_same_verdicts_on_a_real_claim():
+    claim = get("draft.lemma-taylor")
+    a = run_claim(claim, seed=7, max_examples=8)
+    b = run_claim(claim, seed=7, max_examples=8)
+    assert (a.verdict, a.instances, a.tightest) == (b.verdict, b.instances, b.tightest)
+    assert claim_seed(7, claim.key) == claim_seed(7, claim.key) != claim_seed(8, claim.key)
+
+
+def test_interrupt_returns_partial_results():
+    def stop(r):
+        raise KeyboardInterrupt
+
+    ok = _claim(lambda r: Evaluation(0.0, 1.0), reading="a")
+    results, interrupted = run_claims([ok, _claim(stop, reading="b"), ok], profile="quick")
+    assert interrupted and [r.key for r in results] == ["paper.test[a]"]
+
+
+def test_profiles_and_bad_profile():
+    assert PROFILES["quick"]["cheap"] < PROFILES["full"]["cheap"]
+    with pytest.raises(ValueError, match="`profile`"):
+        run_claim(_claim(lambda r: Evaluation(0.0, 1.0)), profile="huge")
+
+
+def test_time_budget_skips_but_keeps_verdict():
+    res = run_claim(_claim(lambda r: Evaluation(0.0, 1.0)), max_examples=50, budget_s=0.0)
+    assert res.verdict == "unverifiable" and "time budget" in res.reason and res.skipped > 0
+    assert not math.isnan(res.wall_s)

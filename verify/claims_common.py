@@ -1,0 +1,216 @@
+"""Recipes: the JSON-able instances every claim is searched over, and their strategies.
+
+A *recipe* is a small dict naming a task generator of
+:mod:`theory.generators` and its parameters (``kind``, ``N``, ``S``,
+``seed`` and the kind's own knobs), plus the claim's own parameters (``d``,
+``eps``, ...). :func:`task_from` rebuilds the task from it through the
+public API, so a counterexample is reproduced by its recipe alone.
+
+Sizes per profile (``LIMITS``): ``quick`` keeps ``T = N**S <= 64``,
+``full`` goes to ``T <= 256``.
+
+>>> task = task_from({"kind": "dirichlet", "N": 3, "S": 2, "alpha": 1.0, "prior": "uniform", "seed": 1})
+>>> (task.N, task.S, task.T)
+(3, 2, 9)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from theory.generators import random_task
+from theory.task import Task
+
+__all__ = ["LIMITS", "KNOBS", "task_from", "describe", "seeds", "dirichlet_recipes",
+           "almost_rank_recipes", "lookup_recipes", "association_recipes", "permutation_recipes",
+           "full_support_recipes", "explicit_recipes", "limits", "circle_target", "association_on_support",
+           "accuracy"]
+
+LIMITS = {
+    "quick": {"max_n": 7, "max_s": 2, "max_t": 64},
+    "full": {"max_n": 12, "max_s": 3, "max_t": 256},
+}
+
+# Generator knobs carried by a recipe, per kind (the rest of the recipe is the claim's).
+KNOBS = {
+    "dirichlet": ("alpha", "prior"),
+    "almost-rank": ("d", "sigma", "prior", "decay"),
+    "lookup": ("entropy", "prior"),
+    "association": ("prior",),
+    "permutation": ("d", "scale", "prior"),
+}
+
+seeds = st.integers(min_value=0, max_value=2**16 - 1)
+
+
+def limits(profile: str) -> dict:
+    if profile not in LIMITS:
+        raise ValueError(f"`profile` must be one of {sorted(LIMITS)} (got {profile!r})")
+    return LIMITS[profile]
+
+
+def task_from(recipe: dict) -> Task:
+    """The task a recipe names, built by :func:`theory.generators.random_task`.
+
+    Kind ``explicit``: the recipe carries the task itself, ``logits`` (T rows of
+    N) and prior ``weights`` (T): ``pi_t = softmax(logits_t)``, ``p = w / sum w``,
+    sequences ``0..T-1`` of length 1 (``T <= N``).
+    """
+    kind = recipe.get("kind")
+    if kind == "explicit":
+        from theory.divergence import log_softmax
+
+        Z = np.asarray(recipe["logits"], dtype=np.float64)
+        cond = np.exp(log_softmax(Z))
+        cond /= cond.sum(axis=1, keepdims=True)
+        w = np.asarray(recipe["weights"], dtype=np.float64)
+        return Task(w / w.sum(), cond, np.arange(Z.shape[0])[:, None])
+    if kind not in KNOBS:
+        raise ValueError(f"`recipe['kind']` must be one of {sorted(KNOBS)} (got {kind!r})")
+    kw = {k: recipe[k] for k in KNOBS[kind] if k in recipe}
+    if kind == "lookup" and "entropy_frac" in recipe and "entropy" not in recipe:
+        kw["entropy"] = recipe["entropy_frac"] * math.log(recipe["N"])
+    return random_task(kind, recipe["N"], recipe["S"], seed=recipe["seed"], **kw)
+
+
+def describe(recipe: dict) -> str:
+    """One line: ``kind N=.. S=.. knobs.. seed=..`` then the claim's own parameters."""
+    kind = recipe.get("kind", "?")
+    if kind == "explicit":
+        rest = {k: v for k, v in recipe.items() if k not in ("kind", "logits", "weights", "seed", "N", "S")}
+        return (f"explicit N={recipe['N']} T={len(recipe['logits'])} logits={recipe['logits']} "
+                f"weights={recipe['weights']} " + " ".join(f"{k}={v}" for k, v in rest.items()))
+    head = [f"{kind} N={recipe.get('N')} S={recipe.get('S')}"]
+    skip = {"kind", "N", "S", "seed"}
+    for k, v in recipe.items():
+        if k in skip:
+            continue
+        head.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
+    head.append(f"seed={recipe.get('seed')}")
+    return " ".join(head)
+
+
+def _sizes(draw, *, min_n: int, profile: str):
+    lim = limits(profile)
+    N = draw(st.integers(min_n, lim["max_n"]))
+    S = draw(st.integers(1, lim["max_s"]).filter(lambda s: N**s <= lim["max_t"]))
+    return N, S
+
+
+def _probability(lo: float = 0.0, hi: float = 1.0):
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def dirichlet_recipes(draw, profile: str = "quick", *, min_n: int = 2):
+    """Full-support tasks (Assumption 2) with Dirichlet rows."""
+    N, S = _sizes(draw, min_n=min_n, profile=profile)
+    return {"kind": "dirichlet", "N": N, "S": S,
+            "alpha": draw(st.sampled_from([1.0, 0.1, 0.5, 5.0])),
+            "prior": draw(st.sampled_from(["uniform", "zipf"])), "seed": draw(seeds)}
+
+
+@st.composite
+def almost_rank_recipes(draw, profile: str = "quick", *, max_sigma: float = 2.5):
+    """Full-support tasks whose uniform-centred ``sigma_{d+1}`` is the recipe's ``sigma``."""
+    N, S = _sizes(draw, min_n=3, profile=profile)
+    d = draw(st.integers(1, min(N - 2, N**S - 1)))
+    return {"kind": "almost-rank", "N": N, "S": S, "d": d,
+            "sigma": draw(st.floats(0.0, max_sigma)),
+            "decay": draw(st.sampled_from([0.5, 0.1, 0.9])),
+            "prior": draw(st.sampled_from(["uniform", "zipf"])), "seed": draw(seeds)}
+
+
+@st.composite
+def explicit_recipes(draw, profile: str = "quick", *, min_n: int = 3, max_t: int = 4):
+    """Small tasks given entry by entry: logits in [-8, 8], prior weights in [0.01, 1] (full support).
+
+    These let Hypothesis shrink a counterexample down to a few explicit numbers.
+    """
+    N = draw(st.integers(min_n, limits(profile)["max_n"]))
+    T = draw(st.integers(1, min(max_t, N)))
+    entry = st.floats(-8.0, 8.0, allow_nan=False).map(lambda x: round(x, 3))
+    logits = [[draw(entry) for _ in range(N)] for _ in range(T)]
+    weights = [draw(st.floats(0.01, 1.0).map(lambda x: round(x, 3))) for _ in range(T)]
+    return {"kind": "explicit", "N": N, "S": 1, "logits": logits, "weights": weights, "seed": 0}
+
+
+@st.composite
+def full_support_recipes(draw, profile: str = "quick"):
+    """Almost-rank, Dirichlet or explicit tasks with a rank ``d`` (``1 <= d <= N-2`` when N allows)."""
+    which = draw(st.sampled_from(["almost-rank", "dirichlet", "explicit"]))
+    if which == "almost-rank":
+        return draw(almost_rank_recipes(profile))
+    r = draw(dirichlet_recipes(profile, min_n=3) if which == "dirichlet" else explicit_recipes(profile))
+    T = r["N"] ** r["S"] if which == "dirichlet" else len(r["logits"])
+    r["d"] = draw(st.integers(1, max(1, min(r["N"] - 2, T))))
+    return r
+
+
+@st.composite
+def lookup_recipes(draw, profile: str = "quick", *, min_n: int = 3):
+    """Noisy look-up tables: entropy a fraction ``entropy_frac`` of ``log N``."""
+    N, S = _sizes(draw, min_n=min_n, profile=profile)
+    return {"kind": "lookup", "N": N, "S": S,
+            "entropy_frac": draw(st.floats(0.001, 0.999)),
+            "prior": draw(st.sampled_from(["uniform", "zipf"])), "seed": draw(seeds)}
+
+
+@st.composite
+def association_recipes(draw, profile: str = "quick", *, min_n: int = 2):
+    """One-hot rows (Assumption 1)."""
+    N, S = _sizes(draw, min_n=min_n, profile=profile)
+    return {"kind": "association", "N": N, "S": S,
+            "prior": draw(st.sampled_from(["uniform", "zipf"])), "seed": draw(seeds)}
+
+
+@st.composite
+def permutation_recipes(draw, profile: str = "quick"):
+    """The hypothesis of ``draft.cor-permutation``: ``V`` a permutation."""
+    N, S = _sizes(draw, min_n=3, profile=profile)
+    d = draw(st.integers(1, min(N - 1, N**S) - 1))
+    return {"kind": "permutation", "N": N, "S": S, "d": d,
+            "scale": draw(st.sampled_from([1.0, 0.3, 0.1, 2.0])),
+            "prior": draw(st.sampled_from(["uniform", "zipf"])), "seed": draw(seeds)}
+
+
+def rng_of(recipe: dict, key: str = "fseed") -> np.random.Generator:
+    """A generator for a claim's own random choices, seeded by ``recipe[key]``."""
+    return np.random.default_rng(recipe.get(key, 0))
+
+
+# ------------------------------------------------------- constructions --
+
+
+def circle_target(g: np.ndarray, N: int, d: int, scale: float):
+    """An association target of rank ``d >= 2``: ``w_j = (cos 2 pi j/N, sin 2 pi j/N, 0, ...)``, ``E(t) = scale w_{g(t)}``.
+
+    ``argmax_j w_j . E(t) = g(t)`` (the unit-circle family of ``paper.prop3``). Returns ``(W (N,d), E (T,d))``.
+    """
+    if d < 2:
+        raise ValueError(f"`d` must be >= 2 for the circle target (got {d})")
+    ang = 2 * np.pi * np.arange(N) / N
+    W = np.zeros((N, d))
+    W[:, 0], W[:, 1] = np.cos(ang), np.sin(ang)
+    return W, scale * W[np.asarray(g)]
+
+
+def association_on_support(N: int, S: int, T0: int, *, seed: int) -> Task:
+    """An association task (Assumption 1) whose prior is uniform on ``T0`` random sequences (``T_0 = T0``)."""
+    base = random_task("association", N, S, seed=seed)
+    if not 1 <= T0 <= base.T:
+        raise ValueError(f"`T0` must lie in [1, N**S = {base.T}] (got {T0})")
+    rng = np.random.default_rng(seed + 1)
+    prior = np.zeros(base.T)
+    prior[rng.choice(base.T, size=T0, replace=False)] = 1.0 / T0
+    return Task(prior, base.cond, base.seqs)
+
+
+def accuracy(task: Task, F: np.ndarray, rows=None) -> float:
+    """Prior-weighted fraction of sequences whose argmax logit is ``g(t) = argmax pi_t``."""
+    hit = (np.argmax(F, axis=1) == task.argmax_map()).astype(float)
+    p = task.prior if rows is None else np.where(np.isin(np.arange(task.T), rows), task.prior, 0.0)
+    return float(p @ hit / p.sum())

@@ -1,0 +1,73 @@
+"""``aotmem verify [--profile quick|full] [--claims PATTERN] [--seed N] [--json FILE] [--report DIR] [--strict]``.
+
+Runs the claims ledger (``verify.runner``) over the registered claims and
+prints a table (claim, reading, verdict, instances, tightest margin,
+counterexample). Progress goes to stderr, one line per claim. Exit status:
+0 when the run completes (a ``fails`` verdict is a finding, not an error),
+1 with ``--strict`` when any claim fails, 2 on bad usage, 130 on Ctrl-C
+(the results so far are still written).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from verify.runner import PROFILES, run_claims
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("verify", help="the claims ledger: search every claim for violations and give verdicts")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="quick",
+                   help="instances per claim (quick: < 2 min on 2 cores; full: the thorough search)")
+    p.add_argument("--claims", metavar="PATTERN", default=None,
+                   help="comma-separated claim ids, prefixes or globs (e.g. 'paper.*', 'seed.ls-bound[*')")
+    p.add_argument("--seed", type=int, default=0, help="run seed (same seed, same verdicts)")
+    p.add_argument("--json", metavar="FILE", default=None, help="write the results as JSON (docs/verify-json-schema.md)")
+    p.add_argument("--report", metavar="DIR", default=None, help="write a Markdown report with figures into DIR")
+    p.add_argument("--no-figures", action="store_true", help="with --report: skip the figures")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any claim fails")
+    p.add_argument("--list", action="store_true", help="list the selected claims and exit")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from verify.registry import select
+    from verify.report import table, to_json, write_json, write_markdown
+
+    if args.seed < 0:
+        raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
+    claims = select(args.claims)
+    if args.list:
+        for c in claims:
+            print(f"{c.key}\t{c.kind}\t{c.regime}")
+        return 0
+    t0 = time.perf_counter()
+
+    def doc_of(results, interrupted):
+        return to_json(results, profile=args.profile, seed=args.seed, pattern=args.claims,
+                       wall_s=time.perf_counter() - t0, interrupted=interrupted, total=len(claims))
+
+    def partial(_res, acc=[]):  # keep the JSON current so an interrupted run leaves its results
+        acc.append(_res)
+        if args.json:
+            write_json(args.json, doc_of(acc, True))
+
+    sys.stderr.write(f"aotmem verify: {len(claims)} claims, profile {args.profile}, seed {args.seed}\n")
+    results, interrupted = run_claims(claims, profile=args.profile, seed=args.seed, progress=sys.stderr,
+                                      on_result=partial)
+    doc = doc_of(results, interrupted)
+    print(table(results))
+    print(f"wall time {doc['wall_s']:.1f} s" + (" (interrupted)" if interrupted else ""))
+    if args.json:
+        write_json(args.json, doc)
+        print(f"wrote {args.json}")
+    if args.report:
+        path = write_markdown(args.report, doc, figures=not args.no_figures)
+        print(f"wrote {path}")
+    if interrupted:
+        sys.stderr.write("aotmem: interrupted (partial results written)\n")
+        return 130
+    if args.strict and doc["counts"]["fails"]:
+        return 1
+    return 0
