@@ -128,18 +128,23 @@ class AoT:
         xp = get_xp(backend)
         E, P = xp.asarray(self.embed), xp.asarray(self.pos)
         WQK, WV, WO = xp.asarray(self.W_QK), xp.asarray(self.W_V), xp.asarray(self.W_O)
-        out = np.empty((s.shape[0], self.shape.d))
+        H, d, d_h = self.shape.H, self.shape.d, self.shape.d_h
+        QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W_QK side by side
+        WVt = WV.transpose(0, 2, 1)  # (H, d, d_h)
+        WOcat = WO.transpose(0, 2, 1).reshape(H * d_h, d)  # (H d_h, d): rows W_O^h[:, k]
+        out = np.empty((s.shape[0], d))
         for lo in range(0, s.shape[0], chunk):
             X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
+            c = X.shape[0]
             xS = X[:, -1]  # (c, d)
-            q = xp.einsum("cd,hde->che", xS, WQK)  # (c, H, d): x_S^T W_QK^h
-            sc = xp.einsum("che,cse->chs", q, X)  # (c, H, S) scores
+            q = (xS @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W_QK^h
+            sc = xp.matmul(q, X.transpose(0, 2, 1))  # (c, H, S) scores
             sc = sc - sc.max(axis=2, keepdims=True)  # stable softmax over s
             a = xp.exp(sc)
             a /= a.sum(axis=2, keepdims=True)
-            A = xp.einsum("chs,csd->chd", a, X)  # (c, H, d) = A^h(t)
-            V = xp.einsum("chd,hkd->chk", A, WV)  # (c, H, d_h) = W_V^h A^h(t)
-            res = xS + xp.einsum("chk,hdk->cd", V, WO)  # (c, d)
+            A = xp.matmul(a, X)  # (c, H, d) = A^h(t)
+            V = xp.matmul(A.transpose(1, 0, 2), WVt)  # (H, c, d_h) = W_V^h A^h(t)
+            res = xS + V.transpose(1, 0, 2).reshape(c, H * d_h) @ WOcat  # (c, d)
             out[lo:lo + chunk] = to_numpy(res)
         return out
 

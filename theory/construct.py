@@ -182,17 +182,20 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int = 
     H, d_h, d = primed.W_V.shape
     T = s.shape[0]
     M = xp.empty((H * d_h + d, T))
+    QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W'_QK side by side
+    WVt = WV.transpose(0, 2, 1)  # (H, d, d_h)
     for lo in range(0, T, chunk):
         X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
+        c = X.shape[0]
         xS = X[:, -1]
-        q = xp.einsum("cd,hde->che", xS, WQK)  # (c, H, d)
-        sc = xp.einsum("che,cse->chs", q, X)  # (c, H, S)
+        q = (xS @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W'_QK^h
+        sc = xp.matmul(q, X.transpose(0, 2, 1))  # (c, H, S) scores
         sc = sc - sc.max(axis=2, keepdims=True)
         a = xp.exp(sc)
         a /= a.sum(axis=2, keepdims=True)
-        A = xp.einsum("chs,csd->chd", a, X)  # (c, H, d)
-        F = xp.einsum("chd,hkd->chk", A, WV).reshape(X.shape[0], H * d_h)  # (c, H d_h)
-        M[: H * d_h, lo:lo + chunk] = F.T
+        A = xp.matmul(a, X)  # (c, H, d) = A'^h(t)
+        F = xp.matmul(A.transpose(1, 0, 2), WVt)  # (H, c, d_h) = W'_V^h A'^h(t)
+        M[: H * d_h, lo:lo + chunk] = F.transpose(0, 2, 1).reshape(H * d_h, c)
         M[H * d_h:, lo:lo + chunk] = xS.T
     return M
 

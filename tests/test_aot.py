@@ -1,0 +1,142 @@
+"""The AoT of THEORY.md section 0: forward pass vs a per-sequence loop, chunking, save/load, sizes."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from theory.aot import AoT, AoTShape, load_aot
+from theory.task import all_sequences
+from tests.strategies import seeds
+
+# The vectorised forward pass and the loop differ only in summation order:
+# a few ulps per operation on O(1) numbers, so 1e-12 relative is generous.
+FORWARD_RTOL = 1e-12
+
+
+def reference_logits(m: AoT, seqs) -> np.ndarray:
+    """THEORY.md section 0 written literally, one sequence and one head at a time."""
+    out = []
+    for t in seqs:
+        x = [m.embed[tok] + m.pos[s] for s, tok in enumerate(t)]
+        xS = x[-1]
+        res = xS.copy()
+        for h in range(m.shape.H):
+            sc = np.array([xS @ m.W_QK[h] @ xs for xs in x])
+            a = np.exp(sc - sc.max())
+            a /= a.sum()
+            A = sum(ai * xi for ai, xi in zip(a, x))
+            res = res + m.W_O[h] @ (m.W_V[h] @ A)
+        out.append(m.W_U @ res)
+    return np.array(out)
+
+
+@st.composite
+def aots(draw, *, max_n: int = 5, max_s: int = 3, max_d: int = 4, max_h: int = 3) -> AoT:
+    """Random AoTs with Gaussian weights (scale 1/sqrt(d))."""
+    N = draw(st.integers(2, max_n))
+    S = draw(st.integers(1, max_s))
+    d = draw(st.integers(1, max_d))
+    d_h = draw(st.integers(1, d))
+    H = draw(st.integers(0, max_h))
+    rng = np.random.default_rng(draw(seeds))
+    g = lambda *shape: rng.standard_normal(shape) / np.sqrt(d)  # noqa: E731
+    m = AoT(g(N, d), g(S, d), g(H, d, d), g(H, d_h, d), g(H, d, d_h), g(N, d))
+    assert m.shape == AoTShape(N, S, d, H, d_h)
+    return m
+
+
+@given(aots(), st.integers(1, 7))
+def test_logits_match_the_literal_definition(m, chunk):
+    seqs = all_sequences(m.shape.N, m.shape.S)[:40]
+    got = m.logits(seqs, chunk=chunk)
+    want = reference_logits(m, seqs)
+    np.testing.assert_allclose(got, want, rtol=FORWARD_RTOL, atol=FORWARD_RTOL * np.abs(want).max())
+
+
+@given(m=aots())
+def test_save_load_roundtrip_reproduces_logits(tmp_path_factory, m):
+    path = tmp_path_factory.mktemp("aot") / "m.npz"
+    seqs = all_sequences(m.shape.N, m.shape.S)[:10]
+    F = m.logits(seqs)
+    m.save(path, seqs=seqs, target=F)
+    m2, s2, t2 = load_aot(path)
+    assert np.array_equal(m2.logits(s2), F)  # bit-identical: same weights, same code
+    assert np.array_equal(t2, F) and np.array_equal(s2, seqs)
+    with np.load(path) as z:  # the documented keys and shapes, for other frameworks
+        N, S, d, H, d_h = m.shape.N, m.shape.S, m.shape.d, m.shape.H, m.shape.d_h
+        shapes = {"embed": (N, d), "pos": (S, d), "W_QK": (H, d, d), "W_V": (H, d_h, d),
+                  "W_O": (H, d, d_h), "W_U": (N, d), "seqs": (10, S), "target": (10, N)}
+        assert {k: z[k].shape for k in shapes} == shapes
+
+
+def test_skip_only_model_is_the_bigram_map():
+    # H = 0: T(t) = W_U (e(t_S) + pos_S), whatever came before.
+    rng = np.random.default_rng(0)
+    e, p, U = rng.standard_normal((3, 2)), rng.standard_normal((2, 2)), rng.standard_normal((3, 2))
+    m = AoT(e, p, np.zeros((0, 2, 2)), np.zeros((0, 1, 2)), np.zeros((0, 2, 1)), U)
+    F = m.logits(all_sequences(3, 2))
+    np.testing.assert_allclose(F[[0, 3, 6]], np.tile(U @ (e[0] + p[1]), (3, 1)), rtol=1e-15)
+
+
+def test_param_count_matches_both_paper_formulas():
+    N, S, d, H, d_h = 7, 3, 4, 5, 2
+    z = np.zeros
+    full = AoT(z((N, d)), z((S, d)), z((H, d, d)), z((H, d_h, d)), z((H, d, d_h)), z((N, d)))
+    r1 = AoT(z((N, d)), z((S, d)), z((H, d, d)), z((H, d_h, d)), z((H, d, d_h)), z((N, d)), qk_rank1=True)
+    assert r1.param_count() == d * (S + 2 * N + 2 * (d_h + 1) * H)  # paper, rank-1 W_QK
+    assert full.param_count() == d * (S + 2 * N) + H * (d * d + 2 * d * d_h)  # stored d x d W_QK
+    # The paper's d(S + 2N + 4 d_h H) counts W_QK as two d x d_h factors: it equals ours iff d = 2 d_h.
+    assert (full.param_count() == d * (S + 2 * N + 4 * d_h * H)) == (d == 2 * d_h)
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(N=5, S=2, d=4, H=3, d_h=5), "`d_h` must be <= d"),
+    (dict(N=1, S=2, d=4, H=3, d_h=2), "`N` must be >= 2"),
+    (dict(N=5, S=0, d=4, H=3, d_h=2), "`S` must be >= 1"),
+    (dict(N=5, S=2, d=4, H=-1, d_h=2), "`H` must be >= 0"),
+    (dict(N=5, S=2, d=4.5, H=1, d_h=2), "`d` must be an integer"),
+])
+def test_shape_rejects_bad_sizes(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        AoTShape(**kw)
+
+
+def test_model_rejects_bad_weights_and_sequences(tmp_path):
+    z = np.zeros
+    with pytest.raises(ValueError, match="`W_O` must have shape"):
+        AoT(z((3, 2)), z((2, 2)), z((1, 2, 2)), z((1, 1, 2)), z((1, 1, 2)), z((3, 2)))
+    bad = z((3, 2))
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="`embed` contains NaN"):
+        AoT(bad, z((2, 2)), z((1, 2, 2)), z((1, 1, 2)), z((1, 2, 1)), z((3, 2)))
+    m = AoT(z((3, 2)), z((2, 2)), z((1, 2, 2)), z((1, 1, 2)), z((1, 2, 1)), z((3, 2)))
+    with pytest.raises(ValueError, match=r"`seqs` token ids must lie in \[0, 2\]"):
+        m.logits(np.array([[0, 3]]))
+    with pytest.raises(ValueError, match=r"`seqs` must have shape \(T, S=2\)"):
+        m.logits(np.array([0, 1]))
+    with pytest.raises(ValueError, match="does not exist"):
+        load_aot(tmp_path / "nope.npz")
+    np.savez(tmp_path / "partial.npz", embed=z((3, 2)))
+    with pytest.raises(ValueError, match="lacks key"):
+        load_aot(tmp_path / "partial.npz")
+
+
+def test_unknown_backend_is_rejected():
+    m = AoT(np.eye(2), np.zeros((1, 2)), np.zeros((0, 2, 2)), np.zeros((0, 1, 2)), np.zeros((0, 2, 1)), np.eye(2))
+    with pytest.raises(ValueError, match="`backend` must be one of"):
+        m.logits(np.array([[0]]), backend="torch")
+
+
+CUPY_AGREE_RTOL = 1e-10  # issue 3: the CuPy path must agree with NumPy to 1e-10
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is None, reason="cupy is not installed")
+@given(aots())
+def test_cupy_agrees_with_numpy(m):  # pragma: no cover - needs a GPU
+    seqs = all_sequences(m.shape.N, m.shape.S)[:40]
+    a, b = m.logits(seqs), m.logits(seqs, backend="cupy")
+    np.testing.assert_allclose(b, a, rtol=CUPY_AGREE_RTOL, atol=CUPY_AGREE_RTOL * np.abs(a).max())

@@ -1,0 +1,140 @@
+"""Rank certificates in extended precision (mpmath) for ``paper.lemma2`` and ``draft.lemma-rank``.
+
+float64 cannot tell a kept system of condition number ``1e17`` from a singular
+one. Here the feature matrix ``M = [W'_V A'(t); x'_S(t)]`` of
+:func:`theory.construct.head_features` is recomputed from the same float64
+parameters (exactly representable, so the matrix is the same mathematical
+object) in ``mpmath`` at ``dps`` and at ``2 dps`` decimal digits, and its
+smallest singular value ``sigma_min`` is compared:
+
+- ``full``: ``sigma_min`` agrees at both precisions to ``AGREE_RTOL`` and is far
+  above the working precision: the rank is certified full (rounding at
+  ``10^-dps`` cannot move a singular value by more than ``~ ||M|| 10^-dps``);
+- ``deficient``: ``sigma_min`` falls with the precision (``<= ||M|| 10^{-dps/2}``
+  at both): the matrix is singular, its float64 ``sigma_min`` only rounding;
+- ``undecided`` otherwise.
+
+For small cases only (pure-Python SVD, ``T <= MAX_T``).
+
+Also: the structural bound ``rank M_1 <= H d_h + min(d, n_last)``, with
+``n_last`` the number of distinct last tokens among the kept sequences
+(the skip rows ``x'_S(t)`` depend on ``t_S`` only); see
+:func:`skip_rank_bound`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from theory.construct import Primed
+from theory.validate import check_int
+
+__all__ = ["MAX_T", "AGREE_RTOL", "RankCertificate", "features_mp", "certify_rank", "skip_rank_bound"]
+
+MAX_T = 120  # mpmath's SVD is O(n^3) in Python: ~10 s at n = 120, dps = 60
+AGREE_RTOL = 1e-8  # sigma_min at dps and 2 dps must agree this well to certify
+
+
+@dataclass(frozen=True)
+class RankCertificate:
+    """Verdict (``full``, ``deficient``, ``undecided``) with ``sigma_min`` at both precisions."""
+
+    verdict: str
+    rows: int
+    cols: int
+    sigma_max: float
+    sigma_min_lo: float  # at dps
+    sigma_min_hi: float  # at 2 dps
+    dps: int
+
+
+def features_mp(primed: Primed, seqs, dps: int) -> mpmath.matrix:
+    """``M`` (as in ``head_features``) computed in mpmath at ``dps`` digits, ``(H d_h + d, T)``."""
+    s = np.asarray(seqs, dtype=np.int64)
+    H, d_h, d = primed.W_V.shape
+    with mpmath.workdps(dps):
+        mp = mpmath.mpf
+        E = [[mp(float(v)) for v in row] for row in primed.embed]
+        P = [[mp(float(v)) for v in row] for row in primed.pos]
+        QK = [[[mp(float(v)) for v in r] for r in Wh] for Wh in primed.W_QK]
+        V = [[[mp(float(v)) for v in r] for r in Wh] for Wh in primed.W_V]
+        T, S = s.shape
+        M = mpmath.matrix(H * d_h + d, T)
+        for j, t in enumerate(s):
+            X = [[E[t[k]][i] + P[k][i] for i in range(d)] for k in range(S)]
+            xS = X[-1]
+            for h in range(H):
+                q = [mpmath.fsum(xS[a] * QK[h][a][b] for a in range(d)) for b in range(d)]
+                sc = [mpmath.fsum(q[b] * X[k][b] for b in range(d)) for k in range(S)]
+                m = max(sc)
+                w = [mpmath.exp(c - m) for c in sc]
+                Z = mpmath.fsum(w)
+                A = [mpmath.fsum(w[k] * X[k][i] for k in range(S)) / Z for i in range(d)]
+                for r in range(d_h):
+                    M[h * d_h + r, j] = mpmath.fsum(V[h][r][i] * A[i] for i in range(d))
+            for i in range(d):
+                M[H * d_h + i, j] = xS[i]
+        return M
+
+
+def _svals(M: mpmath.matrix, dps: int):
+    with mpmath.workdps(dps):
+        A = M if M.rows >= M.cols else M.T
+        s = mpmath.svd_r(A, compute_uv=False)
+        vals = sorted((s[i] for i in range(s.rows)), reverse=True)
+        return vals[0], vals[-1]
+
+
+def certify_rank(primed: Primed, seqs, *, dps: int = 40, heads_only: bool = False) -> RankCertificate:
+    """Certify (or refute) that ``M_1`` has full rank ``min(rows, T)`` (``paper.lemma2``, ``draft.lemma-rank``).
+
+    ``heads_only=True`` drops the skip rows (the fixed-skip system).
+
+    >>> from theory.aot import AoTShape
+    >>> from theory.construct import draw_primed
+    >>> from theory.task import all_sequences
+    >>> pr = draw_primed(AoTShape(N=2, S=2, d=1, H=3, d_h=1), seed=0)
+    >>> certify_rank(pr, all_sequences(2, 2), dps=30).verdict
+    'full'
+    """
+    dps = check_int("dps", dps, minimum=20, maximum=400)
+    s = np.asarray(seqs)
+    if s.ndim != 2 or s.shape[0] > MAX_T:
+        raise ValueError(f"`seqs` must be (T, S) with T <= {MAX_T} for an mpmath certificate (got {s.shape})")
+    out = []
+    for p in (dps, 2 * dps):
+        M = features_mp(primed, s, p)
+        if heads_only:
+            H, d_h, _ = primed.W_V.shape
+            with mpmath.workdps(p):
+                M = M[: H * d_h, :]
+        out.append(_svals(M, p))
+    (smax, lo), (_, hi) = out
+    with mpmath.workdps(2 * dps):
+        agree = abs(lo - hi) <= AGREE_RTOL * abs(hi)
+        tiny = smax * mpmath.mpf(10) ** (-dps // 2)
+        if agree and hi > tiny:
+            verdict = "full"
+        elif lo <= tiny and hi <= tiny * mpmath.mpf(10) ** (-dps // 2):
+            verdict = "deficient"
+        else:
+            verdict = "undecided"
+    return RankCertificate(verdict, M.rows, M.cols, float(smax), float(lo), float(hi), dps)
+
+
+def skip_rank_bound(seqs_kept, d: int, H: int, d_h: int) -> int:
+    """Upper bound ``rank M_1 <= H d_h + min(d, n_last)``; ``n_last`` = distinct last tokens of the kept sequences.
+
+    The skip rows ``x'_S(t) = e'(t_S) + pos'_S`` take one value per last token.
+    ``paper.theorem1`` counts them as ``d`` generic rows (``H d_h + d >= T_eps``):
+    when ``n_last < d`` that count is not enough (see ``docs/construction.md``).
+
+    >>> skip_rank_bound(np.array([[0, 0], [1, 0]]), d=2, H=0, d_h=1)
+    1
+    """
+    s = np.asarray(seqs_kept)
+    n_last = int(np.unique(s[:, -1]).size)
+    return min(s.shape[0], H * d_h + min(int(d), n_last))
