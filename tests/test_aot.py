@@ -69,7 +69,7 @@ def test_save_load_roundtrip_reproduces_logits(tmp_path_factory, m):
     with np.load(path) as z:  # the documented keys and shapes, for other frameworks
         N, S, d, H, d_h = m.shape.N, m.shape.S, m.shape.d, m.shape.H, m.shape.d_h
         shapes = {"embed": (N, d), "pos": (S, d), "W_QK": (H, d, d), "W_V": (H, d_h, d),
-                  "W_O": (H, d, d_h), "W_U": (N, d), "seqs": (10, S), "target": (10, N)}
+                  "W_O": (H, d, d_h), "W_U": (N, d), "seqs": seqs.shape, "target": (len(seqs), N)}
         assert {k: z[k].shape for k in shapes} == shapes
 
 
