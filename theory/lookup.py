@@ -67,6 +67,7 @@ __all__ = [
     "tight_lookup_bound",
     "paper_theorem2_bound",
     "paper_theorem2_simplified",
+    "paper_theorem2_simplified_q",
 ]
 
 # An entropy within this relative distance of log N is log N: the entropy of a
@@ -548,3 +549,31 @@ def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> floa
     Eh = min(float(p @ entropy(P)), math.log(N))
     # Eh > 0 here: some row with p > 0 has q > 0, hence h >= q > 0.
     return Eq * (1 + 4 * C) / (1 - 2 * C) * float(lookup_psi(Eh, N))
+
+
+def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> float:
+    """A corrected simplified form (``paper.theorem2+simplified-q``), implied by the first form.
+
+    .. math::
+        E_t[q_t] \\frac{1+4C}{1-2C} \\log\\frac{(N-1)(1 - E_t[q_t])}{E_t[q_t]}
+
+    Derivation: ``h_t >= -log(1 - q_t)`` (Shannon >= min-entropy) and ``psi``
+    decreases, so ``q psi(h) <= phi(q) = q log((N-1)(1-q)/q)``; ``phi`` is
+    concave on ``(0, 1)``, so ``E_t phi(q_t) <= phi(E_t q_t)`` (Jensen, the
+    right way). ``0`` when every row is one-hot; ``inf`` when ``C >= 1/2``.
+
+    >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
+    >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") <= paper_theorem2_simplified_q([0.5, 0.5], P, 500)
+    True
+    """
+    p, P = _prepare(prior, cond)
+    d = check_int("d", d, minimum=1)
+    N = P.shape[1]
+    C = _resolve_C(N, d, C)
+    if C >= 0.5:
+        return math.inf
+    q, _, _ = lookup_terms(P)
+    Eq = float(p @ q)
+    if Eq == 0.0:
+        return 0.0
+    return Eq * (1 + 4 * C) / (1 - 2 * C) * (math.log(N - 1) + math.log1p(-Eq) - math.log(Eq))
