@@ -97,8 +97,7 @@ def test_lambda_solves_equation_and_respects_both_bounds(N, frac, seed):
     c = cert.max_dev  # the certificate W achieves (<= C): the proof holds with it in place of C
     assert lam <= LU.lookup_lambda_bound(h, N, c) * (1 + CMP_RTOL) + CMP_ATOL
     assert lam >= LU.lookup_lambda_lower_bound(h, N, c) * (1 - CMP_RTOL) - CMP_ATOL
-    # psi(h) >= 0, so the bound grows with C (psi(log N) = 0 is computed as +-1e-16: hence the atol)
-    assert LU.lookup_lambda_bound(h, N, c) <= LU.lookup_lambda_bound(h, N, cert.C) + CMP_ATOL
+    assert LU.lookup_lambda_bound(h, N, c) <= LU.lookup_lambda_bound(h, N, cert.C)  # psi(h) >= 0
 
 
 def test_lambda_is_decreasing_in_h_and_exact_for_orthonormal_W():

@@ -284,7 +284,9 @@ def lookup_lambda_bound(h: float, N: int, C: float) -> float:
     C = check_positive("C", C, allow_zero=True)
     if C >= 0.5 or h == 0.0:
         return math.inf
-    return lookup_psi(h, N) / (1.0 - 2.0 * C)
+    if h >= math.log(N):  # psi(log N) = 0 exactly (computed as +-1e-16); lambda = 0 there too
+        return 0.0
+    return float(lookup_psi(h, N)) / (1.0 - 2.0 * C)
 
 
 def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
@@ -298,7 +300,9 @@ def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
     C = check_positive("C", C, allow_zero=True)
     if h == 0.0:
         return math.inf
-    return lookup_psi(h, N) / (1.0 + 2.0 * C)
+    if h >= math.log(N):
+        return 0.0
+    return float(lookup_psi(h, N)) / (1.0 + 2.0 * C)
 
 
 def lookup_psi(h, N: int):
