@@ -153,7 +153,8 @@ def permutation_task(N: int, S: int, *, d: int, scale: float = 1.0, prior: str =
     has right singular vectors ``e_o``: the ``V`` of the corollary is a
     permutation ``xi`` and its first ``d`` outputs are ``S_d``. (The
     uniform-centred ``L`` cannot have such ``V``: its rows are orthogonal to
-    ``1``; the corollary's centring is the one by ``c_t``.)
+    ``1``; the corollary's centring is the one by ``c_t``.) ``xi`` is not
+    stored on the (frozen) task: :func:`permutation_of` recovers it.
     """
     N, S = _check_NS(N, S)
     d = check_int("d", d, minimum=1, maximum=N - 1)
