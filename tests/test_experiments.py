@@ -12,6 +12,7 @@ from verify.experiments import (
     EXPERIMENTS,
     SIZES,
     assoc_recall_experiment,
+    capacity_experiment,
     optimal_encoder_experiment,
     structured_task,
     summary_lines,
@@ -107,12 +108,56 @@ def test_encoder_grams_are_exact_blocks_at_K_minus_1(encoder):
     assert _is_png(encoder["figure"])
 
 
+# --- paper.table1 / paper.cor2 --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def capacity(tmp_path_factory):
+    return capacity_experiment(tmp_path_factory.mktemp("capacity"), size="tiny", seed=0)
+
+
+def test_capacity_formulas_of_table1(capacity):
+    cfg = SIZES["tiny"]["capacity"]
+    Hs, d = np.array(cfg["Hs"]), cfg["d"]
+    for dh in capacity["this_paper"]:
+        ours, theirs = np.array(capacity["this_paper"][dh]), np.array(capacity["mahdavi"][dh])
+        np.testing.assert_array_equal(ours, Hs * int(dh) + d)
+        np.testing.assert_array_equal(theirs, Hs * (int(dh) - 1) + 1)
+        np.testing.assert_array_equal(ours - theirs, Hs + d - 1)  # this paper always memorises H + d - 1 more
+    assert _is_png(capacity["figure"])
+
+
+def test_cor2_bound_rises_from_guessing_to_at_most_one(capacity):
+    cfg = SIZES["tiny"]["capacity"]
+    b = np.array(capacity["cor2_bound"])
+    K = np.array(cfg["Hs"]) * cfg["d_h"] + cfg["d"]
+    np.testing.assert_allclose(b, 1 / cfg["N"] + (1 - 1 / cfg["N"]) * K / cfg["T_0"], rtol=1e-15)
+    assert np.all(np.diff(b) > 0) and b[-1] <= 1
+
+
+def test_measured_cor2_points_are_the_ledgers_own_evaluations(capacity):
+    from verify.registry import evaluate
+
+    m = capacity["measured"]
+    assert m["H"], "no construction succeeded"
+    H = m["H"][-1]
+    vals = []
+    for g in range(m["tasks"]):
+        r = {"N": m["N"], "S": m["S"], "d": m["d"], "d_h": m["d_h"], "H": H, "qk": "full", "seed": 0, "gseed": g}
+        if f"gseed={g}" not in " ".join(m["construction_failed"].get(str(H), [])):
+            vals.append(evaluate("paper.cor2[construction=T*]", r).lhs)
+    assert m["accuracy"][-1] == pytest.approx(np.mean(vals), abs=1e-15)
+    assert all(0 <= a <= 1 for a in m["accuracy"])
+    assert m["mean_below_bound"] == [h for h, a, b in zip(m["H"], m["accuracy"], m["bound"]) if a < b]
+
+
 # --- aotmem report ---------------------------------------------------------------
 
 
-def test_summary_lines_name_the_claim(assoc, encoder):
+def test_summary_lines_name_the_claim(assoc, encoder, capacity):
     assert all(s.startswith("seed.assoc-memory") for s in summary_lines("assoc", assoc))
     assert all(s.startswith("seed.no-quantity-limit") for s in summary_lines("encoder", encoder))
+    assert all(s.startswith(("paper.table1", "paper.cor2")) for s in summary_lines("capacity", capacity))
     with pytest.raises(ValueError, match="`name`"):
         summary_lines("nope", assoc)
 

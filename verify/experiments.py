@@ -35,6 +35,7 @@ __all__ = [
     "optimal_encoder_experiment",
     "capacity_experiment",
     "structured_task",
+    "summary_lines",
     "run_all",
 ]
 
@@ -43,13 +44,15 @@ SIZES = {
     "tiny": {
         "assoc": {"ds": (8, 16), "ratios": (0.25, 1.0, 4.0, 16.0), "trials": 2, "cap_ds": (8, 16)},
         "encoder": {"N": 6, "K": 3, "K2": 6, "Ss": (1, 2), "ds": (1, 2, 3), "show_S": 2},
-        "capacity": {"N": 16, "d": 8, "d_h": 8, "T_0": 256, "Hs": (1, 2, 4, 8)},
+        "capacity": {"N": 16, "d": 8, "d_h": 8, "T_0": 256, "Hs": (1, 2, 4, 8),
+                     "measured": {"N": 3, "S": 2, "d": 2, "d_h": 1, "H_max": 5, "tasks": 3}},
     },
     "full": {
         "assoc": {"ds": (16, 32, 64, 128, 256), "ratios": tuple(2.0 ** np.arange(-3, 4.5, 0.5)),
                   "trials": 3, "cap_ds": (8, 16, 32, 64, 128)},
         "encoder": {"N": 12, "K": 4, "K2": 6, "Ss": (1, 2, 3), "ds": (1, 2, 3, 4, 5, 6), "show_S": 2},
-        "capacity": {"N": 64, "d": 16, "d_h": 16, "T_0": 4096, "Hs": tuple(range(1, 257))},
+        "capacity": {"N": 64, "d": 16, "d_h": 16, "T_0": 4096, "Hs": tuple(range(1, 257)),
+                     "measured": {"N": 4, "S": 3, "d": 2, "d_h": 2, "H_max": 30, "tasks": 10}},
     },
 }
 
@@ -308,11 +311,127 @@ def optimal_encoder_experiment(out_dir, *, size: str = "full", seed: int = 0) ->
     }
 
 
+# --- 3. paper.table1 / paper.cor2: capacity as H grows ----------------------------------
+
+
+def _capacity_this_paper(H, d, d_h):
+    """``H d_h + d`` (``paper.table1``, this paper; ``paper.theorem1`` with ``eps = 0``)."""
+    return H * d_h + d
+
+
+def _capacity_mahdavi(H, d_h):
+    """``H (d_h - 1) + 1`` (``paper.table1``, Mahdavi et al. 2024)."""
+    return H * (d_h - 1) + 1
+
+
+def _cor2_bound(N, K, T_0):
+    """``1/N + (1 - 1/N) K / T_0`` with ``K = H d_h + d`` memorised (``paper.cor2``), capped at 1."""
+    return 1.0 / N + (1.0 - 1.0 / N) * np.minimum(K, T_0) / T_0
+
+
+def capacity_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
+    """Capacities of ``paper.table1`` and the accuracy bound of ``paper.cor2`` as ``H`` grows.
+
+    Left: the number of associations an AoT with ``H`` heads memorises,
+    ``H d_h + d`` (this paper) against ``H (d_h - 1) + 1`` (Mahdavi et al.),
+    for two head dimensions. Middle: the ``paper.cor2`` accuracy bound
+    ``1/N + (1 - 1/N)(H d_h + d)/T_0`` on a uniform association task with
+    ``T_0`` sequences. Right: the same bound at a size where the package's
+    ``T*`` (``theory.construct``) can be built, next to its measured accuracy,
+    averaged over random association tasks (the ledger's own evaluation of
+    ``paper.cor2[construction=T*]``, :func:`verify.registry.evaluate`).
+
+    Writes ``capacity.png``. Returns ``{"figure", "Hs", "this_paper": {d_h: [...]},
+    "mahdavi": {d_h: [...]}, "cor2_bound": [...], "measured": {"H", "accuracy",
+    "std", "bound", "below_bound"}}``.
+    """
+    from verify.registry import evaluate
+
+    cfg = _check_size(size)["capacity"]
+    seed = check_int("seed", seed, minimum=0)
+    Hs = np.asarray(cfg["Hs"])
+    d, N, T_0 = cfg["d"], cfg["N"], cfg["T_0"]
+    dhs = (cfg["d_h"], max(1, cfg["d_h"] // 4))
+    ours = {dh: _capacity_this_paper(Hs, d, dh) for dh in dhs}
+    theirs = {dh: _capacity_mahdavi(Hs, dh) for dh in dhs}
+    bound = _cor2_bound(N, ours[dhs[0]], T_0)
+
+    m = cfg["measured"]
+    mH, acc, std, mb, failed = [], [], [], [], {}
+    for H in range(1, m["H_max"] + 1):
+        vals, b = [], None
+        for g in range(m["tasks"]):
+            recipe = {"N": m["N"], "S": m["S"], "d": m["d"], "d_h": m["d_h"], "H": H, "qk": "full",
+                      "seed": seed, "gseed": seed * 1000 + g}
+            try:
+                ev = evaluate("paper.cor2[construction=T*]", recipe)
+            except (ValueError, np.linalg.LinAlgError) as exc:  # the construction's own refusal (conditioning)
+                failed.setdefault(H, []).append(f"gseed={recipe['gseed']}: {str(exc).splitlines()[0]}")
+                continue
+            if ev.outside:
+                continue
+            vals.append(ev.lhs)
+            b = ev.rhs
+        if vals:
+            mH.append(H)
+            acc.append(float(np.mean(vals)))
+            std.append(float(np.std(vals)))
+            mb.append(float(b))
+    acc, std, mb = np.array(acc), np.array(std), np.array(mb)
+
+    plt = _pyplot()
+    fig, (a, b_ax, c) = plt.subplots(1, 3, figsize=(15, 4.4))
+    for dh, style in zip(dhs, ("-", "--")):
+        a.plot(Hs, ours[dh], style, color="C0", label=f"H d_h + d (this paper), d_h = {dh}")
+        a.plot(Hs, theirs[dh], style, color="C3", label=f"H (d_h − 1) + 1 (Mahdavi et al.), d_h = {dh}")
+    a.set_xscale("log", base=2)
+    a.set_yscale("log", base=2)
+    a.set_xlabel("number of heads H")
+    a.set_ylabel("associations memorised (capacity)")
+    a.set_title(f"paper.table1: capacity against H (d = {d})")
+    a.legend(fontsize=8)
+    b_ax.plot(Hs, bound, color="C0")
+    b_ax.axhline(1.0 / N, color="grey", ls=":", lw=1)
+    b_ax.text(Hs[0], 1.0 / N + 0.02, "1/N (guessing)", color="grey")
+    b_ax.set_ylim(0, 1.05)
+    b_ax.set_xlabel("number of heads H")
+    b_ax.set_ylabel("accuracy lower bound")
+    b_ax.set_title(f"paper.cor2 bound 1/N + (1 − 1/N)(H d_h + d)/T_0\n"
+                   f"(N = {N}, T_0 = {T_0}, d = d_h = {d})")
+    c.errorbar(mH, acc, yerr=std, fmt="o", ms=4, capsize=2, color="C2",
+               label=f"measured accuracy of the package's T* (mean ± sd, {m['tasks']} tasks)")
+    c.plot(mH, mb, "-", color="C0", label="paper.cor2 bound")
+    c.set_ylim(0, 1.05)
+    c.set_xlabel("number of heads H")
+    c.set_ylabel("accuracy on all T_0 sequences")
+    nfail = sum(len(v) for v in failed.values())
+    c.set_title(f"paper.cor2 measured: N = {m['N']}, T_0 = {m['N'] ** m['S']}, d = {m['d']}, d_h = {m['d_h']}"
+                + (f"\n({nfail} of {m['H_max'] * m['tasks']} constructions refused: ill-conditioned)" if nfail else ""))
+    c.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    path = _out(out_dir, "capacity.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {
+        "figure": str(path),
+        "Hs": Hs.tolist(),
+        "d": d, "N": N, "T_0": T_0,
+        "this_paper": {str(dh): ours[dh].tolist() for dh in dhs},
+        "mahdavi": {str(dh): theirs[dh].tolist() for dh in dhs},
+        "cor2_bound": bound.tolist(),
+        "measured": {"N": m["N"], "S": m["S"], "d": m["d"], "d_h": m["d_h"], "tasks": m["tasks"],
+                     "H": mH, "accuracy": acc.tolist(), "std": std.tolist(), "bound": mb.tolist(),
+                     "mean_below_bound": [int(h) for h, x, y in zip(mH, acc, mb) if x < y],
+                     "construction_failed": {str(h): v for h, v in failed.items()}},
+    }
+
+
 # --- registry and summaries ------------------------------------------------------
 
 EXPERIMENTS = {
     "assoc": assoc_recall_experiment,
     "encoder": optimal_encoder_experiment,
+    "capacity": capacity_experiment,
 }
 
 
@@ -349,6 +468,21 @@ def summary_lines(name: str, res: dict) -> list[str]:
         for d, c in res["block_cosines"].items():
             out.append(f"seed.no-quantity-limit: d={d}: cosine of unembeddings within/across groups "
                        f"{c['W'][0]:.3f}/{c['W'][1]:.3f}, of encodings within/across classes {c['E'][0]:.3f}/{c['E'][1]:.3f}")
+        return out
+    if name == "capacity":
+        Hs = res["Hs"]
+        k = [i for i, H in enumerate(Hs) if H in (1, 16, Hs[-1])]
+        out = []
+        for dh in res["this_paper"]:
+            vals = ", ".join(f"H={Hs[i]}: {res['this_paper'][dh][i]} vs {res['mahdavi'][dh][i]}" for i in k)
+            out.append(f"paper.table1: d={res['d']}, d_h={dh}: capacity H d_h + d vs H(d_h-1)+1: {vals}")
+        vals = ", ".join(f"H={Hs[i]}: {res['cor2_bound'][i]:.3f}" for i in k)
+        out.append(f"paper.cor2: bound (N={res['N']}, T_0={res['T_0']}): {vals}")
+        m = res["measured"]
+        nfail = sum(len(v) for v in m["construction_failed"].values())
+        out.append(f"paper.cor2: package's T* at N={m['N']}, T_0={m['N'] ** m['S']}, d={m['d']}, d_h={m['d_h']}: "
+                   f"mean accuracy below the bound at H in {m['mean_below_bound']} of H=1..{max(m['H'], default=0)} "
+                   f"({m['tasks']} tasks each; {nfail} constructions refused)")
         return out
     return []  # pragma: no cover
 
