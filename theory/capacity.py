@@ -1,0 +1,217 @@
+"""Capacities, head counts and parameter counts (``seed.theorem-aot``, ``paper.theorem1``, ``paper.cor1``,
+``paper.cor2``, ``paper.table1``).
+
+Sizes use THEORY.md section 0: vocabulary ``N``, sequence length ``S``,
+embedding dimension ``d``, ``H`` heads of inner dimension ``d_h <= d``.
+
+Parameter counts. The paper states ``d(S + 2N + 4 d_h H)`` (or
+``d(S + 2N + 2(d_h + 1) H)`` with rank-1 ``W_QK``). Counting the AoT of
+THEORY.md section 0 from its shapes (:func:`param_count_shapes`):
+embeddings ``N d``, positions ``S d``, unembedding ``N d``, and per head
+``W_QK`` (``d x d``), ``W_V`` (``d_h x d``), ``W_O`` (``d x d_h``), gives
+``d(S + 2N) + H (d^2 + 2 d d_h)``. The two agree only when ``W_QK`` is
+counted as ``2 d d_h`` (factored ``W_Q^T W_K`` with ``W_Q, W_K in R^{d_h x d}``,
+``qk="factored"``) or as ``2d`` (rank 1, ``qk="rank1"``). With a full
+``d x d`` ``W_QK`` the paper's count is off by ``H d (d - 2 d_h)``
+(:func:`param_count_gap`), zero iff ``d = 2 d_h``.
+"""
+
+from __future__ import annotations
+
+from theory.validate import check_int
+
+__all__ = [
+    "QK_FORMS",
+    "capacity_this_paper",
+    "capacity_mahdavi",
+    "capacity_kim",
+    "seed_modules",
+    "paper_heads",
+    "param_count",
+    "param_count_shapes",
+    "param_count_gap",
+    "cor1_params",
+    "cor1_capacity",
+    "cor2_accuracy_bound",
+    "cor2_vacuous_reason",
+    "TABLE1",
+]
+
+QK_FORMS = ("full", "factored", "rank1")
+
+
+def _check_heads(H, d_h, d=None):
+    H = check_int("H", H, minimum=1)
+    d_h = check_int("d_h", d_h, minimum=1)
+    if d is not None:
+        d = check_int("d", d, minimum=1)
+        if d_h > d:
+            raise ValueError(f"`d_h` must be <= d = {d} (got {d_h})")
+    return H, d_h, d
+
+
+def capacity_this_paper(H: int, d_h: int, d: int) -> int:
+    """``H d_h + d``: sequences an AoT memorises (``paper.theorem1`` condition ``d_h H + d >= T_eps``; ``paper.table1``).
+
+    >>> capacity_this_paper(4, 8, 16)
+    48
+    """
+    H, d_h, d = _check_heads(H, d_h, d)
+    return H * d_h + d
+
+
+def capacity_mahdavi(H: int, d_h: int) -> int:
+    """``H (d_h - 1) + 1`` (Mahdavi et al. 2024, as listed in ``paper.table1``).
+
+    >>> capacity_mahdavi(4, 8)
+    29
+    """
+    H, d_h, _ = _check_heads(H, d_h)
+    return H * (d_h - 1) + 1
+
+
+def capacity_kim(L: int) -> int:
+    """``L^2``: the order ``O(L^2)`` attributed to Kim et al. 2023 in ``paper.table1``, constant taken as 1.
+
+    This is an order of magnitude, not a bound: THEORY.md gives only
+    ``O(L^2)`` and does not define ``L``; we return ``L**2`` for plotting
+    the growth rate. (Kim et al. 2023 memorise ``n`` sequences with
+    ``O~(d + n + sqrt(n N))`` parameters, i.e. a count quadratic in the
+    parameter budget.)
+
+    >>> capacity_kim(10)
+    100
+    """
+    L = check_int("L", L, minimum=1)
+    return L * L
+
+
+def seed_modules(N_eps: int, d: int) -> int:
+    """``ceil(N_eps / d)`` parallel attention modules of inner dimension ``d`` (``seed.theorem-aot``).
+
+    >>> seed_modules(100, 10), seed_modules(101, 10)
+    (10, 11)
+    """
+    N_eps = check_int("N_eps", N_eps, minimum=1)
+    d = check_int("d", d, minimum=1)
+    return -(-N_eps // d)
+
+
+def paper_heads(T_eps: int, d: int, d_h: int) -> int:
+    """Fewest heads with ``d_h H + d >= T_eps``: ``max(0, ceil((T_eps - d) / d_h))`` (``paper.theorem1``).
+
+    With ``d_h = d`` this is ``seed_modules(T_eps, d) - 1``: the skip connection acts as one more head.
+
+    >>> paper_heads(100, 10, 10), paper_heads(5, 10, 4)
+    (9, 0)
+    """
+    T_eps = check_int("T_eps", T_eps, minimum=1)
+    d = check_int("d", d, minimum=1)
+    d_h = check_int("d_h", d_h, minimum=1, maximum=d)
+    return max(0, -(-(T_eps - d) // d_h))
+
+
+def param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = False) -> int:
+    """The paper's parameter count (``paper.theorem1``): ``d(S + 2N + 4 d_h H)``, or ``d(S + 2N + 2(d_h+1) H)``.
+
+    >>> param_count(10, 3, 8, 4, 2), param_count(10, 3, 8, 4, 2, rank1_qk=True)
+    (440, 344)
+    """
+    N = check_int("N", N, minimum=1)
+    S = check_int("S", S, minimum=1)
+    H, d_h, d = _check_heads(H, d_h, d)
+    if rank1_qk:
+        return d * (S + 2 * N + 2 * (d_h + 1) * H)
+    return d * (S + 2 * N + 4 * d_h * H)
+
+
+def param_count_shapes(N: int, S: int, d: int, d_h: int, H: int, *, qk: str = "full") -> int:
+    """Parameters of the AoT of THEORY.md section 0 counted from its shapes.
+
+    ``N d`` (embeddings) ``+ S d`` (positions) ``+ N d`` (``W_U``) ``+ H (qk + d_h d + d d_h)``,
+    with ``qk = d^2`` (``"full"``), ``2 d d_h`` (``"factored"``) or ``2 d`` (``"rank1"``).
+
+    >>> param_count_shapes(10, 3, 8, 4, 2, qk="factored") == param_count(10, 3, 8, 4, 2)
+    True
+    >>> param_count_shapes(10, 3, 8, 4, 2, qk="rank1") == param_count(10, 3, 8, 4, 2, rank1_qk=True)
+    True
+    """
+    N = check_int("N", N, minimum=1)
+    S = check_int("S", S, minimum=1)
+    H, d_h, d = _check_heads(H, d_h, d)
+    if qk not in QK_FORMS:
+        raise ValueError(f"`qk` must be one of {QK_FORMS} (got {qk!r})")
+    qk_count = {"full": d * d, "factored": 2 * d * d_h, "rank1": 2 * d}[qk]
+    return N * d + S * d + N * d + H * (qk_count + 2 * d_h * d)
+
+
+def param_count_gap(N: int, S: int, d: int, d_h: int, H: int) -> int:
+    """Shapes count (full ``d x d`` ``W_QK``) minus the paper's count: ``H d (d - 2 d_h)``.
+
+    >>> param_count_gap(10, 3, 8, 2, 3)
+    96
+    """
+    return param_count_shapes(N, S, d, d_h, H, qk="full") - param_count(N, S, d, d_h, H)
+
+
+def cor1_capacity(H: int, d_h: int) -> int:
+    """``T_0 = H d_h + 2`` associations memorised with ``d = 2`` (``paper.cor1``).
+
+    >>> cor1_capacity(3, 2)
+    8
+    """
+    H, d_h, _ = _check_heads(H, d_h, 2)
+    return H * d_h + 2
+
+
+def cor1_params(S: int, N: int, T_0: int) -> int:
+    """``2(S + 2N + 4(T_0 - 2))`` parameters (``paper.cor1``); equals ``param_count(N, S, 2, d_h, H)`` at ``T_0 = H d_h + 2``.
+
+    >>> cor1_params(3, 10, 8) == param_count(10, 3, 2, 2, 3)
+    True
+    """
+    S = check_int("S", S, minimum=1)
+    N = check_int("N", N, minimum=1)
+    T_0 = check_int("T_0", T_0, minimum=2)
+    return 2 * (S + 2 * N + 4 * (T_0 - 2))
+
+
+def cor2_accuracy_bound(N: int, H: int, d_h: int, d: int, T_0: int) -> float:
+    """``1/N + (1 - 1/N)(H d_h + d)/T_0`` (``paper.cor2``, association, uniform prior); NOT capped.
+
+    Memorise ``m = H d_h + d`` of the ``T_0`` associations and guess the rest
+    at chance ``1/N``. When ``m > T_0`` the formula exceeds 1 (the true
+    accuracy is 1); :func:`cor2_vacuous_reason` says so.
+
+    >>> round(cor2_accuracy_bound(10, 2, 4, 4, 20), 12)
+    0.64
+    >>> cor2_accuracy_bound(10, 2, 4, 4, 5) > 1
+    True
+    """
+    N = check_int("N", N, minimum=2)
+    H, d_h, d = _check_heads(H, d_h, d)
+    T_0 = check_int("T_0", T_0, minimum=1)
+    return 1.0 / N + (1.0 - 1.0 / N) * (H * d_h + d) / T_0
+
+
+def cor2_vacuous_reason(N: int, H: int, d_h: int, d: int, T_0: int) -> str | None:
+    """Why ``cor2_accuracy_bound`` exceeds 1 (``H d_h + d > T_0``), or ``None``.
+
+    >>> cor2_vacuous_reason(10, 2, 4, 4, 5)
+    'H d_h + d = 12 > T_0 = 5: the formula gives 2.26 > 1; every association fits and the accuracy is 1'
+    """
+    v = cor2_accuracy_bound(N, H, d_h, d, T_0)
+    m = H * d_h + d
+    if m <= T_0:
+        return None
+    return f"H d_h + d = {m} > T_0 = {T_0}: the formula gives {v:.4g} > 1; every association fits and the accuracy is 1"
+
+
+#: paper.table1: capacity (sequences memorised) per method, with the parameter count where THEORY.md states one.
+TABLE1 = (
+    {"method": "Mahdavi et al. 2024", "capacity": "H (d_h - 1) + 1", "fn": capacity_mahdavi,
+     "params": None},
+    {"method": "Kim et al. 2023", "capacity": "O(L^2)", "fn": capacity_kim, "params": None},
+    {"method": "this paper", "capacity": "H d_h + d", "fn": capacity_this_paper,
+     "params": "d (S + 2N + 4 d_h H)  [rank-1 W_QK: d (S + 2N + 2 (d_h + 1) H)]"},
+)
