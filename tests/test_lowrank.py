@@ -158,3 +158,10 @@ def test_wls_validation():
         wls_encoder(P, np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]))
     with pytest.raises(ValueError, match="`reading`"):
         weighted_residual(t.prior, t.cond, np.zeros((3, 3)), "nope")
+
+
+def test_alternating_on_uniform_rows_is_an_exact_fit():
+    """Regression (tests/test_fuzz_api.py, uniform rows): L_c = 0, E = 0; used to raise LinAlgError in the W-step."""
+    lr, rep = f_wls_alternating(np.full(2, 0.5), np.full((2, 2), 0.5), 1)
+    assert rep.converged and rep.iterations == 0 and rep.history == (0.0,)
+    assert np.all(lr.F == 0)

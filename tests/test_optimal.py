@@ -107,3 +107,14 @@ def test_optimal_validation():
         optimal_encoder(d.prior, d.cond, 1, tol=-1.0)
     with pytest.raises(ValueError, match="`prior`"):
         optimal_encoder(np.ones(2) / 2, d.cond, 1)
+
+
+def test_tiny_probability_does_not_overflow():
+    """Regression (tests/test_fuzz_api.py): pi = 1e-300 made an inner Newton trial step overflow (RuntimeWarning)."""
+    import warnings
+
+    P = np.array([[1e-300, 0.5, 0.5 - 1e-300], [1e-300, 0.2, 0.8 - 1e-300]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = optimal_encoder(np.full(2, 0.5), P, 1, starts=1)
+    assert np.isfinite(r.divergence) and 0 <= r.divergence <= f_ls(np.full(2, 0.5), P, 1).divergence(np.full(2, 0.5), P)

@@ -424,12 +424,16 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     converged = False
     k = 0
     for k in range(1, iters + 1):
+        if hist[-1] == 0.0:  # exact fit (e.g. uniform rows): nothing left to decrease
+            converged = True
+            break
         c = np.sum(P * (L - E @ W.T), axis=1)  # (T,) optimal constants for (W, E)
         Wt = w[:, None] * P  # (T, N) weights of the W-step
         A = np.einsum("to,td,te->ode", Wt, E, E)  # (N, d, d)
         b = np.einsum("to,td->od", Wt * (L - c[:, None]), E)  # (N, d)
         sv = np.linalg.svd(A, compute_uv=False)
-        condA = sv[:, 0] / np.maximum(sv[:, -1], np.finfo(float).tiny)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            condA = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)  # singular (E = 0 columns): inf
         if not np.all(condA <= WLS_COND_MAX):
             o = int(np.argmax(condA))
             raise ValueError(f"`cond` makes the W-step of f_wls_alternating ill-conditioned: "
@@ -444,4 +448,4 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
         if prev - cur <= tol * max(prev, np.finfo(float).tiny):
             converged = True
             break
-    return LowRank(W, E), AlternatingReport(iterations=k, history=tuple(hist), converged=converged, reading=reading)
+    return LowRank(W, E), AlternatingReport(iterations=len(hist) - 1, history=tuple(hist), converged=converged, reading=reading)

@@ -203,14 +203,16 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
         step = np.linalg.solve(H + mu[:, None, None] * eye, g[:, :, None])[:, :, 0]
         alpha = np.ones(T)
         dec = np.sum(g * step, axis=1)  # Newton decrement^2 >= 0
-        for _ls in range(30):  # backtracking, per row
+        for _ls in range(60):  # backtracking, per row
             En = E - alpha[:, None] * step
-            fn, lsn = row_obj(En)
-            bad = fn > f - 1e-4 * alpha * dec + 1e-15 * np.abs(f)  # Armijo
+            with np.errstate(over="ignore", invalid="ignore"):  # a huge trial step (pi ~ 1e-300) is rejected below
+                fn, lsn = row_obj(En)
+            bad = ~np.isfinite(fn) | ~np.all(np.isfinite(lsn), axis=1)
+            bad |= ~(fn <= f - 1e-4 * alpha * dec + 1e-15 * np.abs(f))  # Armijo
             if not bad.any():
                 break
             alpha = np.where(bad, alpha * 0.5, alpha)
-        keep = fn <= f + 1e-15 * np.abs(f)
+        keep = ~bad | (np.isfinite(fn) & (fn <= f + 1e-15 * np.abs(f)))
         E = np.where(keep[:, None], En, E)
         f = np.where(keep, fn, f)
         ls = np.where(keep[:, None], lsn, ls)
