@@ -89,18 +89,17 @@ def test_rank_lower_bound_is_a_lower_bound(task, d, seed):
 # --------------------------------------------------------------------------- seed.zero-divergence
 
 
-@given(st.integers(3, 6), st.integers(1, 2), seeds)
+@given(st.integers(4, 6), st.integers(1, 2), seeds)
 def test_zero_divergence_iff_rank_uniform_prior_reading(N, S, seed):
     """seed.zero-divergence, reading uniform-prior: reachable at d iff centred rank <= d (ground truth both ways)."""
-    d = min(N - 2, N**S - 1, 2)
+    d = 2
     task = almost_rank_task(N, S, d=d, sigma=0.0, seed=seed)  # rank(L_c) = d exactly
     p, P = task.prior, task.cond
     assert centred_rank(p, P, "uniform-prior") == d
     assert zero_divergence_reachable(p, P, d)
     assert f_ls(p, P, d, "uniform-prior").divergence(p, P) <= PROP2_ATOL  # "if": constructed
-    assert not zero_divergence_reachable(p, P, d - 1) if d >= 1 else True
-    if d >= 1:
-        assert rank_lower_bound(p, P, d - 1) > 0  # "only if": certified positive
+    assert not zero_divergence_reachable(p, P, d - 1)
+    assert rank_lower_bound(p, P, d - 1) > 0  # "only if": certified positive
 
 
 def _two_row_task(rows, prior):
@@ -141,6 +140,10 @@ def test_zero_divergence_validation():
         zero_divergence_reachable(t.prior, t.cond, 1, reading="nope")
     with pytest.raises(ValueError, match="`rtol`"):
         zero_divergence_reachable(t.prior, t.cond, 1, rtol=-1.0)
+    with pytest.raises(ValueError, match="`d`"):
+        zero_divergence_reachable(t.prior, t.cond, 0)
+    with pytest.raises(ValueError, match="`d`"):
+        prop2_hard_instance(3, 0)
     assert RANK_RTOL > 0
 
 

@@ -115,7 +115,7 @@ def rank_lower_bound(prior: np.ndarray, cond: np.ndarray, d: int) -> float:
     """
     p, P = _check_task(prior, cond)
     N = P.shape[1]
-    d = check_int("d", d, minimum=0)
+    d = check_int("d", d, minimum=1)
     keep = p > 0
     Lc = centred_logits(p[keep] / p[keep].sum(), P[keep], "uniform")
     s = np.linalg.svd(Lc, compute_uv=False)
@@ -185,7 +185,7 @@ def prop2_hard_instance(N: int, d: int, *, scale: float | None = None) -> HardIn
     (True, True)
     """
     N = check_int("N", N, minimum=3)
-    d = check_int("d", d, minimum=0, maximum=N - 2)
+    d = check_int("d", d, minimum=1, maximum=N - 2)
     if scale is None:
         res = minimize_scalar(lambda a: -float(_hard_bound_mp(N, d, a)), bounds=(1e-3, 50.0), method="bounded")
         a = float(res.x)
@@ -231,7 +231,7 @@ def zero_divergence_reachable(prior: np.ndarray, cond: np.ndarray, d: int, rtol:
     (True, False)
     """
     p, P = _check_task(prior, cond)
-    d = check_int("d", d, minimum=0)
+    d = check_int("d", d, minimum=1)
     if reading not in SIGMA_READINGS:
         raise ValueError(f"`reading` must be one of {SIGMA_READINGS} (got {reading!r})")
     return centred_rank(p, P, reading, rtol) <= d
