@@ -252,6 +252,9 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve") -> Solution:
         cond = cond1_triangular(Rq)
         method = "qr-min-norm"
     X = to_numpy(Y).T / to_numpy(norms)[None, :]  # (d, k), undo the row scaling
+    if not np.isfinite(cond) or not np.all(np.isfinite(X)):
+        raise ValueError(f"the kept system `M_1` is singular (kappa_1 = {cond:.3g}): no exact fit exists"
+                         " for these embeddings and heads")
     W_O = X[:, : H * d_h].reshape(d, H, d_h).transpose(1, 0, 2)  # (H, d, d_h)
     W_OV = np.eye(d) if skip == "fixed" else X[:, H * d_h:]
     return Solution(np.ascontiguousarray(W_O), np.ascontiguousarray(W_OV), float(cond), method)
@@ -451,7 +454,7 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
     Raises
     ------
     ValueError : bad argument; ``d_h > d``; fewer heads than the variant needs;
-        a numerically singular ``W_OV``.
+        a numerically singular kept system (``kappa_1 > SINGULAR_COND``) or ``W_OV``.
 
     Notes
     -----
@@ -503,6 +506,9 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
     del M  # peak memory: M_1 and its equilibrated copy
     skip = "solve" if variant == "paper" else "fixed"
     sol = solve_output(M1, E[kept], H=H, d_h=dh, skip=skip)
+    if sol.cond_kept > SINGULAR_COND:
+        raise ValueError(f"the kept system `M_1` is numerically singular in float64 (kappa_1 = {sol.cond_kept:.3g}"
+                         f" > 1/u = {SINGULAR_COND:.3g}); add heads (`heads`) or see theory.certify")
     model, cond_wov = map_back(primed, sol, W) if skip == "solve" else (
         AoT(primed.embed, primed.pos, primed.W_QK, primed.W_V, sol.W_O, W, qk_rank1=primed.rank1), 1.0)
     A_sys = to_numpy(M1 if skip == "solve" else M1[: H * dh])
