@@ -165,3 +165,15 @@ def test_alternating_on_uniform_rows_is_an_exact_fit():
     lr, rep = f_wls_alternating(np.full(2, 0.5), np.full((2, 2), 0.5), 1)
     assert rep.converged and rep.iterations == 0 and rep.history == (0.0,)
     assert np.all(lr.F == 0)
+
+
+def test_observation_f_wls_can_be_much_worse_in_kl():
+    """Observation (no source claims the contrary outside draft.cor-permutation): the draft.lemma-wls encoder
+    minimises the Taylor proxy, not dKL; far from the Taylor regime (Dirichlet alpha = 0.1) it can lose to f_ls
+    with the same W_U by a large factor (measured: 1.585 vs 10.44; 87 of 116 such N=6, S=2 tasks)."""
+    t = dirichlet_task(6, 2, alpha=0.1, seed=3)
+    ls = f_ls(t.prior, t.cond, 3)
+    w = f_wls(t.prior, t.cond, 3, ls.W)
+    a, b = ls.divergence(t.prior, t.cond), w.divergence(t.prior, t.cond)
+    assert b > 6 * a  # 10.44 vs 1.585
+    assert weighted_residual(t.prior, t.cond, w.F) <= weighted_residual(t.prior, t.cond, ls.F)  # yet better on R
