@@ -26,6 +26,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 CLAIMS_DIR = DOCS / "claims"
 VERDICTS = CLAIMS_DIR / "verdicts.json"
+NUMBERS = DOCS / "figures" / "numbers.json"  # written by `aotmem report docs/figures`
 
 SOURCES = {
     "seed": "the June 2024 talk slides (the seed of this project)",
@@ -302,7 +303,12 @@ def _cell(s) -> str:
     return str(s or "").replace("|", "\\|").replace("\n", " ")
 
 
-def render(claim: dict, verdicts: dict) -> str:
+def load_numbers(path: Path = NUMBERS) -> dict:
+    """The numbers of the committed figures (``aotmem report docs/figures``), or ``{}``."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
     """The Markdown page of one claim."""
     cid = claim["id"]
     src = cid.split(".")[0]
@@ -341,6 +347,14 @@ def render(claim: dict, verdicts: dict) -> str:
         out += ["## Figure", "", f"![{cid}](../figures/{claim['figure']})", "",
                 f"Regenerate it with `aotmem report docs/figures --only {claim['report']}` "
                 "(see [the experiments](../index.md#experiments)).", ""]
+        res = (numbers or {}).get("experiments", {}).get(claim["report"])
+        if res:
+            from verify.experiments import summary_lines
+
+            out += [f"Measured (`aotmem report`, size `{numbers['size']}`, seed {numbers['seed']}; "
+                    "numbers in [`numbers.json`](../figures/numbers.json)):", ""]
+            out += [f"- {line}" for line in summary_lines(claim["report"], res)]
+            out += [""]
     out += ["## Reproduce", "", "```sh", f"aotmem verify --claims '{cid}*' --seed "
             f"{run['seed'] if run else 0} --json {cid}.json"]
     if claim.get("report"):
@@ -359,10 +373,10 @@ def main(argv=None) -> int:
     if args.ledger:
         VERDICTS.write_text(json.dumps(trim_ledger(json.loads(Path(args.ledger).read_text()), args.command),
                                        indent=1) + "\n")
-    verdicts = load_verdicts()
+    verdicts, numbers = load_verdicts(), load_numbers()
     stale = []
     for claim in CLAIMS:
-        text = render(claim, verdicts)
+        text = render(claim, verdicts, numbers)
         path = page_path(claim["id"])
         if args.check:
             if not path.exists() or path.read_text() != text:

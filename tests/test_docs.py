@@ -76,9 +76,9 @@ def test_every_claim_id_has_a_page():
 
 
 def test_claim_pages_are_their_generators_rendering():
-    verdicts = gcp.load_verdicts()
+    verdicts, numbers = gcp.load_verdicts(), gcp.load_numbers()
     for claim in gcp.CLAIMS:
-        assert gcp.page_path(claim["id"]).read_text() == gcp.render(claim, verdicts), (
+        assert gcp.page_path(claim["id"]).read_text() == gcp.render(claim, verdicts, numbers), (
             f"{gcp.page_path(claim['id'])} drifted: run `python docs/gen_claim_pages.py`")
 
 
@@ -150,3 +150,30 @@ def test_link_reader_finds_links_and_ignores_urls(tmp_path):
     p.write_text("[x](b.md) [y](https://example.org/c.md) [z](sub/d.md#part) ![f](fig.png)")
     assert _links(p) == {(tmp_path / "b.md").resolve(), (tmp_path / "sub/d.md").resolve(),
                          (tmp_path / "fig.png").resolve()}
+
+
+# --- the committed figures' numbers --------------------------------------------------------
+
+
+def test_committed_experiment_numbers_are_reproducible_spot_checks():
+    import numpy as np
+
+    from theory.assoc import assoc_memory_recall
+    from theory.capacity import cor2_accuracy_bound
+    from verify.experiments import SIZES
+
+    numbers = gcp.load_numbers()
+    assert numbers["size"] == "full" and set(numbers["experiments"]) == {"assoc", "encoder", "capacity"}
+    for name, res in numbers["experiments"].items():
+        assert (DOCS / "figures" / Path(res["figure"]).name).exists(), name
+    seed = numbers["seed"]
+    a = numbers["experiments"]["assoc"]
+    cfg = SIZES["full"]["assoc"]
+    d, k = a["ds"][0], 4  # the 5th ratio of the smallest d: a cheap point
+    N = int(round(a["ratios"][k] * d))
+    trials = max(cfg["trials"], -(-512 // N))
+    assert a["recall"][str(d)][k] == assoc_memory_recall(N, d, seed=[seed, d, N], trials=trials).mean
+    c = numbers["experiments"]["capacity"]
+    d_h = SIZES["full"]["capacity"]["d_h"]
+    np.testing.assert_allclose(c["cor2_bound"], [cor2_accuracy_bound(c["N"], H, d_h, c["d"], c["T_0"]) for H in c["Hs"]],
+                               rtol=1e-15)

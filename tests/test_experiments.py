@@ -173,6 +173,23 @@ def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys):
     assert _is_png(tmp_path / "assoc_recall.png")
 
 
+def test_report_only_keeps_the_other_experiments_of_an_earlier_run(tmp_path, capsys):
+    earlier = {"size": "tiny", "seed": 0, "wall_s": 1.0,
+               "experiments": {"encoder": {"figure": str(tmp_path / "optimal_encoder_blocks.png"), "wall_s": 1.0,
+                                           "divergence": {"3": {"6": [0.1, 0.0]}}, "ds": [1, 2],
+                                           "block_cosines": {}}}}
+    (tmp_path / "numbers.json").write_text(json.dumps(earlier))
+    assert main(["report", str(tmp_path), "--size", "tiny", "--only", "assoc"]) == 0
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert list(numbers["experiments"]) == ["assoc", "encoder"]
+    assert numbers["experiments"]["encoder"] == earlier["experiments"]["encoder"]
+    md = (tmp_path / "report.md").read_text()
+    assert "## assoc" in md and "## encoder" in md and "--only assoc,encoder" in md
+    # another seed: nothing is kept
+    assert main(["report", str(tmp_path), "--size", "tiny", "--seed", "1", "--only", "assoc"]) == 0
+    assert list(json.loads((tmp_path / "numbers.json").read_text())["experiments"]) == ["assoc"]
+
+
 def test_report_command_rejects_unknown_experiments(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--only", "nope"]) == 2
     err = capsys.readouterr().err

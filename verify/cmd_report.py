@@ -2,7 +2,9 @@
 
 Runs the experiments of :mod:`verify.experiments` (``EXPERIMENTS``), writes
 their PNG figures into ``DIR``, their numbers into ``DIR/numbers.json`` and
-a summary into ``DIR/report.md``, and prints one line per experiment. The
+a summary into ``DIR/report.md``, and prints one line per finding. With
+``--only``, the other experiments of an earlier run in ``DIR`` at the same
+size and seed are kept in ``numbers.json`` and ``report.md``. The
 ``full`` size (default) takes about a minute or two on two cores; ``tiny``
 takes seconds.
 """
@@ -51,24 +53,44 @@ def run(args) -> int:
         for line in summary_lines(name, res):
             print(line)
     numbers["wall_s"] = round(time.perf_counter() - t_all, 2)
+    numbers, names = _merge(out / "numbers.json", numbers, names)
     (out / "numbers.json").write_text(json.dumps(numbers, indent=1) + "\n")
     (out / "report.md").write_text(_markdown(numbers, names))
     print(f"wrote {out / 'report.md'}, {out / 'numbers.json'} and {len(names)} figure(s)")
     return 0
 
 
+def _merge(path: Path, numbers: dict, names: list[str]) -> tuple[dict, list[str]]:
+    """With ``--only``, keep the other experiments of an earlier run of the same size and seed in ``DIR``."""
+    from verify.experiments import EXPERIMENTS
+
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return numbers, names
+    if old.get("size") != numbers["size"] or old.get("seed") != numbers["seed"]:
+        return numbers, names
+    merged = dict(old.get("experiments", {}))
+    merged.update(numbers["experiments"])
+    order = [n for n in EXPERIMENTS if n in merged]
+    wall = sum(e.get("wall_s", 0.0) for e in merged.values())
+    return {**numbers, "experiments": {n: merged[n] for n in order}, "wall_s": round(wall, 2)}, order
+
+
 def _markdown(numbers: dict, names: list[str]) -> str:
     from verify.experiments import summary_lines
 
+    from verify.experiments import EXPERIMENTS
+
     cmd = f"aotmem report DIR --size {numbers['size']} --seed {numbers['seed']}"
-    if len(names) != len(numbers["experiments"]) or set(names) != {"assoc", "encoder", "capacity"}:
+    if set(names) != set(EXPERIMENTS):
         cmd += f" --only {','.join(names)}"
     lines = ["# The seed's experiments, reproduced", "",
-             f"Regenerate with `{cmd}` (took {numbers['wall_s']} s).", ""]
+             f"Regenerate with `{cmd}` (about {numbers['wall_s']} s in all).", ""]
     for name in names:
         res = numbers["experiments"][name]
         fig = Path(res["figure"]).name
-        lines += [f"## {name}", "", f"![{name}]({fig})", ""]
+        lines += [f"## {name}", "", f"![{name}]({fig})", "", f"({res.get('wall_s', '?')} s)", ""]
         lines += [f"- {s}" for s in summary_lines(name, res)]
         lines += [""]
     return "\n".join(lines)
