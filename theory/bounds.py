@@ -28,7 +28,8 @@ they all need Assumption 2 (``sigma`` needs ``log Pi``
 finite, the wls bounds divide by ``||pi||_-inf``).
 
 ``BOUNDS`` lists every (claim, reading) pair as name -> ``(claim_id, function,
-kwargs)`` so that the CLI and the ledger can iterate over all of them.
+kwargs)`` so that the CLI and the ledger can iterate over all of them;
+``ALL_BOUNDS`` adds the look-up-table bounds (``theory.lookup.LOOKUP_BOUNDS``).
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ import math
 import numpy as np
 
 from theory.divergence import exp3
+from theory.lookup import LOOKUP_BOUNDS
 from theory.spectra import SIGMA_READINGS, sigma as _sigma
 from theory.validate import check_distribution, check_int, check_rows_stochastic
 
 __all__ = [
     "INF_READINGS",
     "BOUNDS",
+    "ALL_BOUNDS",
     "sigma_d1",
     "seed_ls_bound",
     "seed_wls_bound",
@@ -308,3 +311,6 @@ def _registry() -> dict:
 
 #: name -> (claim_id, function(prior, cond, d, **kwargs) -> float, kwargs); every reading listed.
 BOUNDS: dict = _registry()
+
+#: BOUNDS plus the look-up-table bounds of ``theory.lookup`` (no Assumption 2 needed there).
+ALL_BOUNDS: dict = {**BOUNDS, **LOOKUP_BOUNDS}

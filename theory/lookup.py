@@ -68,6 +68,7 @@ __all__ = [
     "paper_theorem2_bound",
     "paper_theorem2_simplified",
     "paper_theorem2_simplified_q",
+    "LOOKUP_BOUNDS",
 ]
 
 # An entropy within this relative distance of log N is log N: the entropy of a
@@ -581,3 +582,16 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     if Eq == 0.0:
         return 0.0
     return Eq * (1 + 4 * C) / (1 - 2 * C) * (math.log(N - 1) + math.log1p(-Eq) - math.log(Eq))
+
+
+#: name -> (claim_id, function(prior, cond, d, **kwargs) -> float, kwargs), like ``theory.bounds.BOUNDS``.
+#: ``+`` names are corrected/restricted statements this project derived (see the functions' docstrings).
+LOOKUP_BOUNDS: dict = {
+    "seed.lookup-bound": ("seed.lookup-bound", seed_lookup_bound, {}),
+    "draft.lookup-theorem": ("draft.lookup-theorem", draft_lookup_bound, {}),
+    "paper.theorem2[constant=dtv]": ("paper.theorem2", paper_theorem2_bound, {"constant": "dtv"}),
+    "paper.theorem2[constant=4C]": ("paper.theorem2", paper_theorem2_bound, {"constant": "4C"}),
+    "paper.theorem2[simplified]": ("paper.theorem2", paper_theorem2_simplified, {}),
+    "paper.theorem2+simplified-q": ("paper.theorem2", paper_theorem2_simplified_q, {}),
+    "draft.lookup-theorem+factor(1+2C)": ("draft.lookup-theorem", tight_lookup_bound, {}),
+}
