@@ -55,7 +55,7 @@ def _check_task(prior, cond):
 
 
 def ones_complement(N: int) -> np.ndarray:
-    """An orthonormal basis ``(N, N-1)`` of ``1^perp``: ``B B^T = I - 11^T/N``, ``B^T 1 = 0``.
+    """An orthonormal basis ``(N, N-1)`` of ``1^perp`` (the ``W`` of ``paper.prop2``): ``B B^T = I - 11^T/N``, ``B^T 1 = 0``.
 
     >>> B = ones_complement(4); bool(np.allclose(B @ B.T, np.eye(4) - 0.25))
     True
@@ -202,7 +202,7 @@ def prop2_hard_instance(N: int, d: int, *, scale: float | None = None) -> HardIn
 
 
 def centred_rank(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", rtol: float = RANK_RTOL) -> int:
-    """Numerical rank of the centred ``L`` of ``reading`` (``theory.spectra``): ``#{sigma_j > rtol sigma_1}``."""
+    """Numerical rank of the centred ``L`` of ``reading`` (``seed.zero-divergence``) (``theory.spectra``): ``#{sigma_j > rtol sigma_1}``."""
     rtol = check_positive("rtol", rtol)
     s = np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
     return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0

@@ -67,7 +67,7 @@ RANK_RTOL = 1e-10
 
 @dataclass(frozen=True)
 class LowRank:
-    """A rank-``d`` sequence encoder ``f_{W,E}(t) = W E(t)``; logits ``F = E W^T``.
+    """A rank-``d`` sequence encoder ``f_{W,E}(t) = W E(t)``, an element of ``L(N,S,d)`` (``paper.prop1``); logits ``F = E W^T``.
 
     Parameters
     ----------
@@ -239,7 +239,7 @@ def _centred_by_pi(P: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 
 def wls_system(cond: np.ndarray, W_U: np.ndarray):
-    """The per-row least-squares form of ``draft.lemma-wls``, with its conditioning.
+    """The per-row least-squares form of ``draft.lemma-wls``, with its conditioning (used by :func:`wls_encoder`).
 
     Returns ``(M, r, cond_A)``: ``M_t = diag(sqrt pi_t) (I - 1 pi_t^T) W_U``
     ``(T, N, d)``, ``r_t = diag(sqrt pi_t) (L_t - (pi_t . L_t) 1)`` ``(T, N)``,
@@ -376,7 +376,7 @@ def weighted_residual(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, readin
 
 @dataclass(frozen=True)
 class AlternatingReport:
-    """What :func:`f_wls_alternating` did: ``history[k]`` is the objective after ``k`` sweeps (``history[0]``: f_wls)."""
+    """What :func:`f_wls_alternating` (``seed.wls-bound``, true weighted problem) did: ``history[k]`` is the objective after ``k`` sweeps (``history[0]``: f_wls)."""
 
     iterations: int
     history: tuple = field(default=())

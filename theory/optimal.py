@@ -89,7 +89,7 @@ def _neg_entropy_term(p, P):
 
 
 def kl_and_grad(prior: np.ndarray, cond: np.ndarray, W: np.ndarray, E: np.ndarray):
-    """``(dKL(pi, E W^T), grad_W, grad_E)`` with ``G = p (softmax(F) - pi)``, ``grad_W = G^T E``, ``grad_E = G W``.
+    """``(dKL(pi, E W^T), grad_W, grad_E)`` (objective of ``paper.prop1``'s ``dKL(pi, L(N,S,d))``) with ``G = p (softmax(F) - pi)``, ``grad_W = G^T E``, ``grad_E = G W``.
 
     >>> P = np.array([[0.5, 0.5]]); W = np.array([[1.0], [0.0]]); E = np.zeros((1, 1))
     >>> v, gW, gE = kl_and_grad(np.ones(1), P, W, E)
@@ -115,7 +115,7 @@ def _objective(p, P, negent, W, E):
 
 
 def balance(W: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Same logits up to row constants, balanced factors: ``W <- W - 1 mean(W)``, then
+    """Gauge fixing for the factors of ``F = E W^T`` (``paper.prop1``'s rank-``d`` maps): same logits up to row constants, balanced factors: ``W <- W - 1 mean(W)``, then
     ``E W^T = (Q_E U sqrt S)(Q_W V sqrt S)^T`` from the SVD of the ``d x d`` core."""
     W = np.asarray(W, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)
@@ -129,7 +129,7 @@ def balance(W: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def minimize_factors(prior, cond, W0, E0, *, tol: float = GRAD_TOL, max_iter: int = 5000, callback=None,
                      maxcor: int = 30):
-    """L-BFGS on ``(W, E)`` from ``(W0, E0)``: returns ``(W, E, divergence, grad_norm, iterations, gtest_passed)``.
+    """L-BFGS on ``(W, E)`` from ``(W0, E0)`` for ``dKL(pi, L(N,S,d))`` (``paper.prop1``; used without Assumption 2): returns ``(W, E, divergence, grad_norm, iterations, gtest_passed)``.
 
     ``callback(divergence)`` is called after every iteration (for timing
     traces). Stops when ``max |grad| <= tol``, or after ``max_iter`` iterations.
@@ -169,7 +169,7 @@ NEWTON_DAMP = 1e-11
 
 
 def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14):
-    """``E*(W) = argmin_E dKL(pi, E W^T)``: per-row damped Newton, vectorised over ``t``.
+    """``E*(W) = argmin_E dKL(pi, E W^T)`` (inner problem of ``paper.lemma1``'s minimum): per-row damped Newton, vectorised over ``t``.
 
     Row problem (convex): ``min_e lse(W e) - pi_t . W e``, gradient
     ``W^T (q - pi_t)``, Hessian ``H_t = W^T (diag q - q q^T) W`` (``q = softmax(W e)``),
@@ -223,7 +223,7 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
 
 def minimize_varpro(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter: int = 5000, callback=None,
                     maxcor: int = 30):
-    """Variable projection: L-BFGS on ``W`` alone of ``phi(W) = min_E dKL(pi, E W^T)``.
+    """Variable projection for ``dKL(pi, L(N,S,d))`` (``paper.prop1``, ``paper.lemma1``): L-BFGS on ``W`` alone of ``phi(W) = min_E dKL(pi, E W^T)``.
 
     ``E*(W)`` by :func:`inner_encoder` (warm-started); by the envelope theorem
     ``grad phi(W) = G^T E*`` with ``G = p (softmax(F) - pi)``. ``W`` is centred
