@@ -21,7 +21,7 @@ from theory.exact import (
     zero_divergence_reachable,
 )
 from theory.generators import almost_rank_task, association_task, dirichlet_task, permutation_of, permutation_task
-from theory.lowrank import f_ls, f_wls
+from theory.lowrank import f_ls
 from theory.task import Task
 
 EPS = np.finfo(float).eps
