@@ -162,7 +162,13 @@ def test_summary_lines_name_the_claim(assoc, encoder, capacity):
         summary_lines("nope", assoc)
 
 
-def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys):
+@pytest.fixture
+def micro_assoc(monkeypatch):
+    """The command tests below check the command, not the experiment: make it smaller still."""
+    monkeypatch.setitem(SIZES["tiny"], "assoc", {"ds": (8,), "ratios": (0.5, 1.0), "trials": 1, "cap_ds": (8,)})
+
+
+def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys, micro_assoc):
     assert main(["report", str(tmp_path), "--size", "tiny", "--only", "assoc"]) == 0
     out = capsys.readouterr().out
     assert "seed.assoc-memory: recall at N/d = 1" in out
@@ -173,7 +179,7 @@ def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys):
     assert _is_png(tmp_path / "assoc_recall.png")
 
 
-def test_report_only_keeps_the_other_experiments_of_an_earlier_run(tmp_path, capsys):
+def test_report_only_keeps_the_other_experiments_of_an_earlier_run(tmp_path, capsys, micro_assoc):
     earlier = {"size": "tiny", "seed": 0, "wall_s": 1.0,
                "experiments": {"encoder": {"figure": str(tmp_path / "optimal_encoder_blocks.png"), "wall_s": 1.0,
                                            "divergence": {"3": {"6": [0.1, 0.0]}}, "ds": [1, 2],

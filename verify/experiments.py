@@ -43,14 +43,16 @@ __all__ = [
 SIZES = {
     "tiny": {
         "assoc": {"ds": (8, 16), "ratios": (0.25, 1.0, 4.0, 16.0), "trials": 2, "cap_ds": (8, 16)},
-        "encoder": {"N": 6, "K": 3, "K2": 6, "Ss": (1, 2), "ds": (1, 2, 3), "show_S": 2},
+        "encoder": {"N": 6, "K": 3, "K2": 6, "Ss": (1, 2), "ds": (1, 2, 3), "show_S": 2,
+                    "starts": 0, "max_iter": 300},
         "capacity": {"N": 16, "d": 8, "d_h": 8, "T_0": 256, "Hs": (1, 2, 4, 8),
                      "measured": {"N": 3, "S": 2, "d": 2, "d_h": 1, "H_max": 5, "tasks": 3}},
     },
     "full": {
         "assoc": {"ds": (16, 32, 64, 128, 256), "ratios": tuple(2.0 ** np.arange(-3, 4.5, 0.5)),
                   "trials": 3, "cap_ds": (8, 16, 32, 64, 128)},
-        "encoder": {"N": 12, "K": 4, "K2": 6, "Ss": (1, 2, 3), "ds": (1, 2, 3, 4, 5, 6), "show_S": 2},
+        "encoder": {"N": 12, "K": 4, "K2": 6, "Ss": (1, 2, 3), "ds": (1, 2, 3, 4, 5, 6), "show_S": 2,
+                    "starts": 3, "max_iter": 2000},
         "capacity": {"N": 64, "d": 16, "d_h": 16, "T_0": 4096, "Hs": tuple(range(1, 256)),
                      "measured": {"N": 4, "S": 3, "d": 2, "d_h": 2, "H_max": 30, "tasks": 10}},
     },
@@ -214,9 +216,9 @@ def _block_cosines(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     return float(C[same & off].mean()), float(C[~same].mean())
 
 
-def _best_rank_d(task, d: int, seed: int):
+def _best_rank_d(task, d: int, seed: int, *, starts: int = 3, max_iter: int = 2000):
     """:func:`theory.optimal.optimal_encoder` from the ``f_ls``/``f_wls`` starts, then, unless
-    that already reached 0 (to 1e-12), the best of it and a run with 3 random starts.
+    that already reached 0 (to 1e-12), the best of it and a run with ``starts`` random starts.
 
     (Random starts are costly when the optimum is 0, sublinear convergence,
     and needed when it is not: from ``f_ls`` alone L-BFGS stopped at 0.230
@@ -224,10 +226,10 @@ def _best_rank_d(task, d: int, seed: int):
     """
     from theory.optimal import optimal_encoder
 
-    r = optimal_encoder(task.prior, task.cond, d, starts=0, seed=seed)
-    if r.divergence <= 1e-12:
+    r = optimal_encoder(task.prior, task.cond, d, starts=0, seed=seed, max_iter=max_iter)
+    if r.divergence <= 1e-12 or starts == 0:
         return r
-    r2 = optimal_encoder(task.prior, task.cond, d, starts=3, seed=seed, max_iter=2000)
+    r2 = optimal_encoder(task.prior, task.cond, d, starts=starts, seed=seed, max_iter=max_iter)
     return r2 if r2.divergence < r.divergence else r
 
 
@@ -260,7 +262,7 @@ def optimal_encoder_experiment(out_dir, *, size: str = "full", seed: int = 0) ->
         div[k], conv[k] = {}, {}
         for S in cfg["Ss"] if k == K else (cfg["show_S"],):
             task, grp, cls = structured_task(N, S, k, seed=seed)
-            rs = [_best_rank_d(task, d, seed) for d in ds]
+            rs = [_best_rank_d(task, d, seed, starts=cfg["starts"], max_iter=cfg["max_iter"]) for d in ds]
             div[k][task.T] = [max(r.divergence, 0.0) for r in rs]  # report rounding below 0 as 0
             conv[k][task.T] = [bool(r.converged) for r in rs]
             if k == K and S == cfg["show_S"]:
