@@ -56,3 +56,24 @@ def test_list(capsys):
     assert main(["verify", "--list", "--claims", "paper.theorem2"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4 and all(line.startswith("paper.theorem2[") for line in lines)
+
+
+def test_markdown_report_embeds_figures(tmp_path, monkeypatch):
+    import verify.report as report
+    from verify.registry import select
+    from verify.runner import run_claim
+
+    res = [run_claim(c, max_examples=3) for c in select(FAILING)]
+    doc = report.to_json(res, profile="quick", seed=0, pattern=FAILING, wall_s=1.0, interrupted=False, total=1)
+
+    def missing(path):
+        raise ImportError("theory.nothing", name="theory.nothing")
+
+    monkeypatch.setattr(report, "FIGURES", {"lookup_vs_entropy.png": report.fig_lookup_vs_entropy,
+                                            "absent.png": missing})
+    md = report.write_markdown(tmp_path, doc).read_text()
+    assert (tmp_path / "lookup_vs_entropy.png").stat().st_size > 1000
+    assert "![lookup_vs_entropy.png](lookup_vs_entropy.png)" in md
+    assert "`absent.png`: skipped (implementation missing: theory.nothing)" in md
+    assert "## Counterexamples" in md and "Reproduce:" in md
+    json.dumps(doc, allow_nan=False)

@@ -109,3 +109,16 @@ def test_time_budget_skips_but_keeps_verdict():
     res = run_claim(_claim(lambda r: Evaluation(0.0, 1.0)), max_examples=50, budget_s=0.0)
     assert res.verdict == "unverifiable" and "time budget" in res.reason and res.skipped > 0
     assert not math.isnan(res.wall_s)
+
+
+def test_generation_ignores_local_constants():
+    """Hypothesis mixes constants of imported local modules into generation; the runner empties that pool."""
+    from hypothesis.internal.conjecture import providers
+
+    from verify.runner import _no_local_constants
+
+    before = providers._get_local_constants
+    with _no_local_constants():
+        pool = providers._get_local_constants()
+        assert len(pool) == 0
+    assert providers._get_local_constants is before

@@ -73,9 +73,10 @@ register(Claim(
 # sigma_1 are rounding (the AoT forward pass is a few dozen float64 flops per
 # entry, ~1e-14 relative error).
 AOT_RANK_RTOL = 1e-10
-# The optimiser of dKL(pi, L(N,S,d)) runs from the f_ls / f_wls starts plus
-# one random start, for a bounded number of iterations.
-PROP1_MAX_ITER = 1000
+# The optimiser of dKL(pi, L(N,S,d)) runs from the f_ls / f_wls starts for a
+# bounded number of iterations (more only lowers its value, i.e. makes a
+# violation of d_KL(T) >= optimum more likely to show, never less).
+PROP1_MAX_ITER = 300
 
 
 @st.composite
@@ -118,7 +119,7 @@ def _prop1_optimal(recipe):
     task = task_from(recipe)
     model = random_aot(recipe, task.N, task.S)
     lhs = kl(task.prior, task.cond, model.logits(task.seqs))
-    res = optimal_encoder(task.prior, task.cond, recipe["d_model"], starts=1, seed=0, max_iter=PROP1_MAX_ITER)
+    res = optimal_encoder(task.prior, task.cond, recipe["d_model"], starts=0, seed=0, max_iter=PROP1_MAX_ITER)
     return Evaluation(lhs, res.divergence, ">=", atol=KL_ATOL, rtol=KL_RTOL,
                       detail={"optimal_converged": bool(res.converged), "best_start": res.best_start})
 
@@ -270,6 +271,15 @@ def _draft_min_eval(sr):
     return evaluate
 
 
+# Counterexamples the search found once, kept as explicit examples (tests/test_regressions.py recomputes them).
+_KEPT = {
+    "draft.theorem-wls[sigma=uniform-prior]": ({"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 1.0,
+                                                "decay": 0.9, "prior": "uniform", "seed": 0},),
+    "draft.theorem-ls[sigma=uniform-prior]": ({"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 0.5,
+                                               "decay": 0.9, "prior": "uniform", "seed": 0},),
+}
+
+
 def _register_draft_bounds():
     from theory.spectra import SIGMA_READINGS
 
@@ -281,6 +291,7 @@ def _register_draft_bounds():
             statement=(r"d_{KL}(\pi, f_{ls}) \le E_t\Big[\log\big(1 + \|\pi_t\|_\infty C_t \sigma_{d+1}^2/2\big)"
                        r" + \mathrm{exp}_3(\sqrt{C_t}\sigma_{d+1})\Big],\ C_t = 1 + N\|\pi_t\|_\infty/\sqrt2"),
             instances=full_support_recipes, evaluate=_draft_bound_eval("ls", sr), describe=describe,
+            examples=_KEPT.get(f"draft.theorem-ls[sigma={sr}]", ()),
             needs=("theory.lowrank", "theory.bounds"), regime=regime + f"; f_ls of the {sr}-centred L",
         ))
         stmt = (r"d_{KL}(\pi, f_{wls}) \le E_t\Big[\log\big(1 + \|\pi_t\|_\infty \sigma_{d+1}^2/2\big)"
@@ -290,6 +301,7 @@ def _register_draft_bounds():
             register(Claim(
                 id="draft.theorem-wls", reading=f"sigma={sr}{suffix}", source="draft", kind="bound",
                 statement=stmt, instances=full_support_recipes, evaluate=_draft_bound_eval(fit, sr),
+                examples=_KEPT.get(f"draft.theorem-wls[sigma={sr}{suffix}]", ()),
                 describe=describe, needs=("theory.lowrank", "theory.bounds"), regime=regime + "; " + text,
                 cost="cheap" if fit == "wls" else "medium",
             ))

@@ -23,6 +23,8 @@ from verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, Claim, Evaluation, 
 # trial count behind each measured point (3 independent draws of W_U, W_E, g).
 ASSOC_LEVEL = 0.9
 ASSOC_TRIALS = 3
+# Capacity search ceiling, in units of d: measured capacities stay below 9 d up to d = 256.
+ASSOC_NMAX = 16
 
 
 @st.composite
@@ -43,7 +45,7 @@ def _assoc_capacity(recipe):
     from theory.assoc import recall_capacity
 
     d = recipe["d"]
-    cap = recall_capacity(d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=32 * d)
+    cap = recall_capacity(d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=ASSOC_NMAX * d)
     return Evaluation(cap, d, "<=", atol=0.0, rtol=0.0,
                       detail={"capacity": cap, "capacity_over_d": cap / d, "level": ASSOC_LEVEL})
 
@@ -52,8 +54,8 @@ def _assoc_growth(recipe):
     from theory.assoc import recall_capacity
 
     d = recipe["d"]
-    c1 = recall_capacity(d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=32 * d)
-    c2 = recall_capacity(2 * d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=64 * d)
+    c1 = recall_capacity(d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=ASSOC_NMAX * d)
+    c2 = recall_capacity(2 * d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=2 * ASSOC_NMAX * d)
     return Evaluation(c2 / c1, 2.0, "<=", atol=0.0, rtol=0.0,
                       detail={"capacity_d": c1, "capacity_2d": c2})
 

@@ -16,7 +16,8 @@ Verdicts (``VERDICTS``):
 - ``unverifiable``: the claim cannot be checked (standing reason, missing
   implementation, or every evaluation raised).
 
-Reproducibility: each claim's Hypothesis seed is ``crc32("<seed>:<key>")``,
+Reproducibility: each claim's Hypothesis seed is ``crc32("<seed>:<id>")`` (the
+THEORY.md id: its readings and corrected forms start from the same instances),
 the example database is off, and evaluations are cached per recipe, so the
 same ``--seed`` gives the same verdicts. A per-claim time budget is a safety
 net only: once spent, new recipes are skipped (counted in ``skipped``) but
@@ -25,6 +26,7 @@ cached ones, the shrinker's, still replay.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -99,8 +101,38 @@ class Result:
         return rm if isinstance(rm, str) else f"{rm:+.3g}"
 
 
+@contextlib.contextmanager
+def _no_local_constants():
+    """Make Hypothesis's generation independent of which modules happen to be imported.
+
+    Hypothesis (>= 6.13x) mixes into generation the literal constants it finds
+    in the *local* modules loaded so far (``sys.modules``), cached on first
+    use. So the same ``@seed`` draws different examples depending on what
+    earlier claims imported (e.g. ``theory.optimal``): verdicts would depend on
+    the run's order. Inside the runner the local pool is empty (the global
+    pool of edge-case constants stays). Internal API: if it is absent, nothing
+    is patched.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers as prov
+
+        local = prov._local_constants
+        empty = type(local)(**{f: type(getattr(local, f))(**({"key": prov.float_to_int} if f == "floats" else {}))
+                               for f in ("integers", "floats", "bytes", "strings")})
+        saved_fn, saved_cache = prov._get_local_constants, prov.CONSTANTS_CACHE
+        fresh = type(saved_cache)(saved_cache.max_size)
+    except Exception:  # a Hypothesis without the feature, or a changed internal layout
+        yield
+        return
+    prov._get_local_constants, prov.CONSTANTS_CACHE = (lambda: empty), fresh
+    try:
+        yield
+    finally:
+        prov._get_local_constants, prov.CONSTANTS_CACHE = saved_fn, saved_cache
+
+
 def claim_seed(seed: int, key: str) -> int:
-    """The Hypothesis seed of claim ``key`` under run seed ``seed``."""
+    """The Hypothesis seed of claim id ``key`` under run seed ``seed``."""
     return zlib.crc32(f"{int(seed)}:{key}".encode())
 
 
@@ -196,12 +228,13 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         suppress_health_check=list(HealthCheck),
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
     )(test)
-    s = claim_seed(seed, claim.key)
+    s = claim_seed(seed, claim.base_id)  # readings and corrections of one claim draw the same instances
     test = hypothesis_seed(s)(test)
 
     violation = None
     try:
-        test()
+        with _no_local_constants():
+            test()
     except _Violation as v:
         violation = v
 
