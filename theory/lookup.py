@@ -424,6 +424,7 @@ def lookup_terms(cond) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h = entropy(P)
     qpsi = np.zeros(T)
     pos = q > 0
+    # h <= log N exactly; a computed h above it is rounding (~N ulp), read as log N (psi = 0)
     qpsi[pos] = q[pos] * lookup_psi(np.minimum(h[pos], math.log(N)), N)
     rest = P.copy()
     rest[np.arange(T), g] = np.nan
