@@ -18,6 +18,7 @@ from theory.validate import (
     check_array,
     check_chunk,
     check_distribution,
+    check_int,
     check_logits,
     check_rows_stochastic,
 )
@@ -138,13 +139,14 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
     return float(p @ rows)
 
 
-def auto_chunk(N: int) -> int:
-    """Rows per block so that a ``(rows, N)`` float64 block holds ``CHUNK_ELEMENTS`` entries.
+def auto_chunk(cols: int) -> int:
+    """Rows per block so that a ``(rows, cols)`` float64 block holds ``CHUNK_ELEMENTS`` entries.
 
     >>> auto_chunk(10), auto_chunk(10**7)
     (209715, 1)
     """
-    return max(1, CHUNK_ELEMENTS // max(1, int(N)))
+    cols = check_int("cols", cols, minimum=1)
+    return max(1, CHUNK_ELEMENTS // cols)
 
 
 def _block(name: str, src, lo: int, hi: int, N: int | None) -> np.ndarray:
@@ -318,8 +320,8 @@ def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
 def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
     """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)``, the proxy of ``draft.lemma-taylor``."""
     p = check_distribution("prior", prior)
-    P = np.asarray(cond, dtype=np.float64)
     fb = fbar(cond, F)
+    P = np.asarray(cond, dtype=np.float64)  # validated by fbar
     _check_prior_len(p, fb.shape[0])
     # Var = m^2 sum pi (fb/m)^2 with m = max |fb|: no overflow of fb**2 for
     # huge logits; log1p(Var/2) = 2 log m + log(s/2) once Var/2 exceeds 1e300.
