@@ -95,13 +95,42 @@ def _entry(name: str, obj) -> str:
     return f"- **`{name}`** = `{r}`"
 
 
+def _cli_section() -> list[str]:
+    """``aotmem <command> --help`` for every command, as the parser prints it."""
+    import os
+
+    from verify.cli import build_parser
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal: fix the width so the page is stable
+
+    def subparsers(p):
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                return a.choices
+        return {}
+
+    out = ["## Command line", "", "`aotmem <command> --help` prints these.", ""]
+
+    def walk(p, prog):
+        p.prog = prog
+        out.extend([f"### `{prog}`", "", "```text", p.format_help().rstrip(), "```", ""])
+        for name, child in subparsers(p).items():
+            walk(child, f"{prog} {name}")
+
+    for name, p in subparsers(build_parser()).items():
+        walk(p, f"aotmem {name}")
+    return out
+
+
 def render() -> str:
     lines = ["# API reference", "",
              "Generated from the docstrings by `python docs/gen_api.py`; `tests/test_docs.py` fails when "
              "a public name of the code is missing here, or listed here but gone from the code. "
              "Each line: name, signature, first line of the docstring (read the docstring itself for the "
              "formula, the claim id, the parameters and the examples: `help(theory.assoc.recall_curve)`).", "",
-             "Modules: " + ", ".join(f"[`{m}`](#{m.replace('.', '')})" for m in module_names()), ""]
+             "[Command line](#command-line). Modules: "
+             + ", ".join(f"[`{m}`](#{m.replace('.', '')})" for m in module_names()), ""]
+    lines += _cli_section()
     for m in module_names():
         mod = importlib.import_module(m)
         lines += [f"## `{m}`", ""]
