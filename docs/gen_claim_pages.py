@@ -299,8 +299,11 @@ def _fmt_margin(x) -> str:
     return f"{x:.4g}"
 
 
-def _cell(s) -> str:
-    return str(s or "").replace("|", "\\|").replace("\n", " ")
+def _cell(s, limit: int = 240) -> str:
+    s = str(s or "").replace("\n", " ")
+    if len(s) > limit:  # the full text is in verdicts.json and in the ledger's own report
+        s = s[: limit - 1].rstrip() + "…"
+    return s.replace("|", "\\|")
 
 
 def load_numbers(path: Path = NUMBERS) -> dict:
@@ -313,7 +316,7 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
     cid = claim["id"]
     src = cid.split(".")[0]
     out = [f"# `{cid}`: {claim['title']}", "",
-           f"Source: {SOURCES[src]} ({claim['where']}). Notation: [notation](../notation.md); "
+           f"Source: {claim['where'].split(', ', 1)[-1]}, in {SOURCES[src]}. Notation: [notation](../notation.md); "
            f"all claims: [index](../index.md#claims).", "",
            "## Statement", "", claim["statement"], ""]
     out += ["## Readings", ""]
