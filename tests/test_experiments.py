@@ -200,3 +200,18 @@ def test_report_command_rejects_unknown_experiments(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--only", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("aotmem: error: `--only`") and all(n in err for n in EXPERIMENTS)
+
+
+@pytest.mark.parametrize("fn", [assoc_recall_experiment, optimal_encoder_experiment, capacity_experiment])
+@pytest.mark.parametrize("kw, match", [({"size": "huge"}, "`size`"), ({"seed": -1}, "`seed`"), ({"seed": 1.5}, "`seed`")])
+def test_experiments_reject_bad_input_before_computing(fn, kw, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        fn(tmp_path, **({"size": "tiny"} | kw))
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_run_all_rejects_a_bad_size(tmp_path):
+    from verify.experiments import run_all
+
+    with pytest.raises(ValueError, match="`size`"):
+        run_all(tmp_path, size="huge")
