@@ -138,7 +138,7 @@ class AoT:
             c = X.shape[0]
             xS = X[:, -1]  # (c, d)
             q = (xS @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W_QK^h
-            sc = xp.matmul(q, X.transpose(0, 2, 1))  # (c, H, S) scores
+            sc = xp.einsum("che,cse->chs", q, X, optimize=True)  # (c, H, S) scores
             sc = sc - sc.max(axis=2, keepdims=True)  # stable softmax over s
             a = xp.exp(sc)
             a /= a.sum(axis=2, keepdims=True)

@@ -192,7 +192,7 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int = 
         c = X.shape[0]
         xS = X[:, -1]
         q = (xS @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W'_QK^h
-        sc = xp.matmul(q, X.transpose(0, 2, 1))  # (c, H, S) scores
+        sc = xp.einsum("che,cse->chs", q, X, optimize=True)  # (c, H, S) scores
         sc = sc - sc.max(axis=2, keepdims=True)
         a = xp.exp(sc)
         a /= a.sum(axis=2, keepdims=True)
