@@ -220,3 +220,37 @@ def test_cor2_construction_misses_the_accuracy_bound():
     assert acc < bound - 0.1
     assert _violated("paper.cor2[construction=T*]",
                      {"N": 3, "S": 2, "d": 2, "d_h": 1, "H": 1, "qk": "full", "seed": 0, "gseed": 0})
+
+
+def test_cor_permutation_closed_form_wls_not_strictly_better():
+    """N = 7, d = 1, seed 1406: the closed-form f_wls's own KL exceeds the draft's closed-form f_ls's."""
+    task, cf = _perm(1406, N=7, d=1)
+    f = cf["formulas"]
+    assert f["wls[conditional]"]["kl_of_logits"] > f["ls"]["kl_of_logits"] + KL_ATOL
+    assert _violated("draft.cor-permutation[wls-strictly-better,closed-forms]",
+                     {"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
+                      "seed": 1406})
+
+
+# ---- paper.theorem1's parameter count with a full d x d W_QK ------------
+
+def test_theorem1_param_count_undercounts_full_qk():
+    """d = 3, d_h = 1, full W_QK: the AoT of THEORY.md has d^2 = 9 QK entries per head, the formula counts 4 d_h = 4."""
+    pytest.importorskip("theory.construct", reason="theory/construct.py (another helper's) not present")
+    from theory.construct import construct, paper_param_count
+    from theory.generators import dirichlet_task
+    from theory.lowrank import f_ls
+
+    task = dirichlet_task(5, 2, alpha=1.0, prior="zipf", seed=0)
+    lr = f_ls(task.prior, task.cond, 3, "uniform")
+    c = construct(task, (lr.W, lr.E), 3, 1, 0.1, variant="paper", qk="full", seed=0)
+    H = c.report.H
+    own = 3 * (2 + 2 * 5) + H * (3 * 3 + 2 * 3 * 1)  # embed, pos, W_U; per head W_QK, W_V, W_O
+    assert c.model.param_count() == own
+    assert own > paper_param_count(5, 2, 3, 1, H) == 3 * (2 + 2 * 5 + 4 * 1 * H)
+    # the rank-1 form agrees exactly
+    c1 = construct(task, (lr.W, lr.E), 3, 1, 0.1, variant="paper", qk="rank1", seed=0)
+    assert c1.model.param_count() == paper_param_count(5, 2, 3, 1, c1.report.H, rank1_qk=True)
+    assert _violated("paper.theorem1[params]",
+                     {"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3,
+                      "d_h": 1, "eps": 0.1, "qk": "full", "cseed": 0})

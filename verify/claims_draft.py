@@ -543,6 +543,8 @@ def _register_permutation():
         id="draft.cor-permutation", reading="wls-strictly-better,closed-forms", source="draft", kind="bound",
         statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})\ (\text{the corollary's two maps})",
         instances=permutation_recipes, evaluate=_perm_better_forms, describe=describe, needs=needs,
+        examples=({"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
+                   "seed": 1406},),  # found by the search, kept
         regime=regime + "; KL of the closed-form logits: f_wls (conditional reading) against the draft's f_ls",
     ))
 

@@ -12,6 +12,7 @@ from theory.spectra import SIGMA_READINGS
 from verify.claims_common import (
     association_recipes,
     describe,
+    dirichlet_recipes,
     full_support_recipes,
     lookup_recipes,
     task_from,
@@ -106,6 +107,17 @@ def _zero_recipes(draw, profile="quick"):
     return r
 
 
+@st.composite
+def _zero_only_if_recipes(draw, profile="quick"):
+    """Dirichlet or explicit tasks (centred L of full rank min(T, N-1)) with ``d_claim`` below that rank."""
+    from verify.claims_common import explicit_recipes
+
+    r = draw(dirichlet_recipes(profile, min_n=3) if draw(st.booleans()) else explicit_recipes(profile))
+    T = r["N"] ** r["S"] if r["kind"] == "dirichlet" else len(r["logits"])
+    r["d_claim"] = draw(st.integers(1, max(1, min(r["N"] - 2, T - 1))))
+    return r
+
+
 def _claim_d(r):
     return r["d_claim"]
 
@@ -140,6 +152,22 @@ def _zero_only_if(recipe):
                       detail={"sigma_d+1": sd1, "converged": bool(res.converged)})
 
 
+def _zero_only_if_certified(recipe):
+    from theory.exact import rank_lower_bound
+    from theory.spectra import singular_values
+
+    task = task_from(recipe)
+    d = _claim_d(recipe)
+    s = singular_values(task.prior, task.cond, "uniform")
+    sd1 = float(s[d]) if d < s.size else 0.0
+    if sd1 < ZERO_SIGMA_MIN:
+        return Evaluation.out_of_regime(f"sigma_(d+1) = {sd1:.2g} < {ZERO_SIGMA_MIN:g}: rank <= d numerically")
+    lb = rank_lower_bound(task.prior, task.cond, d)
+    if lb == 0.0:
+        return Evaluation.out_of_regime("certificate inconclusive (rank_lower_bound = 0)")
+    return Evaluation(lb, 0.0, ">", atol=0.0, rtol=0.0, detail={"sigma_d+1": sd1})
+
+
 _ZERO_REGIME = "Assumption 2 (L finite); rank of the uniform-centred L against d"
 register(Claim(
     id="seed.zero-divergence", reading="if", source="seed", kind="construction",
@@ -153,10 +181,20 @@ register(Claim(
 register(Claim(
     id="seed.zero-divergence", reading="only-if", source="seed", kind="bound",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) > d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) > 0",
-    instances=_zero_recipes, evaluate=_zero_only_if, describe=describe, needs=("theory.optimal",),
+    instances=_zero_only_if_recipes, evaluate=_zero_only_if, describe=describe, needs=("theory.optimal",),
     regime=_ZERO_REGIME + f"; evaluated where sigma_(d+1) >= {ZERO_SIGMA_MIN:g}. The optimiser's value is an "
                           "upper bound on the infimum: this searches for a counterexample, it certifies nothing",
     cost="expensive",
+))
+
+register(Claim(
+    id="seed.zero-divergence", reading="only-if,certified", source="seed", kind="bound",
+    statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) > d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) \ge lb > 0",
+    instances=_zero_only_if_recipes, evaluate=_zero_only_if_certified, describe=describe,
+    needs=("theory.exact:rank_lower_bound",),
+    regime=_ZERO_REGIME + f"; sigma_(d+1) >= {ZERO_SIGMA_MIN:g}; the optimiser-free lower bound "
+                          "theory.exact.rank_lower_bound (Pinsker + Eckart-Young) must be positive; instances "
+                          "where it is 0 (inconclusive) are outside",
 ))
 
 # --------------------------------------------------- S: ls / wls bounds ---
