@@ -50,6 +50,7 @@ def test_select_patterns():
     assert len(globbed) == 4 and all(c.reading.endswith("inf=global") for c in globbed)
     both = select("seed.zero-divergence,seed.ls-bound[sigma=uniform,inf=global]")
     assert [c.key for c in both] == ["seed.zero-divergence[if]", "seed.zero-divergence[only-if]",
+                                     "seed.zero-divergence[only-if,certified]",
                                      "seed.ls-bound[sigma=uniform,inf=global]"]
     assert len(select(None)) == len(all_claims())
     with pytest.raises(ValueError, match="matches no claim"):
