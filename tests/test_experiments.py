@@ -61,6 +61,13 @@ def test_assoc_points_are_reproducible_from_theory_assoc(assoc):
     assert assoc["recall"][str(d)][k] == assoc_memory_recall(N, d, seed=[0, d, N], trials=trials).mean
 
 
+def test_assoc_most_recalled_is_the_largest_recall_times_N(assoc):
+    cfg = SIZES["tiny"]["assoc"]
+    for d in cfg["ds"]:
+        counts = np.array(assoc["recall"][str(d)]) * np.array([round(r * d) for r in cfg["ratios"]])
+        assert assoc["max_recalled"][str(d)] == pytest.approx(counts.max(), rel=1e-12)
+
+
 def test_assoc_capacities_are_ordered_and_grow_with_d(assoc):
     ds = SIZES["tiny"]["assoc"]["cap_ds"]
     for d in ds:
