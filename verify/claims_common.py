@@ -186,16 +186,33 @@ def rng_of(recipe: dict, key: str = "fseed") -> np.random.Generator:
 # ------------------------------------------------------- constructions --
 
 
-def circle_target(g: np.ndarray, N: int, d: int, scale: float):
-    """An association target of rank ``d >= 2``: ``w_j = (cos 2 pi j/N, sin 2 pi j/N, 0, ...)``, ``E(t) = scale w_{g(t)}``.
+# Size of the generic components added to the circle outside its plane: their
+# effect on a logit, at most 2 * CIRCLE_LIFT**2 = 0.02, stays below the circle's
+# gap 1 - cos(2 pi/N) >= 0.03 for N <= 36, so the argmax is still g(t).
+CIRCLE_LIFT = 0.1
 
-    ``argmax_j w_j . E(t) = g(t)`` (the unit-circle family of ``paper.prop3``). Returns ``(W (N,d), E (T,d))``.
+
+def circle_target(g: np.ndarray, N: int, d: int, scale: float, *, seed: int = 0):
+    """An association target of rank ``d >= 2`` whose argmax is ``g``: ``E(t) = scale w_{g(t)}``.
+
+    ``w_j = (cos a_j, sin a_j, CIRCLE_LIFT u_j)`` with ``a_j = 2 pi j / N``
+    (the unit-circle family of ``paper.prop3``; for ``N = 2`` the angles are
+    0 and pi/2, since opposite points would make the target rank 1) and
+    ``u_j`` random unit vectors of ``R^{d-2}``, so that ``W`` and the target
+    have full rank ``d`` (a rank-deficient target makes ``W_OV`` singular in
+    the exact construction). ``w_j . w_g < w_g . w_g``: argmax is ``g(t)``.
+    Returns ``(W (N,d), E (T,d))``.
     """
     if d < 2:
         raise ValueError(f"`d` must be >= 2 for the circle target (got {d})")
-    ang = 2 * np.pi * np.arange(N) / N
+    if N > 36:
+        raise ValueError(f"`N` must be <= 36 for the circle target's argmax guarantee (got {N})")
+    ang = 2 * np.pi * np.arange(N) / N if N > 2 else np.array([0.0, np.pi / 2])
     W = np.zeros((N, d))
     W[:, 0], W[:, 1] = np.cos(ang), np.sin(ang)
+    if d > 2:
+        U = np.random.default_rng(seed).standard_normal((N, d - 2))
+        W[:, 2:] = CIRCLE_LIFT * U / np.linalg.norm(U, axis=1, keepdims=True)
     return W, scale * W[np.asarray(g)]
 
 

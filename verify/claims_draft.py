@@ -283,7 +283,7 @@ _KEPT = {
 def _register_draft_bounds():
     from theory.spectra import SIGMA_READINGS
 
-    regime = ("Assumption 2; 1 <= d <= N-2; almost-rank (sigma_(d+1) in [0, 2.5]) and Dirichlet tasks; "
+    regime = ("Assumption 2; 1 <= d <= N-2; almost-rank (sigma_(d+1) in [0, 2.5]), Dirichlet and explicit small tasks; "
               "E_t weighted by the prior")
     for sr in SIGMA_READINGS:
         register(Claim(

@@ -546,15 +546,29 @@ def _memorise_recipes(draw, profile="quick", *, d_fixed=None):
 
 
 def memorise(recipe):
-    """Construct an AoT memorising ``T_0 = H d_h + d`` associations (eps = 0); returns (task, construction)."""
+    """Construct an AoT memorising ``T_0 = H d_h + d`` associations (eps = 0); returns (task, construction).
+
+    ``T_0`` is ``theory.capacity.capacity_this_paper(H, d_h, d)`` (``cor1_capacity`` when ``d = 2``
+    gives the same): the formula under test decides how many associations are asked for.
+    """
+    from theory.capacity import capacity_this_paper
     from theory.construct import construct
 
     N, S, d, d_h, H = recipe["N"], recipe["S"], recipe["d"], recipe["d_h"], recipe["H"]
-    T0 = H * d_h + d
+    T0 = capacity_this_paper(H, d_h, d)
     task = association_on_support(N, S, T0, seed=recipe["seed"])
     W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
-    c = construct(task, (W, E), d, d_h, 0.0, variant="paper", qk=recipe["qk"], seed=recipe["seed"])
-    return task, c
+    return task, _construct_or_refuse(construct, task, (W, E), d, d_h, 0.0, variant="paper", qk=recipe["qk"],
+                                      seed=recipe["seed"])
+
+
+def _construct_or_refuse(construct, *args, **kw):
+    try:
+        return construct(*args, **kw)
+    except ValueError as exc:
+        if "singular" in str(exc):
+            raise NoConstruction(str(exc).splitlines()[0]) from None
+        raise
 
 
 def _mem_describe(r):
@@ -563,10 +577,16 @@ def _mem_describe(r):
 
 
 def _memorise_eval(recipe):
-    T0 = recipe["H"] * recipe["d_h"] + recipe["d"]
+    from theory.capacity import capacity_this_paper, cor1_capacity
+
+    T0 = (cor1_capacity(recipe["H"], recipe["d_h"]) if recipe["d"] == 2
+          else capacity_this_paper(recipe["H"], recipe["d_h"], recipe["d"]))
     if T0 > recipe["N"] ** recipe["S"]:
         return Evaluation.out_of_regime(f"T_0 = {T0} > N^S")
-    task, c = memorise(recipe)
+    try:
+        task, c = memorise(recipe)
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
     if c.report.H != recipe["H"]:
         return Evaluation.out_of_regime(f"construction used H = {c.report.H} heads, not {recipe['H']}")
     F = c.model.logits(task.seqs)
@@ -577,11 +597,16 @@ def _memorise_eval(recipe):
 
 
 def _cor1_params(recipe):
-    T0 = recipe["H"] * recipe["d_h"] + 2
+    from theory.capacity import cor1_capacity, cor1_params
+
+    T0 = cor1_capacity(recipe["H"], recipe["d_h"])
     if T0 > recipe["N"] ** recipe["S"]:
         return Evaluation.out_of_regime(f"T_0 = {T0} > N^S")
-    task, c = memorise(recipe)
-    formula = 2 * (recipe["S"] + 2 * recipe["N"] + 4 * (T0 - 2))
+    try:
+        task, c = memorise(recipe)
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
+    formula = cor1_params(recipe["S"], recipe["N"], T0)
     return Evaluation(c.model.param_count(), formula, "<=", atol=0.0, rtol=0.0,
                       detail={"paper_param_count": c.report.paper_param_count, "T_0": T0})
 
@@ -590,15 +615,16 @@ register(Claim(
     id="paper.cor1", reading="memorises", source="paper", kind="construction",
     statement=r"\text{Assumption 1},\ d = 2:\ \exists \text{AoT memorising } T_0 = H d_h + 2 \text{ associations}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_memorise_eval,
-    describe=_mem_describe, needs=("theory.construct",), cost="medium",
+    describe=_mem_describe, needs=("theory.construct", "theory.capacity"), cost="medium",
     regime=f"association on T_0 = H d_h + 2 random sequences, eps = 0; target the circle family at scale "
-           f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1",
+           f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1; instances the constructor refuses "
+           "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
 ))
 register(Claim(
     id="paper.cor1", reading="params", source="paper", kind="bound",
     statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
-    describe=_mem_describe, needs=("theory.construct",), cost="medium",
+    describe=_mem_describe, needs=("theory.construct", "theory.capacity"), cost="medium",
     regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula",
 ))
 
@@ -622,11 +648,17 @@ def _cor2_eval(recipe):
         return Evaluation.out_of_regime(f"H d_h + d = {K} >= T_0 = {T0}: nothing left to guess")
     eps = 1.0 - (K - 0.5) / T0  # uniform prior: T_eps = K exactly
     W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
-    c = construct(task, (W, E), d, d_h, eps, variant="paper", qk=recipe["qk"], seed=recipe["seed"])
+    try:
+        c = _construct_or_refuse(construct, task, (W, E), d, d_h, eps, variant="paper", qk=recipe["qk"],
+                                 seed=recipe["seed"])
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
     if c.report.T_eps != K or c.report.H != H:
         return Evaluation.out_of_regime(f"T_eps = {c.report.T_eps}, H = {c.report.H} (wanted {K}, {H})")
     acc = accuracy(task, c.model.logits(task.seqs))
-    bound = 1.0 / N + (1.0 - 1.0 / N) * K / T0
+    from theory.capacity import cor2_accuracy_bound
+
+    bound = cor2_accuracy_bound(N, H, d_h, d, T0)
     return Evaluation(acc, bound, ">=", atol=ACC_ATOL, rtol=0.0, detail={"K": K, "T_0": T0})
 
 
@@ -634,7 +666,7 @@ register(Claim(
     id="paper.cor2", reading="construction=T*", source="paper", kind="construction",
     statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
               r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
-    instances=_cor2_recipes, evaluate=_cor2_eval, needs=("theory.construct",), cost="medium",
+    instances=_cor2_recipes, evaluate=_cor2_eval, needs=("theory.construct", "theory.capacity"), cost="medium",
     describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
     regime="association with uniform prior on all T_0 = N^S sequences; T* of theory.construct memorising "
            "K = H d_h + d of them (eps = 1 - (K - 1/2)/T_0); accuracy over all T_0. A shortfall refutes this "
@@ -644,8 +676,9 @@ register(Claim(
     id="paper.table1", reading="this-paper", source="paper", kind="construction",
     statement=r"\text{capacity } H d_h + d \text{ (this paper)}",
     instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe,
-    needs=("theory.construct",), cost="medium",
-    regime="association on T_0 = H d_h + d random sequences, d in [2, 4]; accuracy 1 on all of them",
+    needs=("theory.construct", "theory.capacity"), cost="medium",
+    regime="association on T_0 = H d_h + d random sequences, d in [2, 4]; accuracy 1 on all of them; instances "
+           "the constructor refuses (singular kept system or W_OV) are outside",
 ))
 register(Claim(
     id="paper.table1", reading="mahdavi", source="paper", kind="construction",
@@ -790,5 +823,8 @@ def capacity_sweep(Hs=(1, 2, 3, 4, 6, 8), N=8, S=2, d=2, d_h=2):
             if accuracy(task, c.model.logits(task.seqs)) == 1.0:
                 best = T0
         measured.append(best)
-    Hs = np.array(Hs)
-    return Hs, np.array(measured), Hs * d_h + d, Hs * (d_h - 1) + 1
+    from theory.capacity import capacity_mahdavi, capacity_this_paper
+
+    ours = np.array([capacity_this_paper(H, d_h, d) for H in Hs])
+    mahdavi = np.array([capacity_mahdavi(H, d_h) for H in Hs])
+    return np.array(Hs), np.array(measured), ours, mahdavi

@@ -234,7 +234,7 @@ def _bound_evaluator(fit, bound, **kw):
     return evaluate
 
 
-_FS_REGIME = "Assumption 2 (full support); 1 <= d <= N-2; almost-rank (sigma_(d+1) in [0, 2.5]) and Dirichlet tasks"
+_FS_REGIME = "Assumption 2 (full support); 1 <= d <= N-2; almost-rank (sigma_(d+1) in [0, 2.5]), Dirichlet and explicit small tasks"
 _FIT_TEXT = {"wls": "closed-form f_wls (W_U from the unweighted SVD, E from draft.lemma-wls)",
              "wls-alt": "alternating weighted rank-d f_wls (prior-weighted objective, 50 sweeps)"}
 

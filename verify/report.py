@@ -314,8 +314,9 @@ def write_markdown(dirpath, doc: dict, *, figures: bool = True) -> Path:
                     f"Regime: {r['regime']}", "",
                     f"Instance (shrunk): `{json.dumps(ce['recipe'], sort_keys=True)}`", "",
                     f"lhs = {_fmt(ev['lhs'], '.10g')}, rhs = {_fmt(ev['rhs'], '.10g')}, margin = "
-                    f"{_fmt(ev['margin'], '.4g')}, tolerance {_fmt(ev['tol'], '.3g')} "
-                    f"(violated by {_fmt(ce['excess_over_tol'], '.3g')} x the tolerance)", "",
+                    f"{_fmt(ev['margin'], '.4g')}, " + (
+                        f"tolerance {_fmt(ev['tol'], '.3g')} (violated by {_fmt(ce['excess_over_tol'], '.3g')} x "
+                        "the tolerance)" if ev["tol"] != 0 else "exact comparison (tolerance 0)"), "",
                     "Reproduce:", "", "```", ce["reproduce"], "```", ""]
     other = [r for r in doc["results"] if r["verdict"] in ("vacuous", "unverifiable")]
     if other:
