@@ -130,7 +130,6 @@ class AoT:
         WQK, WV, WO = xp.asarray(self.W_QK), xp.asarray(self.W_V), xp.asarray(self.W_O)
         H, d, d_h = self.shape.H, self.shape.d, self.shape.d_h
         QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W_QK side by side
-        WVt = WV.transpose(0, 2, 1)  # (H, d, d_h)
         WOcat = WO.transpose(0, 2, 1).reshape(H * d_h, d)  # (H d_h, d): rows W_O^h[:, k]
         out = np.empty((s.shape[0], d))
         for lo in range(0, s.shape[0], chunk):
@@ -143,8 +142,8 @@ class AoT:
             a = xp.exp(sc)
             a /= a.sum(axis=2, keepdims=True)
             A = xp.matmul(a, X)  # (c, H, d) = A^h(t)
-            V = xp.matmul(A.transpose(1, 0, 2), WVt)  # (H, c, d_h) = W_V^h A^h(t)
-            res = xS + V.transpose(1, 0, 2).reshape(c, H * d_h) @ WOcat  # (c, d)
+            V = xp.einsum("chd,hkd->chk", A, WV, optimize=True)  # (c, H, d_h) = W_V^h A^h(t)
+            res = xS + V.reshape(c, H * d_h) @ WOcat  # (c, d)
             out[lo:lo + chunk] = to_numpy(res)
         return out
 

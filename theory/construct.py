@@ -186,7 +186,6 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int = 
     T = s.shape[0]
     M = xp.empty((H * d_h + d, T))
     QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W'_QK side by side
-    WVt = WV.transpose(0, 2, 1)  # (H, d, d_h)
     for lo in range(0, T, chunk):
         X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
         c = X.shape[0]
@@ -197,8 +196,8 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int = 
         a = xp.exp(sc)
         a /= a.sum(axis=2, keepdims=True)
         A = xp.matmul(a, X)  # (c, H, d) = A'^h(t)
-        F = xp.matmul(A.transpose(1, 0, 2), WVt)  # (H, c, d_h) = W'_V^h A'^h(t)
-        M[: H * d_h, lo:lo + chunk] = F.transpose(0, 2, 1).reshape(H * d_h, c)
+        F = xp.einsum("chd,hkd->chk", A, WV, optimize=True)  # (c, H, d_h) = W'_V^h A'^h(t)
+        M[: H * d_h, lo:lo + chunk] = F.reshape(c, H * d_h).T
         M[H * d_h:, lo:lo + chunk] = xS.T
     return M
 
