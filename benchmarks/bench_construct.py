@@ -26,13 +26,18 @@ import scipy.linalg
 from theory.construct import construct, svd_target
 from theory.generators import dirichlet_task
 
-# (label, N, S, d, d_h, error target or None); (T - d) % d_h == 0 keeps the kept system square.
+# (label, N, S, d, d_h, error target or None[, variant]); (T - d) % d_h == 0 keeps the
+# paper's kept system square. The paper variant needs d <= N - 1 (finding 4 of
+# docs/construction.md); the "-fs" cases use d = d_h = 10 > N with the skip fixed
+# (H d_h >= T, minimum-norm QR solve) and a random Gaussian rank-10 target.
 CASES = [
     ("T=1000", 10, 3, 8, 8, None),
     ("T=2500", 50, 2, 10, 10, 1e-9),
     ("T=4096", 8, 4, 4, 4, 1e-8),
     ("T=7776", 6, 5, 4, 4, 1e-6),
     ("T=10000", 10, 4, 8, 8, None),
+    ("T=4096-fs", 8, 4, 10, 10, 1e-8, "fixed-skip"),
+    ("T=7776-fs", 6, 5, 10, 10, 1e-6, "fixed-skip"),
 ]
 
 
@@ -45,9 +50,13 @@ def lu_time(T: int, seed: int = 0) -> float:
     return time.perf_counter() - t0
 
 
-def run_case(label, N, S, d, d_h, target, repeat: int, variant="paper", qk="full"):
+def run_case(label, N, S, d, d_h, target, variant="paper", *, repeat: int, qk="full"):
     task = dirichlet_task(N, S, seed=1)
-    tg = svd_target(task, d)
+    if d < N:
+        tg = svd_target(task, d)
+    else:
+        rng = np.random.default_rng(1)
+        tg = (rng.standard_normal((N, d)) / np.sqrt(d), rng.standard_normal((task.T, d)))
     ts, lus = [], []
     rep = None
     for r in range(repeat):
@@ -73,13 +82,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cases = CASES if args.cases == "all" else [c for c in CASES if c[0] in args.cases.split(",")]
     rows = []
-    print(f"{'case':>8} {'N':>3} {'S':>2} {'d':>3} {'d_h':>3} {'H':>5} {'construct_s':>18} {'lu_s':>14} "
+    print(f"{'case':>10} {'N':>3} {'S':>2} {'d':>3} {'d_h':>3} {'H':>5} {'variant':>10} {'construct_s':>18} {'lu_s':>14} "
           f"{'ratio':>6} {'max_rel_err':>11} {'target':>7} {'kappa_1':>9} {'kappa(W_OV)':>11}")
     for c in cases:
         r = run_case(*c, repeat=args.repeat)
         rows.append(r)
         tgt = "-" if r["target"] is None else f"{r['target']:.0e}"
-        print(f"{r['case']:>8} {r['N']:>3} {r['S']:>2} {r['d']:>3} {r['d_h']:>3} {r['H']:>5} "
+        print(f"{r['case']:>10} {r['N']:>3} {r['S']:>2} {r['d']:>3} {r['d_h']:>3} {r['H']:>5} {r['variant']:>10} "
               f"{','.join(f'{t:.2f}' for t in r['construct_s']):>18} {','.join(f'{t:.2f}' for t in r['lu_s']):>14} "
               f"{r['ratio']:>6.2f} {r['max_rel_logit_error']:>11.2e} {tgt:>7} {r['cond_kept']:>9.2e} "
               f"{r['cond_W_OV']:>11.2e}", flush=True)
