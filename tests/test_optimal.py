@@ -37,12 +37,14 @@ def test_gradient_matches_finite_differences(task, d, seed):
         assert fd == pytest.approx(G[idx], abs=FD_ATOL)
 
 
-@settings(max_examples=12)
+@settings(max_examples=10)
 @given(full_support_tasks(max_n=5, max_t=25), st.integers(1, 3))
 def test_optimal_never_worse_than_f_ls_or_f_wls(task, d):
     """The optimum starts from f_ls and f_wls and only descends: dKL(opt) <= dKL(f_ls), dKL(f_wls)."""
     p, P = task.prior, task.cond
-    r = optimal_encoder(p, P, d, starts=1)
+    # the deterministic starts only (what this claim is about); max_iter bounds the cost on tasks whose
+    # optimum sits at logits ~1e4 (pi ~ 1 - 1e-13): the claim holds at every iteration of a descent method
+    r = optimal_encoder(p, P, d, starts=0, max_iter=100)
     assert r.F.shape == (task.T, task.N) and np.linalg.matrix_rank(r.F) <= d
     assert r.divergence == pytest.approx(r.lowrank.divergence(p, P), abs=KL_ATOL)
     if d >= task.N - 1:
@@ -116,5 +118,5 @@ def test_tiny_probability_does_not_overflow():
     P = np.array([[1e-300, 0.5, 0.5 - 1e-300], [1e-300, 0.2, 0.8 - 1e-300]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = optimal_encoder(np.full(2, 0.5), P, 1, starts=1)
+        r = optimal_encoder(np.full(2, 0.5), P, 1, starts=0)
     assert np.isfinite(r.divergence) and 0 <= r.divergence <= f_ls(np.full(2, 0.5), P, 1).divergence(np.full(2, 0.5), P)

@@ -166,6 +166,12 @@ def minimize_factors(prior, cond, W0, E0, *, tol: float = GRAD_TOL, max_iter: in
 # mu_t = NEWTON_DAMP * trace(H_t)/d caps cond(H_t + mu_t I) at ~1/NEWTON_DAMP = 1e11
 # while changing a Newton step on a well-conditioned row by <= 1e-11 relative.
 NEWTON_DAMP = 1e-11
+# Largest change of any logit in one inner Newton step: far from the optimum
+# (probabilities ~1e-300) the pure Newton step can be astronomically long
+# (1e300: E @ W.T overflows). 1e3 nats keeps every logit finite (log-softmax
+# is shift-stable) yet lets rows whose optimum lies at logits ~1e4 (pi = 1 - 1e-13)
+# get there in a few steps; it never binds near a moderate optimum.
+NEWTON_MAX_LOGIT_STEP = 1e3
 
 
 def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14):
@@ -200,10 +206,21 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
         Wq = q @ W  # (T, d)
         H = (q @ WW).reshape(T, d, d) - Wq[:, :, None] * Wq[:, None, :]  # (T, d, d)
         mu = NEWTON_DAMP * np.trace(H, axis1=1, axis2=2) / d + np.finfo(float).tiny
-        step = np.linalg.solve(H + mu[:, None, None] * eye, g[:, :, None])[:, :, 0]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            step = np.linalg.solve(H + mu[:, None, None] * eye, g[:, :, None])[:, :, 0]
+            dF = np.max(np.abs(step @ W.T), axis=1)  # (T,) largest logit change of the full step
+        nonfinite = ~np.isfinite(dF)
+        if nonfinite.any():  # H underflowed to 0 (pi ~ 1e-300): fall back to the gradient direction
+            step[nonfinite] = g[nonfinite]
+            dF[nonfinite] = np.max(np.abs(g[nonfinite] @ W.T), axis=1)
+        # step-length control: no logit moves by more than NEWTON_MAX_LOGIT_STEP per iteration
+        big = dF > NEWTON_MAX_LOGIT_STEP
+        step[big] *= (NEWTON_MAX_LOGIT_STEP / dF[big])[:, None]
         alpha = np.ones(T)
-        dec = np.sum(g * step, axis=1)  # Newton decrement^2 >= 0
-        for _ls in range(60):  # backtracking, per row
+        dec = np.sum(g * step, axis=1)  # >= 0: a descent direction (H + mu I positive definite)
+        if np.all(dec <= 1e-6 * np.finfo(float).eps * np.maximum(np.abs(f), 1.0)):
+            break  # predicted decrease 1e6 times below rounding on every row: converged to working precision
+        for _ls in range(40):  # backtracking, per row (2^-40: far below any useful step)
             En = E - alpha[:, None] * step
             with np.errstate(over="ignore", invalid="ignore"):  # a huge trial step (pi ~ 1e-300) is rejected below
                 fn, lsn = row_obj(En)
