@@ -77,3 +77,23 @@ def test_markdown_report_embeds_figures(tmp_path, monkeypatch):
     assert "`absent.png`: skipped (implementation missing: theory.nothing)" in md
     assert "## Counterexamples" in md and "Reproduce:" in md
     json.dumps(doc, allow_nan=False)
+
+
+def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path, monkeypatch, capsys):
+    import verify.runner as runner
+
+    real = runner.run_claim
+    calls = []
+
+    def interrupted_second(claim, **kw):
+        calls.append(claim.key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(claim, max_examples=3, **kw)
+
+    monkeypatch.setattr(runner, "run_claim", interrupted_second)
+    js = tmp_path / "p.json"
+    assert main(["verify", "--claims", "draft.lemma-taylor", "--json", str(js)]) == 130
+    doc = json.loads(js.read_text())
+    assert doc["interrupted"] and doc["claims_run"] == 1 and doc["claims_selected"] == 2
+    assert "interrupted" in capsys.readouterr().err

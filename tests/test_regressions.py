@@ -254,3 +254,16 @@ def test_theorem1_param_count_undercounts_full_qk():
     assert _violated("paper.theorem1[params]",
                      {"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3,
                       "d_h": 1, "eps": 0.1, "qk": "full", "cseed": 0})
+
+
+def test_lemma2_S1_rank_deficiency_is_certified_in_mpmath():
+    """The S = 1 counterexample, certified: sigma_min falls with the precision (rank 2 < 3 exactly)."""
+    pytest.importorskip("theory.certify", reason="theory/certify.py (another helper's) not present")
+    from theory.aot import AoTShape
+    from theory.certify import certify_rank
+    from theory.construct import draw_primed
+
+    primed = draw_primed(AoTShape(N=3, S=1, d=2, H=2, d_h=2), qk="rank1", seed=0)
+    cert = certify_rank(primed, np.arange(3)[:, None], dps=30, heads_only=True)
+    assert cert.verdict == "deficient" and cert.sigma_min_hi < 1e-25 * cert.sigma_max
+    assert _violated("paper.lemma2[certified]", {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0})
