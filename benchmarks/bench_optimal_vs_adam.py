@@ -11,6 +11,11 @@ rates; each run is capped at ``ADAM_ITERS`` iterations. The target is
 ``best * (1 + rel)`` for ``rel`` in ``RELS``, ``best`` the lowest divergence
 found by any run; the reported time is wall-clock time to first reach it
 (inf if never), Adam's at its fastest learning rate for that target.
+
+Measured (2-core CPU shared with other jobs, one BLAS thread), 2026-11-25:
+ours 0.40-0.44 s vs Adam (lr 0.1) 0.17-0.22 s to 1e-6 (0.4x: the 10x target is
+NOT met at this tolerance); ours 0.49-0.54 s vs Adam 2.2-2.7 s to 1e-10 (4-5.5x);
+Adam at lr <= 0.03 does not reach 1e-10 in 20000 iterations.
 """
 
 from __future__ import annotations
