@@ -87,7 +87,10 @@ def test_table1_rows_and_ordering():
 
 @pytest.mark.parametrize("call, match", [
     (lambda: CP.capacity_this_paper(2, 5, 4), "`d_h` must be <= d = 4"),
-    (lambda: CP.param_count(0, 1, 2, 1, 1), "`N` must be >= 1"),
+    (lambda: CP.param_count(1, 1, 2, 1, 1), "`N` must be >= 2"),
+    (lambda: CP.param_count(3, 1, None, 1, 1), "`d` must be an integer"),
+    (lambda: CP.capacity_this_paper(1, 1, None), "`d` must be an integer"),
+    (lambda: CP.param_count_gap(1, 1, 2, 1, 1), "`N` must be >= 2"),
     (lambda: CP.param_count_shapes(3, 1, 2, 1, 1, qk="low"), "`qk` must be one of"),
     (lambda: CP.cor1_capacity(2, 3), "`d_h` must be <= d = 2"),
     (lambda: CP.seed_modules(0, 3), "`N_eps` must be >= 1"),

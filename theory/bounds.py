@@ -19,10 +19,14 @@ Readings (THEORY.md, "Readings to implement for the seed bounds"):
   (and ``||pi||_-inf``) over all ``(t, o)`` at once; ``"per-row"`` evaluates
   the seed formula with ``||pi_t||_inf`` inside ``E_t`` (prior-weighted).
 
+``E_t`` runs over rows with ``p(t) > 0`` (a row of prior 0 contributes 0
+even when its term is ``+inf``).
+
 Convention shared with ``theory.lookup`` (vacuous bounds): a bound is a plain
 ``float``; a bound that says nothing is ``math.inf`` and a separate
 ``*_vacuous_reason`` function says why. The bounds of this module are never
-vacuous under Assumption 2 except that a draft bound whose ``exp3``
+vacuous under Assumption 2 except that a bound above float max (e.g.
+``(||pi||_inf/||pi||_-inf)^{3/2}`` with a 1e-300 probability) is ``+inf``, and a draft bound whose ``exp3``
 argument exceeds ``EXP3_OVERFLOW - 1`` is ``+inf`` (larger than any float);
 they all need Assumption 2 (``sigma`` needs ``log Pi``
 finite, the wls bounds divide by ``||pi||_-inf``).
@@ -78,6 +82,12 @@ def _exp3(x):
     return out
 
 
+def _expect(p: np.ndarray, rows: np.ndarray) -> float:
+    """``E_t rows_t`` under the prior, over rows with ``p(t) > 0`` only (``0 * inf`` is 0, never NaN)."""
+    pos = p > 0
+    return float(p[pos] @ rows[pos])
+
+
 def _check_inf_reading(inf_reading: str) -> str:
     if inf_reading not in INF_READINGS:
         raise ValueError(f"`inf_reading` must be one of {INF_READINGS} (got {inf_reading!r})")
@@ -129,7 +139,8 @@ def seed_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.
     s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
     N = P.shape[1]
     m = P.max(axis=1)  # ||pi_t||_inf, (T,)
-    return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
+    with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
+        return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
 
 
 def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
@@ -165,12 +176,13 @@ def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading
     inf_reading = _check_inf_reading(inf_reading)
     if inf_reading == "per-row":
         p, _, _ = _prepare(prior, cond, d)
-        return float(p @ seed_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+        return _expect(p, seed_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
     p, P, d = _prepare(prior, cond, d)
-    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    s = np.float64(_sigma(p, P, d + 1, _check_sigma_reading(sigma_reading)))
     N = P.shape[1]
-    m = float(P.max())
-    return float(N * m**2 * s**2 + (N * m) ** 1.5 * s**3)
+    m = np.float64(P.max())
+    with np.errstate(over="ignore"):  # numpy floats: overflow is +inf, not OverflowError
+        return float(N * m**2 * s**2 + (N * m) ** 1.5 * s**3)
 
 
 def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
@@ -181,7 +193,8 @@ def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
     p, P, d = _prepare(prior, cond, d)
     s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
     hi, lo = P.max(axis=1), P.min(axis=1)
-    return hi * s**2 + (hi / lo) ** 1.5 * s**3
+    with np.errstate(over="ignore"):  # (hi/lo)^{3/2} for lo ~ 1e-300: +inf (vacuous), never NaN
+        return hi * s**2 + (hi / lo) ** 1.5 * s**3
 
 
 def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
@@ -203,11 +216,12 @@ def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_readin
     inf_reading = _check_inf_reading(inf_reading)
     if inf_reading == "per-row":
         p, _, _ = _prepare(prior, cond, d)
-        return float(p @ seed_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+        return _expect(p, seed_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
     p, P, d = _prepare(prior, cond, d)
-    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
-    hi, lo = float(P.max()), float(P.min())
-    return float(hi * s**2 + (hi / lo) ** 1.5 * s**3)
+    s = np.float64(_sigma(p, P, d + 1, _check_sigma_reading(sigma_reading)))
+    hi, lo = np.float64(P.max()), np.float64(P.min())
+    with np.errstate(over="ignore"):  # numpy floats: overflow is +inf, not OverflowError
+        return float(hi * s**2 + (hi / lo) ** 1.5 * s**3)
 
 
 # --------------------------------------------------------------- draft bounds
@@ -244,7 +258,7 @@ def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     True
     """
     p, _, _ = _prepare(prior, cond, d)
-    return float(p @ draft_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    return _expect(p, draft_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
 
 
 def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
@@ -255,7 +269,8 @@ def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
     p, P, d = _prepare(prior, cond, d)
     s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
     hi, lo = P.max(axis=1), P.min(axis=1)
-    return np.log1p(hi * s**2 / 2.0) + _exp3(np.sqrt(hi / lo) * s)
+    with np.errstate(over="ignore"):
+        return np.log1p(hi * s**2 / 2.0) + _exp3(np.sqrt(hi / lo) * s)
 
 
 def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -271,7 +286,7 @@ def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     True
     """
     p, _, _ = _prepare(prior, cond, d)
-    return float(p @ draft_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    return _expect(p, draft_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
 
 
 def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
@@ -292,7 +307,7 @@ def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     True
     """
     p, _, _ = _prepare(prior, cond, d)
-    return float(p @ draft_min_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    return _expect(p, draft_min_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
 
 
 def _registry() -> dict:

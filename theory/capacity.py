@@ -40,13 +40,18 @@ __all__ = [
 QK_FORMS = ("full", "factored", "rank1")
 
 
-def _check_heads(H, d_h, d=None):
+_NO_D = object()
+
+
+def _check_heads(H, d_h, d=_NO_D):
+    """``H >= 1``, ``d_h >= 1`` and, when the caller has a ``d`` (even ``None``), ``1 <= d_h <= d``."""
     H = check_int("H", H, minimum=1)
     d_h = check_int("d_h", d_h, minimum=1)
-    if d is not None:
-        d = check_int("d", d, minimum=1)
-        if d_h > d:
-            raise ValueError(f"`d_h` must be <= d = {d} (got {d_h})")
+    if d is _NO_D:
+        return H, d_h, None
+    d = check_int("d", d, minimum=1)
+    if d_h > d:
+        raise ValueError(f"`d_h` must be <= d = {d} (got {d_h})")
     return H, d_h, d
 
 
@@ -117,7 +122,7 @@ def param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = Fa
     >>> param_count(10, 3, 8, 4, 2), param_count(10, 3, 8, 4, 2, rank1_qk=True)
     (440, 344)
     """
-    N = check_int("N", N, minimum=1)
+    N = check_int("N", N, minimum=2)  # vocabulary [N], N >= 2 as in theory.task
     S = check_int("S", S, minimum=1)
     H, d_h, d = _check_heads(H, d_h, d)
     if rank1_qk:
@@ -136,7 +141,7 @@ def param_count_shapes(N: int, S: int, d: int, d_h: int, H: int, *, qk: str = "f
     >>> param_count_shapes(10, 3, 8, 4, 2, qk="rank1") == param_count(10, 3, 8, 4, 2, rank1_qk=True)
     True
     """
-    N = check_int("N", N, minimum=1)
+    N = check_int("N", N, minimum=2)
     S = check_int("S", S, minimum=1)
     H, d_h, d = _check_heads(H, d_h, d)
     if qk not in QK_FORMS:
@@ -171,7 +176,7 @@ def cor1_params(S: int, N: int, T_0: int) -> int:
     True
     """
     S = check_int("S", S, minimum=1)
-    N = check_int("N", N, minimum=1)
+    N = check_int("N", N, minimum=2)
     T_0 = check_int("T_0", T_0, minimum=2)
     return 2 * (S + 2 * N + 4 * (T_0 - 2))
 

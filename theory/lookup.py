@@ -311,9 +311,15 @@ def lookup_psi(h, N: int):
 
     >>> float(lookup_psi(np.log(4), 4))
     0.0
+
+    Raises ``ValueError`` if ``h`` has NaN/inf or leaves ``[0, log N]``
+    (beyond ``ENTROPY_RTOL``).
     """
     N = check_int("N", N, minimum=2)
-    h = np.asarray(h, dtype=np.float64)
+    h = check_array("h", h)
+    if h.size and (h.min() < 0 or h.max() > math.log(N) * (1 + ENTROPY_RTOL)):
+        raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {math.log(N):.6g}] "
+                         f"(got range [{h.min():.6g}, {h.max():.6g}])")
     with np.errstate(divide="ignore"):
         return math.log(N - 1) - np.log(np.expm1(h))
 
@@ -485,7 +491,11 @@ def draft_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     True
     """
     p, _ = _prepare(prior, cond)
-    return float(p @ draft_lookup_bound_rows(prior, cond, d, C=C))
+    rows = draft_lookup_bound_rows(prior, cond, d, C=C)
+    if np.isinf(rows).all():  # vacuous (C >= 1/2), whatever the prior
+        return math.inf
+    pos = p > 0  # rows of prior 0 contribute 0
+    return float(p[pos] @ rows[pos])
 
 
 def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
