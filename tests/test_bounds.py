@@ -222,3 +222,22 @@ def test_finding_prior_weighted_sigma_holds_when_W_U_matched():
         k = kl(p, P, lowrank.f_wls(p, P, d, W_U=lowrank.f_ls(p, P, d, sr).W).F)
         assert _holds(k, B.draft_wls_bound(p, P, d, sigma_reading=sr))
         assert _holds(k, B.seed_wls_bound(p, P, d, sigma_reading=sr, inf_reading="per-row"))
+
+
+# ------------------------------------------------ regressions (test_fuzz_api)
+
+P_TINY = np.array([[1e-300, 0.5, 0.5 - 1e-300], [0.25, 0.25, 0.5]])
+
+
+def test_overflowing_bound_is_inf_not_error_or_nan():
+    """(max/min)^{3/2} with a 1e-300 probability: +inf (vacuous), no OverflowError, no RuntimeWarning."""
+    assert B.seed_wls_bound(np.full(2, 0.5), P_TINY, 1) == math.inf
+    rows = B.seed_wls_bound_rows(np.full(2, 0.5), P_TINY, 1)
+    assert rows[0] == math.inf and math.isfinite(rows[1])
+    assert B.draft_wls_bound(np.full(2, 0.5), P_TINY, 1) == math.inf
+
+
+def test_zero_prior_row_contributes_zero_even_when_its_term_is_inf():
+    p = np.array([0.0, 1.0])
+    assert B.draft_wls_bound(p, P_TINY, 1) == pytest.approx(B.draft_wls_bound_rows(p, P_TINY, 1)[1], rel=1e-15)
+    assert math.isfinite(B.seed_wls_bound(p, P_TINY, 1, inf_reading="per-row"))

@@ -274,3 +274,17 @@ def test_paper_theorem2_simplified_q_dominates_first_form(rows, N):
     assume(np.all(np.argmax(P, axis=1) == 0))
     first = LU.paper_theorem2_bound(p, P, 1, C=0.0, constant="4C")
     assert first <= LU.paper_theorem2_simplified_q(p, P, 1, C=0.0) * (1 + CMP_RTOL) + CMP_ATOL
+
+
+# ------------------------------------------------ regressions (test_fuzz_api)
+
+@pytest.mark.parametrize("h, match", [(np.nan, "NaN"), (np.inf, "inf"), (5.0, r"\[0, log N\]"), (-0.1, r"\[0, log N\]")])
+def test_lookup_psi_validates_h(h, match):
+    with pytest.raises(ValueError, match=f"`h`.*{match}|`h` contains {match}"):
+        LU.lookup_psi(h, 2)
+
+
+def test_zero_prior_row_and_vacuous_draft_bound_are_not_nan():
+    p, P = np.array([1.0, 0.0]), np.array([[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    assert LU.draft_lookup_bound(p, P, 1) == math.inf  # C >= 1/2
+    assert math.isfinite(LU.draft_lookup_bound(p, P, 1000)) and math.isfinite(LU.paper_theorem2_bound(p, P, 1000))
