@@ -5,6 +5,11 @@ Select with ``HYPOTHESIS_PROFILE=thorough pytest``.
 
 import os
 
+# Small matrices dominate this suite; on a loaded 2-core machine OpenBLAS's
+# thread pool makes them ~100x slower. Must be set before numpy is imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
