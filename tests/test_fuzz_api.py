@@ -221,21 +221,6 @@ ENTRY_POINTS = _entry_points()
 # module, pinned by a strict-xfail reproducer below; the generic tests
 # skip exactly these pairs (and report them through the reproducers).
 KNOWN: dict[tuple[str, str], str] = {
-    ("theory.bounds.seed_wls_bound", "VALID"): "OverflowError on 1e-300 probabilities",
-    ("theory.bounds.seed_wls_bound_rows", "VALID"): "RuntimeWarning overflow on 1e-300 probabilities",
-    ("theory.bounds.draft_wls_bound", "VALID"): "NaN: p(t) = 0 times an infinite row bound",
-    ("theory.lookup.draft_lookup_bound", "VALID"): "NaN when p(t) = 0 on a uniform row",
-    ("theory.lookup.paper_theorem2_bound", "VALID"): "NaN when p(t) = 0 on a uniform row",
-    ("theory.lookup.lookup_psi", "h"): "h not validated",
-    ("theory.construct.paper_param_count", "N"): "N = 1 accepted; N = None TypeError",
-    ("theory.construct.paper_param_count", "d"): "d = None TypeError",
-    ("theory.capacity.param_count", "N"): "N = 1 accepted",
-    ("theory.capacity.param_count", "d"): "d = None TypeError",
-    ("theory.capacity.param_count_gap", "N"): "N = 1 accepted",
-    ("theory.capacity.param_count_gap", "d"): "d = None TypeError",
-    ("theory.capacity.param_count_shapes", "N"): "N = 1 accepted",
-    ("theory.capacity.param_count_shapes", "d"): "d = None TypeError",
-    ("theory.capacity.capacity_this_paper", "d"): "d = None TypeError",
     ("theory.construct.svd_target", "task"): "AttributeError on a non-Task",
     ("theory.assoc.random_embeddings", "N"): "N = 1 accepted",
     ("theory.assoc.random_mapping", "N"): "N = 1 accepted",
@@ -389,43 +374,38 @@ def _finite_or_value_error(fn, *a, **k):
     assert not np.isnan(np.asarray(out, dtype=float)).any()
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="theory/bounds.py: seed_wls_bound([.5,.5], [[1e-300,.5,.5-1e-300],[.25,.25,.5]], 1) "
-                          "raises OverflowError ((max/min)**1.5 in Python floats)")
-def test_known_seed_wls_bound_overflows_on_tiny_probability():
+def test_fixed_seed_wls_bound_on_tiny_probability():
+    """Was OverflowError ((max/min)**1.5 in Python floats), theory/bounds.py, found by this suite."""
     _finite_or_value_error(__import__("theory.bounds").bounds.seed_wls_bound, np.array([0.5, 0.5]), P_TINY, 1)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="theory/bounds.py: seed_wls_bound_rows on 1e-300 probabilities warns 'overflow in power'")
-def test_known_seed_wls_bound_rows_warns_on_tiny_probability():
+def test_fixed_seed_wls_bound_rows_on_tiny_probability():
+    """Was RuntimeWarning 'overflow in power' (theory/bounds.py); +inf is a true, vacuous row bound."""
     from theory.bounds import seed_wls_bound_rows
 
     with _strict():
-        seed_wls_bound_rows(np.array([0.5, 0.5]), P_TINY, 1)
+        rows = seed_wls_bound_rows(np.array([0.5, 0.5]), P_TINY, 1)
+    assert not np.isnan(rows).any() and (rows > 0).all()
 
 
-@pytest.mark.xfail(strict=True, reason="theory/bounds.py: draft_wls_bound([1,0], [[.25,.25,.5],[1e-300,.5,.5-1e-300]], 1)"
-                                      " is NaN (p(t)=0 times an infinite row bound)")
-def test_known_draft_wls_bound_nan_on_zero_prior_row():
+def test_fixed_draft_wls_bound_on_zero_prior_row():
+    """Was NaN (p(t)=0 times an infinite row bound), theory/bounds.py."""
     from theory.bounds import draft_wls_bound
 
     _finite_or_value_error(draft_wls_bound, np.array([1.0, 0.0]), P_TINY[::-1].copy(), 1)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/lookup.py: draft_lookup_bound / paper_theorem2_bound([1,0], "
-                                      "[[0,.5,.5],[1/3,1/3,1/3]], 1) are NaN (a p(t)=0 row)")
 @pytest.mark.parametrize("name", ["draft_lookup_bound", "paper_theorem2_bound"])
-def test_known_lookup_bounds_nan_on_zero_prior_row(name):
+def test_fixed_lookup_bounds_on_zero_prior_row(name):
+    """Were NaN on ([1,0], [[0,.5,.5],[1/3,1/3,1/3]], 1): a p(t)=0 row (theory/lookup.py)."""
     import theory.lookup as lk
 
     _finite_or_value_error(getattr(lk, name), np.array([1.0, 0.0]), np.array([[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]]), 1)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/lookup.py: lookup_psi(h, N) does not validate h: "
-                                      "lookup_psi(nan, 2) -> nan, lookup_psi(inf, 2) -> -inf, lookup_psi(5.0, 2) accepted")
 @pytest.mark.parametrize("h", [np.nan, np.inf, 5.0, -0.1])
-def test_known_lookup_psi_accepts_bad_entropy(h):
+def test_fixed_lookup_psi_rejects_bad_entropy(h):
+    """Were accepted: lookup_psi(nan, 2) -> nan, (inf, 2) -> -inf, (5.0, 2) (theory/lookup.py)."""
     from theory.lookup import lookup_psi
 
     with pytest.raises(ValueError, match="`h`"):
@@ -517,10 +497,9 @@ def test_fixed_paper_param_count_rejects_negative_sizes():
         paper_param_count(0, -1, -1, 0, -1)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/capacity.py (and construct.paper_param_count through it): "
-                                      "param_count(N=1, ...) accepted, d=None raises TypeError")
 @pytest.mark.parametrize("kw", [dict(N=1), dict(d=None)])
-def test_known_capacity_param_count_unvalidated(kw):
+def test_fixed_capacity_param_count_validates(kw):
+    """Were accepted / TypeError: param_count(N=1, ...), d=None (theory/capacity.py)."""
     from theory.capacity import param_count
 
     args = dict(N=3, S=2, d=2, d_h=2, H=1) | kw
