@@ -155,6 +155,23 @@ def test_lemma2_fails_when_d_exceeds_N_plus_S_minus_1():
                      {"N": 3, "S": 2, "d": 5, "H": 1, "T0": 5, "qk": "rank1", "seed": 0})
 
 
+def test_lemma2_rank_cap_with_two_heads():
+    """N = 3, S = 3, d = 5, H = 2: 2H - 1 = 3 linear constraints cap the rank at H(N+S-2) + 1 = 9 < min(T_0, H d) = 10.
+
+    Found by the full profile against the first correction (d <= N+S-1), which it refutes;
+    the kept corrections are d <= N+S-2, or the cap itself.
+    """
+    from theory.task import all_sequences
+
+    seqs = all_sequences(3, 3)  # all 27 sequences: the rank is still 9
+    for qk in ("rank1", "full"):
+        rank, _, _ = _attention_rank(3, 3, 5, 2, seqs, qk, 0)
+        assert rank == 2 * (3 + 3 - 2) + 1 == 9 < min(27, 2 * 5)
+    rec = {"N": 3, "S": 3, "d": 5, "H": 2, "T0": 10, "qk": "rank1", "seed": 0}
+    assert _violated("paper.lemma2[construction=draw_primed]", rec)
+    assert not _violated("paper.lemma2+S>=2+cap[construction=draw_primed]", rec)
+
+
 # ---- draft.cor-permutation ----------------------------------------------
 
 def _perm(seed, N=3, d=1):
