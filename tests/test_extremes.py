@@ -132,10 +132,13 @@ def test_exp3_beyond_float64_range_is_signed_inf_not_nan(x, ref):
 @pytest.mark.parametrize("N", [3, 50, 10**4])
 @pytest.mark.parametrize("h_frac", [0.0, 1e-300, 1e-12, 0.5, 1 - 1e-9, 1.0])
 def test_lookup_lambda_at_both_ends(N, h_frac):
-    """Orthonormal ``W``: ``(N-1) e^{-lambda} = e^h - 1``, so ``lambda = log((N-1)/(e^h - 1))`` exactly."""
+    """Gaps all -1 (``w_0 = e_1``, other rows ``e_2``): ``(N-1) e^{-lambda} = e^h - 1``, so
+    ``lambda = log((N-1)/(e^h - 1))`` exactly (the orthonormal case, in 2 columns instead of N)."""
     lookup = pytest.importorskip("theory.lookup")
     h = h_frac * math.log(N)
-    W = np.eye(N)
+    W = np.zeros((N, 2))
+    W[0, 0] = 1.0
+    W[1:, 1] = 1.0
     lam = lookup.lookup_lambda(h, W, 0)
     if h_frac == 0.0:
         assert lam == math.inf
