@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller sizes, one seed")
     args = ap.parse_args(argv)
     seeds = [0] if args.quick else [0, 1, 2]
-    pS = {"N": 4, "d": 3, "S": [2, 3, 4, 5] if args.quick else [2, 3, 4, 5, 6]}
+    pS = {"N": 4, "d": 4, "S": [2, 3, 4, 5] if args.quick else [2, 3, 4, 5, 6]}  # (4^S - 4) % 4 == 0: square, LU
     pO = {"N": 4, "S": 5, "d": 3, "ratios": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0]}
     pA = {"N": 4, "S": 5, "d": 3, "scales": [0.5, 1, 2, 4, 8, 16, 32, 64, 128]}
     data = {"params_S": pS, "params_over": pO, "params_scale": pA,
