@@ -225,3 +225,28 @@ def test_d1_rank_needs_mpmath():
     assert s[-1] / s[0] < 1e-11
     cert = certify_rank(pr, all_sequences(3, 3), dps=40, heads_only=True)
     assert cert.verdict == "full", cert
+
+
+def test_heads_share_a_constant_when_embeddings_are_too_separable():
+    """Finding: paper.lemma2 / draft.lemma-rank fail when N + S <= d + 1.
+
+    Then some w has w.e(n) = alpha and w.pos_s = 1 - alpha for all n, s, so
+    w.A^h(t) = 1 for every head (attention weights sum to 1): the constant is in
+    every head's span and rank <= H (d - 1) + 1 (Mahdavi et al.'s capacity,
+    paper.table1), below H d. Smallest case: N=2, S=3, d=4, H=2, d_h=4:
+    H d = 8 = T but rank <= 7, certified in mpmath. One more head restores it.
+    """
+    seqs = all_sequences(2, 3)
+    pr = draw_primed(AoTShape(N=2, S=3, d=4, H=2, d_h=4), seed=0)
+    M = head_features(pr, seqs)[:8]
+    # the constant-sum witness: e(n).w = alpha, pos_s.w = 1 - alpha (5 equations, 5 unknowns (w, alpha))
+    Z = np.block([[pr.embed, -np.ones((2, 1))], [pr.pos, np.ones((3, 1))]])
+    sol = np.linalg.solve(Z, np.r_[0.0, 0.0, 1.0, 1.0, 1.0])
+    w = sol[:4]
+    np.testing.assert_allclose(np.add.outer(pr.embed @ w, pr.pos @ w), 1.0, rtol=1e-12)
+    for h in range(2):  # w . A^h(t) = 1 for every sequence: a row combination of head h equals 1
+        coef = np.linalg.lstsq(pr.W_V[h].T, w, rcond=None)[0]
+        np.testing.assert_allclose(coef @ M[4 * h: 4 * h + 4], 1.0, rtol=1e-12)
+    assert certify_rank(pr, seqs, dps=30, heads_only=True).verdict == "deficient"
+    pr3 = draw_primed(AoTShape(N=2, S=3, d=4, H=3, d_h=4), seed=0)
+    assert certify_rank(pr3, seqs, dps=30, heads_only=True).verdict == "full"
