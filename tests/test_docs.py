@@ -102,6 +102,15 @@ def test_code_named_on_claim_pages_exists():
             assert (DOCS / "figures" / claim["figure"]).exists(), claim["figure"]
 
 
+def test_reproduce_commands_of_claim_pages_select_their_claims():
+    from verify.registry import select
+
+    for cid in gcp.CLAIM_IDS:
+        keys = [c.key for c in select(f"{cid}*")]
+        assert keys, f"`aotmem verify --claims '{cid}*'` selects nothing"
+        assert all(k.split("[")[0].split("+")[0] == cid for k in keys), keys
+
+
 def _cheapest_recorded_result():
     verdicts = gcp.load_verdicts()
     if not verdicts["results"]:
