@@ -257,8 +257,7 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
         raise ValueError("`M_1` has an all-zero feature row: the kept system is singular")
     excess = k - T1
     if k == T1 or solve == "square" or (solve == "min-norm" and excess <= NULL_LU_MAX):
-        use = np.r_[0:H * d_h - excess, H * d_h:k]  # drop the last `excess` head rows, keep the skip rows
-        drop = np.arange(H * d_h - excess, H * d_h)
+        use, drop = _square_rows(A, norms, H * d_h, excess, pivot=(solve == "min-norm"))
         Ad = A[xp.asarray(use)] / norms[xp.asarray(use)][:, None]  # square part of D M_1, unit rows
         A2 = to_numpy(A[xp.asarray(drop)] / norms[xp.asarray(drop)][:, None])  # (excess, T1)
         # One LU for the particular solution (y on `drop` = 0) and the null-space basis of
@@ -285,6 +284,26 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     W_O = X[:, : H * d_h].reshape(d, H, d_h).transpose(1, 0, 2)  # (H, d, d_h)
     W_OV = np.eye(d) if skip == "fixed" else X[:, H * d_h:]
     return Solution(np.ascontiguousarray(W_O), np.ascontiguousarray(W_OV), float(cond), method)
+
+
+def _square_rows(A, norms, n_head_rows: int, excess: int, *, pivot: bool):
+    """Rows of ``A`` forming the square part ``A_1``, and the ``excess`` head rows left out (``A_2``).
+
+    Default: the last ``excess`` head rows are left out. With ``pivot`` and the
+    skip fixed (all rows are head rows), the rows kept are those LU with partial
+    pivoting chooses on the row-scaled ``(k, T1)`` matrix (a second
+    factorisation, but a far better conditioned ``A_1``).
+    """
+    k, T1 = A.shape
+    if excess == 0:
+        return np.arange(k), np.arange(0)
+    if not pivot or n_head_rows != k:
+        return np.r_[0:n_head_rows - excess, n_head_rows:k], np.arange(n_head_rows - excess, n_head_rows)
+    import scipy.linalg
+
+    p, _, _ = scipy.linalg.lu(to_numpy(A / norms[:, None]), p_indices=True, check_finite=False)
+    chosen = np.sort(p[:T1])
+    return chosen.astype(np.int64), np.setdiff1d(np.arange(k), chosen).astype(np.int64)
 
 
 def _min_norm_qr(A: np.ndarray, B: np.ndarray):
