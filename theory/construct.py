@@ -229,7 +229,9 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     ``solve="min-norm"`` (default) keeps them all and takes the minimum-norm
     solution: for at most ``NULL_LU_MAX`` surplus rows, one LU of a square
     part ``A_1`` gives a particular solution and the null space
-    ``[-A_1^{-T} A_2^T; I]``, which is projected out; otherwise through
+    ``[-A_1^{-T} A_2^T; I]``, which is projected out (with the skip fixed,
+    ``A_1`` is the rows partial pivoting picks; ``cond_kept`` is then
+    ``kappa_1(A_1)``, an upper bound's worth for the full system); otherwise through
     Householder ``M_1 = QR`` (``kappa_1(R)`` from ``trcon``);
     ``solve="square"`` drops the last ``k - T_eps`` head rows (their ``W_O``
     columns set to 0) and uses one LU: faster, but measured less accurate
