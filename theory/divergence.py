@@ -12,7 +12,6 @@ import math
 from typing import Callable, Union
 
 import numpy as np
-from scipy.special import logsumexp
 
 from theory.validate import (
     check_array,
@@ -74,8 +73,19 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
 
 
 def _log_softmax(F: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):  # overflow only to -inf, documented above
-        return F - logsumexp(F, axis=-1, keepdims=True)
+    # logsumexp by hand, as scipy.special.logsumexp does it: m + log1p(sum of
+    # exp(F - m) over all but one maximal entry), m the row max (finite: checked
+    # by the callers). log1p keeps full relative accuracy when the max
+    # dominates (log(1 + 1e-3) would lose ~3 digits); ~4x faster than
+    # logsumexp on (10^6, 10) blocks (benchmarks/bench_kl.py).
+    k = F.argmax(axis=-1)[..., None]
+    m = np.take_along_axis(F, k, axis=-1)
+    with np.errstate(over="ignore"):  # F - m overflows only to -inf (documented in log_softmax)
+        E = np.exp(F - m)
+    np.put_along_axis(E, k, 0.0, axis=-1)
+    lse = m + np.log1p(E.sum(axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):
+        return F - lse
 
 
 def _kl_block(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
