@@ -284,3 +284,56 @@ def test_lemma2_S1_rank_deficiency_is_certified_in_mpmath():
     cert = certify_rank(primed, np.arange(3)[:, None], dps=30, heads_only=True)
     assert cert.verdict == "deficient" and cert.sigma_min_hi < 1e-25 * cert.sigma_max
     assert _violated("paper.lemma2[certified]", {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0})
+
+
+# ---- found by the full profile -----------------------------------------
+
+@pytest.mark.parametrize("bound, fit", [("seed_ls_bound", "ls"), ("seed_wls_bound", "wls")])
+def test_seed_bounds_fail_with_prior_weighted_sigma_per_row(bound, fit):
+    """N = 11, S = 2 (T = 121), uniform prior: the uniform-prior sigma is sigma / 11, the per-row seed bounds fall short."""
+    import theory.bounds as tb
+    from theory.generators import almost_rank_task
+    from theory.lowrank import f_ls, f_wls
+
+    task = almost_rank_task(11, 2, d=1, sigma=0.25, decay=0.9, prior="uniform", seed=0)
+    lr = f_ls(task.prior, task.cond, 1, "uniform-prior") if fit == "ls" else f_wls(task.prior, task.cond, 1)
+    dk = lr.divergence(task.prior, task.cond)
+    rhs = getattr(tb, bound)(task.prior, task.cond, 1, sigma_reading="uniform-prior", inf_reading="per-row")
+    assert dk - rhs > KL_ATOL + KL_RTOL * rhs
+    key = f"seed.{fit}-bound[sigma=uniform-prior,inf=per-row]"
+    assert _violated(key, {"kind": "almost-rank", "N": 11, "S": 2, "d": 1, "sigma": 0.25, "decay": 0.9,
+                           "prior": "uniform", "seed": 0})
+
+
+def test_draft_wls_bound_fails_with_pi_prior_sigma():
+    """N = 6, S = 3 (T = 216): the pi-prior reading of sigma_{d+1} makes draft.theorem-wls fail too."""
+    from theory.bounds import draft_min_bound, draft_wls_bound
+    from theory.generators import almost_rank_task
+    from theory.lowrank import f_wls
+
+    task = almost_rank_task(6, 3, d=1, sigma=2.0, decay=0.9, prior="uniform", seed=0)
+    dk = f_wls(task.prior, task.cond, 1).divergence(task.prior, task.cond)
+    assert dk - draft_wls_bound(task.prior, task.cond, 1, sigma_reading="pi-prior") > 1e-3
+    assert dk - draft_min_bound(task.prior, task.cond, 1, sigma_reading="pi-prior") > 1e-3
+    assert dk <= draft_wls_bound(task.prior, task.cond, 1, sigma_reading="pi")  # unweighted reading: within
+    assert _violated("draft.theorem-wls[sigma=pi-prior]", {"kind": "almost-rank", "N": 6, "S": 3, "d": 1,
+                                                           "sigma": 2.0, "decay": 0.9, "prior": "uniform", "seed": 0})
+
+
+def test_seed_theorem_aot_needs_the_factor_2():
+    """N = 3, S = 2, d = d_h = 1, eps = 1/2, seed variant: |dKL(f*) - dKL(T*)| = 9.8 > eps sigma_1 C = 6.8 (< 2x that)."""
+    pytest.importorskip("theory.construct", reason="theory/construct.py (another helper's) not present")
+    from theory.construct import construct
+    from theory.generators import almost_rank_task
+    from theory.optimal import optimal_encoder
+
+    task = almost_rank_task(3, 2, d=1, sigma=0.0, decay=0.5, prior="uniform", seed=1)
+    res = optimal_encoder(task.prior, task.cond, 1, starts=0, seed=0, max_iter=800)
+    rep = construct(task, (res.W, res.E), 1, 1, 0.5, variant="seed", qk="rank1", seed=13614).report
+    assert rep.max_rel_logit_error < 1e-9  # the construction is exact on the kept sequences
+    lhs, rhs = abs(rep.kl_target - rep.kl_model), 0.5 * rep.norm_WE * rep.C
+    assert lhs - rhs > 1.0 and lhs <= 2 * rhs
+    rec = {"kind": "almost-rank", "N": 3, "S": 2, "d": 1, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
+           "d_h": 1, "eps": 0.5, "qk": "rank1", "cseed": 13614, "seed": 1}
+    assert _violated("seed.theorem-aot[C=paper]", rec)
+    assert not _violated("seed.theorem-aot+factor2[C=paper]", rec)

@@ -184,16 +184,39 @@ def _wls_minimiser(recipe):
     return Evaluation(v0[t], best_alt[t], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"row": t})
 
 
+# PROJ_ATOL (1e-9) is justified for d x d systems of condition <= 1e6 (error ~ cond * 1e-16,
+# registry.py); rows whose A_t = W_U^T (I_pi - pi pi^T) W_U is worse conditioned are outside,
+# since float64 cannot resolve the identity to that tolerance there.
+PROJ_COND_MAX = 1e6
+
+
+def _rows_in_regime(task, W, rows=8):
+    """The first ``rows`` rows whose d x d system has cond(A_t) <= PROJ_COND_MAX, and the largest cond seen."""
+    P = task.cond
+    keep, worst = [], 0.0
+    for t in range(min(task.T, rows)):
+        pi = P[t]
+        A = W.T @ (np.diag(pi) - np.outer(pi, pi)) @ W
+        c = float(np.linalg.cond(A))
+        worst = max(worst, c)
+        if c <= PROJ_COND_MAX:
+            keep.append(t)
+    return keep, worst
+
+
 def _wls_projection(recipe):
     from theory.lowrank import wls_projection
 
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
+    rows, cmax = _rows_in_regime(task, W)
+    if not rows:
+        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
     worst = 0.0
-    for t in range(min(task.T, 8)):
+    for t in rows:
         Pt = wls_projection(task.cond[t], W)
         worst = max(worst, float(np.max(np.abs(Pt @ Pt - Pt))))
-    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL, rtol=0.0)
+    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL, rtol=0.0, detail={"rows": len(rows), "max_cond": cmax})
 
 
 def _wls_image(recipe):
@@ -201,13 +224,17 @@ def _wls_image(recipe):
 
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
+    rows, cmax = _rows_in_regime(task, W)
+    if not rows:
+        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
     E = wls_encoder(task.cond, W)
     L = np.log(task.cond)
     worst, scale = 0.0, 0.0
-    for t in range(min(task.T, 8)):
+    for t in rows:
         a, b = W @ E[t], wls_projection(task.cond[t], W) @ L[t]
         worst, scale = max(worst, float(np.max(np.abs(a - b)))), max(scale, float(np.max(np.abs(b))))
-    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL * max(1.0, scale), rtol=0.0, detail={"scale": scale})
+    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL * max(1.0, scale), rtol=0.0,
+                      detail={"scale": scale, "rows": len(rows), "max_cond": cmax})
 
 
 _WLS_REGIME = "Assumption 2; W_U (N x d) Gaussian, d <= N-2, so 1 not in Im(W_U) almost surely"
@@ -222,13 +249,13 @@ register(Claim(
     id="draft.lemma-wls", reading="projection", source="draft", kind="identity",
     statement=r"P_t = W_U [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T),\ P_t^2 = P_t",
     instances=wls_recipes, evaluate=_wls_projection, describe=describe, needs=("theory.lowrank",),
-    regime=_WLS_REGIME + "; first 8 rows",
+    regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="image", source="draft", kind="identity",
     statement=r"W_U w_E(t) = P_t L_t",
     instances=wls_recipes, evaluate=_wls_image, describe=describe, needs=("theory.lowrank",),
-    regime=_WLS_REGIME + "; first 8 rows",
+    regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 
 # ---------------------------------------------------------------- D.4 --
@@ -272,7 +299,14 @@ def _draft_min_eval(sr):
 
 
 # Counterexamples the search found once, kept as explicit examples (tests/test_regressions.py recomputes them).
+_N5S3 = {"kind": "almost-rank", "N": 5, "S": 3, "d": 1, "sigma": 1.0, "decay": 0.9, "prior": "uniform", "seed": 0}
+_N6S3 = {"kind": "almost-rank", "N": 6, "S": 3, "d": 1, "sigma": 2.0, "decay": 0.9, "prior": "uniform", "seed": 0}
 _KEPT = {
+    "draft.theorem-wls[sigma=uniform-prior,fit=alternating]": (_N5S3,),
+    "draft.theorem-wls[min,sigma=uniform-prior]": (_N5S3,),
+    "draft.theorem-wls[sigma=pi-prior]": (_N6S3,),
+    "draft.theorem-wls[sigma=pi-prior,fit=alternating]": (_N6S3,),
+    "draft.theorem-wls[min,sigma=pi-prior]": (_N6S3,),
     "draft.theorem-wls[sigma=uniform-prior]": ({"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 1.0,
                                                 "decay": 0.9, "prior": "uniform", "seed": 0},),
     "draft.theorem-ls[sigma=uniform-prior]": ({"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 0.5,
@@ -310,6 +344,7 @@ def _register_draft_bounds():
             statement=(r"E_t \min\big(\mathrm{KL}_t(f_{ls}), \mathrm{KL}_t(f_{wls})\big) \le "
                        r"E_t \min(\text{ls row bound}, \text{wls row bound})\ (\text{shared } W_U)"),
             instances=full_support_recipes, evaluate=_draft_min_eval(sr), describe=describe,
+            examples=_KEPT.get(f"draft.theorem-wls[min,sigma={sr}]", ()),
             needs=("theory.lowrank", "theory.bounds"),
             regime=regime + f"; W_U = W of f_ls ({sr}), each row takes the better of the two encoders",
         ))

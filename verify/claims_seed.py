@@ -239,6 +239,15 @@ _FIT_TEXT = {"wls": "closed-form f_wls (W_U from the unweighted SVD, E from draf
              "wls-alt": "alternating weighted rank-d f_wls (prior-weighted objective, 50 sweeps)"}
 
 
+# Counterexamples found by the full profile, kept (tests/test_regressions.py recomputes them).
+_N11 = {"kind": "almost-rank", "N": 11, "S": 2, "d": 1, "sigma": 0.25, "decay": 0.9, "prior": "uniform", "seed": 0}
+_KEPT = {
+    "seed.ls-bound[sigma=uniform-prior,inf=per-row]": (_N11,),
+    "seed.wls-bound[sigma=uniform-prior,inf=per-row]": (_N11,),
+    "seed.wls-bound[sigma=uniform-prior,inf=per-row,fit=alternating]": (_N11,),
+}
+
+
 def _register_seed_bounds():
     from theory.bounds import seed_ls_bound, seed_wls_bound
 
@@ -250,6 +259,7 @@ def _register_seed_bounds():
             register(Claim(
                 id="seed.ls-bound", reading=f"sigma={sr},inf={ir}", source="seed", kind="bound",
                 statement=ls_stmt, instances=full_support_recipes,
+                examples=_KEPT.get(f"seed.ls-bound[sigma={sr},inf={ir}]", ()),
                 evaluate=_bound_evaluator("ls", seed_ls_bound, sigma_reading=sr, inf_reading=ir),
                 describe=describe, needs=("theory.lowrank", "theory.bounds"),
                 regime=_FS_REGIME + f"; f_ls = rank-d LS fit of the {sr}-centred L",
@@ -261,6 +271,7 @@ def _register_seed_bounds():
                 register(Claim(
                     id="seed.wls-bound", reading=f"sigma={sr},inf={ir}{suffix}", source="seed", kind="bound",
                     statement=wls_stmt, instances=full_support_recipes,
+                    examples=_KEPT.get(f"seed.wls-bound[sigma={sr},inf={ir}{suffix}]", ()),
                     evaluate=_bound_evaluator(fit, seed_wls_bound, sigma_reading=sr, inf_reading=ir),
                     describe=describe, needs=("theory.lowrank", "theory.bounds"),
                     regime=_FS_REGIME + "; " + _FIT_TEXT[fit], cost="cheap" if fit == "wls" else "medium",
