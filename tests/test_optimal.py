@@ -10,7 +10,8 @@ from strategies import association_tasks, full_support_tasks, seeds
 from theory.exact import PROP2_ATOL, prop2_hard_instance
 from theory.generators import association_task, dirichlet_task
 from theory.lowrank import f_ls, f_wls
-from theory.optimal import GRAD_TOL, inner_encoder, kl_and_grad, optimal_encoder
+from theory.optimal import (GRAD_TOL, balance, inner_encoder, kl_and_grad, minimize_newton, minimize_varpro,
+                            optimal_encoder)
 
 # Divergences are O(1) sums of T*N rounded terms; the optimiser's result is compared
 # with its starts at this absolute slack (~1e4 ulp), never more.
@@ -120,3 +121,29 @@ def test_tiny_probability_does_not_overflow():
         warnings.simplefilter("error")
         r = optimal_encoder(np.full(2, 0.5), P, 1, starts=0)
     assert np.isfinite(r.divergence) and 0 <= r.divergence <= f_ls(np.full(2, 0.5), P, 1).divergence(np.full(2, 0.5), P)
+
+
+@pytest.mark.parametrize("N,S,d,seed", [(6, 2, 2, 0), (8, 2, 3, 1), (10, 2, 1, 2)])
+def test_newton_matches_lbfgs_and_is_stationary(N, S, d, seed):
+    """minimize_newton (trust-region Newton, exact reduced Hessian) reaches the gradient test, never rises above its
+    start, and lands on the same value as L-BFGS variable projection from the same start on these tasks."""
+    t = dirichlet_task(N, S, seed=seed)
+    ls = f_ls(t.prior, t.cond, d)
+    W0, E0 = balance(ls.W, ls.E)
+    trace = []
+    W, E, v, gn, it, ok = minimize_newton(t.prior, t.cond, W0, E0, callback=trace.append)
+    assert ok and it <= 30
+    assert all(b < a for a, b in zip(trace, trace[1:]))  # only decreasing steps are kept
+    assert v <= ls.divergence(t.prior, t.cond) + KL_ATOL
+    val, gW, gE = kl_and_grad(t.prior, t.cond, W, E)
+    assert val == pytest.approx(v, abs=KL_ATOL) and max(np.max(np.abs(gW)), np.max(np.abs(gE))) <= GRAD_TOL
+    assert gn == pytest.approx(np.sqrt(np.sum(gW**2) + np.sum(gE**2)))
+    assert v == pytest.approx(minimize_varpro(t.prior, t.cond, W0, E0)[2], abs=1e-10)
+
+
+def test_newton_validation():
+    t = dirichlet_task(4, 2, seed=0)
+    with pytest.raises(ValueError, match="`W0`"):
+        minimize_newton(t.prior, t.cond, np.ones((3, 1)))
+    with pytest.raises(ValueError, match="`radius`"):
+        minimize_newton(t.prior, t.cond, np.ones((4, 1)), radius=0.0)

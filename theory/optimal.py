@@ -5,24 +5,28 @@ is compared with), ``paper.lemma1`` (under Assumption 2 the infimum is
 attained), ``paper.prop2`` (``d >= N-1``: the value is 0), ``seed.theorem-aot``
 (``f_W*``, "the optimal linear mapping of rank d").
 
-Method: L-BFGS (``scipy.optimize.minimize``, ``method="L-BFGS-B"``) on the
-factors ``W (N, d)``, ``E (T, d)`` of ``F = E W^T`` with the analytic gradient
+Method: from several starts (``f_ls`` and ``f_wls`` when Assumption 2 holds,
+then random ones), the best end point wins. The analytic gradient is
 
 .. math::
 
     \\partial dKL / \\partial F_{t,o} = p(t) (softmax(F_t)_o - \\pi(o|t)),
-    \\quad \\nabla_W = G^T E, \\quad \\nabla_E = G W,
+    \\quad \\nabla_W = G^T E, \\quad \\nabla_E = G W.
 
-from several starts (``f_ls`` and ``f_wls`` when Assumption 2 holds, then
-random ones); the best end point wins. Under Assumption 2 the ``E``-problem
-for fixed ``W`` is strictly convex with a minimiser, so L-BFGS runs on ``W``
-alone (variable projection, :func:`minimize_varpro`; ``E*(W)`` by per-row
-Newton, :func:`inner_encoder`); otherwise on ``(W, E)`` jointly
-(:func:`minimize_factors`). L-BFGS-B only accepts steps that
-decrease the objective, so the result is never worse than any start, in
-particular never worse than ``f_ls`` or ``f_wls``. The problem is
-non-convex in ``(W, E)``: the result is a local minimum (the best found),
-an upper bound on ``dKL(pi, L(N,S,d))``, not a certificate.
+Under Assumption 2 the ``E``-problem for fixed ``W`` is strictly convex with
+a minimiser (``E*(W)`` by per-row Newton, :func:`inner_encoder`), so the
+search runs on ``phi(W) = min_E dKL(pi, E W^T)`` (variable projection): by
+trust-region Newton with the exact reduced Hessian on the Grassmannian of
+``W`` (:func:`minimize_newton`) when its ``(m d)^2`` Hessian is affordable
+(``m = N - 1 - d``, ``NEWTON_MAX_DIM``, ``NEWTON_MAX_WORK``), else, and as a
+polish when Newton stalls short of the gradient test, by L-BFGS
+(``scipy.optimize.minimize``, ``method="L-BFGS-B"``, :func:`minimize_varpro`).
+Without Assumption 2, L-BFGS runs on ``(W, E)`` jointly
+(:func:`minimize_factors`). Every method only accepts steps that decrease the
+objective, so the result is never worse than any start, in particular never
+worse than ``f_ls`` or ``f_wls``. The problem is non-convex in ``(W, E)``:
+the result is a local minimum (the best found), an upper bound on
+``dKL(pi, L(N,S,d))``, not a certificate.
 """
 
 from __future__ import annotations
@@ -30,13 +34,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
 from theory.lowrank import LowRank, f_ls, f_wls
 from theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
 
-__all__ = ["OptimalResult", "GRAD_TOL", "NEWTON_DAMP", "optimal_encoder", "minimize_factors", "minimize_varpro",
-           "inner_encoder", "kl_and_grad", "balance"]
+__all__ = ["OptimalResult", "GRAD_TOL", "NEWTON_DAMP", "NEWTON_RADIUS", "NEWTON_MAX_DIM", "NEWTON_MAX_WORK",
+           "optimal_encoder", "minimize_newton", "minimize_factors", "minimize_varpro", "inner_encoder", "kl_and_grad",
+           "balance"]
 
 # Default stopping rule: max |gradient entry| w.r.t. the (balanced) factors.
 # A line search resolves f only to ~eps*f ~ 1e-17, i.e. gradients only down to
@@ -185,17 +191,26 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
     """
     P = np.asarray(cond, dtype=np.float64)
     W = np.asarray(W, dtype=np.float64)
+    E, gmax, _ = _inner(P, W, None if E0 is None else np.array(E0, dtype=np.float64), max_newton, gtol)
+    return E, gmax
+
+
+def _inner(P, W, E, max_newton, gtol, ls=None):
+    """:func:`inner_encoder`'s loop; also returns the log-softmax ``ls`` (T, N) at the returned ``E``
+    (``ls`` may be passed in when already known at the given ``E``)."""
     T, N = P.shape
     d = W.shape[1]
-    E = np.zeros((T, d)) if E0 is None else np.array(E0, dtype=np.float64)
+    E = np.zeros((T, d)) if E is None else E
 
     def row_obj(E):
         ls = _log_softmax(E @ W.T)
         return -np.sum(P * ls, axis=1), ls
 
-    f, ls = row_obj(E)
+    if ls is None:
+        f, ls = row_obj(E)
+    else:
+        f = -np.sum(P * ls, axis=1)
     gmax = np.inf
-    eye = np.eye(d)
     WW = (W[:, :, None] * W[:, None, :]).reshape(N, d * d)  # rows w_n w_n^T, so H = q @ WW in one GEMM
     for _ in range(max_newton):
         q = np.exp(ls)  # (T, N)
@@ -203,11 +218,10 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
         gmax = float(np.max(np.abs(g)))
         if gmax <= gtol:
             break
-        Wq = q @ W  # (T, d)
-        H = (q @ WW).reshape(T, d, d) - Wq[:, :, None] * Wq[:, None, :]  # (T, d, d)
-        mu = NEWTON_DAMP * np.trace(H, axis1=1, axis2=2) / d + np.finfo(float).tiny
+        H, _ = _row_hessians(q, W, WW)  # (T, d, d), damped by NEWTON_DAMP
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            step = np.linalg.solve(H + mu[:, None, None] * eye, g[:, :, None])[:, :, 0]
+            Li = _chol_inv_factor(H)
+            step = (np.matmul(Li.transpose(0, 2, 1), np.matmul(Li, g[:, :, None])))[:, :, 0]  # (H + mu I)^{-1} g
             dF = np.max(np.abs(step @ W.T), axis=1)  # (T,) largest logit change of the full step
         nonfinite = ~np.isfinite(dF)
         if nonfinite.any():  # H underflowed to 0 (pi ~ 1e-300): fall back to the gradient direction
@@ -230,12 +244,15 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
                 break
             alpha = np.where(bad, alpha * 0.5, alpha)
         keep = ~bad | (np.isfinite(fn) & (fn <= f + 1e-15 * np.abs(f)))
-        E = np.where(keep[:, None], En, E)
-        f = np.where(keep, fn, f)
-        ls = np.where(keep[:, None], lsn, ls)
+        if keep.all():
+            E, f, ls = En, fn, lsn
+        else:
+            E = np.where(keep[:, None], En, E)
+            f = np.where(keep, fn, f)
+            ls = np.where(keep[:, None], lsn, ls)
         if not keep.any():
             break
-    return E, gmax
+    return E, gmax, ls
 
 
 def minimize_varpro(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter: int = 5000, callback=None,
@@ -279,6 +296,324 @@ def minimize_varpro(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter
     return W, E, float(v), float(np.linalg.norm(g)), int(res.nit), bool(np.max(np.abs(g)) <= tol)
 
 
+# ---------------------------------------------------------------------------
+# Trust-region Newton on the Grassmannian (exact reduced Hessian of phi(W)).
+
+# Batched d x d Cholesky is done with vectorised column loops up to this d
+# (numpy's batched LAPACK calls cost ~2 us per matrix, 0.7 ms for T = 400 4x4
+# systems, vs ~0.05 ms for the loops); above it, ``np.linalg``.
+_SMALL_D = 8
+# Newton builds the (m d) x (m d) reduced Hessian, m = N - 1 - d, at a cost of
+# ~ T (d + 1) (m d)^2 / 2 multiply-adds per iteration; above these limits
+# ``optimal_encoder`` uses L-BFGS variable projection (:func:`minimize_varpro`),
+# whose iterations cost ~ T N d.
+NEWTON_MAX_DIM = 600
+NEWTON_MAX_WORK = 3e8
+# Rows of the (T (d+1), m d) factor of the Hessian built at once (bounds memory to ~16 MB).
+_CHUNK_ELEMS = 2_000_000
+# Newton iterations before optimal_encoder hands over to the L-BFGS polish: a
+# well-conditioned task converges in ~10-20 (quadratically at the end); tasks
+# with probabilities ~1e-27 (Dirichlet alpha = 0.1) make slow progress under
+# a shrinking radius, and L-BFGS does better there.
+NEWTON_MAX_ITER = 40
+# Initial trust radius: Frobenius norm of the tangent step X (W orthonormal, W + U X):
+# ||X|| = 1 rotates the column space of W by at most 45 degrees.
+NEWTON_RADIUS = 1.0
+
+
+def _chol_inv_factor(A):
+    """``Li`` (T, d, d) lower triangular with ``Li^T Li = A^{-1}`` for a stack of SPD ``A`` (T, d, d) (``A = L L^T``, ``Li = L^{-1}``)."""
+    T, d, _ = A.shape
+    if d > _SMALL_D:
+        return np.linalg.inv(np.linalg.cholesky(A))
+    At = np.ascontiguousarray(A.transpose(1, 2, 0))  # (d, d, T): contiguous rows of length T
+    tiny = np.finfo(float).tiny
+    L = [[None] * d for _ in range(d)]
+    Li = np.zeros((d, d, T))
+    for j in range(d):
+        s = At[j, j].copy()
+        for k in range(j):
+            s -= L[j][k] * L[j][k]
+        L[j][j] = np.sqrt(np.maximum(s, tiny))
+        Li[j, j] = 1.0 / L[j][j]
+        for i in range(j + 1, d):
+            s = At[i, j].copy()
+            for k in range(j):
+                s -= L[i][k] * L[j][k]
+            L[i][j] = s * Li[j, j]
+    for i in range(1, d):  # Li[i, j] = -sum_{k=j}^{i-1} L[i][k] Li[k, j] / L[i][i]
+        for j in range(i):
+            s = L[i][j] * Li[j, j]
+            for k in range(j + 1, i):
+                s += L[i][k] * Li[k, j]
+            Li[i, j] = -s * Li[i, i]
+    return Li.transpose(2, 0, 1)
+
+
+def _row_hessians(q, W, WW):
+    """``W^T (diag q_t - q_t q_t^T) W`` (T, d, d) plus Levenberg damping ``NEWTON_DAMP`` (see :func:`inner_encoder`)."""
+    T = q.shape[0]
+    d = W.shape[1]
+    qW = q @ W  # (T, d)
+    H = (q @ WW).reshape(T, d, d) - np.einsum("ti,tk->tik", qW, qW)
+    mu = NEWTON_DAMP * np.einsum("tii->t", H) / d + np.finfo(float).tiny
+    H[:, np.arange(d), np.arange(d)] += mu[:, None]
+    return H, qW
+
+
+def _tr_step(S, r, radius):
+    """``argmin_x r.x + x^T S x / 2`` subject to ``|x| <= radius`` (Moré-Sorensen, in the eigenbasis of ``S`` when needed)."""
+    try:
+        c = cho_factor(S, check_finite=False)
+        x = -cho_solve(c, r, check_finite=False)
+        if np.all(np.isfinite(x)) and x @ x <= radius * radius:
+            return x
+    except np.linalg.LinAlgError:
+        pass
+    ev, V = np.linalg.eigh(S)
+    c = V.T @ r
+    c2 = c * c
+    scale = max(abs(ev[-1]), abs(ev[0]), np.finfo(float).tiny)
+    sig = max(0.0, -ev[0]) + 1e-13 * scale  # smallest shift that makes S + sig I positive definite
+    nrm = np.sqrt(np.sum(c2 / (ev + sig) ** 2))
+    if nrm <= radius:
+        if ev[0] > 0:  # positive definite and the Newton step fits (cho_factor failed on rounding)
+            return V @ (-c / (ev + sig))
+        # hard case: the boundary is reached along the lowest eigenvector
+        y = -c / (ev + sig)
+        y[0] = np.sqrt(max(radius * radius - (y @ y - y[0] ** 2), 0.0)) * (1.0 if c[0] <= 0 else -1.0)
+        return V @ y
+    for _ in range(50):  # Newton on 1/|x(sig)| - 1/radius: monotone from the left, quadratic
+        w = c2 / (ev + sig) ** 2
+        nrm = np.sqrt(np.sum(w))
+        dn = np.sum(w / (ev + sig))  # -d|x|^2/dsig / 2
+        step = (nrm - radius) / radius * nrm * nrm / dn
+        sig += step
+        if abs(nrm - radius) <= 1e-6 * radius:
+            break
+    return V @ (-c / (ev + sig))
+
+
+def _eval_rows(P, W, E):
+    """``(q, ce)``: softmax of ``F = E W^T`` (T, N) and the row cross-entropies ``lse(F_t) - pi_t . F_t`` (T,)."""
+    F = E @ W.T  # (T, N)
+    mx = F.max(axis=1)
+    ez = np.exp(F - mx[:, None])
+    s = ez.sum(axis=1)
+    return ez / s[:, None], mx + np.log(s) - np.einsum("tn,tn->t", P, F)
+
+
+def _correct_rows(P, W, E, q, ce):
+    """One per-row Newton step on ``E`` at fixed ``W`` (see :func:`inner_encoder`); rows whose cross-entropy would rise keep their ``E``."""
+    N, d = W.shape
+    H, _ = _row_hessians(q, W, (W[:, :, None] * W[:, None, :]).reshape(N, d * d))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        Li = _chol_inv_factor(H)
+        step = np.matmul(Li.transpose(0, 2, 1), np.matmul(Li, ((q - P) @ W)[:, :, None]))[:, :, 0]
+        E2 = E - step
+        q2, ce2 = _eval_rows(P, W, E2)
+        slack = 4 * np.finfo(float).eps * np.abs(ce)  # a converged row may move by rounding only
+        bad = np.flatnonzero(~(ce2 <= ce + slack))  # rows whose cross-entropy would rise (or be NaN)
+        for _ls in range(12):  # halve the step on those rows only; the outer loop fixes the rest
+            if bad.size == 0:
+                break
+            step[bad] *= 0.5
+            E2[bad] = E[bad] - step[bad]
+            q2[bad], ce2[bad] = _eval_rows(P[bad], W, E2[bad])
+            bad = bad[~(ce2[bad] <= ce[bad] + slack[bad])]
+    if bad.size:  # no decrease found: keep the row as it was
+        E2[bad], q2[bad], ce2[bad] = E[bad], q[bad], ce[bad]
+    return E2, q2, ce2
+
+
+class _ReducedNewton:
+    """Second-order model of ``phi(W) = min_E dKL(pi, E W^T)`` on the Grassmannian (``paper.prop1``'s minimum).
+
+    At ``(W, E)`` with ``W`` orthonormal and orthogonal to ``1``, ``U`` (N, m)
+    an orthonormal basis of the complement of ``[1, W]``, a step is
+    ``W + U X`` (``X`` (m, d), the horizontal space: ``W M`` and ``1 a^T``
+    change no probability). The joint Hessian of ``dKL`` in ``(U X, E)`` is
+    reduced over ``E`` exactly: its ``E``-block is block diagonal,
+    ``D_t = p_t W^T A_t W`` (``A_t = diag q_t - q_t q_t^T``), and the Schur
+    complement, with ``b_t = U^T A_t W``, ``N_t = (W^T A_t W)^{-1}``,
+    ``gamma_t = U^T (q_t - pi_t)``, indices ``(a, i), (b, k)`` (``a, b`` over ``U``,
+    ``i, k`` over ``d``), is
+
+    ``S = sum_t p_t [(U^T A_t U - b_t N_t b_t^T) (x) e_t e_t^T - gamma_t gamma_t^T (x) N_t - (b_t N_t)_{ak} e_{ti} gamma_{tb} - (transpose)]``.
+
+    The model of the joint step, ``dE_t = -h_t - N_t (b_t^T X e_t + X^T gamma_t)``
+    (``h_t = N_t W^T (q_t - pi_t)`` the per-row Newton step), predicts the
+    change ``const + r.x + x^T S x / 2``.
+    """
+
+    def __init__(self, p, P, q, W, U, E):
+        T, N = P.shape
+        d, m = W.shape[1], U.shape[1]
+        n = d + m
+        self.m, self.d = m, d
+        V = np.concatenate([W, U], axis=1)  # (N, n): orthonormal, orthogonal to 1
+        qV = q @ V  # (T, n)
+        gV = qV - P @ V  # (T, n): V^T (q_t - pi_t)
+        ghat, gam = gV[:, :d], np.ascontiguousarray(gV[:, d:])  # (T, d), (T, m)
+        qW, qU = qV[:, :d], np.ascontiguousarray(qV[:, d:])
+        WV = (W[:, :, None] * V[:, None, :]).reshape(N, d * n)
+        Mw = (q @ WV).reshape(T, d, n) - np.einsum("tj,tc->tjc", qW, qV)  # (T, d, n): W^T A_t [W, U]
+        Dt = np.ascontiguousarray(Mw[:, :, :d])
+        Dt[:, np.arange(d), np.arange(d)] += (NEWTON_DAMP * np.einsum("tii->t", Dt) / d + np.finfo(float).tiny)[:, None]
+        Li = _chol_inv_factor(Dt)  # Li^T Li = N_t (Levenberg-damped as in inner_encoder)
+        bT = np.ascontiguousarray(Mw[:, :, d:])  # (T, d, m) = b_t^T
+        LiT = Li.transpose(0, 2, 1)
+        Nt = np.matmul(LiT, Li)  # (T, d, d)
+        h = np.matmul(Nt, ghat[:, :, None])[:, :, 0]  # (T, d)
+        RT = np.matmul(Nt, bT)  # (T, d, m) = (b_t N_t)^T
+        CT = np.empty((T, d + 1, m))  # rows [qU; Li b^T]: C^T C = qU qU^T + b N b^T
+        CT[:, 0, :] = qU
+        CT[:, 1:, :] = np.matmul(Li, bT)
+        X = np.empty((2 * T, m, m))
+        np.matmul(np.ascontiguousarray(CT.transpose(0, 2, 1)), CT, out=X[:T])
+        np.einsum("ta,tb->tab", gam, gam, out=X[T:])
+        pc = p[:, None]
+        Y = np.empty((2 * T, d * d))
+        np.multiply(pc, np.einsum("ti,tk->tik", E, E).reshape(T, d * d), out=Y[:T])
+        np.multiply(pc, Nt.reshape(T, d * d), out=Y[T:])
+        UU = (U[:, :, None] * U[:, None, :]).reshape(N, m * m)
+        # sum_t p [(U^T diag(q) U - qU qU^T - b N b^T) (x) e e^T - gamma gamma^T (x) N], blocks [(a, b), (i, k)]
+        blk = UU.T @ (q.T @ Y[:T]) - X.reshape(2 * T, m * m).T @ Y
+        S = blk.reshape(m, m, d, d).transpose(0, 2, 1, 3).reshape(m * d, m * d)
+        # cross terms Z[(a,i),(b,k)] = sum_t p (b N)[a,k] e_i gamma_b, computed as [(k, a), (i, b)]
+        Z = (pc * RT.reshape(T, d * m)).T @ np.einsum("ti,tb->tib", E, gam).reshape(T, d * m)
+        Z = Z.reshape(d, m, d, m).transpose(1, 2, 3, 0).reshape(m * d, m * d)
+        S -= Z + Z.T
+        self.S = 0.5 * (S + S.T)
+        bh = np.matmul(h[:, None, :], bT)[:, 0, :]  # (T, m): b_t h_t
+        self.r = ((pc * (gam - bh)).T @ E - (pc * gam).T @ h).ravel()  # reduced gradient (m d,)
+        self.const = -0.5 * float(p @ np.einsum("ti,ti->t", ghat, h))  # decrease of the E-only Newton step
+        self.bT, self.Nt, self.h, self.gam, self.E, self.U = bT, Nt, h, gam, E, U
+
+    def step(self, x):
+        """``(dW, dE)`` of the tangent step ``x`` (``dW = U X``, ``dE`` eliminated)."""
+        X = x.reshape(self.m, self.d)
+        Xe = self.E @ X.T  # (T, m)
+        v = np.matmul(self.bT, Xe[:, :, None])[:, :, 0] + self.gam @ X  # b_t^T X e_t + X^T gamma_t
+        return self.U @ X, -self.h - np.matmul(self.Nt, v[:, :, None])[:, :, 0]
+
+    def predicted(self, x):
+        """Predicted decrease ``-(const + r.x + x^T S x / 2)``."""
+        return -(self.const + self.r @ x + 0.5 * x @ (self.S @ x))
+
+
+def _orthonormal_frame(W, E):
+    """Same logits up to row constants: ``W`` (N, d) orthonormal and orthogonal to ``1``, ``E`` adjusted, ``U`` (N, N-1-d) completing ``[1, W]``."""
+    N, d = W.shape
+    Q, R = np.linalg.qr(np.concatenate([np.full((N, 1), 1 / np.sqrt(N)), W], axis=1), mode="complete")
+    # W = 1 R[0, 1:] / sqrt(N) + Q[:, 1:d+1] R[1:d+1, 1:]: the first term only adds row constants to F
+    return Q[:, 1:d + 1], E @ R[1:d + 1, 1:].T, Q[:, d + 1:]
+
+
+def _balanced(W, E):
+    """:func:`balance` for ``W`` with orthonormal columns: ``E = U_e s V^T`` gives ``(W V sqrt s, U_e sqrt s)``."""
+    Ue, s, Vt = np.linalg.svd(E, full_matrices=False)
+    rs = np.sqrt(s)
+    return W @ (Vt.T * rs), Ue * rs
+
+
+def minimize_newton(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter: int = 200, callback=None,
+                    radius: float = NEWTON_RADIUS):
+    """Trust-region Newton for ``dKL(pi, L(N,S,d))`` (``paper.prop1``, ``paper.lemma1``) on ``phi(W) = min_E dKL(pi, E W^T)``.
+
+    Variable projection with the exact second-order model: ``W`` is kept
+    orthonormal and orthogonal to ``1`` (the gauge ``W -> W M``, ``W -> W + 1 a^T``
+    changes no probability, so ``phi`` lives on a Grassmannian of dimension
+    ``m d``, ``m = N - 1 - d``); a step is ``W + U X`` with ``U`` the
+    complement of ``[1, W]``. The joint Hessian of ``dKL`` in ``(U X, E)`` is
+    reduced over ``E`` exactly (:class:`_ReducedNewton`); the step minimises
+    that model in the trust region ``|X|_F <= radius`` (Moré-Sorensen), ``E``
+    moves by the eliminated Newton step, then by one safeguarded per-row
+    Newton step at the new ``W``. The start's ``E`` is first replaced by
+    ``E*(W0)`` (:func:`inner_encoder`, per-row descent), and a trial is kept
+    only if the divergence decreases: the result is never worse than the start.
+    Stops when ``max |grad| <= tol`` for the balanced factors (:func:`balance`),
+    or after ``max_iter`` iterations (model builds). Needs Assumption 2.
+
+    ``callback(divergence)`` is called after every iteration. Returns
+    ``(W, E, divergence, grad_norm, iterations, gtest_passed)`` with ``(W, E)``
+    balanced, the gradient norm that of the joint gradient w.r.t. ``(W, E)``.
+    """
+    p = check_distribution("prior", prior)
+    P = check_rows_stochastic("cond", cond)
+    W0 = check_array("W0", W0, ndim=2)
+    T, N = P.shape
+    d = W0.shape[1]
+    E = np.zeros((T, d)) if E0 is None else check_array("E0", E0, ndim=2)
+    if W0.shape != (N, d) or E.shape != (T, d) or N - 1 - d < 0:
+        raise ValueError(f"`W0`, `E0` must have shapes (N, d), (T, d) = ({N}, {d}), ({T}, {d}) with d <= N - 1 "
+                         f"(got {W0.shape}, {E.shape})")
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"`radius` must be a finite number > 0 (got {radius!r})")
+    negent = _neg_entropy_term(p, P)
+    W, E, U = _orthonormal_frame(W0 - W0.mean(axis=0, keepdims=True), E)
+    E, _, ls = _inner(P, W, E, 50, 1e-10)  # the Newton model carries the rest (its E-step includes h_t)
+    q = np.exp(ls)
+    ce = -np.einsum("tn,tn->t", P, ls)
+    f = negent + float(p @ ce)
+    it = 0
+    while it < max_iter and U.shape[1] > 0:
+        # gradient test in the balanced gauge, from the SVD of E (W orthonormal): gW_b = gW V / sqrt s, gE_b = gE V sqrt s
+        G = p[:, None] * (q - P)
+        ev, Ve = np.linalg.eigh(E.T @ E)
+        rs = np.sqrt(np.maximum(ev, 0.0))
+        gWb = np.divide((G.T @ E) @ Ve, rs, out=np.zeros((N, d)), where=rs > 0)
+        if max(np.max(np.abs(gWb)), np.max(np.abs((G @ W) @ Ve * rs))) <= 0.5 * tol:  # confirmed exactly below
+            break
+        it += 1
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            model = _ReducedNewton(p, P, q, W, U, E)
+        if not (np.all(np.isfinite(model.S)) and np.all(np.isfinite(model.r)) and np.isfinite(model.const)):
+            break  # row Hessians singular to working precision (probabilities ~1e-300): no usable model
+        accepted = False
+        for _trial in range(40):  # the radius shrinks 4x per rejection: 4^-40 is far below any useful step
+            try:
+                x = _tr_step(model.S, model.r, radius)
+            except np.linalg.LinAlgError:
+                break
+            pred = model.predicted(x)
+            with np.errstate(over="ignore", invalid="ignore"):
+                dW, dE = model.step(x)
+            Wn = W + dW
+            with np.errstate(over="ignore", invalid="ignore"):
+                qn, cen = _eval_rows(P, Wn, E + dE)
+            En, qn, cen = _correct_rows(P, Wn, E + dE, qn, cen)
+            fn = negent + float(p @ cen)
+            good = bool(np.isfinite(fn))
+            rho = (f - fn) / pred if good and pred > 0 else -1.0
+            xn = float(np.sqrt(x @ x))
+            if rho < 0.25:
+                radius = 0.25 * xn
+            elif rho > 0.75 and xn >= 0.99 * radius:
+                radius = min(2.0 * radius, 1e3)
+            if good and fn < f:
+                accepted = True
+                break
+            if radius <= 1e-14:
+                break
+        if not accepted:  # no decrease along any step the model proposes: stalled at rounding level
+            break
+        W, E, U = _orthonormal_frame(Wn, En)
+        q, ce, f = qn, cen, fn
+        if callback is not None:
+            callback(f)
+    Wb, Eb = _balanced(W, E)
+    v, gW, gE = _objective(p, P, negent, Wb, Eb)
+    ok = max(float(np.max(np.abs(gW))), float(np.max(np.abs(gE)))) <= tol
+    return Wb, Eb, float(v), float(np.sqrt(np.sum(gW**2) + np.sum(gE**2))), it, ok
+
+
+def _newton_fits(T, N, d):
+    """Whether :func:`minimize_newton`'s ``(m d)^2`` Hessian is affordable (``NEWTON_MAX_DIM``, ``NEWTON_MAX_WORK``)."""
+    md = (N - 1 - d) * d
+    return md <= NEWTON_MAX_DIM and T * (d + 1) * md * md / 2 <= NEWTON_MAX_WORK
+
+
 def _prop2(p, P, d):
     from theory.exact import prop2_encoder  # lazy: exact imports lowrank only, but keep import graph acyclic
 
@@ -303,8 +638,11 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
     Starts: ``"f_ls"`` (uniform reading) and ``"f_wls"`` when Assumption 2
     holds (``f_wls`` is skipped, with a note in ``message``, when its system
     is ill-conditioned), plus ``starts`` random ones ``"random-k"``. Each
-    start is balanced (:func:`balance`) and run by :func:`minimize_factors`.
-    With Assumption 2 and ``d >= N-1`` the exact zero-divergence encoder of
+    start is balanced (:func:`balance`) and run by :func:`minimize_newton`
+    (Assumption 2, affordable Hessian; L-BFGS polish if it stalls),
+    :func:`minimize_varpro` (Assumption 2, larger problems) or
+    :func:`minimize_factors` (no Assumption 2). ``iterations`` counts the
+    chosen method's iterations (Newton: model builds). With Assumption 2 and ``d >= N-1`` the exact zero-divergence encoder of
     ``paper.prop2`` is returned directly (start ``"prop2"``). Without
     Assumption 2 the infimum need not be attained (association tasks: it is
     0 and never reached, ``paper.prop3``): ``converged`` is then False.
@@ -369,7 +707,15 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
         initial[name] = float(_objective(p, P, negent, W0, E0)[0])
         W0b, E0b = balance(W0, E0)
         if full:  # the inner problem has a minimiser: variable projection on W
-            W, E, v, gn, it, ok = minimize_varpro(p, P, W0b, E0b, tol=tol, max_iter=max_iter)
+            if _newton_fits(T, N, d_eff):
+                W, E, v, gn, it, ok = minimize_newton(p, P, W0b, E0b, tol=tol, max_iter=min(max_iter, NEWTON_MAX_ITER))
+                if not ok and it < max_iter:  # stalled (rounding, extreme logits): L-BFGS polish, kept if better
+                    pol = minimize_varpro(p, P, W, E, tol=tol, max_iter=max_iter - it)
+                    if pol[2] <= v:
+                        W, E, v, gn, it2, ok = pol
+                        it += it2
+            else:
+                W, E, v, gn, it, ok = minimize_varpro(p, P, W0b, E0b, tol=tol, max_iter=max_iter)
             if v > initial[name]:  # never happens for a descent method; kept as an explicit guarantee
                 W, E, v = W0, E0, initial[name]
         else:
