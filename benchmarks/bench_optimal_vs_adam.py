@@ -36,6 +36,12 @@ two runs of this script, median [range] over the 5 repeats of each:
   more iterations than Newton, but each costs ~23x less.
 - within 1e-10: ours 54.2 ms [50.5, 66.4] vs Adam 1053 ms [1009, 1124], ratio
   18.8x [15.2, 22.3]; second run 19.5x [17.2, 23.9].
+- basin caveat: this instance has a local minimum at 0.2708172622 (2e-3 above
+  the best). From this start Newton reaches the best one with the default
+  initial radius 1 (and with 4), but the local one with 0.25, 0.5 and 2
+  (measured; on dirichlet seeds 1-7 every radius gives the same value). Had
+  it landed there, it would never reach the target: the ratio is for this
+  start and radius, not a guarantee.
 """
 
 from __future__ import annotations
