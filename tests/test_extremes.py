@@ -21,20 +21,29 @@ from theory.task import Task
 # A KL row is a sum of N terms each accurate to ~1e-16 relative: 1e-12 leaves
 # room for N up to 1e4 and for the cancellation in log pi - log softmax.
 KL_RTOL = 1e-12
+# Where the KL is ~0 its terms cancel. log softmax F = F - logsumexp(F) is
+# exact to an ulp of |F| + |logsumexp F| (the subtraction), log P to an ulp of
+# |log P|, so the absolute error is a few eps times the row's scale
+# sum_o P (|log P| + |F_o| + |logsumexp F|). 8 ulps of that scale.
+KL_ULPS = 8 * np.finfo(float).eps
 # Chunked and unchunked KL add the same per-row values in another order.
 CHUNK_RTOL = 1e-13
 # lambda: brentq to 4 eps relative, then a logsumexp; 1e-10 covers both.
 LAMBDA_RTOL = 1e-10
-mpmath.mp.dps = 50
 
 
-def mp_kl_row(p_row, f_row) -> float:
-    """50-digit ``sum_o p log(p / softmax(f)_o)`` with ``0 log 0 = 0``."""
-    f = [mpmath.mpf(float(x)) for x in f_row]
-    m = max(f)
-    lse = m + mpmath.log(mpmath.fsum(mpmath.exp(x - m) for x in f))
-    return float(mpmath.fsum(mpmath.mpf(float(p)) * (mpmath.log(mpmath.mpf(float(p))) - (x - lse))
-                             for p, x in zip(p_row, f) if p > 0))
+def mp_kl_row(p_row, f_row, dps: int = 1000) -> float:
+    """``sum_o p log(p / softmax(f)_o)`` with ``0 log 0 = 0``, at ``dps`` digits.
+
+    1000 digits by default: ``log(1 + e^{-2000})`` (logit gaps up to 2000)
+    needs ~870 digits before the small term is seen at all.
+    """
+    with mpmath.workdps(dps):
+        f = [mpmath.mpf(float(x)) for x in f_row]
+        m = max(f)
+        lse = m + mpmath.log(mpmath.fsum(mpmath.exp(x - m) for x in f))
+        return float(mpmath.fsum(mpmath.mpf(float(p)) * (mpmath.log(mpmath.mpf(float(p))) - (x - lse))
+                                 for p, x in zip(p_row, f) if p > 0))
 
 
 # ------------------------------------------------- tiny and zero probabilities
@@ -57,12 +66,18 @@ def extreme_rows(draw):
 @example((np.array([1.0 - 1e-300, 1e-300]), np.array([0.0, 0.0])))
 @example((np.array([1.0, 0.0, 5e-324]), np.array([0.0, 800.0, -800.0])))  # subnormal pi, softmax underflow
 @example((np.array([0.5, 0.5]), np.array([700.0, -700.0])))
+@example((np.array([0.5, 0.5]), np.array([1.0, 1.0])))  # KL = 0 exactly: found by the thorough profile
+@example((np.array([1.0, 0.0]), np.array([0.0, -90.0])))  # KL = log1p(e^-90): a 50-digit reference was wrong
+@example((np.array([1 - 5e-6, 5e-6]), np.array([9.0, 0.0])))  # 9 - logsumexp: cancels to 1.2e-4 (thorough profile)
 def test_kl_row_matches_mpmath_down_to_subnormal_probabilities(case):
     row, f = case
     got = kl_rows(row[None], f[None])[0]
     ref = mp_kl_row(row, f)
+    lse = f[0] - log_softmax(f[None])[0, 0]
+    pos = row > 0
+    scale = float(np.sum(row[pos] * (np.abs(np.log(row[pos])) + np.abs(f[pos]) + abs(lse))))
     assert math.isfinite(got)
-    assert got == pytest.approx(ref, rel=KL_RTOL, abs=1e-300)
+    assert got == pytest.approx(ref, rel=KL_RTOL, abs=KL_ULPS * scale)
 
 
 def test_kl_is_exactly_zero_at_log_pi_with_tiny_entries():
@@ -207,7 +222,7 @@ def test_kl_at_N_ten_thousand_matches_mpmath_on_a_row():
     task = _big_vocab_task(10**4, 3, seed=1)
     F = np.random.default_rng(2).normal(size=(3, 10**4))
     got = kl_rows(task.cond, F)[1]
-    assert got == pytest.approx(mp_kl_row(task.cond[1], F[1]), rel=KL_RTOL)
+    assert got == pytest.approx(mp_kl_row(task.cond[1], F[1], dps=50), rel=KL_RTOL)  # gaps < 30: 50 digits
 
 
 # ------------------------------------------------ chunked = unchunked, at T ~ 1e4-1e5

@@ -593,3 +593,23 @@ def test_known_construct_singular_warns():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="`M_1` is singular"):
             construct(task, svd_target(task, 1), 1, 1, 0.0, seed=0)
+
+
+@pytest.mark.xfail(strict=True, reason="theory/construct.py: construct(Task([1,0,0], cond 3x3), svd_target(task, 2), 2, 1, "
+                                      "0.0) (paper variant, T_eps = 1 < d = 2) raises scipy's unnamed ValueError "
+                                      "'Shapes of lu (2, 1) and b (1, 3) are incompatible' (found by the thorough profile)")
+def test_known_construct_single_kept_sequence():
+    from scipy.linalg import LinAlgWarning
+
+    from theory.construct import construct, svd_target
+
+    cond = np.array([[0.4, 0.5, 0.1], [0.1, 0.3, 0.6], [0.2, 0.2, 0.6]])
+    task = Task(np.array([1.0, 0.0, 0.0]), cond)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinAlgWarning)
+        try:
+            c = construct(task, svd_target(task, 2), 2, 1, 0.0, seed=0)
+        except ValueError as exc:
+            assert "`" in str(exc), exc
+            return
+    assert np.isfinite(c.model.logits(task.seqs)).all()
