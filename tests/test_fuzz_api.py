@@ -221,12 +221,9 @@ ENTRY_POINTS = _entry_points()
 # module, pinned by a strict-xfail reproducer below; the generic tests
 # skip exactly these pairs (and report them through the reproducers).
 KNOWN: dict[tuple[str, str], str] = {
-    ("theory.construct.svd_target", "task"): "AttributeError on a non-Task",
     ("theory.assoc.random_embeddings", "N"): "N = 1 accepted",
     ("theory.assoc.random_mapping", "N"): "N = 1 accepted",
     ("theory.assoc.assoc_memory_recall", "N"): "N = 1 accepted",
-    ("theory.task.save_task", "task"): "AttributeError on a non-Task",
-    ("theory.generators.lookup_mass_for_entropy", "h"): "message names `entropy`, the argument is `h`",
 }
 
 
@@ -412,9 +409,8 @@ def test_fixed_lookup_psi_rejects_bad_entropy(h):
         _quiet(lookup_psi, h, 2)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="theory/construct.py: svd_target(None, 1) raises AttributeError, not ValueError naming `task`")
-def test_known_svd_target_non_task():
+def test_fixed_svd_target_non_task():
+    """Was AttributeError instead of a ValueError naming `task` (theory/construct.py)."""
     from theory.construct import svd_target
 
     with pytest.raises(ValueError, match="`task`"):
@@ -432,18 +428,16 @@ def test_known_assoc_accepts_N_one(call):
         getattr(asc, call)(*args)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="theory/task.py: save_task(None, path) raises AttributeError, not ValueError naming `task`")
-def test_known_save_task_non_task(tmp_path):
+def test_fixed_save_task_non_task(tmp_path):
+    """Was AttributeError instead of a ValueError naming `task` (theory/task.py)."""
     from theory.task import save_task
 
     with pytest.raises(ValueError, match="`task`"):
         save_task(None, tmp_path / "x.npz")
 
 
-@pytest.mark.xfail(strict=True, reason="theory/generators.py: lookup_mass_for_entropy(2, -1.0) names `entropy`, "
-                                      "but the argument is `h`")
-def test_known_lookup_mass_for_entropy_misnames_h():
+def test_fixed_lookup_mass_for_entropy_names_h():
+    """Named `entropy` although the argument is `h` (theory/generators.py)."""
     from theory.generators import lookup_mass_for_entropy
 
     with pytest.raises(ValueError, match="`h`"):
@@ -581,11 +575,8 @@ def test_aot_logits_reject_malformed_sequences(seqs, why):
         m.logits(np.array([[0, 1]]), chunk=0)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/construct.py: construct(Task([.5,.5], [[.4,.6],[.9,.1]]), svd_target(.., 1), "
-                                      "1, 1, 0.0) emits scipy LinAlgWarning('Diagonal number 2 is exactly zero') before "
-                                      "its named ValueError; `aotmem construct --kind dirichlet --N 2 --S 1 --d 1 --dh 1 "
-                                      "--eps 0` prints a 3-line stderr")
-def test_known_construct_singular_warns():
+def test_fixed_construct_singular_does_not_warn():
+    """Emitted scipy's LinAlgWarning before its named ValueError; the CLI printed 3 lines (theory/backend.py)."""
     from theory.construct import construct, svd_target
 
     task = Task(np.array([0.5, 0.5]), np.array([[0.4, 0.6], [0.9, 0.1]]))
@@ -595,10 +586,8 @@ def test_known_construct_singular_warns():
             construct(task, svd_target(task, 1), 1, 1, 0.0, seed=0)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/construct.py: construct(Task([1,0,0], cond 3x3), svd_target(task, 2), 2, 1, "
-                                      "0.0) (paper variant, T_eps = 1 < d = 2) raises scipy's unnamed ValueError "
-                                      "'Shapes of lu (2, 1) and b (1, 3) are incompatible' (found by the thorough profile)")
-def test_known_construct_single_kept_sequence():
+def test_fixed_construct_single_kept_sequence():
+    """Paper variant with T_eps = 1 < d = 2 raised scipy's unnamed 'Shapes of lu (2, 1) and b (1, 3)' (theory/construct.py)."""
     from scipy.linalg import LinAlgWarning
 
     from theory.construct import construct, svd_target

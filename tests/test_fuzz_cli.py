@@ -234,11 +234,11 @@ def test_bounds_json_on_extreme_task_has_no_nan(tmp_path, capsys):
     walk(data)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/construct.py: `aotmem construct --kind dirichlet --N 2 --S 1 --d 1 --dh 1 "
-                                      "--eps 0` prints scipy's LinAlgWarning (2 lines) before `aotmem: error: the kept "
-                                      "system M_1 is singular`")
-def test_known_construct_singular_system_is_one_line():
-    """In a subprocess: the user's interpreter, its default warning filters, its stderr."""
+def test_fixed_construct_singular_system_is_one_line():
+    """Printed scipy's LinAlgWarning (2 lines) before `aotmem: error: the kept system M_1 is singular`.
+
+    In a subprocess: the user's interpreter, its default warning filters, its stderr.
+    """
     if "construct" not in COMMANDS:
         pytest.skip("aotmem construct not built yet")
     import subprocess

@@ -412,6 +412,8 @@ def svd_target(task: Task, d: int):
     ``F = E W^T`` with ``W = V_d`` ``(N, d)`` and ``E = U_d Sigma_d`` ``(T, d)``:
     the least-squares rank-``d`` fit (``seed.ls-bound``'s ``f_ls``, uniform reading).
     """
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be a theory.task.Task (got {type(task).__name__})")
     d = check_int("d", d, minimum=1)
     if not task.full_support():
         raise ValueError("`task` must have full support (Assumption 2) for the SVD target")
@@ -554,6 +556,10 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
     W, E = _target_arrays(target, task.T, task.N, d)
     kept = keep_sequences(task.prior, eps)
     T_eps = int(kept.size)
+    if variant == "paper" and T_eps < d:
+        # Solving [W_O, W_OV] M_1 = E*_1 for an invertible W_OV needs at least d kept columns.
+        raise ValueError(f"`eps` keeps T_eps = {T_eps} sequences, fewer than d = {d}: the paper variant solves for "
+                         "W_OV on the kept system and needs T_eps >= d (lower `eps` or use variant 'fixed-skip')")
     H_min, dh = heads_for(variant, T_eps, d, d_h)
     if heads is None:
         H = H_min

@@ -104,9 +104,9 @@ def lookup_mass_for_entropy(N: int, h: float) -> float:
     from 0 to ``log N``.
     """
     N = check_int("N", N, minimum=2)
-    h = check_positive("entropy", h, allow_zero=True)
+    h = check_positive("h", h, allow_zero=True)
     if h > np.log(N) * (1 + 1e-12):
-        raise ValueError(f"`entropy` must be <= log N = {np.log(N):.6g} (got {h})")
+        raise ValueError(f"`h` must be <= log N = {np.log(N):.6g} (got {h})")
     if h == 0:
         return 0.0
     qmax = (N - 1) / N
@@ -125,6 +125,9 @@ def lookup_task(N: int, S: int, *, entropy: float, prior: str = "uniform", seed=
     ``g`` is a uniformly random map from sequences to tokens.
     """
     N, S = _check_NS(N, S)
+    entropy = check_positive("entropy", entropy, allow_zero=True)
+    if entropy > np.log(N) * (1 + 1e-12):
+        raise ValueError(f"`entropy` must be <= log N = {np.log(N):.6g} (got {entropy})")
     q = lookup_mass_for_entropy(N, entropy)
     rng = _rng(seed)
     T = N**S

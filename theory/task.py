@@ -135,6 +135,8 @@ class Task:
 
 def save_task(task: Task, path: str | Path) -> None:
     """Write ``task`` to ``path`` (``.npz``; keys ``prior``, ``cond``, ``seqs``)."""
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be a Task (got {type(task).__name__})")
     np.savez(Path(path), prior=task.prior, cond=task.cond, seqs=task.seqs)
 
 
