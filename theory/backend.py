@@ -78,8 +78,14 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
     With ``overwrite=True`` the factors may overwrite ``A`` (saves one copy).
     """
     xp = xp_of(A)
-    anorm = float(to_numpy(xp.abs(A).sum(axis=0).max()))
+    anorm = float(to_numpy(xp.abs(A).sum(axis=0).max()))  # ||A||_1
+    norm = "1"
     if xp is np:
+        A = np.asarray(A)
+        if A.flags.c_contiguous and not A.flags.f_contiguous:
+            # LAPACK wants column-major: factor the free transposed view A^T instead of
+            # copying A, and solve the transposed system (A = (A^T)^T; kappa_1(A) = kappa_inf(A^T)).
+            A, trans, norm = A.T, not trans, "I"
         with warnings.catch_warnings():
             # An exactly singular A is reported by the returned inf, not by a warning.
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
@@ -95,7 +101,7 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
     if np.any(np.diag(lu_host) == 0):
         return X, float("inf")
     (gecon,) = scipy.linalg.get_lapack_funcs(("gecon",), (lu_host,))
-    rcond, info = gecon(lu_host, anorm, norm="1")
+    rcond, info = gecon(lu_host, anorm, norm=norm)
     return X, (float("inf") if rcond == 0 else 1.0 / float(rcond))
 
 
