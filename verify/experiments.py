@@ -142,8 +142,12 @@ def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> di
     b.loglog([lo, hi], [lo, hi], "k--", lw=1, label="N = d (\"only d of them\")")
     b.set_xlabel("embedding dimension d")
     b.set_ylabel("associations N recalled")
-    slope = float(np.polyfit(np.log(cd), np.log([cap50[d] for d in cfg["cap_ds"]]), 1)[0])
-    b.set_title(f"Measured capacity against d (50% line: N ∝ d^{slope:.2f})")
+    if np.unique(cd).size >= 2:  # a slope needs two distinct d (one point fits any line)
+        slope = float(np.polyfit(np.log(cd), np.log([cap50[d] for d in cfg["cap_ds"]]), 1)[0])
+        b.set_title(f"Measured capacity against d (50% line: N ∝ d^{slope:.2f})")
+    else:
+        slope = None
+        b.set_title("Measured capacity against d")
     b.legend(fontsize=8)
     fig.tight_layout()
     path = _out(out_dir, "assoc_recall.png")
@@ -453,8 +457,10 @@ def summary_lines(name: str, res: dict) -> list[str]:
         caps = ", ".join(f"d={d}: {n}" for d, n in res["capacity90"].items())
         out.append(f"seed.assoc-memory: largest N recalled at >= 90%: {caps}")
         caps = ", ".join(f"d={d}: {n}" for d, n in res["capacity50"].items())
+        slope = res["capacity50_loglog_slope"]
+        slope = "n/a, one d" if slope is None else f"{slope:.2f}"
         out.append(f"seed.assoc-memory: largest N recalled at >= 50%: {caps} "
-                   f"(log-log slope {res['capacity50_loglog_slope']:.2f}; 'only d of them' would be 1)")
+                   f"(log-log slope {slope}; 'only d of them' would be 1)")
         most = ", ".join(f"d={d}: {v:.1f}" for d, v in res["max_recalled"].items())
         out.append(f"seed.assoc-memory: most associations recalled (max over the measured N of recall x N): {most}")
         return out
