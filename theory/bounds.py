@@ -45,7 +45,7 @@ import numpy as np
 from theory.divergence import exp3
 from theory.lookup import LOOKUP_BOUNDS
 from theory.spectra import SIGMA_READINGS, sigma as _sigma
-from theory.validate import check_distribution, check_int, check_rows_stochastic
+from theory.validate import check_int, check_prior_cond
 
 __all__ = [
     "INF_READINGS",
@@ -102,13 +102,8 @@ def _check_sigma_reading(sigma_reading: str) -> str:
 
 def _prepare(prior, cond, d):
     """Validate ``(prior, cond, d)``; Assumption 2 is required by every bound here."""
-    P = check_rows_stochastic("cond", cond)
+    p, P = check_prior_cond(prior, cond)
     T, N = P.shape
-    if N < 2:
-        raise ValueError(f"`cond` must have at least N=2 columns (got {N})")
-    p = check_distribution("prior", prior)
-    if p.shape != (T,):
-        raise ValueError(f"`prior` must have shape (T,) = ({T},) to match `cond` (got {p.shape})")
     d = check_int("d", d, minimum=1)
     if not np.all(P > 0):
         r, c = np.argwhere(P == 0)[0]

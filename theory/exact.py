@@ -17,7 +17,7 @@ from theory.divergence import kl, log_softmax
 from theory.lowrank import LS_READINGS, LowRank, f_ls, f_wls
 from theory.spectra import SIGMA_READINGS, centred_logits, log_probs
 from theory.task import Task
-from theory.validate import check_array, check_distribution, check_int, check_positive, check_rows_stochastic
+from theory.validate import check_array, check_int, check_positive, check_prior_cond
 
 __all__ = [
     "RANK_RTOL",
@@ -46,12 +46,7 @@ PROP2_ATOL = 1e-12
 H_READINGS = ("mean-log", "conditional")
 
 
-def _check_task(prior, cond):
-    P = check_rows_stochastic("cond", cond)
-    p = check_distribution("prior", prior)
-    if p.shape != (P.shape[0],):
-        raise ValueError(f"`prior` must have shape (T,) = ({P.shape[0]},) (got {p.shape})")
-    return p, P
+_check_task = check_prior_cond
 
 
 def ones_complement(N: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from theory.divergence import log_softmax
-from theory.task import Task, all_sequences
+from theory.task import Task
 from theory.validate import check_int, check_positive
 
 __all__ = ["KINDS", "make_prior", "dirichlet_task", "almost_rank_task", "lookup_task",

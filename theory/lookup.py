@@ -42,7 +42,7 @@ from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from theory.divergence import entropy, kl_rows
-from theory.validate import check_array, check_distribution, check_int, check_positive, check_rows_stochastic
+from theory.validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
 
 __all__ = [
     "ENTROPY_RTOL",
@@ -404,15 +404,7 @@ def lookup_encoder(task, W) -> LookupEncoder:
 
 # ------------------------------------------------------------------- bounds
 
-def _prepare(prior, cond):
-    P = check_rows_stochastic("cond", cond)
-    T, N = P.shape
-    if N < 2:
-        raise ValueError(f"`cond` must have at least N=2 columns (got {N})")
-    p = check_distribution("prior", prior)
-    if p.shape != (T,):
-        raise ValueError(f"`prior` must have shape (T,) = ({T},) to match `cond` (got {p.shape})")
-    return p, P
+_prepare = check_prior_cond
 
 
 def lookup_terms(cond) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

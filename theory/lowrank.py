@@ -30,7 +30,7 @@ import numpy as np
 
 from theory.divergence import kl
 from theory.spectra import SIGMA_READINGS, centred_logits, log_probs
-from theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
+from theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic
 
 __all__ = [
     "LowRank",
@@ -123,12 +123,7 @@ class LowRank:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_task(prior, cond):
-    P = check_rows_stochastic("cond", cond)
-    p = check_distribution("prior", prior)
-    if p.shape != (P.shape[0],):
-        raise ValueError(f"`prior` must have shape (T,) = ({P.shape[0]},) (got {p.shape})")
-    return p, P
+_check_task = check_prior_cond
 
 
 def _check_d(d, N):

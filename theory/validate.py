@@ -162,3 +162,15 @@ def check_assumption2(name: str, P) -> np.ndarray:
         r, c = np.argwhere(a == 0)[0]
         raise ValueError(f"`{name}` violates Assumption 2 (full support): pi({c}|t={r}) = 0")
     return a
+
+
+def check_prior_cond(prior, cond) -> tuple[np.ndarray, np.ndarray]:
+    """A prior ``(T,)`` and conditionals ``(T, N)`` that match, ``N >= 2``; returns ``(p, P)``."""
+    P = check_rows_stochastic("cond", cond)
+    T, N = P.shape
+    if N < 2:
+        raise ValueError(f"`cond` must have at least N=2 columns (got {N})")
+    p = check_distribution("prior", prior)
+    if p.shape != (T,):
+        raise ValueError(f"`prior` must have shape (T,) = ({T},) to match `cond` (got {p.shape})")
+    return p, P

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
-from theory.divergence import exp3, fbar, kl, taylor_proxy, taylor_remainder_bound
+from theory.divergence import fbar, kl, taylor_proxy, taylor_remainder_bound
 from verify.claims_common import describe, full_support_recipes, rng_of, task_from
 from verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
 

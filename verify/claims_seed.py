@@ -17,7 +17,7 @@ from verify.claims_common import (
     lookup_recipes,
     task_from,
 )
-from verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
 # ------------------------------------------------------------ S: assoc ---
 # The recall level that counts an association set as "remembered", and the
