@@ -221,9 +221,6 @@ ENTRY_POINTS = _entry_points()
 # module, pinned by a strict-xfail reproducer below; the generic tests
 # skip exactly these pairs (and report them through the reproducers).
 KNOWN: dict[tuple[str, str], str] = {
-    ("theory.assoc.random_embeddings", "N"): "N = 1 accepted",
-    ("theory.assoc.random_mapping", "N"): "N = 1 accepted",
-    ("theory.assoc.assoc_memory_recall", "N"): "N = 1 accepted",
 }
 
 
@@ -417,10 +414,9 @@ def test_fixed_svd_target_non_task():
         svd_target(None, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="theory/assoc.py: N = 1 accepted by random_embeddings(1, 2), "
-                                      "random_mapping(1), assoc_memory_recall(1, 2) (issue 5: N >= 2)")
 @pytest.mark.parametrize("call", ["random_embeddings", "random_mapping", "assoc_memory_recall"])
-def test_known_assoc_accepts_N_one(call):
+def test_fixed_assoc_rejects_N_one(call):
+    """Accepted N = 1 (issue 5: N >= 2) in theory/assoc.py."""
     import theory.assoc as asc
 
     args = (1,) if call == "random_mapping" else (1, 2)

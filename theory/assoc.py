@@ -51,7 +51,7 @@ def random_embeddings(N: int, d: int, *, seed=None) -> tuple[np.ndarray, np.ndar
     >>> W_U.shape, bool(abs(np.mean(np.sum(W_U**2, axis=1)) - 1) < 0.01)
     ((1000, 400), True)
     """
-    N = check_int("N", N, minimum=1)
+    N = check_int("N", N, minimum=2)
     d = check_int("d", d, minimum=1)
     rng = np.random.default_rng(seed)
     scale = 1.0 / np.sqrt(d)
@@ -66,7 +66,7 @@ def random_mapping(N: int, mapping: str = "random", *, seed=None) -> np.ndarray:
     >>> sorted(random_mapping(5, "permutation", seed=1).tolist())
     [0, 1, 2, 3, 4]
     """
-    N = check_int("N", N, minimum=1)
+    N = check_int("N", N, minimum=2)
     if mapping not in MAPPINGS:
         raise ValueError(f"`mapping` must be one of {MAPPINGS} (got {mapping!r})")
     rng = np.random.default_rng(seed)
@@ -174,7 +174,7 @@ def assoc_memory_recall(N: int, d: int, *, seed=0, trials: int = 1, mapping: str
     >>> assoc_memory_recall(2048, 16, seed=0).mean < 0.1
     True
     """
-    N = check_int("N", N, minimum=1)
+    N = check_int("N", N, minimum=2)
     d = check_int("d", d, minimum=1)
     trials = check_int("trials", trials, minimum=1)
     if mapping not in MAPPINGS:
@@ -207,7 +207,7 @@ def recall_curve(d: int, ratios, *, seed=0, trials: int = 3, mapping: str = "ran
         raise ValueError("`ratios` must be a non-empty list of positive numbers")
     out = np.empty(r.size)
     for k, rk in enumerate(r):
-        N = max(1, int(round(rk * d)))
+        N = max(2, int(round(rk * d)))  # a vocabulary has N >= 2 tokens
         out[k] = assoc_memory_recall(N, d, seed=[seed, k], trials=trials, mapping=mapping).mean
     return out
 

@@ -111,13 +111,13 @@ def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> di
     ds, ratios = cfg["ds"], np.asarray(cfg["ratios"], dtype=float)
     recall = {}
     for d in ds:
-        Ns = [max(1, int(round(r * d))) for r in ratios]
+        Ns = [max(2, int(round(r * d))) for r in ratios]
         # small N: more draws, so that every point averages >= MIN_SAMPLES recalls
         recall[d] = np.array([assoc_memory_recall(N, d, seed=[seed, d, N],
                                                   trials=max(cfg["trials"], -(-_MIN_SAMPLES // N))).mean
                               for N in Ns])
     # expected number recalled, recall * N, at its largest over the measured N (another reading of "only d")
-    recalled = {d: float(np.max(recall[d] * np.array([max(1, int(round(r * d))) for r in ratios]))) for d in ds}
+    recalled = {d: float(np.max(recall[d] * np.array([max(2, int(round(r * d))) for r in ratios]))) for d in ds}
     kw = {"seed": seed, "trials": cfg["trials"], "min_samples": _MIN_SAMPLES}
     cap90 = {d: recall_capacity(d, level=0.9, **kw) for d in cfg["cap_ds"]}
     cap50 = {d: recall_capacity(d, level=0.5, **kw) for d in cfg["cap_ds"]}
