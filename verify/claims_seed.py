@@ -137,16 +137,25 @@ def _zero_if(recipe):
     return Evaluation(dk, 0.0, "<=", atol=KL_ATOL, rtol=0.0, detail={"rank": rank, "d": d})
 
 
-def _zero_only_if(recipe):
-    from theory.optimal import optimal_encoder
-    from theory.spectra import singular_values
+def _only_if_instance(recipe):
+    """``(task, d, sigma_{d+1})`` of an only-if instance, or an out-of-regime Evaluation when the rank is <= d."""
+    from theory.spectra import sigma
 
     task = task_from(recipe)
     d = _claim_d(recipe)
-    s = singular_values(task.prior, task.cond, "uniform")
-    sd1 = float(s[d]) if d < s.size else 0.0
+    sd1 = sigma(task.prior, task.cond, d + 1, "uniform")
     if sd1 < ZERO_SIGMA_MIN:
         return Evaluation.out_of_regime(f"sigma_(d+1) = {sd1:.2g} < {ZERO_SIGMA_MIN:g}: rank <= d numerically")
+    return task, d, sd1
+
+
+def _zero_only_if(recipe):
+    from theory.optimal import optimal_encoder
+
+    inst = _only_if_instance(recipe)
+    if isinstance(inst, Evaluation):
+        return inst
+    task, d, sd1 = inst
     res = optimal_encoder(task.prior, task.cond, d, starts=0, seed=0, max_iter=ZERO_MAX_ITER)
     return Evaluation(res.divergence, 0.0, ">", atol=KL_ATOL, rtol=0.0,
                       detail={"sigma_d+1": sd1, "converged": bool(res.converged)})
@@ -154,14 +163,11 @@ def _zero_only_if(recipe):
 
 def _zero_only_if_certified(recipe):
     from theory.exact import rank_lower_bound
-    from theory.spectra import singular_values
 
-    task = task_from(recipe)
-    d = _claim_d(recipe)
-    s = singular_values(task.prior, task.cond, "uniform")
-    sd1 = float(s[d]) if d < s.size else 0.0
-    if sd1 < ZERO_SIGMA_MIN:
-        return Evaluation.out_of_regime(f"sigma_(d+1) = {sd1:.2g} < {ZERO_SIGMA_MIN:g}: rank <= d numerically")
+    inst = _only_if_instance(recipe)
+    if isinstance(inst, Evaluation):
+        return inst
+    task, d, sd1 = inst
     lb = rank_lower_bound(task.prior, task.cond, d)
     if lb == 0.0:
         return Evaluation.out_of_regime("certificate inconclusive (rank_lower_bound = 0)")

@@ -18,7 +18,7 @@ from theory.bounds import BOUNDS
 from theory.lookup import LOOKUP_BOUNDS, jl_matrix, lookup_C, lookup_encoder, lookup_vacuous_reason
 from theory.lowrank import LS_READINGS, f_ls, f_wls
 from theory.optimal import optimal_encoder
-from theory.spectra import SIGMA_READINGS, singular_values
+from theory.spectra import SIGMA_READINGS, sigma
 from theory.task import Task, load_task, t_eps
 from theory.validate import check_int
 
@@ -83,9 +83,7 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
         rows.append(Row("seed.zero-divergence", "", 0.0, "prop2 encoder", opt.divergence, opt.divergence,
                         _status(0.0, opt.divergence), "d >= N-1: divergence 0 is reachable"))
     else:
-        for r in SIGMA_READINGS:
-            s = singular_values(p, P, r)
-            out["sigma"][r] = float(s[d]) if d < s.size else 0.0
+        out["sigma"] = {r: sigma(p, P, d + 1, r) for r in SIGMA_READINGS}
         ls = {r: f_ls(p, P, d, r) for r in LS_READINGS}
         ls_div = {r: ls[r].divergence(p, P) for r in LS_READINGS}
         wls_div: dict = {}
