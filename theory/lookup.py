@@ -544,6 +544,16 @@ def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> floa
     >>> bool(np.isclose(paper_theorem2_simplified([0.5, 0.5], P, 500), paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C")))
     True
     """
+    def log_factor(p, P, N, Eq):
+        Eh = min(float(p @ entropy(P)), math.log(N))
+        # Eh > 0 here: some row with p > 0 has q > 0, hence h >= q > 0.
+        return float(lookup_psi(Eh, N))
+
+    return _simplified_form(prior, cond, d, C, log_factor)
+
+
+def _simplified_form(prior, cond, d, C, log_factor) -> float:
+    """``E_t[q_t] (1+4C)/(1-2C) log_factor(p, P, N, E_t q)``: ``inf`` when ``C >= 1/2``, ``0`` when ``E_t q = 0``."""
     p, P = _prepare(prior, cond)
     d = check_int("d", d, minimum=1)
     N = P.shape[1]
@@ -554,9 +564,7 @@ def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> floa
     Eq = float(p @ q)
     if Eq == 0.0:
         return 0.0
-    Eh = min(float(p @ entropy(P)), math.log(N))
-    # Eh > 0 here: some row with p > 0 has q > 0, hence h >= q > 0.
-    return Eq * (1 + 4 * C) / (1 - 2 * C) * float(lookup_psi(Eh, N))
+    return Eq * (1 + 4 * C) / (1 - 2 * C) * log_factor(p, P, N, Eq)
 
 
 def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> float:
@@ -574,17 +582,8 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") <= paper_theorem2_simplified_q([0.5, 0.5], P, 500)
     True
     """
-    p, P = _prepare(prior, cond)
-    d = check_int("d", d, minimum=1)
-    N = P.shape[1]
-    C = _resolve_C(N, d, C)
-    if C >= 0.5:
-        return math.inf
-    q, _, _ = lookup_terms(P)
-    Eq = float(p @ q)
-    if Eq == 0.0:
-        return 0.0
-    return Eq * (1 + 4 * C) / (1 - 2 * C) * (math.log(N - 1) + math.log1p(-Eq) - math.log(Eq))
+    return _simplified_form(prior, cond, d, C,
+                            lambda p, P, N, Eq: math.log(N - 1) + math.log1p(-Eq) - math.log(Eq))
 
 
 #: name -> (claim_id, function(prior, cond, d, **kwargs) -> float, kwargs), like ``theory.bounds.BOUNDS``.
