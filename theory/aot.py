@@ -21,7 +21,7 @@ import numpy as np
 from theory.backend import get_xp, to_numpy
 from theory.validate import check_array, check_int
 
-__all__ = ["AoTShape", "AoT", "load_aot", "NPZ_KEYS"]
+__all__ = ["AoTShape", "AoT", "load_aot", "head_values", "NPZ_KEYS"]
 
 NPZ_KEYS = ("embed", "pos", "W_QK", "W_V", "W_O", "W_U")
 DEFAULT_CHUNK = 2048  # sequences per forward chunk: memory is O(chunk * S * H + chunk * H * d)
@@ -134,16 +134,8 @@ class AoT:
         out = np.empty((s.shape[0], d))
         for lo in range(0, s.shape[0], chunk):
             X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
-            c = X.shape[0]
-            xS = X[:, -1]  # (c, d)
-            q = (xS @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W_QK^h
-            sc = xp.einsum("che,cse->chs", q, X, optimize=True)  # (c, H, S) scores
-            sc = sc - sc.max(axis=2, keepdims=True)  # stable softmax over s
-            a = xp.exp(sc)
-            a /= a.sum(axis=2, keepdims=True)
-            A = xp.matmul(a, X)  # (c, H, d) = A^h(t)
-            V = xp.einsum("chd,hkd->chk", A, WV, optimize=True)  # (c, H, d_h) = W_V^h A^h(t)
-            res = xS + V.reshape(c, H * d_h) @ WOcat  # (c, d)
+            V = head_values(xp, X, QKcat, WV)  # (c, H, d_h)
+            res = X[:, -1] + V.reshape(X.shape[0], H * d_h) @ WOcat  # (c, d)
             out[lo:lo + chunk] = to_numpy(res)
         return out
 
@@ -196,3 +188,22 @@ def load_aot(path):
         seqs = np.array(data["seqs"]) if "seqs" in data.files else None
         target = np.array(data["target"]) if "target" in data.files else None
     return AoT(**w, qk_rank1=rank1), seqs, target
+
+
+def head_values(xp, X, QKcat, WV):
+    """``W_V^h A^h(t)`` for every head and every sequence of a batch, ``(c, H, d_h)``.
+
+    THEORY.md section 0: ``a^h = softmax_s(x_S^T W_QK^h x_s)``, ``A^h(t) = sum_s a^h_s x_s``.
+    ``X (c, S, d)`` holds the embedded sequences, ``QKcat (d, H d)`` all heads' ``W_QK``
+    side by side, ``WV (H, d_h, d)``. Shared by :meth:`AoT.hidden` and
+    :func:`theory.construct.head_features`.
+    """
+    c, _, d = X.shape
+    H = WV.shape[0]
+    q = (X[:, -1] @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W_QK^h
+    sc = xp.einsum("che,cse->chs", q, X, optimize=True)  # (c, H, S) scores
+    sc = sc - sc.max(axis=2, keepdims=True)  # stable softmax over s
+    a = xp.exp(sc)
+    a /= a.sum(axis=2, keepdims=True)
+    A = xp.matmul(a, X)  # (c, H, d) = A^h(t)
+    return xp.einsum("chd,hkd->chk", A, WV, optimize=True)  # (c, H, d_h) = W_V^h A^h(t)

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from theory.aot import AoT, AoTShape
+from theory.aot import AoT, AoTShape, head_values
 from theory.backend import cond1_triangular, get_xp, lu_solve_cond, to_numpy, xp_of
 from theory.divergence import kl
 from theory.task import Task, kept_indices
@@ -188,17 +188,9 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int = 
     QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W'_QK side by side
     for lo in range(0, T, chunk):
         X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
-        c = X.shape[0]
-        xS = X[:, -1]
-        q = (xS @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W'_QK^h
-        sc = xp.einsum("che,cse->chs", q, X, optimize=True)  # (c, H, S) scores
-        sc = sc - sc.max(axis=2, keepdims=True)
-        a = xp.exp(sc)
-        a /= a.sum(axis=2, keepdims=True)
-        A = xp.matmul(a, X)  # (c, H, d) = A'^h(t)
-        F = xp.einsum("chd,hkd->chk", A, WV, optimize=True)  # (c, H, d_h) = W'_V^h A'^h(t)
-        M[: H * d_h, lo:lo + chunk] = F.reshape(c, H * d_h).T
-        M[H * d_h:, lo:lo + chunk] = xS.T
+        F = head_values(xp, X, QKcat, WV)  # (c, H, d_h) = W'_V^h A'^h(t)
+        M[: H * d_h, lo:lo + chunk] = F.reshape(X.shape[0], H * d_h).T
+        M[H * d_h:, lo:lo + chunk] = X[:, -1].T
     return M
 
 
