@@ -17,11 +17,11 @@ Run: ``python benchmarks/bench_forward.py [--repeat 3] [--cases quick|all]``.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from theory.aot import AoT
+from timing import best_of
 
 # (N, S, d, H, d_h, T)
 CASES = {"quick": [(10, 4, 16, 4, 8, 10**4), (10, 5, 16, 4, 8, 10**5)],
@@ -47,15 +47,6 @@ def einsum_logits(m: AoT, seqs: np.ndarray) -> np.ndarray:
     A = np.einsum("ths,tsd->thd", a, X, optimize=True)  # (T, H, d)
     res = xS + np.einsum("hdk,hke,the->td", m.W_O, m.W_V, A, optimize=True)  # (T, d)
     return res @ m.W_U.T  # (T, N)
-
-
-def best_of(fn, repeat):
-    times, val = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        val = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), val
 
 
 def main(argv=None) -> int:

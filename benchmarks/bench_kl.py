@@ -22,12 +22,12 @@ Run: ``python benchmarks/bench_kl.py [--repeat 3] [--cases quick|all]``.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from scipy.special import logsumexp, rel_entr
 
 from theory.divergence import auto_chunk, kl, kl_stream
+from timing import best_of
 
 CASES = {"quick": [(10**5, 10), (10**4, 1000)], "all": [(10**5, 10), (10**6, 10), (10**5, 100), (10**4, 1000)]}
 VALUE_RTOL = 1e-12  # same sums in another order: float64 rounding, ~1e-15 per term
@@ -36,15 +36,6 @@ VALUE_RTOL = 1e-12  # same sums in another order: float64 rounding, ~1e-15 per t
 def baseline(p, P, F):
     q = np.exp(F - logsumexp(F, axis=1, keepdims=True))
     return float(p @ rel_entr(P, q).sum(axis=1))
-
-
-def best_of(fn, repeat):
-    times, val = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        val = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), val
 
 
 def main(argv=None) -> int:
