@@ -250,3 +250,45 @@ def test_heads_share_a_constant_when_embeddings_are_too_separable():
     assert certify_rank(pr, seqs, dps=30, heads_only=True).verdict == "deficient"
     pr3 = draw_primed(AoTShape(N=2, S=3, d=4, H=3, d_h=4), seed=0)
     assert certify_rank(pr3, seqs, dps=30, heads_only=True).verdict == "full"
+
+
+def test_fixed_skip_with_many_surplus_rows_uses_qr():
+    """Regression: with more than NULL_LU_MAX surplus head rows the QR branch of solve_output had been
+    lost (UnboundLocalError). N=5, S=2, d=d_h=4, 30 heads: 120 head rows for 25 sequences (95 surplus)."""
+    from theory.construct import NULL_LU_MAX
+
+    t = dirichlet_task(5, 2, seed=0)
+    c = construct(t, svd_target(t, 4), 4, 4, 0.0, variant="fixed-skip", heads=30)
+    assert 30 * 4 - t.T > NULL_LU_MAX and c.report.solve == "qr-min-norm"
+    # min-norm solution of an underdetermined system with kappa_1 ~ 1e2: exact to ~100 ulp of the logits
+    assert c.report.max_rel_logit_error <= 1e-12
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
+    """Regression: _square_rows took p[:T1] from scipy.linalg.lu(p_indices=True), which is not the set of
+    pivot rows (A = L[p] U: the pivot rows are those with p < T1); it kept a row scaled by 1e-5 over a
+    well-scaled one. Now both the one-factorisation path and _square_rows pick P's first T1 rows, and the
+    solve satisfies A_1^T Y = [R, A_2^T]."""
+    import scipy.linalg
+
+    from theory.construct import _pivoted_lu_solve, _square_rows
+
+    rng = np.random.default_rng(seed)
+    k, T1 = 30, 20
+    A = rng.standard_normal((k, T1)) * np.exp(3 * rng.standard_normal((k, 1)))
+    norms = np.ones(k)  # unscaled, so the pivot choice is visible
+    P, _, _ = scipy.linalg.lu(A)  # A = P L U: the pivot rows are P's first T1 columns' rows
+    want = np.sort(np.argmax(P, axis=0)[:T1])
+    use, drop = _square_rows(A, norms, k, k - T1, pivot=True)
+    assert np.array_equal(use, want)
+    R = rng.standard_normal((T1, 2))
+    u2, d2, Y, cond = _pivoted_lu_solve(A.copy(), norms, R)
+    assert np.array_equal(np.sort(u2), want) and np.array_equal(np.sort(d2), np.setdiff1d(np.arange(k), want))
+    A1, A2 = A[u2], A[d2]
+    resid = np.abs(A1.T @ Y - np.concatenate([R, A2.T], axis=1)).max()
+    # backward-stable LU: residual <= ~ n u ||A_1|| ||Y||, with n = 20
+    assert resid <= 1e3 * U64 * np.abs(A1).sum(axis=0).max() * np.abs(Y).max()
+    # gecon (Hager-Higham) estimates ||A_1^{-1}||_1 from below, in practice within a factor ~3
+    true = np.linalg.cond(A1, 1)
+    assert true / 10 <= cond <= true * (1 + 1e-8)

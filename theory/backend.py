@@ -78,7 +78,6 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
     With ``overwrite=True`` the factors may overwrite ``A`` (saves one copy).
     """
     xp = xp_of(A)
-    anorm = float(to_numpy(xp.abs(A).sum(axis=0).max()))  # ||A||_1
     norm = "1"
     if xp is np:
         A = np.asarray(A)
@@ -86,6 +85,9 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
             # LAPACK wants column-major: factor the free transposed view A^T instead of
             # copying A, and solve the transposed system (A = (A^T)^T; kappa_1(A) = kappa_inf(A^T)).
             A, trans, norm = A.T, not trans, "I"
+        # ||A||_1 of the original matrix (= ||A^T||_inf of the view): LAPACK lange, no |A| temporary
+        (lange,) = scipy.linalg.get_lapack_funcs(("lange",), (A,))
+        anorm = float(lange(norm, A))
         with warnings.catch_warnings():
             # An exactly singular A is reported by the returned inf, not by a warning.
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
@@ -95,6 +97,7 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
     else:  # pragma: no cover - needs a GPU
         import cupyx.scipy.linalg as cpl
 
+        anorm = float(to_numpy(xp.abs(A).sum(axis=0).max()))  # ||A||_1
         lu, piv = cpl.lu_factor(A, check_finite=False)
         X = cpl.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
         lu_host = to_numpy(lu)
