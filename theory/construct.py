@@ -290,7 +290,7 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
         if xp is np:
             Yfull, cond = _min_norm_qr(Ad, to_numpy(R))
         else:  # pragma: no cover - needs a GPU
-            Q, Rq = xp.linalg.qr(Ad.T, mode="reduced")  # (D M_1)^T = Q Rq: minimum-norm Y = Q Rq^{-T} R
+            Q, Rq = xp.linalg.qr(Ad, mode="reduced")  # D M_1 = Q Rq (k, T1): minimum-norm Y = Q Rq^{-T} R
             Yfull = to_numpy(Q @ xp.linalg.solve(Rq.T, R))
             cond = cond1_triangular(Rq)
         method = "qr-min-norm"

@@ -1,0 +1,83 @@
+"""Every ``backend="cupy"`` branch, run without a GPU on :mod:`tests.fake_cupy` (NumPy underneath, CuPy's
+no-implicit-host/device-mixing rule on top).
+
+These tests catch logic errors in the device branches (shapes, a host array
+passed where a device array must go, a lost branch) that the skipped GPU test
+would only catch on a GPU. They compare with the NumPy backend at
+``CUPY_AGREE_RTOL`` (issue 3's 1e-10); since the arithmetic is NumPy's in both,
+agreement is expected to the last few ulp, and 1e-10 is the issue's criterion,
+not a loosened one. CuPy's own numerics are checked only on a GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests import fake_cupy
+from theory.aot import AoT
+from theory.backend import lu_solve_cond
+from theory.construct import NULL_LU_MAX, construct, head_features, draw_primed, svd_target
+from theory.aot import AoTShape
+from theory.generators import dirichlet_task
+from theory.task import all_sequences
+
+CUPY_AGREE_RTOL = 1e-10  # issue 3: the CuPy path must agree with NumPy to 1e-10
+
+
+@pytest.fixture
+def cp(monkeypatch):
+    return fake_cupy.install(monkeypatch)
+
+
+def test_the_fake_forbids_silent_host_device_mixing(cp):
+    a = cp.asarray(np.ones(3))
+    with pytest.raises(TypeError):
+        a + np.ones(3)
+    assert isinstance(a + 1.0, cp.ndarray) and type(a.get()) is np.ndarray
+
+
+def test_forward_pass_agrees(cp):
+    rng = np.random.default_rng(0)
+    N, S, d, H, d_h = 5, 3, 4, 3, 2
+    m = AoT(rng.standard_normal((N, d)), rng.standard_normal((S, d)), rng.standard_normal((H, d, d)),
+            rng.standard_normal((H, d_h, d)), rng.standard_normal((H, d, d_h)), rng.standard_normal((N, d)))
+    seqs = all_sequences(N, S)
+    a, b = m.logits(seqs), m.logits(seqs, backend="cupy", chunk=7)
+    assert type(b) is np.ndarray
+    np.testing.assert_allclose(b, a, rtol=CUPY_AGREE_RTOL, atol=CUPY_AGREE_RTOL * np.abs(a).max())
+
+
+def test_features_and_lu_agree(cp):
+    t = dirichlet_task(4, 2, seed=0)
+    pr = draw_primed(AoTShape(N=4, S=2, d=3, H=5, d_h=3), seed=1)
+    Mn, Mc = head_features(pr, t.seqs), head_features(pr, t.seqs, backend="cupy")
+    assert isinstance(Mc, cp.ndarray)
+    np.testing.assert_allclose(Mc.get(), Mn, rtol=CUPY_AGREE_RTOL, atol=0)
+    A = np.random.default_rng(2).standard_normal((6, 6))
+    B = np.ones((6, 2))
+    Xn, cn = lu_solve_cond(A, B, trans=True)
+    Xc, cc = lu_solve_cond(cp.asarray(A), cp.asarray(B), trans=True)
+    np.testing.assert_allclose(Xc.get(), Xn, rtol=CUPY_AGREE_RTOL, atol=0)
+    assert cc == pytest.approx(cn, rel=1e-12)
+
+
+@pytest.mark.parametrize("variant,heads,solve", [
+    ("paper", None, "min-norm"),        # square system: one LU
+    ("fixed-skip", None, "min-norm"),   # a few surplus rows: pivot rows chosen on the host, LU on the device
+    ("fixed-skip", 30, "min-norm"),     # more than NULL_LU_MAX surplus rows: QR on the device
+    ("fixed-skip", 9, "square"),        # surplus rows dropped
+])
+def test_constructor_agrees(cp, variant, heads, solve):
+    t = dirichlet_task(5, 2, seed=0)
+    tg = svd_target(t, 4)
+    a = construct(t, tg, 4, 4, 0.0, variant=variant, heads=heads, solve=solve)
+    b = construct(t, tg, 4, 4, 0.0, variant=variant, heads=heads, solve=solve, backend="cupy")
+    if heads == 30:
+        assert 30 * 4 - t.T > NULL_LU_MAX and b.report.solve == "qr-min-norm"
+    assert b.report.solve == a.report.solve
+    for key in ("embed", "pos", "W_QK", "W_V", "W_O", "W_U"):
+        x, y = getattr(a.model, key), getattr(b.model, key)
+        assert type(y) is np.ndarray
+        np.testing.assert_allclose(y, x, rtol=CUPY_AGREE_RTOL, atol=CUPY_AGREE_RTOL * max(1.0, np.abs(x).max()))
+    assert b.report.max_rel_logit_error <= 1e-9
