@@ -2,13 +2,17 @@
 
 Every array routine in :mod:`theory.aot` and :mod:`theory.construct` takes
 its array module from :func:`get_xp` and never imports ``cupy`` itself, so
-the CuPy path runs the very same lines as the NumPy one (correct by
-construction; it is exercised only where ``cupy`` is installed). Results
-always come back to the caller as NumPy float64 through :func:`to_numpy`.
+the CuPy path runs mostly the same lines as the NumPy one. Results always
+come back to the caller as NumPy float64 through :func:`to_numpy`.
 
-The only routines that differ are the dense LU factorisation and its
-condition-number estimate (LAPACK ``getrf``/``gecon``): :func:`lu_solve_cond`
-wraps them for both backends.
+The routines that differ are few. :func:`lu_solve_cond` wraps the dense LU
+and its condition-number estimate (LAPACK ``getrf``/``gecon``) for both
+backends. :func:`theory.construct.solve_output` picks pivot rows with one
+host ``getrf`` on NumPy, and solves by QR with more than
+``NULL_LU_MAX`` surplus rows. Without a GPU every device branch runs in the test
+suite on a NumPy-backed stand-in that refuses host/device mixing
+(``tests/fake_cupy.py``). CuPy's own numerics are checked only where
+``cupy`` is installed.
 """
 
 from __future__ import annotations
