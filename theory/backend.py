@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-__all__ = ["BACKENDS", "get_xp", "to_numpy", "xp_of", "lu_solve_cond", "cond1_triangular"]
+__all__ = ["BACKENDS", "get_xp", "to_numpy", "xp_of", "lu_solve_cond", "cond_from_lu", "cond1_triangular"]
 
 BACKENDS = ("numpy", "cupy")
 
@@ -105,11 +105,18 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
         lu, piv = cpl.lu_factor(A, check_finite=False)
         X = cpl.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
         lu_host = to_numpy(lu)
-    if np.any(np.diag(lu_host) == 0):
-        return X, float("inf")
-    (gecon,) = scipy.linalg.get_lapack_funcs(("gecon",), (lu_host,))
-    rcond, info = gecon(lu_host, anorm, norm=norm)
-    return X, (float("inf") if rcond == 0 else 1.0 / float(rcond))
+    return X, cond_from_lu(lu_host, anorm, norm)
+
+
+def cond_from_lu(lu, anorm: float, norm: str = "1") -> float:
+    """LAPACK ``gecon`` estimate of ``kappa(A) = ||A|| ||A^{-1}||`` from the packed ``getrf`` factors ``lu`` of ``A``
+    and ``anorm = ||A||`` (``norm`` ``"1"`` or ``"I"``); ``inf`` when a pivot is exactly 0 or ``rcond`` underflows."""
+    lu = to_numpy(lu)
+    if np.any(np.diag(lu) == 0):
+        return float("inf")
+    (gecon,) = scipy.linalg.get_lapack_funcs(("gecon",), (lu,))
+    rcond, _ = gecon(lu, anorm, norm=norm)
+    return float("inf") if rcond == 0 else 1.0 / float(rcond)
 
 
 def cond1_triangular(R) -> float:

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from theory.aot import AoT, AoTShape, forward_chunk, head_values
-from theory.backend import cond1_triangular, get_xp, lu_solve_cond, to_numpy, xp_of
+from theory.backend import cond1_triangular, cond_from_lu, get_xp, lu_solve_cond, to_numpy, xp_of
 from theory.divergence import kl
 from theory.task import Task, kept_indices
 from theory.validate import check_array, check_eps, check_int, check_positive
@@ -322,7 +322,7 @@ def _pivoted_lu_solve(A: np.ndarray, norms: np.ndarray, R: np.ndarray):
     colsum = np.empty(T1)
     for lo in range(0, T1, 256):  # blocks of columns: no (k, T1) temporary
         colsum[lo:lo + 256] = np.abs(An[:, lo:lo + 256]).sum(axis=0)
-    getrf, gecon = scipy.linalg.get_lapack_funcs(("getrf", "gecon"), (An,))
+    (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (An,))
     lu, piv, info = getrf(An, overwrite_a=True)
     if info < 0:  # pragma: no cover - LAPACK argument error
         raise ValueError(f"LAPACK getrf failed (info = {info})")
@@ -335,11 +335,7 @@ def _pivoted_lu_solve(A: np.ndarray, norms: np.ndarray, R: np.ndarray):
     lu1 = np.asfortranarray(lu[:T1])  # packed L_1 U of A_1 = (D A)[use]
     rhs = np.concatenate([R, A2.T], axis=1)
     Y = scipy.linalg.lu_solve((lu1, np.arange(T1, dtype=np.int32)), rhs, trans=1, check_finite=False)
-    if np.any(np.diag(lu1) == 0):
-        return use, drop, Y, float("inf")
-    anorm = float(np.max(colsum - np.abs(A2).sum(axis=0)))
-    rcond, _ = gecon(lu1, anorm, norm="1")
-    return use, drop, Y, (float("inf") if rcond == 0 else 1.0 / float(rcond))
+    return use, drop, Y, cond_from_lu(lu1, float(np.max(colsum - np.abs(A2).sum(axis=0))), "1")
 
 
 def _square_rows(A, norms, n_head_rows: int, excess: int, *, pivot: bool):

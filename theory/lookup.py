@@ -449,13 +449,18 @@ def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     >>> seed_lookup_bound([1.0], P, 10)
     inf
     """
+    return _mean_qpsi_times(prior, cond, d, C, 4.0)
+
+
+def _mean_qpsi_times(prior, cond, d, C, a: float) -> float:
+    """``E_t[q_t psi(h_t)] (1 + a C) / (1 - 2C)``, ``math.inf`` when ``C >= 1/2``: the seed form (``a = 4``) and the tight one (``a = 2``)."""
     p, P = _prepare(prior, cond)
     d = check_int("d", d, minimum=1)
     C = _resolve_C(P.shape[1], d, C)
     if C >= 0.5:
         return math.inf
     _, qpsi, _ = lookup_terms(P)
-    return float(p @ qpsi) * (1 + 4 * C) / (1 - 2 * C)
+    return float(p @ qpsi) * (1 + a * C) / (1 - 2 * C)
 
 
 def draft_lookup_bound_rows(prior, cond, d, *, C: float | None = None) -> np.ndarray:
@@ -502,13 +507,7 @@ def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     >>> tight_lookup_bound([0.5, 0.5], P, 500) <= draft_lookup_bound([0.5, 0.5], P, 500)
     True
     """
-    p, P = _prepare(prior, cond)
-    d = check_int("d", d, minimum=1)
-    C = _resolve_C(P.shape[1], d, C)
-    if C >= 0.5:
-        return math.inf
-    _, qpsi, _ = lookup_terms(P)
-    return float(p @ qpsi) * (1 + 2 * C) / (1 - 2 * C)
+    return _mean_qpsi_times(prior, cond, d, C, 2.0)
 
 
 PAPER_CONSTANTS = ("dtv", "4C")

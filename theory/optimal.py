@@ -356,11 +356,18 @@ def _row_newton_steps(q, W, WW, g):
     qW = W.T @ q.T  # (d, T)
     H = (WW.T @ q.T).reshape(d, d, -1)
     H -= qW[:, None, :] * qW[None, :, :]
+    Li = _damped_chol_inv_tl(H)  # Li^T Li = (H + mu I)^{-1}
+    return np.einsum("rit,rt->ti", Li, np.einsum("rkt,tk->rt", Li, g))
+
+
+def _damped_chol_inv_tl(H):
+    """:func:`_chol_inv_tl` of ``H + mu_t I`` (``H`` (d, d, T) row Hessians, damped IN PLACE), ``mu_t = NEWTON_DAMP trace(H_t)/d``
+    (the Levenberg damping of :func:`inner_encoder`; ``tiny`` keeps an all-zero ``H_t`` factorable)."""
+    d = H.shape[0]
     mu = NEWTON_DAMP * np.einsum("iit->t", H) / d + np.finfo(float).tiny
     for i in range(d):
         H[i, i] += mu
-    Li = _chol_inv_tl(H)  # Li^T Li = (H + mu I)^{-1}
-    return np.einsum("rit,rt->ti", Li, np.einsum("rkt,tk->rt", Li, g))
+    return _chol_inv_tl(H)
 
 
 def _tr_step(S, r, radius):
@@ -463,11 +470,7 @@ class _ReducedNewton:
         WV = (W.T[:, None, :] * V.T[None, :, :]).reshape(d * n, N)  # rows w_j * v_c
         Mw = (WV @ q.T).reshape(d, n, T)
         Mw -= qW[:, None, :] * qV[None, :, :]  # (d, n, T): W^T A_t [W, U]
-        Dt = Mw[:, :d].copy()
-        mu = NEWTON_DAMP * np.einsum("iit->t", Dt) / d + np.finfo(float).tiny
-        for i in range(d):
-            Dt[i, i] += mu
-        Li = _chol_inv_tl(Dt)  # Li^T Li = N_t (Levenberg-damped as in inner_encoder)
+        Li = _damped_chol_inv_tl(Mw[:, :d].copy())  # Li^T Li = N_t (Levenberg-damped as in inner_encoder)
         bT = Mw[:, d:]  # (d, m, T) = b_t^T
         Nt = np.einsum("rit,rkt->ikt", Li, Li)  # (d, d, T)
         h = np.einsum("ikt,kt->it", Nt, ghat)  # (d, T): per-row Newton steps
@@ -564,10 +567,14 @@ def minimize_newton(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter
         raise ValueError(f"`radius` must be a finite number > 0 (got {radius!r})")
     negent = _neg_entropy_term(p, P)
     W, E, U = _orthonormal_frame(W0 - W0.mean(axis=0, keepdims=True), E)
-    E, _, ls = _inner(P, W, E, 50, 1e-10)  # the Newton model carries the rest (its E-step includes h_t)
-    q = np.exp(ls)
-    ce = -np.einsum("tn,tn->t", P, ls)
-    f = negent + float(p @ ce)
+
+    def solve_rows(W, E):
+        """``E*(W)`` by the safeguarded row solver, with its softmax, row cross-entropies and divergence."""
+        E, _, ls = _inner(P, W, E, 50, 1e-10)  # the Newton model carries the rest (its E-step includes h_t)
+        ce = -np.einsum("tn,tn->t", P, ls)
+        return E, np.exp(ls), ce, negent + float(p @ ce)
+
+    E, q, ce, f = solve_rows(W, E)
     it = 0
     resolved = False
     while it < max_iter and U.shape[1] > 0:
@@ -623,10 +630,7 @@ def minimize_newton(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter
         resolved = False
         if resolve:
             radius = radius0
-            E, _, ls = _inner(P, W, E, 50, 1e-10)
-            q = np.exp(ls)
-            ce = -np.einsum("tn,tn->t", P, ls)
-            f = negent + float(p @ ce)
+            E, q, ce, f = solve_rows(W, E)
             resolved = True  # at most once in a row: a second rejection of that kind shrinks the radius
             continue
         if not accepted:  # no decrease along any step the model proposes: stalled at rounding level
