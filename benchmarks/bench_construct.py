@@ -9,7 +9,10 @@ skipped), the time of ``scipy.linalg.lu_factor`` + ``lu_solve`` on a random
 ``T x T`` matrix measured in the same run, their ratio, the largest relative
 logit error on the kept sequences and the kept system's condition number.
 
-Run: ``python benchmarks/bench_construct.py [--repeat 2] [--cases all|quick]``.
+Run: ``python benchmarks/bench_construct.py [--repeat 2] [--cases all|quick] [--backend numpy|cupy]``.
+With ``--backend cupy`` both sides run on the GPU (``construct(..., backend="cupy")``
+against ``cupyx.scipy.linalg.lu_factor`` + ``lu_solve``, synchronised), and the
+NumPy construction of the same case is timed in the same run for the GPU speed-up.
 Targets: ratio <= 3; T = 10000 under 30 s; errors <= 1e-9 (T=2500),
 1e-8 (N=8, S=4), 1e-6 (N=6, S=5).
 """
@@ -24,6 +27,7 @@ import numpy as np
 import scipy.linalg
 
 from theory.construct import construct, svd_target
+from theory.backend import get_xp
 from theory.generators import dirichlet_task
 
 # (label, N, S, d, d_h, error target or None[, variant]); (T - d) % d_h == 0 keeps the
@@ -41,31 +45,52 @@ CASES = [
 ]
 
 
-def lu_time(T: int, seed: int = 0) -> float:
+def lu_time(T: int, seed: int = 0, backend: str = "numpy") -> float:
     A = np.random.default_rng(seed).standard_normal((T, T))
     b = np.ones((T, 8))
+    if backend == "cupy":  # pragma: no cover - needs a GPU
+        import cupy as cp
+        import cupyx.scipy.linalg as cpl
+
+        A, b = cp.asarray(A), cp.asarray(b)
+        cp.cuda.Device().synchronize()
+        t0 = time.perf_counter()
+        lu = cpl.lu_factor(A, overwrite_a=True, check_finite=False)
+        cpl.lu_solve(lu, b, check_finite=False)
+        cp.cuda.Device().synchronize()
+        return time.perf_counter() - t0
     t0 = time.perf_counter()
     lu = scipy.linalg.lu_factor(A, overwrite_a=True, check_finite=False)
     scipy.linalg.lu_solve(lu, b, check_finite=False)
     return time.perf_counter() - t0
 
 
-def run_case(label, N, S, d, d_h, target, variant="paper", *, repeat: int, qk="full"):
+def run_case(label, N, S, d, d_h, target, variant="paper", *, repeat: int, qk="full", backend="numpy"):
     task = dirichlet_task(N, S, seed=1)
     if d < N:
         tg = svd_target(task, d)
     else:
         rng = np.random.default_rng(1)
         tg = (rng.standard_normal((N, d)) / np.sqrt(d), rng.standard_normal((task.T, d)))
-    ts, lus = [], []
-    rep = None
+    ts, lus, host_ts = [], [], []
+    rep = host = None
     for r in range(repeat):
-        lus.append(lu_time(task.T, seed=r))
+        lus.append(lu_time(task.T, seed=r, backend=backend))
         t0 = time.perf_counter()
-        c = construct(task, tg, d, d_h, 0.0, variant=variant, qk=qk, rank_svd_limit=0)
-        ts.append(time.perf_counter() - t0)
+        c = construct(task, tg, d, d_h, 0.0, variant=variant, qk=qk, rank_svd_limit=0, backend=backend)
+        ts.append(time.perf_counter() - t0)  # construct returns NumPy arrays: the device work is done
         rep = c.report
-    return {
+        if backend != "numpy":
+            t0 = time.perf_counter()
+            host = construct(task, tg, d, d_h, 0.0, variant=variant, qk=qk, rank_svd_limit=0)
+            host_ts.append(time.perf_counter() - t0)
+    extra = {}
+    if host is not None:  # pragma: no cover - needs a GPU
+        ref = host.model.logits(task.seqs)
+        extra = {"numpy_construct_s": host_ts, "speedup_vs_numpy": min(host_ts) / min(ts),
+                 "max_rel_logit_diff_vs_numpy": float(np.abs(c.model.logits(task.seqs) - ref).max()
+                                                      / np.abs(ref).max())}
+    return {"backend": backend, **extra,
         "case": label, "N": N, "S": S, "T": task.T, "d": d, "d_h": d_h, "H": rep.H, "variant": variant,
         "qk": qk, "construct_s": ts, "lu_s": lus, "ratio": min(ts) / min(lus),
         "max_rel_logit_error": rep.max_rel_logit_error, "target": target,
@@ -79,19 +104,29 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--cases", default="all", help="'all', or comma-separated labels like T=1000,T=2500")
     ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     args = ap.parse_args(argv)
+    try:
+        get_xp(args.backend)
+    except ValueError as exc:  # e.g. no CuPy or no GPU here: one line, no traceback
+        print(f"error: {exc}")
+        return 2
     cases = CASES if args.cases == "all" else [c for c in CASES if c[0] in args.cases.split(",")]
     rows = []
     print(f"{'case':>10} {'N':>3} {'S':>2} {'d':>3} {'d_h':>3} {'H':>5} {'variant':>10} {'construct_s':>18} {'lu_s':>14} "
           f"{'ratio':>6} {'max_rel_err':>11} {'target':>7} {'kappa_1':>9} {'kappa(W_OV)':>11}")
     for c in cases:
-        r = run_case(*c, repeat=args.repeat)
+        r = run_case(*c, repeat=args.repeat, backend=args.backend)
         rows.append(r)
         tgt = "-" if r["target"] is None else f"{r['target']:.0e}"
         print(f"{r['case']:>10} {r['N']:>3} {r['S']:>2} {r['d']:>3} {r['d_h']:>3} {r['H']:>5} {r['variant']:>10} "
               f"{','.join(f'{t:.2f}' for t in r['construct_s']):>18} {','.join(f'{t:.2f}' for t in r['lu_s']):>14} "
               f"{r['ratio']:>6.2f} {r['max_rel_logit_error']:>11.2e} {tgt:>7} {r['cond_kept']:>9.2e} "
               f"{r['cond_W_OV']:>11.2e}", flush=True)
+        if "speedup_vs_numpy" in r:  # pragma: no cover - needs a GPU
+            print(f"{'':>10} numpy construct_s {','.join(f'{t:.2f}' for t in r['numpy_construct_s'])}: GPU speed-up "
+                  f"{r['speedup_vs_numpy']:.2f}x, max rel. logit diff vs numpy {r['max_rel_logit_diff_vs_numpy']:.1e}",
+                  flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -11,7 +11,9 @@ against :meth:`theory.aot.AoT.logits` (chunks of 2048 sequences, batched
 matmuls). Printed: seconds (best of ``--repeat``), the ratio
 ``AoT / einsum`` and the largest relative logit difference (<= 1e-10).
 
-Run: ``python benchmarks/bench_forward.py [--repeat 3] [--cases quick|all]``.
+Run: ``python benchmarks/bench_forward.py [--repeat 3] [--cases quick|all] [--backend numpy|cupy]``.
+With ``--backend cupy`` the AoT side runs ``logits(..., backend="cupy")`` (host in,
+host out: transfers included) against the same NumPy einsum baseline.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import numpy as np
 
 from theory.aot import AoT
+from theory.backend import get_xp
 from timing import best_of
 
 # (N, S, d, H, d_h, T)
@@ -53,14 +56,23 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", choices=sorted(CASES), default="quick")
+    ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    ap.add_argument("--chunk", type=int, default=None, help="sequences per chunk (default: theory.aot.forward_chunk)")
     args = ap.parse_args(argv)
+    try:
+        get_xp(args.backend)
+    except ValueError as exc:  # e.g. no CuPy or no GPU here: one line, no traceback
+        print(f"error: {exc}")
+        return 2
+    print(f"AoT backend: {args.backend}, chunk: {args.chunk or 'forward_chunk(H, d)'}")
     print(f"{'N':>4s} {'S':>2s} {'d':>3s} {'H':>2s} {'d_h':>3s} {'T':>8s} {'einsum s':>9s} {'AoT s':>8s} {'ratio':>6s}  rel diff")
     worst = 0.0
     for N, S, d, H, d_h, T in CASES[args.cases]:
         m = random_aot(N, S, d, H, d_h)
         seqs = np.random.default_rng(1).integers(0, N, size=(T, S))
         t_e, ref = best_of(lambda: einsum_logits(m, seqs), args.repeat)
-        t_a, out = best_of(lambda: m.logits(seqs), args.repeat)
+        m.logits(seqs[:8], backend=args.backend)  # warm-up (CuPy: context, kernel compilation)
+        t_a, out = best_of(lambda: m.logits(seqs, backend=args.backend, chunk=args.chunk), args.repeat)
         rel = float(np.abs(out - ref).max() / np.abs(ref).max())
         worst = max(worst, rel)
         print(f"{N:4d} {S:2d} {d:3d} {H:2d} {d_h:3d} {T:8d} {t_e:9.4f} {t_a:8.4f} {t_a / t_e:6.2f}  {rel:.1e}")

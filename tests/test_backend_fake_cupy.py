@@ -6,10 +6,14 @@ passed where a device array must go, a lost branch) that the skipped GPU test
 would only catch on a GPU. They compare with the NumPy backend at
 ``CUPY_AGREE_RTOL`` (issue 3's 1e-10); since the arithmetic is NumPy's in both,
 agreement is expected to the last few ulp, and 1e-10 is the issue's criterion,
-not a loosened one. CuPy's own numerics are checked only on a GPU.
+not a loosened one. CuPy's own numerics are checked only on a GPU: where ``cupy`` imports and
+sees a device, every test here runs a second time on real CuPy (the
+``cp`` fixture's ``"cupy"`` parameter), at the same 1e-10.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 import pytest
@@ -25,12 +29,27 @@ from theory.task import all_sequences
 CUPY_AGREE_RTOL = 1e-10  # issue 3: the CuPy path must agree with NumPy to 1e-10
 
 
-@pytest.fixture
-def cp(monkeypatch):
-    return fake_cupy.install(monkeypatch)
+def _real_cupy():
+    """The real ``cupy`` module when it imports and sees a GPU, else ``None``."""
+    try:
+        cp = importlib.import_module("cupy")
+        return cp if cp.cuda.runtime.getDeviceCount() > 0 else None
+    except Exception:  # ImportError, CUDARuntimeError: no CuPy here
+        return None
+
+
+@pytest.fixture(params=["fake", "cupy"])
+def cp(request, monkeypatch):
+    if request.param == "fake":
+        return fake_cupy.install(monkeypatch)
+    real = _real_cupy()
+    if real is None:
+        pytest.skip("cupy with a GPU is not available")
+    return real  # pragma: no cover - needs a GPU
 
 
 def test_the_fake_forbids_silent_host_device_mixing(cp):
+    # Real CuPy raises TypeError here too: the fake copies the rule, the real run checks the copy.
     a = cp.asarray(np.ones(3))
     with pytest.raises(TypeError):
         a + np.ones(3)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The GPU checks of the CuPy path, as one script for a lent device machine (never CI):
+#   1. the device-agreement tests on real CuPy (tests/test_backend_fake_cupy.py's "cupy"
+#      parameter and tests/test_aot.py::test_cupy_agrees_with_numpy), at issue 3's 1e-10;
+#   2. bench_forward and bench_construct with --backend cupy (NumPy timed in the same run).
+# Run from the repository root: bash benchmarks/gpu_run.sh [OUTDIR]   (default: $OUT or ./gpu_out)
+set -u -o pipefail
+out=${1:-${OUT:-gpu_out}}
+mkdir -p "$out"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+py=${PYTHON:-python3}
+{
+  nvidia-smi -L
+  $py -c "import sys, numpy, scipy, cupy; print(sys.version.split()[0], 'numpy', numpy.__version__, 'scipy', scipy.__version__, 'cupy', cupy.__version__, 'cuda', cupy.cuda.runtime.runtimeGetVersion())"
+  nproc
+} 2>&1 | tee "$out/env.txt"
+rc=0
+$py -m pytest -q -rs tests/test_backend_fake_cupy.py "tests/test_aot.py::test_cupy_agrees_with_numpy" 2>&1 \
+  | tee "$out/pytest_cupy.txt" || rc=1
+for ch in "" 65536; do  # default (CPU-cache-sized) chunks, then large ones
+  $py benchmarks/bench_forward.py --backend cupy --cases all --repeat 3 ${ch:+--chunk $ch} 2>&1 \
+    | tee -a "$out/bench_forward_cupy.txt" || rc=1
+done
+$py benchmarks/bench_construct.py --backend cupy --repeat 2 --json "$out/bench_construct_cupy.json" 2>&1 \
+  | tee "$out/bench_construct_cupy.txt" || rc=1
+$py benchmarks/bench_construct.py --backend numpy --repeat 2 --cases T=4096,T=10000 2>&1 \
+  | tee "$out/bench_construct_numpy.txt" || rc=1
+exit $rc
