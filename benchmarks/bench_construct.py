@@ -65,13 +65,17 @@ def lu_time(T: int, seed: int = 0, backend: str = "numpy") -> float:
     return time.perf_counter() - t0
 
 
-def run_case(label, N, S, d, d_h, target, variant="paper", *, repeat: int, qk="full", backend="numpy"):
+def case_task(N: int, S: int, d: int):
+    """A case's task and rank-``d`` target: the SVD target, or a random Gaussian one when ``d >= N``."""
     task = dirichlet_task(N, S, seed=1)
     if d < N:
-        tg = svd_target(task, d)
-    else:
-        rng = np.random.default_rng(1)
-        tg = (rng.standard_normal((N, d)) / np.sqrt(d), rng.standard_normal((task.T, d)))
+        return task, svd_target(task, d)
+    rng = np.random.default_rng(1)
+    return task, (rng.standard_normal((N, d)) / np.sqrt(d), rng.standard_normal((task.T, d)))
+
+
+def run_case(label, N, S, d, d_h, target, variant="paper", *, repeat: int, qk="full", backend="numpy"):
+    task, tg = case_task(N, S, d)
     ts, lus, host_ts = [], [], []
     rep = host = None
     for r in range(repeat):

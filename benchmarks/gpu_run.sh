@@ -2,7 +2,8 @@
 # The GPU checks of the CuPy path, as one script for a lent device machine (never CI):
 #   1. the device-agreement tests on real CuPy (tests/test_backend_fake_cupy.py's "cupy"
 #      parameter and tests/test_aot.py::test_cupy_agrees_with_numpy), at issue 3's 1e-10;
-#   2. bench_forward and bench_construct with --backend cupy (NumPy timed in the same run).
+#   2. bench_forward and bench_construct with --backend cupy (NumPy timed in the same run);
+#   3. a cProfile of two device constructions (benchmarks/profile_construct.py).
 # Run from the repository root: bash benchmarks/gpu_run.sh [OUTDIR]   (default: $OUT or ./gpu_out)
 set -u -o pipefail
 out=${1:-${OUT:-gpu_out}}
@@ -17,12 +18,12 @@ py=${PYTHON:-python3}
 rc=0
 $py -m pytest -q -rs tests/test_backend_fake_cupy.py "tests/test_aot.py::test_cupy_agrees_with_numpy" 2>&1 \
   | tee "$out/pytest_cupy.txt" || rc=1
-for ch in "" 65536; do  # default (CPU-cache-sized) chunks, then large ones
-  $py benchmarks/bench_forward.py --backend cupy --cases all --repeat 3 ${ch:+--chunk $ch} 2>&1 \
-    | tee -a "$out/bench_forward_cupy.txt" || rc=1
-done
+$py benchmarks/bench_forward.py --backend cupy --cases all --repeat 3 2>&1 | tee "$out/bench_forward_cupy.txt" || rc=1
 $py benchmarks/bench_construct.py --backend cupy --repeat 2 --json "$out/bench_construct_cupy.json" 2>&1 \
   | tee "$out/bench_construct_cupy.txt" || rc=1
 $py benchmarks/bench_construct.py --backend numpy --repeat 2 --cases T=4096,T=10000 2>&1 \
   | tee "$out/bench_construct_numpy.txt" || rc=1
+for case in T=10000 T=4096-fs; do  # where the device construction spends its time
+  $py benchmarks/profile_construct.py --backend cupy --case $case --top 30 2>&1 | tee -a "$out/profile_construct_cupy.txt" || rc=1
+done
 exit $rc

@@ -85,6 +85,15 @@ def _device_fn(f):
     return g
 
 
+def _lu_factor(a, overwrite_a=False, check_finite=True):
+    """``cupyx.scipy.linalg.lu_factor``: like SciPy's, but a tall ``(M, N)`` matrix is allowed (cuSOLVER getrf)."""
+    (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (a,))
+    lu, piv, info = getrf(np.asfortranarray(a), overwrite_a=overwrite_a)
+    if info < 0:
+        raise ValueError(f"getrf: illegal argument {-info}")
+    return lu, piv.astype(np.int32)
+
+
 def install(monkeypatch) -> types.ModuleType:
     """Put fake ``cupy``, ``cupyx``, ``cupyx.scipy.linalg`` into ``sys.modules`` for one test."""
     cp = types.ModuleType("cupy")
@@ -92,13 +101,14 @@ def install(monkeypatch) -> types.ModuleType:
     cp.asarray = asarray
     cp.float64 = np.float64
     for name in ("empty", "zeros", "ones", "concatenate", "sqrt", "einsum", "exp", "matmul", "any", "abs",
-                 "arange", "eye"):
+                 "arange", "eye", "full", "where", "argmax", "max"):
         setattr(cp, name, _device_fn(getattr(np, name)))
     cp.linalg = types.SimpleNamespace(qr=_device_fn(np.linalg.qr), solve=_device_fn(np.linalg.solve))
     cp.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
     lin = types.ModuleType("cupyx.scipy.linalg")
-    lin.lu_factor = _device_fn(scipy.linalg.lu_factor)
+    lin.lu_factor = _device_fn(_lu_factor)
     lin.lu_solve = _device_fn(scipy.linalg.lu_solve)
+    lin.solve_triangular = _device_fn(scipy.linalg.solve_triangular)
     cupyx = types.ModuleType("cupyx")
     cupyx_scipy = types.ModuleType("cupyx.scipy")
     cupyx.scipy, cupyx_scipy.linalg = cupyx_scipy, lin

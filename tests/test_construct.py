@@ -266,13 +266,14 @@ def test_fixed_skip_with_many_surplus_rows_uses_qr():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
-    """Regression: _square_rows took p[:T1] from scipy.linalg.lu(p_indices=True), which is not the set of
-    pivot rows (A = L[p] U: the pivot rows are those with p < T1); it kept a row scaled by 1e-5 over a
-    well-scaled one. Now both the one-factorisation path and _square_rows pick P's first T1 rows, and the
-    solve satisfies A_1^T Y = [R, A_2^T]."""
+    """Regression: the pivot rows were taken as p[:T1] from scipy.linalg.lu(p_indices=True), which is not the
+    set of pivot rows (A = L[p] U: the pivot rows are those with p < T1); it kept a row scaled by 1e-5 over
+    a well-scaled one. Now the one-factorisation path picks P's first T1 rows (the second-factorisation
+    path is gone: the device branch factors the tall matrix too), and the solve satisfies
+    A_1^T Y = [R, A_2^T]."""
     import scipy.linalg
 
-    from theory.construct import _pivoted_lu_solve, _square_rows
+    from theory.construct import _pivoted_lu_solve
 
     rng = np.random.default_rng(seed)
     k, T1 = 30, 20
@@ -280,8 +281,6 @@ def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
     norms = np.ones(k)  # unscaled, so the pivot choice is visible
     P, _, _ = scipy.linalg.lu(A)  # A = P L U: the pivot rows are P's first T1 columns' rows
     want = np.sort(np.argmax(P, axis=0)[:T1])
-    use, drop = _square_rows(A, norms, k, k - T1, pivot=True)
-    assert np.array_equal(use, want)
     R = rng.standard_normal((T1, 2))
     u2, d2, Y, cond = _pivoted_lu_solve(A.copy(), norms, R)
     assert np.array_equal(np.sort(u2), want) and np.array_equal(np.sort(d2), np.setdiff1d(np.arange(k), want))

@@ -188,7 +188,7 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int | 
     WQK, WV = xp.asarray(primed.W_QK), xp.asarray(primed.W_V)
     H, d_h, d = primed.W_V.shape
     T = s.shape[0]
-    chunk = forward_chunk(H, d) if chunk is None else check_int("chunk", chunk, minimum=1)
+    chunk = forward_chunk(H, d, backend) if chunk is None else check_int("chunk", chunk, minimum=1)
     MT = xp.empty((T, H * d_h + d))
     QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W'_QK side by side
     for lo in range(0, T, chunk):
@@ -257,12 +257,12 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     excess = k - T1
     if k == T1 or solve == "square" or (solve == "min-norm" and excess <= NULL_LU_MAX):
         pivot = solve == "min-norm" and excess > 0 and H * d_h == k  # skip fixed: LU picks the rows
-        if pivot and xp is np:
+        if pivot:
             # One factorisation: getrf of the tall row-scaled (k, T1) matrix chooses the rows (partial
             # pivoting) AND factors them: P D M_1 = [L_1; L_2] U, so A_1 = L_1 U is already factored.
-            use, drop, Y, cond = _pivoted_lu_solve(np.asarray(A), np.asarray(norms), np.asarray(R))
+            use, drop, Y, cond = _pivoted_lu_solve(A, norms, R)
         else:
-            use, drop = _square_rows(A, norms, H * d_h, excess, pivot=pivot)
+            use, drop = _square_rows(k, H * d_h, excess)
             if excess:
                 Ad = A[xp.asarray(use)] / norms[xp.asarray(use)][:, None]  # square part of D M_1, unit rows
             else:  # square: no row selection, so no gathered copy before the scaled one
@@ -303,61 +303,63 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     return Solution(np.ascontiguousarray(W_O), np.ascontiguousarray(W_OV), float(cond), method)
 
 
-def _pivoted_lu_solve(A: np.ndarray, norms: np.ndarray, R: np.ndarray):
+def _pivoted_lu_solve(A, norms, R):
     """Rows chosen by partial pivoting on ``D A`` (``A`` (k, T1), ``k > T1``) and the solve on them, from ONE ``getrf``.
 
-    LAPACK ``getrf`` of the tall row-scaled matrix gives ``P D A = [L_1; L_2] U``:
+    ``getrf`` of the tall row-scaled matrix gives ``P D A = [L_1; L_2] U``:
     the first ``T1`` pivot rows ``A_1 = L_1 U`` are factored already, so
     ``A_1^T Y = [R, A_2^T]`` takes two triangular solves (``lu_solve`` with
-    identity pivots) and ``kappa_1(A_1)`` one ``gecon``. Returns
-    ``(use, drop, Y, kappa_1(A_1))``; ``use`` in pivot order (any order gives
-    the same solution). Measured at T1 = 4096, k = 4100: 0.9 s against 1.5 s
-    for :func:`_square_rows` + :func:`theory.backend.lu_solve_cond` (two factorisations).
+    identity pivots) and ``kappa_1(A_1)`` one ``gecon`` estimate. NumPy: LAPACK
+    ``getrf``; CuPy: cuSOLVER ``getrf`` through ``cupyx.scipy.linalg.lu_factor``
+    (which, unlike SciPy's, takes a tall matrix), and the estimate on the device.
+    Returns ``(use, drop, Y, kappa_1(A_1))`` with ``Y`` on the host; ``use`` in
+    pivot order (any order gives the same solution). Measured at T1 = 4096,
+    k = 4100: 0.9 s against 1.5 s for two factorisations (choose, then factor).
     """
-    import scipy.linalg
-
+    xp = xp_of(A)
     k, T1 = A.shape
-    An = np.asfortranarray(A / norms[:, None])  # LAPACK's column-major layout (M_1 is built that way)
+    An = A / norms[:, None]  # keeps M_1's column-major layout: LAPACK's
     # ||A_1||_1 = column sums of |D A| over the kept rows: all rows now, minus the dropped ones below
-    colsum = np.empty(T1)
+    colsum = xp.empty(T1)
     for lo in range(0, T1, 256):  # blocks of columns: no (k, T1) temporary
-        colsum[lo:lo + 256] = np.abs(An[:, lo:lo + 256]).sum(axis=0)
-    (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (An,))
-    lu, piv, info = getrf(An, overwrite_a=True)
-    if info < 0:  # pragma: no cover - LAPACK argument error
-        raise ValueError(f"LAPACK getrf failed (info = {info})")
+        colsum[lo:lo + 256] = xp.abs(An[:, lo:lo + 256]).sum(axis=0)
+    if xp is np:
+        import scipy.linalg as sla
+
+        An = np.asfortranarray(An)
+        (getrf,) = sla.get_lapack_funcs(("getrf",), (An,))
+        lu, piv, info = getrf(An, overwrite_a=True)
+        if info < 0:  # pragma: no cover - LAPACK argument error
+            raise ValueError(f"LAPACK getrf failed (info = {info})")
+        lu1 = np.asfortranarray(lu[:T1])  # packed L_1 U of A_1 = (D A)[use]
+    else:  # pragma: no cover - needs a GPU
+        import cupyx.scipy.linalg as sla
+
+        lu, piv = sla.lu_factor(An, overwrite_a=True, check_finite=False)
+        piv = to_numpy(piv)
+        lu1 = lu[:T1]
     perm = np.arange(k)
-    for i, p in enumerate(piv.tolist()):  # LAPACK's row interchanges, applied in order
+    for i, p in enumerate(piv.tolist()):  # the row interchanges, applied in order
         if p != i:
             perm[i], perm[p] = perm[p], perm[i]
     use, drop = perm[:T1], perm[T1:]
-    A2 = A[drop] / norms[drop][:, None]  # (excess, T1), from the unscaled rows (An was overwritten)
-    lu1 = np.asfortranarray(lu[:T1])  # packed L_1 U of A_1 = (D A)[use]
-    rhs = np.concatenate([R, A2.T], axis=1)
-    Y = scipy.linalg.lu_solve((lu1, np.arange(T1, dtype=np.int32)), rhs, trans=1, check_finite=False)
-    return use, drop, Y, cond_from_lu(lu1, float(np.max(colsum - np.abs(A2).sum(axis=0))), "1")
+    drop_d = xp.asarray(drop)
+    A2 = A[drop_d] / norms[drop_d][:, None]  # (excess, T1), from the unscaled rows (An was overwritten)
+    rhs = xp.concatenate([xp.asarray(R), A2.T], axis=1)
+    Y = sla.lu_solve((lu1, xp.arange(T1, dtype=np.int32)), rhs, trans=1, check_finite=False)
+    anorm = float(to_numpy(xp.max(colsum - xp.abs(A2).sum(axis=0))))
+    return use, drop, to_numpy(Y), cond_from_lu(lu1, anorm, "1")
 
 
-def _square_rows(A, norms, n_head_rows: int, excess: int, *, pivot: bool):
-    """Rows of ``A`` forming the square part ``A_1``, and the ``excess`` head rows left out (``A_2``).
+def _square_rows(k: int, n_head_rows: int, excess: int):
+    """Rows of the ``(k, T1)`` system forming the square part ``A_1``, and the last ``excess`` head rows left out (``A_2``).
 
-    Default: the last ``excess`` head rows are left out. With ``pivot`` and the
-    skip fixed (all rows are head rows), the rows kept are those LU with partial
-    pivoting chooses on the row-scaled ``(k, T1)`` matrix (a second
-    factorisation, but a far better conditioned ``A_1``).
+    (With the skip fixed and a minimum-norm solve, :func:`_pivoted_lu_solve`
+    chooses the rows by partial pivoting instead.)
     """
-    k, T1 = A.shape
     if excess == 0:
         return np.arange(k), np.arange(0)
-    if not pivot or n_head_rows != k:
-        return np.r_[0:n_head_rows - excess, n_head_rows:k], np.arange(n_head_rows - excess, n_head_rows)
-    import scipy.linalg
-
-    p, _, _ = scipy.linalg.lu(to_numpy(A / norms[:, None]), p_indices=True, check_finite=False)
-    # A = L[p] U: row i of A is row p[i] of L, so the pivot rows are those with p[i] < T1
-    # (taking p[:T1] instead, as before 2026-11-26, picked a different and worse-conditioned set)
-    chosen = np.flatnonzero(p < T1)
-    return chosen.astype(np.int64), np.setdiff1d(np.arange(k), chosen).astype(np.int64)
+    return np.r_[0:n_head_rows - excess, n_head_rows:k], np.arange(n_head_rows - excess, n_head_rows)
 
 
 def _min_norm_qr(A: np.ndarray, B: np.ndarray):
@@ -446,12 +448,10 @@ def theorem1_rhs(kl_target: float, eps: float, W, E, M1, M2) -> dict:
     E = np.asarray(E, dtype=np.float64)
     Wc = W - W.mean(axis=0, keepdims=True)
     norm_WE = _spectral_norm(Wc @ E.T)  # (N, T)
-    M1 = to_numpy(M1)
-    M2 = to_numpy(M2)
-    if M2.shape[1] == 0:
+    if M2.shape[1] == 0:  # nothing dropped (eps = 0): no copy of M_1 to the host
         norm_B = 0.0
     else:
-        B, *_ = np.linalg.lstsq(M1, M2, rcond=None)  # M_1^+ M_2, (T_eps, T - T_eps)
+        B, *_ = np.linalg.lstsq(to_numpy(M1), to_numpy(M2), rcond=None)  # M_1^+ M_2, (T_eps, T - T_eps)
         norm_B = _spectral_norm(B)
     C = math.sqrt(1.0 + norm_B**2)
     return {"C": C, "norm_M1inv_M2": norm_B, "norm_WE": norm_WE,
@@ -637,9 +637,10 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
                          f" > 1/u = {SINGULAR_COND:.3g}); add heads (`heads`) or see theory.certify")
     model, cond_wov = map_back(primed, sol, W) if skip == "solve" else (
         AoT(primed.embed, primed.pos, primed.W_QK, primed.W_V, sol.W_O, W, qk_rank1=primed.rank1), 1.0)
-    A_sys = to_numpy(M1 if skip == "solve" else M1[: H * dh])
+    unknown_rows = int(M1.shape[0] if skip == "solve" else H * dh)
     rank = cond2 = None
-    if T_eps <= rank_svd_limit:
+    if T_eps <= rank_svd_limit:  # only here does the kept system travel to the host (CuPy)
+        A_sys = to_numpy(M1 if skip == "solve" else M1[: H * dh])
         An = A_sys / np.linalg.norm(A_sys, axis=1, keepdims=True)
         sv = np.linalg.svd(An, compute_uv=False)
         tol = sv[0] * max(An.shape) * np.finfo(np.float64).eps  # numpy.linalg.matrix_rank's default
@@ -657,7 +658,7 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
     rhs = theorem1_rhs(kl_t, eps, W, E, M1, M2)
     report = ConstructionReport(
         variant=variant, qk=qk, N=task.N, S=task.S, d=d, d_h=dh, T=task.T, T_eps=T_eps, H=H,
-        unknown_rows=int(A_sys.shape[0]), param_count=model.param_count(),
+        unknown_rows=unknown_rows, param_count=model.param_count(),
         paper_param_count=paper_param_count(task.N, task.S, d, dh, H, rank1_qk=(qk == "rank1")),
         rank_kept=rank, cond_kept=sol.cond_kept, cond2_kept=cond2, cond_W_OV=cond_wov, solve=sol.method,
         max_rel_logit_error=err, kl_target=kl_t, kl_model=kl_m, C=rhs["C"], norm_WE=rhs["norm_WE"],
