@@ -9,7 +9,7 @@ skipped), the time of ``scipy.linalg.lu_factor`` + ``lu_solve`` on a random
 ``T x T`` matrix measured in the same run, their ratio, the largest relative
 logit error on the kept sequences and the kept system's condition number.
 
-Run: ``python benchmarks/bench_construct.py [--repeat 2] [--cases all|quick] [--backend numpy|cupy]``.
+Run: ``python benchmarks/bench_construct.py [--repeat 2] [--cases all|LABELS] [--backend numpy|cupy]``.
 With ``--backend cupy`` both sides run on the GPU (``construct(..., backend="cupy")``
 against ``cupyx.scipy.linalg.lu_factor`` + ``lu_solve``, synchronised), and the
 NumPy construction of the same case is timed in the same run for the GPU speed-up.
@@ -43,22 +43,27 @@ CASES = [
     ("T=10000", 10, 4, 8, 8, None),
     ("T=4096-fs", 8, 4, 10, 10, 1e-8, "fixed-skip"),
 ]
+# GPU only (``--backend cupy --cases T=50625``): M_1 is 20.5 GB, its row-scaled copy another 20.5 GB;
+# the NumPy construction is not timed (one LU of that size takes tens of minutes on the host).
+GPU_CASES = [("T=50625", 15, 4, 9, 9, None)]
+HOST_MAX_T = 10000  # largest T whose NumPy construction the --backend cupy run also times
 
 
 def lu_time(T: int, seed: int = 0, backend: str = "numpy") -> float:
-    A = np.random.default_rng(seed).standard_normal((T, T))
     b = np.ones((T, 8))
     if backend == "cupy":  # pragma: no cover - needs a GPU
         import cupy as cp
         import cupyx.scipy.linalg as cpl
 
-        A, b = cp.asarray(A), cp.asarray(b)
+        A = cp.random.default_rng(seed).standard_normal((T, T))  # drawn on the device: no host copy of T^2
+        b = cp.asarray(b)
         cp.cuda.Device().synchronize()
         t0 = time.perf_counter()
         lu = cpl.lu_factor(A, overwrite_a=True, check_finite=False)
         cpl.lu_solve(lu, b, check_finite=False)
         cp.cuda.Device().synchronize()
         return time.perf_counter() - t0
+    A = np.random.default_rng(seed).standard_normal((T, T))
     t0 = time.perf_counter()
     lu = scipy.linalg.lu_factor(A, overwrite_a=True, check_finite=False)
     scipy.linalg.lu_solve(lu, b, check_finite=False)
@@ -84,7 +89,7 @@ def run_case(label, N, S, d, d_h, target, variant="paper", *, repeat: int, qk="f
         c = construct(task, tg, d, d_h, 0.0, variant=variant, qk=qk, rank_svd_limit=0, backend=backend)
         ts.append(time.perf_counter() - t0)  # construct returns NumPy arrays: the device work is done
         rep = c.report
-        if backend != "numpy":
+        if backend != "numpy" and task.T <= HOST_MAX_T:
             t0 = time.perf_counter()
             host = construct(task, tg, d, d_h, 0.0, variant=variant, qk=qk, rank_svd_limit=0)
             host_ts.append(time.perf_counter() - t0)
@@ -115,7 +120,7 @@ def main(argv=None) -> int:
     except ValueError as exc:  # e.g. no CuPy or no GPU here: one line, no traceback
         print(f"error: {exc}")
         return 2
-    cases = CASES if args.cases == "all" else [c for c in CASES if c[0] in args.cases.split(",")]
+    cases = CASES if args.cases == "all" else [c for c in CASES + GPU_CASES if c[0] in args.cases.split(",")]
     rows = []
     print(f"{'case':>10} {'N':>3} {'S':>2} {'d':>3} {'d_h':>3} {'H':>5} {'variant':>10} {'construct_s':>18} {'lu_s':>14} "
           f"{'ratio':>6} {'max_rel_err':>11} {'target':>7} {'kappa_1':>9} {'kappa(W_OV)':>11}")
