@@ -20,6 +20,7 @@ from theory.construct import (
     draw_primed,
     head_features,
     heads_for,
+    solve_output,
     svd_target,
 )
 from theory.divergence import kl
@@ -291,3 +292,24 @@ def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
     # gecon (Hager-Higham) estimates ||A_1^{-1}||_1 from below, in practice within a factor ~3
     true = np.linalg.cond(A1, 1)
     assert true / 10 <= cond <= true * (1 + 1e-8)
+
+
+@pytest.mark.parametrize("variant", ["paper", "fixed-skip"])
+def test_in_place_solve_gives_the_same_weights_and_leaves_m1_alone_otherwise(variant):
+    """``solve_output(..., overwrite=True)`` (what ``construct`` uses when nothing is dropped: half the peak
+    memory) scales and factors ``M_1`` in place: the same arithmetic, so bitwise the same weights;
+    without it ``M_1`` is untouched."""
+    t = dirichlet_task(6, 2, seed=4)  # T = 36: square for both variants at d = d_h = 4
+    d = 4
+    W, E = svd_target(t, d)
+    H, dh = heads_for(variant, t.T, d, d)
+    pr = draw_primed(AoTShape(N=6, S=2, d=d, H=H, d_h=dh), seed=0)
+    M = head_features(pr, t.seqs)
+    skip = "solve" if variant == "paper" else "fixed"
+    assert (M.shape[0] if skip == "solve" else H * dh) == t.T  # square: the in-place branch
+    M_copy = M.copy()
+    a = solve_output(M, E, H=H, d_h=dh, skip=skip)
+    assert np.array_equal(M, M_copy)
+    b = solve_output(M, E, H=H, d_h=dh, skip=skip, overwrite=True)
+    assert not np.array_equal(M, M_copy)  # the memory was reused
+    assert np.array_equal(a.W_O, b.W_O) and np.array_equal(a.W_OV, b.W_OV) and a.cond_kept == b.cond_kept

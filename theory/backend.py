@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 
 __all__ = ["BACKENDS", "get_xp", "to_numpy", "xp_of", "lu_solve_cond", "cond_from_lu", "cond1_triangular",
-           "lacn2_cond1"]
+           "lacn2_cond1", "col_abs_sums", "row_norms", "COL_BLOCK"]
 
 BACKENDS = ("numpy", "cupy")
 
@@ -103,11 +103,37 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
     else:  # pragma: no cover - needs a GPU
         import cupyx.scipy.linalg as cpl
 
-        anorm = float(to_numpy(xp.abs(A).sum(axis=0).max()))  # ||A||_1
-        lu, piv = cpl.lu_factor(A, check_finite=False)
+        anorm = float(to_numpy(col_abs_sums(A).max()))  # ||A||_1, without a |A| temporary
+        lu, piv = cpl.lu_factor(A, overwrite_a=overwrite, check_finite=False)
         X = cpl.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
         lu_host = lu  # cond_from_lu estimates on the device: no T x T copy to the host
     return X, cond_from_lu(lu_host, anorm, norm)
+
+
+COL_BLOCK = 256  # columns per block of the blocked reductions below (no full-size temporary)
+
+
+def col_abs_sums(A):
+    """Column sums of ``|A|`` (``||A||_1`` is their max), in blocks of ``COL_BLOCK`` columns: no ``|A|`` temporary
+    (which for a 20 GB device matrix would not fit beside it)."""
+    xp = xp_of(A)
+    out = xp.empty(A.shape[1])
+    for lo in range(0, A.shape[1], COL_BLOCK):
+        out[lo:lo + COL_BLOCK] = xp.abs(A[:, lo:lo + COL_BLOCK]).sum(axis=0)
+    return out
+
+
+def row_norms(A):
+    """Euclidean norms of the rows of ``A``: one ``einsum`` on NumPy (no temporary); on CuPy, whose
+    ``einsum`` forms ``A * A``, accumulated over blocks of ``COL_BLOCK`` columns."""
+    xp = xp_of(A)
+    if xp is np:
+        return np.sqrt(np.einsum("ij,ij->i", A, A))
+    acc = xp.zeros(A.shape[0])
+    for lo in range(0, A.shape[1], COL_BLOCK):
+        blk = A[:, lo:lo + COL_BLOCK]
+        acc += (blk * blk).sum(axis=1)
+    return xp.sqrt(acc)
 
 
 def cond_from_lu(lu, anorm: float, norm: str = "1") -> float:

@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from theory.aot import AoT, AoTShape, forward_chunk, head_values
-from theory.backend import cond1_triangular, cond_from_lu, get_xp, lu_solve_cond, to_numpy, xp_of
+from theory.backend import (col_abs_sums, cond1_triangular, cond_from_lu, get_xp, lu_solve_cond, row_norms, to_numpy,
+                            xp_of)
 from theory.divergence import kl
 from theory.task import Task, kept_indices
 from theory.validate import check_array, check_eps, check_int, check_positive
@@ -216,7 +217,8 @@ SOLVES = ("square", "min-norm")
 NULL_LU_MAX = 64
 
 
-def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = "min-norm") -> Solution:
+def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = "min-norm",
+                 overwrite: bool = False) -> Solution:
     """Step 4: solve ``[W_O, W_OV] M_1 = E*_1^T`` on the kept sequences (``W_OV = I`` when ``skip="fixed"``).
 
     ``M_1`` is ``(H d_h + d, T_eps)``. Its rows are first scaled to unit norm
@@ -234,6 +236,9 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     columns set to 0) and uses one LU: faster, but measured less accurate
     (``N=5, S=3, d=d_h=4``: 2e-8 against 1e-13, through a worse ``W_OV``). With ``skip="fixed"`` the skip rows move to the
     right-hand side: ``W_O M_heads,1 = E*_1^T - X'_S,1``.
+
+    ``overwrite=True`` lets a square system be row-scaled and factored in the
+    memory of ``M_1`` (its contents are then lost): half the peak memory.
     """
     if solve not in SOLVES:
         raise ValueError(f"`solve` must be one of {SOLVES} (got {solve!r})")
@@ -251,7 +256,7 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     k = A.shape[0]
     if k < T1:
         raise ValueError(f"too few heads: {k} unknown rows for {T1} kept sequences (need >= {T1})")
-    norms = xp.sqrt(xp.einsum("ij,ij->i", A, A))  # row norms without a (k, T1) temporary
+    norms = row_norms(A)  # without a (k, T1) temporary
     if bool(to_numpy(xp.any(norms == 0))):
         raise ValueError("`M_1` has an all-zero feature row: the kept system is singular")
     excess = k - T1
@@ -265,6 +270,9 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
             use, drop = _square_rows(k, H * d_h, excess)
             if excess:
                 Ad = A[xp.asarray(use)] / norms[xp.asarray(use)][:, None]  # square part of D M_1, unit rows
+            elif overwrite:  # square, and M_1 is not needed afterwards: scale and factor it in place
+                A /= norms[:, None]
+                Ad = A
             else:  # square: no row selection, so no gathered copy before the scaled one
                 Ad = A / norms[:, None]
             A2 = to_numpy(A[xp.asarray(drop)] / norms[xp.asarray(drop)][:, None])  # (excess, T1)
@@ -320,9 +328,7 @@ def _pivoted_lu_solve(A, norms, R):
     k, T1 = A.shape
     An = A / norms[:, None]  # keeps M_1's column-major layout: LAPACK's
     # ||A_1||_1 = column sums of |D A| over the kept rows: all rows now, minus the dropped ones below
-    colsum = xp.empty(T1)
-    for lo in range(0, T1, 256):  # blocks of columns: no (k, T1) temporary
-        colsum[lo:lo + 256] = xp.abs(An[:, lo:lo + 256]).sum(axis=0)
+    colsum = col_abs_sums(An)
     if xp is np:
         import scipy.linalg as sla
 
@@ -629,23 +635,26 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
         M1, M2 = M, M[:, :0]
     else:
         M1, M2 = M[:, xp.asarray(kept)], M[:, xp.asarray(rest)]
-    del M  # peak memory: M_1 and its equilibrated copy
+    del M
     skip = "solve" if variant == "paper" else "fixed"
-    sol = solve_output(M1, E[kept], H=H, d_h=dh, skip=skip, solve=solve)
-    if sol.cond_kept > SINGULAR_COND:
-        raise ValueError(f"the kept system `M_1` is numerically singular in float64 (kappa_1 = {sol.cond_kept:.3g}"
-                         f" > 1/u = {SINGULAR_COND:.3g}); add heads (`heads`) or see theory.certify")
-    model, cond_wov = map_back(primed, sol, W) if skip == "solve" else (
-        AoT(primed.embed, primed.pos, primed.W_QK, primed.W_V, sol.W_O, W, qk_rank1=primed.rank1), 1.0)
     unknown_rows = int(M1.shape[0] if skip == "solve" else H * dh)
     rank = cond2 = None
-    if T_eps <= rank_svd_limit:  # only here does the kept system travel to the host (CuPy)
+    if T_eps <= rank_svd_limit:  # before the solve, which may overwrite M_1; the only host copy (CuPy)
         A_sys = to_numpy(M1 if skip == "solve" else M1[: H * dh])
         An = A_sys / np.linalg.norm(A_sys, axis=1, keepdims=True)
         sv = np.linalg.svd(An, compute_uv=False)
         tol = sv[0] * max(An.shape) * np.finfo(np.float64).eps  # numpy.linalg.matrix_rank's default
         rank = int(np.count_nonzero(sv > tol))
         cond2 = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
+        del A_sys, An
+    # Peak memory: with nothing dropped, M_1 is not needed after the solve (theorem1_rhs uses it only
+    # with M_2), so it is row-scaled and factored in place: one T x T array instead of two.
+    sol = solve_output(M1, E[kept], H=H, d_h=dh, skip=skip, solve=solve, overwrite=M2.shape[1] == 0)
+    if sol.cond_kept > SINGULAR_COND:
+        raise ValueError(f"the kept system `M_1` is numerically singular in float64 (kappa_1 = {sol.cond_kept:.3g}"
+                         f" > 1/u = {SINGULAR_COND:.3g}); add heads (`heads`) or see theory.certify")
+    model, cond_wov = map_back(primed, sol, W) if skip == "solve" else (
+        AoT(primed.embed, primed.pos, primed.W_QK, primed.W_V, sol.W_O, W, qk_rank1=primed.rank1), 1.0)
     F_all = model.logits(task.seqs, backend=backend)  # (T, N), model coordinates
     F_tgt = E @ W.T
     err = max_relative_error(F_all[kept], F_tgt[kept])
