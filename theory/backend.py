@@ -6,13 +6,19 @@ the CuPy path runs mostly the same lines as the NumPy one. Results always
 come back to the caller as NumPy float64 through :func:`to_numpy`.
 
 The routines that differ are few. :func:`lu_solve_cond` wraps the dense LU
-and its condition-number estimate (LAPACK ``getrf``/``gecon``) for both
-backends. :func:`theory.construct.solve_output` picks pivot rows with one
-host ``getrf`` on NumPy, and solves by QR with more than
-``NULL_LU_MAX`` surplus rows. Without a GPU every device branch runs in the test
-suite on a NumPy-backed stand-in that refuses host/device mixing
-(``tests/fake_cupy.py``). CuPy's own numerics are checked only where
-``cupy`` is installed.
+and its condition-number estimate for both backends: LAPACK ``getrf``/``gecon``
+on NumPy; cuSOLVER ``getrf`` and the same estimator run on the device
+(:func:`lacn2_cond1`) on CuPy, so the factors never travel to the host.
+:func:`theory.construct.solve_output` picks pivot rows with one ``getrf`` of
+the tall system (LAPACK or cuSOLVER), and solves by QR with more than
+``NULL_LU_MAX`` surplus rows. :func:`row_norms` and :func:`col_abs_sums` work
+in column blocks, so no full-size temporary sits beside a large ``M_1``.
+
+Testing: without a GPU every device branch runs in the test suite on a
+NumPy-backed stand-in that refuses host/device mixing (``tests/fake_cupy.py``);
+with one, the same tests also run on real CuPy, and ``benchmarks/gpu_run.sh``
+is the whole GPU check (run on an H200 on 2026-11-26:
+``docs/construction.md``).
 """
 
 from __future__ import annotations
