@@ -1,0 +1,60 @@
+"""Smoke tests of the benchmark scripts: each runs its smallest case end to end, so they do not rot.
+
+Timings are not asserted here (they live in the benchmarks' own output, as
+ratios measured in one run); what is asserted is that the scripts run, that
+their accuracy checks hold on the small case, and that a backend this machine
+lacks is refused with one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(autouse=True)
+def _bench_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))  # the scripts import their sibling `timing`
+
+
+def _has_gpu() -> bool:
+    try:
+        cp = importlib.import_module("cupy")
+        return cp.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def test_bench_construct_smallest_case_meets_its_accuracy(tmp_path, capsys):
+    bench = importlib.import_module("bench_construct")
+    out = tmp_path / "rows.json"
+    assert bench.main(["--cases", "T=1000", "--repeat", "1", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["case"] == "T=1000" and row["T"] == 1000 and row["solve"] == "lu"
+    assert row["max_rel_logit_error"] <= 1e-9  # measured 3.0e-11 (docs/construction.md)
+    assert "T=1000" in capsys.readouterr().out
+
+
+def test_profile_construct_runs(capsys):
+    prof = importlib.import_module("profile_construct")
+    assert prof.main(["--case", "T=1000", "--top", "3"]) == 0
+    assert "construct" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(_has_gpu(), reason="this machine has CuPy and a GPU")
+@pytest.mark.parametrize("script", ["bench_construct", "bench_forward", "profile_construct"])
+def test_a_missing_gpu_backend_is_one_line_and_status_2(script, capsys):
+    mod = importlib.import_module(script)
+    assert mod.main(["--backend", "cupy"]) == 2
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("error: `backend` 'cupy' is not available here")
+
+
+def test_gpu_script_parses():
+    assert subprocess.run(["bash", "-n", str(BENCH / "gpu_run.sh")]).returncode == 0
