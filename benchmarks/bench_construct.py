@@ -27,8 +27,8 @@ import numpy as np
 import scipy.linalg
 
 from theory.construct import construct, svd_target
-from theory.backend import get_xp
 from theory.generators import dirichlet_task
+from timing import backend_missing
 
 # (label, N, S, d, d_h, error target or None[, variant]); (T - d) % d_h == 0 keeps the
 # paper's kept system square. The paper variant needs d <= N - 1 (finding 4 of
@@ -122,10 +122,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="also write the rows to this JSON file")
     ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     args = ap.parse_args(argv)
-    try:
-        get_xp(args.backend)
-    except ValueError as exc:  # e.g. no CuPy or no GPU here: one line, no traceback
-        print(f"error: {exc}")
+    if backend_missing(args.backend):
         return 2
     cases = CASES if args.cases == "all" else [c for c in CASES + GPU_CASES if c[0] in args.cases.split(",")]
     rows = []

@@ -23,8 +23,7 @@ import argparse
 import numpy as np
 
 from theory.aot import AoT
-from theory.backend import get_xp
-from timing import best_of
+from timing import backend_missing, best_of
 
 # (N, S, d, H, d_h, T)
 CASES = {"quick": [(10, 4, 16, 4, 8, 10**4), (10, 5, 16, 4, 8, 10**5)],
@@ -59,10 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     ap.add_argument("--chunk", type=int, default=None, help="sequences per chunk (default: theory.aot.forward_chunk)")
     args = ap.parse_args(argv)
-    try:
-        get_xp(args.backend)
-    except ValueError as exc:  # e.g. no CuPy or no GPU here: one line, no traceback
-        print(f"error: {exc}")
+    if backend_missing(args.backend):
         return 2
     print(f"AoT backend: {args.backend}, chunk: {args.chunk or 'forward_chunk(H, d)'}")
     print(f"{'N':>4s} {'S':>2s} {'d':>3s} {'H':>2s} {'d_h':>3s} {'T':>8s} {'einsum s':>9s} {'AoT s':>8s} {'ratio':>6s}  rel diff")

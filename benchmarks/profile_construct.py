@@ -12,8 +12,8 @@ import cProfile
 import pstats
 
 from bench_construct import CASES, case_task
-from theory.backend import get_xp
 from theory.construct import construct
+from timing import backend_missing
 
 
 def main(argv=None) -> int:
@@ -22,10 +22,7 @@ def main(argv=None) -> int:
     ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args(argv)
-    try:
-        get_xp(args.backend)
-    except ValueError as exc:
-        print(f"error: {exc}")
+    if backend_missing(args.backend):
         return 2
     label, N, S, d, d_h, _target, *rest = next(c for c in CASES if c[0] == args.case)
     variant = rest[0] if rest else "paper"

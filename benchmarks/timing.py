@@ -11,3 +11,15 @@ def best_of(fn, repeat):
         val = fn()
         times.append(time.perf_counter() - t0)
     return min(times), val
+
+
+def backend_missing(name: str) -> bool:
+    """Whether the array backend ``name`` is unavailable here; if so, say why in one line (for ``return 2``)."""
+    from theory.backend import get_xp
+
+    try:
+        get_xp(name)
+    except ValueError as exc:  # e.g. no CuPy or no GPU here: one line, no traceback
+        print(f"error: {exc}")
+        return True
+    return False
