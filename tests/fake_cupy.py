@@ -94,6 +94,16 @@ def _lu_factor(a, overwrite_a=False, check_finite=True):
     return lu, piv.astype(np.int32)
 
 
+def real_cupy():
+    """The real ``cupy`` module where it imports and sees a GPU (``theory.backend.get_xp("cupy")``), else ``None``."""
+    from theory.backend import get_xp
+
+    try:
+        return get_xp("cupy")
+    except ValueError:
+        return None
+
+
 def install(monkeypatch) -> types.ModuleType:
     """Put fake ``cupy``, ``cupyx``, ``cupyx.scipy.linalg`` into ``sys.modules`` for one test."""
     cp = types.ModuleType("cupy")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 from theory.aot import AoT, AoTShape, load_aot
 from theory.task import all_sequences
+from tests import fake_cupy
 from tests.strategies import seeds
 
 # The vectorised forward pass and the loop differ only in summation order:
@@ -134,7 +133,7 @@ def test_unknown_backend_is_rejected():
 CUPY_AGREE_RTOL = 1e-10  # issue 3: the CuPy path must agree with NumPy to 1e-10
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cupy") is None, reason="cupy is not installed")
+@pytest.mark.skipif(fake_cupy.real_cupy() is None, reason="cupy with a GPU is not available")
 @given(aots())
 def test_cupy_agrees_with_numpy(m):  # pragma: no cover - needs a GPU
     seqs = all_sequences(m.shape.N, m.shape.S)[:40]

@@ -13,8 +13,6 @@ sees a device, every test here runs a second time on real CuPy (the
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 
@@ -29,20 +27,11 @@ from theory.task import all_sequences
 CUPY_AGREE_RTOL = 1e-10  # issue 3: the CuPy path must agree with NumPy to 1e-10
 
 
-def _real_cupy():
-    """The real ``cupy`` module when it imports and sees a GPU, else ``None``."""
-    try:
-        cp = importlib.import_module("cupy")
-        return cp if cp.cuda.runtime.getDeviceCount() > 0 else None
-    except Exception:  # ImportError, CUDARuntimeError: no CuPy here
-        return None
-
-
 @pytest.fixture(params=["fake", "cupy"])
 def cp(request, monkeypatch):
     if request.param == "fake":
         return fake_cupy.install(monkeypatch)
-    real = _real_cupy()
+    real = fake_cupy.real_cupy()
     if real is None:
         pytest.skip("cupy with a GPU is not available")
     return real  # pragma: no cover - needs a GPU

@@ -15,20 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import fake_cupy
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(autouse=True)
 def _bench_path(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))  # the scripts import their sibling `timing`
-
-
-def _has_gpu() -> bool:
-    try:
-        cp = importlib.import_module("cupy")
-        return cp.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
 
 
 def test_bench_construct_smallest_case_meets_its_accuracy(tmp_path, capsys):
@@ -47,7 +41,7 @@ def test_profile_construct_runs(capsys):
     assert "construct" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(_has_gpu(), reason="this machine has CuPy and a GPU")
+@pytest.mark.skipif(fake_cupy.real_cupy() is not None, reason="this machine has CuPy and a GPU")
 @pytest.mark.parametrize("script", ["bench_construct", "bench_forward", "profile_construct"])
 def test_a_missing_gpu_backend_is_one_line_and_status_2(script, capsys):
     mod = importlib.import_module(script)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.backend import BACKENDS, get_xp, to_numpy
+from theory.backend import check_backend, get_xp, to_numpy
 from theory.validate import check_array, check_int
 
 __all__ = ["AoTShape", "AoT", "load_aot", "head_values", "forward_chunk", "NPZ_KEYS", "DEFAULT_CHUNK", "CHUNK_ELEMS",
@@ -50,9 +50,8 @@ def forward_chunk(H: int, d: int, backend: str = "numpy") -> int:
     """
     H = check_int("H", H, minimum=0)
     d = check_int("d", d, minimum=1)
-    if backend not in BACKENDS:
-        raise ValueError(f"`backend` must be one of {BACKENDS} (got {backend!r})")
-    elems, top = (CHUNK_ELEMS, DEFAULT_CHUNK) if backend == "numpy" else (DEVICE_CHUNK_ELEMS, DEVICE_MAX_CHUNK)
+    numpy = check_backend(backend) == "numpy"
+    elems, top = (CHUNK_ELEMS, DEFAULT_CHUNK) if numpy else (DEVICE_CHUNK_ELEMS, DEVICE_MAX_CHUNK)
     return int(min(top, max(16, elems // max(1, H * d))))
 
 
