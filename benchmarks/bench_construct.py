@@ -26,8 +26,8 @@ import time
 import numpy as np
 import scipy.linalg
 
-from theory.construct import construct, svd_target
-from theory.generators import dirichlet_task
+from aotmem.theory.construct import construct, svd_target
+from aotmem.theory.generators import dirichlet_task
 from timing import backend_missing
 
 # (label, N, S, d, d_h, error target or None[, variant]); (T - d) % d_h == 0 keeps the

@@ -22,7 +22,7 @@ import argparse
 
 import numpy as np
 
-from theory.aot import AoT
+from aotmem.theory.aot import AoT
 from timing import backend_missing, best_of
 
 # (N, S, d, H, d_h, T)

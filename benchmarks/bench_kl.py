@@ -26,7 +26,7 @@ import argparse
 import numpy as np
 from scipy.special import logsumexp, rel_entr
 
-from theory.divergence import auto_chunk, kl, kl_stream
+from aotmem.theory.divergence import auto_chunk, kl, kl_stream
 from timing import best_of
 
 CASES = {"quick": [(10**5, 10), (10**4, 1000)], "all": [(10**5, 10), (10**6, 10), (10**5, 100), (10**4, 1000)]}

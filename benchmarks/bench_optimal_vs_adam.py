@@ -77,9 +77,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from theory.generators import almost_rank_task, dirichlet_task, lookup_task  # noqa: E402
-from theory.lowrank import f_ls  # noqa: E402
-from theory.optimal import _neg_entropy_term, _objective, balance, minimize_newton, optimal_encoder  # noqa: E402
+from aotmem.theory.generators import almost_rank_task, dirichlet_task, lookup_task  # noqa: E402
+from aotmem.theory.lowrank import f_ls  # noqa: E402
+from aotmem.theory.optimal import _neg_entropy_term, _objective, balance, minimize_newton, optimal_encoder  # noqa: E402
 
 N, S, D, SEED = 20, 2, 4, 0
 RELS = (1e-6, 1e-10)  # "within 1e-6 relative of the best" (the target), and a tight one

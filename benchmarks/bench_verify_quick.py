@@ -2,12 +2,12 @@
 
 Each is a fresh subprocess, timed end to end (best of ``--repeat``):
 
-- ``startup``: ``python -m verify --help`` (interpreter, imports, argument
+- ``startup``: ``python -m aotmem.verify --help`` (interpreter, imports, argument
   parsing): the floor of any ``aotmem`` command;
 - ``reference``: a fixed NumPy workload (20 SVDs of a 500 x 500 Gaussian
   matrix) that measures the machine, so figures from different machines
   can be compared as ratios;
-- ``verify quick``: ``python -m verify verify --profile quick --no-figures``
+- ``verify quick``: ``python -m aotmem.verify verify --profile quick --no-figures``
   (the claims ledger at its quick profile; its own target is < 2 min on 2 cores).
 
 Printed: seconds and the ratios ``verify / startup`` and ``verify / reference``.

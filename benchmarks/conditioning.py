@@ -27,10 +27,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from theory.aot import AoTShape  # noqa: E402
-from theory.backend import lu_solve_cond  # noqa: E402
-from theory.construct import ATTN_SCALE, draw_primed, head_features  # noqa: E402
-from theory.task import all_sequences  # noqa: E402
+from aotmem.theory.aot import AoTShape  # noqa: E402
+from aotmem.theory.backend import lu_solve_cond  # noqa: E402
+from aotmem.theory.construct import ATTN_SCALE, draw_primed, head_features  # noqa: E402
+from aotmem.theory.task import all_sequences  # noqa: E402
 
 DESIGNS = {"generic": dict(embedding="gaussian", attn_scale=1.0),
            "designed": dict(embedding="orthogonal", attn_scale=ATTN_SCALE)}

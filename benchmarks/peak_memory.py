@@ -39,7 +39,7 @@ CASES = ("baseline", "kl-arrays", "kl-stream", "forward", "forward-kl-stream")
 def _random_aot(N, S, d, H, d_h, seed=0):
     import numpy as np
 
-    from theory.aot import AoT
+    from aotmem.theory.aot import AoT
 
     rng = np.random.default_rng(seed)
     return AoT(rng.normal(size=(N, d)) / np.sqrt(d), rng.normal(size=(S, d)) / np.sqrt(d),
@@ -74,7 +74,7 @@ def child(case: str, T: int, trace: bool) -> dict:
 
     import numpy as np
 
-    from theory.divergence import auto_chunk, kl, kl_stream
+    from aotmem.theory.divergence import auto_chunk, kl, kl_stream
 
     if trace:
         tracemalloc.start()

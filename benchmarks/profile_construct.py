@@ -12,7 +12,7 @@ import cProfile
 import pstats
 
 from bench_construct import CASES, case_task
-from theory.construct import construct
+from aotmem.theory.construct import construct
 from timing import backend_missing
 
 

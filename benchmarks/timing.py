@@ -15,7 +15,7 @@ def best_of(fn, repeat):
 
 def backend_missing(name: str) -> bool:
     """Whether the array backend ``name`` is unavailable here; if so, say why in one line (for ``return 2``)."""
-    from theory.backend import get_xp
+    from aotmem.theory.backend import get_xp
 
     try:
         get_xp(name)

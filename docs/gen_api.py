@@ -24,18 +24,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 API = ROOT / "docs" / "api.md"
-PACKAGES = ("theory", "verify")
-SKIP = {"verify.__main__"}  # runs the CLI on import
+PACKAGES = {"aotmem.theory": "theory", "aotmem.verify": "verify"}  # import name -> folder
+SKIP = {"aotmem.verify.__main__"}  # runs the CLI on import
 
-HEADING = re.compile(r"^## `((?:theory|verify)\.\w+)`")
+HEADING = re.compile(r"^## `(aotmem\.(?:theory|verify)\.\w+)`")
 ENTRY = re.compile(r"^- \*\*`([A-Za-z_]\w*)`\*\*")
 
 
 def module_names() -> list[str]:
     """Dotted names of the modules of ``theory`` and ``verify``, sorted."""
     out = []
-    for pkg in PACKAGES:
-        for f in sorted((ROOT / pkg).glob("*.py")):
+    for pkg, folder in PACKAGES.items():
+        for f in sorted((ROOT / folder).glob("*.py")):
             name = f"{pkg}.{f.stem}"
             if f.stem != "__init__" and name not in SKIP:
                 out.append(name)
@@ -99,7 +99,7 @@ def _cli_section() -> list[str]:
     """``aotmem <command> --help`` for every command, as the parser prints it."""
     import os
 
-    from verify.cli import build_parser
+    from aotmem.verify.cli import build_parser
 
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal: fix the width so the page is stable
 

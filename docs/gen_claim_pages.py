@@ -47,8 +47,8 @@ CLAIMS = [
                    "`N/d`), not a yes/no.",
                    "`capacity<=d`: the largest `N` recalled at 90% is at most `d`.",
                    "`linear-growth`: doubling `d` at most doubles that capacity."],
-         code=["theory.assoc.assoc_memory_recall", "theory.assoc.recall_curve", "theory.assoc.recall_capacity",
-               "verify.experiments.assoc_recall_experiment"],
+         code=["aotmem.theory.assoc.assoc_memory_recall", "aotmem.theory.assoc.recall_curve", "aotmem.theory.assoc.recall_capacity",
+               "aotmem.verify.experiments.assoc_recall_experiment"],
          figure="assoc_recall.png",
          report="assoc"),
     dict(id="seed.theorem-aot", where="slides, 'Attention-only Transformers', Theorem",
@@ -59,15 +59,15 @@ CLAIMS = [
                    "the optimal rank-`d` linear map and `N_eps = T_eps` the number of likeliest sequences "
                    "carrying mass `>= 1 - eps`.",
          readings=["The slides leave `C` open; the package uses the paper's `C` (see `paper.theorem1`)."],
-         code=["theory.task.t_eps", "theory.optimal.optimal_encoder", "theory.construct.construct",
-               "theory.construct.theorem1_rhs"]),
+         code=["aotmem.theory.task.t_eps", "aotmem.theory.optimal.optimal_encoder", "aotmem.theory.construct.construct",
+               "aotmem.theory.construct.theorem1_rhs"]),
     dict(id="seed.zero-divergence", where="slides, 'Optimal Linear Mapping'",
          title="divergence 0 is reachable iff the centred L has rank <= d",
          statement="A rank-`d` map reaches `dKL = 0` iff the centred `L = log Pi` has rank `<= d`; this always "
                    "holds when `d >= N - 1`.",
          readings=["`if`: build the rank-`d` truncated SVD and check its divergence is 0.",
                    "`only-if`: where `sigma_{d+1} > 0`, no rank-`d` map found by the optimiser reaches 0."],
-         code=["theory.spectra.singular_values", "theory.lowrank.f_ls", "theory.optimal.optimal_encoder"]),
+         code=["aotmem.theory.spectra.singular_values", "aotmem.theory.lowrank.f_ls", "aotmem.theory.optimal.optimal_encoder"]),
     dict(id="seed.ls-bound", where="slides, 'Almost rank d'",
          title="least-squares fit: bound by sigma_{d+1}",
          statement="With `f_ls` the rank-`d` least-squares fit of `L`: "
@@ -76,7 +76,7 @@ CLAIMS = [
                    "mean, with or without prior weighting of the rows (`uniform`, `uniform-prior`, `pi`, "
                    "`pi-prior`).",
                    "`inf`: `||pi||_inf` as the global maximum (`global`) or per row inside `E_t` (`per-row`)."],
-         code=["theory.bounds.seed_ls_bound", "theory.lowrank.f_ls", "theory.spectra.sigma"]),
+         code=["aotmem.theory.bounds.seed_ls_bound", "aotmem.theory.lowrank.f_ls", "aotmem.theory.spectra.sigma"]),
     dict(id="seed.wls-bound", where="slides, 'Almost rank d'",
          title="weighted least-squares fit: bound by sigma_{d+1}",
          statement="With `f_wls` the weighted least-squares fit `|| I_sqrt(pi) (W - L) ||`: "
@@ -84,7 +84,7 @@ CLAIMS = [
          readings=["`sigma` and `inf` as for `seed.ls-bound`.",
                    "`fit`: `W_U` from the unweighted SVD and `E(t)` in closed form (`draft.lemma-wls`), or the "
                    "true weighted rank-`d` problem solved by alternating regressions (`fit=alternating`)."],
-         code=["theory.bounds.seed_wls_bound", "theory.lowrank.f_wls", "theory.lowrank.f_wls_alternating"]),
+         code=["aotmem.theory.bounds.seed_wls_bound", "aotmem.theory.lowrank.f_wls", "aotmem.theory.lowrank.f_wls_alternating"]),
     dict(id="seed.lookup-bound", where="slides, 'Low Entropy', Theorem",
          title="look-up tables: bound by the entropy",
          statement="With `C = sqrt(32 log(N+1) / d)`, a look-up table `g` and the encoder of `draft.lookup-theorem`: "
@@ -93,7 +93,7 @@ CLAIMS = [
          readings=["`C<1/2`: only where `d > 128 log(N+1)` (otherwise vacuous).",
                    "`as-written`: any `d` (for `C > 1/2` the right-hand side is negative).",
                    "`C=achieved`: `C` the achieved `||W W^T - I||_max` of the drawn matrix."],
-         code=["theory.lookup.seed_lookup_bound", "theory.lookup.lookup_encoder", "theory.lookup.jl_matrix"]),
+         code=["aotmem.theory.lookup.seed_lookup_bound", "aotmem.theory.lookup.lookup_encoder", "aotmem.theory.lookup.jl_matrix"]),
     dict(id="seed.no-quantity-limit", where="slides, 'Experimental validation'",
          title="no memorization limit in quantity, but in quality",
          statement="\"No memorization limit in term of quantity, but in term of quality\": the number of sequences "
@@ -102,8 +102,8 @@ CLAIMS = [
          readings=["Measured by `aotmem report` (experiment `encoder`): the divergence of the best rank-`d` "
                    "encoder of a task with `K` classes does not depend on the number `T` of sequences and is 0 "
                    "from `d = K - 1` on; the Gram matrices of its unembeddings and encodings are block matrices."],
-         code=["verify.experiments.optimal_encoder_experiment", "verify.experiments.structured_task",
-               "theory.optimal.optimal_encoder"],
+         code=["aotmem.verify.experiments.optimal_encoder_experiment", "aotmem.verify.experiments.structured_task",
+               "aotmem.theory.optimal.optimal_encoder"],
          figure="optimal_encoder_blocks.png",
          report="encoder"),
     # --- D: the draft ------------------------------------------------------------------
@@ -113,15 +113,15 @@ CLAIMS = [
          readings=["`rank`: the logit matrix of random AoTs has rank `<= d`.",
                    "`vs-optimiser`: random AoTs are never below the optimiser's value (which bounds the minimum "
                    "from above, so a violation would also expose a sub-optimal optimiser)."],
-         code=["theory.aot.AoT", "theory.optimal.optimal_encoder"]),
+         code=["aotmem.theory.aot.AoT", "aotmem.theory.optimal.optimal_encoder"]),
     dict(id="draft.lemma-taylor", where="draft, D.2",
          title="Taylor expansion of the divergence",
          statement="With `fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`: "
                    "`| dKL(pi, f) - E_t log(1 + Var_{o~pi_t}(fbar_t)/2) | <= E_t exp3(||fbar_t||_2)`, "
                    "`exp3(x) = e^x - 1 - x - x^2/2`; behind it the identity `dKL = E_t log E_{o~pi_t} e^{fbar_t(o)}`.",
          readings=["`identity`: the identity checked to floating-point accuracy.", "The bound itself."],
-         code=["theory.divergence.fbar", "theory.divergence.taylor_proxy", "theory.divergence.taylor_remainder_bound",
-               "theory.divergence.exp3"]),
+         code=["aotmem.theory.divergence.fbar", "aotmem.theory.divergence.taylor_proxy", "aotmem.theory.divergence.taylor_remainder_bound",
+               "aotmem.theory.divergence.exp3"]),
     dict(id="draft.lemma-wls", where="draft, D.3",
          title="the weighted least-squares encoder in closed form",
          statement="For fixed `W_U` with `1 not in Im(W_U)`, `w_E(t) -> Var_{o~pi_t}(fbar_t)` is minimised by "
@@ -129,27 +129,27 @@ CLAIMS = [
                    "and `P_t = W_U [..]^{-1} W_U^T (I_pi - pi pi^T)` is a projection.",
          readings=["`minimiser`: no perturbation of the encoder does better.", "`projection`: `P_t^2 = P_t`.",
                    "`image`: `Im(P_t) = Im(W_U)`."],
-         code=["theory.lowrank.wls_encoder", "theory.lowrank.wls_projection", "theory.lowrank.wls_system"]),
+         code=["aotmem.theory.lowrank.wls_encoder", "aotmem.theory.lowrank.wls_projection", "aotmem.theory.lowrank.wls_system"]),
     dict(id="draft.theorem-ls", where="draft, D.4",
          title="least-squares fit: the draft's refined bound",
          statement="With `C_t = 1 + N ||pi_t||_inf / sqrt 2`: `dKL(pi, f_ls) <= E_t[ log(1 + ||pi_t||_inf C_t "
                    "sigma_{d+1}^2 / 2) + exp3(sqrt(C_t) sigma_{d+1}) ]`.",
          readings=["`sigma` as for `seed.ls-bound`; `E_t` weighted by the prior."],
-         code=["theory.bounds.draft_ls_bound", "theory.lowrank.f_ls"]),
+         code=["aotmem.theory.bounds.draft_ls_bound", "aotmem.theory.lowrank.f_ls"]),
     dict(id="draft.theorem-wls", where="draft, D.4",
          title="weighted least-squares fit: the draft's refined bound",
          statement="`dKL(pi, f_wls) <= E_t[ log(1 + ||pi_t||_inf sigma_{d+1}^2 / 2) + "
                    "exp3(sqrt(||pi_t||_inf / ||pi_t||_-inf) sigma_{d+1}) ]`. Since `W_U` is shared, the per-row "
                    "minimum of this and `draft.theorem-ls` also bounds each row (`min`).",
          readings=["`sigma` as for `seed.ls-bound`; `fit` closed form or alternating; `min`: the per-row minimum."],
-         code=["theory.bounds.draft_wls_bound", "theory.bounds.draft_min_bound", "theory.lowrank.f_wls"]),
+         code=["aotmem.theory.bounds.draft_wls_bound", "aotmem.theory.bounds.draft_min_bound", "aotmem.theory.lowrank.f_wls"]),
     dict(id="draft.cor-permutation", where="draft, D.5",
          title="closed forms when the singular vectors are a permutation",
          statement="If the centred `L = V Sigma U` has `V` a permutation `xi` and `S_d` = its first `d` outputs: "
                    "`dKL(pi, f_wls) = E_t log( pi(S_d|t) + pi(S_d^c|t) (N-d) e^{H(pi_t, S_d^c)} )` and "
                    "`dKL(pi, f_ls) = E_t log( pi(S_d|t) + (N-d) e^{H(pi_t)} )`; `f_wls` is strictly better.",
          readings=["The closed forms are checked against the numeric solutions; a mismatch is a finding."],
-         code=["theory.generators.permutation_task", "theory.lowrank.f_wls", "theory.lowrank.f_ls"]),
+         code=["aotmem.theory.generators.permutation_task", "aotmem.theory.lowrank.f_wls", "aotmem.theory.lowrank.f_ls"]),
     dict(id="draft.lookup-theorem", where="draft, D.6",
          title="look-up tables: the Johnson-Lindenstrauss encoder",
          statement="There is `W` with `||W W^T - I||_max <= C = sqrt(32 log(N+1) / d)`. The encoder "
@@ -159,50 +159,50 @@ CLAIMS = [
                    "Needs `C < 1/2`, i.e. `d > 128 log(N+1)`.",
          readings=["`jl`: the matrix exists (a certified draw).", "`lambda-bound`, `divergence`: the two inequalities.",
                    "`C=achieved`: with the achieved `C`; `+factor(1+2C)`: the strongest form the proof supports."],
-         code=["theory.lookup.jl_matrix", "theory.lookup.lookup_lambda", "theory.lookup.lookup_lambda_bound",
-               "theory.lookup.draft_lookup_bound", "theory.lookup.tight_lookup_bound"]),
+         code=["aotmem.theory.lookup.jl_matrix", "aotmem.theory.lookup.lookup_lambda", "aotmem.theory.lookup.lookup_lambda_bound",
+               "aotmem.theory.lookup.draft_lookup_bound", "aotmem.theory.lookup.tight_lookup_bound"]),
     dict(id="draft.lemma-rank", where="draft, D.7",
          title="enough heads make the attention matrix invertible",
          statement="With `P d >= N^k` heads there are embeddings, positions and `W_QK` making the attention "
                    "matrix `A` (rows: sequences) invertible.",
          readings=[],
-         code=["theory.construct.head_features", "theory.construct.heads_for"]),
+         code=["aotmem.theory.construct.head_features", "aotmem.theory.construct.heads_for"]),
     dict(id="draft.cor-autoregressive", where="draft, D.8",
          title="autoregressive prediction at every position",
          statement="With `d >= S + 1` and `ceil(N^k / d)` modules, a `T*_lambda` predicts at every position `s > k` "
                    "with error `o(e^{-lambda})` over the best rank-`d` map (positional focusing on the last `k` tokens). "
                    "A stretch goal of the project.",
          readings=[],
-         code=["theory.construct.construct"]),
+         code=["aotmem.theory.construct.construct"]),
     # --- P: the paper ------------------------------------------------------------------
     dict(id="paper.prop1", where="paper, Proposition 1",
          title="the rank-d lower bound",
          statement="`dKL(pi, T) >= dKL(pi, L(N,S,d))` for any Transformer `T` with embedding dimension `d`.",
          readings=[],
-         code=["theory.aot.AoT", "theory.optimal.optimal_encoder"]),
+         code=["aotmem.theory.aot.AoT", "aotmem.theory.optimal.optimal_encoder"]),
     dict(id="paper.prop2", where="paper, Proposition 2",
          title="d >= N-1 suffices for every distribution, and is needed for some",
          statement="`d >= N-1` gives `dKL(pi, L(N,S,d)) = 0` for every `pi`; for `d < N-1` some `pi` has "
                    "`dKL(pi, L(N,S,d)) > 0` (the package exhibits one, with a certified positive lower bound).",
          readings=[],
-         code=["theory.optimal.optimal_encoder", "theory.exact"]),
+         code=["aotmem.theory.optimal.optimal_encoder", "aotmem.theory.exact"]),
     dict(id="paper.prop3", where="paper, Proposition 3",
          title="associations need only d >= 2",
          statement="Under Assumption 1 (one-hot rows) and `d >= 2`, `dKL(pi, L(N,S,d)) = 0`, an infimum: the "
                    "package exhibits a family whose divergence goes to 0, with its rate.",
          readings=[],
-         code=["theory.generators.association_task", "theory.exact"]),
+         code=["aotmem.theory.generators.association_task", "aotmem.theory.exact"]),
     dict(id="paper.lemma1", where="paper, Lemma 1",
          title="under full support the infimum is attained",
          statement="Under Assumption 2 (every `pi(o|t) > 0`) the infimum `dKL(pi, L(N,S,d))` is attained.",
          readings=[],
-         code=["theory.optimal.optimal_encoder"]),
+         code=["aotmem.theory.optimal.optimal_encoder"]),
     dict(id="paper.lemma2", where="paper, Lemma 2",
          title="rank of the head features",
          statement="With `H` heads, for `T_0` sequences there are `W_QK^h`, `e`, `pos` with "
                    "`rank{A(t)} >= min(T_0, H d)`; rank-1 `W_QK^h` suffice (Remark 2).",
          readings=[],
-         code=["theory.construct.draw_primed", "theory.construct.head_features"]),
+         code=["aotmem.theory.construct.draw_primed", "aotmem.theory.construct.head_features"]),
     dict(id="paper.theorem1", where="paper, Theorem 1",
          title="an AoT as good as the best rank-d map, up to eps",
          statement="If `d_h H + d >= T_eps` (Assumption 2), there is an AoT `T` with "
@@ -211,19 +211,19 @@ CLAIMS = [
                    "Parameters `d(S + 2N + 4 d_h H)`, or `d(S + 2N + 2(d_h + 1) H)` with rank-1 `W_QK`.",
          readings=["As written, and with the factor 2 the proof's chain carries (`+factor2`).",
                    "The explicit construction of `docs/construction.md` reaches `gamma = 0`."],
-         code=["theory.construct.construct", "theory.construct.theorem1_rhs", "theory.construct.paper_param_count"]),
+         code=["aotmem.theory.construct.construct", "aotmem.theory.construct.theorem1_rhs", "aotmem.theory.construct.paper_param_count"]),
     dict(id="paper.cor1", where="paper, Corollary 1",
          title="association with d = 2",
          statement="Under Assumption 1 with `d = 2`, an AoT memorises `T_0 = H d_h + 2` associations with "
                    "`2(S + 2N + 4(T_0 - 2))` parameters.",
          readings=[],
-         code=["theory.construct.construct"]),
+         code=["aotmem.theory.construct.construct"]),
     dict(id="paper.cor2", where="paper, Corollary 2",
          title="accuracy on associations with a uniform prior",
          statement="Under Assumption 1 with a uniform prior, some AoT has accuracy "
                    "`>= 1/N + (1 - 1/N)(H d_h + d)/T_0`.",
          readings=[],
-         code=["theory.construct.construct"],
+         code=["aotmem.theory.construct.construct"],
          figure="capacity.png",
          report="capacity"),
     dict(id="paper.theorem2", where="paper, Theorem 2",
@@ -232,19 +232,19 @@ CLAIMS = [
                    "`dKL <= E_t[pi(o != g(t) | t)] (1+4C)/(1-2C) log((N-1)/(e^{E_t[h(pi_t)]} - 1))`.",
          readings=["`constant=dtv` and `constant=4C`: the two constants of the first form.",
                    "`simplified`: the second form, tested on its own (the step is Jensen on a product)."],
-         code=["theory.lookup.paper_theorem2_bound", "theory.lookup.paper_theorem2_simplified"]),
+         code=["aotmem.theory.lookup.paper_theorem2_bound", "aotmem.theory.lookup.paper_theorem2_simplified"]),
     dict(id="paper.theorem3", where="paper, Theorem 3",
          title="polynomially approximable distributions",
          statement="For polynomially approximable `pi`, the gap is `O(eps log(1/eps))`; the rate is measured on "
                    "families where it can be.",
          readings=[],
-         code=["theory.optimal.optimal_encoder"]),
+         code=["aotmem.theory.optimal.optimal_encoder"]),
     dict(id="paper.table1", where="paper, Table 1",
          title="capacities compared",
          statement="Capacities `H(d_h - 1) + 1` (Mahdavi et al. 2024), `O(L^2)` (Kim et al. 2023) and "
                    "`H d_h + d` (this paper), with their parameter counts.",
          readings=[],
-         code=["theory.construct.paper_param_count"],
+         code=["aotmem.theory.construct.paper_param_count"],
          figure="capacity.png",
          report="capacity"),
 ]
@@ -352,7 +352,7 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
                 "(see [the experiments](../index.md#experiments)).", ""]
         res = (numbers or {}).get("experiments", {}).get(claim["report"])
         if res:
-            from verify.experiments import summary_lines
+            from aotmem.verify.experiments import summary_lines
 
             out += [f"Measured (`aotmem report`, size `{numbers['size']}`, seed {numbers['seed']}; "
                     "numbers in [`numbers.json`](../figures/numbers.json)):", ""]

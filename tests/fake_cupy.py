@@ -96,7 +96,7 @@ def _lu_factor(a, overwrite_a=False, check_finite=True):
 
 def real_cupy():
     """The real ``cupy`` module where it imports and sees a GPU (``theory.backend.get_xp("cupy")``), else ``None``."""
-    from theory.backend import get_xp
+    from aotmem.theory.backend import get_xp
 
     try:
         return get_xp("cupy")

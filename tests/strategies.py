@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from theory.generators import (
+from aotmem.theory.generators import (
     almost_rank_task,
     association_task,
     dirichlet_task,
     lookup_task,
     permutation_task,
 )
-from theory.task import Task
+from aotmem.theory.task import Task
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 

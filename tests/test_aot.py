@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from theory.aot import AoT, AoTShape, load_aot
-from theory.task import all_sequences
+from aotmem.theory.aot import AoT, AoTShape, load_aot
+from aotmem.theory.task import all_sequences
 from tests import fake_cupy
 from tests.strategies import seeds
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from theory.assoc import (
+from aotmem.theory.assoc import (
     assoc_memory_recall,
     outer_product_memory,
     random_embeddings,

@@ -1,4 +1,4 @@
-"""theory.backend: the condition-number estimators behind every linear solve of the constructor."""
+"""aotmem.theory.backend: the condition-number estimators behind every linear solve of the constructor."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 from hypothesis import given, strategies as st
 
-from theory.backend import cond_from_lu, lacn2_cond1
+from aotmem.theory.backend import cond_from_lu, lacn2_cond1
 
 # Same algorithm (Higham's dlacn2) on the same factors; only the triangular solves differ
 # (dtrsv here, gecon's overflow-guarding dlatrs there). Measured on 280 random matrices of

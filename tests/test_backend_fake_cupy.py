@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from tests import fake_cupy
-from theory.aot import AoT
-from theory.backend import lu_solve_cond
-from theory.construct import NULL_LU_MAX, construct, head_features, draw_primed, svd_target
-from theory.aot import AoTShape
-from theory.generators import dirichlet_task
-from theory.task import all_sequences
+from aotmem.theory.aot import AoT
+from aotmem.theory.backend import lu_solve_cond
+from aotmem.theory.construct import NULL_LU_MAX, construct, head_features, draw_primed, svd_target
+from aotmem.theory.aot import AoTShape
+from aotmem.theory.generators import dirichlet_task
+from aotmem.theory.task import all_sequences
 
 CUPY_AGREE_RTOL = 1e-10  # issue 3: the CuPy path must agree with NumPy to 1e-10
 

@@ -16,12 +16,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from strategies import almost_rank_tasks, full_support_tasks
-from theory import bounds as B
-from theory.divergence import kl, kl_rows, log_softmax
-from theory.generators import almost_rank_task
-from theory.spectra import SIGMA_READINGS
+from aotmem.theory import bounds as B
+from aotmem.theory.divergence import kl, kl_rows, log_softmax
+from aotmem.theory.generators import almost_rank_task
+from aotmem.theory.spectra import SIGMA_READINGS
 
-lowrank = pytest.importorskip("theory.lowrank", reason="theory.lowrank (f_ls, f_wls) not written yet")
+import aotmem.theory.lowrank as lowrank
 
 # KL and the bounds are sums of O(T N) terms of size O(1): rounding ~1e-15 each.
 # A violation must exceed this relative slack to count (it is rounding, not looseness).

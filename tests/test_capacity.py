@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from theory import capacity as CP
+from aotmem.theory import capacity as CP
 
 
 @st.composite

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from verify.cli import main
-from verify.cmd_bounds import bound_table
+from aotmem.verify.cli import main
+from aotmem.verify.cmd_bounds import bound_table
 
 
 def _write(path, **arrays):
@@ -96,7 +96,7 @@ def test_bounds_json_every_row_names_claim_and_status(tmp_path, capsys):
 
 
 def test_bound_table_lookup_regime_not_vacuous_when_d_is_large():
-    from theory.generators import lookup_task
+    from aotmem.theory.generators import lookup_task
 
     task = lookup_task(3, 1, entropy=0.3, seed=0)
     res = bound_table(task, 200)

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from theory.aot import load_aot
-from theory.generators import dirichlet_task
-from verify.cli import main
+from aotmem.theory.aot import load_aot
+from aotmem.theory.generators import dirichlet_task
+from aotmem.verify.cli import main
 
 
 def run_cli(capsys, *argv):
@@ -61,7 +61,6 @@ def test_kind_needs_n_and_s(capsys):
 
 
 def test_default_target_is_the_optimal_encoder(capsys):
-    pytest.importorskip("theory.optimal")
     rc, out, err = run_cli(capsys, "construct", "--kind", "dirichlet", "--N", "3", "--S", "2", "--d", "2",
                            "--dh", "1", "--eps", "0", "--json")
     assert rc == 0, err

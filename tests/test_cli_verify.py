@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from verify.cli import main
-from verify.report import SCHEMA
+from aotmem.verify.cli import main
+from aotmem.verify.report import SCHEMA
 
 ONE = "draft.lemma-taylor[identity]"
 FAILING = "seed.lookup-bound[as-written]"  # RHS negative for C > 1/2: a standing finding
@@ -59,28 +59,28 @@ def test_list(capsys):
 
 
 def test_markdown_report_embeds_figures(tmp_path, monkeypatch):
-    import verify.report as report
-    from verify.registry import select
-    from verify.runner import run_claim
+    import aotmem.verify.report as report
+    from aotmem.verify.registry import select
+    from aotmem.verify.runner import run_claim
 
     res = [run_claim(c, max_examples=3) for c in select(FAILING)]
     doc = report.to_json(res, profile="quick", seed=0, pattern=FAILING, wall_s=1.0, interrupted=False, total=1)
 
-    def missing(path):
-        raise ImportError("theory.nothing", name="theory.nothing")
+    def broken(path):
+        raise RuntimeError("figure code broke")
 
     monkeypatch.setattr(report, "FIGURES", {"lookup_vs_entropy.png": report.fig_lookup_vs_entropy,
-                                            "absent.png": missing})
+                                            "broken.png": broken})
     md = report.write_markdown(tmp_path, doc).read_text()
     assert (tmp_path / "lookup_vs_entropy.png").stat().st_size > 1000
     assert "![lookup_vs_entropy.png](lookup_vs_entropy.png)" in md
-    assert "`absent.png`: skipped (implementation missing: theory.nothing)" in md
+    assert "`broken.png`: failed (RuntimeError: figure code broke)" in md
     assert "## Counterexamples" in md and "Reproduce:" in md
     json.dumps(doc, allow_nan=False)
 
 
 def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path, monkeypatch, capsys):
-    import verify.runner as runner
+    import aotmem.verify.runner as runner
 
     real = runner.run_claim
     calls = []

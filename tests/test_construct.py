@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
-from theory.aot import AoTShape
-from theory.certify import certify_rank, skip_rank_bound
-from theory.construct import (
+from aotmem.theory.aot import AoTShape
+from aotmem.theory.certify import certify_rank, skip_rank_bound
+from aotmem.theory.construct import (
     KL_SUM_RTOL,
     SINGULAR_COND,
     construct,
@@ -23,9 +23,9 @@ from theory.construct import (
     solve_output,
     svd_target,
 )
-from theory.divergence import kl
-from theory.generators import dirichlet_task
-from theory.task import Task, all_sequences
+from aotmem.theory.divergence import kl
+from aotmem.theory.generators import dirichlet_task
+from aotmem.theory.task import Task, all_sequences
 from tests.strategies import seeds
 
 U64 = np.finfo(np.float64).eps
@@ -56,7 +56,7 @@ def construct_cases(draw, *, max_n: int = 5, max_t: int = 40):
 
 
 def distinct_last(task: Task, eps: float) -> int:
-    from theory.task import kept_indices
+    from aotmem.theory.task import kept_indices
     return int(np.unique(task.seqs[kept_indices(task.prior, eps), -1]).size)
 
 
@@ -112,7 +112,7 @@ def test_head_counts_of_the_variants():
 
 
 def test_saved_model_reloads_and_reproduces_logits(tmp_path):
-    from theory.aot import load_aot
+    from aotmem.theory.aot import load_aot
 
     task = dirichlet_task(4, 2, seed=0)
     c = construct(task, svd_target(task, 3), 3, 2, 0.2)
@@ -256,7 +256,7 @@ def test_heads_share_a_constant_when_embeddings_are_too_separable():
 def test_fixed_skip_with_many_surplus_rows_uses_qr():
     """Regression: with more than NULL_LU_MAX surplus head rows the QR branch of solve_output had been
     lost (UnboundLocalError). N=5, S=2, d=d_h=4, 30 heads: 120 head rows for 25 sequences (95 surplus)."""
-    from theory.construct import NULL_LU_MAX
+    from aotmem.theory.construct import NULL_LU_MAX
 
     t = dirichlet_task(5, 2, seed=0)
     c = construct(t, svd_target(t, 4), 4, 4, 0.0, variant="fixed-skip", heads=30)
@@ -274,7 +274,7 @@ def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
     A_1^T Y = [R, A_2^T]."""
     import scipy.linalg
 
-    from theory.construct import _pivoted_lu_solve
+    from aotmem.theory.construct import _pivoted_lu_solve
 
     rng = np.random.default_rng(seed)
     k, T1 = 30, 20

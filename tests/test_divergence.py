@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from strategies import any_tasks, full_support_tasks, seeds
-from theory.divergence import entropy, exp3, fbar, kl, kl_rows, taylor_proxy, taylor_remainder_bound
+from aotmem.theory.divergence import entropy, exp3, fbar, kl, kl_rows, taylor_proxy, taylor_remainder_bound
 
 # KL is a sum of T*N terms of size O(|F|); rounding error is ~1e-15 per unit.
 KL_ATOL = 1e-12

@@ -50,15 +50,15 @@ def test_api_reader_sees_a_deleted_entry(tmp_path):
     victim = next(line for line in text.splitlines() if line.startswith("- **`recall_curve`**"))
     broken = tmp_path / "api.md"
     broken.write_text(text.replace(victim + "\n", ""))
-    assert "recall_curve" in gen_api.code_api()["theory.assoc"]
-    assert "recall_curve" not in gen_api.documented_api(broken)["theory.assoc"]
+    assert "recall_curve" in gen_api.code_api()["aotmem.theory.assoc"]
+    assert "recall_curve" not in gen_api.documented_api(broken)["aotmem.theory.assoc"]
 
 
 # --- claim pages -----------------------------------------------------------------------
 
 
 def _registry_ids():
-    from verify.registry import all_claims
+    from aotmem.verify.registry import all_claims
 
     return {c.id.split("+")[0] for c in all_claims()}
 
@@ -103,7 +103,7 @@ def test_code_named_on_claim_pages_exists():
 
 
 def test_reproduce_commands_of_claim_pages_select_their_claims():
-    from verify.registry import select
+    from aotmem.verify.registry import select
 
     for cid in gcp.CLAIM_IDS:
         keys = [c.key for c in select(f"{cid}*")]
@@ -120,8 +120,8 @@ def _cheapest_recorded_result():
 
 
 def test_a_fresh_ledger_run_gives_the_verdict_the_page_states():
-    from verify.registry import select
-    from verify.runner import run_claims
+    from aotmem.verify.registry import select
+    from aotmem.verify.runner import run_claims
 
     run, rec = _cheapest_recorded_result()
     (res,), interrupted = run_claims(select(rec["key"]), profile=run["profile"], seed=run["seed"])
@@ -167,9 +167,9 @@ def test_link_reader_finds_links_and_ignores_urls(tmp_path):
 def test_committed_experiment_numbers_are_reproducible_spot_checks():
     import numpy as np
 
-    from theory.assoc import assoc_memory_recall
-    from theory.capacity import cor2_accuracy_bound
-    from verify.experiments import SIZES
+    from aotmem.theory.assoc import assoc_memory_recall
+    from aotmem.theory.capacity import cor2_accuracy_bound
+    from aotmem.verify.experiments import SIZES
 
     numbers = gcp.load_numbers()
     assert numbers["size"] == "full" and set(numbers["experiments"]) == {"assoc", "encoder", "capacity"}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.cli import build_parser, main
+from aotmem.verify.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]

@@ -7,8 +7,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from strategies import association_tasks, full_support_tasks, permutation_tasks, seeds
-from theory.divergence import kl
-from theory.exact import (
+from aotmem.theory.divergence import kl
+from aotmem.theory.exact import (
     PROP2_ATOL,
     RANK_RTOL,
     centred_rank,
@@ -20,9 +20,9 @@ from theory.exact import (
     rank_lower_bound,
     zero_divergence_reachable,
 )
-from theory.generators import almost_rank_task, association_task, dirichlet_task, permutation_of, permutation_task
-from theory.lowrank import f_ls
-from theory.task import Task
+from aotmem.theory.generators import almost_rank_task, association_task, dirichlet_task, permutation_of, permutation_task
+from aotmem.theory.lowrank import f_ls
+from aotmem.theory.task import Task
 
 EPS = np.finfo(float).eps
 # Logits are compared after row centring; closed form and solver differ by a few

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from theory.assoc import assoc_memory_recall
-from theory.spectra import singular_values
-from verify.cli import main
-from verify.experiments import (
+from aotmem.theory.assoc import assoc_memory_recall
+from aotmem.theory.spectra import singular_values
+from aotmem.verify.cli import main
+from aotmem.verify.experiments import (
     EXPERIMENTS,
     SIZES,
     assoc_recall_experiment,
@@ -143,7 +143,7 @@ def test_cor2_bound_rises_from_guessing_to_at_most_one(capacity):
 
 
 def test_measured_cor2_points_are_the_ledgers_own_evaluations(capacity):
-    from verify.registry import evaluate
+    from aotmem.verify.registry import evaluate
 
     m = capacity["measured"]
     assert m["H"], "no construction succeeded"
@@ -218,7 +218,7 @@ def test_experiments_reject_bad_input_before_computing(fn, kw, match, tmp_path):
 
 
 def test_run_all_rejects_a_bad_size(tmp_path):
-    from verify.experiments import run_all
+    from aotmem.verify.experiments import run_all
 
     with pytest.raises(ValueError, match="`size`"):
         run_all(tmp_path, size="huge")

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from theory.divergence import auto_chunk, entropy, exp3, kl, kl_rows, kl_stream, log_softmax, taylor_proxy
-from theory.task import Task
+from aotmem.theory.divergence import auto_chunk, entropy, exp3, kl, kl_rows, kl_stream, log_softmax, taylor_proxy
+from aotmem.theory.task import Task
 
 # A KL row is a sum of N terms each accurate to ~1e-16 relative: 1e-12 leaves
 # room for N up to 1e4 and for the cancellation in log pi - log softmax.
@@ -121,7 +121,7 @@ def test_entropy_at_zero_and_at_log_N(N):
 
 @pytest.mark.parametrize("N", [2, 7, 10**4])
 def test_lookup_mass_at_entropy_ends(N):
-    from theory.generators import lookup_mass_for_entropy
+    from aotmem.theory.generators import lookup_mass_for_entropy
 
     assert lookup_mass_for_entropy(N, 0.0) == 0.0
     assert lookup_mass_for_entropy(N, math.log(N)) == pytest.approx((N - 1) / N, rel=1e-15)
@@ -149,7 +149,7 @@ def test_exp3_beyond_float64_range_is_signed_inf_not_nan(x, ref):
 def test_lookup_lambda_at_both_ends(N, h_frac):
     """Gaps all -1 (``w_0 = e_1``, other rows ``e_2``): ``(N-1) e^{-lambda} = e^h - 1``, so
     ``lambda = log((N-1)/(e^h - 1))`` exactly (the orthonormal case, in 2 columns instead of N)."""
-    lookup = pytest.importorskip("theory.lookup")
+    import aotmem.theory.lookup as lookup
     h = h_frac * math.log(N)
     W = np.zeros((N, 2))
     W[0, 0] = 1.0
@@ -169,7 +169,7 @@ def test_lookup_lambda_at_both_ends(N, h_frac):
 
 def test_lookup_lambda_bound_holds_at_tiny_entropy_with_a_jl_matrix():
     """D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)`` at ``h = 1e-300`` for a certified W."""
-    lookup = pytest.importorskip("theory.lookup")
+    import aotmem.theory.lookup as lookup
     N, d = 8, 2000
     W, cert = lookup.jl_matrix(N, d, seed=0)
     C = float(np.abs(W @ W.T - np.eye(N)).max())
@@ -196,8 +196,8 @@ def _big_vocab_task(N: int, T: int, seed: int = 0, *, rank: int | None = None, n
 @pytest.mark.parametrize("N", [1000, 10**4])
 def test_bounds_at_large_N_are_finite_and_bound_f_ls(N):
     """``N`` up to 10^4 (T = 12 sequences, centred ``L`` of rank 4 + 1e-3 noise): bounds finite, >= dKL(pi, f_ls)."""
-    bounds = pytest.importorskip("theory.bounds")
-    lowrank = pytest.importorskip("theory.lowrank")
+    import aotmem.theory.bounds as bounds
+    import aotmem.theory.lowrank as lowrank
     d = 4
     task = _big_vocab_task(N, 12, rank=d, noise=1e-4)
     f = lowrank.f_ls(task.prior, task.cond, d)
@@ -211,7 +211,7 @@ def test_bounds_at_large_N_are_finite_and_bound_f_ls(N):
 @pytest.mark.parametrize("N", [1000, 10**4])
 def test_bounds_at_large_N_far_from_rank_d_are_vacuous_not_nan(N):
     """Gaussian logits at N = 10^4: sigma_{d+1} is large and the bounds overflow to +inf (true, vacuous), never NaN."""
-    bounds = pytest.importorskip("theory.bounds")
+    import aotmem.theory.bounds as bounds
     task = _big_vocab_task(N, 12)
     for name in ("draft_ls_bound", "draft_wls_bound", "draft_min_bound", "seed_ls_bound"):
         b = getattr(bounds, name)(task.prior, task.cond, 4)
@@ -253,7 +253,7 @@ def test_stream_reports_the_global_row_of_a_bad_block():
 
 
 def test_aot_forward_chunked_equals_unchunked_and_streams_into_kl():
-    aot = pytest.importorskip("theory.aot")
+    import aotmem.theory.aot as aot
     rng = np.random.default_rng(0)
     N, S, d, H, d_h, T = 7, 5, 8, 3, 4, 20_000
     m = aot.AoT(rng.normal(size=(N, d)), rng.normal(size=(S, d)), rng.normal(size=(H, d, d)) / d,

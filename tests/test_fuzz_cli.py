@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verify.cli import build_parser, main
+from aotmem.verify.cli import build_parser, main
 
 COMMANDS = set(build_parser()._subparsers._group_actions[0].choices)  # the commands that exist now
 

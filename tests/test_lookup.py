@@ -8,9 +8,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from strategies import association_tasks, lookup_tasks, seeds
-from theory import lookup as LU
-from theory.divergence import entropy, log_softmax
-from theory.task import Task
+from aotmem.theory import lookup as LU
+from aotmem.theory.divergence import entropy, log_softmax
+from aotmem.theory.task import Task
 
 # Comparisons of a divergence with a bound: both are O(1) sums of O(T N)
 # rounded terms; a violation must exceed this relative slack to count.
@@ -174,7 +174,7 @@ def test_restricted_statement_small_d_with_a_good_W(N, extra, seed):
     W = Q.T  # (N, d), W W^T = I
     c = LU.jl_certificate(W)
     assert c < 1e-12
-    from theory.generators import lookup_task
+    from aotmem.theory.generators import lookup_task
     task = lookup_task(N, 1, entropy=0.5 * math.log(N), seed=seed)
     assert LU.seed_lookup_bound(task.prior, task.cond, d) == math.inf  # vacuous as stated
     k = float(task.prior @ LU.lookup_encoder(task, W).kl_rows())
@@ -205,7 +205,7 @@ def test_uniform_row_gives_zero_lambda_and_zero_bound():
 
 
 def test_lookup_registry_is_callable_uniformly():
-    from theory.bounds import ALL_BOUNDS, BOUNDS
+    from aotmem.theory.bounds import ALL_BOUNDS, BOUNDS
     P = np.array([[0.8, 0.1, 0.1], [0.5, 0.3, 0.2]])
     vals = {k: fn([0.5, 0.5], P, 500, **kw) for k, (_, fn, kw) in LU.LOOKUP_BOUNDS.items()}
     assert all(math.isfinite(v) and v > 0 for v in vals.values())

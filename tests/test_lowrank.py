@@ -7,8 +7,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from strategies import full_support_tasks, seeds
-from theory.generators import association_task, dirichlet_task
-from theory.lowrank import (
+from aotmem.theory.generators import association_task, dirichlet_task
+from aotmem.theory.lowrank import (
     LS_READINGS,
     WLS_READINGS,
     LowRank,
@@ -19,7 +19,7 @@ from theory.lowrank import (
     wls_encoder,
     wls_projection,
 )
-from theory.spectra import centred_logits
+from aotmem.theory.spectra import centred_logits
 
 # P^2 = P up to rounding: entries of P are O(cond(A)^(1/2)) for the tasks drawn
 # here (cond(A) <= 1e12 is enforced), each product accumulates ~N eps of that.

@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategies import association_tasks, full_support_tasks, seeds
-from theory.exact import PROP2_ATOL, prop2_hard_instance
-from theory.generators import association_task, dirichlet_task
-from theory.lowrank import f_ls, f_wls
-from theory.optimal import (GRAD_TOL, balance, inner_encoder, kl_and_grad, minimize_newton, minimize_varpro,
+from aotmem.theory.exact import PROP2_ATOL, prop2_hard_instance
+from aotmem.theory.generators import association_task, dirichlet_task
+from aotmem.theory.lowrank import f_ls, f_wls
+from aotmem.theory.optimal import (GRAD_TOL, balance, inner_encoder, kl_and_grad, minimize_newton, minimize_varpro,
                             optimal_encoder)
 
 # Divergences are O(1) sums of T*N rounded terms; the optimiser's result is compared
@@ -152,7 +152,7 @@ def test_newton_validation():
 def test_newton_reaches_the_gradient_test_when_the_decrease_is_below_rounding():
     """Regression: Newton stopped at grad 2e-9 > GRAD_TOL on this task (steps whose decrease was below
     the rounding of f were rejected), so `converged` was False and the ledger reported paper.lemma1 as failing."""
-    from theory.generators import dirichlet_task
+    from aotmem.theory.generators import dirichlet_task
 
     task = dirichlet_task(3, 1, alpha=1.0, prior="uniform", seed=0)
     res = optimal_encoder(task.prior, task.cond, 1, starts=1, seed=0)  # the ledger's call (best start: random-0)
@@ -164,7 +164,7 @@ def test_newton_does_not_stall_when_rows_are_far_from_their_optimum():
     failed) while Adam reached 0.2064: after a step, rows far from E*(W) had near-singular Hessians, the
     model's E-part (which the trust radius does not bound) predicted a decrease of ~132 nats, and every
     radius was rejected. A rejection dominated by the E-part now re-solves the rows first."""
-    from theory.generators import lookup_task
+    from aotmem.theory.generators import lookup_task
 
     t = lookup_task(20, 2, entropy=0.5, seed=0)
     ls = f_ls(t.prior, t.cond, 4)
@@ -185,7 +185,7 @@ def test_newton_no_longer_stalls_on_peaked_tasks(kind, kw, N, seed, d, stalled_a
     """Regression, same cause as above, from a sweep of 30 peaked tasks (N = 12-15, S = 2, seeds 0-5):
     before the fix the gradient test passed on 18 of them, after it on 28. These three stalled at
     `stalled_at` with the test failing (recomputed with the old code when the fix landed)."""
-    from theory.generators import random_task
+    from aotmem.theory.generators import random_task
 
     t = random_task(kind, N, 2, seed=seed, **kw)
     ls = f_ls(t.prior, t.cond, d)

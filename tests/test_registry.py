@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verify.registry import SENSES, Claim, Evaluation, all_claims, evaluate, get, select
+from aotmem.verify.registry import SENSES, Claim, Evaluation, all_claims, evaluate, get, select
 
 THEORY = Path(__file__).resolve().parents[2] / "shared" / "THEORY.md"
 # Claim ids as THEORY.md writes them: `seed.xxx`, `draft.xxx`, `paper.xxx` in backticks.

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from theory.task import Task
-from verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, evaluate
+from aotmem.theory.task import Task
+from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, evaluate
 
 
 def _violated(key, recipe):
@@ -23,7 +23,7 @@ def _violated(key, recipe):
 
 def test_assoc_memory_recalls_more_than_d():
     """d = 64: 126 associations are recalled at 90%, about 2d (seed.assoc-memory[capacity<=d])."""
-    from theory.assoc import assoc_memory_recall, recall_capacity
+    from aotmem.theory.assoc import assoc_memory_recall, recall_capacity
 
     cap = recall_capacity(64, level=0.9, seed=0, trials=3, n_max=32 * 64)
     assert cap == 126 > 64
@@ -38,7 +38,7 @@ def test_assoc_memory_capacity_grows_faster_than_d():
     ``recall_capacity``; this recomputes one point above the linear-growth limit
     (2 * capacity(64) = 252) directly, which is enough to refute ``<= 2``.
     """
-    from theory.assoc import assoc_memory_recall
+    from aotmem.theory.assoc import assoc_memory_recall
 
     assert assoc_memory_recall(2 * 126 + 1, 128, seed=0, trials=3).mean >= 0.9
     assert assoc_memory_recall(4 * 126 + 1, 128, seed=0, trials=3).mean >= 0.9
@@ -48,8 +48,8 @@ def test_assoc_memory_capacity_grows_faster_than_d():
 
 def test_seed_lookup_bound_as_written_is_negative_for_small_d():
     """N = 3, d = 2: C = sqrt(32 log 4 / 2) = 4.7 > 1/2, (1+4C)/(1-2C) < 0: the RHS is negative."""
-    from theory.generators import lookup_task
-    from theory.lookup import jl_matrix, lookup_C, lookup_encoder, lookup_terms
+    from aotmem.theory.generators import lookup_task
+    from aotmem.theory.lookup import jl_matrix, lookup_C, lookup_encoder, lookup_terms
 
     task = lookup_task(3, 1, entropy=0.5 * math.log(3), seed=0)
     W, _ = jl_matrix(3, 2, seed=0)
@@ -65,9 +65,9 @@ def test_seed_lookup_bound_as_written_is_negative_for_small_d():
 
 def test_draft_wls_bound_fails_with_prior_weighted_sigma():
     """sigma_{d+1} of diag(sqrt p) L_c is sigma / sqrt(T) for a uniform prior: the bound drops below dKL(f_wls)."""
-    from theory.bounds import draft_wls_bound
-    from theory.generators import almost_rank_task
-    from theory.lowrank import f_wls
+    from aotmem.theory.bounds import draft_wls_bound
+    from aotmem.theory.generators import almost_rank_task
+    from aotmem.theory.lowrank import f_wls
 
     task = almost_rank_task(7, 2, d=1, sigma=1.0, decay=0.9, prior="uniform", seed=0)
     dk = f_wls(task.prior, task.cond, 1).divergence(task.prior, task.cond)
@@ -83,9 +83,9 @@ def test_draft_wls_bound_fails_with_prior_weighted_sigma():
 
 def test_draft_ls_bound_fails_with_prior_weighted_sigma():
     """Same reading, least squares: f_ls of diag(sqrt p) L_c beats the draft.theorem-ls bound."""
-    from theory.bounds import draft_ls_bound
-    from theory.generators import almost_rank_task
-    from theory.lowrank import f_ls
+    from aotmem.theory.bounds import draft_ls_bound
+    from aotmem.theory.generators import almost_rank_task
+    from aotmem.theory.lowrank import f_ls
 
     task = almost_rank_task(7, 2, d=1, sigma=0.5, decay=0.9, prior="uniform", seed=0)
     dk = f_ls(task.prior, task.cond, 1, "uniform-prior").divergence(task.prior, task.cond)
@@ -100,8 +100,8 @@ def test_draft_ls_bound_fails_with_prior_weighted_sigma():
 
 def test_theorem2_simplified_is_below_the_first_form():
     """Two rows, logits [0,0,0,1] and [0,0,2,2], equal prior, d = 207 (C < 1/2): first form > simplified."""
-    from theory.divergence import log_softmax
-    from theory.lookup import lookup_C, paper_theorem2_bound, paper_theorem2_simplified
+    from aotmem.theory.divergence import log_softmax
+    from aotmem.theory.lookup import lookup_C, paper_theorem2_bound, paper_theorem2_simplified
 
     P = np.exp(log_softmax(np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]])))
     p = np.array([0.5, 0.5])
@@ -118,9 +118,8 @@ def test_theorem2_simplified_is_below_the_first_form():
 # ---- paper.lemma2 / draft.lemma-rank: S = 1, and d > N + S - 1 ----------
 
 def _attention_rank(N, S, d, H, seqs, qk, seed):
-    pytest.importorskip("theory.construct", reason="theory/construct.py (another helper's) not present")
-    from theory.aot import AoTShape
-    from theory.construct import draw_primed, head_features
+    from aotmem.theory.aot import AoTShape
+    from aotmem.theory.construct import draw_primed, head_features
 
     primed = draw_primed(AoTShape(N=N, S=S, d=d, H=H, d_h=d), qk=qk, seed=seed)
     M = np.asarray(head_features(primed, seqs))[: H * d]
@@ -144,7 +143,7 @@ def test_lemma2_fails_for_S_equal_1():
 
 def test_lemma2_fails_when_d_exceeds_N_plus_S_minus_1():
     """N = 3, S = 2, d = 5, H = 1: A(t) lies in an (N+S-1) = 4 dimensional space, rank 4 < min(5, 5)."""
-    from theory.task import all_sequences
+    from aotmem.theory.task import all_sequences
 
     seqs = all_sequences(3, 2)
     for seed in range(3):
@@ -161,7 +160,7 @@ def test_lemma2_rank_cap_with_two_heads():
     Found by the full profile against the first correction (d <= N+S-1), which it refutes;
     the kept corrections are d <= N+S-2, or the cap itself.
     """
-    from theory.task import all_sequences
+    from aotmem.theory.task import all_sequences
 
     seqs = all_sequences(3, 3)  # all 27 sequences: the rank is still 9
     for qk in ("rank1", "full"):
@@ -175,9 +174,8 @@ def test_lemma2_rank_cap_with_two_heads():
 # ---- draft.cor-permutation ----------------------------------------------
 
 def _perm(seed, N=3, d=1):
-    pytest.importorskip("theory.exact", reason="theory/exact.py (another helper's) not present")
-    from theory.exact import permutation_closed_forms
-    from theory.generators import permutation_of, permutation_task
+    from aotmem.theory.exact import permutation_closed_forms
+    from aotmem.theory.generators import permutation_of, permutation_task
 
     task = permutation_task(N, 1, d=d, scale=1.0, prior="uniform", seed=seed)
     return task, permutation_closed_forms(task.prior, task.cond, d, permutation_of(task))
@@ -185,7 +183,7 @@ def _perm(seed, N=3, d=1):
 
 def test_cor_permutation_mean_log_reading_and_ls_formula():
     """N = 3, d = 1: the mean-log reading of H(pi_t, S) and the draft's f_ls formula both miss."""
-    from theory.lowrank import f_ls, f_wls
+    from aotmem.theory.lowrank import f_ls, f_wls
 
     task, cf = _perm(0)
     d, N = 1, 3
@@ -206,7 +204,7 @@ def test_cor_permutation_mean_log_reading_and_ls_formula():
 
 def test_cor_permutation_wls_not_strictly_better_than_ls():
     """N = 3, d = 1, seed 1: the numeric f_wls (W_U = e_{S_d}) is worse than f_ls (uniform)."""
-    from theory.lowrank import f_ls, f_wls
+    from aotmem.theory.lowrank import f_ls, f_wls
 
     task, cf = _perm(1)
     W_U = np.eye(3)[:, cf["S_d"]]
@@ -221,9 +219,8 @@ def test_cor_permutation_wls_not_strictly_better_than_ls():
 
 def test_cor2_construction_misses_the_accuracy_bound():
     """N = 3, S = 2, d = 2, d_h = 1, H = 1: T* memorises K = 3 of 9 and guesses none of the rest."""
-    pytest.importorskip("theory.construct", reason="theory/construct.py (another helper's) not present")
-    from theory.construct import construct
-    from theory.generators import association_task
+    from aotmem.theory.construct import construct
+    from aotmem.theory.generators import association_task
 
     task = association_task(3, 2, seed=0)
     g = task.argmax_map()
@@ -253,10 +250,9 @@ def test_cor_permutation_closed_form_wls_not_strictly_better():
 
 def test_theorem1_param_count_undercounts_full_qk():
     """d = 3, d_h = 1, full W_QK: the AoT of THEORY.md has d^2 = 9 QK entries per head, the formula counts 4 d_h = 4."""
-    pytest.importorskip("theory.construct", reason="theory/construct.py (another helper's) not present")
-    from theory.construct import construct, paper_param_count
-    from theory.generators import dirichlet_task
-    from theory.lowrank import f_ls
+    from aotmem.theory.construct import construct, paper_param_count
+    from aotmem.theory.generators import dirichlet_task
+    from aotmem.theory.lowrank import f_ls
 
     task = dirichlet_task(5, 2, alpha=1.0, prior="zipf", seed=0)
     lr = f_ls(task.prior, task.cond, 3, "uniform")
@@ -275,10 +271,9 @@ def test_theorem1_param_count_undercounts_full_qk():
 
 def test_lemma2_S1_rank_deficiency_is_certified_in_mpmath():
     """The S = 1 counterexample, certified: sigma_min falls with the precision (rank 2 < 3 exactly)."""
-    pytest.importorskip("theory.certify", reason="theory/certify.py (another helper's) not present")
-    from theory.aot import AoTShape
-    from theory.certify import certify_rank
-    from theory.construct import draw_primed
+    from aotmem.theory.aot import AoTShape
+    from aotmem.theory.certify import certify_rank
+    from aotmem.theory.construct import draw_primed
 
     primed = draw_primed(AoTShape(N=3, S=1, d=2, H=2, d_h=2), qk="rank1", seed=0)
     cert = certify_rank(primed, np.arange(3)[:, None], dps=30, heads_only=True)
@@ -291,9 +286,9 @@ def test_lemma2_S1_rank_deficiency_is_certified_in_mpmath():
 @pytest.mark.parametrize("bound, fit", [("seed_ls_bound", "ls"), ("seed_wls_bound", "wls")])
 def test_seed_bounds_fail_with_prior_weighted_sigma_per_row(bound, fit):
     """N = 11, S = 2 (T = 121), uniform prior: the uniform-prior sigma is sigma / 11, the per-row seed bounds fall short."""
-    import theory.bounds as tb
-    from theory.generators import almost_rank_task
-    from theory.lowrank import f_ls, f_wls
+    import aotmem.theory.bounds as tb
+    from aotmem.theory.generators import almost_rank_task
+    from aotmem.theory.lowrank import f_ls, f_wls
 
     task = almost_rank_task(11, 2, d=1, sigma=0.25, decay=0.9, prior="uniform", seed=0)
     lr = f_ls(task.prior, task.cond, 1, "uniform-prior") if fit == "ls" else f_wls(task.prior, task.cond, 1)
@@ -307,9 +302,9 @@ def test_seed_bounds_fail_with_prior_weighted_sigma_per_row(bound, fit):
 
 def test_draft_wls_bound_fails_with_pi_prior_sigma():
     """N = 6, S = 3 (T = 216): the pi-prior reading of sigma_{d+1} makes draft.theorem-wls fail too."""
-    from theory.bounds import draft_min_bound, draft_wls_bound
-    from theory.generators import almost_rank_task
-    from theory.lowrank import f_wls
+    from aotmem.theory.bounds import draft_min_bound, draft_wls_bound
+    from aotmem.theory.generators import almost_rank_task
+    from aotmem.theory.lowrank import f_wls
 
     task = almost_rank_task(6, 3, d=1, sigma=2.0, decay=0.9, prior="uniform", seed=0)
     dk = f_wls(task.prior, task.cond, 1).divergence(task.prior, task.cond)
@@ -322,10 +317,9 @@ def test_draft_wls_bound_fails_with_pi_prior_sigma():
 
 def test_seed_theorem_aot_needs_the_factor_2():
     """N = 3, S = 2, d = d_h = 1, eps = 1/2, seed variant: |dKL(f*) - dKL(T*)| = 9.8 > eps sigma_1 C = 6.8 (< 2x that)."""
-    pytest.importorskip("theory.construct", reason="theory/construct.py (another helper's) not present")
-    from theory.construct import construct
-    from theory.generators import almost_rank_task
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.construct import construct
+    from aotmem.theory.generators import almost_rank_task
+    from aotmem.theory.optimal import optimal_encoder
 
     task = almost_rank_task(3, 2, d=1, sigma=0.0, decay=0.5, prior="uniform", seed=1)
     res = optimal_encoder(task.prior, task.cond, 1, starts=0, seed=0, max_iter=800)

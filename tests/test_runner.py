@@ -5,14 +5,14 @@ import math
 import pytest
 from hypothesis import strategies as st
 
-from verify.registry import Claim, Evaluation, get
-from verify.runner import PROFILES, claim_seed, run_claim, run_claims
+from aotmem.verify.registry import Claim, Evaluation, get
+from aotmem.verify.runner import PROFILES, claim_seed, run_claim, run_claims
 
 
-def _claim(evaluate, *, reading="t", instances=None, needs=(), unverifiable=None, examples=()):
+def _claim(evaluate, *, reading="t", instances=None, unverifiable=None, examples=()):
     return Claim(id="paper.test", reading=reading, source="paper", statement="x", kind="bound",
                  instances=instances or (lambda profile: st.fixed_dictionaries({"x": st.integers(0, 1000)})),
-                 evaluate=evaluate, needs=needs, unverifiable=unverifiable, examples=examples)
+                 evaluate=evaluate, unverifiable=unverifiable, examples=examples)
 
 
 def test_holds_counts_instances_and_tightest_margin():
@@ -49,10 +49,6 @@ def test_vacuous_when_every_instance_is_outside():
 
 def test_unverifiable_reasons():
     assert run_claim(_claim(None, unverifiable="no construction")).reason == "no construction"
-    res = run_claim(_claim(lambda r: Evaluation(0.0, 1.0), needs=("theory.nonexistent_module",)))
-    assert res.verdict == "unverifiable" and res.reason == "implementation missing: theory/nonexistent_module.py"
-    res = run_claim(_claim(lambda r: Evaluation(0.0, 1.0), needs=("theory.task:no_such_function",)))
-    assert res.reason == "implementation missing: theory/task.py (no_such_function)"
 
     def boom(r):
         raise ValueError("bad")
@@ -115,7 +111,7 @@ def test_generation_ignores_local_constants():
     """Hypothesis mixes constants of imported local modules into generation; the runner empties that pool."""
     from hypothesis.internal.conjecture import providers
 
-    from verify.runner import _no_local_constants
+    from aotmem.verify.runner import _no_local_constants
 
     before = providers._get_local_constants
     with _no_local_constants():

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategies import full_support_tasks, seeds
-from theory import symbolic as SY
-from theory.divergence import exp3, fbar, kl_rows, log_softmax
-from theory.lookup import lookup_lambda_bound, lookup_lambda_lower_bound, lookup_psi
+from aotmem.theory import symbolic as SY
+from aotmem.theory.divergence import exp3, fbar, kl_rows, log_softmax
+from aotmem.theory.lookup import lookup_lambda_bound, lookup_lambda_lower_bound, lookup_psi
 
 
 # ------------------------------------------------- (a) draft.lemma-taylor identity
@@ -122,7 +122,7 @@ STEP_LOGITS = np.array([[0.12, 0.16, 2.5, 1.22, -0.53],
 
 
 def _fbar_ratio(P, p, d, lowrank):
-    from theory.bounds import sigma_d1
+    from aotmem.theory.bounds import sigma_d1
     s = sigma_d1(p, P, d)
     fb = fbar(P, lowrank.f_ls(p, P, d).F)
     n = np.linalg.norm(fb, axis=1)
@@ -132,7 +132,7 @@ def _fbar_ratio(P, p, d, lowrank):
 
 
 def test_finding_draft_ls_fbar_step_fails():
-    lowrank = pytest.importorskip("theory.lowrank", reason="theory.lowrank (f_ls) not written yet")
+    import aotmem.theory.lowrank as lowrank
     P = np.exp(log_softmax(STEP_LOGITS))
     P /= P.sum(axis=1, keepdims=True)
     r_draft, r_true = _fbar_ratio(P, np.full(3, 1 / 3), 1, lowrank)
@@ -143,9 +143,9 @@ def test_finding_draft_ls_fbar_step_fails():
 @given(full_support_tasks(max_n=7, max_t=49).filter(lambda t: t.N >= 3), st.data())
 def test_draft_ls_fbar_step_corrected(task, data):
     """draft.theorem-ls+step: ||fbar_t||_2^2 <= N ||pi_t||_inf sigma_{d+1}^2 for f_ls (uniform reading)."""
-    lowrank = pytest.importorskip("theory.lowrank", reason="theory.lowrank (f_ls) not written yet")
+    import aotmem.theory.lowrank as lowrank
     d = data.draw(st.integers(1, task.N - 2))
-    from theory.bounds import sigma_d1
+    from aotmem.theory.bounds import sigma_d1
     if sigma_d1(task.prior, task.cond, d) < 1e-8:
         return
     _, r_true = _fbar_ratio(task.cond, task.prior, d, lowrank)

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategies import any_tasks, full_support_tasks
-from theory.generators import lookup_mass_for_entropy, lookup_task, random_task
-from theory.divergence import entropy
-from theory.task import Task, load_task, t_eps, kept_indices
+from aotmem.theory.generators import lookup_mass_for_entropy, lookup_task, random_task
+from aotmem.theory.divergence import entropy
+from aotmem.theory.task import Task, load_task, t_eps, kept_indices
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.validate import check_array, check_int, check_positive
+from aotmem.theory.validate import check_array, check_int, check_positive
 
 __all__ = [
     "MAPPINGS",

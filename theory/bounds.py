@@ -42,10 +42,10 @@ import math
 
 import numpy as np
 
-from theory.divergence import exp3
-from theory.lookup import LOOKUP_BOUNDS
-from theory.spectra import SIGMA_READINGS, sigma as _sigma
-from theory.validate import check_int, check_prior_cond
+from aotmem.theory.divergence import exp3
+from aotmem.theory.lookup import LOOKUP_BOUNDS
+from aotmem.theory.spectra import SIGMA_READINGS, sigma as _sigma
+from aotmem.theory.validate import check_int, check_prior_cond
 
 __all__ = [
     "INF_READINGS",

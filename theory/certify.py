@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from theory.construct import Primed
-from theory.validate import check_int
+from aotmem.theory.construct import Primed
+from aotmem.theory.validate import check_int
 
 __all__ = ["MAX_T", "AGREE_RTOL", "RankCertificate", "features_mp", "certify_rank", "skip_rank_bound"]
 
@@ -93,9 +93,9 @@ def certify_rank(primed: Primed, seqs, *, dps: int = 40, heads_only: bool = Fals
 
     ``heads_only=True`` drops the skip rows (the fixed-skip system).
 
-    >>> from theory.aot import AoTShape
-    >>> from theory.construct import draw_primed
-    >>> from theory.task import all_sequences
+    >>> from aotmem.theory.aot import AoTShape
+    >>> from aotmem.theory.construct import draw_primed
+    >>> from aotmem.theory.task import all_sequences
     >>> pr = draw_primed(AoTShape(N=2, S=2, d=1, H=3, d_h=1), seed=0)
     >>> certify_rank(pr, all_sequences(2, 2), dps=30).verdict
     'full'

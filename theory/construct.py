@@ -32,12 +32,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from theory.aot import AoT, AoTShape, forward_chunk, head_values
-from theory.backend import (col_abs_sums, cond1_triangular, cond_from_lu, get_xp, lu_solve_cond, row_norms, to_numpy,
+from aotmem.theory.aot import AoT, AoTShape, forward_chunk, head_values
+from aotmem.theory.backend import (col_abs_sums, cond1_triangular, cond_from_lu, get_xp, lu_solve_cond, row_norms, to_numpy,
                             xp_of)
-from theory.divergence import kl
-from theory.task import Task, kept_indices
-from theory.validate import check_array, check_eps, check_int, check_positive
+from aotmem.theory.capacity import param_count
+from aotmem.theory.divergence import kl
+from aotmem.theory.task import Task, kept_indices
+from aotmem.theory.validate import check_array, check_eps, check_int, check_positive
 
 __all__ = [
     "VARIANTS", "QK_KINDS", "EMBEDDINGS", "ATTN_SCALE", "RANK_SVD_LIMIT", "SINGULAR_COND", "KL_SUM_RTOL",
@@ -63,14 +64,6 @@ SINGULAR_COND = 1.0 / np.finfo(np.float64).eps
 # Rounding allowance of a float64 KL sum over T terms (relative to max(1, KL)):
 # pairwise summation errs by ~log2(T) ulps; 64 ulps covers T up to 2^64.
 KL_SUM_RTOL = 64 * np.finfo(np.float64).eps
-
-
-def _capacity():
-    try:
-        from theory import capacity  # written by another helper; optional
-    except ImportError:
-        return None
-    return capacity
 
 
 def heads_for(variant: str, T_eps: int, d: int, d_h: int) -> tuple[int, int]:
@@ -100,15 +93,12 @@ def heads_for(variant: str, T_eps: int, d: int, d_h: int) -> tuple[int, int]:
 def paper_param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = False) -> int:
     """The paper's parameter count (``paper.theorem1``): ``d(S + 2N + 4 d_h H)``, or ``d(S + 2N + 2(d_h+1) H)`` with rank-1 ``W_QK``.
 
-    Uses ``theory.capacity.param_count`` when that module exists (same formula).
+    The formula is :func:`aotmem.theory.capacity.param_count`'s.
 
     >>> paper_param_count(50, 2, 10, 10, 249)
     100620
     """
-    cap = _capacity()
-    if cap is not None and hasattr(cap, "param_count"):
-        return int(cap.param_count(N, S, d, d_h, H, rank1_qk=rank1_qk))
-    return d * (S + 2 * N + (2 * (d_h + 1) if rank1_qk else 4 * d_h) * H)
+    return param_count(N, S, d, d_h, H, rank1_qk=rank1_qk)
 
 
 def keep_sequences(prior, eps: float) -> np.ndarray:
@@ -592,7 +582,7 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
 
     Examples
     --------
-    >>> from theory.generators import dirichlet_task
+    >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(3, 2, seed=0)
     >>> c = construct(task, svd_target(task, 2), d=2, d_h=2, eps=0.0)
     >>> (c.report.T_eps, c.report.H, c.report.max_rel_logit_error < 1e-10)

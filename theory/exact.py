@@ -13,11 +13,11 @@ import mpmath
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from theory.divergence import kl, log_softmax
-from theory.lowrank import LS_READINGS, LowRank, f_ls, f_wls
-from theory.spectra import SIGMA_READINGS, centred_logits, log_probs
-from theory.task import Task
-from theory.validate import check_array, check_int, check_positive, check_prior_cond
+from aotmem.theory.divergence import kl, log_softmax
+from aotmem.theory.lowrank import LS_READINGS, LowRank, f_ls, f_wls
+from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, log_probs
+from aotmem.theory.task import Task
+from aotmem.theory.validate import check_array, check_int, check_positive, check_prior_cond
 
 __all__ = [
     "RANK_RTOL",
@@ -71,7 +71,7 @@ def prop2_encoder(prior: np.ndarray, cond: np.ndarray) -> LowRank:
     ``softmax(F_t) = pi_t`` exactly: ``dKL(pi, f) = 0`` (to ``PROP2_ATOL``).
     Needs Assumption 2.
 
-    >>> from theory.generators import dirichlet_task
+    >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(4, 2, seed=3)
     >>> abs(prop2_encoder(task.prior, task.cond).divergence(task.prior, task.cond)) <= PROP2_ATOL
     True
@@ -220,7 +220,7 @@ def zero_divergence_reachable(prior: np.ndarray, cond: np.ndarray, d: int, rtol:
     - ``pi`` / ``pi-prior``: only "if" holds: ``L - (pi.L) 1^T`` can have
       rank ``rank(L_c) + 1`` (counterexample in ``tests/test_exact.py``).
 
-    >>> from theory.generators import almost_rank_task
+    >>> from aotmem.theory.generators import almost_rank_task
     >>> task = almost_rank_task(5, 1, d=2, sigma=0.0, seed=0)
     >>> zero_divergence_reachable(task.prior, task.cond, 2), zero_divergence_reachable(task.prior, task.cond, 1)
     (True, False)
@@ -250,7 +250,7 @@ def prop3_family(task: Task, d: int, scale: float) -> LowRank:
     Needs Assumption 1 (one-hot rows) and ``d >= 2``. Rate:
     :func:`prop3_divergence_rate`.
 
-    >>> from theory.generators import association_task
+    >>> from aotmem.theory.generators import association_task
     >>> task = association_task(5, 2, seed=0)
     >>> bool(prop3_family(task, 2, 40.0).divergence(task.prior, task.cond) < 1e-10)
     True

@@ -41,8 +41,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-from theory.divergence import entropy, kl_rows
-from theory.validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
+from aotmem.theory.divergence import entropy, kl_rows
+from aotmem.theory.validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
 
 __all__ = [
     "ENTROPY_RTOL",
@@ -386,7 +386,7 @@ def lookup_encoder(task, W) -> LookupEncoder:
     (first on ties), ``h_t`` the Shannon entropy, ``lambda(t)`` from
     :func:`lookup_lambda`, ``f(t) = lambda(t) W w_{g(t)}``.
 
-    >>> from theory.task import Task
+    >>> from aotmem.theory.task import Task
     >>> P = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [1.0, 0.0, 0.0]])
     >>> enc = lookup_encoder(Task(np.full(3, 1/3), P, np.arange(3)[:, None]), np.eye(3))
     >>> bool(np.allclose(enc.kl_rows(), enc.kl_rows_identity())), float(enc.lam[2])

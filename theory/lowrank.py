@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.divergence import kl
-from theory.spectra import SIGMA_READINGS, centred_logits, log_probs
-from theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic
+from aotmem.theory.divergence import kl
+from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, log_probs
+from aotmem.theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic
 
 __all__ = [
     "LowRank",
@@ -173,7 +173,7 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
 
     Examples
     --------
-    >>> from theory.generators import almost_rank_task
+    >>> from aotmem.theory.generators import almost_rank_task
     >>> task = almost_rank_task(5, 2, d=2, sigma=0.0, seed=0)
     >>> lr = f_ls(task.prior, task.cond, 2)
     >>> bool(lr.divergence(task.prior, task.cond) < 1e-12)   # rank-2 centred L: exact
@@ -326,7 +326,7 @@ def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = 
     "closed form" reading of THEORY.md) and ``E = wls_encoder(cond, W_U)``.
     Needs Assumption 2 and ``d <= N-1``.
 
-    >>> from theory.generators import dirichlet_task
+    >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(4, 2, alpha=2.0, seed=1)
     >>> a = f_wls(task.prior, task.cond, 2); b = f_ls(task.prior, task.cond, 2)
     >>> bool(weighted_residual(task.prior, task.cond, a.F) <= weighted_residual(task.prior, task.cond, b.F))

@@ -37,8 +37,8 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
-from theory.lowrank import LowRank, f_ls, f_wls
-from theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
+from aotmem.theory.lowrank import LowRank, f_ls, f_wls
+from aotmem.theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
 
 __all__ = ["OptimalResult", "GRAD_TOL", "NEWTON_DAMP", "NEWTON_RADIUS", "NEWTON_MAX_DIM", "NEWTON_MAX_WORK",
            "optimal_encoder", "minimize_newton", "minimize_factors", "minimize_varpro", "inner_encoder", "kl_and_grad",
@@ -652,7 +652,7 @@ def _newton_fits(T, N, d):
 
 
 def _prop2(p, P, d):
-    from theory.exact import prop2_encoder  # lazy: exact imports lowrank only, but keep import graph acyclic
+    from aotmem.theory.exact import prop2_encoder  # lazy: exact imports lowrank only, but keep import graph acyclic
 
     lr = prop2_encoder(p, P)
     return _pad(lr.W, lr.E, d)
@@ -686,7 +686,7 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
 
     Examples
     --------
-    >>> from theory.generators import dirichlet_task
+    >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(4, 2, seed=0)
     >>> r = optimal_encoder(task.prior, task.cond, 1, starts=1)
     >>> r.divergence <= f_ls(task.prior, task.cond, 1).divergence(task.prior, task.cond), r.converged

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.validate import (
+from aotmem.theory.validate import (
     check_distribution,
     check_eps,
     check_int,

@@ -1,5 +1,5 @@
 import sys
 
-from verify.cli import main
+from aotmem.verify.cli import main
 
 sys.exit(main())

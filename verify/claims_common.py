@@ -21,8 +21,8 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from theory.generators import random_task
-from theory.task import Task
+from aotmem.theory.generators import random_task
+from aotmem.theory.task import Task
 
 __all__ = ["LIMITS", "KNOBS", "task_from", "describe", "seeds", "dirichlet_recipes",
            "almost_rank_recipes", "lookup_recipes", "association_recipes", "permutation_recipes",
@@ -61,7 +61,7 @@ def task_from(recipe: dict) -> Task:
     """
     kind = recipe.get("kind")
     if kind == "explicit":
-        from theory.divergence import log_softmax
+        from aotmem.theory.divergence import log_softmax
 
         Z = np.asarray(recipe["logits"], dtype=np.float64)
         cond = np.exp(log_softmax(Z))

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
-from theory.divergence import fbar, kl, taylor_proxy, taylor_remainder_bound
-from verify.claims_common import describe, full_support_recipes, rng_of, task_from
-from verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
+from aotmem.theory.divergence import fbar, kl, taylor_proxy, taylor_remainder_bound
+from aotmem.verify.claims_common import describe, full_support_recipes, rng_of, task_from
+from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
 
 # ---------------------------------------------------------------- D.2 --
 _TAYLOR_ENCODERS = ("random", "lowrank")
@@ -93,7 +93,7 @@ def aot_recipes(draw, profile="quick"):
 
 def random_aot(recipe, N, S):
     """A random AoT (Gaussian weights of scale ``wscale``) of the recipe's shape."""
-    from theory.aot import AoT
+    from aotmem.theory.aot import AoT
 
     rng = rng_of(recipe)
     d, H, dh, s = recipe["d_model"], recipe["H"], recipe["d_h"], recipe["wscale"]
@@ -114,7 +114,7 @@ def _prop1_rank(recipe):
 
 
 def _prop1_optimal(recipe):
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.optimal import optimal_encoder
 
     task = task_from(recipe)
     model = random_aot(recipe, task.N, task.S)
@@ -128,13 +128,12 @@ _PROP1_STMT = r"d_{KL}(\pi, T) \ge \min_{f \in L(N,S,d)} d_{KL}(\pi, f)\ \text{f
 register(Claim(
     id="draft.prop1", reading="rank", source="draft", kind="bound",
     statement=r"T(t) = W_U x(t),\ x(t) \in \mathbb{R}^d \Rightarrow \sigma_{d+1}([T(t)]_t) = 0",
-    instances=aot_recipes, evaluate=_prop1_rank, describe=describe, needs=("theory.aot",),
+    instances=aot_recipes, evaluate=_prop1_rank, describe=describe,
     regime="random AoTs of THEORY.md section 0 (the proof's step: their logit matrix is in L(N,S,d))",
 ))
 register(Claim(
     id="draft.prop1", reading="vs-optimiser", source="draft", kind="bound",
-    statement=_PROP1_STMT, instances=aot_recipes, evaluate=_prop1_optimal, describe=describe,
-    needs=("theory.aot", "theory.optimal"), cost="expensive",
+    statement=_PROP1_STMT, instances=aot_recipes, evaluate=_prop1_optimal, describe=describe, cost="expensive",
     regime="random AoTs vs theory.optimal.optimal_encoder (an upper bound on the minimum): a violation "
            "would also expose a sub-optimal optimiser",
 ))
@@ -166,7 +165,7 @@ WLS_PERTURBATIONS = 8
 
 
 def _wls_minimiser(recipe):
-    from theory.lowrank import wls_encoder
+    from aotmem.theory.lowrank import wls_encoder
 
     task = task_from(recipe)
     P, L = task.cond, np.log(task.cond)
@@ -205,7 +204,7 @@ def _rows_in_regime(task, W, rows=8):
 
 
 def _wls_projection(recipe):
-    from theory.lowrank import wls_projection
+    from aotmem.theory.lowrank import wls_projection
 
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
@@ -220,7 +219,7 @@ def _wls_projection(recipe):
 
 
 def _wls_image(recipe):
-    from theory.lowrank import wls_encoder, wls_projection
+    from aotmem.theory.lowrank import wls_encoder, wls_projection
 
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
@@ -242,19 +241,19 @@ register(Claim(
     id="draft.lemma-wls", reading="minimiser", source="draft", kind="bound",
     statement=(r"w_E(t) = [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T) L_t"
                r"\ \text{minimises}\ \mathrm{Var}_{o\sim\pi_t}(\bar f_t)"),
-    instances=wls_recipes, evaluate=_wls_minimiser, describe=describe, needs=("theory.lowrank",),
+    instances=wls_recipes, evaluate=_wls_minimiser, describe=describe,
     regime=_WLS_REGIME + f"; compared with the LS encoder and {WLS_PERTURBATIONS} random perturbations of size delta",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="projection", source="draft", kind="identity",
     statement=r"P_t = W_U [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T),\ P_t^2 = P_t",
-    instances=wls_recipes, evaluate=_wls_projection, describe=describe, needs=("theory.lowrank",),
+    instances=wls_recipes, evaluate=_wls_projection, describe=describe,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="image", source="draft", kind="identity",
     statement=r"W_U w_E(t) = P_t L_t",
-    instances=wls_recipes, evaluate=_wls_image, describe=describe, needs=("theory.lowrank",),
+    instances=wls_recipes, evaluate=_wls_image, describe=describe,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 
@@ -263,9 +262,9 @@ register(Claim(
 
 def _draft_bound_eval(fit, sr):
     def evaluate(recipe):
-        from theory.bounds import draft_ls_bound, draft_wls_bound, sigma_d1
+        from aotmem.theory.bounds import draft_ls_bound, draft_wls_bound, sigma_d1
 
-        from verify.claims_seed import fit_encoder
+        from aotmem.verify.claims_seed import fit_encoder
 
         task = task_from(recipe)
         d = recipe["d"]
@@ -281,9 +280,9 @@ def _draft_bound_eval(fit, sr):
 
 def _draft_min_eval(sr):
     def evaluate(recipe):
-        from theory.bounds import draft_min_bound, sigma_d1
-        from theory.divergence import kl_rows
-        from theory.lowrank import f_ls, wls_encoder
+        from aotmem.theory.bounds import draft_min_bound, sigma_d1
+        from aotmem.theory.divergence import kl_rows
+        from aotmem.theory.lowrank import f_ls, wls_encoder
 
         task = task_from(recipe)
         d = recipe["d"]
@@ -315,7 +314,7 @@ _KEPT = {
 
 
 def _register_draft_bounds():
-    from theory.spectra import SIGMA_READINGS
+    from aotmem.theory.spectra import SIGMA_READINGS
 
     regime = ("Assumption 2; 1 <= d <= N-2; almost-rank (sigma_(d+1) in [0, 2.5]), Dirichlet and explicit small tasks; "
               "E_t weighted by the prior")
@@ -325,8 +324,7 @@ def _register_draft_bounds():
             statement=(r"d_{KL}(\pi, f_{ls}) \le E_t\Big[\log\big(1 + \|\pi_t\|_\infty C_t \sigma_{d+1}^2/2\big)"
                        r" + \mathrm{exp}_3(\sqrt{C_t}\sigma_{d+1})\Big],\ C_t = 1 + N\|\pi_t\|_\infty/\sqrt2"),
             instances=full_support_recipes, evaluate=_draft_bound_eval("ls", sr), describe=describe,
-            examples=_KEPT.get(f"draft.theorem-ls[sigma={sr}]", ()),
-            needs=("theory.lowrank", "theory.bounds"), regime=regime + f"; f_ls of the {sr}-centred L",
+            examples=_KEPT.get(f"draft.theorem-ls[sigma={sr}]", ()), regime=regime + f"; f_ls of the {sr}-centred L",
         ))
         stmt = (r"d_{KL}(\pi, f_{wls}) \le E_t\Big[\log\big(1 + \|\pi_t\|_\infty \sigma_{d+1}^2/2\big)"
                 r" + \mathrm{exp}_3\big(\sqrt{\|\pi_t\|_\infty/\|\pi_t\|_{-\infty}}\,\sigma_{d+1}\big)\Big]")
@@ -336,7 +334,7 @@ def _register_draft_bounds():
                 id="draft.theorem-wls", reading=f"sigma={sr}{suffix}", source="draft", kind="bound",
                 statement=stmt, instances=full_support_recipes, evaluate=_draft_bound_eval(fit, sr),
                 examples=_KEPT.get(f"draft.theorem-wls[sigma={sr}{suffix}]", ()),
-                describe=describe, needs=("theory.lowrank", "theory.bounds"), regime=regime + "; " + text,
+                describe=describe, regime=regime + "; " + text,
                 cost="cheap" if fit == "wls" else "medium",
             ))
         register(Claim(
@@ -345,7 +343,6 @@ def _register_draft_bounds():
                        r"E_t \min(\text{ls row bound}, \text{wls row bound})\ (\text{shared } W_U)"),
             instances=full_support_recipes, evaluate=_draft_min_eval(sr), describe=describe,
             examples=_KEPT.get(f"draft.theorem-wls[min,sigma={sr}]", ()),
-            needs=("theory.lowrank", "theory.bounds"),
             regime=regime + f"; W_U = W of f_ls ({sr}), each row takes the better of the two encoders",
         ))
 
@@ -356,7 +353,7 @@ _register_draft_bounds()
 
 
 def _lookup_jl(recipe):
-    from theory.lookup import jl_matrix, lookup_C
+    from aotmem.theory.lookup import jl_matrix, lookup_C
 
     N, d = recipe["N"], recipe["d"]
     C = lookup_C(N, d)
@@ -367,8 +364,8 @@ def _lookup_jl(recipe):
 
 
 def _lookup_regime(recipe, C_mode):
-    from verify.claims_seed import lookup_setup
-    from theory.lookup import lookup_C
+    from aotmem.verify.claims_seed import lookup_setup
+    from aotmem.theory.lookup import lookup_C
 
     task, W, cert = lookup_setup(recipe)
     C = lookup_C(task.N, recipe["d"]) if C_mode == "formula" else cert.max_dev
@@ -380,7 +377,7 @@ def _lookup_regime(recipe, C_mode):
 
 
 def _lookup_lambda(recipe):
-    from theory.lookup import lookup_encoder, lookup_lambda_bound
+    from aotmem.theory.lookup import lookup_encoder, lookup_lambda_bound
 
     task, W, cert, C, why = _lookup_regime(recipe, "formula")
     if why:
@@ -397,9 +394,9 @@ def _lookup_lambda(recipe):
 
 def _lookup_div(C_mode, bound_name):
     def evaluate(recipe):
-        import theory.lookup as lk
+        import aotmem.theory.lookup as lk
 
-        from verify.claims_seed import lookup_divergence
+        from aotmem.verify.claims_seed import lookup_divergence
 
         task, W, cert, C, why = _lookup_regime(recipe, C_mode)
         if why:
@@ -412,13 +409,13 @@ def _lookup_div(C_mode, bound_name):
 
 
 def _lookup_recipes_large(profile):
-    from verify.claims_seed import lookup_d_recipes
+    from aotmem.verify.claims_seed import lookup_d_recipes
 
     return lookup_d_recipes(profile, regime="C<1/2")
 
 
 def _lookup_recipes_any(profile):
-    from verify.claims_seed import lookup_d_recipes
+    from aotmem.verify.claims_seed import lookup_d_recipes
 
     return lookup_d_recipes(profile, regime="any")
 
@@ -427,34 +424,31 @@ _D6_REGIME = "C = sqrt(32 log(N+1)/d) < 1/2 (d > 128 log(N+1)); W a certified Ra
 register(Claim(
     id="draft.lookup-theorem", reading="jl", source="draft", kind="construction",
     statement=r"\exists W \in \mathbb{R}^{N\times d}:\ \|WW^T - I\|_{\max} \le C = \sqrt{32\log(N+1)/d}",
-    instances=_lookup_recipes_large, evaluate=_lookup_jl, describe=describe, needs=("theory.lookup",),
+    instances=_lookup_recipes_large, evaluate=_lookup_jl, describe=describe,
     regime="C < 1/2; construction: theory.lookup.jl_matrix (up to 20 Rademacher draws)",
 ))
 register(Claim(
     id="draft.lookup-theorem", reading="lambda-bound", source="draft", kind="bound",
     statement=r"\lambda(t) \le \log\frac{N-1}{e^{h(\pi_t)} - 1} \Big/ (1 - 2C)",
-    instances=_lookup_recipes_large, evaluate=_lookup_lambda, describe=describe, needs=("theory.lookup",),
+    instances=_lookup_recipes_large, evaluate=_lookup_lambda, describe=describe,
     regime=_D6_REGIME + "; rows with h > 0 (lambda finite)",
 ))
 register(Claim(
     id="draft.lookup-theorem", reading="divergence", source="draft", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}"
                r"\frac{1 + 2C + C\, d_{TV}(\tilde\pi_t, \mathrm{unif})}{1 - 2C}\Big]"),
-    instances=_lookup_recipes_large, evaluate=_lookup_div("formula", "draft_lookup_bound"), describe=describe,
-    needs=("theory.lookup",), regime=_D6_REGIME,
+    instances=_lookup_recipes_large, evaluate=_lookup_div("formula", "draft_lookup_bound"), describe=describe, regime=_D6_REGIME,
 ))
 register(Claim(
     id="draft.lookup-theorem", reading="divergence,C=achieved", source="draft", kind="bound",
     statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W used}",
-    instances=_lookup_recipes_any, evaluate=_lookup_div("achieved", "draft_lookup_bound"), describe=describe,
-    needs=("theory.lookup",), regime="achieved ||WW^T - I||_max < 1/2 (any d)",
+    instances=_lookup_recipes_any, evaluate=_lookup_div("achieved", "draft_lookup_bound"), describe=describe, regime="achieved ||WW^T - I||_max < 1/2 (any d)",
 ))
 register(Claim(
     id="draft.lookup-theorem+factor(1+2C)", reading="", source="draft", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
                r"\frac{1 + 2C}{1 - 2C}"),
-    instances=_lookup_recipes_any, evaluate=_lookup_div("achieved", "tight_lookup_bound"), describe=describe,
-    needs=("theory.lookup",), corrects="draft.lookup-theorem[divergence]",
+    instances=_lookup_recipes_any, evaluate=_lookup_div("achieved", "tight_lookup_bound"), describe=describe, corrects="draft.lookup-theorem[divergence]",
     regime="achieved ||WW^T - I||_max < 1/2; the strongest form the proof supports (theory.lookup.tight_lookup_bound)",
 ))
 
@@ -473,8 +467,8 @@ register(Claim(
 
 
 def _perm_forms(recipe):
-    from theory.exact import permutation_closed_forms
-    from theory.generators import permutation_of
+    from aotmem.theory.exact import permutation_closed_forms
+    from aotmem.theory.generators import permutation_of
 
     task = task_from(recipe)
     xi = permutation_of(task)
@@ -531,12 +525,11 @@ def _perm_better_forms(recipe):
 
 
 def _register_permutation():
-    from theory.exact import H_READINGS
-    from verify.claims_common import permutation_recipes
+    from aotmem.theory.exact import H_READINGS
+    from aotmem.verify.claims_common import permutation_recipes
 
     regime = ("permutation tasks (theory.generators.permutation_task: L - c 1^T has V a permutation xi), "
               "S_d = xi[:d]; Assumption 2")
-    needs = ("theory.exact:permutation_closed_forms", "theory.generators:permutation_of")
     for R in H_READINGS:
         hr = (r"H(\pi_t, S) = \sum_S \pi \log\pi / \pi(S)" if R == "mean-log"
               else r"H(\pi_t, S) = \sum_S \tfrac{\pi}{\pi(S)} \log\tfrac{\pi}{\pi(S)}")
@@ -544,7 +537,7 @@ def _register_permutation():
             id="draft.cor-permutation", reading=f"wls-logits,H={R}", source="draft", kind="identity",
             statement=(r"f_{wls}(t)_o = \log\pi(o|t) \text{ on } S_d,\ H(\pi_t, S_d^c) + \log\pi(S_d^c|t)"
                        r"\text{ off it};\ " + hr),
-            instances=permutation_recipes, evaluate=_perm_wls_logits(R), describe=describe, needs=needs,
+            instances=permutation_recipes, evaluate=_perm_wls_logits(R), describe=describe, 
             regime=regime + "; numeric f_wls: draft.lemma-wls with W_U = (e_o)_{o in S_d}; logits compared "
                             "after row centring",
         ))
@@ -553,31 +546,30 @@ def _register_permutation():
             statement=(r"d_{KL}(\pi, f_{wls}) = E_t\log\big(\pi(S_d|t) + \pi(S_d^c|t)(N-d)"
                        r"e^{H(\pi_t, S_d^c)}\big);\ " + hr),
             instances=permutation_recipes, evaluate=_perm_divergence(f"wls[{R}]", "wls[W=e_Sd]"),
-            describe=describe, needs=needs, regime=regime + "; numeric f_wls with W_U = (e_o)_{o in S_d}",
+            describe=describe,  regime=regime + "; numeric f_wls with W_U = (e_o)_{o in S_d}",
         ))
     register(Claim(
         id="draft.cor-permutation", reading="ls-divergence", source="draft", kind="identity",
         statement=r"d_{KL}(\pi, f_{ls}) = E_t\log\big(\pi(S_d|t) + (N-d)e^{H(\pi_t)}\big)",
-        instances=permutation_recipes, evaluate=_perm_divergence("ls", "ls[uniform]"), describe=describe,
-        needs=needs, regime=regime + "; numeric f_ls: rank-d LS fit of the uniform-centred L",
+        instances=permutation_recipes, evaluate=_perm_divergence("ls", "ls[uniform]"), describe=describe,  regime=regime + "; numeric f_ls: rank-d LS fit of the uniform-centred L",
     ))
     register(Claim(
         id="draft.cor-permutation", reading="ls-formula-consistent", source="draft", kind="identity",
         statement=(r"\mathrm{KL}\big(\pi, [\log\pi \text{ on } S_d, H(\pi_t) \text{ off}]\big) = "
                    r"E_t\log\big(\pi(S_d|t) + (N-d)e^{H(\pi_t)}\big)"),
-        instances=permutation_recipes, evaluate=_perm_self("ls"), describe=describe, needs=needs,
+        instances=permutation_recipes, evaluate=_perm_self("ls"), describe=describe, 
         regime=regime + "; the draft's f_ls logits against its own divergence formula",
     ))
     register(Claim(
         id="draft.cor-permutation", reading="wls-strictly-better,ls=uniform", source="draft", kind="bound",
         statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})",
-        instances=permutation_recipes, evaluate=_perm_better, describe=describe, needs=needs,
+        instances=permutation_recipes, evaluate=_perm_better, describe=describe, 
         regime=regime + "; numeric f_wls (W_U = e_{S_d}) against numeric f_ls (uniform)",
     ))
     register(Claim(
         id="draft.cor-permutation", reading="wls-strictly-better,closed-forms", source="draft", kind="bound",
         statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})\ (\text{the corollary's two maps})",
-        instances=permutation_recipes, evaluate=_perm_better_forms, describe=describe, needs=needs,
+        instances=permutation_recipes, evaluate=_perm_better_forms, describe=describe, 
         examples=({"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
                    "seed": 1406},),  # found by the search, kept
         regime=regime + "; KL of the closed-form logits: f_wls (conditional reading) against the draft's f_ls",

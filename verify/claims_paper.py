@@ -9,7 +9,7 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from verify.claims_common import (
+from aotmem.verify.claims_common import (
     accuracy,
     association_on_support,
     association_recipes,
@@ -20,21 +20,20 @@ from verify.claims_common import (
     limits,
     task_from,
 )
-from verify.claims_draft import _prop1_optimal, _prop1_rank, aot_recipes
-from verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.claims_draft import _prop1_optimal, _prop1_rank, aot_recipes
+from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
 # ------------------------------------------------------------------ P.1 --
 register(Claim(
     id="paper.prop1", reading="rank", source="paper", kind="bound",
     statement=r"T(t) = W_U(\cdot) \in \mathbb{R}^{N},\ \text{width } d \Rightarrow [T(t)]_t \in L(N,S,d)",
-    instances=aot_recipes, evaluate=_prop1_rank, describe=describe, needs=("theory.aot",),
+    instances=aot_recipes, evaluate=_prop1_rank, describe=describe,
     regime="random AoTs of THEORY.md section 0: the logit matrix has rank <= d (the proof's step)",
 ))
 register(Claim(
     id="paper.prop1", reading="vs-optimiser", source="paper", kind="bound",
     statement=r"d_{KL}(\pi, T) \ge d_{KL}(\pi, L(N,S,d))",
-    instances=aot_recipes, evaluate=_prop1_optimal, describe=describe,
-    needs=("theory.aot", "theory.optimal"), cost="expensive",
+    instances=aot_recipes, evaluate=_prop1_optimal, describe=describe, cost="expensive",
     regime="random AoTs vs theory.optimal.optimal_encoder (an upper bound on the infimum)",
 ))
 
@@ -49,7 +48,7 @@ def _prop2_recipes(draw, profile="quick"):
 
 
 def _prop2_zero(recipe):
-    from theory.exact import prop2_encoder
+    from aotmem.theory.exact import prop2_encoder
 
     task = task_from(recipe)
     lr = prop2_encoder(task.prior, task.cond)
@@ -63,7 +62,6 @@ register(Claim(
     id="paper.prop2", reading="d>=N-1", source="paper", kind="construction",
     statement=r"d \ge N-1 \Rightarrow d_{KL}(\pi, L(N,S,d)) = 0",
     instances=_prop2_recipes, evaluate=_prop2_zero, describe=describe,
-    needs=("theory.exact:prop2_encoder",),
     regime="Assumption 2 (Dirichlet rows); construction theory.exact.prop2_encoder (rank N-1)",
 ))
 
@@ -71,15 +69,15 @@ register(Claim(
 
 def _prop2_hard(recipe):
     """The certified hard instance: its lower bound must be > 0, and the optimiser must not beat it."""
-    from theory.exact import prop2_hard_instance
+    from aotmem.theory.exact import prop2_hard_instance
 
     hi = prop2_hard_instance(recipe["N"], recipe["d"])
     return Evaluation(hi.lower_bound, 0.0, ">", atol=0.0, rtol=0.0, detail={"scale": hi.scale})
 
 
 def _prop2_hard_consistent(recipe):
-    from theory.exact import prop2_hard_instance
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.exact import prop2_hard_instance
+    from aotmem.theory.optimal import optimal_encoder
 
     hi = prop2_hard_instance(recipe["N"], recipe["d"])
     res = optimal_encoder(hi.task.prior, hi.task.cond, recipe["d"], starts=0, seed=0, max_iter=300)
@@ -97,15 +95,13 @@ register(Claim(
     id="paper.prop2", reading="d<N-1", source="paper", kind="construction",
     statement=r"d < N-1 \Rightarrow \exists \pi:\ d_{KL}(\pi, L(N,S,d)) > 0",
     instances=_hard_recipes, evaluate=_prop2_hard, describe=lambda r: f"N={r['N']} d={r['d']}",
-    needs=("theory.exact:prop2_hard_instance",),
     regime="the certified hard instance theory.exact.prop2_hard_instance (closed-form lower bound in mpmath): "
            "the bound must be > 0",
 ))
 register(Claim(
     id="paper.prop2", reading="d<N-1,certificate-vs-optimiser", source="paper", kind="bound",
     statement=r"d_{KL}(\pi, f) \ge \text{certified lower bound for every rank-}d\ f",
-    instances=_hard_recipes, evaluate=_prop2_hard_consistent, describe=lambda r: f"N={r['N']} d={r['d']}",
-    needs=("theory.exact:prop2_hard_instance", "theory.optimal"), cost="expensive",
+    instances=_hard_recipes, evaluate=_prop2_hard_consistent, describe=lambda r: f"N={r['N']} d={r['d']}", cost="expensive",
     regime="the certificate must not exceed what the optimiser reaches (a failure refutes the certificate)",
 ))
 
@@ -125,7 +121,7 @@ PROP3_LEVEL = 1e-8
 
 
 def _prop3_limit(recipe):
-    from theory.exact import prop3_family
+    from aotmem.theory.exact import prop3_family
 
     task = task_from(recipe)
     N = task.N
@@ -142,7 +138,6 @@ register(Claim(
     id="paper.prop3", reading="limit", source="paper", kind="construction",
     statement=r"\text{Assumption 1},\ d \ge 2 \Rightarrow d_{KL}(\pi, L(N,S,d)) = 0\ (\text{an infimum})",
     instances=_prop3_recipes, evaluate=_prop3_limit, describe=describe,
-    needs=("theory.exact:prop3_family",),
     regime=f"association tasks, 2 <= d <= N; construction theory.exact.prop3_family at the scale its "
            f"rate predicts for divergence {PROP3_LEVEL:g}/100; the check: divergence <= {PROP3_LEVEL:g}",
 ))
@@ -158,7 +153,7 @@ def _prop3_rate_recipes(draw, profile="quick"):
 
 def _prop3_rate(which):
     def evaluate(recipe):
-        from theory.exact import prop3_divergence_rate
+        from aotmem.theory.exact import prop3_divergence_rate
 
         task = task_from(recipe)
         out = prop3_divergence_rate(task, recipe["d"], [recipe["scale"]])
@@ -175,14 +170,12 @@ register(Claim(
     id="paper.prop3", reading="rate-exact", source="paper", kind="identity",
     statement=r"d_{KL}(s) = \log\big(1 + \sum_{k=1}^{N-1} e^{-s(1 - \cos(2\pi k/N))}\big)",
     instances=_prop3_rate_recipes, evaluate=_prop3_rate("exact"), describe=describe,
-    needs=("theory.exact:prop3_divergence_rate",),
     regime="association tasks, 2 <= d <= N, scale s in [0, 60]; the unit-circle family's divergence in closed form",
 ))
 register(Claim(
     id="paper.prop3", reading="rate-upper", source="paper", kind="bound",
     statement=r"d_{KL}(s) \le (N-1) e^{-s(1 - \cos(2\pi/N))} \to 0",
     instances=_prop3_rate_recipes, evaluate=_prop3_rate("upper"), describe=describe,
-    needs=("theory.exact:prop3_divergence_rate",),
     regime="association tasks, 2 <= d <= N, scale s in [0, 60]",
 ))
 
@@ -195,7 +188,7 @@ def _lemma1_recipes(draw, profile="quick"):
 
 
 def _lemma1(recipe):
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.optimal import optimal_encoder
 
     task = task_from(recipe)
     res = optimal_encoder(task.prior, task.cond, recipe["d"], starts=1, seed=0)
@@ -207,7 +200,7 @@ def _lemma1(recipe):
 register(Claim(
     id="paper.lemma1", reading="optimiser-converges", source="paper", kind="construction",
     statement=r"\text{Assumption 2} \Rightarrow \exists f^* \in L(N,S,d):\ d_{KL}(\pi, f^*) = d_{KL}(\pi, L(N,S,d))",
-    instances=_lemma1_recipes, evaluate=_lemma1, describe=describe, needs=("theory.optimal",), cost="expensive",
+    instances=_lemma1_recipes, evaluate=_lemma1, describe=describe, cost="expensive",
     regime="Assumption 2; evidence, not proof: L-BFGS (theory.optimal) reaches a stationary point at finite F "
            "(gradient test of GRAD_TOL); a failure may be the optimiser's",
 ))
@@ -238,9 +231,9 @@ def attention_rank(recipe) -> tuple[int, int, float]:
     ``d_h = d`` (``W'_V^h`` orthonormal, so the rank is that of ``A``). Numerical
     rank with numpy's ``matrix_rank`` tolerance ``sigma_1 max(shape) eps``.
     """
-    from theory.aot import AoTShape
-    from theory.construct import draw_primed, head_features
-    from theory.task import all_sequences
+    from aotmem.theory.aot import AoTShape
+    from aotmem.theory.construct import draw_primed, head_features
+    from aotmem.theory.task import all_sequences
 
     N, S, d, H = recipe["N"], recipe["S"], recipe["d"], recipe["H"]
     seqs = all_sequences(N, S)
@@ -262,7 +255,7 @@ _LEMMA2_S1 = {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0}
 def _certified_deficient(recipe):
     """For a float64 shortfall: True (certified deficient), False (certified full), None (undecided / too big)."""
     try:
-        from theory.certify import MAX_T
+        from aotmem.theory.certify import MAX_T
     except ImportError:
         return None
     if recipe["T0"] > MAX_T or recipe["H"] * recipe["d"] > 2 * MAX_T:
@@ -300,9 +293,9 @@ register(Claim(
     id="paper.lemma2", reading="construction=draw_primed", source="paper", kind="construction",
     statement=r"\exists W_{QK}^h, e, pos:\ \mathrm{rank}\{A(t)\}_{t} \ge \min(T_0, H d)\ (\text{rank-1 } W_{QK}^h "
               r"\text{ suffice, Remark 2})",
-    instances=_lemma2_recipes, evaluate=_lemma2, describe=_lemma2_describe, needs=("theory.construct",),
+    instances=_lemma2_recipes, evaluate=_lemma2, describe=_lemma2_describe,
     regime="T_0 sequences among N^S (all lengths S >= 1), H heads; the generic random construction "
-           "theory.construct.draw_primed (rank-1 or full W_QK); float64 numerical rank (numpy's matrix_rank "
+           "aotmem.theory.construct.draw_primed (rank-1 or full W_QK); float64 numerical rank (numpy's matrix_rank "
            "tolerance); a shortfall counts only when theory.certify certifies it in mpmath (T_0 <= 120), "
            "otherwise the instance is outside; a structural shortfall refutes the lemma for every choice",
 ))
@@ -332,14 +325,14 @@ register(Claim(
     id="paper.lemma2+S>=2+d<=N+S-2", reading="construction=draw_primed", source="paper", kind="construction",
     statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)",
     instances=lambda profile: _lemma2_recipes(profile).filter(_lemma2_restricted), evaluate=_lemma2,
-    describe=_lemma2_describe, needs=("theory.construct",), corrects="paper.lemma2[construction=draw_primed]",
+    describe=_lemma2_describe, corrects="paper.lemma2[construction=draw_primed]",
     regime=_LEMMA2_FIX + ". Restricted to S >= 2 and d <= N + S - 2 (then H d <= H(N+S-2) + 1)",
 ))
 register(Claim(
     id="paper.lemma2+S>=2+cap", reading="construction=draw_primed", source="paper", kind="construction",
     statement=r"S \ge 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d, H(N+S-2) + 1)",
     instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: r["S"] >= 2), evaluate=_lemma2_cap,
-    describe=_lemma2_describe, needs=("theory.construct",), corrects="paper.lemma2[construction=draw_primed]",
+    describe=_lemma2_describe, corrects="paper.lemma2[construction=draw_primed]",
     regime=_LEMMA2_FIX + ". The sharp form: the cap H(N+S-2)+1 bounds every choice; this checks the generic "
                          "construction reaches it",
 ))
@@ -347,7 +340,7 @@ register(Claim(
     id="draft.lemma-rank+S>=2+d<=N+S-2", reading="construction=draw_primed", source="draft", kind="construction",
     statement=r"S \ge 2,\ d \le N + S - 2,\ P d \ge N^S \Rightarrow A \text{ has full row rank } N^S",
     instances=lambda profile: _lemma2_recipes(profile, full_heads=True).filter(_lemma2_restricted),
-    evaluate=_lemma2, describe=_lemma2_describe, needs=("theory.construct",),
+    evaluate=_lemma2, describe=_lemma2_describe,
     corrects="draft.lemma-rank[construction=draw_primed]", regime=_LEMMA2_FIX,
 ))
 # Largest T_0 certified in mpmath (pure-Python SVD: O(T^3) with a large constant).
@@ -355,10 +348,10 @@ CERTIFY_MAX_T = 16
 
 
 def _lemma2_certified(recipe):
-    from theory.aot import AoTShape
-    from theory.certify import certify_rank
-    from theory.construct import draw_primed
-    from theory.task import all_sequences
+    from aotmem.theory.aot import AoTShape
+    from aotmem.theory.certify import certify_rank
+    from aotmem.theory.construct import draw_primed
+    from aotmem.theory.task import all_sequences
 
     N, S, d, H = recipe["N"], recipe["S"], recipe["d"], recipe["H"]
     seqs = all_sequences(N, S)
@@ -380,23 +373,23 @@ register(Claim(
     id="paper.lemma2", reading="certified", source="paper", kind="construction",
     statement=r"\mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified in mpmath)}",
     instances=lambda profile: _lemma2_recipes(profile).filter(_small), evaluate=_lemma2_certified,
-    describe=_lemma2_describe, needs=("theory.certify:certify_rank",), cost="medium",
+    describe=_lemma2_describe, cost="medium",
     examples=(_LEMMA2_S1,),  # the S = 1 counterexample of the float64 search, kept
     regime=f"T_0 <= {CERTIFY_MAX_T}; the rank of draw_primed's heads, certified full or deficient by "
-           "theory.certify.certify_rank (dps 30 and 60)",
+           "aotmem.theory.certify.certify_rank (dps 30 and 60)",
 ))
 register(Claim(
     id="paper.lemma2+S>=2+d<=N+S-2", reading="certified", source="paper", kind="construction",
     statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified)}",
     instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: _lemma2_restricted(r) and _small(r)),
-    evaluate=_lemma2_certified, describe=_lemma2_describe, needs=("theory.certify:certify_rank",),
+    evaluate=_lemma2_certified, describe=_lemma2_describe,
     cost="medium", corrects="paper.lemma2[certified]", regime=_LEMMA2_FIX + f"; T_0 <= {CERTIFY_MAX_T}",
 ))
 register(Claim(
     id="draft.lemma-rank", reading="construction=draw_primed", source="draft", kind="construction",
     statement=r"P d \ge N^k \Rightarrow \exists e, pos, W_{QK}:\ A \text{ (rows: sequences) invertible}",
     instances=lambda profile: _lemma2_recipes(profile, full_heads=True), evaluate=_lemma2,
-    describe=_lemma2_describe, needs=("theory.construct",),
+    describe=_lemma2_describe,
     regime="all N^S sequences (k = S), P = ceil(N^S/d) heads of inner dimension d; full row rank N^S "
            "of the (N^S, P d) attention matrix; construction theory.construct.draw_primed",
 ))
@@ -423,7 +416,7 @@ def _theorem1_recipes(draw, profile="quick"):
 @functools.lru_cache(maxsize=64)
 def _optimal_cached(task_key: str, d: int):
     """``optimal_encoder`` of the task a recipe names (deterministic; shared by the theorem-1 entries)."""
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.optimal import optimal_encoder
 
     task = task_from(json.loads(task_key))
     res = optimal_encoder(task.prior, task.cond, d, starts=0, seed=0, max_iter=THEOREM1_MAX_ITER)
@@ -436,18 +429,18 @@ def _target(task, d, which, recipe=None):
             key = json.dumps({k: v for k, v in recipe.items() if k not in ("d_h", "eps", "qk", "cseed")},
                              sort_keys=True)
             return _optimal_cached(key, d)
-        from theory.optimal import optimal_encoder
+        from aotmem.theory.optimal import optimal_encoder
 
         res = optimal_encoder(task.prior, task.cond, d, starts=0, seed=0, max_iter=THEOREM1_MAX_ITER)
         return res.W, res.E
-    from theory.lowrank import f_ls
+    from aotmem.theory.lowrank import f_ls
 
     lr = f_ls(task.prior, task.cond, d, "uniform")
     return lr.W, lr.E
 
 
 class NoConstruction(Exception):
-    """theory.construct refused the instance (singular kept system or W_OV): no T to test."""
+    """aotmem.theory.construct refused the instance (singular kept system or W_OV): no T to test."""
 
 
 def build_construction(recipe, target="optimal", variant="paper"):
@@ -456,7 +449,7 @@ def build_construction(recipe, target="optimal", variant="paper"):
     Raises :class:`NoConstruction` when the constructor reports a singular kept
     system or ``W_OV`` (the exact construction does not exist for these choices).
     """
-    from theory.construct import construct
+    from aotmem.theory.construct import construct
 
     task = task_from(recipe)
     W, E = _target(task, recipe["d"], target, recipe)
@@ -504,20 +497,18 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
     register(Claim(
         id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="bound",
         statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}"),
-        instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 1), describe=describe,
-        needs=("theory.construct", "theory.optimal"), cost=_cost, regime=_T1_REGIME + "; " + _tnote,
+        instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 1), describe=describe, cost=_cost, regime=_T1_REGIME + "; " + _tnote,
     ))
     register(Claim(
         id="paper.theorem1+factor2", reading=f"target={_target_name}", source="paper", kind="bound",
         statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}"),
-        instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 2), describe=describe,
-        needs=("theory.construct", "theory.optimal"), cost=_cost, regime=_T1_REGIME + "; " + _tnote,
+        instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 2), describe=describe, cost=_cost, regime=_T1_REGIME + "; " + _tnote,
         corrects=f"paper.theorem1[as-written,target={_target_name}]",
     ))
 
 
 def _theorem1_params(recipe):
-    from theory.construct import paper_param_count
+    from aotmem.theory.construct import paper_param_count
 
     try:
         c = build_construction(recipe, "f_ls")
@@ -532,8 +523,7 @@ def _theorem1_params(recipe):
 register(Claim(
     id="paper.theorem1", reading="params", source="paper", kind="bound",
     statement=r"\#\text{params} = d(S + 2N + 4 d_h H)\ \text{or}\ d(S + 2N + 2(d_h + 1) H)\ (\text{rank-1 } W_{QK})",
-    instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe,
-    needs=("theory.construct", "theory.lowrank"), cost="medium",
+    instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe, cost="medium",
     examples=({"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3, "d_h": 1,
                "eps": 0.1, "qk": "full", "cseed": 0},),  # edge case: full W_QK with d > 2 d_h
     regime="the constructed AoT's own count (THEORY.md section 0 shapes: W_QK^h is d x d, d^2 entries when "
@@ -567,12 +557,12 @@ register(Claim(
     statement=_SEED_AOT_STMT.replace("{k}", ""), instances=_theorem1_recipes, evaluate=_seed_aot_eval(1),
     examples=({"kind": "almost-rank", "N": 3, "S": 2, "d": 1, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
                "d_h": 1, "eps": 0.5, "qk": "rank1", "cseed": 13614, "seed": 1},),  # found by the full profile
-    describe=describe, needs=("theory.construct", "theory.optimal"), cost="expensive", regime=_SEED_AOT_REGIME,
+    describe=describe, cost="expensive", regime=_SEED_AOT_REGIME,
 ))
 register(Claim(
     id="seed.theorem-aot+factor2", reading="C=paper", source="seed", kind="bound",
     statement=_SEED_AOT_STMT.replace("{k}", "2"), instances=_theorem1_recipes, evaluate=_seed_aot_eval(2),
-    describe=describe, needs=("theory.construct", "theory.optimal"), cost="expensive", regime=_SEED_AOT_REGIME,
+    describe=describe, cost="expensive", regime=_SEED_AOT_REGIME,
     corrects="seed.theorem-aot[C=paper]",
 ))
 
@@ -602,8 +592,8 @@ def memorise(recipe):
     ``T_0`` is ``theory.capacity.capacity_this_paper(H, d_h, d)`` (``cor1_capacity`` when ``d = 2``
     gives the same): the formula under test decides how many associations are asked for.
     """
-    from theory.capacity import capacity_this_paper
-    from theory.construct import construct
+    from aotmem.theory.capacity import capacity_this_paper
+    from aotmem.theory.construct import construct
 
     N, S, d, d_h, H = recipe["N"], recipe["S"], recipe["d"], recipe["d_h"], recipe["H"]
     T0 = capacity_this_paper(H, d_h, d)
@@ -628,7 +618,7 @@ def _mem_describe(r):
 
 
 def _memorise_eval(recipe):
-    from theory.capacity import capacity_this_paper, cor1_capacity
+    from aotmem.theory.capacity import capacity_this_paper, cor1_capacity
 
     T0 = (cor1_capacity(recipe["H"], recipe["d_h"]) if recipe["d"] == 2
           else capacity_this_paper(recipe["H"], recipe["d_h"], recipe["d"]))
@@ -651,7 +641,7 @@ def _memorise_eval(recipe):
 
 
 def _cor1_params(recipe):
-    from theory.capacity import cor1_capacity, cor1_params
+    from aotmem.theory.capacity import cor1_capacity, cor1_params
 
     T0 = cor1_capacity(recipe["H"], recipe["d_h"])
     if T0 > recipe["N"] ** recipe["S"]:
@@ -669,7 +659,7 @@ register(Claim(
     id="paper.cor1", reading="memorises", source="paper", kind="construction",
     statement=r"\text{Assumption 1},\ d = 2:\ \exists \text{AoT memorising } T_0 = H d_h + 2 \text{ associations}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_memorise_eval,
-    describe=_mem_describe, needs=("theory.construct", "theory.capacity"), cost="medium",
+    describe=_mem_describe, cost="medium",
     regime=f"association on T_0 = H d_h + 2 random sequences, eps = 0; target the circle family at scale "
            f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1; instances the constructor refuses "
            "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
@@ -678,7 +668,7 @@ register(Claim(
     id="paper.cor1", reading="params", source="paper", kind="bound",
     statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
-    describe=_mem_describe, needs=("theory.construct", "theory.capacity"), cost="medium",
+    describe=_mem_describe, cost="medium",
     regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula",
 ))
 
@@ -691,8 +681,8 @@ def _cor2_recipes(draw, profile="quick"):
 
 
 def _cor2_eval(recipe):
-    from theory.construct import construct
-    from theory.generators import association_task
+    from aotmem.theory.construct import construct
+    from aotmem.theory.generators import association_task
 
     N, S, d, d_h, H = recipe["N"], recipe["S"], recipe["d"], recipe["d_h"], recipe["H"]
     K = H * d_h + d
@@ -710,7 +700,7 @@ def _cor2_eval(recipe):
     if c.report.T_eps != K or c.report.H != H:
         return Evaluation.out_of_regime(f"T_eps = {c.report.T_eps}, H = {c.report.H} (wanted {K}, {H})")
     acc = accuracy(task, c.model.logits(task.seqs))
-    from theory.capacity import cor2_accuracy_bound
+    from aotmem.theory.capacity import cor2_accuracy_bound
 
     bound = cor2_accuracy_bound(N, H, d_h, d, T0)
     return Evaluation(acc, bound, ">=", atol=ACC_ATOL, rtol=0.0, detail={"K": K, "T_0": T0})
@@ -720,7 +710,7 @@ register(Claim(
     id="paper.cor2", reading="construction=T*", source="paper", kind="construction",
     statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
               r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
-    instances=_cor2_recipes, evaluate=_cor2_eval, needs=("theory.construct", "theory.capacity"), cost="medium",
+    instances=_cor2_recipes, evaluate=_cor2_eval, cost="medium",
     describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
     regime="association with uniform prior on all T_0 = N^S sequences; T* of theory.construct memorising "
            "K = H d_h + d of them (eps = 1 - (K - 1/2)/T_0); accuracy over all T_0. A shortfall refutes this "
@@ -729,8 +719,7 @@ register(Claim(
 register(Claim(
     id="paper.table1", reading="this-paper", source="paper", kind="construction",
     statement=r"\text{capacity } H d_h + d \text{ (this paper)}",
-    instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe,
-    needs=("theory.construct", "theory.capacity"), cost="medium",
+    instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe, cost="medium",
     regime="association on T_0 = H d_h + d random sequences, d in [2, 4]; accuracy 1 on all of them; instances "
            "the constructor refuses (singular kept system or W_OV) are outside",
 ))
@@ -753,10 +742,10 @@ register(Claim(
 
 def _t2_div(bound_name, **kw):
     def evaluate(recipe):
-        import theory.lookup as lk
+        import aotmem.theory.lookup as lk
 
-        from verify.claims_draft import _lookup_regime
-        from verify.claims_seed import lookup_divergence
+        from aotmem.verify.claims_draft import _lookup_regime
+        from aotmem.verify.claims_seed import lookup_divergence
 
         task, W, cert, C, why = _lookup_regime(recipe, "formula")
         if why:
@@ -769,7 +758,7 @@ def _t2_div(bound_name, **kw):
 
 
 def _t2_step(recipe):
-    from theory.lookup import lookup_C, paper_theorem2_bound, paper_theorem2_simplified
+    from aotmem.theory.lookup import lookup_C, paper_theorem2_bound, paper_theorem2_simplified
 
     task = task_from(recipe)
     C = lookup_C(task.N, recipe["d"])
@@ -783,8 +772,8 @@ def _t2_step(recipe):
 @st.composite
 def _t2_mixed_recipes(draw, profile="quick"):
     """Look-up tasks, Dirichlet tasks, or explicit small tasks (rows of mixed entropies), with a JL ``d``."""
-    from verify.claims_common import explicit_recipes
-    from verify.claims_seed import lookup_d_recipes
+    from aotmem.verify.claims_common import explicit_recipes
+    from aotmem.verify.claims_seed import lookup_d_recipes
 
     which = draw(st.sampled_from(["lookup", "dirichlet", "explicit"]))
     if which == "lookup":
@@ -800,28 +789,25 @@ register(Claim(
     id="paper.theorem2", reading="constant=dtv", source="paper", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[\pi(o \ne g(t)|t) \log\frac{N-1}{e^{h(\pi_t)} - 1}"
                r"\frac{1 + 2C + C d_{TV}}{1 - 2C}\Big]"),
-    instances=_t2_mixed_recipes, evaluate=_t2_div("paper_theorem2_bound", constant="dtv"), describe=describe,
-    needs=("theory.lookup",), regime=_T2_REGIME,
+    instances=_t2_mixed_recipes, evaluate=_t2_div("paper_theorem2_bound", constant="dtv"), describe=describe, regime=_T2_REGIME,
 ))
 register(Claim(
     id="paper.theorem2", reading="constant=4C", source="paper", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[\pi(o \ne g(t)|t) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
                r"\frac{1 + 4C}{1 - 2C}"),
-    instances=_t2_mixed_recipes, evaluate=_t2_div("paper_theorem2_bound", constant="4C"), describe=describe,
-    needs=("theory.lookup",), regime=_T2_REGIME,
+    instances=_t2_mixed_recipes, evaluate=_t2_div("paper_theorem2_bound", constant="4C"), describe=describe, regime=_T2_REGIME,
 ))
 register(Claim(
     id="paper.theorem2", reading="simplified", source="paper", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t[\pi(o \ne g(t)|t)]\frac{1+4C}{1-2C}"
                r"\log\frac{N-1}{e^{E_t[h(\pi_t)]} - 1}"),
-    instances=_t2_mixed_recipes, evaluate=_t2_div("paper_theorem2_simplified"), describe=describe,
-    needs=("theory.lookup",), regime=_T2_REGIME,
+    instances=_t2_mixed_recipes, evaluate=_t2_div("paper_theorem2_simplified"), describe=describe, regime=_T2_REGIME,
 ))
 register(Claim(
     id="paper.theorem2", reading="first<=simplified", source="paper", kind="bound",
     statement=(r"E_t\Big[q_t \log\frac{N-1}{e^{h_t} - 1}\Big] \le E_t[q_t]"
                r"\log\frac{N-1}{e^{E_t h_t} - 1}\ (\text{the step between the two forms})"),
-    instances=_t2_mixed_recipes, evaluate=_t2_step, describe=describe, needs=("theory.lookup",),
+    instances=_t2_mixed_recipes, evaluate=_t2_step, describe=describe,
     examples=({"kind": "explicit", "N": 4, "S": 1, "logits": [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]],
                "weights": [1.0, 1.0], "seed": 0, "d": 207, "wseed": 0},),  # found by the search, kept
     regime="C < 1/2 (both forms carry the same (1+4C)/(1-2C)); rows of mixed entropies",
@@ -860,7 +846,7 @@ def capacity_sweep(Hs=(1, 2, 3, 4, 6, 8), N=8, S=2, d=2, d_h=2):
     ``H`` heads; ``measured`` is the largest ``T_0`` reaching accuracy 1
     (constructions refused for too few heads end the scan).
     """
-    from theory.construct import construct
+    from aotmem.theory.construct import construct
 
     measured = []
     for H in Hs:
@@ -877,7 +863,7 @@ def capacity_sweep(Hs=(1, 2, 3, 4, 6, 8), N=8, S=2, d=2, d_h=2):
             if accuracy(task, c.model.logits(task.seqs)) == 1.0:
                 best = T0
         measured.append(best)
-    from theory.capacity import capacity_mahdavi, capacity_this_paper
+    from aotmem.theory.capacity import capacity_mahdavi, capacity_this_paper
 
     ours = np.array([capacity_this_paper(H, d_h, d) for H in Hs])
     mahdavi = np.array([capacity_mahdavi(H, d_h) for H in Hs])

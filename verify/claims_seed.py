@@ -7,9 +7,9 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from theory.bounds import INF_READINGS
-from theory.spectra import SIGMA_READINGS
-from verify.claims_common import (
+from aotmem.theory.bounds import INF_READINGS
+from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.verify.claims_common import (
     association_recipes,
     describe,
     dirichlet_recipes,
@@ -17,7 +17,7 @@ from verify.claims_common import (
     lookup_recipes,
     task_from,
 )
-from verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
 # ------------------------------------------------------------ S: assoc ---
 # The recall level that counts an association set as "remembered", and the
@@ -43,7 +43,7 @@ def _assoc_growth_recipes(draw, profile="quick"):
 
 
 def _assoc_capacity(recipe):
-    from theory.assoc import recall_capacity
+    from aotmem.theory.assoc import recall_capacity
 
     d = recipe["d"]
     cap = recall_capacity(d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=ASSOC_NMAX * d)
@@ -52,7 +52,7 @@ def _assoc_capacity(recipe):
 
 
 def _assoc_growth(recipe):
-    from theory.assoc import recall_capacity
+    from aotmem.theory.assoc import recall_capacity
 
     d = recipe["d"]
     c1 = recall_capacity(d, level=ASSOC_LEVEL, seed=recipe["seed"], trials=ASSOC_TRIALS, n_max=ASSOC_NMAX * d)
@@ -70,7 +70,7 @@ _ASSOC_STATEMENT = (r"W = \sum_i w_U(g(i)) w_E(i)^T,\ \arg\max_j w_U(j)^T W w_E(
 register(Claim(
     id="seed.assoc-memory", reading="capacity<=d", source="seed", kind="measurement",
     statement=_ASSOC_STATEMENT + r":\ N_{0.9}(d) \le d",
-    instances=_assoc_recipes, evaluate=_assoc_capacity, describe=_assoc_describe, needs=("theory.assoc",),
+    instances=_assoc_recipes, evaluate=_assoc_capacity, describe=_assoc_describe,
     regime="random N(0,1/d) embeddings, random g; operational reading: the largest N recalled at "
            f"{ASSOC_LEVEL:.0%} (theory.assoc.recall_capacity) is at most d",
     note="a measured recall curve: the report plots recall against N/d",
@@ -78,7 +78,7 @@ register(Claim(
 register(Claim(
     id="seed.assoc-memory", reading="linear-growth", source="seed", kind="measurement",
     statement=_ASSOC_STATEMENT + r":\ N_{0.9}(2d) \le 2 N_{0.9}(d)",
-    instances=_assoc_growth_recipes, evaluate=_assoc_growth, describe=_assoc_describe, needs=("theory.assoc",),
+    instances=_assoc_growth_recipes, evaluate=_assoc_growth, describe=_assoc_describe,
     regime="operational reading of 'only d' as capacity O(d): doubling d at most doubles the "
            f"capacity at {ASSOC_LEVEL:.0%} recall",
 ))
@@ -110,7 +110,7 @@ def _zero_recipes(draw, profile="quick"):
 @st.composite
 def _zero_only_if_recipes(draw, profile="quick"):
     """Dirichlet or explicit tasks (centred L of full rank min(T, N-1)) with ``d_claim`` below that rank."""
-    from verify.claims_common import explicit_recipes
+    from aotmem.verify.claims_common import explicit_recipes
 
     r = draw(dirichlet_recipes(profile, min_n=3) if draw(st.booleans()) else explicit_recipes(profile))
     T = r["N"] ** r["S"] if r["kind"] == "dirichlet" else len(r["logits"])
@@ -123,8 +123,8 @@ def _claim_d(r):
 
 
 def _zero_if(recipe):
-    from theory.lowrank import f_ls
-    from theory.spectra import singular_values
+    from aotmem.theory.lowrank import f_ls
+    from aotmem.theory.spectra import singular_values
 
     task = task_from(recipe)
     d = _claim_d(recipe)
@@ -139,7 +139,7 @@ def _zero_if(recipe):
 
 def _only_if_instance(recipe):
     """``(task, d, sigma_{d+1})`` of an only-if instance, or an out-of-regime Evaluation when the rank is <= d."""
-    from theory.spectra import sigma
+    from aotmem.theory.spectra import sigma
 
     task = task_from(recipe)
     d = _claim_d(recipe)
@@ -150,7 +150,7 @@ def _only_if_instance(recipe):
 
 
 def _zero_only_if(recipe):
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.optimal import optimal_encoder
 
     inst = _only_if_instance(recipe)
     if isinstance(inst, Evaluation):
@@ -162,7 +162,7 @@ def _zero_only_if(recipe):
 
 
 def _zero_only_if_certified(recipe):
-    from theory.exact import rank_lower_bound
+    from aotmem.theory.exact import rank_lower_bound
 
     inst = _only_if_instance(recipe)
     if isinstance(inst, Evaluation):
@@ -179,7 +179,7 @@ register(Claim(
     id="seed.zero-divergence", reading="if", source="seed", kind="construction",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) \le d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) = 0"
               r"\ (\text{always when } d \ge N-1)",
-    instances=_zero_recipes, evaluate=_zero_if, describe=describe, needs=("theory.lowrank",),
+    instances=_zero_recipes, evaluate=_zero_if, describe=describe,
     regime=_ZERO_REGIME + f"; construction: the rank-d truncated SVD (f_ls, uniform); rank at rtol {ZERO_RANK_RTOL:g}",
     examples=({"kind": "almost-rank", "N": 5, "S": 1, "d": 2, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
                "seed": 0, "d_claim": 2},),
@@ -187,7 +187,7 @@ register(Claim(
 register(Claim(
     id="seed.zero-divergence", reading="only-if", source="seed", kind="bound",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) > d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) > 0",
-    instances=_zero_only_if_recipes, evaluate=_zero_only_if, describe=describe, needs=("theory.optimal",),
+    instances=_zero_only_if_recipes, evaluate=_zero_only_if, describe=describe,
     regime=_ZERO_REGIME + f"; evaluated where sigma_(d+1) >= {ZERO_SIGMA_MIN:g}. The optimiser's value is an "
                           "upper bound on the infimum: this searches for a counterexample, it certifies nothing",
     cost="expensive",
@@ -197,9 +197,8 @@ register(Claim(
     id="seed.zero-divergence", reading="only-if,certified", source="seed", kind="bound",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) > d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) \ge lb > 0",
     instances=_zero_only_if_recipes, evaluate=_zero_only_if_certified, describe=describe,
-    needs=("theory.exact:rank_lower_bound",),
     regime=_ZERO_REGIME + f"; sigma_(d+1) >= {ZERO_SIGMA_MIN:g}; the optimiser-free lower bound "
-                          "theory.exact.rank_lower_bound (Pinsker + Eckart-Young) must be positive; instances "
+                          "aotmem.theory.exact.rank_lower_bound (Pinsker + Eckart-Young) must be positive; instances "
                           "where it is 0 (inconclusive) are outside",
 ))
 
@@ -207,7 +206,7 @@ register(Claim(
 
 
 def _sigma_detail(task, d, sr):
-    from theory.bounds import sigma_d1
+    from aotmem.theory.bounds import sigma_d1
 
     return {"sigma_d+1": sigma_d1(task.prior, task.cond, d, sigma_reading=sr),
             "pi_max": float(task.cond.max()), "pi_min": float(task.cond.min())}
@@ -216,7 +215,7 @@ def _sigma_detail(task, d, sr):
 def fit_encoder(task, d, fit, sr="uniform"):
     """The map a bound is about: ``ls`` (f_ls of reading ``sr``), ``wls`` (closed form),
     ``wls-alt`` (alternating weighted rank-d solution, prior-weighted objective)."""
-    from theory.lowrank import f_ls, f_wls, f_wls_alternating
+    from aotmem.theory.lowrank import f_ls, f_wls, f_wls_alternating
 
     if fit == "ls":
         return f_ls(task.prior, task.cond, d, sr)
@@ -255,7 +254,7 @@ _KEPT = {
 
 
 def _register_seed_bounds():
-    from theory.bounds import seed_ls_bound, seed_wls_bound
+    from aotmem.theory.bounds import seed_ls_bound, seed_wls_bound
 
     for sr in SIGMA_READINGS:
         for ir in INF_READINGS:
@@ -267,7 +266,7 @@ def _register_seed_bounds():
                 statement=ls_stmt, instances=full_support_recipes,
                 examples=_KEPT.get(f"seed.ls-bound[sigma={sr},inf={ir}]", ()),
                 evaluate=_bound_evaluator("ls", seed_ls_bound, sigma_reading=sr, inf_reading=ir),
-                describe=describe, needs=("theory.lowrank", "theory.bounds"),
+                describe=describe,
                 regime=_FS_REGIME + f"; f_ls = rank-d LS fit of the {sr}-centred L",
             ))
             mn = r"\|\pi\|_{-\infty}" if ir == "global" else r"\|\pi_t\|_{-\infty}"
@@ -279,7 +278,7 @@ def _register_seed_bounds():
                     statement=wls_stmt, instances=full_support_recipes,
                     examples=_KEPT.get(f"seed.wls-bound[sigma={sr},inf={ir}{suffix}]", ()),
                     evaluate=_bound_evaluator(fit, seed_wls_bound, sigma_reading=sr, inf_reading=ir),
-                    describe=describe, needs=("theory.lowrank", "theory.bounds"),
+                    describe=describe,
                     regime=_FS_REGIME + "; " + _FIT_TEXT[fit], cost="cheap" if fit == "wls" else "medium",
                 ))
 
@@ -304,7 +303,7 @@ def lookup_d_recipes(draw, profile="quick", *, regime="any"):
 
 def lookup_setup(recipe):
     """Task, JL matrix ``W`` and its certificate (the encoder is built after the regime checks)."""
-    from theory.lookup import jl_matrix
+    from aotmem.theory.lookup import jl_matrix
 
     task = task_from(recipe)
     W, cert = jl_matrix(task.N, recipe["d"], seed=recipe["wseed"])
@@ -313,7 +312,7 @@ def lookup_setup(recipe):
 
 def lookup_divergence(task, W):
     """The D.6 encoder for ``W`` and its divergence (limit 0 on one-hot rows)."""
-    from theory.lookup import lookup_encoder
+    from aotmem.theory.lookup import lookup_encoder
 
     enc = lookup_encoder(task, W)
     return enc, float(task.prior @ enc.kl_rows())
@@ -321,7 +320,7 @@ def lookup_divergence(task, W):
 
 def _lookup_eval(C_mode):
     def evaluate(recipe):
-        from theory.lookup import lookup_C, seed_lookup_bound
+        from aotmem.theory.lookup import lookup_C, seed_lookup_bound
 
         task, W, cert = lookup_setup(recipe)
         C = lookup_C(task.N, recipe["d"])
@@ -351,7 +350,7 @@ def _lookup_eval(C_mode):
 
 
 def _qpsi(cond):
-    from theory.lookup import lookup_terms
+    from aotmem.theory.lookup import lookup_terms
 
     return lookup_terms(cond)[1]
 
@@ -362,21 +361,21 @@ register(Claim(
     id="seed.lookup-bound", reading="C<1/2", source="seed", kind="bound",
     statement=_LOOKUP_STMT + r",\ C < 1/2",
     instances=lambda profile: lookup_d_recipes(profile, regime="C<1/2"), evaluate=_lookup_eval("formula"),
-    describe=describe, needs=("theory.lookup",),
+    describe=describe,
     regime="C = sqrt(32 log(N+1)/d) < 1/2, i.e. d > 128 log(N+1); W a certified JL draw; f the D.6 encoder",
 ))
 register(Claim(
     id="seed.lookup-bound", reading="as-written", source="seed", kind="bound",
     statement=_LOOKUP_STMT + r"\ (\text{no condition on } C)",
     instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_lookup_eval("as-written"),
-    describe=describe, needs=("theory.lookup",),
+    describe=describe,
     regime="any d (the slide states no condition); for C > 1/2 the right-hand side is negative",
 ))
 register(Claim(
     id="seed.lookup-bound", reading="C=achieved", source="seed", kind="bound",
     statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W actually used}",
     instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_lookup_eval("achieved"),
-    describe=describe, needs=("theory.lookup",),
+    describe=describe,
     regime="the proof's C is any bound on ||WW^T - I||_max: use the achieved one (< 1/2)",
 ))
 
@@ -393,13 +392,13 @@ def _quantity_recipes(draw, profile="quick"):
 
 
 def _quantity(recipe):
-    from verify.claims_paper import _prop3_limit
+    from aotmem.verify.claims_paper import _prop3_limit
 
     return _prop3_limit(recipe)
 
 
 def _quality(recipe):
-    from verify.claims_paper import _prop2_hard
+    from aotmem.verify.claims_paper import _prop2_hard
 
     return _prop2_hard(recipe)
 
@@ -415,7 +414,6 @@ register(Claim(
     statement=r"\text{no memorisation limit in quantity: association tasks of any size, } d = 2,\ "
               r"d_{KL} \to 0",
     instances=_quantity_recipes, evaluate=_quantity, describe=describe,
-    needs=("theory.exact:prop3_family",),
     regime=f"association tasks of every size in the profile, d = 2 (paper.prop3's family); divergence must "
            f"reach {QUANTITY_LEVEL:g}",
 ))
@@ -423,7 +421,6 @@ register(Claim(
     id="seed.no-quantity-limit", reading="quality", source="seed", kind="construction",
     statement=r"\text{... but in quality: for } d < N-1 \text{ some } \pi \text{ has } d_{KL}(\pi, L(N,S,d)) > 0",
     instances=_quality_recipes, evaluate=_quality, describe=lambda r: f"N={r['N']} d={r['d']}",
-    needs=("theory.exact:prop2_hard_instance",),
     regime="2 <= d < N-1 (d = 2 already stores any number of associations); the certified hard instance "
            "of paper.prop2: its lower bound must be > 0",
 ))

@@ -30,13 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "compute every quantity and check every claim.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"verify.cmd_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"verify.cmd_{name}":
-                raise
-            continue  # command not built yet
-        mod.add_parser(sub)
+        importlib.import_module(f"aotmem.verify.cmd_{name}").add_parser(sub)
     return parser
 
 

@@ -14,13 +14,13 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 
-from theory.bounds import BOUNDS
-from theory.lookup import LOOKUP_BOUNDS, jl_matrix, lookup_C, lookup_encoder, lookup_vacuous_reason
-from theory.lowrank import LS_READINGS, f_ls, f_wls
-from theory.optimal import optimal_encoder
-from theory.spectra import SIGMA_READINGS, sigma
-from theory.task import Task, load_task, t_eps
-from theory.validate import check_int
+from aotmem.theory.bounds import BOUNDS
+from aotmem.theory.lookup import LOOKUP_BOUNDS, jl_matrix, lookup_C, lookup_encoder, lookup_vacuous_reason
+from aotmem.theory.lowrank import LS_READINGS, f_ls, f_wls
+from aotmem.theory.optimal import optimal_encoder
+from aotmem.theory.spectra import SIGMA_READINGS, sigma
+from aotmem.theory.task import Task, load_task, t_eps
+from aotmem.theory.validate import check_int
 
 # A bound "holds" on this instance when actual <= bound * (1 + BOUND_RTOL) + BOUND_ATOL:
 # both sides are float64 sums of O(T N) terms, each good to ~1e-15 relative.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from theory.construct import QK_KINDS, VARIANTS, construct, svd_target
-from theory.generators import KINDS, random_task
-from theory.task import load_task
+from aotmem.theory.construct import QK_KINDS, VARIANTS, construct, svd_target
+from aotmem.theory.generators import KINDS, random_task
+from aotmem.theory.task import load_task
 
 TARGETS = ("optimal", "svd")
 
@@ -61,7 +61,7 @@ def _target(task, d: int, which: str):
     if which == "svd":
         return svd_target(task, d)
     try:
-        from theory.optimal import optimal_encoder
+        from aotmem.theory.optimal import optimal_encoder
     except ImportError:
         raise ValueError("`--target optimal` needs theory/optimal.py, which is not available; use --target svd")
     return optimal_encoder(task.prior, task.cond, d, seed=0)

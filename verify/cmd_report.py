@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    from verify.experiments import EXPERIMENTS, SIZES
+    from aotmem.verify.experiments import EXPERIMENTS, SIZES
 
     p = sub.add_parser("report", help="run the seed's experiments and write their figures and numbers into DIR")
     p.add_argument("dir", metavar="DIR", help="output directory (created if missing)")
@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from verify.experiments import EXPERIMENTS, summary_lines
+    from aotmem.verify.experiments import EXPERIMENTS, summary_lines
 
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
@@ -62,7 +62,7 @@ def run(args) -> int:
 
 def _merge(path: Path, numbers: dict, names: list[str]) -> tuple[dict, list[str]]:
     """With ``--only``, keep the other experiments of an earlier run of the same size and seed in ``DIR``."""
-    from verify.experiments import EXPERIMENTS
+    from aotmem.verify.experiments import EXPERIMENTS
 
     try:
         old = json.loads(path.read_text())
@@ -78,9 +78,9 @@ def _merge(path: Path, numbers: dict, names: list[str]) -> tuple[dict, list[str]
 
 
 def _markdown(numbers: dict, names: list[str]) -> str:
-    from verify.experiments import summary_lines
+    from aotmem.verify.experiments import summary_lines
 
-    from verify.experiments import EXPERIMENTS
+    from aotmem.verify.experiments import EXPERIMENTS
 
     cmd = f"aotmem report DIR --size {numbers['size']} --seed {numbers['seed']}"
     if set(names) != set(EXPERIMENTS):

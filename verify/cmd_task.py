@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from theory.generators import KINDS, random_task
+from aotmem.theory.generators import KINDS, random_task
 
 
 def add_parser(sub) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 
-from verify.runner import PROFILES, run_claims
+from aotmem.verify.runner import PROFILES, run_claims
 
 
 def add_parser(sub) -> None:
@@ -32,8 +32,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from verify.registry import select
-    from verify.report import table, to_json, write_json, write_markdown
+    from aotmem.verify.registry import select
+    from aotmem.verify.report import table, to_json, write_json, write_markdown
 
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.validate import check_int
+from aotmem.theory.validate import check_int
 
 __all__ = [
     "SIZES",
@@ -104,7 +104,7 @@ def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> di
     "recall": {d: [recall per ratio]}, "capacity90": {d: N}, "capacity50": {d: N},
     "capacity50_loglog_slope", "max_recalled": {d: count}}``.
     """
-    from theory.assoc import assoc_memory_recall, recall_capacity
+    from aotmem.theory.assoc import assoc_memory_recall, recall_capacity
 
     cfg = _check_size(size)["assoc"]
     seed = check_int("seed", seed, minimum=0)
@@ -186,9 +186,9 @@ def structured_task(N: int, S: int, K: int, *, beta: float = 3.0, noise: float =
     >>> task.T, grp.tolist(), np.bincount(cls).tolist()
     (36, [0, 0, 1, 1, 2, 2], [12, 12, 12])
     """
-    from theory.divergence import log_softmax
-    from theory.task import Task, all_sequences
-    from theory.validate import check_positive
+    from aotmem.theory.divergence import log_softmax
+    from aotmem.theory.task import Task, all_sequences
+    from aotmem.theory.validate import check_positive
 
     N = check_int("N", N, minimum=2)
     S = check_int("S", S, minimum=1)
@@ -238,7 +238,7 @@ def _best_rank_d(task, d: int, seed: int, *, starts: int = 3, max_iter: int = 20
     and needed when it is not: from ``f_ls`` alone L-BFGS stopped at 0.230
     instead of 0.0603 for ``N=12, S=3, K=4, d=2``.)
     """
-    from theory.optimal import optimal_encoder
+    from aotmem.theory.optimal import optimal_encoder
 
     r = optimal_encoder(task.prior, task.cond, d, starts=0, seed=seed, max_iter=max_iter)
     if r.divergence <= 1e-12 or starts == 0:
@@ -346,8 +346,8 @@ def capacity_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
     "mahdavi": {d_h: [...]}, "cor2_bound": [...], "measured": {"H", "accuracy",
     "std", "bound", "below_bound"}}``.
     """
-    from theory.capacity import capacity_mahdavi, capacity_this_paper, cor2_accuracy_bound
-    from verify.registry import evaluate
+    from aotmem.theory.capacity import capacity_mahdavi, capacity_this_paper, cor2_accuracy_bound
+    from aotmem.verify.registry import evaluate
 
     cfg = _check_size(size)["capacity"]
     seed = check_int("seed", seed, minimum=0)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import importlib.util
+import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -61,7 +61,6 @@ __all__ = [
     "get",
     "select",
     "evaluate",
-    "missing_modules",
 ]
 
 # --- tolerances, shared by the runner, the CLI and the tests -------------
@@ -218,9 +217,6 @@ class Claim:
         ``evaluate(recipe) -> Evaluation``.
     regime : str
         Where the claim is vacuous or which assumption it needs.
-    needs : tuple of str
-        Modules the evaluation imports (``theory.lowrank``); a missing one
-        makes the verdict ``unverifiable`` ("implementation missing").
     unverifiable : str or None
         A standing reason the claim cannot be checked (nothing is run).
     examples : tuple of dict
@@ -241,7 +237,6 @@ class Claim:
     instances: Callable[[str], Any] | None
     evaluate: Callable[[dict], Evaluation] | None
     regime: str = ""
-    needs: tuple = ()
     unverifiable: str | None = None
     examples: tuple = ()
     cost: str = "cheap"
@@ -279,7 +274,7 @@ class Claim:
 
 _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
-CLAIM_MODULES = ("verify.claims_seed", "verify.claims_draft", "verify.claims_paper")
+CLAIM_MODULES = ("aotmem.verify.claims_seed", "aotmem.verify.claims_draft", "aotmem.verify.claims_paper")
 
 
 def register(claim: Claim) -> Claim:
@@ -361,34 +356,6 @@ def _split_patterns(pattern: str) -> list[str]:
     return out
 
 
-def missing_modules(claim: Claim) -> list[str]:
-    """The entries of ``claim.needs`` that are not importable.
-
-    An entry is a module (``theory.lowrank``) or ``module:name`` when a
-    specific public name is needed (``theory.exact:prop2_encoder``); a module
-    that exists but lacks the name counts as missing.
-    """
-    missing = []
-    for need in claim.needs:
-        mod, _, attr = need.partition(":")
-        try:
-            spec = importlib.util.find_spec(mod)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None:
-            missing.append(need)
-            continue
-        if attr:
-            try:
-                m = importlib.import_module(mod)
-            except Exception:  # a module that fails to import is as good as missing here
-                missing.append(need)
-                continue
-            if not hasattr(m, attr):
-                missing.append(need)
-    return missing
-
-
 def evaluate(key: str, recipe: dict) -> Evaluation:
     """Evaluate the claim registered as ``key`` on one recipe (the public reproducer).
 
@@ -401,7 +368,4 @@ def evaluate(key: str, recipe: dict) -> Evaluation:
     claim = get(key)
     if claim.unverifiable is not None:
         raise ValueError(f"claim {key!r} is unverifiable: {claim.unverifiable}")
-    missing = missing_modules(claim)
-    if missing:
-        raise ValueError(f"claim {key!r} needs {missing}, which are not implemented yet")
     return claim.evaluate(dict(recipe))

@@ -14,7 +14,6 @@ through the public theory API (not from the search's samples):
 - ``capacity_vs_table1.png``: associations memorised by a constructed AoT
   against the Table 1 capacity formulas, as ``H`` varies.
 
-A figure whose theory module is missing is skipped and the report says so.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from verify.runner import VERDICTS, Result
+from aotmem.verify.runner import VERDICTS, Result
 
 __all__ = ["SCHEMA", "table", "to_json", "write_json", "write_markdown", "FIGURES"]
 
@@ -49,7 +48,7 @@ def _short(text: str, n: int) -> str:
 def table(results: list[Result], *, width: int = 60) -> str:
     """The terminal table: claim, reading, verdict, instances, tightest margin, counterexample/reason.
 
-    >>> from verify.runner import Result
+    >>> from aotmem.verify.runner import Result
     >>> r = Result(key="a.b", id="paper.x", reading="", source="paper", kind="bound", statement="",
     ...            regime="", verdict="holds", instances=3)
     >>> print(table([r]).splitlines()[0].split())
@@ -132,9 +131,9 @@ def _plt():
 
 def fig_bounds_vs_sigma(path: Path) -> str:
     """Seed and draft ls/wls bounds against sigma_{d+1}, with dKL of f_ls and f_wls."""
-    from theory.bounds import draft_ls_bound, draft_wls_bound, seed_ls_bound, seed_wls_bound
-    from theory.generators import almost_rank_task
-    from theory.lowrank import f_ls, f_wls
+    from aotmem.theory.bounds import draft_ls_bound, draft_wls_bound, seed_ls_bound, seed_wls_bound
+    from aotmem.theory.generators import almost_rank_task
+    from aotmem.theory.lowrank import f_ls, f_wls
 
     N, S, d = 6, 2, 2
     sig = np.linspace(0.02, 2.5, 25)
@@ -166,8 +165,8 @@ def fig_bounds_vs_sigma(path: Path) -> str:
 
 def fig_lookup_vs_entropy(path: Path) -> str:
     """Look-up bounds against the entropy, with the D.6 encoder's divergence."""
-    from theory.generators import lookup_task
-    from theory.lookup import (
+    from aotmem.theory.generators import lookup_task
+    from aotmem.theory.lookup import (
         draft_lookup_bound,
         jl_matrix,
         lookup_encoder,
@@ -208,7 +207,7 @@ def fig_lookup_vs_entropy(path: Path) -> str:
 
 def fig_assoc_recall(path: Path) -> str:
     """Recall of the outer-product memory against N/d."""
-    from theory.assoc import recall_curve
+    from aotmem.theory.assoc import recall_curve
 
     ratios = np.array([0.25, 0.5, 1, 2, 4, 8, 16])
     plt = _plt()
@@ -229,7 +228,7 @@ def fig_assoc_recall(path: Path) -> str:
 
 def fig_theorem1_vs_eps(path: Path) -> str:
     """dKL(pi, T*) against paper.theorem1's right-hand side as eps varies."""
-    from verify.claims_paper import theorem1_sweep
+    from aotmem.verify.claims_paper import theorem1_sweep
 
     eps, kl_model, kl_target, rhs, rhs2 = theorem1_sweep()
     plt = _plt()
@@ -251,7 +250,7 @@ def fig_theorem1_vs_eps(path: Path) -> str:
 
 def fig_capacity(path: Path) -> str:
     """Associations memorised by a constructed AoT against the Table 1 formulas."""
-    from verify.claims_paper import capacity_sweep
+    from aotmem.verify.claims_paper import capacity_sweep
 
     Hs, measured, ours, mahdavi = capacity_sweep()
     plt = _plt()
@@ -328,9 +327,6 @@ def write_markdown(dirpath, doc: dict, *, figures: bool = True) -> Path:
         for name, fn in FIGURES.items():
             try:
                 caption = fn(d / name)
-            except ImportError as exc:
-                out.append(f"- `{name}`: skipped (implementation missing: {exc.name or exc})")
-                continue
             except Exception as exc:  # a figure must not sink the report; say what happened
                 out.append(f"- `{name}`: failed ({exc.__class__.__name__}: {_short(str(exc), 200)})")
                 continue

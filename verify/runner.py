@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, target
 from hypothesis import seed as hypothesis_seed
 
-from verify.registry import Claim, Evaluation, missing_modules
+from aotmem.verify.registry import Claim, Evaluation
 
 __all__ = ["VERDICTS", "PROFILES", "Result", "run_claim", "run_claims", "claim_seed"]
 
@@ -142,7 +142,7 @@ def _recipe_key(recipe: dict) -> str:
 
 def _reproduce(claim: Claim, recipe: dict, seed: int) -> str:
     rec = json.dumps(recipe, sort_keys=True)
-    return (f"python -c 'from verify.registry import evaluate; "
+    return (f"python -c 'from aotmem.verify.registry import evaluate; "
             f"print(evaluate(\"{claim.key}\", {rec}).as_dict())'  "
             f"# or: aotmem verify --claims \"{claim.key}\" --seed {seed}")
 
@@ -171,11 +171,6 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
     t0 = time.perf_counter()
     if claim.unverifiable is not None:
         return _base(claim, "unverifiable", seed, claim.unverifiable)
-    missing = missing_modules(claim)
-    if missing:
-        paths = ", ".join(m.partition(":")[0].replace(".", "/") + ".py"
-                          + (f" ({m.partition(':')[2]})" if ":" in m else "") for m in missing)
-        return _base(claim, "unverifiable", seed, f"implementation missing: {paths}")
 
     prof = PROFILES[profile]
     n = int(max_examples if max_examples is not None else prof[claim.cost])
@@ -319,7 +314,7 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from verify.registry import select
+    from aotmem.verify.registry import select
 
     out, _ = run_claims(select(sys.argv[1] if len(sys.argv) > 1 else None), progress=sys.stderr)
     for r in out:
