@@ -1,4 +1,4 @@
-"""Generate ``docs/claims/<claim id>.md``, one page per claim id of THEORY.md.
+"""Generate ``docs/claims/<claim id>.md``, one page per claim id of docs/theory.md.
 
 Each page holds the claim's statement (in this package's words), its
 readings, where the code computes it, the verdicts the claims ledger
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -28,13 +29,24 @@ CLAIMS_DIR = DOCS / "claims"
 VERDICTS = CLAIMS_DIR / "verdicts.json"
 NUMBERS = DOCS / "figures" / "numbers.json"  # written by `aotmem report docs/figures`
 
+THEORY = DOCS / "theory.md"  # the package's own statement of the theory
+# The machine-readable list at the end of docs/theory.md ("Claim ids"): one `- `id`` per line.
+THEORY_ID_LINE = re.compile(r"^- `((?:seed|draft|paper)\.[a-z0-9-]+)`$", re.M)
+
+
+def theory_claim_ids(path: Path = THEORY) -> list[str]:
+    """The claim ids docs/theory.md defines, in its order (its "Claim ids" list)."""
+    text = path.read_text()
+    return THEORY_ID_LINE.findall(text[text.index('<a id="claim-ids"></a>'):])
+
+
 SOURCES = {
     "seed": "the June 2024 talk slides (the seed of this project)",
     "draft": "the June 2024 written draft behind the slides",
     "paper": "the AISTATS 2025 paper (Dana, Pydi, Chevaleyre, arXiv 2411.10115)",
 }
 
-# One entry per claim id of THEORY.md, in its order. `code`: dotted names that
+# One entry per claim id of docs/theory.md, in its order. `code`: dotted names that
 # must exist (tests/test_docs.py imports each one). `figure`: a PNG under docs/figures.
 CLAIMS = [
     # --- S: the seed -------------------------------------------------------------------
@@ -43,7 +55,7 @@ CLAIMS = [
          statement="With random embeddings `W_U, W_E in R^{N x d}` and the stored matrix "
                    "`W = sum_i w_U(g(i)) w_E(i)^T`, the map `i -> argmax_j w_U(j)^T W w_E(i)` recalls "
                    "`g(i)`, \"but only d of them\" (Bietti et al. 2023).",
-         readings=["The slides give no threshold; THEORY.md asks for a measured recall curve (recall against "
+         readings=["The slides give no threshold; docs/theory.md asks for a measured recall curve (recall against "
                    "`N/d`), not a yes/no.",
                    "`capacity<=d`: the largest `N` recalled at 90% is at most `d`.",
                    "`linear-growth`: doubling `d` at most doubles that capacity."],
@@ -316,7 +328,8 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
     cid = claim["id"]
     src = cid.split(".")[0]
     out = [f"# `{cid}`: {claim['title']}", "",
-           f"Source: {claim['where'].split(', ', 1)[-1]}, in {SOURCES[src]}. Notation: [notation](../notation.md); "
+           f"Source: {claim['where'].split(', ', 1)[-1]}, in {SOURCES[src]}. The theory: "
+           f"[`{cid}` in docs/theory.md](../theory.md#{cid}); notation: [notation](../notation.md); "
            f"all claims: [index](../index.md#claims).", "",
            "## Statement", "", claim["statement"], ""]
     out += ["## Readings", ""]

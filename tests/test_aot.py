@@ -1,4 +1,4 @@
-"""The AoT of THEORY.md section 0: forward pass vs a per-sequence loop, chunking, save/load, sizes."""
+"""The AoT of docs/theory.md#aot: forward pass vs a per-sequence loop, chunking, save/load, sizes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ FORWARD_RTOL = 1e-12
 
 
 def reference_logits(m: AoT, seqs) -> np.ndarray:
-    """THEORY.md section 0 written literally, one sequence and one head at a time."""
+    """docs/theory.md#notation written literally, one sequence and one head at a time."""
     out = []
     for t in seqs:
         x = [m.embed[tok] + m.pos[s] for s, tok in enumerate(t)]

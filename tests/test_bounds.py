@@ -4,7 +4,7 @@ Pairings (which map each reading bounds):
 - ls bounds, reading ``r``: ``f_ls(prior, cond, d, r)`` (theory.lowrank).
 - wls bounds, reading ``r``: ``f_wls`` with ``W_U`` the ``W`` of ``f_ls(.., r)``
   ("matched"), and the closed-form default ``f_wls`` (``W_U`` from the
-  unweighted ``uniform`` SVD, THEORY.md) -- the latter against the
+  unweighted ``uniform`` SVD, docs/theory.md) -- the latter against the
   prior-weighted sigma readings is a FINDING (regression test below).
 """
 

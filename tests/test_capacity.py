@@ -28,7 +28,7 @@ def test_paper_count_equals_shapes_with_factored_or_rank1_qk(shape):
 
 @given(aot_shapes())
 def test_finding_full_W_QK_count_differs_by_H_d_times_d_minus_2dh(shape):
-    """FINDING (paper.theorem1 parameter count): with the d x d W_QK of THEORY.md section 0 the
+    """FINDING (paper.theorem1 parameter count): with the d x d W_QK of docs/theory.md#notation the
     shapes count is d(S + 2N) + H(d^2 + 2 d d_h); the paper's d(S + 2N + 4 d_h H) differs by H d (d - 2 d_h)."""
     N, S, d, d_h, H = shape
     gap = CP.param_count_gap(N, S, d, d_h, H)

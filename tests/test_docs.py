@@ -14,7 +14,6 @@ sys.path.insert(0, str(DOCS))
 import gen_api  # noqa: E402
 import gen_claim_pages as gcp  # noqa: E402
 
-THEORY_MD = ROOT.parent / "shared" / "THEORY.md"  # the project's statement of the theory, beside the repo
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -67,10 +66,9 @@ def test_every_claim_id_has_a_page():
     ids = set(gcp.CLAIM_IDS)
     assert len(ids) == len(gcp.CLAIM_IDS), "a claim id is listed twice"
     assert _registry_ids() <= ids, f"ledger claims without a page: {sorted(_registry_ids() - ids)}"
-    if THEORY_MD.exists():
-        theory_ids = set(re.findall(r"`((?:seed|draft|paper)\.[a-z0-9-]+)`", THEORY_MD.read_text()))
-        assert theory_ids == ids, (f"THEORY.md ids without a page: {sorted(theory_ids - ids)}; "
-                                   f"pages for ids THEORY.md lacks: {sorted(ids - theory_ids)}")
+    theory_ids = set(gcp.theory_claim_ids())
+    assert theory_ids == ids, (f"docs/theory.md ids without a page: {sorted(theory_ids - ids)}; "
+                               f"pages for ids docs/theory.md lacks: {sorted(ids - theory_ids)}")
     for cid in ids:
         assert gcp.page_path(cid).exists(), f"no page for {cid}"
 

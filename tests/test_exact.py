@@ -204,7 +204,7 @@ def test_permutation_wls_closed_form_conditional_reading(td):
 
 
 def test_finding_permutation_mean_log_reading():
-    """draft.cor-permutation, reading mean-log (THEORY.md's gloss of H(pi_t, S)) (FINDING):
+    """draft.cor-permutation, reading mean-log (docs/theory.md's gloss of H(pi_t, S)) (FINDING):
     the f_wls divergence formula is NEGATIVE and its logits are not the WLS solution."""
     out = _forms(permutation_task(3, 1, d=1, scale=0.3, seed=1), 1)
     f = out["formulas"]["wls[mean-log]"]

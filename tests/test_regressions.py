@@ -249,7 +249,7 @@ def test_cor_permutation_closed_form_wls_not_strictly_better():
 # ---- paper.theorem1's parameter count with a full d x d W_QK ------------
 
 def test_theorem1_param_count_undercounts_full_qk():
-    """d = 3, d_h = 1, full W_QK: the AoT of THEORY.md has d^2 = 9 QK entries per head, the formula counts 4 d_h = 4."""
+    """d = 3, d_h = 1, full W_QK: the AoT of docs/theory.md has d^2 = 9 QK entries per head, the formula counts 4 d_h = 4."""
     from aotmem.theory.construct import construct, paper_param_count
     from aotmem.theory.generators import dirichlet_task
     from aotmem.theory.lowrank import f_ls

@@ -1,11 +1,11 @@
-"""The one-layer attention-only Transformer (AoT) of THEORY.md section 0 (paper eq. 1-2).
+"""The one-layer attention-only Transformer (AoT) of docs/theory.md#aot (paper eq. 1-2).
 
 ``x_s = e(t_s) + pos_s``; head ``h``: ``a^h = softmax_s(x_S^T W_QK^h x_s)``,
 ``A^h(t) = sum_s a^h_s x_s``; output
 ``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))``. Only the last position is
 predicted; no ``1/sqrt(d)`` inside the softmax.
 
-Shapes (THEORY.md notation): ``embed (N, d)``, ``pos (S, d)``,
+Shapes (docs/theory.md notation): ``embed (N, d)``, ``pos (S, d)``,
 ``W_QK (H, d, d)``, ``W_V (H, d_h, d)``, ``W_O (H, d, d_h)``, ``W_U (N, d)``.
 Saved as ``.npz`` with exactly these keys, plus ``seqs (T_kept, S)`` and
 ``target (T_kept, N)`` when given, and ``qk_rank1`` (a 0-d bool).
@@ -171,7 +171,7 @@ class AoT:
     def logits(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
         """Last-position logits ``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))`` of each sequence, ``(T, N)``.
 
-        Claim id: THEORY.md section 0 (the AoT, paper eq. 1-2).
+        Claim id: docs/theory.md#aot (the AoT, paper eq. 1-2).
 
         >>> m = AoT(np.eye(2), np.zeros((1, 2)), np.zeros((1, 2, 2)), np.zeros((1, 1, 2)),
         ...         np.zeros((1, 2, 1)), np.eye(2))
@@ -222,7 +222,7 @@ def load_aot(path):
 def head_values(xp, X, QKcat, WV):
     """``W_V^h A^h(t)`` for every head and every sequence of a batch, ``(c, H, d_h)``.
 
-    THEORY.md section 0: ``a^h = softmax_s(x_S^T W_QK^h x_s)``, ``A^h(t) = sum_s a^h_s x_s``.
+    docs/theory.md#aot: ``a^h = softmax_s(x_S^T W_QK^h x_s)``, ``A^h(t) = sum_s a^h_s x_s``.
     ``X (c, S, d)`` holds the embedded sequences, ``QKcat (d, H d)`` all heads' ``W_QK``
     side by side, ``WV (H, d_h, d)``. Shared by :meth:`AoT.hidden` and
     :func:`theory.construct.head_features`.

@@ -11,7 +11,7 @@ where ``W_U, W_E in R^{N x d}`` (rows ``w_U(j)``, ``w_E(i)``) are random
 embeddings with i.i.d. ``N(0, 1/d)`` entries, and recalled by
 ``ghat(i) = argmax_j w_U(j)^T W w_E(i)``, i.e. the argmax of column ``i`` of
 ``W_U W W_E^T`` (``(N, N)``: outputs x inputs). The seed says the model "can
-remember association, but only d of them". THEORY.md asks for a *measured*
+remember association, but only d of them". docs/theory.md asks for a *measured*
 recall curve (recall against ``N/d``), not a yes/no: :func:`recall_curve`
 gives it and :func:`recall_capacity` the largest ``N`` recalled at a given
 level.

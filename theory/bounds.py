@@ -8,11 +8,11 @@ bounds (``f_ls`` / ``f_wls`` live in ``theory.lowrank``). Claims:
 - ``draft.theorem-ls``:  ``E_t[ log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma) ]``,
   ``C_t = 1 + N ||pi_t||_inf / sqrt 2``
 - ``draft.theorem-wls``: ``E_t[ log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma) ]``
-- the per-row minimum of the two draft rows (THEORY.md D.4, last line).
+- the per-row minimum of the two draft rows (docs/theory.md#d4, last line).
 
 with ``sigma = sigma_{d+1}`` of the centred ``L`` (``theory.spectra``).
 
-Readings (THEORY.md, "Readings to implement for the seed bounds"):
+Readings (docs/theory.md, "Readings to implement for the seed bounds"):
 
 - ``sigma_reading`` in ``theory.spectra.SIGMA_READINGS`` (which centred ``L``);
 - ``inf_reading`` in ``INF_READINGS``: ``"global"`` takes ``||pi||_inf``
@@ -291,7 +291,7 @@ def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
 
 
 def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
-    """``E_t min(ls row, wls row)``: THEORY.md D.4 last line ("the per-row minimum also bounds the row").
+    """``E_t min(ls row, wls row)``: docs/theory.md#d4 last line ("the per-row minimum also bounds the row").
 
     Claim ids ``draft.theorem-ls`` / ``draft.theorem-wls``; it bounds ``f_wls``
     (shared ``W_U``, per-row best ``E(t)``).

@@ -1,12 +1,12 @@
 """Capacities, head counts and parameter counts (``seed.theorem-aot``, ``paper.theorem1``, ``paper.cor1``,
 ``paper.cor2``, ``paper.table1``).
 
-Sizes use THEORY.md section 0: vocabulary ``N``, sequence length ``S``,
+Sizes use docs/theory.md#aot: vocabulary ``N``, sequence length ``S``,
 embedding dimension ``d``, ``H`` heads of inner dimension ``d_h <= d``.
 
 Parameter counts. The paper states ``d(S + 2N + 4 d_h H)`` (or
 ``d(S + 2N + 2(d_h + 1) H)`` with rank-1 ``W_QK``). Counting the AoT of
-THEORY.md section 0 from its shapes (:func:`param_count_shapes`):
+docs/theory.md#aot from its shapes (:func:`param_count_shapes`):
 embeddings ``N d``, positions ``S d``, unembedding ``N d``, and per head
 ``W_QK`` (``d x d``), ``W_V`` (``d_h x d``), ``W_O`` (``d x d_h``), gives
 ``d(S + 2N) + H (d^2 + 2 d d_h)``. The two agree only when ``W_QK`` is
@@ -78,7 +78,7 @@ def capacity_mahdavi(H: int, d_h: int) -> int:
 def capacity_kim(L: int) -> int:
     """``L^2``: the order ``O(L^2)`` attributed to Kim et al. 2023 in ``paper.table1``, constant taken as 1.
 
-    This is an order of magnitude, not a bound: THEORY.md gives only
+    This is an order of magnitude, not a bound: docs/theory.md gives only
     ``O(L^2)`` and does not define ``L``; we return ``L**2`` for plotting
     the growth rate. (Kim et al. 2023 memorise ``n`` sequences with
     ``O~(d + n + sqrt(n N))`` parameters, i.e. a count quadratic in the
@@ -131,7 +131,7 @@ def param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = Fa
 
 
 def param_count_shapes(N: int, S: int, d: int, d_h: int, H: int, *, qk: str = "full") -> int:
-    """Parameters of the AoT of THEORY.md section 0 counted from its shapes.
+    """Parameters of the AoT of docs/theory.md#aot counted from its shapes.
 
     ``N d`` (embeddings) ``+ S d`` (positions) ``+ N d`` (``W_U``) ``+ H (qk + d_h d + d d_h)``,
     with ``qk = d^2`` (``"full"``), ``2 d d_h`` (``"factored"``) or ``2 d`` (``"rank1"``).
@@ -212,7 +212,7 @@ def cor2_vacuous_reason(N: int, H: int, d_h: int, d: int, T_0: int) -> str | Non
     return f"H d_h + d = {m} > T_0 = {T_0}: the formula gives {v:.4g} > 1; every association fits and the accuracy is 1"
 
 
-#: paper.table1: capacity (sequences memorised) per method, with the parameter count where THEORY.md states one.
+#: paper.table1: capacity (sequences memorised) per method, with the parameter count where docs/theory.md states one.
 TABLE1 = (
     {"method": "Mahdavi et al. 2024", "capacity": "H (d_h - 1) + 1", "fn": capacity_mahdavi,
      "params": None},

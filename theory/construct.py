@@ -1,6 +1,6 @@
 """Build ``T*`` explicitly: the AoT of ``paper.theorem1`` / ``seed.theorem-aot``, with ``gamma = 0``.
 
-The constructor reads like the proof it makes exact (THEORY.md, "The explicit
+The constructor reads like the proof it makes exact (docs/theory.md, "The explicit
 construction of T*"):
 
 1. :func:`keep_sequences` keeps the ``T_eps`` likeliest sequences;

@@ -1,6 +1,6 @@
 """Divergences of a logit map, entropies and the Taylor proxy of ``draft.lemma-taylor``.
 
-Conventions (THEORY.md section 0): a logit map is a ``(T, N)`` matrix ``F``
+Conventions (docs/theory.md#notation): a logit map is a ``(T, N)`` matrix ``F``
 whose row ``t`` is ``f(t)``; probabilities are ``softmax(f(t))``, computed
 with a stable log-softmax. ``0 log 0 = 0``. The sources' ``H(pi_t)`` is the
 NEGATIVE entropy; here :func:`entropy` is Shannon's ``h = -H >= 0``.
@@ -129,7 +129,7 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
 def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None = None) -> float:
     """Prior-weighted divergence ``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))``.
 
-    Claim ids: all (THEORY.md section 0, "Divergence").
+    Claim ids: all (docs/theory.md#notation, "Divergence").
 
     ``chunk`` (rows per block) streams the computation through
     :func:`kl_stream`, bounding the temporaries to a few ``(chunk, N)``
@@ -172,7 +172,7 @@ def _block(name: str, src, lo: int, hi: int, N: int | None) -> np.ndarray:
 def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chunk: int | None = None) -> float:
     """``dKL(pi, f)`` over ``T`` sequences, streamed in blocks of ``chunk`` rows.
 
-    Claim ids: all (THEORY.md section 0, "Divergence"); the same value as
+    Claim ids: all (docs/theory.md#notation, "Divergence"); the same value as
     :func:`kl`, for ``T`` too large to hold the ``(T, N)`` matrices (issue 5:
     ``T = 10^6``).
 

@@ -1,6 +1,6 @@
 """Exact and closed-form rank-``d`` encoders: ``paper.prop2``, ``seed.zero-divergence``, ``paper.prop3``, ``draft.cor-permutation``.
 
-Notation (THEORY.md section 0): ``F = E W^T (T, N)``, ``L = log Pi``, the
+Notation (docs/theory.md#notation): ``F = E W^T (T, N)``, ``L = log Pi``, the
 uniform-centred ``L_c = L (I - 11^T/N)``. ``H(pi_t) = sum_o pi log pi`` is the
 sources' NEGATIVE entropy.
 """
@@ -301,10 +301,10 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     """``draft.cor-permutation``: closed-form ``f_wls`` / ``f_ls`` vs the numeric ones.
 
     ``S_d = xi[:d]``, ``S_d^c`` the rest; ``H(pi_t) = sum pi log pi``.
-    Formulas of THEORY.md D.5, for each reading of ``H(pi_t, S)``
+    Formulas of docs/theory.md#d5, for each reading of ``H(pi_t, S)``
     (``H_READINGS``):
 
-    - ``mean-log`` (THEORY.md's gloss): ``H(pi_t, S) = sum_S pi log pi / pi(S)``;
+    - ``mean-log`` (docs/theory.md's gloss): ``H(pi_t, S) = sum_S pi log pi / pi(S)``;
     - ``conditional``: the negative entropy of ``pi_t`` conditioned on ``S``,
       ``sum_S (pi/pi(S)) log(pi/pi(S))`` (= mean-log ``- log pi(S)``).
 

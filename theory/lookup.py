@@ -1,6 +1,6 @@
 """The look-up-table encoder of ``draft.lookup-theorem`` (D.6) and its bounds (seed, draft, paper).
 
-Construction (THEORY.md D.6): ``W in R^{N x d}`` with rows ``w_j`` and
+Construction (docs/theory.md#d6): ``W in R^{N x d}`` with rows ``w_j`` and
 ``||W W^T - I||_max <= C = sqrt(32 log(N+1) / d)`` (Johnson-Lindenstrauss);
 ``g(t) = argmax_o pi(o|t)``; the encoder is ``f(t) = lambda(t) W w_{g(t)}``
 with ``lambda(t)`` solving
@@ -516,7 +516,7 @@ PAPER_CONSTANTS = ("dtv", "4C")
 def paper_theorem2_bound(prior, cond, d, *, C: float | None = None, constant: str = "dtv") -> float:
     """First form of ``paper.theorem2``: D.6 restated over sequences.
 
-    THEORY.md P.9 says "D.6 restated" but the simplified form carries the
+    docs/theory.md#p9 says "D.6 restated" but the simplified form carries the
     seed's constant ``(1+4C)``, so two readings: ``constant="dtv"``
     (:func:`draft_lookup_bound`) and ``constant="4C"`` (:func:`seed_lookup_bound`).
 

@@ -1,6 +1,6 @@
 """Rank-``d`` sequence encoders ``F = E W^T``: the least-squares and weighted least-squares fits.
 
-Notation (THEORY.md section 0): ``W (N, d)`` is the unembedding (rows
+Notation (docs/theory.md#notation): ``W (N, d)`` is the unembedding (rows
 ``w_j``), ``E (T, d)`` the encoder (rows ``E(t)``), ``F = E W^T (T, N)`` the
 logits, ``L = log Pi``. Claim ids: ``seed.ls-bound`` / ``draft.theorem-ls``
 (``f_ls``), ``seed.wls-bound`` / ``draft.lemma-wls`` / ``draft.theorem-wls``
@@ -323,7 +323,7 @@ def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = 
     """Closed-form ``f_wls`` (``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls``).
 
     ``W = W_U`` (default: the ``W`` of ``f_ls(prior, cond, d, "uniform")``, the
-    "closed form" reading of THEORY.md) and ``E = wls_encoder(cond, W_U)``.
+    "closed form" reading of docs/theory.md) and ``E = wls_encoder(cond, W_U)``.
     Needs Assumption 2 and ``d <= N-1``.
 
     >>> from aotmem.theory.generators import dirichlet_task
@@ -385,7 +385,7 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
 
     Objective: ``R`` of :func:`weighted_residual` with ``reading`` (free
     per-row constant ``c_t`` included; ``"pi-prior"`` weights rows by
-    ``p(t)``, ``"pi"`` by 1). THEORY.md (readings for ``f_wls``): there is no
+    ``p(t)``, ``"pi"`` by 1). docs/theory.md (readings for ``f_wls``): there is no
     closed form in general; this is the "separate, better-or-equal solution".
 
     One sweep: (1) ``E``-step: ``E = wls_encoder(cond, W)`` and

@@ -1,7 +1,7 @@
 """The centred log-probability matrix and its singular values, one function per reading.
 
 The seed and draft bounds use ``sigma_{d+1}``, a singular value of "the
-centred ``L``". THEORY.md lists the readings; each has its own name here
+centred ``L``". docs/theory.md lists the readings; each has its own name here
 (``SIGMA_READINGS``) and nothing picks one for the user:
 
 - ``uniform``: ``L (I - 11^T/N)`` (rows centred by their uniform mean);

@@ -1,6 +1,6 @@
 """The task model: a prior over input sequences and their next-token conditionals.
 
-Notation (THEORY.md section 0): tokens ``[N] = {0..N-1}``; ``T`` sequences
+Notation (docs/theory.md#notation): tokens ``[N] = {0..N-1}``; ``T`` sequences
 ``t = t_{1:S}``; prior ``p (T,)``; conditional ``Pi (T, N)`` with rows
 ``pi_t = pi(. | t)``; the sequences themselves ``seqs (T, S)`` (token ids).
 When ``seqs`` is omitted, ``T`` must equal ``N**S`` and the sequences are all

@@ -1,4 +1,4 @@
-"""Claim entries of the draft (THEORY.md section D)."""
+"""Claim entries of the draft (docs/theory.md#draft)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ register(Claim(
     id="draft.prop1", reading="rank", source="draft", kind="bound",
     statement=r"T(t) = W_U x(t),\ x(t) \in \mathbb{R}^d \Rightarrow \sigma_{d+1}([T(t)]_t) = 0",
     instances=aot_recipes, evaluate=_prop1_rank, describe=describe,
-    regime="random AoTs of THEORY.md section 0 (the proof's step: their logit matrix is in L(N,S,d))",
+    regime="random AoTs of docs/theory.md#aot (the proof's step: their logit matrix is in L(N,S,d))",
 ))
 register(Claim(
     id="draft.prop1", reading="vs-optimiser", source="draft", kind="bound",
@@ -459,7 +459,7 @@ register(Claim(
                r"\text{ with error } o(e^{-\lambda}) \text{ over the best rank-}d\text{ map}"),
     instances=None, evaluate=None,
     unverifiable="implementation missing: no autoregressive (every-position) construction exists in theory/ "
-                 "(THEORY.md marks D.8 a stretch goal)",
+                 "(docs/theory.md marks D.8 a stretch goal)",
     regime="d >= S + 1; positional focusing on the last k tokens",
 ))
 

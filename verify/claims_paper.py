@@ -1,4 +1,4 @@
-"""Claim entries of the paper (THEORY.md section P), and ``seed.theorem-aot`` (it needs the same constructor)."""
+"""Claim entries of the paper (docs/theory.md#paper), and ``seed.theorem-aot`` (it needs the same constructor)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ register(Claim(
     id="paper.prop1", reading="rank", source="paper", kind="bound",
     statement=r"T(t) = W_U(\cdot) \in \mathbb{R}^{N},\ \text{width } d \Rightarrow [T(t)]_t \in L(N,S,d)",
     instances=aot_recipes, evaluate=_prop1_rank, describe=describe,
-    regime="random AoTs of THEORY.md section 0: the logit matrix has rank <= d (the proof's step)",
+    regime="random AoTs of docs/theory.md#aot: the logit matrix has rank <= d (the proof's step)",
 ))
 register(Claim(
     id="paper.prop1", reading="vs-optimiser", source="paper", kind="bound",
@@ -526,7 +526,7 @@ register(Claim(
     instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe, cost="medium",
     examples=({"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3, "d_h": 1,
                "eps": 0.1, "qk": "full", "cseed": 0},),  # edge case: full W_QK with d > 2 d_h
-    regime="the constructed AoT's own count (THEORY.md section 0 shapes: W_QK^h is d x d, d^2 entries when "
+    regime="the constructed AoT's own count (docs/theory.md#aot shapes: W_QK^h is d x d, d^2 entries when "
            "full, 2d when rank 1) against the paper's formula for its W_QK kind",
 ))
 
@@ -817,8 +817,8 @@ register(Claim(
 register(Claim(
     id="paper.theorem3", reading="", source="paper", kind="bound",
     statement=r"\pi \text{ polynomially approximable} \Rightarrow \text{gap} = O(\varepsilon \log(1/\varepsilon))",
-    instances=None, evaluate=None, regime="polynomially approximable pi (not defined in THEORY.md)",
-    unverifiable="THEORY.md states neither the definition of 'polynomially approximable' in checkable form nor "
+    instances=None, evaluate=None, regime="polynomially approximable pi (not defined in docs/theory.md)",
+    unverifiable="docs/theory.md states neither the definition of 'polynomially approximable' in checkable form nor "
                  "the O-constant: an asymptotic rate without constants cannot fail on finitely many instances. "
                  "The report plots the measured gap of the exact construction against eps (theorem1_vs_eps.png)",
 ))

@@ -1,4 +1,4 @@
-"""Claim entries of the seed (THEORY.md section S), one per claim id and reading."""
+"""Claim entries of the seed (docs/theory.md#seed), one per claim id and reading."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``aotmem bounds FILE.npz --d D [--json]``: the bound calculator.
 
-For a task, every applicable bound of THEORY.md next to the actual divergence
+For a task, every applicable bound of docs/theory.md next to the actual divergence
 of the solution it bounds and the optimal rank-d encoder's divergence, the
 reading named on every row, and ``vacuous`` (with the reason) where a bound
 cannot apply. The computation lives in :func:`bound_table` so that tests and

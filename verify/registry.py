@@ -1,4 +1,4 @@
-"""The claims ledger's registry: one :class:`Claim` per claim id and reading of THEORY.md.
+"""The claims ledger's registry: one :class:`Claim` per claim id and reading of docs/theory.md.
 
 A claim entry says where the claim comes from (``source``), what it states
 (``statement``, LaTeX), which instances it is searched over (``instances``:
@@ -198,12 +198,12 @@ def _num(x):
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim id of THEORY.md under one reading.
+    """One claim id of docs/theory.md under one reading.
 
     Parameters
     ----------
     id : str
-        The claim id, exactly as THEORY.md writes it (``seed.ls-bound``), or
+        The claim id, exactly as docs/theory.md writes it (``seed.ls-bound``), or
         a corrected statement ``<id>+<correction>``.
     reading : str
         The reading's name ("" when the statement is unambiguous).
@@ -263,7 +263,7 @@ class Claim:
 
     @property
     def base_id(self) -> str:
-        """The THEORY.md claim id (``paper.theorem1`` for ``paper.theorem1+factor2``)."""
+        """The docs/theory.md claim id (``paper.theorem1`` for ``paper.theorem1+factor2``)."""
         return self.id.split("+", 1)[0]
 
     def summary(self, recipe: dict) -> str:

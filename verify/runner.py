@@ -17,7 +17,7 @@ Verdicts (``VERDICTS``):
   implementation, or every evaluation raised).
 
 Reproducibility: each claim's Hypothesis seed is ``crc32("<seed>:<id>")`` (the
-THEORY.md id: its readings and corrected forms start from the same instances),
+docs/theory.md id: its readings and corrected forms start from the same instances),
 the example database is off, and evaluations are cached per recipe, so the
 same ``--seed`` gives the same verdicts. A per-claim time budget is a safety
 net only: once spent, new recipes are skipped (counted in ``skipped``) but
