@@ -24,22 +24,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 API = ROOT / "docs" / "api.md"
-PACKAGES = {"aotmem.theory": "theory", "aotmem.verify": "verify"}  # import name -> folder
 SKIP = {"aotmem.verify.__main__"}  # runs the CLI on import
 
-HEADING = re.compile(r"^## `(aotmem\.(?:theory|verify)\.\w+)`")
+HEADING = re.compile(r"^## `(aotmem(?:\.\w+)*)`")
 ENTRY = re.compile(r"^- \*\*`([A-Za-z_]\w*)`\*\*")
 
 
 def module_names() -> list[str]:
-    """Dotted names of the modules of ``theory`` and ``verify``, sorted."""
-    out = []
-    for pkg, folder in PACKAGES.items():
-        for f in sorted((ROOT / folder).glob("*.py")):
-            name = f"{pkg}.{f.stem}"
-            if f.stem != "__init__" and name not in SKIP:
-                out.append(name)
-    return out
+    """Dotted names of the modules of the package (the root, ``aotmem.theory``, ``aotmem.verify``), sorted.
+
+    The root's folder (``verify/_root``) sits inside ``verify/``; it is listed once, as ``aotmem``.
+    """
+    import pkgutil
+
+    out = ["aotmem"]
+    for pkg in ("aotmem", "aotmem.theory", "aotmem.verify"):
+        for m in pkgutil.walk_packages(importlib.import_module(pkg).__path__, pkg + "."):
+            if m.name not in SKIP and not m.name.startswith("aotmem.verify._root"):
+                out.append(m.name)
+    return sorted(out)
 
 
 def public_names(mod) -> list[str]:

@@ -84,12 +84,17 @@ def test_bounds_validate_first(fn):
         fn(np.full(2, 0.5), np.array([[0.5, 0.4, 0.0], [0.2, 0.3, 0.5]]), 1)
 
 
-def test_registry_lists_every_reading():
+def test_catalogue_lists_every_reading():
     n = len(SIGMA_READINGS)
-    assert len(B.BOUNDS) == n * (2 * len(B.INF_READINGS) + 3)
-    for name, (claim, fn, kw) in B.BOUNDS.items():
-        assert name.split("[")[0] in (claim, "draft.theorem-min") and callable(fn)
-        assert kw["sigma_reading"] in name
+    rank = [b for b in B.CATALOGUE if b.needs == "assumption2"]
+    assert len(rank) == n * (2 * len(B.INF_READINGS) + 3)
+    assert len({b.name for b in B.CATALOGUE}) == len(B.CATALOGUE)
+    for b in rank:
+        assert b.name.startswith(b.claim + "[") and callable(b.fn)
+        assert f"sigma={b.sigma_reading}" in b.reading and b.maps
+    assert {m for b in B.CATALOGUE for m in b.maps} == {"ls", "wls", "wls-alt", "min", "lookup"}
+    with pytest.raises(ValueError, match="not a bound of the catalogue"):
+        B.bound("seed.ls-bound")
 
 
 # ------------------------------------------------------------------ properties
@@ -100,7 +105,7 @@ def test_bounds_finite_nonnegative_and_ordered(case):
     task, d = case
     p, P = task.prior, task.cond
     for sr in SIGMA_READINGS:
-        vals = {name: fn(p, P, d, **kw) for name, (_, fn, kw) in B.BOUNDS.items() if kw["sigma_reading"] == sr}
+        vals = {b.name: b.rhs(p, P, d) for b in B.CATALOGUE if b.sigma_reading == sr}
         assert all(v >= 0 for v in vals.values()), vals  # NaN fails this too
         s = B.sigma_d1(p, P, d, sigma_reading=sr)
         wls_arg = float(np.max(np.sqrt(P.max(axis=1) / P.min(axis=1)))) * s
@@ -110,7 +115,7 @@ def test_bounds_finite_nonnegative_and_ordered(case):
             g = vals[f"seed.{which}-bound[sigma={sr},inf=global]"]
             r = vals[f"seed.{which}-bound[sigma={sr},inf=per-row]"]
             assert r <= g * (1 + CMP_RTOL)  # per-row max <= global max, and min_t pi >= global min
-        m = vals[f"draft.theorem-min[sigma={sr}]"]
+        m = vals[f"draft.theorem-wls[min,sigma={sr}]"]
         assert m <= min(vals[f"draft.theorem-ls[sigma={sr}]"], vals[f"draft.theorem-wls[sigma={sr}]"]) * (1 + CMP_RTOL)
         rows = B.draft_min_bound_rows(p, P, d, sigma_reading=sr)
         assert np.isclose(p @ rows, m, rtol=1e-12, atol=0)
@@ -141,8 +146,7 @@ def test_ls_bounds_hold_for_f_ls(case):
         k = kl(p, P, f.F)
         for name in (f"seed.ls-bound[sigma={sr},inf=global]", f"seed.ls-bound[sigma={sr},inf=per-row]",
                      f"draft.theorem-ls[sigma={sr}]"):
-            _, fn, kw = B.BOUNDS[name]
-            b = fn(p, P, d, **kw)
+            b = B.bound(name).rhs(p, P, d)
             assert _holds(k, b), f"{name}: dKL(f_ls) = {k:.6g} > bound {b:.6g}"
 
 
@@ -168,9 +172,8 @@ def test_wls_bounds_hold_for_matched_f_wls(case):
             continue
         k = kl(p, P, f.F)
         for name in (f"seed.wls-bound[sigma={sr},inf=global]", f"seed.wls-bound[sigma={sr},inf=per-row]",
-                     f"draft.theorem-wls[sigma={sr}]", f"draft.theorem-min[sigma={sr}]"):
-            _, fn, kw = B.BOUNDS[name]
-            b = fn(p, P, d, **kw)
+                     f"draft.theorem-wls[sigma={sr}]", f"draft.theorem-wls[min,sigma={sr}]"):
+            b = B.bound(name).rhs(p, P, d)
             assert _holds(k, b), f"{name}: dKL(f_wls) = {k:.6g} > bound {b:.6g}"
 
 
@@ -205,13 +208,12 @@ def _finding_task():
 
 
 @pytest.mark.parametrize("name", ["draft.theorem-wls[sigma=uniform-prior]", "draft.theorem-wls[sigma=pi-prior]",
-                                  "draft.theorem-min[sigma=uniform-prior]",
+                                  "draft.theorem-wls[min,sigma=uniform-prior]",
                                   "seed.wls-bound[sigma=uniform-prior,inf=per-row]"])
 def test_finding_prior_weighted_sigma_vs_unweighted_f_wls_violates(name):
     p, P, d = _finding_task()
     k = kl(p, P, lowrank.f_wls(p, P, d).F)
-    _, fn, kw = B.BOUNDS[name]
-    b = fn(p, P, d, **kw)
+    b = B.bound(name).rhs(p, P, d)
     assert k > 100 * b, (k, b)  # measured: k = 1.16e-3, b ~ 4.5e-6 .. 1.1e-5
 
 

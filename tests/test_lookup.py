@@ -204,13 +204,12 @@ def test_uniform_row_gives_zero_lambda_and_zero_bound():
     assert abs(LU.seed_lookup_bound([1.0], P, 10**4)) < 1e-15
 
 
-def test_lookup_registry_is_callable_uniformly():
-    from aotmem.theory.bounds import ALL_BOUNDS, BOUNDS
+def test_lookup_catalogue_is_callable_uniformly():
+    from aotmem.theory.bounds import CATALOGUE
     P = np.array([[0.8, 0.1, 0.1], [0.5, 0.3, 0.2]])
-    vals = {k: fn([0.5, 0.5], P, 500, **kw) for k, (_, fn, kw) in LU.LOOKUP_BOUNDS.items()}
-    assert all(math.isfinite(v) and v > 0 for v in vals.values())
+    vals = {b.name: b.rhs([0.5, 0.5], P, 500) for b in CATALOGUE if b.needs == "C<1/2"}
+    assert len(vals) == 7 and all(math.isfinite(v) and v > 0 for v in vals.values())
     assert vals["draft.lookup-theorem+factor(1+2C)"] <= vals["draft.lookup-theorem"] <= vals["seed.lookup-bound"]
-    assert set(ALL_BOUNDS) == set(BOUNDS) | set(LU.LOOKUP_BOUNDS)
 
 
 def test_bounds_validate_first():

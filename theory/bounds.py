@@ -31,26 +31,36 @@ argument exceeds ``EXP3_OVERFLOW - 1`` is ``+inf`` (larger than any float);
 they all need Assumption 2 (``sigma`` needs ``log Pi``
 finite, the wls bounds divide by ``||pi||_-inf``).
 
-``BOUNDS`` lists every (claim, reading) pair as name -> ``(claim_id, function,
-kwargs)`` so that the CLI and the ledger can iterate over all of them;
-``ALL_BOUNDS`` adds the look-up-table bounds (``theory.lookup.LOOKUP_BOUNDS``).
+``CATALOGUE`` lists every bound of the theory, these and the look-up-table
+bounds of ``theory.lookup``, one :class:`Bound` per (claim, reading), with
+the map each bounds: the CLI (``aotmem bounds``) and the claims ledger read it.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from aotmem.theory.divergence import exp3
-from aotmem.theory.lookup import LOOKUP_BOUNDS
+from aotmem.theory.lookup import (
+    draft_lookup_bound,
+    paper_theorem2_bound,
+    paper_theorem2_simplified,
+    paper_theorem2_simplified_q,
+    seed_lookup_bound,
+    tight_lookup_bound,
+)
 from aotmem.theory.spectra import SIGMA_READINGS, sigma as _sigma
 from aotmem.theory.validate import check_int, check_prior_cond
 
 __all__ = [
     "INF_READINGS",
-    "BOUNDS",
-    "ALL_BOUNDS",
+    "Bound",
+    "CATALOGUE",
+    "bound",
     "sigma_d1",
     "seed_ls_bound",
     "seed_wls_bound",
@@ -305,22 +315,79 @@ def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     return _expect(p, draft_min_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
 
 
-def _registry() -> dict:
-    reg = {}
+@dataclass(frozen=True)
+class Bound:
+    """One entry of the catalogue of bounds: a claim id, a reading, its right-hand side and the map it bounds.
+
+    ``rhs(prior, cond, d)`` is ``fn(prior, cond, d, **kwargs)``. ``maps`` names
+    the fitted maps whose divergence the bound is about: fits of
+    :data:`aotmem.theory.lowrank.FITS` (``ls``, ``wls``, ``wls-alt``),
+    ``min`` (per row the better of ``f_ls`` and ``f_wls`` with ``W_U`` shared,
+    docs/theory.md#d4-wls) or ``lookup`` (the encoder of docs/theory.md#d6).
+    ``needs``: ``assumption2`` (full support) or ``C<1/2`` (look-up bounds,
+    ``d > 128 log(N+1)``). The CLI (``aotmem bounds``) and the claims ledger
+    both iterate over :data:`CATALOGUE`.
+    """
+
+    claim: str
+    reading: str
+    fn: Callable
+    kwargs: tuple = ()  # (name, value) pairs, hashable
+    maps: tuple = ()
+    needs: str = "assumption2"
+
+    @property
+    def name(self) -> str:
+        """``claim[reading]``, or ``claim`` when the bound has one reading."""
+        return f"{self.claim}[{self.reading}]" if self.reading else self.claim
+
+    @property
+    def sigma_reading(self) -> str | None:
+        return dict(self.kwargs).get("sigma_reading")
+
+    def rhs(self, prior, cond, d) -> float:
+        """The bound's value on ``(prior, cond, d)``."""
+        return self.fn(prior, cond, d, **dict(self.kwargs))
+
+
+def _catalogue() -> tuple:
+    out = []
     for sr in SIGMA_READINGS:
         for ir in INF_READINGS:
-            reg[f"seed.ls-bound[sigma={sr},inf={ir}]"] = (
-                "seed.ls-bound", seed_ls_bound, {"sigma_reading": sr, "inf_reading": ir})
-            reg[f"seed.wls-bound[sigma={sr},inf={ir}]"] = (
-                "seed.wls-bound", seed_wls_bound, {"sigma_reading": sr, "inf_reading": ir})
-        reg[f"draft.theorem-ls[sigma={sr}]"] = ("draft.theorem-ls", draft_ls_bound, {"sigma_reading": sr})
-        reg[f"draft.theorem-wls[sigma={sr}]"] = ("draft.theorem-wls", draft_wls_bound, {"sigma_reading": sr})
-        reg[f"draft.theorem-min[sigma={sr}]"] = ("draft.theorem-wls", draft_min_bound, {"sigma_reading": sr})
-    return reg
+            kw = (("sigma_reading", sr), ("inf_reading", ir))
+            out.append(Bound("seed.ls-bound", f"sigma={sr},inf={ir}", seed_ls_bound, kw, ("ls",)))
+            out.append(Bound("seed.wls-bound", f"sigma={sr},inf={ir}", seed_wls_bound, kw, ("wls", "wls-alt")))
+        kw = (("sigma_reading", sr),)
+        out.append(Bound("draft.theorem-ls", f"sigma={sr}", draft_ls_bound, kw, ("ls",)))
+        out.append(Bound("draft.theorem-wls", f"sigma={sr}", draft_wls_bound, kw, ("wls", "wls-alt")))
+        out.append(Bound("draft.theorem-wls", f"min,sigma={sr}", draft_min_bound, kw, ("min",)))
+    lk = ("lookup",)
+    out += [
+        Bound("seed.lookup-bound", "", seed_lookup_bound, (), lk, "C<1/2"),
+        Bound("draft.lookup-theorem", "", draft_lookup_bound, (), lk, "C<1/2"),
+        Bound("draft.lookup-theorem+factor(1+2C)", "", tight_lookup_bound, (), lk, "C<1/2"),
+        Bound("paper.theorem2", "constant=dtv", paper_theorem2_bound, (("constant", "dtv"),), lk, "C<1/2"),
+        Bound("paper.theorem2", "constant=4C", paper_theorem2_bound, (("constant", "4C"),), lk, "C<1/2"),
+        Bound("paper.theorem2", "simplified", paper_theorem2_simplified, (), lk, "C<1/2"),
+        Bound("paper.theorem2+simplified-q", "", paper_theorem2_simplified_q, (), lk, "C<1/2"),
+    ]
+    return tuple(out)
 
 
-#: name -> (claim_id, function(prior, cond, d, **kwargs) -> float, kwargs); every reading listed.
-BOUNDS: dict = _registry()
+#: Every bound of the theory, one :class:`Bound` per (claim, reading): the
+#: almost-rank-d bounds (Assumption 2) first, then the look-up-table bounds.
+#: ``+`` claims are corrected statements this project derived (their docstrings say how).
+CATALOGUE: tuple = _catalogue()
 
-#: BOUNDS plus the look-up-table bounds of ``theory.lookup`` (no Assumption 2 needed there).
-ALL_BOUNDS: dict = {**BOUNDS, **LOOKUP_BOUNDS}
+
+def bound(name: str) -> Bound:
+    """The catalogue entry named ``name`` (``claim[reading]``).
+
+    >>> bound("draft.theorem-wls[min,sigma=pi]").maps
+    ('min',)
+    """
+    for b in CATALOGUE:
+        if b.name == name:
+            return b
+    raise ValueError(f"`name` {name!r} is not a bound of the catalogue; names look like "
+                     f"{CATALOGUE[0].name!r}")

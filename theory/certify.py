@@ -29,10 +29,11 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from aotmem.theory.construct import Primed
+from aotmem.theory.construct import Primed, head_features
 from aotmem.theory.validate import check_int
 
-__all__ = ["MAX_T", "AGREE_RTOL", "RankCertificate", "features_mp", "certify_rank", "skip_rank_bound"]
+__all__ = ["MAX_T", "AGREE_RTOL", "RankCertificate", "NumericalRank", "features_mp", "certify_rank", "skip_rank_bound",
+           "head_rank", "attention_rank_cap"]
 
 MAX_T = 120  # mpmath's SVD is O(n^3) in Python: ~10 s at n = 120, dps = 60
 AGREE_RTOL = 1e-8  # sigma_min at dps and 2 dps must agree this well to certify
@@ -138,3 +139,56 @@ def skip_rank_bound(seqs_kept, d: int, H: int, d_h: int) -> int:
     s = np.asarray(seqs_kept)
     n_last = int(np.unique(s[:, -1]).size)
     return min(s.shape[0], H * d_h + min(int(d), n_last))
+
+
+@dataclass(frozen=True)
+class NumericalRank:
+    """float64 rank of the head features ``[W'_V A'(t)]_t``: ``rank``, the rank wanted, ``sigma_want / sigma_1``."""
+
+    rank: int
+    want: int
+    ratio: float
+
+
+def head_rank(primed: Primed, seqs) -> NumericalRank:
+    """Numerical rank of the stacked head features ``A(t) = [W'_V^h A'^h(t)]_h`` over ``seqs`` (``paper.lemma2``).
+
+    ``M = [A(t)]_t`` is ``(H d_h, T_0)`` (the skip rows of :func:`head_features`
+    dropped); with ``d_h = d`` and orthonormal ``W'_V^h`` its rank is that of
+    the attention outputs. Rank with numpy's ``matrix_rank`` tolerance
+    ``sigma_1 max(shape) eps``; ``want = min(T_0, H d_h)`` and ``ratio`` is
+    ``sigma_want / sigma_1`` (0 when that singular value does not exist).
+    float64 cannot tell a rank shortfall from bad conditioning:
+    :func:`certify_rank` decides small cases in mpmath.
+
+    >>> from aotmem.theory.aot import AoTShape
+    >>> from aotmem.theory.construct import draw_primed
+    >>> from aotmem.theory.task import all_sequences
+    >>> pr = draw_primed(AoTShape(N=3, S=2, d=2, H=2, d_h=2), seed=0)
+    >>> head_rank(pr, all_sequences(3, 2)).rank
+    4
+    """
+    H, d_h, _ = primed.W_V.shape
+    s = np.asarray(seqs)
+    M = np.asarray(head_features(primed, s))[: H * d_h]  # (H d_h, T_0)
+    sv = np.linalg.svd(M, compute_uv=False)
+    tol = sv[0] * max(M.shape) * np.finfo(np.float64).eps
+    rank = int(np.count_nonzero(sv > tol))
+    want = min(s.shape[0], H * d_h)
+    ratio = float(sv[want - 1] / sv[0]) if want - 1 < sv.size and sv[0] > 0 else 0.0
+    return NumericalRank(rank, want, ratio)
+
+
+def attention_rank_cap(T0: int, H: int, d: int, N: int, S: int) -> int:
+    """``min(T_0, H d, H (N+S-2) + 1)``: the rank the corrected ``paper.lemma2`` promises (``S >= 2``).
+
+    For ``S >= 2``, ``A^h(t) = phi(c^h(t))`` with ``c^h = (c_e, c_pos)`` the
+    attention weights on the ``N + S`` vectors ``e(n), pos_s``: ``sum c_e =
+    sum c_pos = 1`` for every head, ``2H - 1`` independent linear constraints
+    on the stacked ``c`` in ``R^{H(N+S)}``, so ``rank{A(t)} <= H(N+S-2) + 1``
+    whatever ``e, pos, W_QK`` are (docs/theory.md#p5).
+
+    >>> attention_rank_cap(T0=50, H=2, d=8, N=3, S=2)
+    7
+    """
+    return min(int(T0), int(H) * int(d), int(H) * (int(N) + int(S) - 2) + 1)

@@ -14,11 +14,12 @@ import numpy as np
 from scipy.optimize import brentq
 
 from aotmem.theory.divergence import log_softmax
-from aotmem.theory.task import Task
+from aotmem.theory.task import Task, all_sequences
 from aotmem.theory.validate import check_int, check_positive
 
 __all__ = ["KINDS", "make_prior", "dirichlet_task", "almost_rank_task", "lookup_task",
-           "association_task", "permutation_task", "permutation_of", "random_task", "lookup_mass_for_entropy"]
+           "association_task", "permutation_task", "permutation_of", "random_task", "lookup_mass_for_entropy",
+           "explicit_task", "association_on_support"]
 
 PRIORS = ("uniform", "zipf")
 
@@ -229,3 +230,52 @@ def random_task(kind: str, N: int, S: int, *, seed=None, **kw) -> Task:
     if kind not in KINDS:
         raise ValueError(f"`kind` must be one of {sorted(KINDS)} (got {kind!r})")
     return KINDS[kind](N, S, seed=seed, **kw)
+
+
+def explicit_task(logits, weights) -> Task:
+    """A task given entry by entry: ``pi_t = softmax(logits_t)``, ``p = weights / sum(weights)``.
+
+    The sequences are ``0..T-1`` of length 1 (token ``t`` for row ``t``, so
+    ``T <= N``), or, when ``T > N``, the first ``T`` sequences of length
+    ``S = ceil(log_N T)`` in lexicographic order. Used by the claims ledger
+    for instances its search builds and shrinks number by number.
+
+    >>> task = explicit_task([[0.0, 0.0], [0.0, 1.0]], [1.0, 3.0])
+    >>> task.prior.tolist(), task.seqs.ravel().tolist()
+    ([0.25, 0.75], [0, 1])
+    """
+    Z = np.asarray(logits, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[0] < 1 or Z.shape[1] < 2:
+        raise ValueError(f"`logits` must be a (T, N) array with T >= 1, N >= 2 (got shape {Z.shape})")
+    if not np.all(np.isfinite(Z)):
+        raise ValueError("`logits` must be finite")
+    if w.shape != (Z.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"`weights` must be {Z.shape[0]} finite non-negative numbers with a positive sum")
+    T, N = Z.shape
+    cond = np.exp(log_softmax(Z))
+    cond /= cond.sum(axis=1, keepdims=True)
+    S = 1
+    while N**S < T:
+        S += 1
+    seqs = np.arange(T)[:, None] if S == 1 else all_sequences(N, S)[:T]
+    return Task(w / w.sum(), cond, seqs)
+
+
+def association_on_support(N: int, S: int, T0: int, *, seed) -> Task:
+    """An association task (Assumption 1) whose prior is uniform on ``T0`` random sequences (``T_0 = T0``).
+
+    The rows are those of :func:`association_task` with the same seed; the
+    support is ``T0`` sequences drawn without replacement (``paper.cor1``,
+    ``paper.table1``: memorise exactly ``T_0`` associations).
+
+    >>> task = association_on_support(3, 2, 4, seed=0)
+    >>> int((task.prior > 0).sum()), task.is_association()
+    (4, True)
+    """
+    base = association_task(N, S, seed=seed)
+    T0 = check_int("T0", T0, minimum=1, maximum=base.T)
+    rng = np.random.default_rng(seed + 1)
+    prior = np.zeros(base.T)
+    prior[rng.choice(base.T, size=T0, replace=False)] = 1.0 / T0
+    return Task(prior, base.cond, base.seqs)

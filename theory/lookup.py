@@ -68,7 +68,6 @@ __all__ = [
     "paper_theorem2_bound",
     "paper_theorem2_simplified",
     "paper_theorem2_simplified_q",
-    "LOOKUP_BOUNDS",
 ]
 
 # An entropy within this relative distance of log N is log N: the entropy of a
@@ -357,6 +356,10 @@ class LookupEncoder:
         """Logits ``F = E W^T``, ``(T, N)``."""
         return self.E @ self.W.T
 
+    def divergence(self, prior) -> float:
+        """``dKL(pi, f) = E_t KL_t`` under ``prior`` (one-hot rows contribute their limit 0)."""
+        return float(np.asarray(prior, dtype=np.float64) @ self.kl_rows())
+
     def kl_rows(self) -> np.ndarray:
         """``KL(pi_t || softmax f(t))`` per row; the limit ``0`` on one-hot rows, ``(T,)``."""
         out = np.zeros(self.lam.shape[0])
@@ -583,16 +586,3 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     """
     return _simplified_form(prior, cond, d, C,
                             lambda p, P, N, Eq: math.log(N - 1) + math.log1p(-Eq) - math.log(Eq))
-
-
-#: name -> (claim_id, function(prior, cond, d, **kwargs) -> float, kwargs), like ``theory.bounds.BOUNDS``.
-#: ``+`` names are corrected/restricted statements this project derived (see the functions' docstrings).
-LOOKUP_BOUNDS: dict = {
-    "seed.lookup-bound": ("seed.lookup-bound", seed_lookup_bound, {}),
-    "draft.lookup-theorem": ("draft.lookup-theorem", draft_lookup_bound, {}),
-    "paper.theorem2[constant=dtv]": ("paper.theorem2", paper_theorem2_bound, {"constant": "dtv"}),
-    "paper.theorem2[constant=4C]": ("paper.theorem2", paper_theorem2_bound, {"constant": "4C"}),
-    "paper.theorem2[simplified]": ("paper.theorem2", paper_theorem2_simplified, {}),
-    "paper.theorem2+simplified-q": ("paper.theorem2", paper_theorem2_simplified_q, {}),
-    "draft.lookup-theorem+factor(1+2C)": ("draft.lookup-theorem", tight_lookup_bound, {}),
-}

@@ -34,6 +34,8 @@ from aotmem.theory.validate import check_array, check_int, check_prior_cond, che
 
 __all__ = [
     "LowRank",
+    "FITS",
+    "fit_encoder",
     "LS_READINGS",
     "WLS_READINGS",
     "WLS_COND_MAX",
@@ -444,3 +446,33 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
             converged = True
             break
     return LowRank(W, E), AlternatingReport(iterations=len(hist) - 1, history=tuple(hist), converged=converged, reading=reading)
+
+
+#: The fitted maps the almost-rank-d bounds are about (``theory.bounds.BOUNDS``):
+#: ``ls`` = :func:`f_ls` of the bound's sigma reading, ``wls`` = :func:`f_wls`
+#: (closed form, ``W_U`` from the unweighted SVD), ``wls-alt`` =
+#: :func:`f_wls_alternating` (prior-weighted objective, 50 sweeps).
+FITS = ("ls", "wls", "wls-alt")
+ALT_SWEEPS = 50  # alternating sweeps: the objective has stopped moving (relative 1e-10) well before on the ledger's tasks
+ALT_TOL = 1e-10
+
+
+def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -> LowRank:
+    """The rank-``d`` map a bound of ``seed.ls-bound``/``seed.wls-bound``/``draft.theorem-*`` is about.
+
+    ``fit``: ``"ls"`` (:func:`f_ls` of ``sigma_reading``), ``"wls"``
+    (:func:`f_wls`, the closed form of ``draft.lemma-wls`` with ``W_U`` from
+    the unweighted SVD), ``"wls-alt"`` (:func:`f_wls_alternating`, the true
+    prior-weighted rank-``d`` problem, ``ALT_SWEEPS`` sweeps).
+
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    >>> fit_encoder([0.5, 0.5], P, 1, "wls").d
+    1
+    """
+    if fit == "ls":
+        return f_ls(prior, cond, d, sigma_reading)
+    if fit == "wls":
+        return f_wls(prior, cond, d)
+    if fit == "wls-alt":
+        return f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)[0]
+    raise ValueError(f"`fit` must be one of {FITS} (got {fit!r})")

@@ -16,12 +16,13 @@ import numpy as np
 
 from aotmem.theory.validate import (
     check_distribution,
+    check_logits,
     check_eps,
     check_int,
     check_rows_stochastic,
 )
 
-__all__ = ["Task", "all_sequences", "t_eps", "kept_indices", "load_task", "save_task"]
+__all__ = ["Task", "all_sequences", "t_eps", "kept_indices", "load_task", "save_task", "accuracy"]
 
 
 def all_sequences(N: int, S: int) -> np.ndarray:
@@ -197,3 +198,23 @@ def kept_indices(prior: np.ndarray, eps: float) -> np.ndarray:
         n = int(np.argmax(tail <= eps))
     return order[:n]
 
+
+
+def accuracy(task: Task, F, rows=None) -> float:
+    """Prior-weighted argmax accuracy of logits ``F`` against ``g(t) = argmax_o pi(o|t)`` (``paper.cor1``, ``paper.cor2``).
+
+    ``acc = sum_t p(t) 1[argmax_o F(t)_o = g(t)] / sum_t p(t)``, the sums over
+    ``rows`` (indices into the task's sequences; all of them when ``None``).
+
+    >>> task = Task(np.array([0.5, 0.25, 0.25]), np.eye(3), np.arange(3)[:, None])
+    >>> accuracy(task, np.array([[1.0, 0, 0], [0, 1, 0], [1, 0, 0]]))
+    0.75
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be an aotmem.theory.task.Task (got {type(task).__name__})")
+    F = check_logits("F", F, task.cond.shape)
+    hit = (np.argmax(F, axis=1) == task.argmax_map()).astype(np.float64)
+    p = task.prior if rows is None else np.where(np.isin(np.arange(task.T), rows), task.prior, 0.0)
+    if not p.sum() > 0:
+        raise ValueError("`rows` must select sequences of positive prior mass")
+    return float(p @ hit / p.sum())

@@ -14,9 +14,12 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 
-from aotmem.theory.bounds import BOUNDS
-from aotmem.theory.lookup import LOOKUP_BOUNDS, jl_matrix, lookup_C, lookup_encoder, lookup_vacuous_reason
-from aotmem.theory.lowrank import LS_READINGS, f_ls, f_wls
+import numpy as np
+
+from aotmem.theory.bounds import CATALOGUE
+from aotmem.theory.divergence import kl_rows
+from aotmem.theory.lookup import jl_matrix, lookup_C, lookup_encoder, lookup_vacuous_reason
+from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.spectra import SIGMA_READINGS, sigma
 from aotmem.theory.task import Task, load_task, t_eps
@@ -44,18 +47,34 @@ def _status(bound: float, actual: float) -> str:
     return "holds" if actual <= bound * (1 + BOUND_RTOL) + BOUND_ATOL else "VIOLATED"
 
 
-def _reading_of(name: str) -> str:
-    return name[name.index("[") + 1:-1] if "[" in name else ""
+# The map each catalogue bound is about, as the rows name it (``Bound.maps``).
+_MAP_LABEL = {"ls": "f_ls[{sr}]", "wls": "f_wls (closed form)", "wls-alt": "f_wls (alternating)",
+              "min": "per-row min(f_ls[{sr}], f_wls[same W_U])", "lookup": "lookup encoder (JL W)"}
+# Reading suffix of the ledger's entry for each map (the ledger key is claim[reading + suffix]).
+_MAP_SUFFIX = {"ls": "", "wls": "", "wls-alt": ",fit=alternating", "min": "", "lookup": ""}
 
 
-def _label(name: str) -> str:
-    """A registry name without its ``[reading]``: the claim id, or a corrected statement's id."""
-    return name.split("[")[0]
+def _map_divergence(p, P, d, fit, sr, cache):
+    """Divergence of the map ``fit`` (``Bound.maps``) for sigma reading ``sr``, or the error that prevents it."""
+    key = (fit, sr if fit in ("ls", "min") else None)
+    if key not in cache:
+        try:
+            if fit == "min":
+                ls = f_ls(p, P, d, sr)
+                E_w = wls_encoder(P, ls.W)  # shared W_U
+                cache[key] = float(p @ np.minimum(kl_rows(P, ls.F), kl_rows(P, E_w @ ls.W.T)))
+            else:
+                cache[key] = fit_encoder(p, P, d, fit, sr).divergence(p, P)
+        except ValueError as exc:  # e.g. 1 in Im(W_U) or an ill-conditioned d x d system
+            cache[key] = exc
+    return cache[key]
 
 
 def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
-    """Every bound applicable to ``task`` at rank ``d``, beside the divergences it bounds.
+    """Every bound of the catalogue applicable to ``task`` at rank ``d``, beside the divergence it bounds.
 
+    Reads :data:`aotmem.theory.bounds.CATALOGUE`, the same catalogue the claims
+    ledger checks: one row per bound and per map it bounds (``Bound.maps``).
     Returns a dict: ``task`` (sizes and assumptions), ``sigma`` (``sigma_{d+1}``
     per reading), ``optimal`` (the optimal encoder's divergence and solver
     report) and ``rows`` (one :class:`Row` per claim and reading, as dicts).
@@ -75,8 +94,9 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
     rows: list[Row] = []
 
     # Almost-rank-d bounds (seed.ls-bound, seed.wls-bound, draft.theorem-ls/-wls): need Assumption 2.
+    rank_bounds = [b for b in CATALOGUE if b.needs == "assumption2"]
     if not a2:
-        for claim in ("seed.ls-bound", "seed.wls-bound", "draft.theorem-ls", "draft.theorem-wls"):
+        for claim in dict.fromkeys(b.claim for b in rank_bounds):
             rows.append(Row(claim, "all", None, "-", None, opt.divergence, "n/a",
                             "needs Assumption 2 (full support): log Pi is -inf somewhere"))
     elif d > N - 1:
@@ -84,42 +104,33 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
                         _status(0.0, opt.divergence), "d >= N-1: divergence 0 is reachable"))
     else:
         out["sigma"] = {r: sigma(p, P, d + 1, r) for r in SIGMA_READINGS}
-        ls = {r: f_ls(p, P, d, r) for r in LS_READINGS}
-        ls_div = {r: ls[r].divergence(p, P) for r in LS_READINGS}
-        wls_div: dict = {}
-        wls_err: dict = {}
-        for r in LS_READINGS:
-            try:
-                wls_div[r] = f_wls(p, P, d, W_U=ls[r].W).divergence(p, P)
-            except ValueError as exc:  # e.g. 1 in Im(W_U) or an ill-conditioned d x d system
-                wls_err[r] = str(exc)
-        for name, (claim, fn, kw) in BOUNDS.items():
-            r = kw["sigma_reading"]
-            value = fn(p, P, d, **kw)
-            if "wls" in claim:  # seed.wls-bound, draft.theorem-wls and the per-row minimum bound f_wls
-                sol = f"f_wls[W_U of f_ls[{r}]]"
-                actual = wls_div.get(r)
-                if actual is None:
-                    rows.append(Row(claim, _reading_of(name), value, sol, None, opt.divergence, "n/a", wls_err[r]))
-                    continue
-            else:
-                sol, actual = f"f_ls[{r}]", ls_div[r]
-            rows.append(Row(_label(name), _reading_of(name), value, sol, actual, opt.divergence, _status(value, actual)))
+        cache: dict = {}
+        for b in rank_bounds:
+            sr = b.sigma_reading
+            value = b.rhs(p, P, d)
+            for fit in b.maps:
+                sol = _MAP_LABEL[fit].format(sr=sr)
+                actual = _map_divergence(p, P, d, fit, sr, cache)
+                reading = b.reading + _MAP_SUFFIX[fit]
+                if isinstance(actual, Exception):
+                    rows.append(Row(b.claim, reading, value, sol, None, opt.divergence, "n/a", str(actual)))
+                else:
+                    rows.append(Row(b.claim, reading, value, sol, actual, opt.divergence, _status(value, actual)))
 
-    # Look-up-table bounds (seed.lookup-bound, draft.lookup-theorem, paper.theorem2).
+    # Look-up-table bounds (seed.lookup-bound, draft.lookup-theorem, paper.theorem2): need C < 1/2.
+    lookup_bounds = [b for b in CATALOGUE if b.needs == "C<1/2"]
     C = lookup_C(N, d)
     reason = lookup_vacuous_reason(N, d)
     if reason is not None:
-        for name, (claim, _, _) in LOOKUP_BOUNDS.items():
-            rows.append(Row(_label(name), _reading_of(name), None, "lookup encoder", None, opt.divergence, "vacuous", reason))
+        for b in lookup_bounds:
+            rows.append(Row(b.claim, b.reading, None, _MAP_LABEL["lookup"], None, opt.divergence, "vacuous", reason))
     else:
         W, cert = jl_matrix(N, d, seed=seed)
-        enc = lookup_encoder(task, W)
-        actual = float(p @ enc.kl_rows())
+        actual = lookup_encoder(task, W).divergence(p)
         note = f"C={C:.4g}; JL W achieves max|WW^T-I|={cert.max_dev:.4g}" + ("" if cert.holds else " > C (no certificate)")
-        for name, (claim, fn, kw) in LOOKUP_BOUNDS.items():
-            value = fn(p, P, d, **kw)
-            rows.append(Row(_label(name), _reading_of(name), value, "lookup encoder (JL W)", actual, opt.divergence,
+        for b in lookup_bounds:
+            value = b.rhs(p, P, d)
+            rows.append(Row(b.claim, b.reading, value, _MAP_LABEL["lookup"], actual, opt.divergence,
                             _status(value, actual) if cert.holds else "n/a", note))
     out["rows"] = [asdict(r) for r in rows]
     return out

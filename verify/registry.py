@@ -274,7 +274,7 @@ class Claim:
 
 _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
-CLAIM_MODULES = ("aotmem.verify.claims_seed", "aotmem.verify.claims_draft", "aotmem.verify.claims_paper")
+CLAIM_PACKAGE = "aotmem.verify.claims"  # importing it registers every claim (one module per topic)
 
 
 def register(claim: Claim) -> Claim:
@@ -290,8 +290,7 @@ def _load() -> None:
     if _LOADED:
         return
     _LOADED = True
-    for name in CLAIM_MODULES:
-        importlib.import_module(name)
+    importlib.import_module(CLAIM_PACKAGE)
 
 
 def all_claims() -> list[Claim]:

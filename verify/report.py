@@ -228,7 +228,7 @@ def fig_assoc_recall(path: Path) -> str:
 
 def fig_theorem1_vs_eps(path: Path) -> str:
     """dKL(pi, T*) against paper.theorem1's right-hand side as eps varies."""
-    from aotmem.verify.claims_paper import theorem1_sweep
+    from aotmem.verify.claims.aot import theorem1_sweep
 
     eps, kl_model, kl_target, rhs, rhs2 = theorem1_sweep()
     plt = _plt()
@@ -250,7 +250,7 @@ def fig_theorem1_vs_eps(path: Path) -> str:
 
 def fig_capacity(path: Path) -> str:
     """Associations memorised by a constructed AoT against the Table 1 formulas."""
-    from aotmem.verify.claims_paper import capacity_sweep
+    from aotmem.verify.claims.capacity import capacity_sweep
 
     Hs, measured, ours, mahdavi = capacity_sweep()
     plt = _plt()

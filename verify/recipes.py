@@ -1,4 +1,4 @@
-"""Recipes: the JSON-able instances every claim is searched over, and their strategies.
+"""Recipes: the JSON-able instances every claim is searched over, and their Hypothesis strategies.
 
 A *recipe* is a small dict naming a task generator of
 :mod:`theory.generators` and its parameters (``kind``, ``N``, ``S``,
@@ -21,13 +21,12 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from aotmem.theory.generators import random_task
+from aotmem.theory.generators import explicit_task, random_task
 from aotmem.theory.task import Task
 
 __all__ = ["LIMITS", "KNOBS", "task_from", "describe", "seeds", "dirichlet_recipes",
            "almost_rank_recipes", "lookup_recipes", "association_recipes", "permutation_recipes",
-           "full_support_recipes", "explicit_recipes", "limits", "circle_target", "association_on_support",
-           "accuracy"]
+           "full_support_recipes", "explicit_recipes", "limits", "rng_of"]
 
 LIMITS = {
     "quick": {"max_n": 7, "max_s": 2, "max_t": 64},
@@ -56,18 +55,11 @@ def task_from(recipe: dict) -> Task:
     """The task a recipe names, built by :func:`theory.generators.random_task`.
 
     Kind ``explicit``: the recipe carries the task itself, ``logits`` (T rows of
-    N) and prior ``weights`` (T): ``pi_t = softmax(logits_t)``, ``p = w / sum w``,
-    sequences ``0..T-1`` of length 1 (``T <= N``).
+    N) and prior ``weights`` (T), built by :func:`aotmem.theory.generators.explicit_task`.
     """
     kind = recipe.get("kind")
     if kind == "explicit":
-        from aotmem.theory.divergence import log_softmax
-
-        Z = np.asarray(recipe["logits"], dtype=np.float64)
-        cond = np.exp(log_softmax(Z))
-        cond /= cond.sum(axis=1, keepdims=True)
-        w = np.asarray(recipe["weights"], dtype=np.float64)
-        return Task(w / w.sum(), cond, np.arange(Z.shape[0])[:, None])
+        return explicit_task(recipe["logits"], recipe["weights"])
     if kind not in KNOBS:
         raise ValueError(f"`recipe['kind']` must be one of {sorted(KNOBS)} (got {kind!r})")
     kw = {k: recipe[k] for k in KNOBS[kind] if k in recipe}
@@ -181,54 +173,3 @@ def permutation_recipes(draw, profile: str = "quick"):
 def rng_of(recipe: dict, key: str = "fseed") -> np.random.Generator:
     """A generator for a claim's own random choices, seeded by ``recipe[key]``."""
     return np.random.default_rng(recipe.get(key, 0))
-
-
-# ------------------------------------------------------- constructions --
-
-
-# Size of the generic components added to the circle outside its plane: their
-# effect on a logit, at most 2 * CIRCLE_LIFT**2 = 0.02, stays below the circle's
-# gap 1 - cos(2 pi/N) >= 0.03 for N <= 36, so the argmax is still g(t).
-CIRCLE_LIFT = 0.1
-
-
-def circle_target(g: np.ndarray, N: int, d: int, scale: float, *, seed: int = 0):
-    """An association target of rank ``d >= 2`` whose argmax is ``g``: ``E(t) = scale w_{g(t)}``.
-
-    ``w_j = (cos a_j, sin a_j, CIRCLE_LIFT u_j)`` with ``a_j = 2 pi j / N``
-    (the unit-circle family of ``paper.prop3``; for ``N = 2`` the angles are
-    0 and pi/2, since opposite points would make the target rank 1) and
-    ``u_j`` random unit vectors of ``R^{d-2}``, so that ``W`` and the target
-    have full rank ``d`` (a rank-deficient target makes ``W_OV`` singular in
-    the exact construction). ``w_j . w_g < w_g . w_g``: argmax is ``g(t)``.
-    Returns ``(W (N,d), E (T,d))``.
-    """
-    if d < 2:
-        raise ValueError(f"`d` must be >= 2 for the circle target (got {d})")
-    if N > 36:
-        raise ValueError(f"`N` must be <= 36 for the circle target's argmax guarantee (got {N})")
-    ang = 2 * np.pi * np.arange(N) / N if N > 2 else np.array([0.0, np.pi / 2])
-    W = np.zeros((N, d))
-    W[:, 0], W[:, 1] = np.cos(ang), np.sin(ang)
-    if d > 2:
-        U = np.random.default_rng(seed).standard_normal((N, d - 2))
-        W[:, 2:] = CIRCLE_LIFT * U / np.linalg.norm(U, axis=1, keepdims=True)
-    return W, scale * W[np.asarray(g)]
-
-
-def association_on_support(N: int, S: int, T0: int, *, seed: int) -> Task:
-    """An association task (Assumption 1) whose prior is uniform on ``T0`` random sequences (``T_0 = T0``)."""
-    base = random_task("association", N, S, seed=seed)
-    if not 1 <= T0 <= base.T:
-        raise ValueError(f"`T0` must lie in [1, N**S = {base.T}] (got {T0})")
-    rng = np.random.default_rng(seed + 1)
-    prior = np.zeros(base.T)
-    prior[rng.choice(base.T, size=T0, replace=False)] = 1.0 / T0
-    return Task(prior, base.cond, base.seqs)
-
-
-def accuracy(task: Task, F: np.ndarray, rows=None) -> float:
-    """Prior-weighted fraction of sequences whose argmax logit is ``g(t) = argmax pi_t``."""
-    hit = (np.argmax(F, axis=1) == task.argmax_map()).astype(float)
-    p = task.prior if rows is None else np.where(np.isin(np.arange(task.T), rows), task.prior, 0.0)
-    return float(p @ hit / p.sum())

@@ -1,0 +1,423 @@
+"""Claims about the attention-only Transformer and the construction of ``T*``: ``draft.prop1``, ``paper.prop1``,
+``paper.lemma2``, ``draft.lemma-rank``, ``paper.theorem1``, ``seed.theorem-aot``, ``paper.theorem3``,
+``draft.cor-autoregressive``."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+from hypothesis import strategies as st
+
+from aotmem.theory.aot import AoT, AoTShape
+from aotmem.theory.certify import MAX_T, attention_rank_cap, certify_rank, head_rank
+from aotmem.theory.construct import construct, draw_primed, paper_param_count
+from aotmem.theory.divergence import kl
+from aotmem.theory.optimal import optimal_encoder
+from aotmem.theory.targets import rank_d_target
+from aotmem.theory.task import all_sequences
+from aotmem.verify.recipes import describe, full_support_recipes, limits, rng_of, task_from
+from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+
+# ------------------------------------------------------- draft/paper.prop1 --
+# Numerical rank of a logit matrix: singular values below this times
+# sigma_1 are rounding (the AoT forward pass is a few dozen float64 flops per
+# entry, ~1e-14 relative error).
+AOT_RANK_RTOL = 1e-10
+# The optimiser of dKL(pi, L(N,S,d)) runs from the f_ls / f_wls starts for a
+# bounded number of iterations (more only lowers its value, i.e. makes a
+# violation of d_KL(T) >= optimum more likely to show, never less).
+PROP1_MAX_ITER = 300
+
+
+@st.composite
+def aot_recipes(draw, profile="quick"):
+    """A full-support task and a random AoT of width ``d`` (``H`` heads of ``d_h <= d``)."""
+    r = draw(full_support_recipes(profile))
+    r["d_model"] = draw(st.integers(1, max(1, r["N"] - 2)))
+    r["H"] = draw(st.integers(0, 3))
+    r["d_h"] = draw(st.integers(1, r["d_model"]))
+    r["wscale"] = draw(st.sampled_from([1.0, 0.3, 3.0]))
+    r["fseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+def random_aot(recipe, N, S):
+    """A random AoT (Gaussian weights of scale ``wscale``) of the recipe's shape."""
+    rng = rng_of(recipe)
+    d, H, dh, s = recipe["d_model"], recipe["H"], recipe["d_h"], recipe["wscale"]
+    g = rng.standard_normal
+    return AoT(embed=g((N, d)) * s, pos=g((S, d)) * s, W_QK=g((H, d, d)) * s / np.sqrt(d),
+               W_V=g((H, dh, d)) * s, W_O=g((H, d, dh)) * s / np.sqrt(dh), W_U=g((N, d)) * s)
+
+
+def _prop1_rank(recipe):
+    task = task_from(recipe)
+    model = random_aot(recipe, task.N, task.S)
+    F = model.logits(task.seqs)
+    s = np.linalg.svd(F, compute_uv=False)
+    d = recipe["d_model"]
+    extra = float(s[d]) if d < s.size else 0.0
+    return Evaluation(extra, 0.0, "<=", atol=AOT_RANK_RTOL * float(s[0]), rtol=0.0,
+                      detail={"sigma_1(F_T)": float(s[0]), "d": d})
+
+
+def _prop1_optimal(recipe):
+    task = task_from(recipe)
+    model = random_aot(recipe, task.N, task.S)
+    lhs = kl(task.prior, task.cond, model.logits(task.seqs))
+    res = optimal_encoder(task.prior, task.cond, recipe["d_model"], starts=0, seed=0, max_iter=PROP1_MAX_ITER)
+    return Evaluation(lhs, res.divergence, ">=", atol=KL_ATOL, rtol=KL_RTOL,
+                      detail={"optimal_converged": bool(res.converged), "best_start": res.best_start})
+
+
+for _src in ("draft", "paper"):
+    register(Claim(
+        id=f"{_src}.prop1", reading="rank", source=_src, kind="bound",
+        statement=r"T(t) = W_U x(t),\ x(t) \in \mathbb{R}^d \Rightarrow \sigma_{d+1}([T(t)]_t) = 0",
+        instances=aot_recipes, evaluate=_prop1_rank, describe=describe,
+        regime="random AoTs of docs/theory.md#aot (the proof's step: their logit matrix is in L(N,S,d))",
+    ))
+    register(Claim(
+        id=f"{_src}.prop1", reading="vs-optimiser", source=_src, kind="bound",
+        statement=r"d_{KL}(\pi, T) \ge \min_{f \in L(N,S,d)} d_{KL}(\pi, f)\ \text{for any Transformer of width } d",
+        instances=aot_recipes, evaluate=_prop1_optimal, describe=describe, cost="expensive",
+        regime="random AoTs vs theory.optimal.optimal_encoder (an upper bound on the minimum): a violation "
+               "would also expose a sub-optimal optimiser",
+    ))
+
+# --------------------------------------------------- paper.lemma2 and D.7 --
+
+
+@st.composite
+def _lemma2_recipes(draw, profile="quick", *, full_heads=False):
+    lim = limits(profile)
+    N = draw(st.integers(2, lim["max_n"]))
+    S = draw(st.integers(1, lim["max_s"]).filter(lambda s: N**s <= lim["max_t"]))
+    T = N**S
+    d = draw(st.integers(2, max(2, min(8, T))))
+    if full_heads:  # draft.lemma-rank: P d >= N^S heads of inner dimension d
+        H = -(-T // d)
+    else:
+        H = draw(st.integers(1, max(1, -(-T // d) + 1)))
+    return {"N": N, "S": S, "d": d, "H": H, "T0": draw(st.integers(1, T)) if not full_heads else T,
+            "qk": draw(st.sampled_from(["rank1", "full"])), "seed": draw(st.integers(0, 2**16 - 1))}
+
+
+def _lemma2_setup(recipe):
+    """The recipe's ``T_0`` sequences and primed parameters (``d_h = d``, ``draw_primed``)."""
+    N, S, d, H = recipe["N"], recipe["S"], recipe["d"], recipe["H"]
+    seqs = all_sequences(N, S)
+    rng = np.random.default_rng(recipe["seed"])
+    seqs = seqs[np.sort(rng.choice(len(seqs), size=recipe["T0"], replace=False))]
+    primed = draw_primed(AoTShape(N=N, S=S, d=d, H=H, d_h=d), qk=recipe["qk"], seed=recipe["seed"])
+    return primed, seqs
+
+
+_LEMMA2_S1 = {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0}
+# Largest T_0 certified in mpmath (pure-Python SVD: O(T^3) with a large constant).
+CERTIFY_MAX_T = 16
+
+
+def _lemma2_certified(recipe):
+    primed, seqs = _lemma2_setup(recipe)
+    cert = certify_rank(primed, seqs, dps=30, heads_only=True)
+    if cert.verdict == "undecided":
+        return Evaluation.out_of_regime("mpmath certificate undecided")
+    return Evaluation(float(cert.verdict == "full"), 1.0, ">=", atol=0.0, rtol=0.0,
+                      detail={"sigma_min_hi": cert.sigma_min_hi, "sigma_max": cert.sigma_max})
+
+
+def _certified_deficient(recipe):
+    """For a float64 shortfall: True (certified deficient), False (certified full), None (undecided / too big)."""
+    if recipe["T0"] > MAX_T or recipe["H"] * recipe["d"] > 2 * MAX_T:
+        return None
+    ev = _lemma2_certified(recipe)
+    if ev.outside is not None:
+        return None
+    return ev.lhs < 1.0
+
+
+def _judge_rank(recipe, rank, want, ratio, full_rank_target):
+    """A float64 rank below ``want`` counts only when mpmath certifies it (float64 cannot tell rank from conditioning)."""
+    if rank < want:
+        if not full_rank_target:
+            return Evaluation.out_of_regime("float64 rank below the cap; the mpmath certificate only decides full rank")
+        cert = _certified_deficient(recipe)
+        if cert is None:
+            return Evaluation.out_of_regime(f"float64 rank {rank} < {want} (sigma ratio {ratio:.2g}) but not "
+                                            "certifiable in mpmath (T_0 too large)")
+        if not cert:
+            rank = want  # certified full: the float64 shortfall was conditioning
+    return Evaluation(rank, want, ">=", atol=0.0, rtol=0.0, detail={"sigma_want/sigma_1": ratio})
+
+
+def _lemma2(recipe):
+    r = head_rank(*_lemma2_setup(recipe))
+    return _judge_rank(recipe, r.rank, r.want, r.ratio, True)
+
+
+def _lemma2_cap(recipe):
+    r = head_rank(*_lemma2_setup(recipe))
+    cap = attention_rank_cap(recipe["T0"], recipe["H"], recipe["d"], recipe["N"], recipe["S"])
+    return _judge_rank(recipe, r.rank, cap, r.ratio, cap == r.want)
+
+
+def _lemma2_describe(r):
+    return f"N={r['N']} S={r['S']} d={r['d']} H={r['H']} T0={r['T0']} qk={r['qk']} seed={r['seed']}"
+
+
+def _lemma2_restricted(r):
+    return r["S"] >= 2 and r["d"] <= r["N"] + r["S"] - 2
+
+
+def _small(r):
+    return r["T0"] <= CERTIFY_MAX_T and r["H"] * r["d"] <= 2 * CERTIFY_MAX_T
+
+
+_LEMMA2_FIX = ("for S = 1 the softmax runs over one position, so A^h(t) = x_1(t) for every head and "
+               "rank{A(t)} <= d. For S >= 2, A^h(t) = phi(c^h(t)) with c^h = (c_e, c_pos) the weights on the "
+               "N + S vectors e(n), pos_s: sum c_e = sum c_pos = 1 for every head, i.e. 2H - 1 independent "
+               "linear constraints on the stacked c in R^{H(N+S)}, so rank{A(t)} <= H(N+S-2) + 1 whatever e, "
+               "pos, W_QK are; below H d when d > N + S - 2")
+register(Claim(
+    id="paper.lemma2", reading="construction=draw_primed", source="paper", kind="construction",
+    statement=r"\exists W_{QK}^h, e, pos:\ \mathrm{rank}\{A(t)\}_{t} \ge \min(T_0, H d)\ (\text{rank-1 } W_{QK}^h "
+              r"\text{ suffice, Remark 2})",
+    instances=_lemma2_recipes, evaluate=_lemma2, describe=_lemma2_describe,
+    regime="T_0 sequences among N^S (all lengths S >= 1), H heads; the generic random construction "
+           "theory.construct.draw_primed (rank-1 or full W_QK); float64 numerical rank (numpy's matrix_rank "
+           "tolerance); a shortfall counts only when theory.certify certifies it in mpmath (T_0 <= 120), "
+           "otherwise the instance is outside; a structural shortfall refutes the lemma for every choice",
+))
+register(Claim(
+    id="paper.lemma2+S>=2+d<=N+S-2", reading="construction=draw_primed", source="paper", kind="construction",
+    statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)",
+    instances=lambda profile: _lemma2_recipes(profile).filter(_lemma2_restricted), evaluate=_lemma2,
+    describe=_lemma2_describe, corrects="paper.lemma2[construction=draw_primed]",
+    regime=_LEMMA2_FIX + ". Restricted to S >= 2 and d <= N + S - 2 (then H d <= H(N+S-2) + 1)",
+))
+register(Claim(
+    id="paper.lemma2+S>=2+cap", reading="construction=draw_primed", source="paper", kind="construction",
+    statement=r"S \ge 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d, H(N+S-2) + 1)",
+    instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: r["S"] >= 2), evaluate=_lemma2_cap,
+    describe=_lemma2_describe, corrects="paper.lemma2[construction=draw_primed]",
+    regime=_LEMMA2_FIX + ". The sharp form: the cap H(N+S-2)+1 bounds every choice; this checks the generic "
+                         "construction reaches it",
+))
+register(Claim(
+    id="draft.lemma-rank+S>=2+d<=N+S-2", reading="construction=draw_primed", source="draft", kind="construction",
+    statement=r"S \ge 2,\ d \le N + S - 2,\ P d \ge N^S \Rightarrow A \text{ has full row rank } N^S",
+    instances=lambda profile: _lemma2_recipes(profile, full_heads=True).filter(_lemma2_restricted),
+    evaluate=_lemma2, describe=_lemma2_describe,
+    corrects="draft.lemma-rank[construction=draw_primed]", regime=_LEMMA2_FIX,
+))
+register(Claim(
+    id="paper.lemma2", reading="certified", source="paper", kind="construction",
+    statement=r"\mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified in mpmath)}",
+    instances=lambda profile: _lemma2_recipes(profile).filter(_small), evaluate=_lemma2_certified,
+    describe=_lemma2_describe, cost="medium",
+    examples=(_LEMMA2_S1,),  # the S = 1 counterexample of the float64 search, kept
+    regime=f"T_0 <= {CERTIFY_MAX_T}; the rank of draw_primed's heads, certified full or deficient by "
+           "theory.certify.certify_rank (dps 30 and 60)",
+))
+register(Claim(
+    id="paper.lemma2+S>=2+d<=N+S-2", reading="certified", source="paper", kind="construction",
+    statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified)}",
+    instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: _lemma2_restricted(r) and _small(r)),
+    evaluate=_lemma2_certified, describe=_lemma2_describe,
+    cost="medium", corrects="paper.lemma2[certified]", regime=_LEMMA2_FIX + f"; T_0 <= {CERTIFY_MAX_T}",
+))
+register(Claim(
+    id="draft.lemma-rank", reading="construction=draw_primed", source="draft", kind="construction",
+    statement=r"P d \ge N^k \Rightarrow \exists e, pos, W_{QK}:\ A \text{ (rows: sequences) invertible}",
+    instances=lambda profile: _lemma2_recipes(profile, full_heads=True), evaluate=_lemma2,
+    describe=_lemma2_describe,
+    regime="all N^S sequences (k = S), P = ceil(N^S/d) heads of inner dimension d; full row rank N^S "
+           "of the (N^S, P d) attention matrix; construction theory.construct.draw_primed",
+))
+
+# ------------------------------------------------- paper.theorem1 and S.2 --
+# A construction whose logits on the kept sequences miss the target by more
+# than this (relative) is not the object of the theorem: outside the regime.
+CONSTRUCT_RTOL = 1e-6
+
+
+@st.composite
+def _theorem1_recipes(draw, profile="quick"):
+    # S >= 2: for S = 1 every head sees one position and no exact construction exists (paper.lemma2's gap)
+    r = draw(full_support_recipes(profile).filter(lambda r: r["S"] >= 2))
+    r["prior"] = draw(st.sampled_from(["zipf", "uniform"]))
+    r["d_h"] = draw(st.integers(1, r["d"]))
+    r["eps"] = draw(st.floats(0.01, 0.6))
+    r["qk"] = draw(st.sampled_from(["rank1", "full"]))
+    r["cseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+@functools.lru_cache(maxsize=64)
+def _target_cached(task_key: str, d: int, which: str):
+    """:func:`rank_d_target` of the task a recipe names (deterministic; shared by the theorem-1 entries)."""
+    return rank_d_target(task_from(json.loads(task_key)), d, which)
+
+
+class NoConstruction(Exception):
+    """theory.construct refused the instance (singular kept system or W_OV): no T to test."""
+
+
+def construct_or_refuse(*args, **kw):
+    """:func:`construct`, with its refusal of a singular system turned into :class:`NoConstruction`."""
+    try:
+        return construct(*args, **kw)
+    except ValueError as exc:
+        if "singular" in str(exc):
+            raise NoConstruction(str(exc).splitlines()[0]) from None
+        raise
+
+
+def build_construction(recipe, target="optimal", variant="paper"):
+    """``construct`` on the recipe's task with the rank-``d`` target ``target`` (``optimal`` or ``f_ls``)."""
+    task = task_from(recipe)
+    key = json.dumps({k: v for k, v in recipe.items() if k not in ("d_h", "eps", "qk", "cseed")}, sort_keys=True)
+    W, E = _target_cached(key, recipe["d"], target)
+    return construct_or_refuse(task, (W, E), recipe["d"], recipe.get("d_h", recipe["d"]), recipe["eps"],
+                               variant=variant, qk=recipe.get("qk", "rank1"), seed=recipe.get("cseed", 0))
+
+
+def _report_detail(rep):
+    return {"T_eps": rep.T_eps, "H": rep.H, "C": rep.C, "norm_WE": rep.norm_WE, "kl_target": rep.kl_target,
+            "max_rel_logit_error": rep.max_rel_logit_error, "cond_kept": rep.cond_kept}
+
+
+def _accurate_construction(recipe, target, variant="paper"):
+    """The construction, or an out-of-regime Evaluation (refused, or missing the target by > CONSTRUCT_RTOL)."""
+    try:
+        c = build_construction(recipe, target, variant)
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
+    rep = c.report
+    if not rep.max_rel_logit_error <= CONSTRUCT_RTOL:
+        return Evaluation.out_of_regime(f"construction inaccurate: max relative logit error "
+                                        f"{rep.max_rel_logit_error:.2g} > {CONSTRUCT_RTOL:g}")
+    return c
+
+
+def _theorem1_eval(target, factor):
+    def evaluate(recipe):
+        c = _accurate_construction(recipe, target)
+        if isinstance(c, Evaluation):
+            return c
+        rep = c.report
+        rhs = rep.rhs if factor == 1 else rep.rhs_factor2
+        return Evaluation(rep.kl_model, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL, detail=_report_detail(rep))
+
+    return evaluate
+
+
+_T1_STMT = (r"d_h H + d \ge T_\varepsilon \Rightarrow \exists T:\ d_{KL}(\pi, T) \le d_{KL}(\pi, L(N,S,d))"
+            r" + {k}C \varepsilon \|W E\|_2 + \gamma,\ C = \sqrt{{1 + \|M_1^{{-1}} M_2\|_2^2}}")
+_T1_REGIME = ("Assumption 2; S >= 2; eps in [0.01, 0.6]; H = ceil((T_eps - d)/d_h) (paper variant, gamma = 0 exact "
+              "construction of theory.construct); ||W E||_2 with the row-centred W; instances whose construction "
+              f"misses the target by > {CONSTRUCT_RTOL:g} relative, or that the constructor refuses (singular "
+              "kept system or W_OV), are outside")
+for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
+    _tnote = ("target = theory.optimal.optimal_encoder (its divergence stands for dKL(pi, L(N,S,d)), an upper "
+              "bound)" if _target_name == "optimal" else
+              "target = f_ls (uniform): the proof's chain with any rank-d target, dKL(pi, f_ls) in place of the minimum")
+    register(Claim(
+        id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="bound",
+        statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}"),
+        instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 1), describe=describe,
+        cost=_cost, regime=_T1_REGIME + "; " + _tnote,
+    ))
+    register(Claim(
+        id="paper.theorem1+factor2", reading=f"target={_target_name}", source="paper", kind="bound",
+        statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}"),
+        instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 2), describe=describe,
+        cost=_cost, regime=_T1_REGIME + "; " + _tnote,
+        corrects=f"paper.theorem1[as-written,target={_target_name}]",
+    ))
+
+
+def _theorem1_params(recipe):
+    try:
+        c = build_construction(recipe, "f_ls")
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
+    rep = c.report
+    formula = paper_param_count(rep.N, rep.S, rep.d, rep.d_h, rep.H, rank1_qk=(recipe["qk"] == "rank1"))
+    return Evaluation(c.model.param_count(), formula, "<=", atol=0.0, rtol=0.0,
+                      detail={"H": rep.H, "d_h": rep.d_h, "d": rep.d})
+
+
+register(Claim(
+    id="paper.theorem1", reading="params", source="paper", kind="bound",
+    statement=r"\#\text{params} = d(S + 2N + 4 d_h H)\ \text{or}\ d(S + 2N + 2(d_h + 1) H)\ (\text{rank-1 } W_{QK})",
+    instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe, cost="medium",
+    examples=({"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3, "d_h": 1,
+               "eps": 0.1, "qk": "full", "cseed": 0},),  # edge case: full W_QK with d > 2 d_h
+    regime="the constructed AoT's own count (docs/theory.md#aot shapes: W_QK^h is d x d, d^2 entries when "
+           "full, 2d when rank 1) against the paper's formula for its W_QK kind",
+))
+
+
+def _seed_aot_eval(factor):
+    def evaluate(recipe):
+        c = _accurate_construction(recipe, "optimal", variant="seed")
+        if isinstance(c, Evaluation):
+            return c
+        rep = c.report
+        lhs = abs(rep.kl_target - rep.kl_model)
+        rhs = factor * recipe["eps"] * rep.norm_WE * rep.C
+        return Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL, detail=_report_detail(rep))
+
+    return evaluate
+
+
+_SEED_AOT_STMT = (r"\exists T^*\ (\lceil N_\varepsilon/d \rceil \text{ modules of inner dim } d):\ "
+                  r"|d_{KL}(\pi, f_{W^*}) - d_{KL}(\pi, T^*)| \le {k}\varepsilon\, \sigma_1(f_{W^*}) C")
+_SEED_AOT_REGIME = ("Assumption 2; seed variant of theory.construct (skip fixed); f_W* = optimal_encoder; "
+                    "sigma_1 with the row-centred W; C = the paper's constant")
+register(Claim(
+    id="seed.theorem-aot", reading="C=paper", source="seed", kind="bound",
+    statement=_SEED_AOT_STMT.replace("{k}", ""), instances=_theorem1_recipes, evaluate=_seed_aot_eval(1),
+    examples=({"kind": "almost-rank", "N": 3, "S": 2, "d": 1, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
+               "d_h": 1, "eps": 0.5, "qk": "rank1", "cseed": 13614, "seed": 1},),  # found by the full profile
+    describe=describe, cost="expensive", regime=_SEED_AOT_REGIME,
+))
+register(Claim(
+    id="seed.theorem-aot+factor2", reading="C=paper", source="seed", kind="bound",
+    statement=_SEED_AOT_STMT.replace("{k}", "2"), instances=_theorem1_recipes, evaluate=_seed_aot_eval(2),
+    describe=describe, cost="expensive", regime=_SEED_AOT_REGIME, corrects="seed.theorem-aot[C=paper]",
+))
+
+# ------------------------------------------------------- unverifiable ones --
+register(Claim(
+    id="draft.cor-autoregressive", reading="", source="draft", kind="construction",
+    statement=(r"d \ge S+1,\ \lceil N^k/d\rceil \text{ modules}:\ T^*_\lambda \text{ predicts every } s > k"
+               r"\text{ with error } o(e^{-\lambda}) \text{ over the best rank-}d\text{ map}"),
+    instances=None, evaluate=None,
+    unverifiable="implementation missing: no autoregressive (every-position) construction exists in theory/ "
+                 "(docs/theory.md#d8 marks it a stretch goal)",
+    regime="d >= S + 1; positional focusing on the last k tokens",
+))
+register(Claim(
+    id="paper.theorem3", reading="", source="paper", kind="bound",
+    statement=r"\pi \text{ polynomially approximable} \Rightarrow \text{gap} = O(\varepsilon \log(1/\varepsilon))",
+    instances=None, evaluate=None, regime="polynomially approximable pi (not defined in docs/theory.md)",
+    unverifiable="docs/theory.md states neither the definition of 'polynomially approximable' in checkable form "
+                 "nor the O-constant: an asymptotic rate without constants cannot fail on finitely many instances. "
+                 "The report plots the measured gap of the exact construction against eps (theorem1_vs_eps.png)",
+))
+
+
+def theorem1_sweep(eps_grid=(0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)):
+    """``(eps, kl_model, kl_target, rhs, rhs_factor2)`` for one Zipf Dirichlet task (N=5, S=2, d=2, d_h=1)."""
+    out = []
+    for eps in eps_grid:
+        rec = {"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 2, "d_h": 1,
+               "eps": eps, "qk": "rank1", "cseed": 0}
+        rep = build_construction(rec, "optimal").report
+        out.append((eps, rep.kl_model, rep.kl_target, rep.rhs, rep.rhs_factor2))
+    return tuple(np.array(c) for c in zip(*out))

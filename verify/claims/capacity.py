@@ -1,0 +1,196 @@
+"""Claims about memorisation capacity: ``paper.cor1``, ``paper.cor2``, ``paper.table1``."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from aotmem.theory.capacity import (
+    capacity_mahdavi,
+    capacity_this_paper,
+    cor1_capacity,
+    cor1_params,
+    cor2_accuracy_bound,
+)
+from aotmem.theory.construct import construct
+from aotmem.theory.generators import association_on_support, association_task
+from aotmem.theory.targets import circle_target
+from aotmem.theory.task import accuracy
+from aotmem.verify.claims.aot import CONSTRUCT_RTOL, NoConstruction, construct_or_refuse
+from aotmem.verify.recipes import limits
+from aotmem.verify.registry import Claim, Evaluation, register
+
+# Scale of the circle target: logit gap scale * (1 - cos(2 pi/N)) >= 4 for N <= 8.
+ASSOC_SCALE = 20.0
+# An accuracy is a prior-weighted sum of <= 1e4 zeros and ones: rounding below 1e-12.
+ACC_ATOL = 1e-12
+
+
+@st.composite
+def _memorise_recipes(draw, profile="quick", *, d_fixed=None):
+    lim = limits(profile)
+    N = draw(st.integers(2, lim["max_n"]))
+    S = draw(st.integers(2, lim["max_s"]).filter(lambda s: N**s <= lim["max_t"])) if lim["max_s"] >= 2 else 1
+    d = d_fixed if d_fixed is not None else draw(st.integers(2, 4))
+    d_h = draw(st.integers(1, d))
+    Hmax = max(1, (N**S - d) // d_h)
+    H = draw(st.integers(1, max(1, min(Hmax, 6))))
+    return {"N": N, "S": S, "d": d, "d_h": d_h, "H": H, "qk": draw(st.sampled_from(["full", "rank1"])),
+            "seed": draw(st.integers(0, 2**16 - 1))}
+
+
+def memorise(recipe):
+    """Construct an AoT memorising ``T_0 = H d_h + d`` associations (eps = 0); returns (task, construction).
+
+    ``T_0`` is ``theory.capacity.capacity_this_paper(H, d_h, d)`` (``cor1_capacity`` when ``d = 2``
+    gives the same): the formula under test decides how many associations are asked for.
+    """
+    N, S, d, d_h, H = recipe["N"], recipe["S"], recipe["d"], recipe["d_h"], recipe["H"]
+    T0 = capacity_this_paper(H, d_h, d)
+    task = association_on_support(N, S, T0, seed=recipe["seed"])
+    W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
+    return task, construct_or_refuse(task, (W, E), d, d_h, 0.0, variant="paper", qk=recipe["qk"],
+                                     seed=recipe["seed"])
+
+
+def _mem_describe(r):
+    return (f"association N={r['N']} S={r['S']} d={r['d']} d_h={r['d_h']} H={r['H']} "
+            f"(T_0 = {r['H'] * r['d_h'] + r['d']}) qk={r['qk']} seed={r['seed']}")
+
+
+def _memorise_eval(recipe):
+    T0 = (cor1_capacity(recipe["H"], recipe["d_h"]) if recipe["d"] == 2
+          else capacity_this_paper(recipe["H"], recipe["d_h"], recipe["d"]))
+    if T0 > recipe["N"] ** recipe["S"]:
+        return Evaluation.out_of_regime(f"T_0 = {T0} > N^S")
+    try:
+        task, c = memorise(recipe)
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
+    if c.report.H != recipe["H"]:
+        return Evaluation.out_of_regime(f"construction used H = {c.report.H} heads, not {recipe['H']}")
+    if not c.report.max_rel_logit_error <= CONSTRUCT_RTOL:
+        return Evaluation.out_of_regime(f"construction inaccurate: max relative logit error "
+                                        f"{c.report.max_rel_logit_error:.2g} > {CONSTRUCT_RTOL:g}")
+    acc = accuracy(task, c.model.logits(task.seqs))
+    return Evaluation(acc, 1.0, ">=", atol=ACC_ATOL, rtol=0.0,
+                      detail={"T_0": T0, "max_rel_logit_error": c.report.max_rel_logit_error,
+                              "cond_kept": c.report.cond_kept})
+
+
+def _cor1_params(recipe):
+    T0 = cor1_capacity(recipe["H"], recipe["d_h"])
+    if T0 > recipe["N"] ** recipe["S"]:
+        return Evaluation.out_of_regime(f"T_0 = {T0} > N^S")
+    try:
+        task, c = memorise(recipe)
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
+    formula = cor1_params(recipe["S"], recipe["N"], T0)
+    return Evaluation(c.model.param_count(), formula, "<=", atol=0.0, rtol=0.0,
+                      detail={"paper_param_count": c.report.paper_param_count, "T_0": T0})
+
+
+register(Claim(
+    id="paper.cor1", reading="memorises", source="paper", kind="construction",
+    statement=r"\text{Assumption 1},\ d = 2:\ \exists \text{AoT memorising } T_0 = H d_h + 2 \text{ associations}",
+    instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_memorise_eval,
+    describe=_mem_describe, cost="medium",
+    regime=f"association on T_0 = H d_h + 2 random sequences, eps = 0; target the circle family at scale "
+           f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1; instances the constructor refuses "
+           "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
+))
+register(Claim(
+    id="paper.cor1", reading="params", source="paper", kind="bound",
+    statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
+    instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
+    describe=_mem_describe, cost="medium",
+    regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula",
+))
+
+
+@st.composite
+def _cor2_recipes(draw, profile="quick"):
+    r = draw(_memorise_recipes(profile))
+    r["gseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+def _cor2_eval(recipe):
+    N, S, d, d_h, H = recipe["N"], recipe["S"], recipe["d"], recipe["d_h"], recipe["H"]
+    K = H * d_h + d
+    task = association_task(N, S, seed=recipe["gseed"])  # uniform prior on all T_0 = N^S
+    T0 = task.T
+    if K >= T0:
+        return Evaluation.out_of_regime(f"H d_h + d = {K} >= T_0 = {T0}: nothing left to guess")
+    eps = 1.0 - (K - 0.5) / T0  # uniform prior: T_eps = K exactly
+    W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
+    try:
+        c = construct_or_refuse(task, (W, E), d, d_h, eps, variant="paper", qk=recipe["qk"], seed=recipe["seed"])
+    except NoConstruction as exc:
+        return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
+    if c.report.T_eps != K or c.report.H != H:
+        return Evaluation.out_of_regime(f"T_eps = {c.report.T_eps}, H = {c.report.H} (wanted {K}, {H})")
+    acc = accuracy(task, c.model.logits(task.seqs))
+    bound = cor2_accuracy_bound(N, H, d_h, d, T0)
+    return Evaluation(acc, bound, ">=", atol=ACC_ATOL, rtol=0.0, detail={"K": K, "T_0": T0})
+
+
+register(Claim(
+    id="paper.cor2", reading="construction=T*", source="paper", kind="construction",
+    statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
+              r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
+    instances=_cor2_recipes, evaluate=_cor2_eval, cost="medium",
+    describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
+    regime="association with uniform prior on all T_0 = N^S sequences; T* of theory.construct memorising "
+           "K = H d_h + d of them (eps = 1 - (K - 1/2)/T_0); accuracy over all T_0. A shortfall refutes this "
+           "construction, not the existence claim",
+))
+register(Claim(
+    id="paper.table1", reading="this-paper", source="paper", kind="construction",
+    statement=r"\text{capacity } H d_h + d \text{ (this paper)}",
+    instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe, cost="medium",
+    regime="association on T_0 = H d_h + d random sequences, d in [2, 4]; accuracy 1 on all of them; instances "
+           "the constructor refuses (singular kept system or W_OV) are outside",
+))
+register(Claim(
+    id="paper.table1", reading="mahdavi", source="paper", kind="construction",
+    statement=r"H(d_h - 1) + 1 \text{ (Mahdavi et al. 2024)}", instances=None, evaluate=None,
+    regime="the capacity of the cited construction",
+    unverifiable="an external result the paper cites (Mahdavi et al. 2024); no construction of theirs here. "
+                 "The report plots the formula next to the measured capacity",
+))
+register(Claim(
+    id="paper.table1", reading="kim", source="paper", kind="construction",
+    statement=r"O(L^2) \text{ (Kim et al. 2023)}", instances=None, evaluate=None,
+    regime="the cited asymptotic capacity",
+    unverifiable="an external asymptotic result (Kim et al. 2023), O(.) without constants: not checkable here",
+))
+
+
+def capacity_sweep(Hs=(1, 2, 3, 4, 6, 8), N=8, S=2, d=2, d_h=2):
+    """``(H, measured, H d_h + d, H(d_h - 1) + 1)``: the largest T_0 memorised (accuracy 1) with ``H`` heads.
+
+    For each ``T_0`` up to ``H d_h + d + 2`` an association task on ``T_0``
+    sequences is built and ``theory.construct.construct`` run with exactly
+    ``H`` heads; ``measured`` is the largest ``T_0`` reaching accuracy 1
+    (constructions refused for too few heads end the scan).
+    """
+    measured = []
+    for H in Hs:
+        best = 0
+        for T0 in range(1, H * d_h + d + 3):
+            task = association_on_support(N, S, T0, seed=0)
+            W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
+            try:
+                c = construct(task, (W, E), d, d_h, 0.0, variant="paper", qk="full", heads=H, seed=0)
+            except ValueError as exc:
+                if "too few" in str(exc):
+                    break
+                continue  # e.g. a singular W_OV for a tiny T_0: that T_0 is not memorised
+            if accuracy(task, c.model.logits(task.seqs)) == 1.0:
+                best = T0
+        measured.append(best)
+    ours = np.array([capacity_this_paper(H, d_h, d) for H in Hs])
+    mahdavi = np.array([capacity_mahdavi(H, d_h) for H in Hs])
+    return np.array(Hs), np.array(measured), ours, mahdavi

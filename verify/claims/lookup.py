@@ -1,0 +1,259 @@
+"""Claims about look-up tables: ``seed.lookup-bound``, ``draft.lookup-theorem``, ``paper.theorem2``.
+
+The encoder is the Johnson-Lindenstrauss construction of docs/theory.md#d6
+(:func:`aotmem.theory.lookup.lookup_encoder` on a certified draw of
+:func:`aotmem.theory.lookup.jl_matrix`); the bounds come from the catalogue
+:data:`aotmem.theory.bounds.CATALOGUE`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from aotmem.theory.bounds import bound
+from aotmem.theory.lookup import (
+    jl_matrix,
+    lookup_C,
+    lookup_encoder,
+    lookup_lambda_bound,
+    lookup_terms,
+    paper_theorem2_bound,
+    paper_theorem2_simplified,
+)
+from aotmem.verify.recipes import describe, dirichlet_recipes, explicit_recipes, lookup_recipes, task_from
+from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+
+
+@st.composite
+def lookup_d_recipes(draw, profile="quick", *, regime="any"):
+    """Look-up tasks with a JL dimension ``d``: ``regime="C<1/2"`` draws ``d > 128 log(N+1)``."""
+    r = draw(lookup_recipes(profile))
+    dmin = int(math.floor(128 * math.log(r["N"] + 1))) + 1
+    if regime == "C<1/2":
+        r["d"] = draw(st.integers(dmin, 4 * dmin))
+    else:
+        r["d"] = draw(st.one_of(st.integers(2, dmin), st.integers(dmin, 4 * dmin)))
+    r["wseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+def lookup_setup(recipe):
+    """Task, JL matrix ``W`` and its certificate (the encoder is built after the regime checks)."""
+    task = task_from(recipe)
+    W, cert = jl_matrix(task.N, recipe["d"], seed=recipe["wseed"])
+    return task, W, cert
+
+
+def lookup_regime(recipe, C_mode):
+    """``(task, W, cert, C, why)``: ``C`` the formula's or the achieved one, ``why`` the reason it is outside."""
+    task, W, cert = lookup_setup(recipe)
+    C = lookup_C(task.N, recipe["d"]) if C_mode == "formula" else cert.max_dev
+    if C >= 0.5:
+        return task, W, cert, C, f"C = {C:.3g} >= 1/2"
+    if C_mode == "formula" and not cert.holds:
+        return task, W, cert, C, f"JL draw missed C: max_dev {cert.max_dev:.3g} > C {C:.3g}"
+    return task, W, cert, C, None
+
+
+# ------------------------------------------------------- seed.lookup-bound --
+
+
+def _seed_lookup_eval(C_mode):
+    seed_bound = bound("seed.lookup-bound")
+
+    def evaluate(recipe):
+        task, W, cert = lookup_setup(recipe)
+        C = lookup_C(task.N, recipe["d"])
+        if C_mode == "formula" and C >= 0.5:
+            return Evaluation.out_of_regime(f"C = {C:.3g} >= 1/2 (d <= 128 log(N+1))")
+        if C_mode == "achieved":
+            C = cert.max_dev
+            if C >= 0.5:
+                return Evaluation.out_of_regime(f"achieved ||WW^T - I||_max = {C:.3g} >= 1/2")
+        elif C_mode == "formula" and not cert.holds:
+            return Evaluation.out_of_regime(f"JL draw missed C: max_dev {cert.max_dev:.3g} > C {cert.C:.3g}")
+        try:
+            enc = lookup_encoder(task, W)
+        except ValueError as exc:
+            if C_mode == "as-written" and "non-monotone" in str(exc):
+                return Evaluation.out_of_regime("the D.6 encoder does not exist for this W (lambda equation "
+                                                "non-monotone)")
+            raise
+        dk = enc.divergence(task.prior)
+        if C_mode == "as-written" and C >= 0.5:  # the slide's formula, unrestricted
+            rhs = float(task.prior @ lookup_terms(task.cond)[1]) * (1 + 4 * C) / (1 - 2 * C)
+        else:
+            rhs = seed_bound.fn(task.prior, task.cond, recipe["d"], C=C)
+        return Evaluation(dk, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL,
+                          detail={"C": C, "max_dev": cert.max_dev, "mean_entropy": float(task.prior @ enc.h)})
+
+    return evaluate
+
+
+_LOOKUP_STMT = (r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g(t)|t)) \log\frac{N-1}{e^{-H(\pi_t)} - 1}\Big]"
+                r"\frac{1+4C}{1-2C},\ C = \sqrt{32 \log(N+1)/d}")
+register(Claim(
+    id="seed.lookup-bound", reading="C<1/2", source="seed", kind="bound",
+    statement=_LOOKUP_STMT + r",\ C < 1/2",
+    instances=lambda profile: lookup_d_recipes(profile, regime="C<1/2"), evaluate=_seed_lookup_eval("formula"),
+    describe=describe,
+    regime="C = sqrt(32 log(N+1)/d) < 1/2, i.e. d > 128 log(N+1); W a certified JL draw; f the D.6 encoder",
+))
+register(Claim(
+    id="seed.lookup-bound", reading="as-written", source="seed", kind="bound",
+    statement=_LOOKUP_STMT + r"\ (\text{no condition on } C)",
+    instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_seed_lookup_eval("as-written"),
+    describe=describe,
+    regime="any d (the slide states no condition); for C > 1/2 the right-hand side is negative",
+))
+register(Claim(
+    id="seed.lookup-bound", reading="C=achieved", source="seed", kind="bound",
+    statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W actually used}",
+    instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_seed_lookup_eval("achieved"),
+    describe=describe,
+    regime="the proof's C is any bound on ||WW^T - I||_max: use the achieved one (< 1/2)",
+))
+
+# ---------------------------------------------------- draft.lookup-theorem --
+
+
+def _lookup_jl(recipe):
+    N, d = recipe["N"], recipe["d"]
+    C = lookup_C(N, d)
+    if C >= 0.5:
+        return Evaluation.out_of_regime(f"C = {C:.3g} >= 1/2")
+    _, cert = jl_matrix(N, d, seed=recipe["wseed"])
+    return Evaluation(cert.max_dev, C, "<=", atol=0.0, rtol=0.0, detail={"tries": cert.tries})
+
+
+def _lookup_lambda(recipe):
+    task, W, cert, C, why = lookup_regime(recipe, "formula")
+    if why:
+        return Evaluation.out_of_regime(why)
+    enc = lookup_encoder(task, W)
+    fin = np.isfinite(enc.lam)
+    if not fin.any():
+        return Evaluation.out_of_regime("every row one-hot (lambda = inf = bound)")
+    bnd = np.array([lookup_lambda_bound(float(h), task.N, C) for h in enc.h[fin]])
+    lam = enc.lam[fin]
+    t = int(np.argmin(bnd - lam))
+    return Evaluation(lam[t], bnd[t], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"h": float(enc.h[fin][t]), "C": C})
+
+
+def lookup_div_eval(C_mode, name):
+    """``evaluate(recipe)``: the D.6 encoder's divergence against the catalogue bound ``name`` at ``C_mode``'s C."""
+    b = bound(name)
+
+    def evaluate(recipe):
+        task, W, cert, C, why = lookup_regime(recipe, C_mode)
+        if why:
+            return Evaluation.out_of_regime(why)
+        dk = lookup_encoder(task, W).divergence(task.prior)
+        rhs = b.fn(task.prior, task.cond, recipe["d"], C=C, **dict(b.kwargs))
+        return Evaluation(dk, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"C": C, "max_dev": cert.max_dev})
+
+    return evaluate
+
+
+def _large(profile):
+    return lookup_d_recipes(profile, regime="C<1/2")
+
+
+def _any(profile):
+    return lookup_d_recipes(profile, regime="any")
+
+
+_D6_REGIME = "C = sqrt(32 log(N+1)/d) < 1/2 (d > 128 log(N+1)); W a certified Rademacher JL draw; g = argmax pi_t"
+register(Claim(
+    id="draft.lookup-theorem", reading="jl", source="draft", kind="construction",
+    statement=r"\exists W \in \mathbb{R}^{N\times d}:\ \|WW^T - I\|_{\max} \le C = \sqrt{32\log(N+1)/d}",
+    instances=_large, evaluate=_lookup_jl, describe=describe,
+    regime="C < 1/2; construction: theory.lookup.jl_matrix (up to 20 Rademacher draws)",
+))
+register(Claim(
+    id="draft.lookup-theorem", reading="lambda-bound", source="draft", kind="bound",
+    statement=r"\lambda(t) \le \log\frac{N-1}{e^{h(\pi_t)} - 1} \Big/ (1 - 2C)",
+    instances=_large, evaluate=_lookup_lambda, describe=describe,
+    regime=_D6_REGIME + "; rows with h > 0 (lambda finite)",
+))
+register(Claim(
+    id="draft.lookup-theorem", reading="divergence", source="draft", kind="bound",
+    statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}"
+               r"\frac{1 + 2C + C\, d_{TV}(\tilde\pi_t, \mathrm{unif})}{1 - 2C}\Big]"),
+    instances=_large, evaluate=lookup_div_eval("formula", "draft.lookup-theorem"), describe=describe,
+    regime=_D6_REGIME,
+))
+register(Claim(
+    id="draft.lookup-theorem", reading="divergence,C=achieved", source="draft", kind="bound",
+    statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W used}",
+    instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem"), describe=describe,
+    regime="achieved ||WW^T - I||_max < 1/2 (any d)",
+))
+register(Claim(
+    id="draft.lookup-theorem+factor(1+2C)", reading="", source="draft", kind="bound",
+    statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
+               r"\frac{1 + 2C}{1 - 2C}"),
+    instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem+factor(1+2C)"), describe=describe,
+    corrects="draft.lookup-theorem[divergence]",
+    regime="achieved ||WW^T - I||_max < 1/2; the strongest form the proof supports (theory.lookup.tight_lookup_bound)",
+))
+
+# ----------------------------------------------------------- paper.theorem2 --
+
+
+def _t2_step(recipe):
+    task = task_from(recipe)
+    C = lookup_C(task.N, recipe["d"])
+    if C >= 0.5:
+        return Evaluation.out_of_regime(f"C = {C:.3g} >= 1/2")
+    first = paper_theorem2_bound(task.prior, task.cond, recipe["d"], constant="4C")
+    simp = paper_theorem2_simplified(task.prior, task.cond, recipe["d"])
+    return Evaluation(first, simp, "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"C": C})
+
+
+@st.composite
+def _t2_mixed_recipes(draw, profile="quick"):
+    """Look-up tasks, Dirichlet tasks, or explicit small tasks (rows of mixed entropies), with a JL ``d``."""
+    which = draw(st.sampled_from(["lookup", "dirichlet", "explicit"]))
+    if which == "lookup":
+        return draw(lookup_d_recipes(profile, regime="C<1/2"))
+    r = draw(dirichlet_recipes(profile, min_n=3) if which == "dirichlet" else explicit_recipes(profile))
+    r["d"] = draw(st.integers(int(128 * math.log(r["N"] + 1)) + 1, 4 * int(128 * math.log(r["N"] + 1))))
+    r["wseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+_T2_REGIME = "C < 1/2 (d > 128 log(N+1)); W a certified JL draw; f the D.6 encoder, over sequences"
+register(Claim(
+    id="paper.theorem2", reading="constant=dtv", source="paper", kind="bound",
+    statement=(r"d_{KL}(\pi, f) \le E_t\Big[\pi(o \ne g(t)|t) \log\frac{N-1}{e^{h(\pi_t)} - 1}"
+               r"\frac{1 + 2C + C d_{TV}}{1 - 2C}\Big]"),
+    instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2[constant=dtv]"),
+    describe=describe, regime=_T2_REGIME,
+))
+register(Claim(
+    id="paper.theorem2", reading="constant=4C", source="paper", kind="bound",
+    statement=(r"d_{KL}(\pi, f) \le E_t\Big[\pi(o \ne g(t)|t) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
+               r"\frac{1 + 4C}{1 - 2C}"),
+    instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2[constant=4C]"),
+    describe=describe, regime=_T2_REGIME,
+))
+register(Claim(
+    id="paper.theorem2", reading="simplified", source="paper", kind="bound",
+    statement=(r"d_{KL}(\pi, f) \le E_t[\pi(o \ne g(t)|t)]\frac{1+4C}{1-2C}"
+               r"\log\frac{N-1}{e^{E_t[h(\pi_t)]} - 1}"),
+    instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2[simplified]"),
+    describe=describe, regime=_T2_REGIME,
+))
+register(Claim(
+    id="paper.theorem2", reading="first<=simplified", source="paper", kind="bound",
+    statement=(r"E_t\Big[q_t \log\frac{N-1}{e^{h_t} - 1}\Big] \le E_t[q_t]"
+               r"\log\frac{N-1}{e^{E_t h_t} - 1}\ (\text{the step between the two forms})"),
+    instances=_t2_mixed_recipes, evaluate=_t2_step, describe=describe,
+    examples=({"kind": "explicit", "N": 4, "S": 1, "logits": [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]],
+               "weights": [1.0, 1.0], "seed": 0, "d": 207, "wseed": 0},),  # found by the search, kept
+    regime="C < 1/2 (both forms carry the same (1+4C)/(1-2C)); rows of mixed entropies",
+))

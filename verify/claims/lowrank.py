@@ -1,0 +1,391 @@
+"""Claims about rank-d fits and their bounds: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+``draft.theorem-wls``, ``draft.lemma-taylor``, ``draft.lemma-wls``, ``draft.cor-permutation``.
+
+The bound entries are generated from the catalogue :data:`aotmem.theory.bounds.CATALOGUE`
+(the same one ``aotmem bounds`` prints): one ledger entry per bound and per map it bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from scipy.special import logsumexp
+
+from aotmem.theory.bounds import CATALOGUE, sigma_d1
+from aotmem.theory.divergence import fbar, kl, kl_rows, taylor_proxy, taylor_remainder_bound
+from aotmem.theory.exact import H_READINGS, permutation_closed_forms
+from aotmem.theory.generators import permutation_of
+from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder, wls_projection
+from aotmem.verify.recipes import describe, full_support_recipes, permutation_recipes, rng_of, task_from
+from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
+
+# ------------------------------------------------- the almost-rank-d bounds --
+
+_FS_REGIME = ("Assumption 2 (full support); 1 <= d <= N-2; almost-rank (sigma_(d+1) in [0, 2.5]), Dirichlet and "
+              "explicit small tasks")
+_FIT_TEXT = {"ls": "f_ls = rank-d LS fit of the {sr}-centred L",
+             "wls": "closed-form f_wls (W_U from the unweighted SVD, E from draft.lemma-wls)",
+             "wls-alt": "alternating weighted rank-d f_wls (prior-weighted objective, 50 sweeps)",
+             "min": "W_U = W of f_ls ({sr}), each row takes the better of the two encoders"}
+_FIT_SUFFIX = {"ls": "", "wls": "", "wls-alt": ",fit=alternating", "min": ""}
+
+
+def _statement(claim: str, reading: str, fit: str) -> str:
+    """The LaTeX statement of a catalogue bound (its reading's form)."""
+    per_row = "inf=per-row" in reading
+    inf = r"\|\pi_t\|_\infty" if per_row else r"\|\pi\|_\infty"
+    mn = r"\|\pi_t\|_{-\infty}" if per_row else r"\|\pi\|_{-\infty}"
+    if claim == "seed.ls-bound":
+        return (rf"d_{{KL}}(\pi, f_{{ls}}) \le N {inf}^2 \sigma_{{d+1}}^2 + (N {inf})^{{3/2}}\sigma_{{d+1}}^3"
+                + (r"\ (\text{inside } E_t)" if per_row else ""))
+    if claim == "seed.wls-bound":
+        return rf"d_{{KL}}(\pi, f_{{wls}}) \le {inf} \sigma_{{d+1}}^2 + ({inf}/{mn})^{{3/2}}\sigma_{{d+1}}^3"
+    if claim == "draft.theorem-ls":
+        return (r"d_{KL}(\pi, f_{ls}) \le E_t\Big[\log\big(1 + \|\pi_t\|_\infty C_t \sigma_{d+1}^2/2\big)"
+                r" + \mathrm{exp}_3(\sqrt{C_t}\sigma_{d+1})\Big],\ C_t = 1 + N\|\pi_t\|_\infty/\sqrt2")
+    if fit == "min":
+        return (r"E_t \min\big(\mathrm{KL}_t(f_{ls}), \mathrm{KL}_t(f_{wls})\big) \le "
+                r"E_t \min(\text{ls row bound}, \text{wls row bound})\ (\text{shared } W_U)")
+    return (r"d_{KL}(\pi, f_{wls}) \le E_t\Big[\log\big(1 + \|\pi_t\|_\infty \sigma_{d+1}^2/2\big)"
+            r" + \mathrm{exp}_3\big(\sqrt{\|\pi_t\|_\infty/\|\pi_t\|_{-\infty}}\,\sigma_{d+1}\big)\Big]")
+
+
+def _sigma_detail(task, d, sr):
+    return {"sigma_d+1": sigma_d1(task.prior, task.cond, d, sigma_reading=sr),
+            "pi_max": float(task.cond.max()), "pi_min": float(task.cond.min())}
+
+
+def _bound_evaluator(b, fit):
+    """``evaluate(recipe)``: the divergence of the map ``fit`` against the catalogue bound ``b``."""
+    sr = b.sigma_reading
+
+    def evaluate(recipe):
+        task = task_from(recipe)
+        d = recipe["d"]
+        p, P = task.prior, task.cond
+        if fit == "min":
+            ls = f_ls(p, P, d, sr)
+            E_w = wls_encoder(P, ls.W)  # shared W_U
+            lhs = float(p @ np.minimum(kl_rows(P, ls.F), kl_rows(P, E_w @ ls.W.T)))
+        else:
+            lhs = fit_encoder(p, P, d, fit, sr).divergence(p, P)
+        return Evaluation(lhs, b.rhs(p, P, d), "<=", atol=KL_ATOL, rtol=KL_RTOL, detail=_sigma_detail(task, d, sr))
+
+    return evaluate
+
+
+# Counterexamples the search found once, kept as explicit examples (tests/test_regressions.py recomputes them).
+_N11 = {"kind": "almost-rank", "N": 11, "S": 2, "d": 1, "sigma": 0.25, "decay": 0.9, "prior": "uniform", "seed": 0}
+_N5S3 = {"kind": "almost-rank", "N": 5, "S": 3, "d": 1, "sigma": 1.0, "decay": 0.9, "prior": "uniform", "seed": 0}
+_N6S3 = {"kind": "almost-rank", "N": 6, "S": 3, "d": 1, "sigma": 2.0, "decay": 0.9, "prior": "uniform", "seed": 0}
+KEPT = {
+    "seed.ls-bound[sigma=uniform-prior,inf=per-row]": (_N11,),
+    "seed.wls-bound[sigma=uniform-prior,inf=per-row]": (_N11,),
+    "seed.wls-bound[sigma=uniform-prior,inf=per-row,fit=alternating]": (_N11,),
+    "draft.theorem-wls[sigma=uniform-prior,fit=alternating]": (_N5S3,),
+    "draft.theorem-wls[min,sigma=uniform-prior]": (_N5S3,),
+    "draft.theorem-wls[sigma=pi-prior]": (_N6S3,),
+    "draft.theorem-wls[sigma=pi-prior,fit=alternating]": (_N6S3,),
+    "draft.theorem-wls[min,sigma=pi-prior]": (_N6S3,),
+    "draft.theorem-wls[sigma=uniform-prior]": ({"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 1.0,
+                                                "decay": 0.9, "prior": "uniform", "seed": 0},),
+    "draft.theorem-ls[sigma=uniform-prior]": ({"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 0.5,
+                                               "decay": 0.9, "prior": "uniform", "seed": 0},),
+}
+
+
+def _register_bounds():
+    for b in CATALOGUE:
+        if b.needs != "assumption2":
+            continue
+        sr = b.sigma_reading
+        regime = _FS_REGIME + ("; E_t weighted by the prior" if b.claim.startswith("draft.") else "")
+        for fit in b.maps:
+            key = f"{b.claim}[{b.reading}{_FIT_SUFFIX[fit]}]"
+            register(Claim(
+                id=b.claim, reading=b.reading + _FIT_SUFFIX[fit], source=b.claim.split(".")[0], kind="bound",
+                statement=_statement(b.claim, b.reading, fit), instances=full_support_recipes,
+                evaluate=_bound_evaluator(b, fit), describe=describe, examples=KEPT.get(key, ()),
+                regime=regime + "; " + _FIT_TEXT[fit].format(sr=sr),
+                cost="medium" if fit == "wls-alt" else "cheap",
+            ))
+
+
+_register_bounds()
+
+# ------------------------------------------------------ draft.lemma-taylor --
+_TAYLOR_ENCODERS = ("random", "lowrank")
+
+
+@st.composite
+def _taylor_recipes(draw, profile="quick"):
+    r = draw(full_support_recipes(profile))
+    r["encoder"] = draw(st.sampled_from(_TAYLOR_ENCODERS))
+    r["scale"] = draw(st.floats(1e-3, 3.0))
+    r["fseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+def _taylor_logits(recipe):
+    """Logits F near ``L``: ``L + scale * G`` (random G), or a random rank-d map scaled."""
+    task = task_from(recipe)
+    rng = rng_of(recipe)
+    L = np.log(task.cond)
+    if recipe["encoder"] == "random":
+        F = L + recipe["scale"] * rng.standard_normal(L.shape)
+    else:
+        d = recipe["d"]
+        F = recipe["scale"] * rng.standard_normal((task.T, d)) @ rng.standard_normal((d, task.N))
+    return task, F
+
+
+def _taylor_identity(recipe):
+    task, F = _taylor_logits(recipe)
+    fb = fbar(task.cond, F)
+    rhs = float(task.prior @ logsumexp(fb, b=task.cond, axis=1))  # E_t log E_{o~pi_t} e^{fbar}
+    lhs = kl(task.prior, task.cond, F)
+    return Evaluation(lhs, rhs, "==", atol=KL_ATOL, rtol=IDENTITY_RTOL,
+                      detail={"max_norm_fbar": float(np.linalg.norm(fb, axis=1).max())})
+
+
+def _taylor_bound(recipe):
+    task, F = _taylor_logits(recipe)
+    dk = kl(task.prior, task.cond, F)
+    proxy = taylor_proxy(task.prior, task.cond, F)
+    rem = taylor_remainder_bound(task.prior, task.cond, F)
+    return Evaluation(abs(dk - proxy), rem, "<=", atol=KL_ATOL, rtol=KL_RTOL,
+                      detail={"dKL": dk, "proxy": proxy})
+
+
+register(Claim(
+    id="draft.lemma-taylor", reading="identity", source="draft", kind="identity",
+    statement=r"d_{KL}(\pi, f) = \mathbb{E}_t \log \mathbb{E}_{o\sim\pi_t} e^{\bar f_t(o)}",
+    instances=_taylor_recipes, evaluate=_taylor_identity, describe=describe,
+    regime="Assumption 2 (L = log Pi finite)",
+))
+register(Claim(
+    id="draft.lemma-taylor", reading="", source="draft", kind="bound",
+    statement=(r"\left| d_{KL}(\pi, f) - \mathbb{E}_t \log\left(1 + \tfrac12 \mathrm{Var}_{o\sim\pi_t}"
+               r"(\bar f_t)\right) \right| \le \mathbb{E}_t\, \mathrm{exp}_3(\|\bar f_t\|_2)"),
+    instances=_taylor_recipes, evaluate=_taylor_bound, describe=describe,
+    regime="Assumption 2 (L = log Pi finite)",
+))
+
+# -------------------------------------------------------- draft.lemma-wls --
+
+
+@st.composite
+def wls_recipes(draw, profile="quick"):
+    """A full-support task, a random ``W_U (N, d)`` (``d <= N-2``), a perturbation size ``delta``."""
+    r = draw(full_support_recipes(profile))
+    r["delta"] = draw(st.floats(1e-3, 1.0))
+    r["fseed"] = draw(st.integers(0, 2**16 - 1))
+    return r
+
+
+def _wls_WU(recipe, N):
+    return rng_of(recipe).standard_normal((N, recipe["d"]))
+
+
+def _row_var(P, L, W, E):
+    D = E @ W.T - L
+    D = D - np.sum(P * D, axis=1, keepdims=True)
+    return np.sum(P * D * D, axis=1)  # Var_{o~pi_t}(fbar_t), (T,)
+
+
+# random perturbation directions tried per row against the closed form
+WLS_PERTURBATIONS = 8
+
+
+def _wls_minimiser(recipe):
+    task = task_from(recipe)
+    P, L = task.cond, np.log(task.cond)
+    W = _wls_WU(recipe, task.N)
+    E = wls_encoder(P, W)
+    v0 = _row_var(P, L, W, E)
+    rng = np.random.default_rng(recipe["fseed"] + 1)
+    alts = [_row_var(P, L, W, np.linalg.lstsq(W, (L - L.mean(axis=1, keepdims=True)).T, rcond=None)[0].T)]
+    for _ in range(WLS_PERTURBATIONS):
+        Z = rng.standard_normal(E.shape)
+        Z *= recipe["delta"] / np.linalg.norm(Z, axis=1, keepdims=True)
+        alts.append(_row_var(P, L, W, E + Z))
+    best_alt = np.min(np.array(alts), axis=0)  # (T,)
+    t = int(np.argmin(best_alt - v0))
+    return Evaluation(v0[t], best_alt[t], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"row": t})
+
+
+# PROJ_ATOL (1e-9) is justified for d x d systems of condition <= 1e6 (error ~ cond * 1e-16,
+# registry.py); rows whose A_t = W_U^T (I_pi - pi pi^T) W_U is worse conditioned are outside,
+# since float64 cannot resolve the identity to that tolerance there.
+PROJ_COND_MAX = 1e6
+
+
+def _rows_in_regime(task, W, rows=8):
+    """The first ``rows`` rows whose d x d system has cond(A_t) <= PROJ_COND_MAX, and the largest cond seen."""
+    P = task.cond
+    keep, worst = [], 0.0
+    for t in range(min(task.T, rows)):
+        pi = P[t]
+        A = W.T @ (np.diag(pi) - np.outer(pi, pi)) @ W
+        c = float(np.linalg.cond(A))
+        worst = max(worst, c)
+        if c <= PROJ_COND_MAX:
+            keep.append(t)
+    return keep, worst
+
+
+def _wls_projection(recipe):
+    task = task_from(recipe)
+    W = _wls_WU(recipe, task.N)
+    rows, cmax = _rows_in_regime(task, W)
+    if not rows:
+        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
+    worst = 0.0
+    for t in rows:
+        Pt = wls_projection(task.cond[t], W)
+        worst = max(worst, float(np.max(np.abs(Pt @ Pt - Pt))))
+    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL, rtol=0.0, detail={"rows": len(rows), "max_cond": cmax})
+
+
+def _wls_image(recipe):
+    task = task_from(recipe)
+    W = _wls_WU(recipe, task.N)
+    rows, cmax = _rows_in_regime(task, W)
+    if not rows:
+        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
+    E = wls_encoder(task.cond, W)
+    L = np.log(task.cond)
+    worst, scale = 0.0, 0.0
+    for t in rows:
+        a, b = W @ E[t], wls_projection(task.cond[t], W) @ L[t]
+        worst, scale = max(worst, float(np.max(np.abs(a - b)))), max(scale, float(np.max(np.abs(b))))
+    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL * max(1.0, scale), rtol=0.0,
+                      detail={"scale": scale, "rows": len(rows), "max_cond": cmax})
+
+
+_WLS_REGIME = "Assumption 2; W_U (N x d) Gaussian, d <= N-2, so 1 not in Im(W_U) almost surely"
+register(Claim(
+    id="draft.lemma-wls", reading="minimiser", source="draft", kind="bound",
+    statement=(r"w_E(t) = [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T) L_t"
+               r"\ \text{minimises}\ \mathrm{Var}_{o\sim\pi_t}(\bar f_t)"),
+    instances=wls_recipes, evaluate=_wls_minimiser, describe=describe,
+    regime=_WLS_REGIME + f"; compared with the LS encoder and {WLS_PERTURBATIONS} random perturbations of size delta",
+))
+register(Claim(
+    id="draft.lemma-wls", reading="projection", source="draft", kind="identity",
+    statement=r"P_t = W_U [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T),\ P_t^2 = P_t",
+    instances=wls_recipes, evaluate=_wls_projection, describe=describe,
+    regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
+))
+register(Claim(
+    id="draft.lemma-wls", reading="image", source="draft", kind="identity",
+    statement=r"W_U w_E(t) = P_t L_t",
+    instances=wls_recipes, evaluate=_wls_image, describe=describe,
+    regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
+))
+
+# -------------------------------------------------- draft.cor-permutation --
+
+
+def _perm_forms(recipe):
+    task = task_from(recipe)
+    xi = permutation_of(task)
+    return task, permutation_closed_forms(task.prior, task.cond, recipe["d"], xi)
+
+
+def _perm_wls_logits(R):
+    def evaluate(recipe):
+        task, cf = _perm_forms(recipe)
+        m = cf["mismatch"].get(f"wls[{R}] vs wls[W=e_Sd]")
+        if m is None:
+            return Evaluation.out_of_regime("numeric f_wls with W_U = e_{S_d} unavailable: "
+                                            + cf["numeric"]["wls[W=e_Sd]"].get("error", "?"))
+        scale = float(np.max(np.abs(cf["formulas"][f"wls[{R}]"]["logits"])))
+        return Evaluation(m["logits"], 0.0, "<=", atol=IDENTITY_RTOL * max(1.0, scale), rtol=0.0,
+                          detail={"max_abs_logit": scale})
+
+    return evaluate
+
+
+def _perm_divergence(formula, numeric):
+    def evaluate(recipe):
+        task, cf = _perm_forms(recipe)
+        num = cf["numeric"][numeric]["divergence"]
+        if num is None:
+            return Evaluation.out_of_regime("numeric solution unavailable: " + cf["numeric"][numeric].get("error", "?"))
+        return Evaluation(cf["formulas"][formula]["divergence"], num, "==", atol=KL_ATOL, rtol=IDENTITY_RTOL)
+
+    return evaluate
+
+
+def _perm_self(formula):
+    def evaluate(recipe):
+        task, cf = _perm_forms(recipe)
+        f = cf["formulas"][formula]
+        return Evaluation(f["divergence"], f["kl_of_logits"], "==", atol=KL_ATOL, rtol=IDENTITY_RTOL)
+
+    return evaluate
+
+
+def _perm_better(recipe):
+    task, cf = _perm_forms(recipe)
+    num = cf["numeric"]["wls[W=e_Sd]"]["divergence"]
+    if num is None:
+        return Evaluation.out_of_regime("numeric f_wls with W_U = e_{S_d} unavailable")
+    ls = cf["numeric"]["ls[uniform]"]["divergence"]
+    return Evaluation(ls, num, ">", atol=KL_ATOL, rtol=0.0)
+
+
+def _perm_better_forms(recipe):
+    task, cf = _perm_forms(recipe)
+    f = cf["formulas"]
+    return Evaluation(f["ls"]["kl_of_logits"], f["wls[conditional]"]["kl_of_logits"], ">", atol=KL_ATOL, rtol=0.0)
+
+
+_PERM_REGIME = ("permutation tasks (theory.generators.permutation_task: L - c 1^T has V a permutation xi), "
+                "S_d = xi[:d]; Assumption 2")
+for _R in H_READINGS:
+    _hr = (r"H(\pi_t, S) = \sum_S \pi \log\pi / \pi(S)" if _R == "mean-log"
+           else r"H(\pi_t, S) = \sum_S \tfrac{\pi}{\pi(S)} \log\tfrac{\pi}{\pi(S)}")
+    register(Claim(
+        id="draft.cor-permutation", reading=f"wls-logits,H={_R}", source="draft", kind="identity",
+        statement=(r"f_{wls}(t)_o = \log\pi(o|t) \text{ on } S_d,\ H(\pi_t, S_d^c) + \log\pi(S_d^c|t)"
+                   r"\text{ off it};\ " + _hr),
+        instances=permutation_recipes, evaluate=_perm_wls_logits(_R), describe=describe,
+        regime=_PERM_REGIME + "; numeric f_wls: draft.lemma-wls with W_U = (e_o)_{o in S_d}; logits compared "
+                              "after row centring",
+    ))
+    register(Claim(
+        id="draft.cor-permutation", reading=f"wls-divergence,H={_R}", source="draft", kind="identity",
+        statement=(r"d_{KL}(\pi, f_{wls}) = E_t\log\big(\pi(S_d|t) + \pi(S_d^c|t)(N-d)"
+                   r"e^{H(\pi_t, S_d^c)}\big);\ " + _hr),
+        instances=permutation_recipes, evaluate=_perm_divergence(f"wls[{_R}]", "wls[W=e_Sd]"),
+        describe=describe, regime=_PERM_REGIME + "; numeric f_wls with W_U = (e_o)_{o in S_d}",
+    ))
+register(Claim(
+    id="draft.cor-permutation", reading="ls-divergence", source="draft", kind="identity",
+    statement=r"d_{KL}(\pi, f_{ls}) = E_t\log\big(\pi(S_d|t) + (N-d)e^{H(\pi_t)}\big)",
+    instances=permutation_recipes, evaluate=_perm_divergence("ls", "ls[uniform]"), describe=describe,
+    regime=_PERM_REGIME + "; numeric f_ls: rank-d LS fit of the uniform-centred L",
+))
+register(Claim(
+    id="draft.cor-permutation", reading="ls-formula-consistent", source="draft", kind="identity",
+    statement=(r"\mathrm{KL}\big(\pi, [\log\pi \text{ on } S_d, H(\pi_t) \text{ off}]\big) = "
+               r"E_t\log\big(\pi(S_d|t) + (N-d)e^{H(\pi_t)}\big)"),
+    instances=permutation_recipes, evaluate=_perm_self("ls"), describe=describe,
+    regime=_PERM_REGIME + "; the draft's f_ls logits against its own divergence formula",
+))
+register(Claim(
+    id="draft.cor-permutation", reading="wls-strictly-better,ls=uniform", source="draft", kind="bound",
+    statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})",
+    instances=permutation_recipes, evaluate=_perm_better, describe=describe,
+    regime=_PERM_REGIME + "; numeric f_wls (W_U = e_{S_d}) against numeric f_ls (uniform)",
+))
+register(Claim(
+    id="draft.cor-permutation", reading="wls-strictly-better,closed-forms", source="draft", kind="bound",
+    statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})\ (\text{the corollary's two maps})",
+    instances=permutation_recipes, evaluate=_perm_better_forms, describe=describe,
+    examples=({"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
+               "seed": 1406},),  # found by the search, kept
+    regime=_PERM_REGIME + "; KL of the closed-form logits: f_wls (conditional reading) against the draft's f_ls",
+))
