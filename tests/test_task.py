@@ -70,3 +70,44 @@ def test_lookup_entropy_is_hit(N, frac):
 def test_unknown_kind_lists_kinds():
     with pytest.raises(ValueError, match="`kind` must be one of"):
         random_task("nope", 3, 1)
+
+
+def test_symbols_and_contexts_are_optional_labels_kept_by_the_file(tmp_path):
+    task = Task(np.full(2, 0.5), np.full((2, 3), 1 / 3), np.array([[0], [2]]),
+                symbols=["a", "b", "<other>"], contexts=["a", "<other>"])
+    path = tmp_path / "t.npz"
+    task.save(path)
+    with np.load(path) as data:
+        assert {"prior", "cond", "seqs", "symbols", "contexts"} == set(data.files)
+    back = load_task(path)
+    assert back.symbols.tolist() == ["a", "b", "<other>"] and back.contexts.tolist() == ["a", "<other>"]
+
+
+def test_old_task_files_without_labels_still_load(tmp_path):
+    path = tmp_path / "old.npz"
+    np.savez(path, prior=np.full(4, 0.25), cond=np.full((4, 2), 0.5))  # the format before labels existed
+    task = load_task(path)
+    assert task.symbols is None and task.contexts is None and task.S == 2
+    task.save(tmp_path / "again.npz")
+    with np.load(tmp_path / "again.npz") as data:
+        assert set(data.files) == {"prior", "cond", "seqs"}  # no empty label keys written
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(symbols=["a"]), "`symbols` must have shape"),
+    (dict(symbols=["a", "a"]), "`symbols` must not name two entries alike"),
+    (dict(symbols=[1, 2]), "`symbols` must hold strings"),
+    (dict(symbols="ab"), "`symbols` must be a sequence"),
+    (dict(contexts=["x"]), "`contexts` must have shape"),
+])
+def test_bad_labels_are_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Task(np.full(2, 0.5), np.full((2, 2), 0.5), np.array([[0], [1]]), **kw)
+
+
+def test_pickled_label_in_a_file_is_an_input_error(tmp_path):
+    path = tmp_path / "p.npz"
+    np.savez(path, prior=np.full(2, 0.5), cond=np.full((2, 2), 0.5), seqs=np.array([[0], [1]]),
+             symbols=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(ValueError, match="key `symbols` is not a readable array"):
+        load_task(path)

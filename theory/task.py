@@ -4,7 +4,9 @@ Notation (docs/theory.md#notation): tokens ``[N] = {0..N-1}``; ``T`` sequences
 ``t = t_{1:S}``; prior ``p (T,)``; conditional ``Pi (T, N)`` with rows
 ``pi_t = pi(. | t)``; the sequences themselves ``seqs (T, S)`` (token ids).
 When ``seqs`` is omitted, ``T`` must equal ``N**S`` and the sequences are all
-of them in lexicographic order.
+of them in lexicographic order. Optional labels name the tokens (``symbols``,
+``(N,)`` strings) and the sequences (``contexts``, ``(T,)`` strings); they
+travel with the task file and change no computation.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ class Task:
     seqs : (T, S) int array of token ids in ``[N]``, or None for all ``N**S``
         sequences in lexicographic order (then ``S`` is inferred and ``T``
         must be a power of ``N``).
+    symbols : optional ``(N,)`` distinct strings, the name of each token
+        (e.g. the characters of an n-gram task, ``theory.ngram``).
+    contexts : optional ``(T,)`` strings, a label for each sequence.
 
     >>> import numpy as np
     >>> task = Task(np.full(4, 0.25), np.full((4, 2), 0.5))
@@ -60,6 +65,8 @@ class Task:
     prior: np.ndarray
     cond: np.ndarray
     seqs: np.ndarray | None = field(default=None)
+    symbols: np.ndarray | None = field(default=None)
+    contexts: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         cond = check_rows_stochastic("cond", self.cond)
@@ -90,11 +97,16 @@ class Task:
                                  f" (got range [{seqs.min()}, {seqs.max()}])")
             if len({r.tobytes() for r in seqs}) != T:
                 raise ValueError("`seqs` must not contain the same sequence twice")
+        symbols = None if self.symbols is None else _check_labels("symbols", self.symbols, N, unique=True)
+        contexts = None if self.contexts is None else _check_labels("contexts", self.contexts, T, unique=False)
         object.__setattr__(self, "prior", prior)
         object.__setattr__(self, "cond", cond)
         object.__setattr__(self, "seqs", seqs)
-        for a in (prior, cond, seqs):
-            a.setflags(write=False)
+        object.__setattr__(self, "symbols", symbols)
+        object.__setattr__(self, "contexts", contexts)
+        for a in (prior, cond, seqs, symbols, contexts):
+            if a is not None:
+                a.setflags(write=False)
 
     @property
     def T(self) -> int:
@@ -134,11 +146,28 @@ class Task:
         save_task(self, path)
 
 
+def _check_labels(name: str, labels, n: int, *, unique: bool) -> np.ndarray:
+    """``labels`` as a ``(n,)`` unicode array (the optional ``symbols``/``contexts`` of a :class:`Task`)."""
+    if isinstance(labels, (str, bytes)):
+        raise ValueError(f"`{name}` must be a sequence of {n} strings (got one {type(labels).__name__})")
+    a = np.asarray(labels)
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"`{name}` must have shape ({n},) (got {a.shape})")
+    if a.dtype.kind != "U":
+        if not all(isinstance(x, str) for x in a.tolist()):
+            raise ValueError(f"`{name}` must hold strings (got dtype {a.dtype})")
+        a = a.astype(str)
+    if unique and len(set(a.tolist())) != n:
+        raise ValueError(f"`{name}` must not name two entries alike")
+    return a.copy()
+
+
 def save_task(task: Task, path: str | Path) -> None:
-    """Write ``task`` to ``path`` (``.npz``; keys ``prior``, ``cond``, ``seqs``)."""
+    """Write ``task`` to ``path`` (``.npz``; keys ``prior``, ``cond``, ``seqs``, and ``symbols``/``contexts`` when set)."""
     if not isinstance(task, Task):
         raise ValueError(f"`task` must be a Task (got {type(task).__name__})")
-    np.savez(Path(path), prior=task.prior, cond=task.cond, seqs=task.seqs)
+    extra = {k: getattr(task, k) for k in ("symbols", "contexts") if getattr(task, k) is not None}
+    np.savez(Path(path), prior=task.prior, cond=task.cond, seqs=task.seqs, **extra)
 
 
 def load_task(path: str | Path) -> Task:
@@ -159,8 +188,15 @@ def load_task(path: str | Path) -> Task:
         missing = {"prior", "cond"} - keys
         if missing:
             raise ValueError(f"task file `{path}` lacks key(s) {sorted(missing)} (needs prior, cond and optionally seqs)")
-        seqs = data["seqs"] if "seqs" in keys else None
-        return Task(np.array(data["prior"]), np.array(data["cond"]), None if seqs is None else np.array(seqs))
+        arrays = {}
+        for k in ("prior", "cond", "seqs", "symbols", "contexts"):  # symbols/contexts: optional, newer files
+            if k in keys:
+                try:
+                    arrays[k] = np.array(data[k])
+                except Exception as exc:  # a pickled object array or a corrupt member: the file's fault
+                    raise ValueError(f"task file `{path}`: key `{k}` is not a readable array "
+                                     f"({exc.__class__.__name__}: {exc})") from None
+        return Task(**arrays)
 
 
 def t_eps(prior: np.ndarray, eps: float) -> int:
