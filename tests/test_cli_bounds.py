@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from aotmem.theory.task import load_task
 from aotmem.verify.cli import main
 from aotmem.verify.cmd_bounds import bound_table
 
@@ -102,3 +103,81 @@ def test_bound_table_lookup_regime_not_vacuous_when_d_is_large():
     res = bound_table(task, 200)
     rows = [r for r in res["rows"] if r["claim"] == "seed.lookup-bound"]
     assert rows and rows[0]["status"] in {"holds", "VIOLATED"} and np.isfinite(rows[0]["bound"])
+
+
+# --- informative rows, the trivial bound, strict JSON (issue 13, items 3-4) ------------------------------
+
+
+def strict_loads(text):
+    """``json.loads`` refusing ``Infinity``/``NaN``, as strict parsers (JavaScript, jq) do."""
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def _tiny_task(path):
+    """pi = 1e-300 somewhere: the wls bounds overflow float64 (+inf), the ls bounds stay finite."""
+    P = np.array([[1e-300, 0.5, 0.5], [0.25, 0.25, 0.5], [0.3, 0.3, 0.4], [0.6, 0.2, 0.2]])
+    P /= P.sum(axis=1, keepdims=True)
+    return _write(path, prior=np.full(4, 0.25), cond=P, seqs=np.array([[0, 0], [0, 1], [1, 0], [1, 1]]))
+
+
+def test_infinite_bounds_are_null_with_the_reason_in_strict_json(tmp_path, capsys):
+    path = _tiny_task(tmp_path / "tiny.npz")
+    assert main(["bounds", path, "--d", "1", "--starts", "0", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    res = strict_loads(out)
+    nulls = [r for r in res["rows"] if r["claim"].endswith("wls-bound") or r["reading"].startswith("sigma=")
+             and r["claim"] == "draft.theorem-wls"]
+    assert nulls and all(r["bound"] is None for r in nulls)
+    assert {r["bound_note"] for r in nulls} == {
+        "inf: the bound exceeds the float64 maximum (1.8e308)", "inf: exp3(x) overflows float64 (x > 708.8)"}
+    assert all(r["informative"] is False for r in nulls)
+
+
+def test_informative_means_below_the_zero_encoder(tmp_path, capsys):
+    from aotmem.theory.divergence import entropy
+
+    path = _tiny_task(tmp_path / "tiny.npz")
+    task = load_task(path)
+    res = bound_table(task, 1, starts=0)
+    trivial = float(task.prior @ (np.log(task.N) - entropy(task.cond)))
+    assert res["trivial"] == pytest.approx(trivial, rel=1e-12)
+    for r in res["rows"]:
+        finite = r["bound"] is not None and np.isfinite(r["bound"])
+        assert r["informative"] == (finite and r["bound"] < res["trivial"])
+    assert any(r["informative"] for r in res["rows"]) and not all(r["informative"] for r in res["rows"])
+    assert main(["bounds", path, "--d", "1", "--starts", "0"]) == 0
+    text = capsys.readouterr().out
+    assert f"E_t[log N - h(pi_t)] = {res['trivial']:.4e}" in text
+    n_inf = sum(r["informative"] for r in res["rows"])
+    assert f"informative (below it): {n_inf} of " in text
+    head = next(line for line in text.splitlines() if line.startswith("claim"))
+    assert head.split()[-1] == "informative"
+
+
+def test_optimal_divergence_printed_is_never_negative_at_d_N_minus_1(tmp_path):
+    from aotmem.theory.generators import dirichlet_task
+
+    for seed in range(5):
+        task = dirichlet_task(6, 2, seed=seed)
+        res = bound_table(task, task.N - 1, starts=0)
+        assert res["optimal"]["divergence"] >= 0.0
+        assert all(r["actual"] is None or r["actual"] >= 0.0 for r in res["rows"])
+
+
+def test_real_text_task_bounds_at_small_and_full_d(tmp_path):
+    """Python's own docs, char bigrams over 26 letters + <other>: no bound is informative at d = 1; d = 26 is exact."""
+    from aotmem.theory.ngram import python_docs_text, text_task
+
+    task = text_task(python_docs_text(), 2, symbols=list("abcdefghijklmnopqrstuvwxyz"), lower=True,
+                     smoothing=0.5, keep="all").task
+    assert (task.N, task.T) == (27, 729)
+    res = bound_table(task, 26, starts=0)
+    # d = N - 1: the exact encoder of paper.prop2; what remains is rounding of a sum of T N = 19683
+    # terms of size <= |log pi| ~ 10, each good to ~1e-16 relative: far below 1e-12
+    assert 0.0 <= res["optimal"]["divergence"] <= 1e-12
+    res1 = bound_table(task, 1, starts=0)
+    assert res1["optimal"]["divergence"] < res1["trivial"] < np.log(27)
+    assert not any(r["informative"] for r in res1["rows"])

@@ -3,27 +3,29 @@
 For a task, every applicable bound of docs/theory.md next to the actual divergence
 of the solution it bounds and the optimal rank-d encoder's divergence, the
 reading named on every row, and ``vacuous`` (with the reason) where a bound
-cannot apply. The computation lives in :func:`bound_table` so that tests and
-the docs use exactly what the CLI prints.
+cannot apply. Every row also says whether the bound is *informative*: below
+the divergence ``E_t[log N - h(pi_t)]`` of the zero encoder (all logits
+equal), which every task reaches at every ``d`` (:func:`zero_encoder_divergence`);
+a bound above it says nothing about the task. The computation lives in
+:func:`bound_table` so that tests and the docs use exactly what the CLI prints.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from aotmem.theory.bounds import CATALOGUE
-from aotmem.theory.divergence import kl_rows
+from aotmem.theory.divergence import kl, kl_rows
 from aotmem.theory.lookup import jl_matrix, lookup_C, lookup_encoder, lookup_vacuous_reason
 from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.spectra import SIGMA_READINGS, sigma
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.theory.validate import check_int
+from aotmem.verify.jsonout import dumps
 
 # A bound "holds" on this instance when actual <= bound * (1 + BOUND_RTOL) + BOUND_ATOL:
 # both sides are float64 sums of O(T N) terms, each good to ~1e-15 relative.
@@ -41,6 +43,45 @@ class Row:
     optimal: float | None
     status: str  # "holds" | "VIOLATED" | "vacuous" | "n/a"
     note: str = ""
+    informative: bool = False  # bound < the zero encoder's divergence (module docstring)
+    bound_note: str = ""  # why ``bound`` is not a finite number, when it is not
+
+
+def zero_encoder_divergence(task: Task) -> float:
+    """``E_t[log N - h(pi_t)]``: the divergence of the zero encoder (all logits equal), the trivial bound.
+
+    ``KL(pi_t || uniform) = log N - h(pi_t)`` (``h`` Shannon's entropy), so the
+    zero map ``F = 0``, which has rank 0 and lies in ``L(N,S,d)`` for every
+    ``d``, reaches this divergence: ``dKL(pi, L(N,S,d))`` never exceeds it,
+    and a bound above it is not informative. Computed as ``kl(prior, cond, 0)``,
+    the same divergence as every other printed (hence ``>= 0``).
+
+    >>> import numpy as np
+    >>> task = Task(np.array([0.5, 0.5]), np.array([[1.0, 0.0], [0.5, 0.5]]))
+    >>> bool(np.isclose(zero_encoder_divergence(task), 0.5 * np.log(2)))
+    True
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be an aotmem.theory.task.Task (got {type(task).__name__})")
+    return kl(task.prior, task.cond, np.zeros_like(task.cond))
+
+
+# Why a bound of the catalogue is +inf, by claim (theory.bounds' convention: +inf, never NaN).
+_INF_REASON = {
+    "seed": "inf: the bound exceeds the float64 maximum (1.8e308)",
+    "draft": "inf: exp3(x) overflows float64 (x > 708.8)",
+}
+
+
+def _inf_note(claim: str, value) -> str:
+    if value is None or math.isfinite(value):
+        return ""
+    return _INF_REASON.get(claim.split(".")[0], "inf: the bound exceeds the float64 maximum")
+
+
+def _row(claim, reading, value, sol, actual, optimal, status, note, trivial) -> Row:
+    informative = value is not None and math.isfinite(value) and value < trivial
+    return Row(claim, reading, value, sol, actual, optimal, status, note, informative, _inf_note(claim, value))
 
 
 def _status(bound: float, actual: float) -> str:
@@ -76,8 +117,10 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
     Reads :data:`aotmem.theory.bounds.CATALOGUE`, the same catalogue the claims
     ledger checks: one row per bound and per map it bounds (``Bound.maps``).
     Returns a dict: ``task`` (sizes and assumptions), ``sigma`` (``sigma_{d+1}``
-    per reading), ``optimal`` (the optimal encoder's divergence and solver
-    report) and ``rows`` (one :class:`Row` per claim and reading, as dicts).
+    per reading), ``trivial`` (:func:`zero_encoder_divergence`), ``optimal``
+    (the optimal encoder's divergence, ``kl`` of its logits, and solver
+    report) and ``rows`` (one :class:`Row` per claim and reading, as dicts,
+    each with ``informative``: its bound is below ``trivial``).
     """
     d = check_int("d", d, minimum=1)
     p, P = task.prior, task.cond
@@ -88,20 +131,25 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
                  "assumption1_one_hot": task.is_association(), "assumption2_full_support": a2},
         "sigma": {}, "rows": [],
     }
+    trivial = zero_encoder_divergence(task)
+    out["trivial"] = trivial
     opt = optimal_encoder(p, P, d, starts=starts, seed=seed)
-    out["optimal"] = {"divergence": opt.divergence, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
-                      "converged": opt.converged, "best_start": opt.best_start}
+    best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
+    out["optimal"] = {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
+                      "converged": opt.converged, "best_start": opt.best_start, "message": opt.message}
     rows: list[Row] = []
+
+    def row(claim, reading, value, sol, actual, status, note=""):
+        rows.append(_row(claim, reading, value, sol, actual, best, status, note, trivial))
 
     # Almost-rank-d bounds (seed.ls-bound, seed.wls-bound, draft.theorem-ls/-wls): need Assumption 2.
     rank_bounds = [b for b in CATALOGUE if b.needs == "assumption2"]
     if not a2:
         for claim in dict.fromkeys(b.claim for b in rank_bounds):
-            rows.append(Row(claim, "all", None, "-", None, opt.divergence, "n/a",
-                            "needs Assumption 2 (full support): log Pi is -inf somewhere"))
+            row(claim, "all", None, "-", None, "n/a", "needs Assumption 2 (full support): log Pi is -inf somewhere")
     elif d > N - 1:
-        rows.append(Row("seed.zero-divergence", "", 0.0, "prop2 encoder", opt.divergence, opt.divergence,
-                        _status(0.0, opt.divergence), "d >= N-1: divergence 0 is reachable"))
+        row("seed.zero-divergence", "", 0.0, "prop2 encoder", best, _status(0.0, best),
+            "d >= N-1: divergence 0 is reachable")
     else:
         out["sigma"] = {r: sigma(p, P, d + 1, r) for r in SIGMA_READINGS}
         cache: dict = {}
@@ -113,9 +161,9 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
                 actual = _map_divergence(p, P, d, fit, sr, cache)
                 reading = b.reading + _MAP_SUFFIX[fit]
                 if isinstance(actual, Exception):
-                    rows.append(Row(b.claim, reading, value, sol, None, opt.divergence, "n/a", str(actual)))
+                    row(b.claim, reading, value, sol, None, "n/a", str(actual))
                 else:
-                    rows.append(Row(b.claim, reading, value, sol, actual, opt.divergence, _status(value, actual)))
+                    row(b.claim, reading, value, sol, actual, _status(value, actual))
 
     # Look-up-table bounds (seed.lookup-bound, draft.lookup-theorem, paper.theorem2): need C < 1/2.
     lookup_bounds = [b for b in CATALOGUE if b.needs == "C<1/2"]
@@ -123,15 +171,15 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
     reason = lookup_vacuous_reason(N, d)
     if reason is not None:
         for b in lookup_bounds:
-            rows.append(Row(b.claim, b.reading, None, _MAP_LABEL["lookup"], None, opt.divergence, "vacuous", reason))
+            row(b.claim, b.reading, None, _MAP_LABEL["lookup"], None, "vacuous", reason)
     else:
         W, cert = jl_matrix(N, d, seed=seed)
         actual = lookup_encoder(task, W).divergence(p)
         note = f"C={C:.4g}; JL W achieves max|WW^T-I|={cert.max_dev:.4g}" + ("" if cert.holds else " > C (no certificate)")
         for b in lookup_bounds:
             value = b.rhs(p, P, d)
-            rows.append(Row(b.claim, b.reading, value, _MAP_LABEL["lookup"], actual, opt.divergence,
-                            _status(value, actual) if cert.holds else "n/a", note))
+            row(b.claim, b.reading, value, _MAP_LABEL["lookup"], actual,
+                _status(value, actual) if cert.holds else "n/a", note)
     out["rows"] = [asdict(r) for r in rows]
     return out
 
@@ -142,6 +190,24 @@ def _fmt(x) -> str:
     if isinstance(x, float) and math.isinf(x):
         return "inf"
     return f"{x:.4e}"
+
+
+def _informative(r: dict) -> str:
+    if r["bound"] is None:
+        return "-"
+    return "yes" if r["informative"] else "no"
+
+
+def trivial_line(result: dict) -> str:
+    """The line stating the zero encoder's divergence and how many bounds are below it."""
+    rows = [r for r in result["rows"] if r["bound"] is not None]
+    good = [r for r in rows if r["informative"]]
+    finite = [r for r in rows if math.isfinite(r["bound"])]
+    smallest = min(finite, key=lambda r: r["bound"]) if finite else None
+    tail = (f"; smallest bound {smallest['bound']:.4e} ({smallest['claim']}[{smallest['reading']}])"
+            if smallest is not None else "")
+    return (f"trivial bound: the zero encoder (all logits equal) reaches dKL = E_t[log N - h(pi_t)] = "
+            f"{result['trivial']:.4e}; informative (below it): {len(good)} of {len(rows)} bounds{tail}")
 
 
 def format_table(result: dict) -> str:
@@ -158,10 +224,11 @@ def format_table(result: dict) -> str:
     lines.append(f"optimal rank-d encoder: dKL = {o['divergence']:.6e}  (grad norm {o['grad_norm']:.1e}, "
                  f"{o['iterations']} iterations, best start {o['best_start']}, "
                  f"{'converged' if o['converged'] else 'NOT converged (infimum may not be attained)'})")
+    lines.append(trivial_line(result))
     lines.append("")
-    head = ("claim", "reading", "bound", "solution", "actual dKL", "optimal dKL", "status")
+    head = ("claim", "reading", "bound", "solution", "actual dKL", "optimal dKL", "status", "informative")
     body = [(r["claim"], r["reading"], _fmt(r["bound"]), r["solution"], _fmt(r["actual"]), _fmt(r["optimal"]),
-             r["status"]) for r in result["rows"]]
+             r["status"], _informative(r)) for r in result["rows"]]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     for row in (head, *body):
         lines.append("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
@@ -177,16 +244,17 @@ def add_parser(sub) -> None:
     p.add_argument("task", help="task file (.npz with prior, cond and optionally seqs)")
     p.add_argument("--d", type=int, required=True, help="embedding dimension (rank) d")
     p.add_argument("--seed", type=int, default=0, help="seed of the JL matrix and the solver's random starts")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--starts", type=int, default=4,
+                   help="random starts of the optimal-encoder search, besides f_ls and f_wls (default 4)")
+    p.add_argument("--json", action="store_true", help="print strict JSON instead of a table (null for inf)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     task = load_task(args.task)
-    result = bound_table(task, args.d, seed=args.seed)
+    result = bound_table(task, args.d, seed=args.seed, starts=args.starts)
     if args.json:
-        json.dump(result, sys.stdout, indent=2, default=float)
-        sys.stdout.write("\n")
+        print(dumps(result, indent=2))
     else:
         print(format_table(result))
     return 0

@@ -1,0 +1,284 @@
+"""``aotmem curve TASK.npz [--d 1:K] [--out DIR] [--json]``: the best divergence and every bound against ``d``.
+
+For each ``d``: the optimal rank-``d`` encoder's divergence with its
+convergence report (``theory.optimal.optimal_encoder``), the divergences of
+``f_ls`` (uniform reading) and ``f_wls`` (closed form), every bound of
+``theory.bounds.CATALOGUE`` with the row ``aotmem bounds --d d`` prints for it
+(:func:`aotmem.verify.cmd_bounds.bound_table`), and whether each bound is
+informative: below the divergence ``E_t[log N - h(pi_t)]`` of the zero
+encoder, which every ``d`` reaches. ``--out DIR`` writes ``curve.png`` (the
+plot) and ``curve.json`` there. One progress line per ``d`` goes to stderr;
+Ctrl-C stops the run, keeps (and writes) the points done and exits 130.
+
+The computation is :func:`curve`, so tests and docs use exactly what the
+command prints.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from aotmem.theory.lowrank import f_ls, f_wls
+from aotmem.theory.task import Task, load_task, t_eps
+from aotmem.verify.cmd_bounds import BOUND_ATOL, BOUND_RTOL, bound_table, zero_encoder_divergence
+from aotmem.verify.jsonout import dumps
+
+__all__ = ["parse_ds", "curve", "format_curve", "plot_curve", "add_parser", "run"]
+
+
+def parse_ds(spec: str | None, N: int) -> list[int]:
+    """The ``d`` values of ``--d``: ``"a:b"`` (``a`` to ``b`` inclusive), ``"a,b,c"``, ``"a"``; ``None``: ``1:N-1``.
+
+    >>> parse_ds("1:3", 27), parse_ds("2,4,8", 27), parse_ds(None, 4)
+    ([1, 2, 3], [2, 4, 8], [1, 2, 3])
+    """
+    if spec is None:
+        return list(range(1, max(N - 1, 1) + 1))
+    try:
+        if ":" in spec:
+            a, b = spec.split(":")
+            ds = list(range(int(a), int(b) + 1))
+        else:
+            ds = [int(x) for x in spec.split(",")]
+    except ValueError:
+        raise ValueError(f"`--d` must look like 1:26, 2,4,8 or 3 (got {spec!r})") from None
+    if not ds:
+        raise ValueError(f"`--d` selects no d (got {spec!r}: the range is empty)")
+    if min(ds) < 1:
+        raise ValueError(f"`--d` values must be >= 1 (got {spec!r})")
+    return ds
+
+
+def _fit(p, P, d, which):
+    """``(divergence, note)`` of ``f_ls`` (uniform) or ``f_wls``; ``None`` and the reason when it does not exist."""
+    try:
+        lr = f_ls(p, P, d, "uniform") if which == "ls" else f_wls(p, P, d)
+        return lr.divergence(p, P), ""
+    except ValueError as exc:  # Assumption 2 fails, or f_wls's d x d system is singular
+        return None, str(exc).splitlines()[0]
+
+
+def curve(task: Task, ds, *, seed: int = 0, starts: int = 4, progress=None) -> dict:
+    """The curve over ``ds``: per ``d``, the best divergence, ``f_ls``, ``f_wls`` and every bound (module docstring).
+
+    Returns ``{"task", "trivial", "ds", "points", "interrupted", "non_increasing", "increases"}``.
+    ``trivial`` is :func:`~aotmem.verify.cmd_bounds.zero_encoder_divergence`.
+    Each point: ``d``, ``optimal`` (divergence, converged, grad_norm,
+    iterations, ...), ``f_ls``/``f_wls`` (with ``*_note`` when absent),
+    ``rows`` (the rows of :func:`~aotmem.verify.cmd_bounds.bound_table`,
+    each with ``bound``, ``status`` and ``informative``), ``informative``
+    (how many bounds are below ``trivial``), ``smallest`` (the smallest
+    finite bound and its name), ``seconds``; or ``d`` and ``error`` when the
+    computation failed at that ``d`` (the other points are still computed).
+    ``non_increasing`` says whether the best divergence never grows with
+    ``d`` (it cannot for the infimum, ``L(N,S,d) in L(N,S,d+1)``; the solver
+    is a local search), ``increases`` lists the ``d`` where it does.
+    Ctrl-C (``KeyboardInterrupt``) returns the points done with
+    ``interrupted = True``. ``progress(point)`` is called after each ``d``.
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be an aotmem.theory.task.Task (got {type(task).__name__})")
+    ds = [int(d) for d in ds]
+    if not ds or min(ds) < 1:
+        raise ValueError(f"`ds` must be a non-empty list of d >= 1 (got {ds})")
+    p, P = task.prior, task.cond
+    out = {"task": {"N": task.N, "S": task.S, "T": task.T, "T_0": t_eps(p, 0.0),
+                    "assumption1_one_hot": task.is_association(),
+                    "assumption2_full_support": task.full_support()},
+           "trivial": zero_encoder_divergence(task), "ds": ds, "points": [], "interrupted": False}
+    try:
+        for d in ds:
+            t0 = time.perf_counter()
+            try:
+                table = bound_table(task, d, seed=seed, starts=starts)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 -- one failing d must not lose the others; reported per point
+                point = {"d": d, "error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                         "exception": exc, "seconds": time.perf_counter() - t0}
+            else:
+                rows = table["rows"]
+                finite = [r for r in rows if r["bound"] is not None and math.isfinite(r["bound"])]
+                small = min(finite, key=lambda r: r["bound"]) if finite else None
+                ls, ls_note = _fit(p, P, d, "ls")
+                wls, wls_note = _fit(p, P, d, "wls")
+                point = {"d": d, "optimal": table["optimal"], "f_ls": ls, "f_ls_note": ls_note,
+                         "f_wls": wls, "f_wls_note": wls_note, "sigma": table["sigma"],
+                         "informative": sum(r["informative"] for r in rows),
+                         "bounds": sum(r["bound"] is not None for r in rows),
+                         "smallest": None if small is None else {
+                             "bound": small["bound"], "claim": small["claim"], "reading": small["reading"]},
+                         "rows": rows, "seconds": time.perf_counter() - t0}
+            out["points"].append(point)
+            if progress is not None:
+                progress(point)
+    except KeyboardInterrupt:
+        out["interrupted"] = True
+    best = [(pt["d"], pt["optimal"]["divergence"]) for pt in out["points"] if "optimal" in pt]
+    best.sort()
+    out["increases"] = [d1 for (d0, v0), (d1, v1) in zip(best, best[1:]) if v1 > v0 * (1 + BOUND_RTOL) + BOUND_ATOL]
+    out["non_increasing"] = not out["increases"]
+    return out
+
+
+def _e(x) -> str:
+    if x is None:
+        return "-"
+    return "inf" if math.isinf(x) else f"{x:.4e}"
+
+
+def format_curve(result: dict) -> str:
+    """The terminal rendering of :func:`curve`'s result: one line per ``d``."""
+    t = result["task"]
+    lines = [f"task: N={t['N']} S={t['S']} T={t['T']} T_0={t['T_0']}  "
+             f"Assumption 1 (one-hot): {'yes' if t['assumption1_one_hot'] else 'no'}  "
+             f"Assumption 2 (full support): {'yes' if t['assumption2_full_support'] else 'no'}",
+             f"trivial bound: the zero encoder (all logits equal) reaches dKL = E_t[log N - h(pi_t)] = "
+             f"{result['trivial']:.4e} at every d; a bound above it is not informative",
+             ""]
+    head = ("d", "best dKL", "converged", "grad norm", "iters", "f_ls dKL", "f_wls dKL", "informative",
+            "smallest bound", "of (claim[reading])")
+    body = []
+    for pt in result["points"]:
+        if "error" in pt:
+            body.append((str(pt["d"]), "error: " + pt["error"], "", "", "", "", "", "", "", ""))
+            continue
+        o, s = pt["optimal"], pt["smallest"]
+        body.append((str(pt["d"]), _e(o["divergence"]), "yes" if o["converged"] else "NO", f"{o['grad_norm']:.1e}",
+                     str(o["iterations"]), _e(pt["f_ls"]), _e(pt["f_wls"]), f"{pt['informative']} of {pt['bounds']}",
+                     "-" if s is None else _e(s["bound"]),
+                     "-" if s is None else f"{s['claim']}[{s['reading']}]"))
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    for row in (head, *body):
+        lines.append("  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip())
+    if not result["non_increasing"]:
+        lines.append(f"note: the best divergence found increases at d = {result['increases']} "
+                     "(a local search; the infimum cannot increase with d)")
+    if result["interrupted"]:
+        lines.append(f"interrupted: {len(result['points'])} of {len(result['ds'])} values of d done")
+    return "\n".join(lines)
+
+
+# Plot: bounds above this are drawn as markers on the top edge (they say nothing at any scale of the plot).
+PLOT_TOP = 1e6
+
+
+def plot_curve(result: dict, path) -> None:
+    """Write the curve as a PNG (matplotlib, Agg): best divergence, ``f_ls``, ``f_wls``, the trivial bound and,
+    per claim, its smallest bound over readings, on a log scale (zeros drawn at the bottom edge)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [pt for pt in result["points"] if "optimal" in pt]
+    if not pts:
+        raise ValueError("`result` has no computed point to plot")
+    ds = np.array([pt["d"] for pt in pts])
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    positive = [v for pt in pts for v in (pt["optimal"]["divergence"], pt["f_ls"], pt["f_wls"], result["trivial"])
+                if v is not None and v > 0]
+    floor = 10 ** math.floor(math.log10(min(positive))) / 10 if positive else 1e-6
+
+    def series(vals, **kw):
+        v = np.array([np.nan if x is None else x for x in vals], dtype=float)
+        zero = v == 0
+        ax.plot(ds[~zero], v[~zero], **kw)
+        if zero.any():
+            ax.plot(ds[zero], np.full(zero.sum(), floor), linestyle="none", marker="v", color=kw.get("color"))
+
+    series([pt["f_ls"] for pt in pts], color="tab:orange", marker=".", label="f_ls (least squares)")
+    series([pt["f_wls"] for pt in pts], color="tab:green", marker=".", label="f_wls (weighted, closed form)")
+    series([pt["optimal"]["divergence"] for pt in pts], color="black", marker="o", lw=2,
+           label="best rank-d divergence (optimal_encoder)")
+    ax.axhline(result["trivial"], color="tab:red", ls="--", label="zero encoder: E_t[log N - h(pi_t)]")
+    claims = sorted({r["claim"] for pt in pts for r in pt["rows"] if r["bound"] is not None})
+    styles = iter(["-", "--", "-.", ":"] * 4)
+    for claim in claims:
+        vals = []
+        for pt in pts:
+            b = [r["bound"] for r in pt["rows"] if r["claim"] == claim and r["bound"] is not None]
+            vals.append(min(b) if b else np.nan)
+        v = np.array(vals, dtype=float)
+        inside = np.isfinite(v) & (v <= PLOT_TOP)
+        line = ax.plot(ds[inside], v[inside], ls=next(styles), lw=1, label=f"{claim} (smallest reading)")[0]
+        above = ~np.isnan(v) & ~inside
+        if above.any():
+            ax.plot(ds[above], np.full(above.sum(), PLOT_TOP), ls="none", marker="^", color=line.get_color())
+    ax.set_yscale("log")
+    ax.set_ylim(floor / 2, PLOT_TOP * 3)
+    ax.set_xlabel("embedding dimension d")
+    ax.set_ylabel("divergence (nats)")
+    t = result["task"]
+    ax.set_title(f"N={t['N']} S={t['S']} T={t['T']}: bounds above the dashed red line say nothing\n"
+                 f"(^: bound above {PLOT_TOP:.0e} or inf; v: divergence 0)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("curve", help="the best divergence, f_ls, f_wls and every bound against d (with a plot)")
+    p.add_argument("task", help="task file (.npz with prior, cond and optionally seqs)")
+    p.add_argument("--d", metavar="1:K", help="values of d: a:b (inclusive), a,b,c or a (default 1:N-1)")
+    p.add_argument("--out", metavar="DIR", help="write curve.png (plot) and curve.json into DIR")
+    p.add_argument("--seed", type=int, default=0, help="seed of the JL matrix and the solver's random starts")
+    p.add_argument("--starts", type=int, default=4,
+                   help="random starts of the optimal-encoder search, besides f_ls and f_wls (default 4)")
+    p.add_argument("--json", action="store_true", help="print strict JSON instead of a table (null for inf)")
+    p.set_defaults(func=run)
+
+
+def _progress(n: int):
+    done = [0]
+
+    def report(pt):
+        done[0] += 1
+        if "error" in pt:
+            what = "error: " + pt["error"]
+        else:
+            o = pt["optimal"]
+            what = (f"best dKL {o['divergence']:.4e} ({'converged' if o['converged'] else 'NOT converged'}), "
+                    f"{pt['informative']} of {pt['bounds']} bounds informative")
+        sys.stderr.write(f"curve: d={pt['d']} ({done[0]}/{n}): {what}, {pt['seconds']:.1f} s\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def run(args) -> int:
+    task = load_task(args.task)
+    ds = parse_ds(args.d, task.N)
+    if args.starts < 0:
+        raise ValueError(f"`--starts` must be >= 0 (got {args.starts})")
+    out_dir = None
+    if args.out is not None:
+        out_dir = Path(args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after an hour of solving
+    result = curve(task, ds, seed=args.seed, starts=args.starts, progress=_progress(len(ds)))
+    failed = [pt for pt in result["points"] if "error" in pt]
+    shown = {**result, "points": [{k: v for k, v in pt.items() if k != "exception"} for pt in result["points"]]}
+    written = []
+    if out_dir is not None:
+        (out_dir / "curve.json").write_text(dumps(shown, indent=1) + "\n")
+        written.append(out_dir / "curve.json")
+        if any("optimal" in pt for pt in result["points"]):
+            plot_curve(result, out_dir / "curve.png")
+            written.insert(0, out_dir / "curve.png")
+    print(dumps(shown, indent=2) if args.json else format_curve(result))
+    if written and not args.json:
+        print("wrote " + " and ".join(str(w) for w in written))
+    if result["interrupted"]:
+        sys.stderr.write("aotmem: interrupted; the values of d done are kept above"
+                         + (f" and in {out_dir}" if out_dir is not None else "") + "\n")
+        return 130
+    if failed:  # after printing every point: the CLI reports it (input error: 2, internal: 4; --debug: traceback)
+        raise failed[0]["exception"]
+    return 0
