@@ -1,0 +1,433 @@
+"""theory/precise.py: the 50-digit twins the ledger uses to confirm counterexamples.
+
+Three groups: (1) every twin agrees with its float64 function on random
+well-conditioned instances, to a tolerance derived next to it; (2) cases
+where float64 loses digits (or the value) and the twin is exact, checked
+against closed forms or a 100-digit evaluation; (3) ``NotUnique`` on
+instances whose map is not determined. mpmath is ~1e4 times slower than
+numpy: tiny sizes (T, N <= 4) and few Hypothesis examples keep the file
+within ~20 s.
+
+Tolerances. The float64 code is the approximation, the twin the reference
+(its error is ~1e-45 here). ``*_RTOL`` below bound the float64 error; each
+comment gives the reason and the worst error measured over 150 random
+instances with T, N <= 6 (Dirichlet rows, alpha in {0.5, 1, 4}). A wrong
+constant or formula moves a value by >= 1e-3 relative, far above all of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from aotmem.theory import divergence as dv
+from aotmem.theory import exact, lookup, lowrank, spectra
+from aotmem.theory import precise as pr
+from aotmem.theory.bounds import CATALOGUE
+from aotmem.theory.generators import association_task, lookup_task, permutation_of, permutation_task
+
+EPS = np.finfo(float).eps
+
+# Closed forms (log-softmax, KL, entropy, fbar, exp3, the Taylor proxy and
+# remainder): a few roundings on terms of size <= |F| + |log pi| <~ 20, so the
+# float64 error is ~1e-15 relative, ~1e-15 absolute where terms cancel
+# (KL). Measured: <= 2.1e-15 relative. 1e-12 / 1e-13: a 500x margin.
+CLOSED_RTOL, CLOSED_ATOL = 1e-12, 1e-13
+# Singular values: a float64 SVD is backward stable, error <= ~sqrt(n) eps sigma_1
+# absolute (measured 5.8e-16 sigma_1).
+SVD_ATOL = 1e-13
+# Fitted maps: the float64 singular subspace errs by ~eps sigma_1 / gap and the
+# closed-form encoder by ~cond(A_t) eps; with gap >= 1e-2 sigma_1 (assumed) and
+# Dirichlet(alpha >= 1) rows, logits agree to ~1e-13 of max|F| (measured 4e-15;
+# alternating, 3 sweeps: 4.4e-13). 1e-9 leaves room for the conditioning.
+FIT_RTOL = 1e-9
+# Divergences of fitted maps (absolute: 0 for exact fits, float64 noise ~1e-16).
+FIT_ATOL = 1e-12
+
+
+def close(mp_value, f64, *, rtol, atol=0.0, scale=None):
+    """``|mp - f64| <= atol + rtol * scale`` entrywise (``scale`` default ``|f64|``); message with the worst entry."""
+    a = np.atleast_1d(np.asarray(pr.to_float(mp_value), dtype=float))
+    b = np.atleast_1d(np.asarray(f64, dtype=float))
+    assert a.shape == b.shape, (a.shape, b.shape)
+    s = np.abs(b) if scale is None else scale
+    err = np.abs(a - b)
+    lim = atol + rtol * s
+    k = int(np.argmax(err - lim))
+    lim_k = np.broadcast_to(lim, err.shape).flat[k]
+    assert np.all(err <= lim), (f"entry {k}: mp {a.flat[k]!r} vs float64 {b.flat[k]!r} "
+                                f"(|diff| {err.flat[k]:.3g} > {lim_k:.3g})")
+
+
+@st.composite
+def instances(draw, max_t=4, max_n=4):
+    """``(prior, cond, d, rng)``: Dirichlet(alpha in {1, 4}) rows (Assumption 2), Dirichlet prior, ``1 <= d <= N-2``."""
+    T = draw(st.integers(2, max_t))
+    N = draw(st.integers(3, max_n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    P = rng.dirichlet(np.full(N, draw(st.sampled_from([1.0, 4.0]))), size=T)
+    p = rng.dirichlet(np.full(T, 2.0))
+    return p, P, draw(st.integers(1, N - 2)), rng
+
+
+def _gap_ok(p, P, d, reading, rel=1e-2):
+    s = spectra.singular_values(p, P, reading)
+    return d >= s.size or s[d - 1] - s[d] >= rel * s[0]
+
+
+# --------------------------------------------------------------------------- (1) twins agree
+
+
+@settings(max_examples=8)
+@given(instances())
+def test_divergence_twins(inst):
+    p, P, d, rng = inst
+    F = np.log(P) + rng.standard_normal(P.shape)
+    close(pr.log_softmax_mp(F), dv.log_softmax(F), rtol=CLOSED_RTOL)
+    close(pr.kl_rows_mp(P, F), dv.kl_rows(P, F), rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+    close(pr.kl_mp(p, P, F), dv.kl(p, P, F), rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+    close(pr.entropy_mp(P), dv.entropy(P), rtol=CLOSED_RTOL)
+    close(pr.fbar_mp(P, F), dv.fbar(P, F), rtol=0, atol=CLOSED_ATOL * np.abs(F).max())
+    close(pr.taylor_proxy_mp(p, P, F), dv.taylor_proxy(p, P, F), rtol=CLOSED_RTOL)
+    close(pr.taylor_remainder_bound_mp(p, P, F), dv.taylor_remainder_bound(p, P, F), rtol=CLOSED_RTOL)
+    x = rng.uniform(-5, 5, 8)
+    close(pr.exp3_mp(x), dv.exp3(x), rtol=CLOSED_RTOL)
+    # draft.lemma-taylor[identity] holds exactly: the two formulas agree to the working precision
+    with mpmath.workdps(50):
+        lhs, rhs = pr.kl_mp(p, P, F), pr.taylor_identity_rhs_mp(p, P, F)
+        assert abs(lhs - rhs) <= mpmath.mpf(10) ** -45 * (1 + abs(lhs))
+
+
+@settings(max_examples=8)
+@given(instances())
+def test_spectra_and_fit_twins(inst):
+    p, P, d, rng = inst
+    for r in spectra.SIGMA_READINGS:
+        s = spectra.singular_values(p, P, r)
+        close(pr.singular_values_mp(p, P, r), s, rtol=0, atol=SVD_ATOL * s[0])
+        close(pr.sigma_mp(p, P, d + 1, r), spectra.sigma(p, P, d + 1, r), rtol=0, atol=SVD_ATOL * s[0])
+        close(pr.centred_logits_mp(p, P, r), spectra.centred_logits(p, P, r), rtol=0, atol=CLOSED_ATOL)
+        if not _gap_ok(p, P, d, r):
+            continue  # the float64 subspace is only good to eps sigma_1 / gap
+        a, b = pr.f_ls_mp(p, P, d, r), lowrank.f_ls(p, P, d, r)
+        close(a.F, b.F, rtol=0, atol=FIT_RTOL * np.abs(b.F).max())
+        close(a.divergence(p, P), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
+        # the ledger's `min` map: per row the better of f_ls and the weighted encoder on the same W_U
+        try:
+            Ew = lowrank.wls_encoder(P, b.W)
+        except ValueError:  # float64 refuses cond(A_t) > WLS_COND_MAX (1 nearly in Im W for the pi readings)
+            continue
+        ref = float(p @ np.minimum(dv.kl_rows(P, b.F), dv.kl_rows(P, Ew @ b.W.T)))
+        close(pr.fitted_divergence_mp(p, P, d, "min", r), ref, rtol=FIT_RTOL, atol=FIT_ATOL)
+    if _gap_ok(p, P, d, "uniform"):
+        a, b = pr.f_wls_mp(p, P, d), lowrank.f_wls(p, P, d)
+        close(a.F, b.F, rtol=0, atol=FIT_RTOL * np.abs(b.F).max())
+        close(a.divergence(p, P), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
+
+
+@settings(max_examples=6)
+@given(instances())
+def test_lemma_wls_twins(inst):
+    p, P, d, rng = inst
+    W = rng.standard_normal((P.shape[1], d))
+    E = lowrank.wls_encoder(P, W)
+    Em = pr.wls_encoder_mp(P, W)
+    close(Em * mpmath.matrix(W.T.tolist()), E @ W.T, rtol=0, atol=FIT_RTOL * np.abs(E @ W.T).max())
+    L = np.log(P)
+    D = E @ W.T - L
+    D = D - np.sum(P * D, axis=1, keepdims=True)
+    close(pr.row_var_mp(P, W, E), np.sum(P * D * D, axis=1), rtol=FIT_RTOL, atol=FIT_ATOL)
+    pi = P[0]
+    A = W.T @ (np.diag(pi) - np.outer(pi, pi)) @ W
+    Pt = pr.wls_projection_mp(pi, W)
+    # float64 forms A^{-1} by a solve: error ~ cond(A) eps (measured 6.5e-13 at cond ~1e3)
+    atol = 100 * EPS * np.linalg.cond(A) * max(1.0, np.abs(W).max() ** 2)
+    close(Pt, lowrank.wls_projection(pi, W), rtol=0, atol=atol)
+    with mpmath.workdps(50):
+        # the lemma's identities hold to the working precision: P_t^2 = P_t, W_U w_E(t) = P_t L_t
+        assert mpmath.mnorm(Pt * Pt - Pt, 1) < mpmath.mpf(10) ** -40
+        Lt = mpmath.matrix([mpmath.log(mpmath.mpf(float(v)) / mpmath.fsum(map(mpmath.mpf, pi))) for v in pi])
+        img = mpmath.matrix(W.tolist()) * Em[0, :].T
+        assert mpmath.mnorm(img - Pt * Lt, 1) < mpmath.mpf(10) ** -40
+        # the closed form minimises the row variance: a perturbation of it does worse
+        Ep = pr.to_float(Em).reshape(E.shape) + 1e-3 * rng.standard_normal(E.shape)
+        v0, v1 = pr.row_var_mp(P, W, Em), pr.row_var_mp(P, W, Ep)
+        assert all(v0[t] < v1[t] for t in range(v0.rows))
+
+
+@settings(max_examples=4)
+@given(instances(max_t=4, max_n=4))
+def test_alternating_twin_fixed_sweeps(inst):
+    p, P, d, rng = inst
+    assume(_gap_ok(p, P, d, "uniform"))
+    try:
+        b, rb = lowrank.f_wls_alternating(p, P, d, iters=3, tol=0.0)
+    except ValueError:  # a singular W-step (T < d+1 rows of E): the twin must refuse too
+        with pytest.raises(pr.NotUnique):
+            pr.f_wls_alternating_mp(p, P, d, iters=3, tol=0.0)
+        return
+    a, ra = pr.f_wls_alternating_mp(p, P, d, iters=3, tol=0.0)
+    assume(min(rb.history) > 1e-12)  # below, the objective is float64 noise and tol=0 stops on noise
+    assert ra.iterations == rb.iterations
+    close(list(ra.history), list(rb.history), rtol=FIT_RTOL, atol=FIT_ATOL)
+    close(a.F, b.F, rtol=0, atol=FIT_RTOL * np.abs(b.F).max())
+
+
+def test_alternating_twin_stopping_rule():
+    # the ledger's fit (ALT_SWEEPS, ALT_TOL): same sweeps stop at the same iteration; the two runs
+    # follow the same iterates to ~1e-13, so the stop differs only if a relative decrease lies within
+    # ~1e-12 of ALT_TOL (not the case here; measured equal counts on 10 random instances).
+    rng = np.random.default_rng(7)
+    P = rng.dirichlet(np.full(4, 2.0), size=4)
+    p = np.full(4, 0.25)
+    a, ra = pr.f_wls_alternating_mp(p, P, 2, iters=lowrank.ALT_SWEEPS, tol=lowrank.ALT_TOL)
+    b, rb = lowrank.f_wls_alternating(p, P, 2, iters=lowrank.ALT_SWEEPS, tol=lowrank.ALT_TOL)
+    assert (ra.iterations, ra.converged) == (rb.iterations, rb.converged)
+    close(a.divergence(p, P), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
+    close(pr.fitted_divergence_mp(p, P, 2, "wls-alt"), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
+    with mpmath.workdps(50):
+        assert all(x >= y for x, y in zip(ra.history, ra.history[1:]))  # never increases, decided exactly
+
+
+@settings(max_examples=6)
+@given(instances())
+def test_almost_rank_bounds_twins(inst):
+    p, P, d, _ = inst
+    for b in CATALOGUE:
+        if b.needs != "assumption2":
+            continue
+        f64 = b.rhs(p, P, d)
+        s = spectra.singular_values(p, P, b.sigma_reading)
+        sd1 = s[d] if d < s.size else 0.0
+        # sigma_{d+1} (float64) errs by ~eps sigma_1 absolute, and the bounds are smooth in it with
+        # relative sensitivity <= ~3 + sqrt(hi/lo) sigma (the exp3 argument): ~1e-15 sigma_1/sigma_{d+1}
+        # times that; measured <= 1.6e-13.
+        rtol = 1e-12 * (1.0 + s[0] / max(sd1, 1e-300)) * (3.0 + np.sqrt(P.max() / P.min()) * sd1)
+        close(pr.bound_mp(b.name, p, P, d), f64, rtol=min(rtol, 1e-6))
+
+
+def _lookup_instance(seed, N=3):
+    lt = lookup_task(N, 1, entropy=0.4 * math.log(N), seed=seed)
+    d = int(128 * math.log(N + 1)) + 1 + seed % 50
+    W, cert = lookup.jl_matrix(N, d, seed=seed)
+    return lt, d, W, cert
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_lookup_twins(seed):
+    lt, d, W, cert = _lookup_instance(seed)
+    enc = lookup.lookup_encoder(lt, W)
+    # lambda: brentq to 4 eps relative, and the KL from it: float64 error ~ lambda |a| eps; measured
+    # <= 5e-14 relative (divergence), 8e-16 (lambda). 1e-10.
+    close(pr.lookup_divergence_mp(lt.prior, lt.cond, W), enc.divergence(lt.prior), rtol=1e-10)
+    close(pr.lookup_kl_rows_mp(lt.cond, W), enc.kl_rows(), rtol=1e-10, atol=1e-15)
+    t = int(np.argmax(enc.h))
+    lam = pr.lookup_lambda_mp(float(enc.h[t]), W, int(enc.g[t]))
+    close(lam, enc.lam[t], rtol=1e-12)
+    close(pr.lookup_lambda_bound_mp(float(enc.h[t]), lt.N, cert.max_dev),
+          lookup.lookup_lambda_bound(float(enc.h[t]), lt.N, cert.max_dev), rtol=CLOSED_RTOL)
+    with mpmath.workdps(50):  # lambda solves h = log sum_j exp(lambda a_j) to the working precision
+        a = pr.lookup_gaps_mp(W, int(enc.g[t]))
+        h = mpmath.log(mpmath.fsum(mpmath.exp(lam * a[j]) for j in range(a.rows)))
+        assert abs(h - mpmath.mpf(float(enc.h[t]))) < mpmath.mpf(10) ** -45
+    for q_mp, q64 in zip(pr.lookup_terms_mp(lt.cond), lookup.lookup_terms(lt.cond)):
+        close(q_mp, q64, rtol=CLOSED_RTOL, atol=1e-15)
+    for b in CATALOGUE:
+        if b.needs == "assumption2":
+            continue
+        for C in (None, cert.max_dev):
+            # closed forms in the entropies (float64: ~N eps relative); measured <= 3e-14
+            close(pr.bound_mp(b.name, lt.prior, lt.cond, d, C=C),
+                  b.fn(lt.prior, lt.cond, d, C=C, **dict(b.kwargs)), rtol=1e-11)
+    assert pr.bound_mp("seed.lookup-bound", lt.prior, lt.cond, 10) == mpmath.inf  # C >= 1/2: vacuous, as float64
+    # the achieved C of the W used, exactly (float64: a Gram of d products, ~1e-16 off)
+    C_mp = pr.jl_certificate_mp(W)
+    close(C_mp, cert.max_dev, rtol=1e-12)
+    # seed.lookup-bound[as-written]: the slide's formula beyond C = 1/2 (negative), as the ledger evaluates it
+    C10 = lookup.lookup_C(lt.N, 10)
+    close(pr.seed_lookup_bound_mp(lt.prior, lt.cond, 10, as_written=True),
+          float(lt.prior @ lookup.lookup_terms(lt.cond)[1]) * (1 + 4 * C10) / (1 - 2 * C10), rtol=1e-11)
+
+
+def test_one_hot_rows_take_the_limit():
+    P = np.array([[1.0, 0.0, 0.0], [0.8, 0.1, 0.1]])
+    W, _ = lookup.jl_matrix(3, 200, seed=1)
+    k = pr.lookup_kl_rows_mp(P, W)
+    assert k[0] == 0 and k[1] > 0
+    assert pr.lookup_lambda_mp(0.0, W, 0) == mpmath.inf
+    assert pr.paper_theorem2_simplified_mp([1.0, 0.0], P, 200) == 0
+
+
+def test_permutation_twin():
+    task = permutation_task(4, 1, d=1, seed=2)
+    xi = permutation_of(task)
+    a = pr.permutation_closed_forms_mp(task.prior, task.cond, 1, xi)
+    b = exact.permutation_closed_forms(task.prior, task.cond, 1, xi)
+    assert list(a["S_d"]) == list(b["S_d"])
+    assert set(a["formulas"]) == set(b["formulas"]) and set(a["numeric"]) == set(b["numeric"])
+    for k, f in b["formulas"].items():
+        for q in ("divergence", "kl_of_logits"):
+            close(a["formulas"][k][q], f[q], rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+        close(a["formulas"][k]["logits"], f["logits"], rtol=CLOSED_RTOL)
+    for k, n in b["numeric"].items():
+        if n["divergence"] is not None:
+            close(a["numeric"][k]["divergence"], n["divergence"], rtol=FIT_RTOL, atol=FIT_ATOL)
+    assert set(a["mismatch"]) == set(b["mismatch"])
+    for k, m in b["mismatch"].items():  # float64 reports rounding (~1e-15) where the twin has ~1e-50
+        close(a["mismatch"][k]["logits"], m["logits"], rtol=FIT_RTOL, atol=1e-12)
+        close(a["mismatch"][k]["divergence"], m["divergence"], rtol=FIT_RTOL, atol=1e-12)
+    assert a["wls_strictly_better"] == b["wls_strictly_better"]
+
+
+def test_prop3_twin():
+    task = association_task(5, 1, seed=0)
+    scales = [0.0, 3.0, 40.0]
+    a = pr.prop3_divergence_rate_mp(task.prior, task.cond, 2, scales)
+    b = exact.prop3_divergence_rate(task, 2, scales)
+    for k in ("exact", "upper", "asymptotic"):
+        close(a[k], b[k], rtol=CLOSED_RTOL)
+    close(a["gamma1"], b["gamma1"], rtol=CLOSED_RTOL)
+    # float64's measured divergence is F_g - lse with |F| ~ s: absolute error ~ s eps (a relative
+    # 5e-4 error at s = 40, where dKL ~ 2e-12); the twin's is exact (next test)
+    close(a["measured"], b["measured"], rtol=0, atol=100 * EPS * max(scales))
+    with mpmath.workdps(50):
+        for m, e in zip(a["measured"], a["exact"]):  # paper.prop3[rate-exact] holds to the working precision
+            assert abs(m - e) <= mpmath.mpf(10) ** -45 * e
+
+
+# --------------------------------------------------------------------------- (2) float64 wrong, mp exact
+
+
+def _naive_exp3(x, dps):
+    with mpmath.workdps(dps):
+        x = mpmath.mpf(x)
+        return mpmath.exp(x) - 1 - x - x * x / 2
+
+
+@pytest.mark.parametrize("x", [1e-8, -1e-8, 1e-3, 0.3, -0.45, 0.5, -0.5, 2.0, -20.0, 1000.0])
+def test_exp3_exact(x):
+    # reference: the naive difference at 150 digits (it loses <= 3 log10(1/|x|) = 24 digits)
+    ref = _naive_exp3(x, 150)
+    v = pr.exp3_mp(x)
+    with mpmath.workdps(60):
+        assert abs(v - ref) <= mpmath.mpf(10) ** -48 * abs(ref)
+    if abs(x) < 1e-4:  # float64's naive form loses ~3 log10(1/|x|) >= 12 digits, which the series keeps
+        naive = float(np.expm1(x) - x - 0.5 * x * x)
+        assert abs(naive - float(ref)) > 1e-6 * abs(float(ref))
+    if x > 709:
+        assert dv.exp3(x) == np.inf and mpmath.isfinite(v)  # float64 overflows; the twin is exact
+
+
+def test_log_softmax_far_entries():
+    v = pr.log_softmax_mp(np.array([[0.0, -30.0, -31.0], [0.0, -800.0, -800.0]]))
+    with mpmath.workdps(100):
+        e30 = mpmath.exp(-30) + mpmath.exp(-31)
+        assert abs(v[0, 0] + mpmath.log1p(e30)) <= mpmath.mpf(10) ** -48 * mpmath.log1p(e30)
+        assert abs(v[0, 2] - (-31 - mpmath.log1p(e30))) <= mpmath.mpf(10) ** -48 * 31
+        tiny = mpmath.log1p(2 * mpmath.exp(-800))
+        assert abs(v[1, 0] + tiny) <= mpmath.mpf(10) ** -48 * tiny
+    # float64 is right to eps on the first row, and returns 0 for -2e-348 on the second
+    close([v[0, j] for j in range(3)], dv.log_softmax(np.array([[0.0, -30.0, -31.0]]))[0], rtol=4 * EPS)
+    assert dv.log_softmax(np.array([[0.0, -800.0, -800.0]]))[0, 0] == 0.0
+
+
+def test_kl_below_float64_resolution():
+    # F = log pi + 30 + 1e-10 noise: KL ~ Var(noise)/2 ~ 1e-21, below float64's absolute resolution
+    # eps |F| ~ 1e-14: float64 returns 0.0 or ~1e-15, the twin the exact value (>= 0 by construction).
+    rng = np.random.default_rng(2)
+    P = rng.dirichlet(np.ones(3), size=1)
+    F = np.log(P) + 30.0 + 1e-10 * rng.standard_normal(P.shape)
+    v = pr.kl_mp([1.0], P, F)
+    with mpmath.workdps(100):  # reference: the definition, sum pi (log pi - log softmax f), at 100 digits
+        pi = [mpmath.mpf(float(x)) for x in P[0]]
+        pi = [x / mpmath.fsum(pi) for x in pi]
+        f = [mpmath.mpf(float(x)) for x in F[0]]
+        lse = mpmath.log(mpmath.fsum(mpmath.exp(x) for x in f))
+        ref = mpmath.fsum(a * (mpmath.log(a) - b + lse) for a, b in zip(pi, f))
+        assert 0 < ref < 1e-19
+        assert abs(v - ref) <= mpmath.mpf(10) ** -40 * ref
+        # second order: KL = Var_pi(delta)/2 (1 + O(|delta|)), delta = f - log pi
+        dl = [b - mpmath.log(a) for a, b in zip(pi, f)]
+        m = mpmath.fsum(a * x for a, x in zip(pi, dl))
+        var = mpmath.fsum(a * (x - m) ** 2 for a, x in zip(pi, dl))
+        assert abs(v / (var / 2) - 1) < 1e-8
+    assert abs(dv.kl([1.0], P, F) - float(v)) <= 1e-13  # float64: right only to its absolute resolution
+
+
+def test_lookup_q_of_a_low_entropy_row():
+    # q_t = 1 - pi(g|t) of a float64 row [q/3, q/3, q/3, 1 - q] with q ~ 5e-11: float64 forms 1 - pi_g,
+    # exact by Sterbenz but off by the row's rounding (~1e-16) relative to q (~1e-6 relative error);
+    # the twin sums the other entries of the normalised row: q = (3 q/3) / (row sum), to 50 digits.
+    t = lookup_task(4, 1, entropy=1e-9 * math.log(4), seed=0)
+    q = pr.lookup_terms_mp(t.cond)[0]
+    with mpmath.workdps(60):
+        for r in range(t.T):
+            row = [mpmath.mpf(float(v)) for v in t.cond[r]]
+            g = int(np.argmax(t.cond[r]))
+            exact_q = mpmath.fsum(v for j, v in enumerate(row) if j != g) / mpmath.fsum(row)
+            assert abs(q[r] - exact_q) <= mpmath.mpf(10) ** -48 * exact_q
+
+
+def test_exact_instance_is_a_distribution():
+    P = np.array([[0.1, 0.2, 0.7000000000000001]])  # sums to 1 + 2.2e-16 exactly
+    p, Pm = pr.exact_instance([1.0], P)
+    with mpmath.workdps(50):
+        assert mpmath.fsum([mpmath.mpf(float(v)) for v in P[0]]) != 1
+        assert abs(mpmath.fsum(Pm[0, j] for j in range(3)) - 1) < mpmath.mpf(10) ** -49
+
+
+# --------------------------------------------------------------------------- (3) NotUnique
+
+
+def _circulant(q):
+    """Rows: the cyclic shifts of ``q``; the uniform-centred ``log`` is circulant, so its singular
+    values come in equal pairs (the DFT coefficients k and N-k): sigma_1 = sigma_2 exactly."""
+    return np.array([np.roll(q, k) for k in range(len(q))])
+
+
+def test_not_unique_on_tied_singular_values():
+    P = _circulant(np.array([0.5, 0.3, 0.2]))
+    p = np.full(3, 1 / 3)
+    with mpmath.workdps(50):
+        s1, s2 = pr.sigma_mp(p, P, 1), pr.sigma_mp(p, P, 2)
+        assert abs(s1 - s2) < mpmath.mpf(10) ** -45 * s1  # an exact tie at the cut d = 1
+    for reading in ("uniform", "pi", "uniform-prior"):
+        with pytest.raises(pr.NotUnique, match="truncated SVD is not unique"):
+            pr.f_ls_mp(p, P, 1, reading)
+    with pytest.raises(pr.NotUnique):
+        pr.f_wls_mp(p, P, 1)  # its W_U is that f_ls's W
+    with pytest.raises(pr.NotUnique):
+        pr.fitted_divergence_mp(p, P, 1, "min")
+    lowrank.f_ls(p, P, 1)  # float64 returns one of the tied vectors, chosen by rounding
+    # no tie at d = 2: the rank-2 fit is unique (and exact)
+    assert pr.f_ls_mp(p, P, 2).divergence(p, P) < 1e-45
+
+
+def test_not_unique_on_singular_system():
+    P = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
+    W1 = np.ones((3, 1))  # 1 in Im(W_U): A_t = W_U^T (I_pi - pi pi^T) W_U = 0
+    with pytest.raises(pr.NotUnique, match="singular"):
+        pr.wls_encoder_mp(P, W1)
+    with pytest.raises(ValueError, match="1 lies in Im"):
+        lowrank.wls_encoder(P, W1)
+    W2 = np.array([[1.0, 2.0], [0.0, 0.0], [-1.0, -2.0]])  # rank 1: A is 2 x 2 of rank 1
+    with pytest.raises(pr.NotUnique, match="singular"):
+        pr.wls_projection_mp(P[0], W2)
+
+
+def test_decide_mp():
+    one = mpmath.mpf(1)
+    assert pr.decide_mp(one, 2 * one, "<=") == "holds"
+    assert pr.decide_mp(2 * one, one, "<=") == "violated"
+    assert pr.decide_mp(one, one, "<=") == "unresolved"
+    assert pr.decide_mp(one, one, "==") == "holds"
+    assert pr.decide_mp(one, one + 1e-10, "==") == "violated"
+    assert pr.decide_mp(2 * one, one, ">") == "holds" and pr.decide_mp(one, one, ">") == "unresolved"
+    assert pr.decide_mp(one, mpmath.inf, "<=") == "holds"
+    with pytest.raises(ValueError):
+        pr.decide_mp(one, one, "<")

@@ -1,0 +1,1818 @@
+"""Extended-precision (mpmath) twins of the float64 theory, for confirming counterexamples.
+
+The claims ledger reports a claim as ``fails`` only after the violating
+instance has been re-evaluated here: both sides of the claim recomputed from
+the same instance (the float64 ``prior (T,)`` and ``cond (T, N)`` arrays and
+the claim's parameters) in ``dps``-digit arithmetic (default 50), and the
+inequality decided there (:func:`decide_mp`). Each function mirrors a float64
+function of ``theory.divergence``, ``theory.spectra``, ``theory.lowrank``,
+``theory.bounds``, ``theory.lookup`` or ``theory.exact`` (same formula, same
+readings, same constants, same iteration); its name ends in ``_mp``.
+
+Conventions
+-----------
+- Inputs are float64 arrays (or, for logits and maps, ``mpmath.matrix``),
+  validated by the float64 checks (same ``ValueError`` messages) and
+  converted EXACTLY: ``mpmath.mpf(float)`` is exact.
+- ``cond`` rows and the prior are validated to sum to 1 only within
+  ``SUM_RTOL`` (float64 rounding). Here each is divided by its exact sum, so
+  the instance IS a distribution and the identities the formulas rest on
+  (``KL >= 0``, ``q_t = 1 - pi(g|t) = sum_{o != g} pi_o``, ``E_pi fbar = 0``)
+  hold to ``10^-dps``. This moves an entry by at most ``|1 - row sum|``
+  relative (~1e-16 for the generators' rows), far below every ledger tolerance.
+- Everything runs under ``mpmath.workdps(dps)``. Scalars come back as
+  ``mpmath.mpf``, per-row values as ``(T, 1)`` and matrices as
+  ``mpmath.matrix``; :func:`to_float` turns either into float64. The
+  numbers carry ``dps`` digits, but arithmetic on them outside a
+  ``workdps(dps)`` block rounds to mpmath's global precision (15 digits by
+  default): compare them inside one, or with :func:`decide_mp`.
+- No overflow: where the float64 code returns ``+inf`` for a value above
+  float max (``exp3`` beyond 709.78, ``(hi/lo)^{3/2}``), the exact value is
+  returned. Vacuous look-up bounds (``C >= 1/2``) stay ``mpmath.inf``, the
+  float64 convention.
+- Resolution: a result must be good to :func:`resolution` ``= 10^{-dps/2}``
+  relative (half the working digits). Where the map is not determined to
+  that accuracy, :class:`NotUnique` (a ``ValueError``) is raised with the
+  reason instead of an arbitrary answer: a truncated SVD whose cut has
+  ``sigma_k - sigma_{k+1} <= 10^{-dps/2} sigma_1`` (the singular subspace's
+  error is ``10^-dps sigma_1 / gap``), a numerical-rank decision (the float64
+  rule ``sigma_j > RANK_RTOL sigma_1``, mirrored) within ``10^{-dps/2} sigma_1``
+  of its threshold, a ``d x d`` system of condition number above
+  ``10^{dps/2}`` (a solve loses ``log10(cond)`` digits), a dependent column
+  in a Gram-Schmidt step.
+- The float64 code's guards against ill-conditioning (``WLS_COND_MAX``,
+  ``ONES_IN_IMAGE_TOL``) are float64 limits, not part of the maps: here a
+  system is refused only when it is singular at ``dps`` digits.
+- Cost: pure-Python mpmath, ~1e4 times numpy. At T, N <= 8, d <= 6 every
+  function takes well under a second, except ``f_wls_alternating_mp`` with
+  the ledger's 50 sweeps (~1-3 s on one core).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+from mpmath.libmp import mpf_mul, mpf_sum, to_float as mpf_to_float
+
+from aotmem.theory.bounds import (
+    CATALOGUE,
+    draft_ls_bound,
+    draft_min_bound,
+    draft_wls_bound,
+    seed_ls_bound,
+    seed_wls_bound,
+)
+from aotmem.theory.exact import H_READINGS
+from aotmem.theory.lookup import (
+    ENTROPY_RTOL,
+    PAPER_CONSTANTS,
+    draft_lookup_bound,
+    paper_theorem2_bound,
+    paper_theorem2_simplified,
+    paper_theorem2_simplified_q,
+    seed_lookup_bound,
+    tight_lookup_bound,
+)
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, RANK_RTOL, WLS_READINGS, AlternatingReport
+from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.theory.validate import (
+    check_array,
+    check_int,
+    check_positive,
+    check_prior_cond,
+    check_rows_stochastic,
+)
+
+__all__ = [
+    "DPS",
+    "NotUnique",
+    "resolution",
+    "to_float",
+    "decide_mp",
+    "exact_instance",
+    # divergence
+    "log_softmax_mp",
+    "kl_rows_mp",
+    "kl_mp",
+    "entropy_mp",
+    "exp3_mp",
+    "fbar_mp",
+    "taylor_proxy_mp",
+    "taylor_remainder_bound_mp",
+    "taylor_identity_rhs_mp",
+    # spectra
+    "centred_logits_mp",
+    "singular_values_mp",
+    "sigma_mp",
+    # low-rank maps
+    "LowRankMP",
+    "f_ls_mp",
+    "wls_encoder_mp",
+    "wls_projection_mp",
+    "row_var_mp",
+    "f_wls_mp",
+    "weighted_residual_mp",
+    "f_wls_alternating_mp",
+    "min_divergence_mp",
+    "fitted_divergence_mp",
+    "FITS_MP",
+    # bounds
+    "sigma_d1_mp",
+    "seed_ls_bound_mp",
+    "seed_wls_bound_mp",
+    "draft_ls_bound_rows_mp",
+    "draft_wls_bound_rows_mp",
+    "draft_ls_bound_mp",
+    "draft_wls_bound_mp",
+    "draft_min_bound_mp",
+    "bound_mp",
+    # look-up
+    "lookup_C_mp",
+    "jl_certificate_mp",
+    "lookup_gaps_mp",
+    "lookup_lambda_mp",
+    "lookup_lambda_bound_mp",
+    "lookup_psi_mp",
+    "lookup_terms_mp",
+    "lookup_kl_rows_mp",
+    "lookup_divergence_mp",
+    "seed_lookup_bound_mp",
+    "draft_lookup_bound_rows_mp",
+    "draft_lookup_bound_mp",
+    "tight_lookup_bound_mp",
+    "paper_theorem2_bound_mp",
+    "paper_theorem2_simplified_mp",
+    "paper_theorem2_simplified_q_mp",
+    # exact
+    "permutation_closed_forms_mp",
+    "prop3_logits_mp",
+    "prop3_divergence_mp",
+    "prop3_divergence_rate_mp",
+]
+
+#: Default working precision, decimal digits.
+DPS = 50
+
+# The float64 prescreen of a d x d condition number: when float64 (on the
+# mp matrix scaled to max entry 1) says cond <= this, the true condition is
+# <= this * (1 + 1e-7) (Weyl: float64 rounding and the SVD's backward error
+# move the eigenvalues by ~1e-15 of the largest), far below 10^{dps/2} for
+# any dps >= 20; only above it is the (slow) mp eigen-decomposition needed.
+_PRESCREEN_COND = 1e8
+
+
+class NotUnique(ValueError):
+    """The map asked for is not determined at the working precision (the message says why).
+
+    Raised instead of an arbitrary answer: ties at the cut of a truncated
+    SVD, a rank decision at its threshold, a singular ``d x d`` system, a
+    dependent Gram-Schmidt column (module docstring, "Resolution").
+    """
+
+
+def resolution(dps: int = DPS):
+    """``10^{-floor(dps/2)}``: the relative accuracy every result of this module is good to.
+
+    >>> mpmath.nstr(resolution(50), 3)
+    '1.0e-25'
+    """
+    dps = check_int("dps", dps, minimum=10)
+    with mpmath.workdps(dps):
+        return mpmath.mpf(10) ** (-(dps // 2))
+
+
+def _tau(dps):
+    return mpmath.mpf(10) ** (-(dps // 2))
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _mp(x):
+    """An exact mpmath number from an mpf, an int or a float (a float64 converts exactly)."""
+    if isinstance(x, mpmath.mpf):
+        return x
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return mpmath.mpf(int(x))
+    return mpmath.mpf(float(x))
+
+
+def _rows_of(name, X, *, shape=None, finite=True):
+    """``X`` (float64 array-like or ``mpmath.matrix``) as a list of rows of exact mpf."""
+    if isinstance(X, mpmath.matrix):
+        rows = [[X[i, j] for j in range(X.cols)] for i in range(X.rows)]
+        if finite and any(not mpmath.isfinite(v) for r in rows for v in r):
+            raise ValueError(f"`{name}` contains NaN or inf")
+        sh = (X.rows, X.cols)
+    else:
+        a = check_array(name, X, ndim=2, finite=finite)
+        rows = [[mpmath.mpf(float(v)) for v in r] for r in a]
+        sh = a.shape
+    if shape is not None and tuple(sh) != tuple(shape):
+        raise ValueError(f"`{name}` must have shape {tuple(shape)} (got {tuple(sh)})")
+    return rows
+
+
+def _matrix(rows):
+    return mpmath.matrix(rows) if rows and rows[0] else mpmath.matrix(len(rows), 0)
+
+
+def _column(vals):
+    m = mpmath.matrix(len(vals), 1)
+    for i, v in enumerate(vals):
+        m[i, 0] = v
+    return m
+
+
+def _normalise(vals):
+    s = mpmath.fsum(vals)
+    return vals if s == 1 else [v / s for v in vals]
+
+
+def _cond_rows(cond):
+    """Validated float64 ``cond`` and its rows, exact, each divided by its exact sum."""
+    P = check_rows_stochastic("cond", cond)
+    return P, [_normalise([mpmath.mpf(float(v)) for v in r]) for r in P]
+
+
+def _instance(prior, cond):
+    """``(p, P, Pf)``: prior and rows as exact, exactly normalised mpf lists; ``Pf`` the float64 cond."""
+    pf, Pf = check_prior_cond(prior, cond)
+    p = _normalise([mpmath.mpf(float(v)) for v in pf])
+    P = [_normalise([mpmath.mpf(float(v)) for v in r]) for r in Pf]
+    return p, P, Pf
+
+
+def exact_instance(prior, cond, *, dps: int = DPS):
+    """The instance every function here evaluates: ``(p (T, 1), Pi (T, N))`` in mpmath.
+
+    The float64 arrays converted exactly, then the prior and each row of
+    ``cond`` divided by their sums at ``dps`` digits (module docstring).
+
+    >>> p, P = exact_instance([0.5, 0.5], [[0.5, 0.5], [0.25, 0.75]])
+    >>> P[1, 1] == mpmath.mpf(0.75)
+    True
+    """
+    with mpmath.workdps(dps):
+        p, P, _ = _instance(prior, cond)
+        return _column(p), _matrix(P)
+
+
+def to_float(x):
+    """An mpmath number, matrix or list of numbers as float64 (a ``(T, 1)`` matrix becomes a 1-d array).
+
+    Rounding to nearest; values beyond float64's range become ``inf`` / ``0``.
+    """
+    if isinstance(x, mpmath.matrix):
+        a = np.array([[float(x[i, j]) for j in range(x.cols)] for i in range(x.rows)], dtype=np.float64)
+        return a[:, 0] if x.cols == 1 else a
+    if isinstance(x, (list, tuple)):
+        return np.array([float(v) for v in x], dtype=np.float64)
+    return float(x)
+
+
+def _check_L(P):
+    """``L = log Pi`` rows; Assumption 2 (full support) required, message as ``theory.spectra.log_probs``."""
+    for r, row in enumerate(P):
+        for c, v in enumerate(row):
+            if v <= 0:
+                raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, so log Pi is -inf")
+    return [[mpmath.log(v) for v in row] for row in P]
+
+
+def _argmax(row):
+    """Index of the first maximal entry (``np.argmax``'s tie rule)."""
+    best = 0
+    for i in range(1, len(row)):
+        if row[i] > row[best]:
+            best = i
+    return best
+
+
+def _dot(a, b):
+    """``sum_k a_k b_k``: exact products, one rounding at the end (what ``mpmath.fdot`` does, without
+    its per-element type dispatch: this is the inner loop of every fit)."""
+    try:
+        prec, rnd = mpmath.mp._prec_rounding
+        return mpmath.mp.make_mpf(mpf_sum([mpf_mul(x._mpf_, y._mpf_) for x, y in zip(a, b)], prec, rnd))
+    except AttributeError:  # a non-mpf element: the generic path
+        return mpmath.fdot(a, b)
+
+
+# --------------------------------------------------------------------------- decision
+
+
+def decide_mp(lhs, rhs, sense: str, *, dps: int = DPS, atol=0) -> str:
+    """Decide ``lhs <sense> rhs`` at ``dps`` digits: ``"holds"``, ``"violated"`` or ``"unresolved"``.
+
+    The two sides are known to ``res = 10^{-dps/2} max(|lhs|, |rhs|) + atol``
+    (module docstring, "Resolution"). For ``<=`` (``>=``): violated when
+    ``lhs - rhs > res`` (``rhs - lhs > res``), holds when it is ``< -res``,
+    unresolved in between. For the strict ``>``: holds when
+    ``lhs - rhs > res``, violated when ``< -res``. For ``==``: holds when
+    ``|lhs - rhs| <= res``, violated otherwise. A counterexample is confirmed
+    only by ``"violated"``.
+
+    >>> decide_mp(mpmath.mpf(2), mpmath.mpf(1), "<=")
+    'violated'
+    >>> decide_mp(mpmath.mpf(1), mpmath.mpf(1) + mpmath.mpf(10) ** -40, "<=")
+    'unresolved'
+    """
+    if sense not in ("<=", ">=", ">", "=="):
+        raise ValueError(f"`sense` must be one of ('<=', '>=', '>', '==') (got {sense!r})")
+    dps = check_int("dps", dps, minimum=10)
+    with mpmath.workdps(dps):
+        a, b = _mp(lhs), _mp(rhs)
+        if mpmath.isnan(a) or mpmath.isnan(b):
+            raise ValueError(f"`lhs`/`rhs` must not be NaN (got {a}, {b})")
+        if mpmath.isinf(a) or mpmath.isinf(b):  # exact comparison (e.g. a vacuous bound, inf)
+            ok = {"<=": a <= b, ">=": a >= b, ">": a > b, "==": a == b}[sense]
+            return "holds" if ok else "violated"
+        diff = a - b
+        res = _tau(dps) * max(abs(a), abs(b)) + _mp(atol)
+        if sense == "==":
+            return "holds" if abs(diff) <= res else "violated"
+        if sense == ">=":
+            diff = -diff
+        elif sense == ">":
+            return "holds" if diff > res else ("violated" if diff < -res else "unresolved")
+        return "violated" if diff > res else ("holds" if diff < -res else "unresolved")
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+def _exp3(x):
+    """``e^x - 1 - x - x^2/2`` to full relative precision (current context)."""
+    if x == 0:
+        return mpmath.mpf(0)
+    if abs(x) < 0.5:
+        # the series sum_{k>=3} x^k/k!: no cancellation; terms fall by |x|/k <= 1/8
+        term = x**3 / 6
+        acc = term
+        k = 3
+        eps = mpmath.eps
+        while True:
+            k += 1
+            term = term * x / k
+            if abs(term) <= eps * abs(acc):
+                return acc
+            acc += term
+    # |x| >= 1/2: the difference loses at most ~2 digits (exp3(-1/2) ~ -0.0185 from terms ~1)
+    with mpmath.extradps(10):
+        v = mpmath.expm1(x) - x - x * x / 2
+    return +v
+
+
+def _exp2(x):
+    """``e^x - 1 - x >= 0`` to full relative precision."""
+    return x * x / 2 + _exp3(x)
+
+
+def exp3_mp(x, *, dps: int = DPS):
+    """``exp3(x) = e^x - 1 - x - x^2/2`` (docs/theory.md#notation), every digit right.
+
+    Twin of :func:`theory.divergence.exp3`. ``|x| < 1/2``: the series
+    ``sum_{k>=3} x^k/k!`` (no cancellation); otherwise the difference with 10
+    guard digits. No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``).
+    A scalar gives an ``mpf``, an array a ``(n, 1)`` matrix.
+
+    >>> exp3_mp(1e-8) > 0
+    True
+    """
+    with mpmath.workdps(dps):
+        if np.ndim(x) == 0 and not isinstance(x, mpmath.matrix):
+            v = _mp(x)
+            if not mpmath.isfinite(v):
+                raise ValueError(f"`x` must be finite (got {x!r})")
+            return _exp3(v)
+        a = check_array("x", x).ravel()
+        return _column([_exp3(mpmath.mpf(float(v))) for v in a])
+
+
+def _log_softmax_row(row):
+    """``f - logsumexp(f)``, stable: max subtracted, ``log1p`` of the other terms. ``-inf`` entries stay ``-inf``."""
+    k = _argmax(row)
+    m = row[k]
+    rest = mpmath.fsum(mpmath.exp(v - m) for i, v in enumerate(row) if i != k and v != -mpmath.inf)
+    lse = m + mpmath.log1p(rest)
+    return [v - lse if v != -mpmath.inf else v for v in row]
+
+
+def log_softmax_mp(F, *, dps: int = DPS):
+    """Row-wise ``log softmax(F) = F - logsumexp(F)`` (stable: the row max is subtracted).
+
+    Twin of :func:`theory.divergence.log_softmax`: ``F`` may hold ``-inf``
+    (probability 0), no NaN or ``+inf``, and each row needs a finite entry.
+    No underflow: ``[0, -800]`` gives ``[-e^{-800}, ...]`` (float64: ``0.0``).
+    Returns a ``(T, N)`` matrix.
+    """
+    with mpmath.workdps(dps):
+        if isinstance(F, mpmath.matrix):
+            rows = _rows_of("F", F, finite=False)
+            if any(mpmath.isnan(v) or v == mpmath.inf for r in rows for v in r):
+                raise ValueError("`F` contains NaN or +inf")
+        else:
+            a = check_array("F", F, finite=False)
+            if a.ndim != 2 or a.shape[-1] == 0:
+                raise ValueError(f"`F` must be a (T, N) matrix with N >= 1 (got shape {a.shape})")
+            if np.isnan(a).any() or (a == np.inf).any():
+                raise ValueError(f"`F` contains {'NaN' if np.isnan(a).any() else '+inf'}")
+            rows = [[mpmath.mpf(float(v)) for v in r] for r in a]
+        if not all(any(v != -mpmath.inf for v in r) for r in rows):
+            raise ValueError("`F` has a row with no finite entry (all -inf)")
+        return _matrix([_log_softmax_row(r) for r in rows])
+
+
+def _kl_row(pi, f):
+    """``KL(pi || softmax f)`` of one row, cancellation-free, ``>= 0`` (``pi`` sums to 1).
+
+    With ``delta_o = f_o - log pi_o`` on the support and ``dbar`` it centred by
+    its ``pi``-mean, ``e^{f_o} = pi_o e^{delta_o}`` gives (docs/theory.md#d2's
+    identity, plus the mass ``f`` puts off the support):
+
+        KL = log E_pi e^{dbar} + log(1 + R) = log1p(E_pi[e^{dbar} - 1 - dbar]) + log1p(R),
+        R = sum_{pi_o = 0} e^{f_o} / sum_{pi_o > 0} e^{f_o},
+
+    two sums of non-negative terms: no cancellation even when KL ~ 1e-40,
+    where ``sum pi (log pi - log softmax f)`` would lose every digit.
+    """
+    supp = [o for o, v in enumerate(pi) if v > 0]
+    off = [o for o, v in enumerate(pi) if v == 0]
+    if any(f[o] == -mpmath.inf for o in supp):
+        return mpmath.inf
+    delta = [f[o] - mpmath.log(pi[o]) for o in supp]
+    w = [pi[o] for o in supp]
+    mean = _dot(w, delta)
+    A = _dot(w, [_exp2(x - mean) for x in delta])
+    kl = mpmath.log1p(A)
+    offf = [f[o] for o in off if f[o] != -mpmath.inf]
+    if offf:
+        m = max(f[o] for o in supp)
+        R = mpmath.fsum(mpmath.exp(v - m) for v in offf) / mpmath.fsum(mpmath.exp(f[o] - m) for o in supp)
+        kl += mpmath.log1p(R)
+    return kl
+
+
+def _kl_rows(P, Frows):
+    return [_kl_row(pi, f) for pi, f in zip(P, Frows)]
+
+
+def kl_rows_mp(cond, F, *, dps: int = DPS):
+    """Per-sequence ``KL(pi_t || softmax f(t))``, ``(T, 1)`` (all claims: docs/theory.md#divergence).
+
+    Twin of :func:`theory.divergence.kl_rows`: ``sum_o pi(o|t) [log pi(o|t) -
+    log softmax(f(t))_o]``, ``0 log 0 = 0``, computed in the cancellation-free
+    form of :func:`_kl_row` (every value ``>= 0`` and exact to ``dps`` digits,
+    even when float64 rounds it to a tiny negative number). ``F``: float64
+    ``(T, N)`` (finite) or an ``mpmath.matrix`` (e.g. ``LowRankMP.F``).
+    """
+    with mpmath.workdps(dps):
+        Pf, P = _cond_rows(cond)
+        Fr = _rows_of("F", F, shape=Pf.shape)
+        return _column(_kl_rows(P, Fr))
+
+
+def kl_mp(prior, cond, F, *, dps: int = DPS):
+    """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` (docs/theory.md#divergence), an ``mpf``.
+
+    Twin of :func:`theory.divergence.kl`; rows as :func:`kl_rows_mp`.
+
+    >>> P = np.array([[0.25, 0.75]])
+    >>> v = kl_mp([1.0], P, np.zeros((1, 2)))
+    >>> with mpmath.workdps(50):
+    ...     bool(abs(v - (mpmath.mpf(0.25) * mpmath.log(0.5) + mpmath.mpf(0.75) * mpmath.log(1.5))) < 1e-49)
+    True
+    """
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        Fr = _rows_of("F", F, shape=Pf.shape)
+        return _dot(p, _kl_rows(P, Fr))
+
+
+def _entropy_row(pi):
+    return -mpmath.fsum(v * mpmath.log(v) for v in pi if v > 0)
+
+
+def entropy_mp(cond, *, dps: int = DPS):
+    """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` per row, ``(T, 1)`` (docs/theory.md#entropy-sign).
+
+    Twin of :func:`theory.divergence.entropy` (the sources' ``H`` is ``-h``).
+    """
+    with mpmath.workdps(dps):
+        _, P = _cond_rows(cond)
+        return _column([_entropy_row(r) for r in P])
+
+
+def _fbar_rows(P, L, Fr):
+    out = []
+    for pi, l, f in zip(P, L, Fr):
+        D = [a - b for a, b in zip(f, l)]
+        mean = _dot(pi, D)
+        out.append([v - mean for v in D])
+    return out
+
+
+def _taylor_setup(prior, cond, F):
+    p, P, Pf = _instance(prior, cond)
+    L = _check_L(P)
+    Fr = _rows_of("F", F, shape=Pf.shape)
+    return p, P, L, Fr
+
+
+def fbar_mp(cond, F, *, dps: int = DPS):
+    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` (``draft.lemma-taylor``), ``(T, N)``.
+
+    Twin of :func:`theory.divergence.fbar`; needs Assumption 2.
+    """
+    with mpmath.workdps(dps):
+        Pf, P = _cond_rows(cond)
+        L = _check_L(P)
+        return _matrix(_fbar_rows(P, L, _rows_of("F", F, shape=Pf.shape)))
+
+
+def taylor_proxy_mp(prior, cond, F, *, dps: int = DPS):
+    """``E_t log(1 + Var_{o~pi_t}(fbar_t)/2)``, the proxy of ``draft.lemma-taylor`` (an ``mpf``).
+
+    Twin of :func:`theory.divergence.taylor_proxy`: ``Var = sum_o pi_o fbar_o^2``
+    (``fbar`` is ``pi``-centred), ``log1p`` so that a tiny variance keeps its digits.
+    """
+    with mpmath.workdps(dps):
+        p, P, L, Fr = _taylor_setup(prior, cond, F)
+        fb = _fbar_rows(P, L, Fr)
+        vals = [mpmath.log1p(_dot(pi, [v * v for v in row]) / 2) for pi, row in zip(P, fb)]
+        return _dot(p, vals)
+
+
+def taylor_remainder_bound_mp(prior, cond, F, *, dps: int = DPS):
+    """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor`` (an ``mpf``).
+
+    Twin of :func:`theory.divergence.taylor_remainder_bound`; exact where the
+    float64 value overflows to ``+inf``.
+    """
+    with mpmath.workdps(dps):
+        p, P, L, Fr = _taylor_setup(prior, cond, F)
+        fb = _fbar_rows(P, L, Fr)
+        vals = [_exp3(mpmath.sqrt(mpmath.fsum(v * v for v in row))) for row in fb]
+        return mpmath.fsum(pt * v for pt, v in zip(p, vals) if pt > 0)
+
+
+def taylor_identity_rhs_mp(prior, cond, F, *, dps: int = DPS):
+    """``E_t log E_{o~pi_t} e^{fbar_t(o)}``: the right-hand side of ``draft.lemma-taylor[identity]``.
+
+    Computed as its own formula (a weighted log-sum-exp of ``fbar``, max
+    subtracted), not through :func:`kl_mp`, so that the identity
+    ``dKL = E_t log E_pi e^{fbar}`` is checked between two formulas.
+    """
+    with mpmath.workdps(dps):
+        p, P, L, Fr = _taylor_setup(prior, cond, F)
+        fb = _fbar_rows(P, L, Fr)
+        vals = []
+        for pi, row in zip(P, fb):
+            m = max(row)
+            vals.append(m + mpmath.log(_dot(pi, [mpmath.exp(v - m) for v in row])))
+        return _dot(p, vals)
+
+
+# --------------------------------------------------------------------------- spectra
+
+
+def _check_reading(reading, allowed=SIGMA_READINGS, name="reading"):
+    if reading not in allowed:
+        raise ValueError(f"`{name}` must be one of {allowed} (got {reading!r})")
+    return reading
+
+
+def _centred(p, P, L, reading):
+    """The centred ``L`` of ``reading`` as rows (``theory.spectra.centred_logits``)."""
+    out = []
+    for t, (pi, l) in enumerate(zip(P, L)):
+        c = mpmath.fsum(l) / len(l) if reading.startswith("uniform") else _dot(pi, l)
+        row = [v - c for v in l]
+        if reading.endswith("-prior"):
+            s = mpmath.sqrt(p[t])
+            row = [s * v for v in row]
+        out.append(row)
+    return out
+
+
+def centred_logits_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
+    """The centred ``L`` of ``reading`` (docs/theory.md#sigma), ``(T, N)``.
+
+    Twin of :func:`theory.spectra.centred_logits`: ``uniform`` ``L (I - 11^T/N)``;
+    ``pi`` ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p(t)``.
+    Needs Assumption 2.
+    """
+    _check_reading(reading)
+    with mpmath.workdps(dps):
+        p, P, _ = _instance(prior, cond)
+        return _matrix(_centred(p, P, _check_L(P), reading))
+
+
+def _svals(rows):
+    s = mpmath.svd_r(_matrix(rows), compute_uv=False)
+    return sorted((s[i] for i in range(s.rows)), reverse=True)
+
+
+def _svd(rows):
+    """``(s, Vt)``: singular values descending and the matching right singular vectors (rows)."""
+    U, S, V = mpmath.svd_r(_matrix(rows), compute_uv=True)
+    order = sorted(range(S.rows), key=lambda i: -S[i])
+    return [S[i] for i in order], [[V[i, j] for j in range(V.cols)] for i in order]
+
+
+def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
+    """Singular values of the centred ``L`` of ``reading``, descending, ``(min(T, N), 1)``.
+
+    Twin of :func:`theory.spectra.singular_values` (mpmath's ``svd_r``).
+    """
+    _check_reading(reading)
+    with mpmath.workdps(dps):
+        p, P, _ = _instance(prior, cond)
+        return _column(_svals(_centred(p, P, _check_L(P), reading)))
+
+
+def _sigma_j(p, P, j, reading):
+    s = _svals(_centred(p, P, _check_L(P), reading))
+    return s[j - 1] if j <= len(s) else mpmath.mpf(0)
+
+
+def sigma_mp(prior, cond, j: int, reading: str = "uniform", *, dps: int = DPS):
+    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond ``min(T, N)``.
+
+    Twin of :func:`theory.spectra.sigma`. Claim ids ``seed.ls-bound``,
+    ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (``sigma_{d+1}``).
+    """
+    j = check_int("j", j, minimum=1)
+    _check_reading(reading)
+    with mpmath.workdps(dps):
+        p, P, _ = _instance(prior, cond)
+        return _sigma_j(p, P, j, reading)
+
+
+# --------------------------------------------------------------------------- low-rank maps
+
+
+@dataclass(frozen=True)
+class LowRankMP:
+    """A rank-``d`` sequence encoder in mpmath: ``W (N, d)``, ``E (T, d)``, logits ``F = E W^T``.
+
+    Twin of :class:`theory.lowrank.LowRank` (``paper.prop1``'s ``L(N,S,d)``).
+    """
+
+    W: mpmath.matrix
+    E: mpmath.matrix
+
+    @property
+    def N(self) -> int:
+        return int(self.W.rows)
+
+    @property
+    def T(self) -> int:
+        return int(self.E.rows)
+
+    @property
+    def d(self) -> int:
+        return int(self.W.cols)
+
+    @property
+    def F(self) -> mpmath.matrix:
+        """Logits ``F = E W^T``, ``(T, N)`` (at the precision in force)."""
+        return self.E * self.W.T
+
+    def divergence(self, prior, cond, *, dps: int = DPS):
+        """``dKL(pi, f_{W,E})`` (:func:`kl_mp`)."""
+        with mpmath.workdps(dps):
+            return kl_mp(prior, cond, self.F, dps=dps)
+
+
+def _norm(v):
+    return mpmath.sqrt(mpmath.fsum(x * x for x in v))
+
+
+def _orth(v, basis):
+    """``v`` minus its projection on the orthonormal ``basis`` (two Gram-Schmidt passes)."""
+    for _ in range(2):
+        for q in basis:
+            c = _dot(q, v)
+            v = [a - c * b for a, b in zip(v, q)]
+    return v
+
+
+def _complete_basis(V, d, N, avoid_ones, tau):
+    """Mirror of ``theory.lowrank._complete_basis``: orthonormal ``V`` (rows) extended to ``d`` columns.
+
+    New columns: the Gram-Schmidt residuals of ``e_0, e_1, ...`` against
+    ``[1/sqrt N (when avoid_ones and d + 1 <= N), V, earlier new columns]``,
+    in that order -- the span the float64 Householder QR of ``[1, V, I]``
+    gives (columns whose residual is below ``tau`` are dependent and skipped;
+    float64 returns a rounding-determined direction there).
+    """
+    r = len(V)
+    if r >= d:
+        return [list(v) for v in V[:d]]
+    basis = []
+    for v in ([[1 / mpmath.sqrt(N)] * N] if avoid_ones and d + 1 <= N else []) + [list(v) for v in V]:
+        w = _orth(v, basis)
+        n = _norm(w)
+        if n > tau:
+            basis.append([x / n for x in w])
+    new = []
+    for i in range(N):
+        if len(new) == d - r:
+            break
+        e = [mpmath.mpf(0)] * N
+        e[i] = mpmath.mpf(1)
+        w = _orth(e, basis)
+        n = _norm(w)
+        if n > tau:
+            q = [x / n for x in w]
+            basis.append(q)
+            new.append(q)
+    if len(new) < d - r:
+        raise NotUnique(f"cannot complete {r} columns to d={d} orthonormal ones in R^{N}")
+    return [list(v) for v in V] + new
+
+
+def _matmul_rows(A, B):
+    """``A (n, k) @ B (k, m)`` on lists of rows."""
+    Bt = list(zip(*B)) if B and B[0] else []
+    return [[_dot(a, list(b)) for b in Bt] for a in A]
+
+
+def _f_ls(p, P, L, d, reading, dps):
+    tau = _tau(dps)
+    N = len(P[0])
+    Lc = _centred(p, P, L, reading)
+    s, Vt = _svd(Lc)
+    s1 = s[0] if s else mpmath.mpf(0)
+    if s1 > 0:
+        thr = mpmath.mpf(RANK_RTOL) * s1
+        for j, sj in enumerate(s):
+            if abs(sj - thr) <= tau * s1:
+                raise NotUnique(f"f_ls ({reading}): the numerical rank is undetermined at {dps} digits: "
+                                f"sigma_{j + 1} = {mpmath.nstr(sj, 8)} is within 10^-{dps // 2} sigma_1 of the "
+                                f"float64 rank threshold RANK_RTOL sigma_1")
+        r = sum(1 for sj in s if sj > thr)
+    else:
+        r = 0
+    k = min(r, d)
+    if 0 < k < len(s) and s[k - 1] - s[k] <= tau * s1:
+        raise NotUnique(f"f_ls ({reading}): the rank-{k} truncated SVD is not unique at {dps} digits: "
+                        f"sigma_{k} - sigma_{k + 1} = {mpmath.nstr(s[k - 1] - s[k], 5)} <= 10^-{dps // 2} "
+                        f"sigma_1 (sigma_1 = {mpmath.nstr(s1, 8)})")
+    Wcols = _complete_basis(Vt[:k], d, N, True, tau)
+    Wrows = [[c[i] for c in Wcols] for i in range(N)]
+    Lu = _centred(p, P, L, reading.removesuffix("-prior"))
+    E = _matmul_rows(Lu, Wrows)
+    return LowRankMP(_matrix(Wrows), _matrix(E))
+
+
+def f_ls_mp(prior, cond, d: int, reading: str = "uniform", *, dps: int = DPS) -> LowRankMP:
+    """Rank-``d`` least-squares fit of the centred ``L`` (``seed.ls-bound``, ``draft.theorem-ls``).
+
+    Twin of :func:`theory.lowrank.f_ls`: ``L_c = U Sigma V^T`` (the centred ``L``
+    of ``reading``), ``W = V_{:, :d}``, ``E = L_c^{unw} W`` (``L_c`` without the
+    ``sqrt p`` weights), so ``F = L_c^{unw} W W^T``. The float64 rank rule is
+    part of the map and is mirrored: singular values ``<= RANK_RTOL sigma_1``
+    count as 0 and the missing columns are completed as
+    ``theory.lowrank._complete_basis`` does (orthogonal to ``1`` when room remains).
+
+    Raises :class:`NotUnique` when the cut is a tie at ``dps`` digits
+    (``sigma_k - sigma_{k+1} <= 10^{-dps/2} sigma_1``, ``k = min(rank, d)``) or the
+    rank decision is at its threshold. Needs Assumption 2.
+    """
+    _check_reading(reading)
+    with mpmath.workdps(dps):
+        p, P, _ = _instance(prior, cond)
+        d = check_int("d", d, minimum=1, maximum=len(P[0]))
+        return _f_ls(p, P, _check_L(P), d, reading, dps)
+
+
+def _check_spd(A, what, dps):
+    """Refuse (NotUnique) a symmetric PSD ``d x d`` matrix whose condition number exceeds ``10^{dps/2}``."""
+    Af = np.array([[mpf_to_float(v._mpf_) for v in row] for row in A])
+    with np.errstate(all="ignore"):  # entries beyond float64's range give inf/0: then the mp path decides
+        m = np.max(np.abs(Af))
+        c = np.linalg.cond(Af / m) if np.isfinite(m) and m > 0 else np.inf
+    if np.isfinite(c) and c <= _PRESCREEN_COND:
+        return
+    ev = mpmath.eigsy(_matrix(A), eigvals_only=True)
+    lo, hi = min(ev), max(ev)
+    if lo <= 0 or hi / lo > 1 / _tau(dps):
+        cs = "inf" if lo <= 0 else mpmath.nstr(hi / lo, 5)
+        raise NotUnique(f"{what}: singular at {dps} digits (condition number {cs} > 10^{dps // 2})")
+
+
+def _solve_spd(A, b):
+    """``A^{-1} b`` for a symmetric positive definite ``A`` (lists) by Cholesky, ``A = R R^T``."""
+    n = len(A)
+    R = [[None] * n for _ in range(n)]
+    for j in range(n):
+        s = A[j][j] - _dot(R[j][:j], R[j][:j])
+        if not s > 0:
+            raise NotUnique("a d x d system is not positive definite at the working precision")
+        R[j][j] = mpmath.sqrt(s)
+        for i in range(j + 1, n):
+            R[i][j] = (A[i][j] - _dot(R[i][:j], R[j][:j])) / R[j][j]
+    y = [None] * n
+    for i in range(n):
+        y[i] = (b[i] - _dot(R[i][:i], y[:i])) / R[i][i]
+    x = [None] * n
+    for i in reversed(range(n)):
+        x[i] = (y[i] - _dot([R[k][i] for k in range(i + 1, n)], x[i + 1:])) / R[i][i]
+    return x
+
+
+def _centred_by_pi(pi, x, o):
+    """``x_j - sum_k pi_k x_k`` for every ``j``; at the likeliest token ``o`` as
+    ``sum_{k != o} pi_k (x_o - x_k)`` (no cancellation when ``pi_o ~ 1``; ``pi`` sums to 1).
+    Mirror of ``theory.lowrank._centred_by_pi`` for one row of scalars."""
+    m = _dot(pi, x)
+    out = [v - m for v in x]
+    out[o] = _dot(pi, [x[o] - v for v in x])  # the k = o term is 0
+    return out
+
+
+def _wls_system_row(pi, l, Wrows):
+    """``(A, b, piD)`` of ``draft.lemma-wls`` for one row: ``A = W^T (I_pi - pi pi^T) W``,
+    ``b = W^T (I_pi - pi pi^T) L_t``, ``piD (N, d)`` the rows ``pi_o (w_o - E_pi w)`` of ``(W^T (I_pi - pi pi^T))^T``.
+
+    With ``D_o = w_o - E_pi w`` (centred without cancellation at the likeliest
+    token), ``A = sum_o pi_o D_o D_o^T`` is a sum of PSD terms and
+    ``b = sum_o pi_o D_o (L_o - E_pi L)``: the float64 ``M_t^T M_t``, ``M_t^T r_t``.
+    """
+    N, d = len(Wrows), len(Wrows[0])
+    o = _argmax(pi)
+    cols = [_centred_by_pi(pi, [Wrows[k][j] for k in range(N)], o) for j in range(d)]  # d lists of N
+    lc = _centred_by_pi(pi, l, o)
+    piD = [[pi[k] * cols[j][k] for j in range(d)] for k in range(N)]
+    piDc = [[piD[k][j] for k in range(N)] for j in range(d)]
+    A = [[None] * d for _ in range(d)]
+    for i in range(d):
+        for j in range(i, d):
+            A[i][j] = A[j][i] = _dot(piDc[i], cols[j])
+    b = [_dot(piDc[i], lc) for i in range(d)]
+    return A, b, piD
+
+
+def _wls_encoder(P, L, Wrows, dps):
+    E = []
+    for t, (pi, l) in enumerate(zip(P, L)):
+        A, b, _ = _wls_system_row(pi, l, Wrows)
+        _check_spd(A, f"draft.lemma-wls system A_t = W_U^T (I_pi - pi pi^T) W_U at row t={t}", dps)
+        E.append(_solve_spd(A, b))
+    return E
+
+
+def _W_rows(W_U, N):
+    Wr = _rows_of("W_U", W_U)
+    if len(Wr) != N or not Wr or len(Wr[0]) < 1:
+        raise ValueError(f"`W_U` must have shape (N, d) = ({N}, d>=1) (got ({len(Wr)}, {len(Wr[0]) if Wr else 0}))")
+    if len(Wr[0]) > N - 1:
+        raise ValueError(f"`W_U` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) "
+                         f"(got d={len(Wr[0])})")
+    return Wr
+
+
+def wls_encoder_mp(cond, W_U, *, dps: int = DPS) -> mpmath.matrix:
+    """Closed-form weighted least-squares encoder of ``draft.lemma-wls``, ``E (T, d)``.
+
+    Twin of :func:`theory.lowrank.wls_encoder`, per row
+
+        ``w_E(t) = [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T) L_t``,
+
+    a Cholesky solve of the ``d x d`` system. ``W_U``: float64 ``(N, d)`` or an
+    ``mpmath.matrix``. Raises :class:`NotUnique` when some system is singular at
+    ``dps`` digits (condition above ``10^{dps/2}``; e.g. ``1 in Im(W_U)`` or
+    ``W_U`` rank deficient). Needs Assumption 2 and ``d <= N-1``.
+    """
+    with mpmath.workdps(dps):
+        Pf, P = _cond_rows(cond)
+        L = _check_L(P)
+        Wr = _W_rows(W_U, Pf.shape[1])
+        return _matrix(_wls_encoder(P, L, Wr, dps))
+
+
+def wls_projection_mp(cond_row, W_U, *, dps: int = DPS) -> mpmath.matrix:
+    """``P_t = W_U [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T)`` (``draft.lemma-wls``), ``(N, N)``.
+
+    Twin of :func:`theory.lowrank.wls_projection`; ``W_U^T (I_pi - pi pi^T)``
+    is formed as the columns ``pi_o (w_o - E_pi w)`` (no cancellation).
+    ``NotUnique`` when the system is singular at ``dps`` digits.
+    """
+    pi_f = check_array("cond_row", cond_row, ndim=1)
+    check_rows_stochastic("cond_row", pi_f[None, :])
+    if not np.all(pi_f > 0):
+        raise ValueError("`cond_row` violates Assumption 2 (full support): a probability is 0")
+    with mpmath.workdps(dps):
+        pi = _normalise([mpmath.mpf(float(v)) for v in pi_f])
+        N = len(pi)
+        Wr = _W_rows(W_U, N)
+        d = len(Wr[0])
+        A, _, piD = _wls_system_row(pi, [mpmath.mpf(0)] * N, Wr)
+        _check_spd(A, "draft.lemma-wls system A = W_U^T (I_pi - pi pi^T) W_U", dps)
+        X = mpmath.matrix(d, N)  # A^{-1} W^T C, column by column (column o of W^T C is pi_o D_o)
+        for o in range(N):
+            x = _solve_spd(A, piD[o])
+            for j in range(d):
+                X[j, o] = x[j]
+        return _matrix(Wr) * X
+
+
+def _row_var(P, L, Frows):
+    out = []
+    for pi, l, f in zip(P, L, Frows):
+        D = [a - b for a, b in zip(f, l)]
+        m = _dot(pi, D)
+        out.append(_dot(pi, [(v - m) ** 2 for v in D]))
+    return out
+
+
+def row_var_mp(cond, W, E, *, dps: int = DPS) -> mpmath.matrix:
+    """``Var_{o~pi_t}(fbar_t)`` of ``F = E W^T`` per row, ``(T, 1)`` (``draft.lemma-wls[minimiser]``).
+
+    The quantity the closed-form encoder minimises row by row; twin of
+    ``verify.claims.lowrank._row_var``. ``W (N, d)``, ``E (T, d)``: float64 or mpmath.
+    """
+    with mpmath.workdps(dps):
+        Pf, P = _cond_rows(cond)
+        L = _check_L(P)
+        Wm = _matrix(_rows_of("W", W))
+        Em = _matrix(_rows_of("E", E))
+        if Wm.rows != Pf.shape[1] or Em.rows != Pf.shape[0] or Wm.cols != Em.cols:
+            raise ValueError(f"`W` (N, d) and `E` (T, d) must match cond {Pf.shape} (got {(Wm.rows, Wm.cols)}, "
+                             f"{(Em.rows, Em.cols)})")
+        F = _rows_of("F", Em * Wm.T)
+        return _column(_row_var(P, L, F))
+
+
+def f_wls_mp(prior, cond, d: int, W_U=None, *, dps: int = DPS) -> LowRankMP:
+    """Closed-form ``f_wls`` (``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls``).
+
+    Twin of :func:`theory.lowrank.f_wls`: ``W = W_U`` (default the ``W`` of
+    :func:`f_ls_mp` ``(uniform)``), ``E = wls_encoder_mp(cond, W_U)``.
+    ``NotUnique`` from either step. Needs Assumption 2 and ``d <= N-1``.
+    """
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        N = Pf.shape[1]
+        d = check_int("d", d, minimum=1, maximum=N - 1)
+        L = _check_L(P)
+        if W_U is None:
+            W = _f_ls(p, P, L, d, "uniform", dps).W
+        else:
+            W = _matrix(_W_rows(W_U, N))
+            if W.cols != d:
+                raise ValueError(f"`W_U` must have d = {d} columns (got {W.cols})")
+        E = _wls_encoder(P, L, _rows_of("W_U", W), dps)
+        return LowRankMP(W, _matrix(E))
+
+
+def _weighted_residual(w, P, L, Frows):
+    return _dot(w, _row_var(P, L, Frows))
+
+
+def weighted_residual_mp(prior, cond, F, reading: str = "pi-prior", *, dps: int = DPS):
+    """``R(F) = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` (``w_t = p(t)`` or 1).
+
+    Twin of :func:`theory.lowrank.weighted_residual` (the objective of ``seed.wls-bound``, fit=alternating).
+    """
+    _check_reading(reading, WLS_READINGS)
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        L = _check_L(P)
+        w = p if reading == "pi-prior" else [mpmath.mpf(1)] * len(p)
+        return _weighted_residual(w, P, L, _rows_of("F", F, shape=Pf.shape))
+
+
+def _gram_schmidt(cols, tau, what):
+    """Orthonormal columns spanning ``cols`` (lists); NotUnique on a dependent column (float64 QR: garbage there)."""
+    basis = []
+    for v in cols:
+        w = _orth(list(v), basis)
+        n = _norm(w)
+        if not n > tau * max(_norm(v), mpmath.mpf(0)):
+            raise NotUnique(f"{what}: a column is dependent on the others at the working precision "
+                            f"(the float64 QR returns a rounding-determined direction there)")
+        basis.append([x / n for x in w])
+    return basis
+
+
+def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 1e-12, W_U0=None,
+                         reading: str = "pi-prior", dps: int = DPS) -> tuple[LowRankMP, AlternatingReport]:
+    """The weighted rank-``d`` problem ``min_{W,E} R(E W^T)`` by alternating regressions.
+
+    Claim ids ``seed.wls-bound`` / ``draft.theorem-wls`` (``fit=alternating``).
+
+    Twin of :func:`theory.lowrank.f_wls_alternating`: the same start
+    (``W`` of :func:`f_ls_mp` ``(uniform)`` or ``W_U0``, ``E`` = the closed form),
+    the same sweep (``c_t = pi_t . (L_t - W E(t))``; W-step: per output ``o``
+    the ``d x d`` solve of ``sum_t w_t pi(o|t) (E(t) . w_o + c_t - L_{t,o})^2``;
+    gauge ``W <- W - 1 (1^T W)/N``, then orthonormalised (Gram-Schmidt: the span
+    of the float64 QR's ``Q``, which is all the E-step sees); E-step: the closed
+    form) and the same stopping rule (stop when ``R = 0`` or when a sweep's
+    decrease is ``<= tol * max(R_prev, float64 tiny)``), decided exactly here.
+
+    Returns ``(LowRankMP, AlternatingReport)`` (``history`` of mpf).
+    ``NotUnique`` when a system is singular at ``dps`` digits.
+    """
+    _check_reading(reading, WLS_READINGS)
+    iters = check_int("iters", iters, minimum=0)
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"`tol` must be a finite number >= 0 (got {tol!r})")
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        T, N = Pf.shape
+        d = check_int("d", d, minimum=1, maximum=N - 1)
+        L = _check_L(P)
+        w = p if reading == "pi-prior" else [mpmath.mpf(1)] * T
+        if W_U0 is None:
+            Wr = _rows_of("W", _f_ls(p, P, L, d, "uniform", dps).W)
+        else:
+            Wr = _rows_of("W_U0", W_U0, shape=(N, d))
+        tau = _tau(dps)
+        E = _wls_encoder(P, L, Wr, dps)
+
+        def resid(E, Wr):
+            return _weighted_residual(w, P, L, _matmul_rows(E, [list(c) for c in zip(*Wr)]))
+
+        hist = [resid(E, Wr)]
+        converged = False
+        tiny = mpmath.mpf(float(np.finfo(float).tiny))
+        tolm = mpmath.mpf(float(tol))
+        for k in range(1, iters + 1):
+            if hist[-1] == 0:
+                converged = True
+                break
+            F = _matmul_rows(E, [list(c) for c in zip(*Wr)])
+            c = [_dot(pi, [a - b for a, b in zip(l, f)]) for pi, l, f in zip(P, L, F)]
+            Wn = []
+            for o in range(N):
+                wt = [w[t] * P[t][o] for t in range(T)]
+                wE = [[wt[t] * E[t][i] for t in range(T)] for i in range(d)]
+                A = [[None] * d for _ in range(d)]
+                for i in range(d):
+                    for j in range(i, d):
+                        A[i][j] = A[j][i] = _dot(wE[i], [E[t][j] for t in range(T)])
+                b = [_dot(wE[i], [L[t][o] - c[t] for t in range(T)]) for i in range(d)]
+                _check_spd(A, f"W-step of f_wls_alternating (output o={o}, sweep {k})", dps)
+                Wn.append(_solve_spd(A, b))
+            means = [mpmath.fsum(Wn[o][j] for o in range(N)) / N for j in range(d)]
+            cols = [[Wn[o][j] - means[j] for o in range(N)] for j in range(d)]
+            Q = _gram_schmidt(cols, tau, f"gauge step of f_wls_alternating (sweep {k})")
+            Wr = [[Q[j][o] for j in range(d)] for o in range(N)]
+            E = _wls_encoder(P, L, Wr, dps)
+            hist.append(resid(E, Wr))
+            prev, cur = hist[-2], hist[-1]
+            if prev - cur <= tolm * max(prev, tiny):
+                converged = True
+                break
+        lr = LowRankMP(_matrix(Wr), _matrix(E))
+        return lr, AlternatingReport(iterations=len(hist) - 1, history=tuple(hist), converged=converged,
+                                     reading=reading)
+
+
+def min_divergence_mp(prior, cond, d: int, sigma_reading: str = "uniform", *, dps: int = DPS):
+    """The ``min`` map of ``draft.theorem-wls[min,sigma=...]``: ``E_t min(KL_t(f_ls), KL_t(f_wls))``, ``W_U`` shared.
+
+    Twin of the left-hand side of ``verify.claims.lowrank._bound_evaluator``
+    for ``fit="min"``: ``W_U`` = the ``W`` of :func:`f_ls_mp` ``(sigma_reading)``,
+    the weighted encoder :func:`wls_encoder_mp` against the same ``W_U``, and
+    per row the smaller divergence.
+    """
+    _check_reading(sigma_reading, name="sigma_reading")
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        d = check_int("d", d, minimum=1, maximum=Pf.shape[1])
+        L = _check_L(P)
+        ls = _f_ls(p, P, L, d, sigma_reading, dps)
+        Wr = _rows_of("W", ls.W)
+        if len(Wr[0]) > len(Wr) - 1:
+            raise ValueError(f"`d` must be <= N-1 = {len(Wr) - 1} for the weighted encoder (got {d})")
+        Ew = _wls_encoder(P, L, Wr, dps)
+        k_ls = _kl_rows(P, _rows_of("F", ls.F))
+        k_w = _kl_rows(P, _matmul_rows(Ew, [list(c) for c in zip(*Wr)]))
+        return _dot(p, [min(a, b) for a, b in zip(k_ls, k_w)])
+
+
+FITS_MP = ("ls", "wls", "wls-alt", "min")
+
+
+def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "uniform", *, dps: int = DPS):
+    """``dKL(pi, f)`` of the map a catalogue bound is about (the ledger's left-hand side), an ``mpf``.
+
+    Twin of ``theory.lowrank.fit_encoder(...).divergence`` and of the ``min``
+    evaluator: ``fit`` in ``("ls", "wls", "wls-alt", "min")`` (``wls-alt``:
+    ``ALT_SWEEPS`` sweeps, ``ALT_TOL``, prior-weighted objective).
+    """
+    if fit not in FITS_MP:
+        raise ValueError(f"`fit` must be one of {FITS_MP} (got {fit!r})")
+    if fit == "min":
+        return min_divergence_mp(prior, cond, d, sigma_reading, dps=dps)
+    with mpmath.workdps(dps):
+        if fit == "ls":
+            lr = f_ls_mp(prior, cond, d, sigma_reading, dps=dps)
+        elif fit == "wls":
+            lr = f_wls_mp(prior, cond, d, dps=dps)
+        else:
+            lr = f_wls_alternating_mp(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL, dps=dps)[0]
+        return lr.divergence(prior, cond, dps=dps)
+
+
+# --------------------------------------------------------------------------- almost-rank-d bounds
+
+def _prepare(prior, cond, d):
+    """Mirror of ``theory.bounds._prepare``: Assumption 2 required, ``d >= 1``."""
+    p, P, Pf = _instance(prior, cond)
+    d = check_int("d", d, minimum=1)
+    if not np.all(Pf > 0):
+        r, c = np.argwhere(Pf == 0)[0]
+        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, "
+                         "so sigma_{d+1} of log Pi and ||pi||_-inf are undefined")
+    return p, P, d
+
+
+def _expect(p, rows):
+    """``E_t rows_t`` over rows with ``p(t) > 0`` (as ``theory.bounds._expect``)."""
+    return mpmath.fsum(a * b for a, b in zip(p, rows) if a > 0)
+
+
+def _check_inf(inf_reading):
+    if inf_reading not in ("global", "per-row"):
+        raise ValueError(f"`inf_reading` must be one of ('global', 'per-row') (got {inf_reading!r})")
+
+
+def sigma_d1_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
+    """``sigma_{d+1}`` of the centred ``L`` of ``sigma_reading`` (0 beyond ``min(T, N)``).
+
+    Twin of ``theory.bounds.sigma_d1`` (the seed and draft almost-rank-d bounds).
+    """
+    _check_reading(sigma_reading, name="sigma_reading")
+    with mpmath.workdps(dps):
+        p, P, d = _prepare(prior, cond, d)
+        return _sigma_j(p, P, d + 1, sigma_reading)
+
+
+def _seed_rows(kind, P, s):
+    N = len(P[0])
+    out = []
+    for pi in P:
+        hi = max(pi)
+        if kind == "ls":
+            out.append(N * hi**2 * s**2 + (N * hi) ** mpmath.mpf(1.5) * s**3)
+        else:
+            out.append(hi * s**2 + (hi / min(pi)) ** mpmath.mpf(1.5) * s**3)
+    return out
+
+
+def _seed_bound(kind, prior, cond, d, sigma_reading, inf_reading, dps):
+    _check_inf(inf_reading)
+    _check_reading(sigma_reading, name="sigma_reading")
+    with mpmath.workdps(dps):
+        p, P, d = _prepare(prior, cond, d)
+        s = _sigma_j(p, P, d + 1, sigma_reading)
+        if inf_reading == "per-row":
+            return _expect(p, _seed_rows(kind, P, s))
+        N = len(P[0])
+        hi = max(max(r) for r in P)
+        if kind == "ls":
+            return N * hi**2 * s**2 + (N * hi) ** mpmath.mpf(1.5) * s**3
+        lo = min(min(r) for r in P)
+        return hi * s**2 + (hi / lo) ** mpmath.mpf(1.5) * s**3
+
+
+def seed_ls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", inf_reading: str = "global",
+                     dps: int = DPS):
+    """Right-hand side of ``seed.ls-bound``: ``N ||pi||_inf^2 sigma_{d+1}^2 + (N ||pi||_inf)^{3/2} sigma_{d+1}^3``.
+
+    Twin of :func:`theory.bounds.seed_ls_bound` (``inf_reading`` ``global``: one
+    max over all ``(t, o)``; ``per-row``: the row form inside ``E_t``, rows with ``p > 0``).
+    """
+    return _seed_bound("ls", prior, cond, d, sigma_reading, inf_reading, dps)
+
+
+def seed_wls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", inf_reading: str = "global",
+                      dps: int = DPS):
+    """Right-hand side of ``seed.wls-bound``: ``||pi||_inf sigma^2 + (||pi||_inf/||pi||_-inf)^{3/2} sigma^3``.
+
+    Twin of :func:`theory.bounds.seed_wls_bound`; exact where float64 overflows.
+    """
+    return _seed_bound("wls", prior, cond, d, sigma_reading, inf_reading, dps)
+
+
+def _draft_rows(kind, P, s):
+    N = len(P[0])
+    sqrt2 = mpmath.sqrt(2)
+    out = []
+    for pi in P:
+        hi = max(pi)
+        if kind == "ls":
+            C = 1 + N * hi / sqrt2
+            out.append(mpmath.log1p(hi * C * s**2 / 2) + _exp3(mpmath.sqrt(C) * s))
+        else:
+            out.append(mpmath.log1p(hi * s**2 / 2) + _exp3(mpmath.sqrt(hi / min(pi)) * s))
+    return out
+
+
+def _draft_rows_api(kind, prior, cond, d, sigma_reading, dps):
+    _check_reading(sigma_reading, name="sigma_reading")
+    with mpmath.workdps(dps):
+        p, P, d = _prepare(prior, cond, d)
+        s = _sigma_j(p, P, d + 1, sigma_reading)
+        if kind == "min":  # docs/theory.md#d4-wls: the per-row minimum of the two row bounds
+            rows = [min(a, b) for a, b in zip(_draft_rows("ls", P, s), _draft_rows("wls", P, s))]
+        else:
+            rows = _draft_rows(kind, P, s)
+        return p, rows
+
+
+def draft_ls_bound_rows_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
+    """Row terms of ``draft.theorem-ls``: ``log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma)``,
+    ``C_t = 1 + N ||pi_t||_inf / sqrt 2``, ``(T, 1)``. Twin of :func:`theory.bounds.draft_ls_bound_rows`."""
+    with mpmath.workdps(dps):
+        return _column(_draft_rows_api("ls", prior, cond, d, sigma_reading, dps)[1])
+
+
+def draft_wls_bound_rows_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
+    """Row terms of ``draft.theorem-wls``, ``(T, 1)``: twin of :func:`theory.bounds.draft_wls_bound_rows`.
+
+    Row ``t``: ``log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma)``.
+    """
+    with mpmath.workdps(dps):
+        return _column(_draft_rows_api("wls", prior, cond, d, sigma_reading, dps)[1])
+
+
+def _draft_bound(kind, prior, cond, d, sigma_reading, dps):
+    with mpmath.workdps(dps):
+        p, rows = _draft_rows_api(kind, prior, cond, d, sigma_reading, dps)
+        return _expect(p, rows)
+
+
+def draft_ls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
+    """Right-hand side of ``draft.theorem-ls``: ``E_t`` of :func:`draft_ls_bound_rows_mp` (rows with ``p > 0``)."""
+    return _draft_bound("ls", prior, cond, d, sigma_reading, dps)
+
+
+def draft_wls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
+    """Right-hand side of ``draft.theorem-wls``: ``E_t`` of :func:`draft_wls_bound_rows_mp`."""
+    return _draft_bound("wls", prior, cond, d, sigma_reading, dps)
+
+
+def draft_min_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
+    """``E_t min(ls row, wls row)`` (``draft.theorem-wls[min,...]``, docs/theory.md#d4-wls).
+
+    Twin of :func:`theory.bounds.draft_min_bound`.
+    """
+    return _draft_bound("min", prior, cond, d, sigma_reading, dps)
+
+
+# --------------------------------------------------------------------------- look-up tables
+
+
+def lookup_C_mp(N: int, d: int, *, dps: int = DPS):
+    """``C = sqrt(32 log(N+1) / d)`` (``seed.lookup-bound``, ``draft.lookup-theorem``); twin of ``lookup_C``."""
+    N = check_int("N", N, minimum=2)
+    d = check_int("d", d, minimum=1)
+    with mpmath.workdps(dps):
+        return mpmath.sqrt(32 * mpmath.log(N + 1) / d)
+
+
+def _resolve_C(N, d, C):
+    if C is None:
+        return mpmath.sqrt(32 * mpmath.log(N + 1) / d)
+    if isinstance(C, mpmath.mpf):
+        if not (mpmath.isfinite(C) and C >= 0):
+            raise ValueError(f"`C` must be >= 0 and finite (got {C!r})")
+        return C
+    return mpmath.mpf(check_positive("C", C, allow_zero=True))
+
+
+def _psi(h, N):
+    """``psi(h) = log((N-1)/(e^h - 1))`` (``expm1``: accurate for small ``h``)."""
+    return mpmath.log(N - 1) - mpmath.log(mpmath.expm1(h))
+
+
+def lookup_psi_mp(h, N: int, *, dps: int = DPS):
+    """``psi(h) = log((N-1)/(e^h - 1))``; ``+inf`` at ``h = 0``. Twin of ``theory.lookup.lookup_psi`` (scalar)."""
+    N = check_int("N", N, minimum=2)
+    with mpmath.workdps(dps):
+        h = _check_h(h, N, dps)
+        return mpmath.inf if h == 0 else _psi(h, N)
+
+
+def _lookup_terms(P):
+    """Per row ``(q_t, q_t psi(h_t), dTV(pi~_t, unif))`` (``theory.lookup.lookup_terms``).
+
+    ``q_t = sum_{o != g} pi_o`` (= ``1 - pi(g|t)`` for the normalised row, without
+    the cancellation); ``q psi = 0`` on one-hot rows (the limit); ``h`` capped at
+    ``log N`` as the float64 code does.
+    """
+    N = len(P[0])
+    logN = mpmath.log(N)
+    q, qpsi, dtv = [], [], []
+    for pi in P:
+        g = _argmax(pi)
+        rest = [v for o, v in enumerate(pi) if o != g]
+        qt = mpmath.fsum(rest)
+        q.append(qt)
+        if qt > 0:
+            qpsi.append(qt * _psi(min(_entropy_row(pi), logN), N))
+            dtv.append(mpmath.fsum(abs(v / qt - mpmath.mpf(1) / (N - 1)) for v in rest) / 2)
+        else:
+            qpsi.append(mpmath.mpf(0))
+            dtv.append(mpmath.mpf(0))
+    return q, qpsi, dtv
+
+
+def lookup_terms_mp(cond, *, dps: int = DPS):
+    """``(q, q psi(h), dTV)``, each ``(T, 1)``: twin of :func:`theory.lookup.lookup_terms`."""
+    with mpmath.workdps(dps):
+        _, P = _cond_rows(cond)
+        return tuple(_column(v) for v in _lookup_terms(P))
+
+
+def _lookup_setup(prior, cond, d, C):
+    p, P, Pf = _instance(prior, cond)
+    d = check_int("d", d, minimum=1)
+    return p, P, _resolve_C(Pf.shape[1], d, C)
+
+
+def _mean_qpsi_times(prior, cond, d, C, a, dps, as_written=False):
+    with mpmath.workdps(dps):
+        p, P, C = _lookup_setup(prior, cond, d, C)
+        if C >= 0.5 and not (as_written and C != 0.5):
+            return mpmath.inf
+        _, qpsi, _ = _lookup_terms(P)
+        return _dot(p, qpsi) * (1 + a * C) / (1 - 2 * C)
+
+
+def seed_lookup_bound_mp(prior, cond, d: int, *, C=None, as_written: bool = False, dps: int = DPS):
+    """Right-hand side of ``seed.lookup-bound``: ``E_t[q_t psi(h_t)] (1+4C)/(1-2C)``; ``inf`` when ``C >= 1/2``.
+
+    Twin of :func:`theory.lookup.seed_lookup_bound` (``C`` default ``sqrt(32 log(N+1)/d)``).
+    ``as_written=True`` evaluates the slide's formula for any ``C != 1/2`` (negative
+    beyond 1/2): the right-hand side of ``seed.lookup-bound[as-written]``.
+    """
+    return _mean_qpsi_times(prior, cond, d, C, 4, dps, as_written)
+
+
+def tight_lookup_bound_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
+    """``draft.lookup-theorem+factor(1+2C)``: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``.
+
+    Twin of :func:`theory.lookup.tight_lookup_bound`; ``inf`` when ``C >= 1/2``.
+    """
+    return _mean_qpsi_times(prior, cond, d, C, 2, dps)
+
+
+def draft_lookup_bound_rows_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
+    """Row terms of ``draft.lookup-theorem``: ``q_t psi(h_t) (1 + 2C + C dTV_t)/(1 - 2C)``, ``(T, 1)``.
+
+    Twin of :func:`theory.lookup.draft_lookup_bound_rows` (``inf`` when ``C >= 1/2``).
+    """
+    with mpmath.workdps(dps):
+        p, P, C = _lookup_setup(prior, cond, d, C)
+        if C >= 0.5:
+            return _column([mpmath.inf] * len(P))
+        _, qpsi, dtv = _lookup_terms(P)
+        return _column([a * (1 + 2 * C + C * b) / (1 - 2 * C) for a, b in zip(qpsi, dtv)])
+
+
+def draft_lookup_bound_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
+    """Right-hand side of ``draft.lookup-theorem`` (D.6): ``E_t`` of the row terms (``p > 0``); ``inf`` if ``C >= 1/2``.
+
+    Twin of :func:`theory.lookup.draft_lookup_bound`.
+    """
+    with mpmath.workdps(dps):
+        p, P, Cm = _lookup_setup(prior, cond, d, C)
+        if Cm >= 0.5:
+            return mpmath.inf
+        rows = draft_lookup_bound_rows_mp(prior, cond, d, C=Cm, dps=dps)
+        return _expect(p, [rows[i] for i in range(rows.rows)])
+
+
+def paper_theorem2_bound_mp(prior, cond, d: int, *, C=None, constant: str = "dtv", dps: int = DPS):
+    """First form of ``paper.theorem2`` (twin of :func:`theory.lookup.paper_theorem2_bound`).
+
+    ``constant="dtv"``: :func:`draft_lookup_bound_mp`; ``"4C"``: :func:`seed_lookup_bound_mp`.
+    """
+    if constant not in PAPER_CONSTANTS:
+        raise ValueError(f"`constant` must be one of {PAPER_CONSTANTS} (got {constant!r})")
+    if constant == "dtv":
+        return draft_lookup_bound_mp(prior, cond, d, C=C, dps=dps)
+    return seed_lookup_bound_mp(prior, cond, d, C=C, dps=dps)
+
+
+def _simplified(prior, cond, d, C, which, dps):
+    with mpmath.workdps(dps):
+        p, P, C = _lookup_setup(prior, cond, d, C)
+        N = len(P[0])
+        if C >= 0.5:
+            return mpmath.inf
+        q, _, _ = _lookup_terms(P)
+        Eq = _dot(p, q)
+        if Eq == 0:
+            return mpmath.mpf(0)
+        if which == "h":
+            Eh = min(_dot(p, [_entropy_row(r) for r in P]), mpmath.log(N))
+            factor = _psi(Eh, N)
+        else:
+            factor = mpmath.log(N - 1) + mpmath.log1p(-Eq) - mpmath.log(Eq)
+        return Eq * (1 + 4 * C) / (1 - 2 * C) * factor
+
+
+def paper_theorem2_simplified_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
+    """Simplified ``paper.theorem2``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)/(e^{E_t[h]} - 1))``; 0 when ``E_t q = 0``.
+
+    Twin of :func:`theory.lookup.paper_theorem2_simplified`.
+    """
+    return _simplified(prior, cond, d, C, "h", dps)
+
+
+def paper_theorem2_simplified_q_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
+    """``paper.theorem2+simplified-q``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)(1 - E_t q)/E_t q)``.
+
+    Twin of :func:`theory.lookup.paper_theorem2_simplified_q`.
+    """
+    return _simplified(prior, cond, d, C, "q", dps)
+
+
+def jl_certificate_mp(W, *, dps: int = DPS):
+    """``||W W^T - I||_max`` of ``W (N, d)``, exactly (the ``C=achieved`` readings' constant).
+
+    Twin of :func:`theory.lookup.jl_certificate` (without ``C``): the products
+    of the float64 entries are exact and each Gram entry is rounded once, so
+    the readings ``C=achieved`` get the ``C`` of the ``W`` actually used rather
+    than its float64 rounding.
+    """
+    with mpmath.workdps(dps):
+        Wr = _rows_of("W", W)
+        G = _gram(Wr)
+        return max(abs(G[i][j] - (1 if i == j else 0)) for i in range(len(G)) for j in range(len(G)))
+
+
+def _check_h(h, N, dps):
+    """``h`` in ``[0, log N]``; above ``log N`` by at most ``ENTROPY_RTOL`` (rounding, as float64) read as ``log N``."""
+    h = _mp(h)
+    if not mpmath.isfinite(h) or h < 0:
+        raise ValueError(f"`h` must be a Shannon entropy in [0, log N] (got {h})")
+    logN = mpmath.log(N)
+    if h > logN * (1 + mpmath.mpf(ENTROPY_RTOL)):
+        raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {mpmath.nstr(logN, 8)}] (got {h})")
+    return min(h, logN)
+
+
+def _gaps(G, g):
+    """``a_j = (w_j - w_g)^T w_g`` from the Gram matrix ``G = W W^T`` (rows), ``a_g = 0``."""
+    a = [G[j][g] - G[g][g] for j in range(len(G))]
+    a[g] = mpmath.mpf(0)
+    return a
+
+
+def _gram(Wr):
+    return [[_dot(u, v) for v in Wr] for u in Wr]
+
+
+def lookup_gaps_mp(W, g: int, *, dps: int = DPS):
+    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``."""
+    with mpmath.workdps(dps):
+        Wr = _rows_of("W", W)
+        g = check_int("g", g, minimum=0, maximum=len(Wr) - 1)
+        return _column(_gaps(_gram(Wr), g))
+
+
+def _lambda(h, a, g):
+    """Root ``lambda >= 0`` of ``psi(lambda) = logsumexp_{j != g}(lambda a_j) - log(e^h - 1)``.
+
+    ``psi`` is convex and strictly decreasing (every ``a_j < 0``), bracketed by
+    ``lo = log((N-1)/(e^h-1))/(-min a)`` (``psi(lo) >= 0``) and
+    ``hi = log((N-1)/(e^h-1))/(-max a)`` (``psi(hi) <= 0``). Safeguarded Newton:
+    from the left, Newton on a convex decreasing function never overshoots;
+    any step leaving the bracket is replaced by bisection; the bracket shrinks
+    every iteration, and the loop stops at the working precision.
+    """
+    N = len(a)
+    others = [v for j, v in enumerate(a) if j != g]
+    amax, amin = max(others), min(others)
+    if h == 0:
+        return mpmath.inf
+    if h >= mpmath.log(N):
+        return mpmath.mpf(0)
+    target = mpmath.log(mpmath.expm1(h))
+    top = mpmath.log(N - 1) - target  # > 0
+    lo, hi = top / (-amin), top / (-amax)
+    if lo >= hi:  # all gaps equal: the root is exactly top / (-a)
+        return hi
+
+    def psi(lam):
+        x = [lam * v for v in others]
+        m = max(x)
+        e = [mpmath.exp(v - m) for v in x]
+        S = mpmath.fsum(e)
+        return m + mpmath.log(S) - target, _dot(e, others) / S
+
+    eps = mpmath.eps * 4
+    x = lo
+    for _ in range(10 * mpmath.mp.prec):
+        f, fp = psi(x)
+        if f == 0:
+            return x
+        if f > 0:
+            lo = max(lo, x)
+        else:
+            hi = min(hi, x)
+        if hi - lo <= eps * hi:
+            return (lo + hi) / 2
+        xn = x - f / fp
+        if not (lo < xn < hi):
+            xn = (lo + hi) / 2
+        if abs(xn - x) <= eps * abs(xn):
+            return xn
+        x = xn
+    return (lo + hi) / 2  # pragma: no cover - the bracket halves at worst every other step
+
+
+def _check_gaps(a, g):
+    others = [(j, v) for j, v in enumerate(a) if j != g]
+    j, amax = max(others, key=lambda jv: jv[1])
+    if amax >= 0:
+        raise ValueError(f"`W` makes the lambda equation non-monotone: (w_j - w_g)^T w_g = {mpmath.nstr(amax, 4)} "
+                         f">= 0 for j={j}, g={g}; the look-up encoder needs every such gap < 0 "
+                         "(guaranteed by ||W W^T - I||_max < 1/2)")
+
+
+def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
+    """``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (``draft.lookup-theorem``), to full precision.
+
+    Twin of :func:`theory.lookup.lookup_lambda`: the equivalent
+    ``logsumexp_{j != g}(lambda a_j) = log(e^h - 1)``, solved in the bracket of
+    the float64 code by safeguarded Newton (:func:`_lambda`). ``h = 0`` gives
+    ``inf``; ``h >= log N`` gives 0. ``h``: a float or an ``mpf``.
+    """
+    with mpmath.workdps(dps):
+        Wr = _rows_of("W", W)
+        N = len(Wr)
+        g = check_int("g", g, minimum=0, maximum=N - 1)
+        a = _gaps(_gram(Wr), g)
+        h = _check_h(h, N, dps)
+        _check_gaps(a, g)
+        return _lambda(h, a, g)
+
+
+def lookup_lambda_bound_mp(h, N: int, C, *, dps: int = DPS):
+    """D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)``; ``inf`` if ``C >= 1/2`` or ``h = 0``, 0 at ``h = log N``.
+
+    Twin of :func:`theory.lookup.lookup_lambda_bound` (``draft.lookup-theorem[lambda-bound]``).
+    """
+    N = check_int("N", N, minimum=2)
+    if C is None:
+        raise ValueError("`C` must be a real number (got None)")
+    with mpmath.workdps(dps):
+        h = _check_h(h, N, dps)
+        C = _resolve_C(N, 1, C)
+        if C >= 0.5 or h == 0:
+            return mpmath.inf
+        if h >= mpmath.log(N):
+            return mpmath.mpf(0)
+        return _psi(h, N) / (1 - 2 * C)
+
+
+def _lookup_rows(P, Wr):
+    G = _gram(Wr)
+    out = []
+    for t, pi in enumerate(P):
+        if sum(1 for v in pi if v > 0) == 1:  # one-hot: h = 0, lambda = inf, the limit KL is 0
+            out.append(mpmath.mpf(0))
+            continue
+        g = _argmax(pi)
+        a = _gaps(G, g)
+        _check_gaps(a, g)
+        lam = _lambda(_entropy_row(pi), a, g)
+        out.append(_kl_row(pi, [lam * G[o][g] for o in range(len(pi))]))
+    return out
+
+
+def lookup_kl_rows_mp(cond, W, *, dps: int = DPS):
+    """``KL(pi_t || softmax f(t))`` of the D.6 encoder ``f(t) = lambda(t) W w_{g(t)}``, ``(T, 1)``; 0 on one-hot rows.
+
+    Twin of ``LookupEncoder.kl_rows`` (:func:`theory.lookup.lookup_encoder`):
+    ``g(t) = argmax pi_t`` (first on ties), ``lambda`` from :func:`lookup_lambda_mp`.
+    """
+    with mpmath.workdps(dps):
+        Pf, P = _cond_rows(cond)
+        Wr = _rows_of("W", W)
+        if len(Wr) != Pf.shape[1]:
+            raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(Wr)})")
+        return _column(_lookup_rows(P, Wr))
+
+
+def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
+    """``dKL(pi, f)`` of the D.6 look-up encoder (``seed.lookup-bound``, ``draft.lookup-theorem``, ``paper.theorem2``).
+
+    Twin of ``lookup_encoder(task, W).divergence(prior)``; rows as :func:`lookup_kl_rows_mp`.
+    """
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        Wr = _rows_of("W", W)
+        if len(Wr) != Pf.shape[1]:
+            raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(Wr)})")
+        return _dot(p, _lookup_rows(P, Wr))
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+_TWINS = {
+    seed_ls_bound: seed_ls_bound_mp,
+    seed_wls_bound: seed_wls_bound_mp,
+    draft_ls_bound: draft_ls_bound_mp,
+    draft_wls_bound: draft_wls_bound_mp,
+    draft_min_bound: draft_min_bound_mp,
+    seed_lookup_bound: seed_lookup_bound_mp,
+    draft_lookup_bound: draft_lookup_bound_mp,
+    tight_lookup_bound: tight_lookup_bound_mp,
+    paper_theorem2_bound: paper_theorem2_bound_mp,
+    paper_theorem2_simplified: paper_theorem2_simplified_mp,
+    paper_theorem2_simplified_q: paper_theorem2_simplified_q_mp,
+}
+
+
+def bound_mp(name: str, prior, cond, d: int, *, C=None, dps: int = DPS):
+    """The right-hand side of the catalogue bound ``name`` (``theory.bounds.CATALOGUE``) at ``dps`` digits.
+
+    Every entry of the catalogue has its twin here (same formula, readings
+    and constants): ``seed.ls-bound``, ``seed.wls-bound`` (sigma and inf
+    readings), ``draft.theorem-ls``, ``draft.theorem-wls`` (and ``min``),
+    ``seed.lookup-bound``, ``draft.lookup-theorem``,
+    ``draft.lookup-theorem+factor(1+2C)``, ``paper.theorem2`` (``constant=dtv``,
+    ``constant=4C``, ``simplified``), ``paper.theorem2+simplified-q``. ``C``
+    (look-up bounds only) overrides ``sqrt(32 log(N+1)/d)``, e.g. with the
+    achieved ``||W W^T - I||_max``.
+
+    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)
+    >>> b = bound_mp("draft.theorem-ls[sigma=uniform]", p, P, 1)
+    >>> bool(abs(b - draft_ls_bound(p, P, 1)) < 1e-13 * b)
+    True
+    """
+    for b in CATALOGUE:
+        if b.name == name:
+            kw = dict(b.kwargs)
+            if b.needs == "C<1/2":
+                kw["C"] = C
+            elif C is not None:
+                raise ValueError(f"`C` applies to the look-up bounds only, not to {name!r}")
+            return _TWINS[b.fn](prior, cond, d, dps=dps, **kw)
+    raise ValueError(f"`name` {name!r} is not a bound of the catalogue; names look like {CATALOGUE[0].name!r}")
+
+
+# --------------------------------------------------------------------------- draft.cor-permutation
+
+
+def permutation_closed_forms_mp(prior, cond, d: int, xi, *, dps: int = DPS) -> dict:
+    """``draft.cor-permutation`` at ``dps`` digits: closed forms against the numeric maps.
+
+    Twin of :func:`theory.exact.permutation_closed_forms`, same keys:
+    ``S_d``; ``formulas`` (``wls[mean-log]``, ``wls[conditional]``, ``ls``: each
+    ``logits``, ``divergence``, ``kl_of_logits``); ``numeric``
+    (``wls[W=e_Sd]``, ``wls[W=f_ls-uniform]``, ``ls[<reading>]``: ``logits``,
+    ``divergence``, or ``None`` and ``error`` when the map raised ``ValueError``
+    -- including :class:`NotUnique`); ``mismatch`` (``"A vs B"`` -> max
+    ``|centred logit difference|`` and ``|divergence difference|``);
+    ``wls_strictly_better``. ``H(pi_t, S)``: ``mean-log``
+    ``sum_S pi log pi / pi(S)``; ``conditional`` that minus ``log pi(S)``.
+    """
+    with mpmath.workdps(dps):
+        p, P, Pf = _instance(prior, cond)
+        T, N = Pf.shape
+        d = check_int("d", d, minimum=1, maximum=N - 1)
+        xi = np.asarray(xi)
+        if xi.shape != (N,) or not np.array_equal(np.sort(xi), np.arange(N)):
+            raise ValueError(f"`xi` must be a permutation of range(N) = range({N}) (got {xi!r})")
+        L = _check_L(P)
+        S, Sc = [int(v) for v in xi[:d]], [int(v) for v in xi[d:]]
+        piS = [mpmath.fsum(r[o] for o in S) for r in P]
+        piSc = [mpmath.fsum(r[o] for o in Sc) for r in P]
+        H = [_dot(r, l) for r, l in zip(P, L)]  # negative entropy
+        meanlog = [mpmath.fsum(r[o] * l[o] for o in Sc) / s for r, l, s in zip(P, L, piSc)]
+        Hs = {"mean-log": meanlog, "conditional": [m - mpmath.log(s) for m, s in zip(meanlog, piSc)]}
+
+        def logits(off):
+            F = [list(l) for l in L]
+            for t in range(T):
+                for o in Sc:
+                    F[t][o] = off[t]
+            return F
+
+        formulas = {}
+        for R in H_READINGS:
+            F = logits([h + mpmath.log(s) for h, s in zip(Hs[R], piSc)])
+            div = _dot(p, [mpmath.log(a + b * (N - d) * mpmath.exp(h)) for a, b, h in zip(piS, piSc, Hs[R])])
+            formulas[f"wls[{R}]"] = {"logits": _matrix(F), "divergence": div, "kl_of_logits": _dot(p, _kl_rows(P, F))}
+        F = logits(H)
+        formulas["ls"] = {"logits": _matrix(F),
+                          "divergence": _dot(p, [mpmath.log(a + (N - d) * mpmath.exp(h)) for a, h in zip(piS, H)]),
+                          "kl_of_logits": _dot(p, _kl_rows(P, F))}
+
+        numeric = {}
+        eS = np.eye(N)[:, S]
+        for name, W_U in (("wls[W=e_Sd]", eS), ("wls[W=f_ls-uniform]", None)):
+            try:
+                lr = f_wls_mp(prior, cond, d, W_U, dps=dps)
+                numeric[name] = {"logits": lr.F, "divergence": lr.divergence(prior, cond, dps=dps)}
+            except ValueError as exc:  # NotUnique included: recorded, as the float64 code records its refusals
+                numeric[name] = {"logits": None, "divergence": None, "error": str(exc)}
+        for r in SIGMA_READINGS:
+            try:
+                lr = _f_ls(p, P, L, d, r, dps)
+                numeric[f"ls[{r}]"] = {"logits": lr.F, "divergence": _dot(p, _kl_rows(P, _rows_of("F", lr.F)))}
+            except NotUnique as exc:
+                numeric[f"ls[{r}]"] = {"logits": None, "divergence": None, "error": str(exc)}
+
+        def cent(Fm):
+            rows = _rows_of("F", Fm)
+            return [[v - mpmath.fsum(r) / len(r) for v in r] for r in rows]
+
+        mismatch = {}
+        for a, fa in formulas.items():
+            for b, nb in numeric.items():
+                if a[:2] != b[:2] or nb["logits"] is None:
+                    continue
+                ca, cb = cent(fa["logits"]), cent(nb["logits"])
+                mismatch[f"{a} vs {b}"] = {
+                    "logits": max(abs(x - y) for ra, rb in zip(ca, cb) for x, y in zip(ra, rb)),
+                    "divergence": abs(fa["divergence"] - nb["divergence"])}
+        better = {f"formula[{R}]": formulas[f"wls[{R}]"]["divergence"] < formulas["ls"]["divergence"]
+                  for R in H_READINGS}
+        better["formula-logits[conditional]"] = (formulas["wls[conditional]"]["kl_of_logits"]
+                                                 < formulas["ls"]["kl_of_logits"])
+        for r in SIGMA_READINGS:
+            for w in ("wls[W=e_Sd]", "wls[W=f_ls-uniform]"):
+                if numeric[w]["divergence"] is not None and numeric[f"ls[{r}]"]["divergence"] is not None:
+                    better[f"numeric {w} < ls[{r}]"] = numeric[w]["divergence"] < numeric[f"ls[{r}]"]["divergence"]
+        return {"S_d": np.asarray(S), "formulas": formulas, "numeric": numeric, "mismatch": mismatch,
+                "wls_strictly_better": better}
+
+
+# --------------------------------------------------------------------------- paper.prop3
+
+
+def _one_hot_targets(cond):
+    P = check_rows_stochastic("cond", cond)
+    ok = np.all((P == 0) | (P == 1), axis=1) & (P.max(axis=1) == 1)
+    if not ok.all():
+        raise ValueError("`cond` violates Assumption 1 (association: every pi_t one-hot)")
+    return P, np.argmax(P, axis=1)
+
+
+def _prop3_rows(g, N, s):
+    two_pi = 2 * mpmath.pi
+    cos = [mpmath.cos(two_pi * k / N) for k in range(N)]  # cos(2 pi k/N), k = (o - g) mod N
+    return [[s * cos[(o - int(gt)) % N] for o in range(N)] for gt in g]
+
+
+def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
+    """Logits of the ``paper.prop3`` family: ``F_{t,o} = s cos(2 pi (o - g(t))/N)``, exact (``(T, N)``).
+
+    The family ``w_j = (cos 2 pi j/N, sin 2 pi j/N, 0, ...)``, ``E(t) = s w_{g(t)}``
+    of :func:`theory.exact.prop3_family`, whose logits are ``s w_o . w_g``;
+    here with mpmath's ``cos`` (the float64 ``W`` carries 1e-16 rounding).
+    Needs Assumption 1 and ``d >= 2`` (``d`` adds zero coordinates only).
+    """
+    check_int("d", d, minimum=2)
+    P, g = _one_hot_targets(cond)
+    with mpmath.workdps(dps):
+        s = _mp(check_positive("scale", scale, allow_zero=True)) if not isinstance(scale, mpmath.mpf) else scale
+        return _matrix(_prop3_rows(g, P.shape[1], s))
+
+
+def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
+    """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``)."""
+    with mpmath.workdps(dps):
+        return kl_mp(prior, cond, prop3_logits_mp(cond, d, scale, dps=dps), dps=dps)
+
+
+def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> dict:
+    """Twin of :func:`theory.exact.prop3_divergence_rate` (``paper.prop3[rate-exact]``, ``[rate-upper]``).
+
+    With ``gamma_k = 1 - cos(2 pi k/N)``: ``exact`` ``log(1 + sum_{k=1}^{N-1} e^{-s gamma_k})``
+    (``log1p``), ``upper`` ``(N-1) e^{-s gamma_1}``, ``asymptotic``
+    ``m e^{-s gamma_1}`` (``m = 2`` for ``N >= 3``, 1 for ``N = 2``), ``measured``
+    :func:`prop3_divergence_mp`. Lists of ``mpf`` over ``scales``; ``gamma1`` an ``mpf``.
+    """
+    s = check_array("scales", scales, ndim=1)
+    if (s < 0).any():
+        raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
+    P, _ = _one_hot_targets(cond)
+    N = P.shape[1]
+    with mpmath.workdps(dps):
+        gam = [1 - mpmath.cos(2 * mpmath.pi * k / N) for k in range(1, N)]
+        g1 = min(gam)
+        mult = 2 if N >= 3 else 1
+        sm = [mpmath.mpf(float(x)) for x in s]
+        return {"scales": sm,
+                "measured": [prop3_divergence_mp(prior, cond, d, x, dps=dps) for x in sm],
+                "exact": [mpmath.log1p(mpmath.fsum(mpmath.exp(-x * gk) for gk in gam)) for x in sm],
+                "upper": [(N - 1) * mpmath.exp(-x * g1) for x in sm],
+                "asymptotic": [mult * mpmath.exp(-x * g1) for x in sm],
+                "gamma1": g1}
