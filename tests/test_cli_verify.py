@@ -93,7 +93,7 @@ def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(runner, "run_claim", interrupted_second)
     js = tmp_path / "p.json"
-    assert main(["verify", "--claims", "draft.lemma-taylor", "--json", str(js)]) == 130
+    assert main(["verify", "--claims", "draft.lemma-taylor", "--workers", "1", "--json", str(js)]) == 130
     doc = json.loads(js.read_text())
     assert doc["interrupted"] and doc["claims_run"] == 1 and doc["claims_selected"] == 2
     assert "interrupted" in capsys.readouterr().err

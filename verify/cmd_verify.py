@@ -1,4 +1,4 @@
-"""``aotmem verify [--profile quick|full] [--claims PATTERN] [--seed N] [--json FILE] [--report DIR] [--strict]``.
+"""``aotmem verify [--profile quick|full] [--claims PATTERN] [--seed N] [--workers K] [--scheduler ADDR] [--json FILE] [--report DIR] [--strict]``.
 
 Runs the claims ledger (``verify.runner``) over the registered claims and
 prints a table (claim, reading, verdict, instances, tightest margin,
@@ -10,6 +10,7 @@ counterexample). Progress goes to stderr, one line per claim. Exit status:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -28,7 +29,25 @@ def add_parser(sub) -> None:
     p.add_argument("--no-figures", action="store_true", help="with --report: skip the figures")
     p.add_argument("--strict", action="store_true", help="exit 1 when any claim fails")
     p.add_argument("--list", action="store_true", help="list the selected claims and exit")
+    p.add_argument("--workers", default="auto", metavar="K",
+                   help="claims run in K processes on this machine ('auto': min(CPUs, 4, claims)); the verdicts do "
+                        "not depend on K")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the claims on a Dask cluster (tcp://HOST:PORT; needs the [dask] extra)")
     p.set_defaults(func=run)
+
+
+def _workers(value: str, n_claims: int) -> int:
+    """``--workers``: an integer >= 1, or ``auto`` (one process per CPU, at most 4 and at most one per claim)."""
+    if value == "auto":
+        return max(1, min(os.cpu_count() or 1, 4, n_claims))
+    try:
+        k = int(value)
+    except ValueError:
+        raise ValueError(f"`--workers` must be a positive integer or 'auto' (got {value!r})") from None
+    if k < 1:
+        raise ValueError(f"`--workers` must be >= 1 (got {k})")
+    return k
 
 
 def run(args) -> int:
@@ -38,6 +57,7 @@ def run(args) -> int:
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
     claims = select(args.claims)
+    workers = _workers(args.workers, len(claims))
     if args.list:
         for c in claims:
             print(f"{c.key}\t{c.kind}\t{c.regime}")
@@ -53,9 +73,10 @@ def run(args) -> int:
         if args.json:
             write_json(args.json, doc_of(acc, True))
 
-    sys.stderr.write(f"aotmem verify: {len(claims)} claims, profile {args.profile}, seed {args.seed}\n")
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{workers} worker(s)"
+    sys.stderr.write(f"aotmem verify: {len(claims)} claims, profile {args.profile}, seed {args.seed}, {where}\n")
     results, interrupted = run_claims(claims, profile=args.profile, seed=args.seed, progress=sys.stderr,
-                                      on_result=partial)
+                                      on_result=partial, workers=workers, scheduler=args.scheduler)
     doc = doc_of(results, interrupted)
     print(table(results))
     print(f"wall time {doc['wall_s']:.1f} s" + (" (interrupted)" if interrupted else ""))

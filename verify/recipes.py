@@ -73,8 +73,11 @@ def describe(recipe: dict) -> str:
     kind = recipe.get("kind", "?")
     if kind == "explicit":
         rest = {k: v for k, v in recipe.items() if k not in ("kind", "logits", "weights", "seed", "N", "S")}
-        return (f"explicit N={recipe['N']} T={len(recipe['logits'])} logits={recipe['logits']} "
-                f"weights={recipe['weights']} " + " ".join(f"{k}={v}" for k, v in rest.items()))
+        g = lambda v: f"{v:.4g}"  # display only: the recipe itself carries the exact numbers
+        logits = "[" + ", ".join("[" + ", ".join(g(v) for v in row) + "]" for row in recipe["logits"]) + "]"
+        weights = "[" + ", ".join(g(v) for v in recipe["weights"]) + "]"
+        return (f"explicit N={recipe['N']} T={len(recipe['logits'])} logits={logits} weights={weights} "
+                + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rest.items()))
     head = [f"{kind} N={recipe.get('N')} S={recipe.get('S')}"]
     skip = {"kind", "N", "S", "seed"}
     for k, v in recipe.items():

@@ -16,6 +16,12 @@ Conventions
   The *relative margin* divides by ``max(|lhs|, |rhs|, tol, MARGIN_FLOOR)``;
   the runner steers Hypothesis toward small relative margins with
   ``target()``, skipping *trivial* instances (both sides 0 within ``tol``).
+- *Existence claims* (kind ``construction``: "there is an AoT / a map /
+  an embedding ...") are checked through a witness the package builds. A
+  witness that misses is a finding about the witness, not a counterexample:
+  such an instance makes the verdict ``no-witness``. Only an evaluation
+  marked ``certified`` (a proof that no object reaches the claim on that
+  instance, e.g. a structural rank bound) makes an existence claim ``fails``.
 - An instance *violates* the claim when the margin is below ``-tol`` with
   ``tol = atol + rtol * scale`` (for the strict ``>``: when the margin is
   not above ``+tol``, i.e. ``lhs`` is not positive beyond rounding) (scale = ``|rhs|`` for inequalities,
@@ -86,8 +92,10 @@ MARGIN_FLOOR = 1e-12
 SENSES = ("<=", ">=", ">", "==")
 SOURCES = ("seed", "draft", "paper")
 # bound: an inequality between computed quantities; identity: an equality;
-# construction: an existence statement verified by an explicit object;
-# measurement: a curve measured against an operational reading.
+# construction: an existence statement ("there is ..."), checked through a witness: a
+# witness that misses is a finding about the witness (verdict no-witness), only a
+# certificate that no object exists refutes it; measurement: a curve measured
+# against an operational reading.
 KINDS = ("bound", "identity", "construction", "measurement")
 
 
@@ -107,6 +115,10 @@ class Evaluation:
     outside : str or None
         Reason the instance is outside the claim's regime (then ``lhs`` and
         ``rhs`` are NaN and nothing is judged).
+    certified : bool
+        For existence claims: the violation is certified, i.e. no object can
+        reach the claim on this instance (``detail`` says why). Without it a
+        violated existence claim only says the witness missed.
     """
 
     lhs: float
@@ -116,6 +128,7 @@ class Evaluation:
     rtol: float = KL_RTOL
     detail: dict = field(default_factory=dict)
     outside: str | None = None
+    certified: bool = False
 
     def __post_init__(self) -> None:
         if self.sense not in SENSES:
@@ -163,6 +176,23 @@ class Evaluation:
         return m / scale
 
     @property
+    def ratio(self) -> float | None:
+        """How far towards a violation, scale-free: ``lhs/rhs`` for ``<=``, ``rhs/lhs`` for ``>=``/``>``,
+        ``|lhs - rhs| / tol`` for ``==`` (a violation is about ``ratio > 1``); None when undefined
+        (a zero or non-finite denominator, or an instance outside the regime)."""
+        if self.outside is not None:
+            return None
+        if self.sense == "==":
+            num, den = abs(self.lhs - self.rhs), self.tol
+        elif self.sense == "<=":
+            num, den = self.lhs, self.rhs
+        else:
+            num, den = self.rhs, self.lhs
+        if not (math.isfinite(num) and math.isfinite(den)) or den <= 0:
+            return None
+        return num / den
+
+    @property
     def trivial(self) -> bool:
         """Both sides are 0 within the tolerance (e.g. ``sigma_{d+1} = 0``): tight, but uninformative."""
         return self.outside is None and max(abs(self.lhs), abs(self.rhs)) <= self.tol
@@ -183,7 +213,8 @@ class Evaluation:
             "lhs": _num(self.lhs), "rhs": _num(self.rhs), "sense": self.sense,
             "margin": _num(self.margin), "rel_margin": _num(self.rel_margin),
             "atol": self.atol, "rtol": self.rtol, "tol": _num(self.tol),
-            "violated": self.violated, "outside": self.outside,
+            "violated": self.violated, "outside": self.outside, "certified": self.certified,
+            "ratio": None if self.ratio is None else _num(self.ratio),
             "detail": {k: _num(v) if isinstance(v, float) else v for k, v in self.detail.items()},
         }
 
@@ -225,6 +256,18 @@ class Claim:
         Scales the profile's instance count.
     corrects : str or None
         For a corrected statement, the key of the claim it corrects.
+    space : aotmem.verify.search.TaskSpace or None
+        How the claim's instances map to explicit tasks and continuous
+        parameters: enables the structured families and the adversarial
+        optimisation (claims without one are searched by sampling only).
+    batch : callable or None
+        ``batch(recipes) -> list of Evaluation or Exception``, the same as
+        ``[evaluate(r) for r in recipes]`` but vectorised (throughput).
+    recheck : callable or None
+        ``recheck(recipe, ev) -> dict``: both sides recomputed in extended precision
+        (mpmath, 50 digits) and the comparison decided there (keys
+        ``confirmed`` (True/False/None), ``lhs``, ``rhs``, ``margin``, ``dps``,
+        ``method``). A ``fails`` is printed only once re-checked.
     describe : callable or None
         ``describe(recipe) -> str``: a one-line summary of an instance.
     """
@@ -243,6 +286,9 @@ class Claim:
     corrects: str | None = None
     describe: Callable[[dict], str] | None = None
     note: str = ""
+    space: Any = None
+    batch: Callable | None = None
+    recheck: Callable | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:

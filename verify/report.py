@@ -45,27 +45,47 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _checked(r: Result) -> str:
+    """How a reported violation was confirmed: ``mp50`` (mpmath, 50 digits), ``exact``, ``cert`` or ``float64``."""
+    if not r.counterexample:
+        return "-"
+    if r.verdict == "no-witness":
+        return "witness"
+    rc = r.counterexample.get("recheck") or {}
+    if rc.get("confirmed"):
+        return {"mpmath": f"mp{rc.get('dps', 50)}"}.get(rc.get("method"), rc.get("method", "?"))
+    return "float64"
+
+
 def table(results: list[Result], *, width: int = 60) -> str:
-    """The terminal table: claim, reading, verdict, instances, tightest margin, counterexample/reason.
+    """The terminal table: claim, reading, verdict, instances, methods, tightest margin, largest ratio, check, note.
+
+    ``methods`` counts instances per search method (``S`` sampling, ``F`` structured
+    families, ``O`` optimisation); ``ratio`` is the largest ``lhs/rhs`` found
+    (:attr:`aotmem.verify.registry.Evaluation.ratio`); ``check`` says how a
+    violation was confirmed (``mp50``: recomputed in 50-digit arithmetic).
 
     >>> from aotmem.verify.runner import Result
     >>> r = Result(key="a.b", id="paper.x", reading="", source="paper", kind="bound", statement="",
     ...            regime="", verdict="holds", instances=3)
     >>> print(table([r]).splitlines()[0].split())
-    ['claim', 'reading', 'verdict', 'inst', 'margin', 'counterexample', '/', 'note']
+    ['claim', 'reading', 'verdict', 'inst', 'methods', 'margin', 'ratio', 'check', 'counterexample', '/', 'note']
     """
-    rows = [("claim", "reading", "verdict", "inst", "margin", "counterexample / note")]
+    head = ("claim", "reading", "verdict", "inst", "methods", "margin", "ratio", "check")
+    rows = [head + ("counterexample / note",)]
     for r in results:
         if r.counterexample:
             ev = r.counterexample["evaluation"]
             note = (f"{r.counterexample['summary']}: {_fmt(ev['lhs'])} {ev['sense']} {_fmt(ev['rhs'])} "
                     f"violated")
         else:
-            note = r.reason
-        rows.append((r.id, r.reading or "-", r.verdict, str(r.instances), r.margin_text(), _short(note, width)))
-    w = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(row[i].ljust(w[i]) for i in range(5)) + "  " + row[5] for row in rows]
-    lines.insert(1, "-" * min(sum(w) + 10 + width, 200))
+            note = r.reason or (r.evidence or {}).get("short_of_target", "")
+        rows.append((r.id, r.reading or "-", r.verdict, str(r.instances), r.methods_text(), r.margin_text(),
+                     r.ratio_text(), _checked(r), _short(note, width)))
+    k = len(head)
+    w = [max(len(row[i]) for row in rows) for i in range(k)]
+    lines = ["  ".join(row[i].ljust(w[i]) for i in range(k)) + "  " + row[k] for row in rows]
+    lines.insert(1, "-" * min(sum(w) + 2 * k + width, 220))
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
     lines.append("")
     lines.append("  ".join(f"{v}: {counts[v]}" for v in VERDICTS) + f"   ({len(results)} claims)")

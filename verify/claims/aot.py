@@ -17,6 +17,7 @@ from aotmem.theory.divergence import kl
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.targets import rank_d_target
 from aotmem.theory.task import all_sequences
+from aotmem.verify.recheck import exact_integers
 from aotmem.verify.recipes import describe, full_support_recipes, limits, rng_of, task_from
 from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
@@ -121,6 +122,10 @@ CERTIFY_MAX_T = 16
 
 
 def _lemma2_certified(recipe):
+    want = min(recipe["T0"], recipe["H"] * recipe["d"])
+    cert = _certified_short(recipe, want)
+    if cert is not None:
+        return cert
     primed, seqs = _lemma2_setup(recipe)
     cert = certify_rank(primed, seqs, dps=30, heads_only=True)
     if cert.verdict == "undecided":
@@ -129,26 +134,61 @@ def _lemma2_certified(recipe):
                       detail={"sigma_min_hi": cert.sigma_min_hi, "sigma_max": cert.sigma_max})
 
 
-def _certified_deficient(recipe):
-    """For a float64 shortfall: True (certified deficient), False (certified full), None (undecided / too big)."""
+def _draw_primed_full_rank(recipe) -> bool | None:
+    """mpmath's verdict on draw_primed's heads: True (full), False (deficient), None (undecided / too big)."""
     if recipe["T0"] > MAX_T or recipe["H"] * recipe["d"] > 2 * MAX_T:
         return None
-    ev = _lemma2_certified(recipe)
-    if ev.outside is not None:
-        return None
-    return ev.lhs < 1.0
+    cert = certify_rank(*_lemma2_setup(recipe), dps=30, heads_only=True)
+    return None if cert.verdict == "undecided" else cert.verdict == "full"
+
+
+def _certified_deficient(recipe):
+    """For a float64 shortfall: True (certified deficient), False (certified full), None (undecided / too big)."""
+    full = _draw_primed_full_rank(recipe)
+    return None if full is None else not full
+
+
+def structural_rank_cap(r) -> int:
+    """An upper bound on ``rank{A(t)}`` valid for EVERY choice of ``e``, ``pos``, ``W_QK`` (a certificate).
+
+    ``S = 1``: each head attends to one position, so ``A^h(t) = x_1(t)`` for every
+    ``h`` and the stacked ``A(t)`` has rank ``<= min(T_0, d)``. ``S >= 2``:
+    :func:`aotmem.theory.certify.attention_rank_cap` (``H(N+S-2) + 1``, docs/theory.md#p5).
+    """
+    if r["S"] == 1:
+        return min(r["T0"], r["d"])
+    return attention_rank_cap(r["T0"], r["H"], r["d"], r["N"], r["S"])
+
+
+def _certified_short(recipe, want):
+    """A certified violation when no choice at all reaches rank ``want`` (the structural bound), else None."""
+    cap = structural_rank_cap(recipe)
+    if cap < want:
+        return Evaluation(cap, want, ">=", atol=0.0, rtol=0.0, certified=True,
+                          detail={"certificate": "structural rank bound for every e, pos, W_QK: "
+                                  + ("S = 1: A^h(t) = x_1(t), rank <= min(T_0, d)" if recipe["S"] == 1
+                                     else "rank <= H(N+S-2) + 1")})
+    return None
 
 
 def _judge_rank(recipe, rank, want, ratio, full_rank_target):
-    """A float64 rank below ``want`` counts only when mpmath certifies it (float64 cannot tell rank from conditioning)."""
+    """The witness draw_primed's rank against ``want``; certified when no choice can reach ``want``.
+
+    A float64 rank below ``want`` counts only when mpmath certifies it (float64
+    cannot tell rank from conditioning); even then it is a miss of this witness,
+    not a counterexample, unless the structural bound certifies it for every choice.
+    """
+    cert = _certified_short(recipe, want)
+    if cert is not None:
+        return cert
     if rank < want:
         if not full_rank_target:
             return Evaluation.out_of_regime("float64 rank below the cap; the mpmath certificate only decides full rank")
-        cert = _certified_deficient(recipe)
-        if cert is None:
+        deficient = _certified_deficient(recipe)
+        if deficient is None:
             return Evaluation.out_of_regime(f"float64 rank {rank} < {want} (sigma ratio {ratio:.2g}) but not "
                                             "certifiable in mpmath (T_0 too large)")
-        if not cert:
+        if not deficient:
             rank = want  # certified full: the float64 shortfall was conditioning
     return Evaluation(rank, want, ">=", atol=0.0, rtol=0.0, detail={"sigma_want/sigma_1": ratio})
 
@@ -185,7 +225,7 @@ register(Claim(
     id="paper.lemma2", reading="construction=draw_primed", source="paper", kind="construction",
     statement=r"\exists W_{QK}^h, e, pos:\ \mathrm{rank}\{A(t)\}_{t} \ge \min(T_0, H d)\ (\text{rank-1 } W_{QK}^h "
               r"\text{ suffice, Remark 2})",
-    instances=_lemma2_recipes, evaluate=_lemma2, describe=_lemma2_describe,
+    instances=_lemma2_recipes, evaluate=_lemma2, describe=_lemma2_describe, recheck=exact_integers,
     regime="T_0 sequences among N^S (all lengths S >= 1), H heads; the generic random construction "
            "theory.construct.draw_primed (rank-1 or full W_QK); float64 numerical rank (numpy's matrix_rank "
            "tolerance); a shortfall counts only when theory.certify certifies it in mpmath (T_0 <= 120), "
@@ -195,14 +235,14 @@ register(Claim(
     id="paper.lemma2+S>=2+d<=N+S-2", reading="construction=draw_primed", source="paper", kind="construction",
     statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)",
     instances=lambda profile: _lemma2_recipes(profile).filter(_lemma2_restricted), evaluate=_lemma2,
-    describe=_lemma2_describe, corrects="paper.lemma2[construction=draw_primed]",
+    describe=_lemma2_describe, recheck=exact_integers, corrects="paper.lemma2[construction=draw_primed]",
     regime=_LEMMA2_FIX + ". Restricted to S >= 2 and d <= N + S - 2 (then H d <= H(N+S-2) + 1)",
 ))
 register(Claim(
     id="paper.lemma2+S>=2+cap", reading="construction=draw_primed", source="paper", kind="construction",
     statement=r"S \ge 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d, H(N+S-2) + 1)",
     instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: r["S"] >= 2), evaluate=_lemma2_cap,
-    describe=_lemma2_describe, corrects="paper.lemma2[construction=draw_primed]",
+    describe=_lemma2_describe, recheck=exact_integers, corrects="paper.lemma2[construction=draw_primed]",
     regime=_LEMMA2_FIX + ". The sharp form: the cap H(N+S-2)+1 bounds every choice; this checks the generic "
                          "construction reaches it",
 ))
@@ -210,14 +250,14 @@ register(Claim(
     id="draft.lemma-rank+S>=2+d<=N+S-2", reading="construction=draw_primed", source="draft", kind="construction",
     statement=r"S \ge 2,\ d \le N + S - 2,\ P d \ge N^S \Rightarrow A \text{ has full row rank } N^S",
     instances=lambda profile: _lemma2_recipes(profile, full_heads=True).filter(_lemma2_restricted),
-    evaluate=_lemma2, describe=_lemma2_describe,
+    evaluate=_lemma2, describe=_lemma2_describe, recheck=exact_integers,
     corrects="draft.lemma-rank[construction=draw_primed]", regime=_LEMMA2_FIX,
 ))
 register(Claim(
     id="paper.lemma2", reading="certified", source="paper", kind="construction",
     statement=r"\mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified in mpmath)}",
     instances=lambda profile: _lemma2_recipes(profile).filter(_small), evaluate=_lemma2_certified,
-    describe=_lemma2_describe, cost="medium",
+    describe=_lemma2_describe, recheck=exact_integers, cost="medium",
     examples=(_LEMMA2_S1,),  # the S = 1 counterexample of the float64 search, kept
     regime=f"T_0 <= {CERTIFY_MAX_T}; the rank of draw_primed's heads, certified full or deficient by "
            "theory.certify.certify_rank (dps 30 and 60)",
@@ -226,14 +266,14 @@ register(Claim(
     id="paper.lemma2+S>=2+d<=N+S-2", reading="certified", source="paper", kind="construction",
     statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified)}",
     instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: _lemma2_restricted(r) and _small(r)),
-    evaluate=_lemma2_certified, describe=_lemma2_describe,
+    evaluate=_lemma2_certified, describe=_lemma2_describe, recheck=exact_integers,
     cost="medium", corrects="paper.lemma2[certified]", regime=_LEMMA2_FIX + f"; T_0 <= {CERTIFY_MAX_T}",
 ))
 register(Claim(
     id="draft.lemma-rank", reading="construction=draw_primed", source="draft", kind="construction",
     statement=r"P d \ge N^k \Rightarrow \exists e, pos, W_{QK}:\ A \text{ (rows: sequences) invertible}",
     instances=lambda profile: _lemma2_recipes(profile, full_heads=True), evaluate=_lemma2,
-    describe=_lemma2_describe,
+    describe=_lemma2_describe, recheck=exact_integers,
     regime="all N^S sequences (k = S), P = ceil(N^S/d) heads of inner dimension d; full row rank N^S "
            "of the (N^S, P d) attention matrix; construction theory.construct.draw_primed",
 ))
@@ -326,13 +366,13 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
               "bound)" if _target_name == "optimal" else
               "target = f_ls (uniform): the proof's chain with any rank-d target, dKL(pi, f_ls) in place of the minimum")
     register(Claim(
-        id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="bound",
+        id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="construction",
         statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}"),
         instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 1), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote,
     ))
     register(Claim(
-        id="paper.theorem1+factor2", reading=f"target={_target_name}", source="paper", kind="bound",
+        id="paper.theorem1+factor2", reading=f"target={_target_name}", source="paper", kind="construction",
         statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}"),
         instances=_theorem1_recipes, evaluate=_theorem1_eval(_target_name, 2), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote,
@@ -352,9 +392,10 @@ def _theorem1_params(recipe):
 
 
 register(Claim(
-    id="paper.theorem1", reading="params", source="paper", kind="bound",
+    id="paper.theorem1", reading="params", source="paper", kind="construction",
     statement=r"\#\text{params} = d(S + 2N + 4 d_h H)\ \text{or}\ d(S + 2N + 2(d_h + 1) H)\ (\text{rank-1 } W_{QK})",
     instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe, cost="medium",
+    recheck=exact_integers,
     examples=({"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3, "d_h": 1,
                "eps": 0.1, "qk": "full", "cseed": 0},),  # edge case: full W_QK with d > 2 d_h
     regime="the constructed AoT's own count (docs/theory.md#aot shapes: W_QK^h is d x d, d^2 entries when "
@@ -380,14 +421,14 @@ _SEED_AOT_STMT = (r"\exists T^*\ (\lceil N_\varepsilon/d \rceil \text{ modules o
 _SEED_AOT_REGIME = ("Assumption 2; seed variant of theory.construct (skip fixed); f_W* = optimal_encoder; "
                     "sigma_1 with the row-centred W; C = the paper's constant")
 register(Claim(
-    id="seed.theorem-aot", reading="C=paper", source="seed", kind="bound",
+    id="seed.theorem-aot", reading="C=paper", source="seed", kind="construction",
     statement=_SEED_AOT_STMT.replace("{k}", ""), instances=_theorem1_recipes, evaluate=_seed_aot_eval(1),
     examples=({"kind": "almost-rank", "N": 3, "S": 2, "d": 1, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
                "d_h": 1, "eps": 0.5, "qk": "rank1", "cseed": 13614, "seed": 1},),  # found by the full profile
     describe=describe, cost="expensive", regime=_SEED_AOT_REGIME,
 ))
 register(Claim(
-    id="seed.theorem-aot+factor2", reading="C=paper", source="seed", kind="bound",
+    id="seed.theorem-aot+factor2", reading="C=paper", source="seed", kind="construction",
     statement=_SEED_AOT_STMT.replace("{k}", "2"), instances=_theorem1_recipes, evaluate=_seed_aot_eval(2),
     describe=describe, cost="expensive", regime=_SEED_AOT_REGIME, corrects="seed.theorem-aot[C=paper]",
 ))

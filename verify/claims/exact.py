@@ -27,6 +27,8 @@ from aotmem.verify.recipes import (
     limits,
     task_from,
 )
+from aotmem.theory.precise import f_ls_mp, prop3_divergence_rate_mp
+from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
 # ----------------------------------------------------- seed.zero-divergence --
@@ -105,12 +107,19 @@ def _zero_only_if_certified(recipe):
     return Evaluation(lb, 0.0, ">", atol=0.0, rtol=0.0, detail={"sigma_d+1": sd1})
 
 
+@guarded
+def _zero_if_recheck(recipe, ev):
+    task = task_from(recipe)
+    lr = f_ls_mp(task.prior, task.cond, min(recipe["d_claim"], task.N), "uniform")
+    return decided(lr.divergence(task.prior, task.cond), 0.0, ev)
+
+
 _ZERO_REGIME = "Assumption 2 (L finite); rank of the uniform-centred L against d"
 register(Claim(
     id="seed.zero-divergence", reading="if", source="seed", kind="construction",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) \le d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) = 0"
               r"\ (\text{always when } d \ge N-1)",
-    instances=_zero_recipes, evaluate=_zero_if, describe=describe,
+    instances=_zero_recipes, evaluate=_zero_if, describe=describe, recheck=_zero_if_recheck,
     regime=_ZERO_REGIME + f"; construction: the rank-d truncated SVD (f_ls, uniform); rank at rtol {ZERO_RANK_RTOL:g}",
     examples=({"kind": "almost-rank", "N": 5, "S": 1, "d": 2, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
                "seed": 0, "d_claim": 2},),
@@ -246,16 +255,27 @@ def _prop3_rate(which):
     return evaluate
 
 
+def _prop3_rate_recheck(which):
+    @guarded
+    def recheck(recipe, ev):
+        task = task_from(recipe)
+        out = prop3_divergence_rate_mp(task.prior, task.cond, recipe["d"], [recipe["scale"]])
+        return decided(out["measured"][0], out["exact" if which == "exact" else "upper"][0], ev)
+    return recheck
+
+
 register(Claim(
     id="paper.prop3", reading="rate-exact", source="paper", kind="identity",
     statement=r"d_{KL}(s) = \log\big(1 + \sum_{k=1}^{N-1} e^{-s(1 - \cos(2\pi k/N))}\big)",
     instances=_prop3_rate_recipes, evaluate=_prop3_rate("exact"), describe=describe,
+    recheck=_prop3_rate_recheck("exact"),
     regime="association tasks, 2 <= d <= N, scale s in [0, 60]; the unit-circle family's divergence in closed form",
 ))
 register(Claim(
     id="paper.prop3", reading="rate-upper", source="paper", kind="bound",
     statement=r"d_{KL}(s) \le (N-1) e^{-s(1 - \cos(2\pi/N))} \to 0",
     instances=_prop3_rate_recipes, evaluate=_prop3_rate("upper"), describe=describe,
+    recheck=_prop3_rate_recheck("upper"),
     regime="association tasks, 2 <= d <= N, scale s in [0, 60]",
 ))
 

@@ -8,6 +8,7 @@ The encoder is the Johnson-Lindenstrauss construction of docs/theory.md#d6
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -24,7 +25,24 @@ from aotmem.theory.lookup import (
     paper_theorem2_simplified,
 )
 from aotmem.verify.recipes import describe, dirichlet_recipes, explicit_recipes, lookup_recipes, task_from
+from aotmem.theory.precise import (
+    bound_mp,
+    entropy_mp,
+    jl_certificate_mp,
+    lookup_C_mp,
+    lookup_divergence_mp,
+    lookup_lambda_bound_mp,
+    lookup_lambda_mp,
+    paper_theorem2_bound_mp,
+    paper_theorem2_simplified_mp,
+    seed_lookup_bound_mp,
+)
+from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.search import TaskSpace
+
+# Explicit tasks (logits, prior) with the claim's JL width d and draw wseed kept: d is not a rank here.
+TASKS = TaskSpace(rows_at_least_d=False)
 
 
 @st.composite
@@ -40,10 +58,18 @@ def lookup_d_recipes(draw, profile="quick", *, regime="any"):
     return r
 
 
+@functools.lru_cache(maxsize=256)
+def _jl(N: int, d: int, wseed: int):
+    """The certified JL draw of ``(N, d, wseed)`` (deterministic; the search reuses a few of them many times)."""
+    W, cert = jl_matrix(N, d, seed=wseed)
+    W.setflags(write=False)
+    return W, cert
+
+
 def lookup_setup(recipe):
     """Task, JL matrix ``W`` and its certificate (the encoder is built after the regime checks)."""
     task = task_from(recipe)
-    W, cert = jl_matrix(task.N, recipe["d"], seed=recipe["wseed"])
+    W, cert = _jl(task.N, recipe["d"], recipe["wseed"])
     return task, W, cert
 
 
@@ -56,6 +82,26 @@ def lookup_regime(recipe, C_mode):
     if C_mode == "formula" and not cert.holds:
         return task, W, cert, C, f"JL draw missed C: max_dev {cert.max_dev:.3g} > C {C:.3g}"
     return task, W, cert, C, None
+
+
+def _C_mp(task, d, W, C_mode):
+    """The claim's ``C`` at 50 digits: the formula's, or the one the draw achieves (exactly)."""
+    return lookup_C_mp(task.N, d) if C_mode in ("formula", "as-written") else jl_certificate_mp(W)
+
+
+def _lookup_recheck(C_mode, name=None):
+    """Both sides at 50 digits: the D.6 encoder's divergence and the bound at the claim's C."""
+    @guarded
+    def recheck(recipe, ev):
+        task, W, _ = lookup_setup(recipe)
+        C = _C_mp(task, recipe["d"], W, C_mode)
+        lhs = lookup_divergence_mp(task.prior, task.cond, W)
+        if name is None:  # seed.lookup-bound: the slide's formula (as written: for every C)
+            rhs = seed_lookup_bound_mp(task.prior, task.cond, recipe["d"], C=C, as_written=(C_mode == "as-written"))
+        else:
+            rhs = bound_mp(name, task.prior, task.cond, recipe["d"], C=C)
+        return decided(lhs, rhs, ev)
+    return recheck
 
 
 # ------------------------------------------------------- seed.lookup-bound --
@@ -99,21 +145,21 @@ register(Claim(
     id="seed.lookup-bound", reading="C<1/2", source="seed", kind="bound",
     statement=_LOOKUP_STMT + r",\ C < 1/2",
     instances=lambda profile: lookup_d_recipes(profile, regime="C<1/2"), evaluate=_seed_lookup_eval("formula"),
-    describe=describe,
+    describe=describe, recheck=_lookup_recheck("formula"), space=TASKS,
     regime="C = sqrt(32 log(N+1)/d) < 1/2, i.e. d > 128 log(N+1); W a certified JL draw; f the D.6 encoder",
 ))
 register(Claim(
     id="seed.lookup-bound", reading="as-written", source="seed", kind="bound",
     statement=_LOOKUP_STMT + r"\ (\text{no condition on } C)",
     instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_seed_lookup_eval("as-written"),
-    describe=describe,
+    describe=describe, recheck=_lookup_recheck("as-written"), space=TASKS,
     regime="any d (the slide states no condition); for C > 1/2 the right-hand side is negative",
 ))
 register(Claim(
     id="seed.lookup-bound", reading="C=achieved", source="seed", kind="bound",
     statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W actually used}",
     instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_seed_lookup_eval("achieved"),
-    describe=describe,
+    describe=describe, recheck=_lookup_recheck("achieved"), space=TASKS,
     regime="the proof's C is any bound on ||WW^T - I||_max: use the achieved one (< 1/2)",
 ))
 
@@ -140,7 +186,19 @@ def _lookup_lambda(recipe):
     bnd = np.array([lookup_lambda_bound(float(h), task.N, C) for h in enc.h[fin]])
     lam = enc.lam[fin]
     t = int(np.argmin(bnd - lam))
-    return Evaluation(lam[t], bnd[t], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"h": float(enc.h[fin][t]), "C": C})
+    row = int(np.flatnonzero(fin)[t])
+    return Evaluation(lam[t], bnd[t], "<=", atol=KL_ATOL, rtol=KL_RTOL,
+                      detail={"h": float(enc.h[fin][t]), "C": C, "row": row})
+
+
+@guarded
+def _lambda_recheck(recipe, ev):
+    task, W, _ = lookup_setup(recipe)
+    t = int(ev.detail["row"])
+    h = entropy_mp(task.cond[t:t + 1])[0]
+    g = int(np.argmax(task.cond[t]))
+    C = lookup_C_mp(task.N, recipe["d"])
+    return decided(lookup_lambda_mp(h, W, g), lookup_lambda_bound_mp(h, task.N, C), ev)
 
 
 def lookup_div_eval(C_mode, name):
@@ -176,20 +234,22 @@ register(Claim(
 register(Claim(
     id="draft.lookup-theorem", reading="lambda-bound", source="draft", kind="bound",
     statement=r"\lambda(t) \le \log\frac{N-1}{e^{h(\pi_t)} - 1} \Big/ (1 - 2C)",
-    instances=_large, evaluate=_lookup_lambda, describe=describe,
+    instances=_large, evaluate=_lookup_lambda, describe=describe, space=TASKS, recheck=_lambda_recheck,
     regime=_D6_REGIME + "; rows with h > 0 (lambda finite)",
 ))
 register(Claim(
     id="draft.lookup-theorem", reading="divergence", source="draft", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}"
                r"\frac{1 + 2C + C\, d_{TV}(\tilde\pi_t, \mathrm{unif})}{1 - 2C}\Big]"),
-    instances=_large, evaluate=lookup_div_eval("formula", "draft.lookup-theorem"), describe=describe,
+    instances=_large, evaluate=lookup_div_eval("formula", "draft.lookup-theorem"), describe=describe, space=TASKS,
+    recheck=_lookup_recheck("formula", "draft.lookup-theorem"),
     regime=_D6_REGIME,
 ))
 register(Claim(
     id="draft.lookup-theorem", reading="divergence,C=achieved", source="draft", kind="bound",
     statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W used}",
-    instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem"), describe=describe,
+    instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem"), describe=describe, space=TASKS,
+    recheck=_lookup_recheck("achieved", "draft.lookup-theorem"),
     regime="achieved ||WW^T - I||_max < 1/2 (any d)",
 ))
 register(Claim(
@@ -197,7 +257,8 @@ register(Claim(
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
                r"\frac{1 + 2C}{1 - 2C}"),
     instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem+factor(1+2C)"), describe=describe,
-    corrects="draft.lookup-theorem[divergence]",
+    corrects="draft.lookup-theorem[divergence]", space=TASKS,
+    recheck=_lookup_recheck("achieved", "draft.lookup-theorem+factor(1+2C)"),
     regime="achieved ||WW^T - I||_max < 1/2; the strongest form the proof supports (theory.lookup.tight_lookup_bound)",
 ))
 
@@ -212,6 +273,13 @@ def _t2_step(recipe):
     first = paper_theorem2_bound(task.prior, task.cond, recipe["d"], constant="4C")
     simp = paper_theorem2_simplified(task.prior, task.cond, recipe["d"])
     return Evaluation(first, simp, "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"C": C})
+
+
+@guarded
+def _t2_step_recheck(recipe, ev):
+    task = task_from(recipe)
+    first = paper_theorem2_bound_mp(task.prior, task.cond, recipe["d"], constant="4C")
+    return decided(first, paper_theorem2_simplified_mp(task.prior, task.cond, recipe["d"]), ev)
 
 
 @st.composite
@@ -232,27 +300,27 @@ register(Claim(
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[\pi(o \ne g(t)|t) \log\frac{N-1}{e^{h(\pi_t)} - 1}"
                r"\frac{1 + 2C + C d_{TV}}{1 - 2C}\Big]"),
     instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2[constant=dtv]"),
-    describe=describe, regime=_T2_REGIME,
+    describe=describe, regime=_T2_REGIME, space=TASKS, recheck=_lookup_recheck("formula", "paper.theorem2[constant=dtv]"),
 ))
 register(Claim(
     id="paper.theorem2", reading="constant=4C", source="paper", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[\pi(o \ne g(t)|t) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
                r"\frac{1 + 4C}{1 - 2C}"),
     instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2[constant=4C]"),
-    describe=describe, regime=_T2_REGIME,
+    describe=describe, regime=_T2_REGIME, space=TASKS, recheck=_lookup_recheck("formula", "paper.theorem2[constant=4C]"),
 ))
 register(Claim(
     id="paper.theorem2", reading="simplified", source="paper", kind="bound",
     statement=(r"d_{KL}(\pi, f) \le E_t[\pi(o \ne g(t)|t)]\frac{1+4C}{1-2C}"
                r"\log\frac{N-1}{e^{E_t[h(\pi_t)]} - 1}"),
     instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2[simplified]"),
-    describe=describe, regime=_T2_REGIME,
+    describe=describe, regime=_T2_REGIME, space=TASKS, recheck=_lookup_recheck("formula", "paper.theorem2[simplified]"),
 ))
 register(Claim(
     id="paper.theorem2", reading="first<=simplified", source="paper", kind="bound",
     statement=(r"E_t\Big[q_t \log\frac{N-1}{e^{h_t} - 1}\Big] \le E_t[q_t]"
                r"\log\frac{N-1}{e^{E_t h_t} - 1}\ (\text{the step between the two forms})"),
-    instances=_t2_mixed_recipes, evaluate=_t2_step, describe=describe,
+    instances=_t2_mixed_recipes, evaluate=_t2_step, describe=describe, space=TASKS, recheck=_t2_step_recheck,
     examples=({"kind": "explicit", "N": 4, "S": 1, "logits": [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]],
                "weights": [1.0, 1.0], "seed": 0, "d": 207, "wseed": 0},),  # found by the search, kept
     regime="C < 1/2 (both forms carry the same (1+4C)/(1-2C)); rows of mixed entropies",

@@ -17,7 +17,21 @@ from aotmem.theory.exact import H_READINGS, permutation_closed_forms
 from aotmem.theory.generators import permutation_of
 from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.recipes import describe, full_support_recipes, permutation_recipes, rng_of, task_from
+from aotmem.theory.precise import (
+    bound_mp,
+    fitted_divergence_mp,
+    kl_mp,
+    permutation_closed_forms_mp,
+    taylor_identity_rhs_mp,
+    taylor_proxy_mp,
+    taylor_remainder_bound_mp,
+)
+from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
+from aotmem.verify.search import TaskSpace
+
+# Explicit tasks with the claim's own d: families and optimisation over logits and prior.
+TASKS = TaskSpace()
 
 # ------------------------------------------------- the almost-rank-d bounds --
 
@@ -74,6 +88,16 @@ def _bound_evaluator(b, fit):
     return evaluate
 
 
+def _bound_recheck(b, fit):
+    """Both sides at 50 digits: the map's divergence (:func:`fitted_divergence_mp`) and the bound (:func:`bound_mp`)."""
+    @guarded
+    def recheck(recipe, ev):
+        task = task_from(recipe)
+        lhs = fitted_divergence_mp(task.prior, task.cond, recipe["d"], fit, b.sigma_reading)
+        return decided(lhs, bound_mp(b.name, task.prior, task.cond, recipe["d"]), ev)
+    return recheck
+
+
 # Counterexamples the search found once, kept as explicit examples (tests/test_regressions.py recomputes them).
 _N11 = {"kind": "almost-rank", "N": 11, "S": 2, "d": 1, "sigma": 0.25, "decay": 0.9, "prior": "uniform", "seed": 0}
 _N5S3 = {"kind": "almost-rank", "N": 5, "S": 3, "d": 1, "sigma": 1.0, "decay": 0.9, "prior": "uniform", "seed": 0}
@@ -106,8 +130,9 @@ def _register_bounds():
                 id=b.claim, reading=b.reading + _FIT_SUFFIX[fit], source=b.claim.split(".")[0], kind="bound",
                 statement=_statement(b.claim, b.reading, fit), instances=full_support_recipes,
                 evaluate=_bound_evaluator(b, fit), describe=describe, examples=KEPT.get(key, ()),
+                recheck=_bound_recheck(b, fit),
                 regime=regime + "; " + _FIT_TEXT[fit].format(sr=sr),
-                cost="medium" if fit == "wls-alt" else "cheap",
+                cost="medium" if fit == "wls-alt" else "cheap", space=TASKS,
             ))
 
 
@@ -139,6 +164,9 @@ def _taylor_logits(recipe):
     return task, F
 
 
+_TAYLOR_SPACE = TaskSpace(extras=(("scale", 1e-3, 3.0, "log"),))
+
+
 def _taylor_identity(recipe):
     task, F = _taylor_logits(recipe)
     fb = fbar(task.cond, F)
@@ -157,17 +185,35 @@ def _taylor_bound(recipe):
                       detail={"dKL": dk, "proxy": proxy})
 
 
+@guarded
+def _taylor_identity_recheck(recipe, ev):
+    task, F = _taylor_logits(recipe)
+    return decided(kl_mp(task.prior, task.cond, F), taylor_identity_rhs_mp(task.prior, task.cond, F), ev)
+
+
+@guarded
+def _taylor_bound_recheck(recipe, ev):
+    import mpmath
+
+    task, F = _taylor_logits(recipe)
+    with mpmath.workdps(60):
+        gap = abs(kl_mp(task.prior, task.cond, F) - taylor_proxy_mp(task.prior, task.cond, F))
+    return decided(gap, taylor_remainder_bound_mp(task.prior, task.cond, F), ev)
+
+
 register(Claim(
     id="draft.lemma-taylor", reading="identity", source="draft", kind="identity",
     statement=r"d_{KL}(\pi, f) = \mathbb{E}_t \log \mathbb{E}_{o\sim\pi_t} e^{\bar f_t(o)}",
-    instances=_taylor_recipes, evaluate=_taylor_identity, describe=describe,
+    instances=_taylor_recipes, evaluate=_taylor_identity, describe=describe, space=_TAYLOR_SPACE,
+    recheck=_taylor_identity_recheck,
     regime="Assumption 2 (L = log Pi finite)",
 ))
 register(Claim(
     id="draft.lemma-taylor", reading="", source="draft", kind="bound",
     statement=(r"\left| d_{KL}(\pi, f) - \mathbb{E}_t \log\left(1 + \tfrac12 \mathrm{Var}_{o\sim\pi_t}"
                r"(\bar f_t)\right) \right| \le \mathbb{E}_t\, \mathrm{exp}_3(\|\bar f_t\|_2)"),
-    instances=_taylor_recipes, evaluate=_taylor_bound, describe=describe,
+    instances=_taylor_recipes, evaluate=_taylor_bound, describe=describe, space=_TAYLOR_SPACE,
+    recheck=_taylor_bound_recheck,
     regime="Assumption 2 (L = log Pi finite)",
 ))
 
@@ -264,23 +310,24 @@ def _wls_image(recipe):
 
 
 _WLS_REGIME = "Assumption 2; W_U (N x d) Gaussian, d <= N-2, so 1 not in Im(W_U) almost surely"
+_WLS_SPACE = TaskSpace(extras=(("delta", 1e-3, 1.0, "log"),))
 register(Claim(
     id="draft.lemma-wls", reading="minimiser", source="draft", kind="bound",
     statement=(r"w_E(t) = [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T) L_t"
                r"\ \text{minimises}\ \mathrm{Var}_{o\sim\pi_t}(\bar f_t)"),
-    instances=wls_recipes, evaluate=_wls_minimiser, describe=describe,
+    instances=wls_recipes, evaluate=_wls_minimiser, describe=describe, space=_WLS_SPACE,
     regime=_WLS_REGIME + f"; compared with the LS encoder and {WLS_PERTURBATIONS} random perturbations of size delta",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="projection", source="draft", kind="identity",
     statement=r"P_t = W_U [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T),\ P_t^2 = P_t",
-    instances=wls_recipes, evaluate=_wls_projection, describe=describe,
+    instances=wls_recipes, evaluate=_wls_projection, describe=describe, space=_WLS_SPACE,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="image", source="draft", kind="identity",
     statement=r"W_U w_E(t) = P_t L_t",
-    instances=wls_recipes, evaluate=_wls_image, describe=describe,
+    instances=wls_recipes, evaluate=_wls_image, describe=describe, space=_WLS_SPACE,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 
@@ -342,6 +389,38 @@ def _perm_better_forms(recipe):
     return Evaluation(f["ls"]["kl_of_logits"], f["wls[conditional]"]["kl_of_logits"], ">", atol=KL_ATOL, rtol=0.0)
 
 
+def _perm_forms_mp(recipe):
+    task = task_from(recipe)
+    return permutation_closed_forms_mp(task.prior, task.cond, recipe["d"], permutation_of(task))
+
+
+def _perm_recheck(which, *args):
+    """The same reading evaluated on :func:`permutation_closed_forms_mp` (same keys as the float64 forms)."""
+    @guarded
+    def recheck(recipe, ev):
+        cf = _perm_forms_mp(recipe)
+        f, num = cf["formulas"], cf["numeric"]
+        if which == "wls-logits":
+            m = cf["mismatch"].get(f"wls[{args[0]}] vs wls[W=e_Sd]")
+            if m is None:
+                return {"confirmed": None, "method": "mpmath", "note": "numeric f_wls unavailable at 50 digits"}
+            return decided(m["logits"], 0.0, ev)
+        if which == "divergence":
+            n = num[args[1]]["divergence"]
+            if n is None:
+                return {"confirmed": None, "method": "mpmath", "note": num[args[1]].get("error", "?")}
+            return decided(f[args[0]]["divergence"], n, ev)
+        if which == "self":
+            return decided(f[args[0]]["divergence"], f[args[0]]["kl_of_logits"], ev)
+        if which == "better":
+            n, ls = num["wls[W=e_Sd]"]["divergence"], num["ls[uniform]"]["divergence"]
+            if n is None or ls is None:
+                return {"confirmed": None, "method": "mpmath", "note": "numeric map unavailable at 50 digits"}
+            return decided(ls, n, ev)
+        return decided(f["ls"]["kl_of_logits"], f["wls[conditional]"]["kl_of_logits"], ev)
+    return recheck
+
+
 _PERM_REGIME = ("permutation tasks (theory.generators.permutation_task: L - c 1^T has V a permutation xi), "
                 "S_d = xi[:d]; Assumption 2")
 for _R in H_READINGS:
@@ -352,6 +431,7 @@ for _R in H_READINGS:
         statement=(r"f_{wls}(t)_o = \log\pi(o|t) \text{ on } S_d,\ H(\pi_t, S_d^c) + \log\pi(S_d^c|t)"
                    r"\text{ off it};\ " + _hr),
         instances=permutation_recipes, evaluate=_perm_wls_logits(_R), describe=describe,
+        recheck=_perm_recheck("wls-logits", _R),
         regime=_PERM_REGIME + "; numeric f_wls: draft.lemma-wls with W_U = (e_o)_{o in S_d}; logits compared "
                               "after row centring",
     ))
@@ -360,31 +440,33 @@ for _R in H_READINGS:
         statement=(r"d_{KL}(\pi, f_{wls}) = E_t\log\big(\pi(S_d|t) + \pi(S_d^c|t)(N-d)"
                    r"e^{H(\pi_t, S_d^c)}\big);\ " + _hr),
         instances=permutation_recipes, evaluate=_perm_divergence(f"wls[{_R}]", "wls[W=e_Sd]"),
-        describe=describe, regime=_PERM_REGIME + "; numeric f_wls with W_U = (e_o)_{o in S_d}",
+        describe=describe, recheck=_perm_recheck("divergence", f"wls[{_R}]", "wls[W=e_Sd]"), regime=_PERM_REGIME + "; numeric f_wls with W_U = (e_o)_{o in S_d}",
     ))
 register(Claim(
     id="draft.cor-permutation", reading="ls-divergence", source="draft", kind="identity",
     statement=r"d_{KL}(\pi, f_{ls}) = E_t\log\big(\pi(S_d|t) + (N-d)e^{H(\pi_t)}\big)",
     instances=permutation_recipes, evaluate=_perm_divergence("ls", "ls[uniform]"), describe=describe,
+    recheck=_perm_recheck("divergence", "ls", "ls[uniform]"),
     regime=_PERM_REGIME + "; numeric f_ls: rank-d LS fit of the uniform-centred L",
 ))
 register(Claim(
     id="draft.cor-permutation", reading="ls-formula-consistent", source="draft", kind="identity",
     statement=(r"\mathrm{KL}\big(\pi, [\log\pi \text{ on } S_d, H(\pi_t) \text{ off}]\big) = "
                r"E_t\log\big(\pi(S_d|t) + (N-d)e^{H(\pi_t)}\big)"),
-    instances=permutation_recipes, evaluate=_perm_self("ls"), describe=describe,
+    instances=permutation_recipes, evaluate=_perm_self("ls"), describe=describe, recheck=_perm_recheck("self", "ls"),
     regime=_PERM_REGIME + "; the draft's f_ls logits against its own divergence formula",
 ))
 register(Claim(
     id="draft.cor-permutation", reading="wls-strictly-better,ls=uniform", source="draft", kind="bound",
     statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})",
-    instances=permutation_recipes, evaluate=_perm_better, describe=describe,
+    instances=permutation_recipes, evaluate=_perm_better, describe=describe, recheck=_perm_recheck("better"),
     regime=_PERM_REGIME + "; numeric f_wls (W_U = e_{S_d}) against numeric f_ls (uniform)",
 ))
 register(Claim(
     id="draft.cor-permutation", reading="wls-strictly-better,closed-forms", source="draft", kind="bound",
     statement=r"d_{KL}(\pi, f_{wls}) < d_{KL}(\pi, f_{ls})\ (\text{the corollary's two maps})",
     instances=permutation_recipes, evaluate=_perm_better_forms, describe=describe,
+    recheck=_perm_recheck("better-forms"),
     examples=({"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
                "seed": 1406},),  # found by the search, kept
     regime=_PERM_REGIME + "; KL of the closed-form logits: f_wls (conditional reading) against the draft's f_ls",

@@ -1,0 +1,118 @@
+"""aotmem.verify.search: explicit forms, the task space, families, the optimiser and the shrinker."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aotmem.verify.recipes import almost_rank_recipes, dirichlet_recipes, task_from
+from aotmem.verify.registry import Evaluation
+from aotmem.verify.search import (
+    FAMILIES,
+    LOGIT_BOX,
+    TaskSpace,
+    explicit_of,
+    objective_of,
+    optimise,
+    recipe_size,
+    shrink,
+)
+
+SPACE = TaskSpace()
+
+
+def _same_task(a: dict, b: dict, rtol=1e-12):
+    ta, tb = task_from(a), task_from(b)
+    assert ta.cond.shape == tb.cond.shape
+    np.testing.assert_allclose(ta.cond, tb.cond, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(ta.prior, tb.prior, rtol=rtol, atol=1e-300)
+
+
+@given(st.one_of(dirichlet_recipes("quick", min_n=3), almost_rank_recipes("quick")))
+def test_explicit_form_is_the_same_task(recipe):
+    ex = explicit_of(recipe)
+    if ex is None:  # a probability or a weight of 0 has no logit
+        t = task_from(recipe)
+        L = np.log(np.maximum(t.cond, 1e-320))
+        assert np.any(t.cond == 0) or np.any(t.prior == 0) or np.any(np.abs(L - L.mean(axis=1, keepdims=True)) > LOGIT_BOX)
+        return
+    assert ex["kind"] == "explicit" and "alpha" not in ex and "decay" not in ex
+    assert ex.get("d") == recipe.get("d")  # the claim's own d survives
+    _same_task(recipe, ex, rtol=1e-9)  # log then softmax: a few ulps per entry
+
+
+@given(dirichlet_recipes("quick", min_n=3))
+def test_encode_decode_round_trip(recipe):
+    ex = explicit_of(recipe)
+    if ex is None:
+        return
+    back = SPACE.decode(SPACE.encode(ex), ex)
+    _same_task(ex, back, rtol=1e-9)
+
+
+@settings(max_examples=40)
+@given(st.integers(0, 2**16), st.integers(3, 7), st.integers(1, 3))
+def test_family_recipes_are_valid_and_deterministic(seed, N, d):
+    like = {"kind": "explicit", "N": N, "S": 1, "seed": 0, "d": min(d, N - 2) or 1,
+            "logits": [[0.0] * N], "weights": [1.0]}
+    name, r = SPACE.family_recipe(np.random.default_rng(seed), like, 7)
+    name2, r2 = SPACE.family_recipe(np.random.default_rng(seed), like, 7)
+    assert name in FAMILIES and (name, r) == (name2, r2)
+    Z = np.asarray(r["logits"])
+    assert Z.shape[1] == N and Z.shape[0] >= like["d"] and np.all(np.abs(Z) <= LOGIT_BOX)
+    w = np.asarray(r["weights"])
+    assert np.all(w > 0) and w.max() == 1.0
+    t = task_from(r)
+    assert np.allclose(t.cond.sum(axis=1), 1.0) and np.all(t.cond > 0)
+
+
+def _bump_claim(recipe):
+    """A synthetic claim 'max logit gap <= 5.5' whose violations sit in a corner of the space."""
+    Z = np.asarray(recipe["logits"])
+    gap = float(np.max(Z.max(axis=1) - Z.min(axis=1)))
+    return Evaluation(gap, 5.5, "<=", atol=0.0, rtol=0.0)
+
+
+def test_optimiser_reaches_a_violation_sampling_misses():
+    start = {"kind": "explicit", "N": 4, "S": 1, "seed": 0, "d": 1,
+             "logits": [[0.1, 0.0, -0.1, 0.05], [0.0, 0.2, 0.1, 0.0]], "weights": [1.0, 0.5]}
+    res = optimise(lambda rs: [_bump_claim(r) for r in rs], SPACE, start, np.random.default_rng(0),
+                   evals=2000, polish=200)
+    assert res.found and _bump_claim(res.recipe).violated
+    assert res.value < 0 and res.evaluations <= 2000 + 200 + 1
+
+
+def test_objective_orders_instances():
+    assert objective_of(Evaluation(2.0, 1.0, "<=")) < 0 < objective_of(Evaluation(0.5, 1.0, "<="))
+    assert objective_of(Evaluation.out_of_regime("x")) > 1 and objective_of(ValueError("x")) > 1
+    assert objective_of(Evaluation(0.0, 0.0, "<=")) == 1.0  # trivial: tight but uninformative
+
+
+def test_shrink_finds_the_minimal_violation():
+    rng = np.random.default_rng(3)
+    big = {"kind": "explicit", "N": 6, "S": 1, "seed": 0, "d": 3,
+           "logits": rng.normal(0, 1, (5, 6)).tolist(), "weights": rng.uniform(0.1, 1, 5).tolist()}
+    big["logits"][2][4] = 9.123456  # the one entry that makes it violate 'every logit <= 7'
+
+    def violates(r):
+        return max(max(row) for row in r["logits"]) > 7
+
+    small, n = shrink(big, violates)
+    assert violates(small) and n > 0
+    assert len(small["logits"]) == 1 and len(small["logits"][0]) == 2 and small["d"] == 1
+    assert sorted(small["logits"][0]) == [0.0, 9.0]  # rounded to the integer that still violates
+    assert recipe_size(small) < recipe_size(big)
+
+
+def test_two_scale_family_reaches_the_draft_wls_counterexample():
+    """The kind of instance issue 11 reported (two prior scales, a near-uniform and a near-deterministic row)."""
+    from aotmem.verify.registry import get
+
+    claim = get("draft.theorem-wls[sigma=uniform,fit=alternating]")
+    r = {"kind": "explicit", "N": 3, "S": 1, "seed": 0, "d": 1,
+         "logits": [[3.0, -2.0, 0.0], [0.0, 0.0, -0.003]], "weights": [2e-06, 1.0]}
+    ev = claim.evaluate(r)
+    assert ev.violated and ev.rel_margin < -1e-3
+    assert math.isfinite(ev.lhs) and math.isfinite(ev.rhs)

@@ -1,0 +1,494 @@
+"""The search behind every verdict: structured families, adversarial optimisation, shrinking.
+
+Sampling alone does not find the boundary cases of an inequality: they sit
+where the proofs' estimates are tight, on instances a random generator
+rarely draws (a prior with two very different scales, a near-uniform row
+beside a near-deterministic one, a flat trailing spectrum). The runner
+(:mod:`aotmem.verify.runner`) therefore searches each claim in phases, all
+deterministic for a given seed:
+
+1. ``sampling``: Hypothesis draws the claim's own recipes, steered by
+   ``target(-rel_margin)`` (the claim's ``instances`` strategy);
+2. ``families``: instances from :data:`FAMILIES`, built from the equality
+   cases of the proofs, with the claim's own parameters taken from the
+   sampled recipes (claims with a :class:`TaskSpace` only);
+3. ``optimisation``: from the tightest instances so far, minimise the
+   relative margin over the instance's continuous parameters (logits,
+   log-prior, the claim's own continuous knobs) with a (1+lambda)
+   evolution strategy (each generation one batch) and then
+   ``scipy.optimize.minimize(method="Powell")``;
+4. a violation is shrunk (:func:`shrink`: drop rows and tokens, lower ``d``,
+   round numbers; then Hypothesis shrinks the choice of simplifications)
+   and re-checked in 50-digit arithmetic (the claim's ``recheck``).
+
+A :class:`TaskSpace` says how a claim's recipes map to explicit instances
+(``kind="explicit"``: ``logits`` ``(T, N)``, prior ``weights`` ``(T,)``) and
+back; a claim without one is searched by sampling only (its instances are
+structured: association tasks, certified constructions, rank questions).
+
+Searched domain (stated, not hidden): logits in ``[-LOGIT_BOX, LOGIT_BOX]``
+and log prior weights in ``[-LOGW_BOX, 0]``; every instance is a valid task
+(rows of ``softmax`` sum to 1, full support in float64).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+from scipy.optimize import minimize
+
+from aotmem.theory.task import Task
+from aotmem.verify.recipes import KNOBS, task_from
+from aotmem.verify.registry import Evaluation
+
+__all__ = ["LOGIT_BOX", "LOGW_BOX", "FAMILIES", "TaskSpace", "explicit_of", "family_tasks", "optimise",
+           "shrink", "recipe_size", "objective_of"]
+
+# Box of the searched domain. |logit| <= 40 spans probabilities down to e^-80 ~ 1e-35
+# (far below any bound's resolution), log prior weights down to e^-40 ~ 4e-18.
+LOGIT_BOX = 40.0
+LOGW_BOX = 40.0
+ROW_SCALE_MIN = 1e-8  # smallest row scale ||z_t|| the optimiser reaches (a row that uniform to 1e-8)
+# Objective given to an instance that cannot be judged (outside the regime, or the
+# evaluation raised): worse than any relative margin, which lies in [-1, 1] for
+# inequalities (margin / max(|lhs|, |rhs|)).
+BAD = 10.0
+
+
+def objective_of(ev) -> float:
+    """What the optimiser minimises: the relative margin (negative = violated); ``BAD`` when not judged.
+
+    Trivial instances (both sides 0 within the tolerance) score 1: they are tight
+    but cannot show a violation.
+    """
+    if not isinstance(ev, Evaluation) or ev.outside is not None:
+        return BAD
+    if ev.violated:
+        return min(ev.rel_margin, -1e-300) if math.isfinite(ev.rel_margin) else -1.0
+    if ev.trivial:
+        return 1.0
+    rm = ev.rel_margin
+    return rm if math.isfinite(rm) else BAD
+
+
+# ------------------------------------------------------------- explicit form --
+
+_TASK_KEYS = ("kind", "N", "S", "seed", "logits", "weights")
+
+
+def explicit_of(recipe: dict) -> dict | None:
+    """The recipe with its task written out entry by entry (``kind="explicit"``), or None.
+
+    The claim's own parameters (every key that is not the generator's) are kept;
+    ``logits = log pi`` and ``weights = p``. None when the task has a zero
+    probability (``log 0``: not representable) or a zero prior weight.
+    """
+    kind = recipe.get("kind")
+    if kind == "explicit":
+        return dict(recipe)
+    if kind not in KNOBS:
+        return None
+    task = task_from(recipe)
+    if not (np.all(task.cond > 0) and np.all(task.prior > 0)):
+        return None
+    Z = np.log(task.cond)
+    Z -= Z.mean(axis=1, keepdims=True)  # centred: the searched box holds |logit| <= LOGIT_BOX
+    if np.any(np.abs(Z) > LOGIT_BOX):
+        return None
+    drop = set(_TASK_KEYS) | (set(KNOBS[kind]) - {"d"}) | {"entropy_frac"}  # entropy_frac: the lookup generator's
+    out = {k: v for k, v in recipe.items() if k not in drop}
+    out.update({"kind": "explicit", "N": task.N, "S": task.S, "seed": 0,
+                "logits": Z.tolist(), "weights": (task.prior / task.prior.max()).tolist()})
+    return out
+
+
+def recipe_size(recipe: dict) -> tuple:
+    """Order on explicit recipes, smaller is simpler: entries, rows, tokens, ``d``, then the digits written."""
+    Z = recipe.get("logits") or [[]]
+    T, N = len(Z), len(Z[0])
+    digits = sum(len(repr(float(v)).rstrip("0").rstrip(".")) for row in Z for v in row)
+    digits += sum(len(repr(float(v)).rstrip("0").rstrip(".")) for v in recipe.get("weights", []))
+    return (T * N, T, N, recipe.get("d", 0), digits)
+
+
+# ------------------------------------------------------------------ families --
+# Each family draws (Z (T, N), log-weights (T,)) for the given sizes, from the
+# equality cases of the proofs. ``rng`` is the claim's generator (deterministic).
+
+
+def _row_near_uniform(rng, N):
+    return 10.0 ** rng.uniform(-4, -0.5) * rng.standard_normal(N)
+
+
+def _row_near_deterministic(rng, N):
+    z = rng.standard_normal(N)
+    z[rng.integers(N)] += 10.0 ** rng.uniform(0.4, 1.4)
+    return z
+
+
+def _row_random(rng, N):
+    return 10.0 ** rng.uniform(-1, 0.7) * rng.standard_normal(N)
+
+
+_ROWS = (_row_near_uniform, _row_near_deterministic, _row_random)
+
+
+def _two_scales(rng, T):
+    """Log prior weights taking two values 10^-k apart (k up to 10), each row on one scale."""
+    k = rng.uniform(0, 10) * math.log(10)
+    lw = np.where(rng.random(T) < 0.5, 0.0, -k)
+    if T > 1 and np.all(lw == lw[0]):
+        lw[rng.integers(T)] = -k if lw[0] == 0 else 0.0
+    return lw
+
+
+def _fam_two_scale(rng, T, N, d):
+    """Prior on two scales, each scale with its own row type (near-uniform, near-deterministic, random).
+
+    The seed and draft bounds are tight where a heavy group of rows of one kind
+    sits beside a light group of the other: prior-weighted fits then ignore the
+    light rows, while an unweighted sigma_{d+1} sees them.
+    """
+    lw = _two_scales(rng, T)
+    kinds = {0.0: rng.integers(3), -1.0: rng.integers(3)}
+    Z = np.stack([_ROWS[kinds[0.0] if lw[t] == 0 else kinds[-1.0]](rng, N) for t in range(T)])
+    return Z, lw
+
+
+def _fam_mixed_rows(rng, T, N, d):
+    """A near-uniform and a near-deterministic row at least, any prior (entropies far apart)."""
+    kinds = [0, 1] + list(rng.integers(0, 3, size=max(0, T - 2)))
+    rng.shuffle(kinds)
+    Z = np.stack([_ROWS[k](rng, N) for k in kinds[:T]])
+    return Z, rng.normal(0, 2.0, T) if rng.random() < 0.5 else _two_scales(rng, T)
+
+
+def _fam_flat_tail(rng, T, N, d):
+    """Centred logits ``U diag(s) V^T`` with a flat trailing spectrum ``s_{d+1} = ... = s_r``."""
+    r = min(T, N - 1)
+    if r < 1:
+        return _fam_two_scale(rng, T, N, d)
+    U = np.linalg.qr(rng.standard_normal((T, r)))[0]
+    C = np.eye(N) - 1.0 / N
+    V = np.linalg.qr(C @ rng.standard_normal((N, r)))[0][:, :r]  # columns orthogonal to 1
+    head = np.sort(10.0 ** rng.uniform(0, 1, size=min(d, r)))[::-1]
+    tail = np.full(r - head.size, 10.0 ** rng.uniform(-2.5, 0.5))
+    s = np.concatenate([head, tail])
+    Z = (U * s) @ V.T
+    return Z, rng.normal(0, 1.0, T) if rng.random() < 0.5 else _two_scales(rng, T)
+
+
+def _fam_near_rank(rng, T, N, d):
+    """Rank-``d`` logits plus a small perturbation (``sigma_{d+1}`` near 0)."""
+    Z = rng.standard_normal((T, d)) @ rng.standard_normal((d, N)) * 10.0 ** rng.uniform(-0.5, 1)
+    Z += 10.0 ** rng.uniform(-5, -1) * rng.standard_normal((T, N))
+    return Z, rng.normal(0, 1.0, T) if rng.random() < 0.5 else _two_scales(rng, T)
+
+
+def _fam_peaked(rng, T, N, d):
+    """Every row near-deterministic with its own peak height (look-up tables with mixed entropies)."""
+    Z = 0.3 * rng.standard_normal((T, N))
+    Z[np.arange(T), rng.integers(N, size=T)] += rng.uniform(0, 25, size=T)
+    return Z, rng.normal(0, 1.0, T) if rng.random() < 0.5 else _two_scales(rng, T)
+
+
+#: Structured families, by name (``family_tasks`` cycles through them).
+FAMILIES: dict[str, Callable] = {
+    "two-scale": _fam_two_scale,
+    "mixed-rows": _fam_mixed_rows,
+    "flat-tail": _fam_flat_tail,
+    "near-rank": _fam_near_rank,
+    "peaked": _fam_peaked,
+}
+
+
+def family_tasks(rng, T: int, N: int, d: int, names=tuple(FAMILIES)):
+    """One ``(family, Z, log-weights)`` draw from a family chosen by ``rng`` among ``names``."""
+    name = names[rng.integers(len(names))]
+    Z, lw = FAMILIES[name](rng, T, N, max(1, d))
+    Z = np.clip(Z - Z.max(axis=1, keepdims=True) / 2, -LOGIT_BOX, LOGIT_BOX)  # shift only: same softmax
+    lw = np.clip(lw - lw.max(), -LOGW_BOX, 0.0)
+    return name, Z, lw
+
+
+# --------------------------------------------------------------------- space --
+
+
+@dataclass(frozen=True)
+class TaskSpace:
+    """How a claim's recipes map to explicit instances and to a continuous vector (for the optimiser).
+
+    Parameters
+    ----------
+    extras : tuple of ``(key, lo, hi, scale)``
+        The claim's own continuous parameters (``scale`` ``"log"`` or ``"lin"``),
+        searched within ``[lo, hi]`` (the claim's own strategy's range).
+    max_t : largest number of rows of a family instance.
+    rows_at_least_d : family instances have ``T >= d`` rows (the rank-d fits need it; the
+        look-up claims' ``d`` is an embedding width, not a rank of the task).
+    names : the families used.
+    """
+
+    extras: tuple = ()
+    max_t: int = 8
+    rows_at_least_d: bool = True
+    names: tuple = tuple(FAMILIES)
+
+    def encode(self, recipe: dict) -> np.ndarray:
+        """``x = [log row scales (T), row directions (T*N), log weights (T), extras]`` of an explicit recipe.
+
+        Row ``t``'s centred logits are ``a_t u_t`` with ``a_t = ||z_t||`` and ``||u_t|| = 1``: the
+        optimiser moves the scale in log space, so near-uniform rows (``a_t -> 0``) and
+        near-deterministic ones (``a_t`` large) are a few steps apart, as in the proofs' tight cases.
+        """
+        Z = np.asarray(recipe["logits"], dtype=np.float64)
+        Z = Z - Z.mean(axis=1, keepdims=True)
+        a = np.linalg.norm(Z, axis=1)
+        U = Z / np.where(a > 0, a, 1.0)[:, None]
+        la = np.log(np.maximum(a, ROW_SCALE_MIN))
+        w = np.asarray(recipe["weights"], dtype=np.float64)
+        lw = np.log(w / w.max())
+        ex = [math.log(recipe[k]) if sc == "log" else float(recipe[k]) for k, lo, hi, sc in self.extras]
+        return np.concatenate([la, U.ravel(), lw, np.asarray(ex, dtype=np.float64)])
+
+    def decode(self, x: np.ndarray, like: dict) -> dict:
+        """The explicit recipe of ``x``, with the other parameters of ``like``; ``x`` is kept in the box."""
+        T, N = len(like["logits"]), len(like["logits"][0])
+        la = np.clip(x[:T], math.log(ROW_SCALE_MIN), math.log(LOGIT_BOX * math.sqrt(N)))
+        U = x[T: T + T * N].reshape(T, N)
+        U = U - U.mean(axis=1, keepdims=True)
+        nu = np.linalg.norm(U, axis=1)
+        U = U / np.where(nu > 0, nu, 1.0)[:, None]
+        Z = np.clip(np.exp(la)[:, None] * U, -LOGIT_BOX, LOGIT_BOX)
+        lw = x[T + T * N: T + T * N + T]
+        lw = np.clip(lw - lw.max(), -LOGW_BOX, 0.0)
+        out = dict(like)
+        out["logits"] = Z.tolist()
+        out["weights"] = np.exp(lw).tolist()
+        for i, (k, lo, hi, sc) in enumerate(self.extras):
+            v = float(x[T + T * N + T + i])
+            v = math.exp(v) if sc == "log" else v
+            out[k] = float(min(max(v, lo), hi))
+        return out
+
+    def family_recipe(self, rng, like: dict, max_n: int) -> tuple[str, dict]:
+        """A family instance carrying ``like``'s claim parameters (``d`` and the rest), same ``N``."""
+        N = len(like["logits"][0])
+        d = int(like.get("d", 1))
+        tmin = max(1, d) if self.rows_at_least_d else 1
+        # small instances first: the sharp cases of the proofs need only a few rows
+        T = int(min(tmin + rng.geometric(0.45) - 1, max(tmin, self.max_t)))
+        name, Z, lw = family_tasks(rng, T, N, min(d, N - 1), self.names)
+        out = dict(like)
+        out["logits"] = Z.tolist()
+        out["weights"] = np.exp(lw).tolist()
+        for k, lo, hi, sc in self.extras:  # redraw the claim's continuous knobs too
+            out[k] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))) if sc == "log" else rng.uniform(lo, hi))
+        return name, out
+
+
+# ----------------------------------------------------------------- optimiser --
+
+
+@dataclass
+class OptimResult:
+    """Outcome of one optimisation run from one start."""
+
+    recipe: dict
+    value: float
+    evaluations: int
+    found: bool  # a violation was reached
+
+
+def optimise(evaluate_many, space: TaskSpace, start: dict, rng, *, evals: int, population: int = 16,
+             polish: int = 0) -> OptimResult:
+    """Minimise :func:`objective_of` from ``start`` by a (1+lambda) evolution strategy, then Powell.
+
+    ``evaluate_many(recipes) -> list of Evaluation or Exception`` (one batch per
+    generation). Step size: one fifth success rule per generation, per
+    coordinate scale ``sigma * (1 + |x|)/2``. Stops at the first violation.
+    ``polish`` Powell evaluations follow (``scipy.optimize.minimize``) when no
+    violation was found.
+    """
+    x = space.encode(start)
+    best_r = start
+    fx = objective_of(evaluate_many([start])[0])
+    used = 1
+    sigma = 0.3
+    while used + population <= evals and fx >= 0:
+        eps = rng.standard_normal((population, x.size))
+        # mix of coordinate-wise and global moves: a few coordinates at a time are what near-singular
+        # boundaries need (one row's scale, one logit), dense moves explore
+        sparse = rng.random(population) < 0.5
+        mask = rng.random((population, x.size)) < np.maximum(2.0 / x.size, 0.1)
+        eps = np.where(sparse[:, None], eps * mask, eps)
+        cand = x + sigma * eps * (1.0 + np.abs(x)) / 2
+        recs = [space.decode(c, start) for c in cand]
+        vals = np.array([objective_of(e) for e in evaluate_many(recs)])
+        used += population
+        i = int(np.argmin(vals))
+        if vals[i] < fx:
+            x, fx, best_r = space.encode(recs[i]), float(vals[i]), recs[i]
+            sigma = min(sigma * 1.5, 4.0)
+        else:
+            sigma = max(sigma * 0.7, 1e-4)
+    if fx >= 0 and polish > 0:
+        state = {"best": (fx, best_r), "used": 0}
+
+        class _Found(Exception):
+            pass
+
+        def f(z):
+            r = space.decode(z, start)
+            v = objective_of(evaluate_many([r])[0])
+            state["used"] += 1
+            if v < state["best"][0]:
+                state["best"] = (v, r)
+            if v < 0:
+                raise _Found
+            return v
+
+        try:
+            minimize(f, x, method="Powell", options={"maxfev": polish, "xtol": 1e-6, "ftol": 1e-12})
+        except _Found:
+            pass
+        used += state["used"]
+        fx, best_r = state["best"]
+    return OptimResult(best_r, float(fx), used, fx < 0)
+
+
+# ------------------------------------------------------------------- shrinking --
+
+
+def _candidates(r: dict):
+    """Simpler explicit recipes than ``r``, most aggressive first (one change each)."""
+    Z = [list(row) for row in r["logits"]]
+    w = list(r["weights"])
+    T, N = len(Z), len(Z[0])
+    if T > 1:
+        for t in range(T):
+            c = dict(r)
+            c["logits"] = Z[:t] + Z[t + 1:]
+            c["weights"] = w[:t] + w[t + 1:]
+            yield c
+    if N > 2:
+        for o in range(N):
+            c = dict(r)
+            c["logits"] = [row[:o] + row[o + 1:] for row in Z]
+            c["N"] = N - 1
+            yield c
+    if r.get("d", 1) > 1:
+        c = dict(r)
+        c["d"] = r["d"] - 1
+        yield c
+    for digits in (0, 1, 2, 3):
+        c = dict(r)
+        c["logits"] = [[_round(v, digits) for v in row] for row in Z]
+        if c["logits"] != Z:
+            yield c
+        c = dict(r)
+        c["weights"] = [_round_weight(v, digits) for v in w]
+        if c["weights"] != w:
+            yield c
+    for t in range(T):
+        for o in range(N):
+            if Z[t][o] != 0.0:
+                c = dict(r)
+                c["logits"] = [list(row) for row in Z]
+                c["logits"][t][o] = 0.0
+                yield c
+
+
+def _round(v: float, digits: int) -> float:
+    return float(round(float(v), digits)) + 0.0
+
+
+def _round_weight(v: float, digits: int) -> float:
+    """A weight to ``digits + 1`` significant digits (weights span many scales)."""
+    if v <= 0:
+        return v
+    e = math.floor(math.log10(v))
+    return float(round(v / 10.0**e, digits) * 10.0**e)
+
+
+def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 400, hypothesis_tries: int = 150,
+           seed: int = 0) -> tuple[dict, int]:
+    """The smallest explicit recipe found that still violates; returns ``(recipe, evaluations)``.
+
+    Greedy first (:func:`_candidates`: drop a row or a token, lower ``d``, round
+    the numbers, zero an entry; accept any simpler candidate that still
+    violates, repeat), then Hypothesis's shrinker over the choice, per entry,
+    of ``0``, its rounding to 0-3 digits, or itself, and per row of keeping it
+    (``hypothesis.find``: it minimises the choices, simplest first).
+    """
+    best = recipe
+    tries = 0
+    improved = True
+    while improved and tries < max_tries:
+        improved = False
+        for c in _candidates(best):
+            tries += 1
+            if recipe_size(c) < recipe_size(best) and violates(c):
+                best, improved = c, True
+                break
+            if tries >= max_tries:
+                break
+    h, n = _hypothesis_shrink(best, violates, hypothesis_tries, seed)
+    if h is not None and recipe_size(h) < recipe_size(best):
+        best = h
+    return best, tries + n
+
+
+def _hypothesis_shrink(r: dict, violates, tries: int, seed: int):  # noqa: ARG001 (derandomized)
+    Z, w = r["logits"], r["weights"]
+    T, N = len(Z), len(Z[0])
+    entry = lambda v: st.sampled_from(list(dict.fromkeys([0.0, _round(v, 0), _round(v, 1), _round(v, 2), float(v)])))
+    weight = lambda v: st.sampled_from(list(dict.fromkeys([1.0, _round_weight(v, 0), _round_weight(v, 1), float(v)])))
+    rows = st.tuples(*[st.tuples(st.booleans().map(lambda b: not b),  # shrinks to "keep"
+                                 st.tuples(*[entry(v) for v in Z[t]]), weight(w[t])) for t in range(T)])
+    count = [0]
+
+    def build(choice):
+        kept = [(z, ww) for keep, z, ww in choice if keep]
+        if not kept:
+            return None
+        c = dict(r)
+        c["logits"] = [list(z) for z, _ in kept]
+        c["weights"] = [ww for _, ww in kept]
+        return c
+
+    def cond(choice):
+        c = build(choice)
+        count[0] += 1
+        return c is not None and violates(c)
+
+    try:
+        found = find(rows, cond, settings=settings(
+            database=None, max_examples=tries, derandomize=True, verbosity=Verbosity.quiet,
+            suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink)))
+    except (NoSuchExample, Unsatisfiable):
+        return None, count[0]
+    return build(found), count[0]
+
+
+def recipe_key(recipe: dict) -> str:
+    return json.dumps(recipe, sort_keys=True, default=str)
+
+
+def is_valid_task(recipe: dict) -> bool:
+    """An explicit recipe whose task passes the package's own validation."""
+    try:
+        t = task_from(recipe)
+    except ValueError:
+        return False
+    return isinstance(t, Task)
+
+
+__all__ += ["OptimResult", "recipe_key", "is_valid_task"]
