@@ -150,8 +150,8 @@ def run(name, task, repeats, verbose):
 
     # 1. reference pass
     res, tr_ours, t_total = ours(p, P, W0, E0, f0)
-    print(f"ours (minimize_newton, one start): dKL = {res[2]:.12f}, {res[4]} iterations, {t_total * 1e3:.1f} ms, "
-          f"gradient test passed: {res[5]}")
+    print(f"ours (minimize_newton, one start): dKL = {res.divergence:.12f}, {res.iterations} iterations, "
+          f"{t_total * 1e3:.1f} ms, gradient test passed: {res.converged} ({res.reason})")
     if verbose:
         t0 = time.perf_counter()
         full = optimal_encoder(p, P, D, starts=2)
@@ -167,7 +167,7 @@ def run(name, task, repeats, verbose):
         el = elapsed[lr] = time.perf_counter() - t0
         print(f"adam lr={lr:g}: dKL = {b:.12f} after {ADAM_ITERS} iterations, {el:.2f} s "
               f"({el / ADAM_ITERS * 1e3:.3f} ms/iteration)")
-    best = min([res[2]] + [tr[-1][1] for tr in runs.values()])
+    best = min([res.divergence] + [tr[-1][1] for tr in runs.values()])
     print(f"best dKL found = {best:.12f}")
     plan, out = {}, {}
     # dKL = sum p pi log pi + cross-entropy: both O(1), so a difference below ~16 ulp of them is rounding

@@ -102,7 +102,10 @@ def _kl_block(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F"
                          f"{F[r].min():.3g} to {F[r].max():.3g}) where pi > 0, so the divergence is not representable")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(pos, P * (np.log(P) - ls), 0.0)
-    return terms.sum(axis=1)
+    # KL(pi_t || q_t) >= 0 (Gibbs' inequality); a negative row sum can only be
+    # rounding of terms that cancel (e.g. -4.8e-18 for an exact fit, F = log pi
+    # up to a row constant), so it is returned as 0: a divergence is never negative.
+    return np.maximum(terms.sum(axis=1), 0.0)
 
 
 def _check_pair(cond, F):
@@ -114,9 +117,9 @@ def _check_pair(cond, F):
 def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     """Per-sequence ``KL(pi_t || softmax(f(t)))``, ``(T,)``.
 
-    Formula: ``sum_o pi(o|t) [log pi(o|t) - log softmax(f(t))_o]`` with
-    ``0 log 0 = 0``. Tiny negative values from rounding (``>= -1e-15`` per
-    row scale) are returned as computed, never clipped.
+    Formula: ``max(0, sum_o pi(o|t) [log pi(o|t) - log softmax(f(t))_o])`` with
+    ``0 log 0 = 0``: KL is ``>= 0``, so a negative sum (``>= -1e-15`` per row
+    scale) is rounding and is returned as 0.
 
     >>> P = np.array([[0.5, 0.5], [1.0, 0.0]])
     >>> kl_rows(P, np.log(P + 1e-300)).round(12).tolist()
@@ -130,6 +133,10 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
     """Prior-weighted divergence ``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))``.
 
     Claim ids: all (docs/theory.md#notation, "Divergence").
+
+    Each row's KL is ``max(0, sum_o pi (log pi - log softmax f))``
+    (:func:`kl_rows`): KL is ``>= 0`` and a negative row sum is rounding, so
+    the result is never negative (an exact fit gives 0, not ``-4.8e-18``).
 
     ``chunk`` (rows per block) streams the computation through
     :func:`kl_stream`, bounding the temporaries to a few ``(chunk, N)``
