@@ -93,7 +93,7 @@ def test_param_count_matches_both_paper_formulas():
 
 
 @pytest.mark.parametrize("kw, msg", [
-    (dict(N=5, S=2, d=4, H=3, d_h=5), "`d_h` must be <= d"),
+    (dict(N=5, S=2, d=4, H=3, d_h=0), "`d_h` must be >= 1"),
     (dict(N=1, S=2, d=4, H=3, d_h=2), "`N` must be >= 2"),
     (dict(N=5, S=0, d=4, H=3, d_h=2), "`S` must be >= 1"),
     (dict(N=5, S=2, d=4, H=-1, d_h=2), "`H` must be >= 0"),
@@ -139,3 +139,16 @@ def test_cupy_agrees_with_numpy(m):  # pragma: no cover - needs a GPU
     seqs = all_sequences(m.shape.N, m.shape.S)[:40]
     a, b = m.logits(seqs), m.logits(seqs, backend="cupy")
     np.testing.assert_allclose(b, a, rtol=CUPY_AGREE_RTOL, atol=CUPY_AGREE_RTOL * np.abs(a).max())
+
+
+def test_head_dimension_above_d_is_accepted_and_its_rank_is_d():
+    """d_h > d (the authors' runs: d = 5..9, d_head = 10): the shapes are accepted, and W_O^h W_V^h has rank <= d."""
+    N, S, d, H, d_h = 4, 2, 3, 2, 5
+    shape = AoTShape(N=N, S=S, d=d, H=H, d_h=d_h)
+    assert shape.head_rank == 3
+    rng = np.random.default_rng(0)
+    m = AoT(rng.standard_normal((N, d)), rng.standard_normal((S, d)), rng.standard_normal((H, d, d)),
+            rng.standard_normal((H, d_h, d)), rng.standard_normal((H, d, d_h)), rng.standard_normal((N, d)))
+    assert m.shape.d_h == 5 and m.logits(all_sequences(N, S)).shape == (N**S, N)
+    assert all(np.linalg.matrix_rank(m.W_O[h] @ m.W_V[h]) == d for h in range(H))  # (d, d): at most d
+    assert m.param_count() == d * (S + 2 * N) + H * (d * d + 2 * d * d_h)

@@ -52,10 +52,23 @@ def test_paper_heads_vs_seed_modules(T, d):
 
 @given(st.integers(1, 500), st.integers(1, 40), st.integers(1, 40))
 def test_paper_heads_is_the_fewest(T, d, d_h):
-    if d_h > d:
-        d_h = d
+    """Also for d_h > d: the paper's count as written (H d_h + d >= T_eps)."""
     H = CP.paper_heads(T, d, d_h)
     assert H * d_h + d >= T and (H == 0 or (H - 1) * d_h + d < T)
+
+
+@given(st.integers(1, 16), st.integers(1, 40), st.integers(1, 40), st.integers(2, 30), st.integers(1, 400))
+def test_head_dimension_above_d_counts_d_per_head_where_capacity_matters(H, d_h, d, N, T0):
+    """d_h > d: the formulas as written use d_h; the effective forms use min(d_h, d), never more than as written,
+    and equal to it when d_h <= d."""
+    eff = CP.effective_head_rank(d_h, d)
+    assert eff == min(d_h, d)
+    assert CP.capacity_effective(H, d_h, d) == H * eff + d <= CP.capacity_this_paper(H, d_h, d)
+    assert (CP.capacity_effective(H, d_h, d) == CP.capacity_this_paper(H, d_h, d)) == (d_h <= d)
+    a, b = CP.cor2_accuracy_bound(N, H, d_h, d, T0), CP.cor2_accuracy_bound(N, H, d_h, d, T0, effective=True)
+    assert b <= a and (a == b) == (d_h <= d)
+    assert b == pytest.approx(1 / N + (1 - 1 / N) * (H * eff + d) / T0, rel=1e-15)
+    assert (CP.cor2_vacuous_reason(N, H, d_h, d, T0, effective=True) is None) == (H * eff + d <= T0)
 
 
 @given(st.integers(1, 10), st.integers(1, 2), st.integers(1, 20), st.integers(2, 30))
@@ -86,13 +99,13 @@ def test_table1_rows_and_ordering():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: CP.capacity_this_paper(2, 5, 4), "`d_h` must be <= d = 4"),
+    (lambda: CP.capacity_this_paper(2, 0, 4), "`d_h` must be >= 1"),
     (lambda: CP.param_count(1, 1, 2, 1, 1), "`N` must be >= 2"),
     (lambda: CP.param_count(3, 1, None, 1, 1), "`d` must be an integer"),
     (lambda: CP.capacity_this_paper(1, 1, None), "`d` must be an integer"),
     (lambda: CP.param_count_gap(1, 1, 2, 1, 1), "`N` must be >= 2"),
     (lambda: CP.param_count_shapes(3, 1, 2, 1, 1, qk="low"), "`qk` must be one of"),
-    (lambda: CP.cor1_capacity(2, 3), "`d_h` must be <= d = 2"),
+    (lambda: CP.cor1_capacity(2, 0), "`d_h` must be >= 1"),
     (lambda: CP.seed_modules(0, 3), "`N_eps` must be >= 1"),
     (lambda: CP.cor2_accuracy_bound(1, 1, 1, 1, 1), "`N` must be >= 2"),
     (lambda: CP.capacity_kim(1.5), "`L` must be an integer"),

@@ -16,6 +16,7 @@ from aotmem.theory.certify import certify_rank, skip_rank_bound
 from aotmem.theory.construct import (
     KL_SUM_RTOL,
     SINGULAR_COND,
+    SingularSystem,
     construct,
     draw_primed,
     head_features,
@@ -123,7 +124,11 @@ def test_saved_model_reloads_and_reproduces_logits(tmp_path):
 
 
 @pytest.mark.parametrize("kw, msg", [
-    (dict(d=2, d_h=3), "`d_h` must be <= d"),
+    (dict(d=0), "`d` must be >= 1"),
+    (dict(d_h=0), "`d_h` must be >= 1"),
+    (dict(rtol=0.0), "`rtol` must be > 0"),
+    (dict(draws=0), "`draws` must be >= 1"),
+    (dict(embedding="round"), "`embedding` must be one of"),
     (dict(eps=1.0), "`eps` must lie in"),
     (dict(variant="tiny"), "`variant` must be one of"),
     (dict(qk="low"), "`qk` must be one of"),
@@ -168,9 +173,15 @@ def test_paper_count_fails_with_few_last_tokens():
     mix = task.prior @ task.cond
     lower = kl(task.prior, task.cond, np.log(np.tile(mix, (2, 1))))
     assert lower > 0.2  # = 0.2773...: far above dKL(pi, L(3,2,2)) + gamma = gamma
-    # and the constructor refuses the singular system instead of returning garbage
-    with pytest.raises(ValueError, match="singular"):
-        construct(task, (np.eye(3)[:, :2], np.array([[1.0, 0.0], [0.0, 1.0]])), d, d_h, 0.0)
+    # and the constructor refuses the singular system at the paper's count instead of returning garbage
+    target = (np.eye(3)[:, :2], np.array([[1.0, 0.0], [0.0, 1.0]]))
+    with pytest.raises(SingularSystem, match="singular") as info:
+        construct(task, target, d, d_h, 0.0, heads=H)
+    assert info.value.heads_needed == 2
+    # by default it uses the heads it needs (the skip takes one value, so it is fixed and 2 heads carry both)
+    c = construct(task, target, d, d_h, 0.0)
+    assert (c.report.H, c.report.H_paper, c.report.skip) == (2, 0, "fixed") and "n_last = 1" in c.report.heads_note
+    assert c.report.max_rel_logit_error <= 1e-12
 
 
 def test_skip_rank_deficiency_is_certified_in_mpmath():
@@ -274,7 +285,7 @@ def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
     A_1^T Y = [R, A_2^T]."""
     import scipy.linalg
 
-    from aotmem.theory.construct import _pivoted_lu_solve
+    from aotmem.theory.construct import _pivoted_lu
 
     rng = np.random.default_rng(seed)
     k, T1 = 30, 20
@@ -283,7 +294,9 @@ def test_pivoted_rows_are_the_partial_pivoting_rows(seed):
     P, _, _ = scipy.linalg.lu(A)  # A = P L U: the pivot rows are P's first T1 columns' rows
     want = np.sort(np.argmax(P, axis=0)[:T1])
     R = rng.standard_normal((T1, 2))
-    u2, d2, Y, cond = _pivoted_lu_solve(A.copy(), norms, R)
+    piv = _pivoted_lu(A.copy(), norms)
+    u2, d2, cond = piv.use, piv.drop, piv.factors.cond
+    Y = piv.factors.solve(np.concatenate([R, piv.A2.T], axis=1), trans=True)
     assert np.array_equal(np.sort(u2), want) and np.array_equal(np.sort(d2), np.setdiff1d(np.arange(k), want))
     A1, A2 = A[u2], A[d2]
     resid = np.abs(A1.T @ Y - np.concatenate([R, A2.T], axis=1)).max()

@@ -57,14 +57,18 @@ def forward_chunk(H: int, d: int, backend: str = "numpy") -> int:
 
 @dataclass(frozen=True)
 class AoTShape:
-    """Sizes of an AoT: vocabulary ``N``, length ``S``, width ``d``, ``H`` heads of inner dimension ``d_h <= d``.
+    """Sizes of an AoT: vocabulary ``N``, length ``S``, width ``d``, ``H`` heads of inner dimension ``d_h``.
+
+    ``d_h > d`` is allowed (the authors' own training runs use ``d = 5..9``,
+    ``d_head = 10``): ``W_V^h`` is then ``(d_h, d)`` and ``W_O^h`` ``(d, d_h)``,
+    but a head's output ``W_O^h W_V^h A^h(t)`` still has rank at most
+    ``d``, so :attr:`head_rank` ``= min(d_h, d)`` is what a head adds to the
+    rank of the attention features (``paper.theorem1``, ``paper.lemma2``).
 
     >>> AoTShape(N=5, S=2, d=4, H=3, d_h=2).H
     3
-    >>> AoTShape(N=5, S=2, d=4, H=3, d_h=5)
-    Traceback (most recent call last):
-    ...
-    ValueError: `d_h` must be <= d = 4 (got 5)
+    >>> AoTShape(N=5, S=2, d=4, H=3, d_h=10).head_rank
+    4
     """
 
     N: int
@@ -76,8 +80,11 @@ class AoTShape:
     def __post_init__(self) -> None:
         for name, minimum in (("N", 2), ("S", 1), ("d", 1), ("H", 0), ("d_h", 1)):
             object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=minimum))
-        if self.d_h > self.d:
-            raise ValueError(f"`d_h` must be <= d = {self.d} (got {self.d_h})")
+
+    @property
+    def head_rank(self) -> int:
+        """``min(d_h, d)``: the largest rank of one head's output ``W_O^h W_V^h A^h`` (``A^h(t)`` lies in ``R^d``)."""
+        return min(self.d_h, self.d)
 
 
 @dataclass(frozen=True)

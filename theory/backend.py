@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import importlib
 import math
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
-__all__ = ["BACKENDS", "check_backend", "get_xp", "to_numpy", "xp_of", "lu_solve_cond", "cond_from_lu", "cond1_triangular",
-           "lacn2_cond1", "col_abs_sums", "row_norms", "COL_BLOCK"]
+__all__ = ["BACKENDS", "check_backend", "get_xp", "to_numpy", "xp_of", "lu_solve_cond", "lu_factor_cond", "LUFactors",
+           "cond_from_lu", "cond1_triangular", "lacn2_cond1", "col_abs_sums", "row_norms", "COL_BLOCK",
+           "residual_extended", "split_bits"]
 
 BACKENDS = ("numpy", "cupy")
 
@@ -84,28 +85,49 @@ def to_numpy(a) -> np.ndarray:
     return np.asarray(a)
 
 
-def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
-    """Solve ``A X = B`` (or ``A^T X = B``) by LU with partial pivoting; return ``(X, cond1_est)``.
+@dataclass(frozen=True)
+class LUFactors:
+    """``getrf`` factors of a square ``A`` (or of ``A^T``: ``of_transpose``), and ``kappa_1(A)`` estimated by ``gecon``.
 
-    ``cond1_est`` is LAPACK ``gecon``'s estimate of ``kappa_1(A) = ||A||_1 ||A^{-1}||_1``
-    (exact to within a small factor, O(n^2) from the factors); ``inf`` when a
-    pivot is exactly 0. On CuPy the factors are computed on the device and
-    copied to the host for ``gecon`` only.
+    Kept so that further right-hand sides (iterative refinement) cost two
+    triangular solves each, not a new factorisation.
+    """
 
-    >>> X, c = lu_solve_cond(np.array([[2.0, 0.0], [0.0, 0.5]]), np.array([1.0, 1.0]))
-    >>> X.tolist(), round(c, 12)
+    lu: object  # packed L U, NumPy or CuPy
+    piv: object
+    of_transpose: bool  # the factors are those of A^T (NumPy factors a C-ordered A through its free transposed view)
+    cond: float  # kappa_1(A), LAPACK gecon's estimate (inf for an exactly zero pivot)
+
+    def solve(self, B, *, trans: bool = False):
+        """``X`` with ``A X = B`` (``trans=True``: ``A^T X = B``), on the factors' device."""
+        t = trans != self.of_transpose
+        if xp_of(self.lu) is np:
+            return scipy.linalg.lu_solve((self.lu, self.piv), B, trans=1 if t else 0, check_finite=False)
+        import cupyx.scipy.linalg as cpl  # pragma: no cover - needs a GPU (tests/fake_cupy.py runs it)
+
+        return cpl.lu_solve((self.lu, self.piv), B, trans=1 if t else 0, check_finite=False)
+
+
+def lu_factor_cond(A, *, overwrite: bool = False) -> LUFactors:
+    """LU with partial pivoting of a square ``A`` and ``gecon``'s estimate of ``kappa_1(A) = ||A||_1 ||A^{-1}||_1``.
+
+    NumPy: LAPACK ``getrf``/``gecon`` (a C-ordered ``A`` is factored through its
+    free transposed view, so nothing is copied); CuPy: cuSOLVER ``getrf`` and
+    the same estimator on the device (:func:`lacn2_cond1`). ``overwrite=True``
+    lets the factors overwrite ``A``.
+
+    >>> f = lu_factor_cond(np.array([[2.0, 0.0], [0.0, 0.5]]))
+    >>> f.solve(np.array([1.0, 1.0])).tolist(), round(f.cond, 12)
     ([0.5, 2.0], 4.0)
-
-    With ``overwrite=True`` the factors may overwrite ``A`` (saves one copy).
     """
     xp = xp_of(A)
-    norm = "1"
+    norm, of_t = "1", False
     if xp is np:
         A = np.asarray(A)
         if A.flags.c_contiguous and not A.flags.f_contiguous:
             # LAPACK wants column-major: factor the free transposed view A^T instead of
-            # copying A, and solve the transposed system (A = (A^T)^T; kappa_1(A) = kappa_inf(A^T)).
-            A, trans, norm = A.T, not trans, "I"
+            # copying A (kappa_1(A) = kappa_inf(A^T)).
+            A, of_t, norm = A.T, True, "I"
         # ||A||_1 of the original matrix (= ||A^T||_inf of the view): LAPACK lange, no |A| temporary
         (lange,) = scipy.linalg.get_lapack_funcs(("lange",), (A,))
         anorm = float(lange(norm, A))
@@ -113,14 +135,81 @@ def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
             # An exactly singular A is reported by the returned inf, not by a warning.
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
             lu, piv = scipy.linalg.lu_factor(A, overwrite_a=overwrite, check_finite=False)
-        X = scipy.linalg.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
     else:  # pragma: no cover - needs a GPU
         import cupyx.scipy.linalg as cpl
 
         anorm = float(to_numpy(col_abs_sums(A).max()))  # ||A||_1, without a |A| temporary
         lu, piv = cpl.lu_factor(A, overwrite_a=overwrite, check_finite=False)
-        X = cpl.lu_solve((lu, piv), B, trans=1 if trans else 0, check_finite=False)
-    return X, cond_from_lu(lu, anorm, norm)  # on CuPy the estimate runs on the device: no copy of the factors
+    # on CuPy the estimate runs on the device: no copy of the factors
+    return LUFactors(lu, piv, of_t, cond_from_lu(lu, anorm, norm))
+
+
+def lu_solve_cond(A, B, *, trans: bool = False, overwrite: bool = False):
+    """Solve ``A X = B`` (or ``A^T X = B``) by LU with partial pivoting; return ``(X, cond1_est)``.
+
+    ``cond1_est`` is LAPACK ``gecon``'s estimate of ``kappa_1(A) = ||A||_1 ||A^{-1}||_1``
+    (exact to within a small factor, O(n^2) from the factors); ``inf`` when a
+    pivot is exactly 0. :func:`lu_factor_cond` keeps the factors for more
+    right-hand sides.
+
+    >>> X, c = lu_solve_cond(np.array([[2.0, 0.0], [0.0, 0.5]]), np.array([1.0, 1.0]))
+    >>> X.tolist(), round(c, 12)
+    ([0.5, 2.0], 4.0)
+
+    With ``overwrite=True`` the factors may overwrite ``A`` (saves one copy).
+    """
+    f = lu_factor_cond(A, overwrite=overwrite)
+    return f.solve(B, trans=trans), f.cond
+
+
+# Adding then subtracting 1.5 * 2^52 rounds a float64 of magnitude below 2^51 to the nearest integer
+# (the sum's unit in the last place is 1): the splitting below needs no rint/ldexp on the device.
+_ROUND = 1.5 * 2.0**52
+
+
+def split_bits(A, axis: int, bits: int):
+    """``A = (hi + lo) / scale`` with ``hi`` integer-valued, ``|hi| <= 2^bits``, and ``scale`` a power of 2 per
+    row (``axis=1``) or column (``axis=0``); all three exact (no rounding: powers of 2 and Sterbenz).
+
+    >>> hi, lo, sc = split_bits(np.array([[3.0, 1.0 / 3.0]]), axis=1, bits=4)
+    >>> hi.tolist(), bool(np.all((hi + lo) / sc == np.array([[3.0, 1.0 / 3.0]])))
+    ([[12.0, 1.0]], True)
+    """
+    xp = xp_of(A)
+    amax = to_numpy(xp.abs(A).max(axis=axis, keepdims=True))
+    _, e = np.frexp(amax)  # amax < 2^e
+    scale = np.ldexp(1.0, bits - e)
+    scale[amax == 0] = 1.0
+    sc = xp.asarray(scale)
+    As = A * sc  # exact: a power of 2 (no underflow for the magnitudes met here)
+    hi = (As + _ROUND) - _ROUND  # nearest integer, |hi| <= 2^bits <= 2^51
+    return hi, As - hi, sc
+
+
+def residual_extended(B, X, M):
+    """``B - X M`` with the product carried to about ``2^-bits`` of float64's rounding (Ozaki-style splitting).
+
+    ``X`` ``(r, K)`` and ``M`` ``(K, b)`` are split into a high part with
+    ``bits = floor((53 - ceil(log2(K + 1))) / 2)`` significant bits (relative
+    to each row of ``X`` and each column of ``M``) and an exact remainder. The
+    high-by-high product is a sum of ``K`` integers below ``2^(2 bits)``, all
+    below ``2^53``: every BLAS partial sum is exact, in any order, with or
+    without FMA. The three other products are ``2^-bits`` smaller and
+    rounded as usual. So the residual is accurate to about
+    ``u (|B| + 2^-bits K |X| |M|)`` instead of ``u K |X| |M|``: what
+    iterative refinement needs to improve on a float64 solve (the residual
+    "in higher precision"). Runs on NumPy and CuPy alike (arithmetic and
+    ``matmul`` only); ``B`` ``(r, b)``.
+    """
+    xp = xp_of(M)
+    K = X.shape[1]
+    bits = (53 - int(math.ceil(math.log2(K + 1)))) // 2
+    xh, xl, sx = split_bits(X, axis=1, bits=bits)
+    mh, ml, sm = split_bits(M, axis=0, bits=bits)
+    den = sx * sm  # (r, 1) * (1, b): powers of 2, exact
+    exact = xp.matmul(xh, mh) / den  # every partial sum exact; the division by a power of 2 too
+    small = (xp.matmul(xh, ml) + xp.matmul(xl, mh) + xp.matmul(xl, ml)) / den
+    return (B - exact) - small
 
 
 COL_BLOCK = 256  # columns per block of the blocked reductions below (no full-size temporary)

@@ -2,7 +2,16 @@
 ``paper.cor2``, ``paper.table1``).
 
 Sizes use docs/theory.md#aot: vocabulary ``N``, sequence length ``S``,
-embedding dimension ``d``, ``H`` heads of inner dimension ``d_h <= d``.
+embedding dimension ``d``, ``H`` heads of inner dimension ``d_h``.
+
+``d_h > d`` (the authors' training runs use ``d = 5..9``, ``d_head = 10``) is
+accepted everywhere: every formula here is the paper's, evaluated as written.
+A head's output ``W_O^h W_V^h A^h(t)`` has rank at most ``d`` whatever
+``d_h``, so where a formula counts sequences through ``H d_h`` it
+overcounts when ``d_h > d``; :func:`effective_head_rank` (``min(d_h, d)``)
+and :func:`capacity_effective` give what a construction can reach, and
+:func:`cor2_accuracy_bound` takes ``effective=True``. Parameter counts are
+counts of entries and need no such correction.
 
 Parameter counts. The paper states ``d(S + 2N + 4 d_h H)`` (or
 ``d(S + 2N + 2(d_h + 1) H)`` with rank-1 ``W_QK``). Counting the AoT of
@@ -23,6 +32,8 @@ from aotmem.theory.validate import check_int
 __all__ = [
     "QK_FORMS",
     "capacity_this_paper",
+    "capacity_effective",
+    "effective_head_rank",
     "capacity_mahdavi",
     "capacity_kim",
     "seed_modules",
@@ -44,25 +55,52 @@ _NO_D = object()
 
 
 def _check_heads(H, d_h, d=_NO_D):
-    """``H >= 1``, ``d_h >= 1`` and, when the caller has a ``d`` (even ``None``), ``1 <= d_h <= d``."""
+    """``H >= 1``, ``d_h >= 1`` and, when the caller has a ``d`` (even ``None``), ``d >= 1`` (``d_h > d`` is allowed)."""
     H = check_int("H", H, minimum=1)
     d_h = check_int("d_h", d_h, minimum=1)
     if d is _NO_D:
         return H, d_h, None
     d = check_int("d", d, minimum=1)
-    if d_h > d:
-        raise ValueError(f"`d_h` must be <= d = {d} (got {d_h})")
     return H, d_h, d
+
+
+def effective_head_rank(d_h: int, d: int) -> int:
+    """``min(d_h, d)``: the largest rank of one head's output ``W_O^h W_V^h A^h(t)`` (``A^h(t)`` lies in ``R^d``).
+
+    >>> effective_head_rank(10, 6), effective_head_rank(4, 6)
+    (6, 4)
+    """
+    d_h = check_int("d_h", d_h, minimum=1)
+    d = check_int("d", d, minimum=1)
+    return min(d_h, d)
 
 
 def capacity_this_paper(H: int, d_h: int, d: int) -> int:
     """``H d_h + d``: sequences an AoT memorises (``paper.theorem1`` condition ``d_h H + d >= T_eps``; ``paper.table1``).
 
-    >>> capacity_this_paper(4, 8, 16)
-    48
+    The paper's formula, as written, for any ``d_h``. When ``d_h > d`` it
+    overcounts: each head adds at most ``min(d_h, d)`` to the rank of the
+    kept system, so at most :func:`capacity_effective` sequences are reached.
+
+    >>> capacity_this_paper(4, 8, 16), capacity_this_paper(4, 10, 6)
+    (48, 46)
     """
     H, d_h, d = _check_heads(H, d_h, d)
     return H * d_h + d
+
+
+def capacity_effective(H: int, d_h: int, d: int) -> int:
+    """``H min(d_h, d) + d``: :func:`capacity_this_paper` with the effective head rank (equal to it when ``d_h <= d``).
+
+    An upper bound on what the construction of ``paper.theorem1`` can reach
+    with ``H`` heads: ``rank M_1 <= H min(d_h, d) + d`` (each head's
+    ``W_V^h A^h(t)`` spans at most ``d`` dimensions; the skip connection ``d``).
+
+    >>> capacity_effective(4, 10, 6), capacity_effective(4, 4, 6) == capacity_this_paper(4, 4, 6)
+    (30, True)
+    """
+    H, d_h, d = _check_heads(H, d_h, d)
+    return H * min(d_h, d) + d
 
 
 def capacity_mahdavi(H: int, d_h: int) -> int:
@@ -106,13 +144,17 @@ def paper_heads(T_eps: int, d: int, d_h: int) -> int:
     """Fewest heads with ``d_h H + d >= T_eps``: ``max(0, ceil((T_eps - d) / d_h))`` (``paper.theorem1``).
 
     With ``d_h = d`` this is ``seed_modules(T_eps, d) - 1``: the skip connection acts as one more head.
+    With ``d_h > d`` it is the paper's count as written; a head then adds at
+    most ``d`` to the rank, and the construction needs at least
+    ``ceil((T_eps - d) / min(d_h, d))`` heads (``theory.construct.plan_heads``
+    also counts the skip connection's own rank).
 
-    >>> paper_heads(100, 10, 10), paper_heads(5, 10, 4)
-    (9, 0)
+    >>> paper_heads(100, 10, 10), paper_heads(5, 10, 4), paper_heads(100, 6, 10)
+    (9, 0, 10)
     """
     T_eps = check_int("T_eps", T_eps, minimum=1)
     d = check_int("d", d, minimum=1)
-    d_h = check_int("d_h", d_h, minimum=1, maximum=d)
+    d_h = check_int("d_h", d_h, minimum=1)
     return max(0, -(-(T_eps - d) // d_h))
 
 
@@ -162,6 +204,9 @@ def param_count_gap(N: int, S: int, d: int, d_h: int, H: int) -> int:
 def cor1_capacity(H: int, d_h: int) -> int:
     """``T_0 = H d_h + 2`` associations memorised with ``d = 2`` (``paper.cor1``).
 
+    As written for any ``d_h``; with ``d_h > 2`` a head adds at most 2 to the
+    rank, and ``capacity_effective(H, d_h, 2) = 2 H + 2`` is what can be reached.
+
     >>> cor1_capacity(3, 2)
     8
     """
@@ -181,35 +226,42 @@ def cor1_params(S: int, N: int, T_0: int) -> int:
     return 2 * (S + 2 * N + 4 * (T_0 - 2))
 
 
-def cor2_accuracy_bound(N: int, H: int, d_h: int, d: int, T_0: int) -> float:
+def cor2_accuracy_bound(N: int, H: int, d_h: int, d: int, T_0: int, *, effective: bool = False) -> float:
     """``1/N + (1 - 1/N)(H d_h + d)/T_0`` (``paper.cor2``, association, uniform prior); NOT capped.
 
     Memorise ``m = H d_h + d`` of the ``T_0`` associations and guess the rest
     at chance ``1/N``. When ``m > T_0`` the formula exceeds 1 (the true
-    accuracy is 1); :func:`cor2_vacuous_reason` says so.
+    accuracy is 1); :func:`cor2_vacuous_reason` says so. ``d_h > d`` is the
+    formula as written (``m`` then overcounts what ``H`` heads can store);
+    ``effective=True`` uses ``m = H min(d_h, d) + d`` (:func:`capacity_effective`),
+    the same value when ``d_h <= d``.
 
     >>> round(cor2_accuracy_bound(10, 2, 4, 4, 20), 12)
     0.64
     >>> cor2_accuracy_bound(10, 2, 4, 4, 5) > 1
     True
+    >>> round(cor2_accuracy_bound(10, 2, 8, 4, 40), 12), round(cor2_accuracy_bound(10, 2, 8, 4, 40, effective=True), 12)
+    (0.55, 0.37)
     """
     N = check_int("N", N, minimum=2)
     H, d_h, d = _check_heads(H, d_h, d)
     T_0 = check_int("T_0", T_0, minimum=1)
-    return 1.0 / N + (1.0 - 1.0 / N) * (H * d_h + d) / T_0
+    m = H * (min(d_h, d) if effective else d_h) + d
+    return 1.0 / N + (1.0 - 1.0 / N) * m / T_0
 
 
-def cor2_vacuous_reason(N: int, H: int, d_h: int, d: int, T_0: int) -> str | None:
-    """Why ``cor2_accuracy_bound`` exceeds 1 (``H d_h + d > T_0``), or ``None``.
+def cor2_vacuous_reason(N: int, H: int, d_h: int, d: int, T_0: int, *, effective: bool = False) -> str | None:
+    """Why ``cor2_accuracy_bound`` exceeds 1 (``H d_h + d > T_0``, or ``H min(d_h, d) + d`` with ``effective``), or ``None``.
 
     >>> cor2_vacuous_reason(10, 2, 4, 4, 5)
     'H d_h + d = 12 > T_0 = 5: the formula gives 2.26 > 1; every association fits and the accuracy is 1'
     """
-    v = cor2_accuracy_bound(N, H, d_h, d, T_0)
-    m = H * d_h + d
+    v = cor2_accuracy_bound(N, H, d_h, d, T_0, effective=effective)
+    m = H * (min(d_h, d) if effective else d_h) + d
     if m <= T_0:
         return None
-    return f"H d_h + d = {m} > T_0 = {T_0}: the formula gives {v:.4g} > 1; every association fits and the accuracy is 1"
+    name = "H min(d_h, d) + d" if effective else "H d_h + d"
+    return f"{name} = {m} > T_0 = {T_0}: the formula gives {v:.4g} > 1; every association fits and the accuracy is 1"
 
 
 #: paper.table1: capacity (sequences memorised) per method, with the parameter count where docs/theory.md states one.

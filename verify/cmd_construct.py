@@ -1,20 +1,44 @@
 """``aotmem construct (--task FILE | --kind KIND --N .. --S ..) --d .. --dh .. --eps ..``: build T* and print its diagnostics.
 
-Target encoder: ``--target optimal`` (default; ``theory.optimal.optimal_encoder``)
-or ``--target svd`` (the rank-``d`` truncated SVD of the centred ``log Pi``,
-Assumption 2). Bad arguments (``d_h > d``, ``eps`` outside ``[0, 1)``, too
-few heads for the variant) print one line and exit 2 (``verify.cli``).
+Target encoder ``W E*`` (``--target``):
+
+- ``optimal`` (default): ``theory.optimal.optimal_encoder``, recomputed on
+  every call. An unconverged result (``OptimalResult.converged`` False, e.g.
+  when the task fails Assumption 2) is refused in one line unless
+  ``--accept-unconverged`` is given; then stderr and the JSON say so.
+- ``svd``: the rank-``d`` truncated SVD of the centred ``log Pi`` (Assumption 2),
+  padded with zero columns when ``d > min(T, N)``.
+- a file: an ``.npz`` with ``W`` ``(N, d)`` and ``E`` ``(T, d)`` (logits
+  ``F = E W^T``), optionally ``converged`` (a 0-d bool, refused when False as
+  above) and ``reason``; ``--save-target FILE`` writes the target a run used in
+  this format (``theory.construct.save_target``), so the optimal encoder is
+  computed once. From Python: ``np.savez(path, W=res.W, E=res.E,
+  converged=res.converged)`` for an ``OptimalResult`` or a ``LowRank``'s ``W``, ``E``.
+
+The construction checks its own logits on the kept sequences
+(``--rtol``, default ``1e-6`` relative) and refuses, in one line naming the
+measured error and the conditioning, a model that misses it;
+``--allow-inaccurate`` keeps such a model, says so on stderr and in the JSON
+(``"accurate": false``) and exits with status 3. When the task fails
+Assumption 2 (zeros in ``cond``), or the construction uses more heads than the
+paper's count, a warning or note goes to stderr (after a successful build).
+Bad arguments (``eps`` outside ``[0, 1)``, too few heads for the variant,
+an unreadable target) print one line and exit 2 (``verify.cli``).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 
-from aotmem.theory.construct import QK_KINDS, VARIANTS, construct, svd_target
+from aotmem.theory.construct import QK_KINDS, RTOL, VARIANTS, construct, load_target, save_target, svd_target
 from aotmem.theory.generators import KINDS, random_task
 from aotmem.theory.task import load_task
 
 TARGETS = ("optimal", "svd")
+# Exit status of a run that kept an inaccurate model (--allow-inaccurate): distinct from 0 (success),
+# 1 (the ledger's violations) and 2 (a refused input).
+EXIT_INACCURATE = 3
 
 
 def add_parser(sub) -> None:
@@ -25,12 +49,21 @@ def add_parser(sub) -> None:
     p.add_argument("--N", type=int, help="vocabulary size (with --kind)")
     p.add_argument("--S", type=int, help="sequence length (with --kind)")
     p.add_argument("--d", type=int, required=True, help="embedding dimension")
-    p.add_argument("--dh", type=int, required=True, help="head dimension d_h <= d")
+    p.add_argument("--dh", type=int, required=True, help="head dimension d_h (d_h > d allowed: a head adds <= d)")
     p.add_argument("--eps", type=float, required=True, help="prior mass left out, in [0, 1)")
     p.add_argument("--variant", choices=VARIANTS, default="paper")
     p.add_argument("--qk", choices=QK_KINDS, default="full", help="W_QK rank 1 (Remark 2) or full")
     p.add_argument("--heads", type=int, help="override the head count (not fewer than the variant needs)")
-    p.add_argument("--target", choices=TARGETS, default="optimal", help="target rank-d encoder W E*")
+    p.add_argument("--target", default="optimal",
+                   help="target rank-d encoder W E*: 'optimal', 'svd', or a .npz file with W (N,d) and E (T,d)")
+    p.add_argument("--save-target", help="write the target used (.npz: W, E[, converged, reason]) for --target FILE")
+    p.add_argument("--accept-unconverged", action="store_true",
+                   help="build on an unconverged optimal target (said on stderr and in the JSON)")
+    p.add_argument("--rtol", type=float, default=RTOL,
+                   help=f"tolerance on the largest relative logit error on the kept sequences (default {RTOL:g})")
+    p.add_argument("--allow-inaccurate", action="store_true",
+                   help=f"keep a model that misses --rtol (said on stderr and in the JSON; exit status "
+                        f"{EXIT_INACCURATE})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     p.add_argument("--save", help="write the model (.npz: embed, pos, W_QK, W_V, W_O, W_U, seqs, target)")
@@ -58,31 +91,63 @@ def _task(args):
 
 
 def _target(task, d: int, which: str):
+    """``(target, converged, reason)``: ``converged`` is None when the source does not say (svd, a file without it)."""
     if which == "svd":
-        return svd_target(task, d)
-    try:
+        return svd_target(task, d), None, ""
+    if which == "optimal":
         from aotmem.theory.optimal import optimal_encoder
-    except ImportError:
-        raise ValueError("`--target optimal` needs theory/optimal.py, which is not available; use --target svd")
-    return optimal_encoder(task.prior, task.cond, d, seed=0)
+
+        res = optimal_encoder(task.prior, task.cond, d, seed=0)
+        return res, bool(res.converged), res.reason
+    t = load_target(which)
+    return t, t.converged, t.reason
 
 
 def run(args) -> int:
-    if args.dh > args.d:
-        raise ValueError(f"`--dh` must be <= --d = {args.d} (got {args.dh})")
+    if args.d < 1:
+        raise ValueError(f"`--d` must be >= 1 (got {args.d})")
+    if args.dh < 1:
+        raise ValueError(f"`--dh` must be >= 1 (got {args.dh})")
     if not (0.0 <= args.eps < 1.0):
         raise ValueError(f"`--eps` must lie in [0, 1) (got {args.eps})")
+    if not (args.rtol > 0.0):  # also refuses NaN
+        raise ValueError(f"`--rtol` must be > 0 (got {args.rtol})")
     task = _task(args)
-    target = _target(task, args.d, args.target)
-    c = construct(task, target, args.d, args.dh, args.eps, variant=args.variant, qk=args.qk,
-                  heads=args.heads, seed=args.seed, backend=args.backend)
+    target, converged, reason = _target(task, args.d, args.target)
+    warnings = []
+    if converged is False:
+        if not args.accept_unconverged:
+            raise ValueError(f"the target `{args.target}` did not converge (reason: {reason or 'not converged'}); "
+                             "pass --accept-unconverged to build on it anyway")
+        warnings.append(f"warning: building on an unconverged target `{args.target}` (reason: "
+                        f"{reason or 'not converged'}; --accept-unconverged)")
+    c = construct(task, target, args.d, args.dh, args.eps, variant=args.variant, qk=args.qk, heads=args.heads,
+                  seed=args.seed, backend=args.backend, rtol=args.rtol, allow_inaccurate=args.allow_inaccurate)
     r = c.report.as_dict()
+    r["target"] = args.target
+    r["target_converged"] = converged
+    r["accepted_unconverged"] = bool(converged is False)
+    if args.save_target:
+        save_target(args.save_target, target)
+        r["saved_target"] = args.save_target
     if args.save:
         c.save(args.save)
         r["saved"] = args.save
+    if not c.report.assumption2:
+        warnings.append(f"warning: {c.report.assumption2_note}: the construction is defined for this finite "
+                        "target, but paper.theorem1's divergence bounds assume full support (Assumption 2)")
+    if c.report.heads_note:
+        warnings.append(f"note: {c.report.heads_note}")
+    if not c.report.accurate:
+        warnings.append(f"warning: inaccurate model kept (--allow-inaccurate): max relative logit error "
+                        f"{c.report.max_rel_logit_error:.3g} > rtol {c.report.rtol:.3g} (kappa_1(M_1) = "
+                        f"{c.report.cond_kept:.3g}, kappa_2(W_OV) = {c.report.cond_W_OV:.3g}); exit status "
+                        f"{EXIT_INACCURATE}")
+    for w in warnings:
+        sys.stderr.write(f"aotmem: {w}\n")
     if args.json:
         print(json.dumps(r, indent=1))
     else:
         for k, v in r.items():
             print(f"{k:>20}: {v:.6g}" if isinstance(v, float) else f"{k:>20}: {v}")
-    return 0
+    return 0 if c.report.accurate else EXIT_INACCURATE
