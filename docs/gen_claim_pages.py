@@ -285,11 +285,21 @@ def trim_ledger(doc: dict, command: str) -> dict:
         tight = r.get("tightest") or {}
         ev = tight.get("evaluation") or {}
         t["tightest_rel_margin"] = ev.get("rel_margin")
+        t["tightest_summary"] = tight.get("summary")
+        evid = r.get("evidence") or {}
+        t["methods"] = evid.get("methods")
+        mr = evid.get("max_ratio") or {}
+        t["max_ratio"] = mr.get("ratio")
+        t["short_of_target"] = evid.get("short_of_target")
         ce = r.get("counterexample")
         if ce:
             ev = ce.get("evaluation") or {}
             check = f"{_fmt_margin(ev.get('lhs'))} {ev.get('sense', '?')} {_fmt_margin(ev.get('rhs'))} violated"
-            t["counterexample"] = {"summary": ce.get("summary"), "check": check, "reproduce": ce.get("reproduce")}
+            rc = ce.get("recheck") or {}
+            t["counterexample"] = {"summary": ce.get("summary"), "check": check, "reproduce": ce.get("reproduce"),
+                                   "recipe": ce.get("recipe"),
+                                   "recheck": {k: rc.get(k) for k in ("confirmed", "method", "dps", "lhs", "rhs")}
+                                   if rc else None}
         else:
             t["counterexample"] = None
         results.append(t)
@@ -348,14 +358,26 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
         out += ["Computed by the claims ledger, never written by hand "
                 f"(run of {run['created']}, profile `{run['profile']}`, seed {run['seed']}, "
                 f"command `{run['command']}`):", "",
-                "| claim[reading] | verdict | instances | tightest relative margin | counterexample or reason |",
-                "|---|---|---|---|---|"]
+                "| claim[reading] | verdict | instances (sampling + families + optimisation) | tightest relative "
+                "margin | largest lhs/rhs | counterexample (check) or reason |",
+                "|---|---|---|---|---|---|"]
         for r in res:
             ce = r["counterexample"]
-            why = f"{ce['summary']}: {ce['check']}" if ce else (r.get("reason") or "")
-            out.append(f"| `{r['key']}` | **{r['verdict']}** | {r['instances']} | "
-                       f"{_fmt_margin(r['tightest_rel_margin'])} | {_cell(why)} |")
-        out += [""]
+            if ce:
+                rc = ce.get("recheck") or {}
+                how = ("confirmed in {}-digit arithmetic".format(rc.get("dps")) if rc.get("confirmed") and
+                       rc.get("method") == "mpmath" else "exact integers" if rc.get("confirmed") else
+                       "witness miss" if r["verdict"] == "no-witness" else "not re-checked")
+                why = f"{ce['summary']}: {ce['check']} ({how})"
+            else:
+                why = r.get("reason") or r.get("short_of_target") or ""
+            m = r.get("methods") or {}
+            inst = f"{r['instances']} ({m.get('sampling', 0)} + {m.get('families', 0)} + {m.get('optimisation', 0)})"
+            out.append(f"| `{r['key']}` | **{r['verdict']}** | {inst} | "
+                       f"{_fmt_margin(r['tightest_rel_margin'])} | {_fmt_margin(r.get('max_ratio'))} | {_cell(why)} |")
+        out += ["", "Every `fails` was shrunk and re-checked in 50-digit arithmetic before it was reported; a "
+                "`no-witness` is a finding about the package's witness for an existence claim (nothing certifies "
+                "that no object exists). `docs/claims/verdicts.json` holds each instance in full (replayable).", ""]
     else:
         out += [f"Verdict: see `aotmem verify --claims '{cid}*'` (the ledger run recorded in "
                 "`docs/claims/verdicts.json` has no entry for this claim).", ""]

@@ -1,8 +1,13 @@
 """Outputs of ``aotmem verify``: terminal table, JSON (docs/verify-json-schema.md), Markdown report with figures.
 
-Figures (matplotlib, Agg backend) put each bound next to the divergence it
-bounds as its driving quantity varies, computed by deterministic sweeps
-through the public theory API (not from the search's samples):
+Figures (``FIGURES``, drawn by :mod:`aotmem.verify.figures`) put each bound
+next to the divergence it bounds as its driving quantity varies, computed by
+deterministic sweeps through the public theory API (not from the search's
+samples: :func:`aotmem.verify.experiments.sigma_sweep`,
+:func:`~aotmem.verify.experiments.entropy_sweep`,
+:func:`~aotmem.verify.experiments.recall_curves`,
+:func:`aotmem.verify.claims.aot.theorem1_sweep`,
+:func:`aotmem.verify.claims.capacity.capacity_sweep`):
 
 - ``bounds_vs_sigma.png``: seed/draft ls and wls bounds and the actual
   ``dKL(pi, f_ls)``, ``dKL(pi, f_wls)`` against ``sigma_{d+1}``;
@@ -25,6 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from aotmem.verify import figures as _figures
+from aotmem.verify.claims.aot import theorem1_sweep
+from aotmem.verify.claims.capacity import capacity_sweep
+from aotmem.verify.experiments import entropy_sweep, recall_curves, sigma_sweep
 from aotmem.verify.runner import VERDICTS, Result
 
 __all__ = ["SCHEMA", "table", "to_json", "write_json", "write_markdown", "FIGURES"]
@@ -138,154 +147,39 @@ def write_json(path, doc: dict) -> None:
 
 
 # ------------------------------------------------------------------ figures
+# Drawn by verify/figures.py from the sweeps of verify/experiments.py and verify/claims.
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+_THEOREM1_TASK = "a Zipf-prior Dirichlet task (N=5, S=2, d=2, d_h=1)"  # theorem1_sweep's recipe
+_TABLE1_D, _TABLE1_D_H = 2, 2  # capacity_sweep's d and d_h
 
 
 def fig_bounds_vs_sigma(path: Path) -> str:
     """Seed and draft ls/wls bounds against sigma_{d+1}, with dKL of f_ls and f_wls."""
-    from aotmem.theory.bounds import draft_ls_bound, draft_wls_bound, seed_ls_bound, seed_wls_bound
-    from aotmem.theory.generators import almost_rank_task
-    from aotmem.theory.lowrank import f_ls, f_wls
-
-    N, S, d = 6, 2, 2
-    sig = np.linspace(0.02, 2.5, 25)
-    cols = {k: [] for k in ("dKL f_ls", "dKL f_wls", "seed.ls-bound", "seed.wls-bound", "draft.theorem-ls",
-                            "draft.theorem-wls")}
-    for s in sig:
-        t = almost_rank_task(N, S, d=d, sigma=float(s), seed=0)
-        p, P = t.prior, t.cond
-        cols["dKL f_ls"].append(f_ls(p, P, d).divergence(p, P))
-        cols["dKL f_wls"].append(f_wls(p, P, d).divergence(p, P))
-        cols["seed.ls-bound"].append(seed_ls_bound(p, P, d))
-        cols["seed.wls-bound"].append(seed_wls_bound(p, P, d))
-        cols["draft.theorem-ls"].append(draft_ls_bound(p, P, d))
-        cols["draft.theorem-wls"].append(draft_wls_bound(p, P, d))
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for k, v in cols.items():
-        ax.plot(sig, v, ("-" if k.startswith("dKL") else "--"), lw=2 if k.startswith("dKL") else 1.2, label=k)
-    ax.set_yscale("log")
-    ax.set_xlabel(r"$\sigma_{d+1}$ (uniform-centred $L$)")
-    ax.set_ylabel("divergence / bound")
-    ax.set_title(f"almost-rank task N={N} S={S} d={d}, uniform prior (readings: uniform, global)", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return "bounds (dashed) against the divergence of the map each bounds (solid), as sigma_{d+1} varies"
+    return _figures.bounds_vs_sigma(path, sigma_sweep())
 
 
 def fig_lookup_vs_entropy(path: Path) -> str:
     """Look-up bounds against the entropy, with the D.6 encoder's divergence."""
-    from aotmem.theory.generators import lookup_task
-    from aotmem.theory.lookup import (
-        draft_lookup_bound,
-        jl_matrix,
-        lookup_encoder,
-        paper_theorem2_simplified,
-        seed_lookup_bound,
-        tight_lookup_bound,
-    )
-
-    N, S, d = 5, 1, 800
-    W, cert = jl_matrix(N, d, seed=0)
-    fr = np.linspace(0.03, 0.97, 20)
-    cols = {k: [] for k in ("dKL f (D.6)", "seed.lookup-bound", "draft.lookup-theorem",
-                            "draft.lookup-theorem+factor(1+2C)", "paper.theorem2 simplified")}
-    hs = []
-    for f in fr:
-        t = lookup_task(N, S, entropy=float(f * np.log(N)), seed=0)
-        p, P = t.prior, t.cond
-        enc = lookup_encoder(t, W)
-        hs.append(float(p @ enc.h))
-        cols["dKL f (D.6)"].append(float(p @ enc.kl_rows()))
-        cols["seed.lookup-bound"].append(seed_lookup_bound(p, P, d))
-        cols["draft.lookup-theorem"].append(draft_lookup_bound(p, P, d))
-        cols["draft.lookup-theorem+factor(1+2C)"].append(tight_lookup_bound(p, P, d))
-        cols["paper.theorem2 simplified"].append(paper_theorem2_simplified(p, P, d))
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for k, v in cols.items():
-        ax.plot(hs, v, "-" if k.startswith("dKL") else "--", lw=2 if k.startswith("dKL") else 1.2, label=k)
-    ax.set_xlabel("Shannon entropy h (nats)")
-    ax.set_ylabel("divergence / bound")
-    ax.set_title(f"look-up task N={N}, d={d} (C={cert.C:.3f}, achieved {cert.max_dev:.3f})")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return "look-up bounds (dashed) against the D.6 encoder's divergence (solid) as the entropy varies"
+    return _figures.lookup_vs_entropy(path, entropy_sweep())
 
 
 def fig_assoc_recall(path: Path) -> str:
     """Recall of the outer-product memory against N/d."""
-    from aotmem.theory.assoc import recall_curve
-
-    ratios = np.array([0.25, 0.5, 1, 2, 4, 8, 16])
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for d in (16, 32, 64):
-        ax.plot(ratios, recall_curve(d, ratios, seed=0, trials=2), "o-", label=f"d={d}")
-    ax.axvline(1.0, color="k", lw=0.8, ls=":", label="N = d (the seed's 'only d')")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("N / d")
-    ax.set_ylabel("recall")
-    ax.set_title("seed.assoc-memory: outer-product memory, N(0,1/d) embeddings", fontsize=10)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return "measured recall against N/d: capacity grows faster than d"
+    return _figures.assoc_recall(path, recall_curves())
 
 
 def fig_theorem1_vs_eps(path: Path) -> str:
     """dKL(pi, T*) against paper.theorem1's right-hand side as eps varies."""
-    from aotmem.verify.claims.aot import theorem1_sweep
-
     eps, kl_model, kl_target, rhs, rhs2 = theorem1_sweep()
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(eps, kl_model, "o-", lw=2, label=r"$d_{KL}(\pi, T^*)$")
-    ax.plot(eps, kl_target, "-", label=r"$d_{KL}(\pi, f^*)$ (target)")
-    ax.plot(eps, rhs, "--", label="paper.theorem1 RHS (as written)")
-    ax.plot(eps, rhs2, ":", label="RHS with factor 2")
-    ax.set_xlabel(r"$\varepsilon$")
-    ax.set_ylabel("divergence")
-    ax.set_yscale("log")
-    ax.legend(fontsize=7)
-    ax.set_title("paper.theorem1 on a Zipf-prior Dirichlet task")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return "the constructed AoT's divergence against paper.theorem1's bound as eps varies"
+    return _figures.theorem1_vs_eps(path, _figures.Theorem1VsEps(eps=eps, kl_model=kl_model, kl_target=kl_target,
+                                                                 rhs=rhs, rhs_factor2=rhs2, task=_THEOREM1_TASK))
 
 
 def fig_capacity(path: Path) -> str:
     """Associations memorised by a constructed AoT against the Table 1 formulas."""
-    from aotmem.verify.claims.capacity import capacity_sweep
-
-    Hs, measured, ours, mahdavi = capacity_sweep()
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(Hs, measured, "o-", lw=2, label="memorised by the constructed AoT (accuracy 1)")
-    ax.plot(Hs, ours, "--", label=r"$H d_h + d$ (this paper)")
-    ax.plot(Hs, mahdavi, ":", label=r"$H(d_h - 1) + 1$ (Mahdavi et al.)")
-    ax.set_xlabel("heads H")
-    ax.set_ylabel("associations")
-    ax.legend(fontsize=7)
-    ax.set_title("paper.table1: capacity against H")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return "capacity measured on explicit constructions against the Table 1 formulas"
+    Hs, measured, ours, mahdavi = capacity_sweep(d=_TABLE1_D, d_h=_TABLE1_D_H)
+    return _figures.capacity(path, _figures.CapacityVsH(Hs=Hs, d=_TABLE1_D, this_paper={_TABLE1_D_H: ours},
+                                                        mahdavi={_TABLE1_D_H: mahdavi}, memorised=measured))
 
 
 FIGURES = {
@@ -308,30 +202,37 @@ def write_markdown(dirpath, doc: dict, *, figures: bool = True) -> Path:
     out.append("")
     out.append(" | ".join(f"{v}: {n}" for v, n in doc["counts"].items()))
     out.append("")
-    out.append("| claim | reading | verdict | instances | tightest rel. margin | counterexample / reason |")
-    out.append("|---|---|---|---|---|---|")
+    out.append("| claim | reading | verdict | instances | methods | tightest rel. margin | largest ratio | "
+               "counterexample / reason |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for r in doc["results"]:
         tm = "-"
         if r["tightest"]:
             rm = r["tightest"]["evaluation"]["rel_margin"]
             tm = rm if isinstance(rm, str) else f"{rm:+.3g}"
+        ev_ = r.get("evidence") or {}
+        methods = ", ".join(f"{k} {v}" for k, v in (ev_.get("methods") or {}).items() if v) or "-"
+        ratio = (ev_.get("max_ratio") or {}).get("ratio")
+        ratio = "-" if ratio is None else (ratio if isinstance(ratio, str) else f"{ratio:.3g}")
         if r["counterexample"]:
             ce = r["counterexample"]
             ev = ce["evaluation"]
             why = f"{ce['summary']}: lhs {_fmt(ev['lhs'])} {ev['sense']} rhs {_fmt(ev['rhs'])} violated"
         else:
             why = r["reason"] or ""
-        out.append(f"| `{r['id']}` | {r['reading'] or '-'} | **{r['verdict']}** | {r['instances']} | {tm} | "
-                   f"{_short(why, 160).replace('|', '/')} |")
-    fails = [r for r in doc["results"] if r["verdict"] == "fails"]
+        out.append(f"| `{r['id']}` | {r['reading'] or '-'} | **{r['verdict']}** | {r['instances']} | {methods} | "
+                   f"{tm} | {ratio} | {_short(why, 160).replace('|', '/')} |")
+    fails = [r for r in doc["results"] if r["verdict"] in ("fails", "no-witness")]
     if fails:
-        out += ["", "## Counterexamples", ""]
+        out += ["", "## Counterexamples (fails) and witness misses (no-witness)", ""]
         for r in fails:
             ce = r["counterexample"]
             ev = ce["evaluation"]
             out += [f"### `{r['key']}`", "", f"Statement: ${r['statement']}$", "",
                     f"Regime: {r['regime']}", "",
                     f"Instance (shrunk): `{json.dumps(ce['recipe'], sort_keys=True)}`", "",
+                    f"Found by: {ce.get('method', '?')}; re-check: "
+                    f"{json.dumps(ce.get('recheck'), sort_keys=True) if ce.get('recheck') else 'none'}", "",
                     f"lhs = {_fmt(ev['lhs'], '.10g')}, rhs = {_fmt(ev['rhs'], '.10g')}, margin = "
                     f"{_fmt(ev['margin'], '.4g')}, " + (
                         f"tolerance {_fmt(ev['tol'], '.3g')} (violated by {_fmt(ce['excess_over_tol'], '.3g')} x "

@@ -43,7 +43,7 @@ import time
 import warnings
 import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, target
@@ -86,6 +86,16 @@ TARGET_INSTANCES = {"quick": None, "full": 10_000}
 # claim's instance space is smaller).
 SAMPLE_ONLY_FULL = 10_000
 BATCH = 64  # instances per call of a claim's batch evaluator
+# Below float64's absolute tolerance (KL_ATOL = 1e-9, sized for the worst rounding of a
+# divergence with |f| up to 1e3), an instance whose two sides are tiny can still be
+# violated by far more than its own rounding. Such an instance, lhs beyond rhs by more
+# than SUSPECT_RTOL relative (1e7 times float64's eps), is a *suspect*; for claims with
+# an extended-precision re-check, the SUSPECTS most violated are decided at 50 digits
+# with the relative tolerance MP_RTOL alone: far above the 1e-25 resolution there and
+# above the relative stopping tolerance of the iterative maps (1e-10).
+SUSPECT_RTOL = 1e-9
+MP_RTOL = 1e-9
+SUSPECTS = {"quick": 3, "full": 10}
 
 
 class _Violation(Exception):
@@ -214,6 +224,7 @@ class _Search:
         self.eval_s = 0.0
         self.n_evals = 0
         self.miss = None  # existence claims: (rel_margin, recipe, ev, method) of the worst witness miss
+        self.suspects: list = []  # (rel_margin, key, recipe, ev, method): violated below float64's atol
 
     def over_budget(self) -> bool:
         return time.perf_counter() - self.t0 > self.budget_s
@@ -256,6 +267,9 @@ class _Search:
         if self.claim.kind == "construction" and ev.violated and not ev.certified:
             if self.miss is None or ev.rel_margin < self.miss[0]:
                 self.miss = (ev.rel_margin, dict(recipe), ev, method)
+        if (self.claim.recheck is not None and not ev.violated and ev.sense in ("<=", ">=")
+                and ev.rel_margin < -SUSPECT_RTOL and self.claim.kind != "construction"):
+            self.suspects.append((ev.rel_margin, k, dict(recipe), ev, method))
         rank = (ev.trivial, ev.rel_margin)
         if self.tight is None or (not math.isnan(ev.rel_margin) and rank < self.tight[0]):
             self.tight = (rank, dict(recipe), ev, method)
@@ -363,30 +377,42 @@ def _optimisation(claim: Claim, search: _Search, starts: int, evals: int, polish
     return None, info
 
 
+def _relative(ev: Evaluation) -> Evaluation:
+    """``ev`` judged with the relative tolerance ``MP_RTOL`` alone (for instances decided at 50 digits)."""
+    return replace(ev, atol=0.0, rtol=MP_RTOL)
+
+
 def _is_violation(claim: Claim, ev) -> bool:
     """A violation that refutes the claim: any for bounds and identities; for an existence claim, a certified one."""
     return (isinstance(ev, Evaluation) and ev.outside is None and ev.violated
             and (claim.kind != "construction" or ev.certified))
 
 
-def _violates(claim: Claim, search: _Search, floor: float = 0.0):
+def _violates(claim: Claim, search: _Search, floor: float = 0.0, judge=lambda e: e):
     """``recipe -> bool``: a violation whose relative margin is at most ``floor`` (shrinking keeps it clear)."""
     def f(recipe: dict) -> bool:
         try:
             ev = search.evaluate_many([recipe], "shrink")[0]
         except _Budget:
             return False
+        if not isinstance(ev, Evaluation) or ev.outside is not None:
+            return False
+        ev = judge(ev)
         return _is_violation(claim, ev) and not ev.rel_margin > floor
     return f
 
 
-def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluation, seed: int):
+def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluation, seed: int,
+                        relative: bool = False):
     """Shrink a violation to its smallest explicit form, then re-check in extended precision.
 
+    ``relative``: the violation lies below float64's absolute tolerance and is judged
+    with ``MP_RTOL`` alone (:func:`_relative`); only the 50-digit re-check can confirm it.
     Returns ``(recipe, ev, info)``: the reported counterexample (the smallest
     one whose violation the re-check confirms, or, without a re-check, the
     smallest), and ``info`` (``found_as``, ``shrink_evaluations``, ``recheck``).
     """
+    judge = _relative if relative else (lambda e: e)
     candidates = [(recipe, ev)]
     info: dict = {"found_as": recipe}
     ex = explicit_of(recipe) if claim.space is not None else None
@@ -396,12 +422,14 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
         # a shrunk counterexample keeps at least a tenth of the original relative violation: the smallest
         # instance that is still clearly violated, not one on the boundary
         floor = min(ev.rel_margin / 10, 0.0) if math.isfinite(ev.rel_margin) else 0.0
-        small, n = shrink(ex, _violates(claim, search, floor), seed=seed)
+        small, n = shrink(ex, _violates(claim, search, floor, judge), seed=seed)
         info["shrink_evaluations"] = n
         candidates.append((small, None))
     judged = []
     for r, e in candidates:
         e = e or search.evaluate_many([r], "shrink")[0]
+        if isinstance(e, Evaluation) and e.outside is None:
+            e = judge(e)
         if _is_violation(claim, e):
             judged.append((r, e))
     judged.sort(key=lambda t: recipe_size(t[0]) if t[0].get("kind") == "explicit" else (math.inf,))
@@ -425,6 +453,24 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     info["recheck"] = unconfirmed[0]["recheck"]
     info["unconfirmed"] = unconfirmed
     return None, None, info
+
+
+def _resolve_suspects(claim: Claim, search: _Search, k: int):
+    """Decide the ``k`` most violated suspects at 50 digits; the first confirmed one, as ``(recipe, ev, method)``."""
+    seen, tried = set(), 0
+    for rm, key, recipe, ev, method in sorted(search.suspects, key=lambda t: (t[0], t[1])):
+        if key in seen or tried >= k:
+            continue
+        seen.add(key)
+        tried += 1
+        try:
+            rc = claim.recheck(dict(recipe), _relative(ev))
+        except Exception:  # a re-check that cannot run decides nothing
+            continue
+        if rc.get("confirmed"):
+            return recipe, _relative(ev), method
+    search.suspects_checked = tried
+    return None
 
 
 def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_examples: int | None = None,
@@ -473,6 +519,12 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         except _Budget:
             pass
 
+    relative = False
+    if found is None and search.suspects:
+        hit = _resolve_suspects(claim, search, SUSPECTS[profile])
+        if hit is not None:
+            found, relative = hit, True
+
     res = _base(claim, "holds", seed)
     judged = search.judged()
     res.instances = len(judged)
@@ -519,7 +571,7 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
     elif found is not None:
         recipe, ev, method = found
         try:
-            r2, e2, info = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key))
+            r2, e2, info = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative)
         except _Budget:
             r2, e2, info = recipe, ev, {"recheck": {"confirmed": None, "method": "none",
                                                     "note": "time budget spent before the re-check"}}
@@ -533,6 +585,10 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             rc = info.get("recheck", {})
             conf = ("confirmed in {dps}-digit arithmetic".format(dps=rc.get("dps", 50)) if rc.get("confirmed")
                     else "NOT re-checked in extended precision: " + rc.get("note", ""))
+            if relative:
+                conf += (f"; both sides are below float64's absolute tolerance, so the violation was decided "
+                         f"there with the relative tolerance {MP_RTOL:g}")
+                res.counterexample["below_float64_atol"] = True
             res.reason = (f"{claim.summary(r2)}: lhs={e2.lhs:.6g} {e2.sense} rhs={e2.rhs:.6g} fails "
                           f"(margin {e2.margin:.3g}, tol {e2.tol:.2g}; {conf})")
     elif not judged:
