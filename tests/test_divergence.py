@@ -80,3 +80,29 @@ def test_kl_identity_behind_taylor(task, seed):
 def test_entropy_extremes():
     assert entropy(np.eye(3)).tolist() == [0.0, 0.0, 0.0]
     assert entropy(np.full((1, 7), 1 / 7))[0] == pytest.approx(np.log(7), rel=1e-15)
+
+
+def test_kl_rows_are_never_negative_at_an_exact_fit():
+    """KL >= 0 (Gibbs): at F = log pi + c the terms pi (log pi - log softmax F) cancel, and their rounded sum is
+    -4.8e-18 on this row; kl_rows and kl return max(0, .) per row, so 0 here."""
+    P = np.array([[0.5183298738226593, 0.28120227444411344, 0.00011018598145222575, 0.19415442250663814,
+                   0.006203243245136839]])
+    P = P / P.sum()
+    F = np.log(P) - 13.63
+    from aotmem.theory.divergence import _log_softmax
+
+    raw = float(np.sum(P * (np.log(P) - _log_softmax(F))))
+    assert raw < 0.0  # the unclipped sum on this row: -4.8e-18 (rounding)
+    assert kl_rows(P, F)[0] == 0.0 and kl(np.ones(1), P, F) == 0.0
+
+
+@given(any_tasks(), seeds)
+def test_kl_rows_nonnegative_everywhere(task, seed):
+    """Every row's KL is >= 0 exactly (not just to a tolerance), at random logits and at exact fits."""
+    rng = np.random.default_rng(seed)
+    F = rng.normal(scale=5.0, size=(task.T, task.N))
+    assert np.all(kl_rows(task.cond, F) >= 0.0)
+    with np.errstate(divide="ignore"):
+        L = np.where(task.cond > 0, np.log(task.cond), -1e3)  # exact fit up to e^-1000 on zero entries
+    rows = kl_rows(task.cond, L + rng.normal(scale=50.0, size=(task.T, 1)))
+    assert np.all(rows >= 0.0) and np.all(rows <= KL_ATOL)
