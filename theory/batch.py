@@ -1,0 +1,1039 @@
+"""Batched evaluation of the ledger's cheap claims: many instances of one shape ``(T, N)`` and one ``d`` at once.
+
+Every array here carries a leading batch axis ``B``: ``prior (B, T)``,
+``cond (B, T, N)``, logits ``F (B, T, N)``. Each function computes, instance
+by instance, what its scalar twin computes (named in its docstring), with the
+same formulas in the same order of operations, vectorised over ``B`` with
+stacked LAPACK calls (``np.linalg.svd`` / ``qr`` / ``solve`` on ``(B, ...)``
+stacks, which call the same LAPACK routine per matrix as the 2-d call) and
+the same einsum contractions and reductions. The contract is agreement with
+the scalar code (tests/test_batch.py): the fitted maps, divergences, singular
+values and Taylor quantities come out bit for bit those of the scalar code on
+the tested shapes (the bounds within 1 ulp: numpy's vectorised ``pow`` is not
+libm's), which is also what makes the alternating fit stop at the scalar's
+sweep. Two steps are computed differently, with the same outcome: the
+conditioning tests (``cond(A_t) <= WLS_COND_MAX``, ``1 in Im(W_U)``) are
+decided by certified bounds where those are conclusive and by the scalar's own
+SVD/QR elsewhere (:func:`_cond_A_ok`, :func:`_spd_cond_ok`, :func:`_check_W`).
+
+Claims (docs/theory.md): ``seed.ls-bound``, ``seed.wls-bound``,
+``draft.theorem-ls``, ``draft.theorem-wls`` (its ``min`` reading),
+``draft.lemma-wls`` (the closed-form encoder), ``draft.lemma-taylor`` (both
+readings).
+
+Where the scalar code raises ``ValueError`` on an instance (Assumption 2
+fails, an ill-conditioned ``draft.lemma-wls`` system, ``1 in Im(W_U)``, an
+ill-conditioned W-step of the alternating fit, a log-softmax that overflows),
+the batch does not raise: the instance gets ``ok = False`` and a reason
+(``why``), its values are NaN, and the caller falls back to the scalar code
+for exactly those instances. Malformed input (wrong shapes, a bad reading
+name, ``d`` out of range) raises ``ValueError`` as the scalar code does.
+
+Nothing loops over the batch in Python: the only loops are over the sweeps of
+the alternating fit (each sweep acts on the instances still running, a mask),
+over the distinct numerical ranks ``r < d`` of the completion of ``f_ls``
+(at most ``d`` groups), and over chunks of :data:`CHUNK` instances (memory).
+
+>>> rng = np.random.default_rng(0)
+>>> Z, logw = rng.normal(size=(3, 4, 5)), rng.uniform(-3, 0, size=(3, 4))
+>>> prior, cond = tasks_from_logits(Z, logw)
+>>> F, ok, why = fit_logits_batch(prior, cond, 2, "ls", "uniform")
+>>> F.shape, ok.tolist()
+((3, 4, 5), [True, True, True])
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from aotmem.theory import bounds as _bounds
+from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound
+from aotmem.theory.divergence import exp3, log_softmax
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
+from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.theory.validate import SUM_RTOL
+
+__all__ = [
+    "BATCH_FITS",
+    "BATCH_BOUNDS",
+    "CHUNK",
+    "tasks_from_logits",
+    "recipes_from_batch",
+    "kl_rows_batch",
+    "kl_batch",
+    "sigma_batch",
+    "fit_logits_batch",
+    "AlternatingBatch",
+    "wls_alternating_batch",
+    "bound_batch",
+    "evaluate_bound_batch",
+    "fbar_batch",
+    "taylor_proxy_batch",
+    "taylor_remainder_bound_batch",
+    "taylor_identity_batch",
+    "taylor_bound_batch",
+]
+
+#: The maps ``fit_logits_batch`` builds: the fits of ``theory.lowrank.FITS`` and ``min``.
+BATCH_FITS = FITS + ("min",)
+#: The catalogue bounds ``bound_batch`` evaluates: every one that needs Assumption 2.
+BATCH_BOUNDS = tuple(b for b in CATALOGUE if b.needs == "assumption2")
+#: Instances per block in the public functions: bounds the temporaries. The
+#: largest is ``(CHUNK, T, N, d)`` float64 (``draft.lemma-wls`` system), 15 MiB
+#: for T = 16, N = 12, d = 10; a handful live at once.
+CHUNK = 1024
+
+_TINY = np.finfo(np.float64).tiny
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _check_batch(prior, cond):
+    """``(p (B, T), P (B, T, N))`` as float64 arrays of matching shapes (raises on a shape error only)."""
+    p = np.asarray(prior, dtype=np.float64)
+    P = np.asarray(cond, dtype=np.float64)
+    if P.ndim != 3 or P.shape[0] < 1 or P.shape[1] < 1 or P.shape[2] < 2:
+        raise ValueError(f"`cond` must have shape (B, T, N) with B, T >= 1, N >= 2 (got {P.shape})")
+    if p.shape != P.shape[:2]:
+        raise ValueError(f"`prior` must have shape (B, T) = {P.shape[:2]} to match `cond` (got {p.shape})")
+    return p, P
+
+
+def _valid_tasks(p, P):
+    """Per instance: a valid task (``check_prior_cond``) under Assumption 2 (``log_probs``), ``(B,)``; reasons."""
+    B = P.shape[0]
+    why = np.full(B, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        fin = np.isfinite(P).all(axis=(1, 2)) & np.isfinite(p).all(axis=1)
+        stoch = (P >= 0).all(axis=(1, 2)) & (np.abs(P.sum(axis=2) - 1.0) <= SUM_RTOL).all(axis=1)
+        dist = (p >= 0).all(axis=1) & (np.abs(p.sum(axis=1) - 1.0) <= SUM_RTOL)
+    task = fin & stoch & dist
+    why[~task] = "not a task: a row of `cond` or the prior is not a probability vector"
+    a2 = task & (P > 0).all(axis=(1, 2))
+    why[task & ~a2] = "`cond` violates Assumption 2 (full support): a probability is 0, so log Pi is -inf"
+    return a2, why
+
+
+def _sanitise(p, P, ok):
+    """Copies where the instances with ``ok = False`` are replaced by a uniform task (so no LAPACK call sees inf/NaN)."""
+    if ok.all():
+        return p, P
+    T, N = P.shape[1:]
+    p = np.where(ok[:, None], p, 1.0 / T)
+    P = np.where(ok[:, None, None], P, 1.0 / N)
+    return p, P
+
+
+def _fail(ok, why, mask, reason):
+    """Mark the instances of ``mask`` not yet failed as failed with ``reason`` (first reason wins, as a raise would)."""
+    new = mask & ok
+    if new.any():
+        why[new] = reason
+        ok &= ~mask
+
+
+def _dot_rows(p, x):
+    """``p[b] @ x[b]`` for every ``b``, ``(B,)``: a stack of 1-d dots (the scalar code's ``p @ rows``)."""
+    return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
+
+
+def _expect(p, rows):
+    """``bounds._expect`` per instance: ``E_t rows_t`` over rows with ``p(t) > 0`` (``0 * inf`` is 0, never NaN)."""
+    pos = p > 0
+    return _dot_rows(np.where(pos, p, 0.0), np.where(pos, rows, 0.0))
+
+
+def _mT(X):
+    return np.swapaxes(X, -1, -2)
+
+
+def _chunked(fn, B, *arrays, chunk=None):
+    """Apply ``fn`` to slices of at most ``chunk`` instances and concatenate each output along axis 0."""
+    chunk = CHUNK if chunk is None else int(chunk)
+    if chunk < 1:
+        raise ValueError(f"`chunk` must be >= 1 (got {chunk})")
+    if B <= chunk:
+        return fn(*arrays)
+    parts = [fn(*(a[lo:lo + chunk] for a in arrays)) for lo in range(0, B, chunk)]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate([q[i] for q in parts]) for i in range(len(parts[0])))
+    return np.concatenate(parts)
+
+
+def _check_d(d, N, maximum):
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        raise ValueError(f"`d` must be an integer (got {d!r})")
+    d = int(d)
+    if not 1 <= d <= maximum:
+        raise ValueError(f"`d` must lie in [1, {maximum}] for N = {N} (got {d})")
+    return d
+
+
+def _check_reading(reading):
+    if reading not in SIGMA_READINGS:
+        raise ValueError(f"`sigma_reading` must be one of {SIGMA_READINGS} (got {reading!r})")
+    return reading
+
+
+# ------------------------------------------------------------------ tasks
+
+
+def _explicit_inputs(Z, logw):
+    """``(Z, logw)`` as float64 arrays of matching shapes, and per instance whether ``explicit_task`` accepts it."""
+    Z = np.asarray(Z, dtype=np.float64)
+    lw = np.asarray(logw, dtype=np.float64)
+    if Z.ndim != 3 or Z.shape[0] < 1 or Z.shape[1] < 1 or Z.shape[2] < 2:
+        raise ValueError(f"`Z` must have shape (B, T, N) with B, T >= 1, N >= 2 (got {Z.shape})")
+    if lw.shape != Z.shape[:2]:
+        raise ValueError(f"`logw` must have shape (B, T) = {Z.shape[:2]} (got {lw.shape})")
+    why = np.full(Z.shape[0], "", dtype=object)
+    why[~np.isfinite(Z).all(axis=(1, 2))] = "`logits` must be finite"
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = np.exp(lw)
+        bad_w = ~np.isfinite(w).all(axis=1) | ~(w.sum(axis=1) > 0)
+    why[bad_w & (why == "")] = "`weights` must be finite non-negative numbers with a positive sum"
+    return Z, lw, why == "", why
+
+
+def tasks_from_logits(Z, logw):
+    """Batched ``theory.generators.explicit_task``: ``prior (B, T)``, ``cond (B, T, N)``.
+
+    Instance ``b`` is ``explicit_task(Z[b], np.exp(logw[b]))``, computed the same
+    way: ``cond = exp(log_softmax(Z))`` (stable), ``cond /= cond.sum``,
+    ``w = exp(logw)``, ``prior = w / w.sum`` -- elementwise operations and
+    last-axis sums, so each instance is its scalar twin bit for bit.
+
+    Parameters
+    ----------
+    Z : (B, T, N) finite logits, ``N >= 2``.
+    logw : (B, T) log prior weights, ``-inf`` (weight 0) to ``709`` (``exp``
+        finite); each instance needs a positive total weight (``max logw > -745``).
+
+    Raises ``ValueError`` on a shape error, or naming the first instance that
+    ``explicit_task`` rejects (non-finite logits, weights not finite or all 0).
+
+    >>> prior, cond = tasks_from_logits(np.zeros((1, 2, 3)), np.log([[1.0, 3.0]]))
+    >>> prior.round(12).tolist(), cond[0, 0].round(4).tolist()
+    ([[0.25, 0.75]], [0.3333, 0.3333, 0.3333])
+    """
+    Z, lw, ok, why = _explicit_inputs(Z, logw)
+    if not ok.all():
+        b = int(np.argmin(ok))
+        raise ValueError(f"instance {b} is not a task: {why[b]} (`Z` and `logw`, as explicit_task)")
+    return _tasks(Z, lw)
+
+
+def _tasks(Z, lw):
+    cond = np.exp(log_softmax(Z))
+    cond /= cond.sum(axis=2, keepdims=True)
+    w = np.exp(lw)
+    return w / w.sum(axis=1, keepdims=True), cond
+
+
+def recipes_from_batch(Z, logw, **extra) -> list:
+    """The ledger's explicit recipes of a batch (``kind="explicit"``), one per instance.
+
+    ``weights = exp(logw)`` as Python floats (exact), so
+    ``verify.recipes.task_from(recipe)`` rebuilds instance ``b`` of
+    :func:`tasks_from_logits` bit for bit. ``extra`` (e.g. ``d=2``) is added
+    to every recipe: the scalar fallback for instances with ``ok = False``.
+
+    >>> r = recipes_from_batch(np.zeros((1, 2, 3)), np.zeros((1, 2)), d=1)[0]
+    >>> r["kind"], r["N"], r["S"], r["weights"], r["d"]
+    ('explicit', 3, 1, [1.0, 1.0], 1)
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    w = np.exp(np.asarray(logw, dtype=np.float64))
+    B, T, N = Z.shape
+    S = 1
+    while N**S < T:
+        S += 1
+    return [{"kind": "explicit", "N": N, "S": S, "logits": Z[b].tolist(), "weights": w[b].tolist(), "seed": 0,
+             **extra} for b in range(B)]
+
+
+# ------------------------------------------------------------------ divergence
+
+
+def _kl_rows(P, F):
+    """``divergence._kl_block`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
+    ls = log_softmax(F)
+    pos = P > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(pos, P * (np.log(P) - ls), 0.0)
+    return np.maximum(terms.sum(axis=2), 0.0)  # KL >= 0: a negative sum is rounding (as the scalar code)
+
+
+def kl_rows_batch(cond, F):
+    """Per-sequence ``KL(pi_t || softmax f(t))`` of every instance, ``(B, T)`` (``theory.divergence.kl_rows``).
+
+    ``max(0, sum_o pi(o|t) [log pi(o|t) - log softmax(f(t))_o])``, ``0 log 0 = 0``
+    (a negative sum is rounding: KL >= 0), the same elementwise terms and row
+    sums as the scalar code. Where the scalar
+    code raises (the log-softmax of a row underflows to ``-inf`` where
+    ``pi > 0``) the row is ``+inf``.
+    """
+    P = np.asarray(cond, dtype=np.float64)
+    F = np.asarray(F, dtype=np.float64)
+    if P.ndim != 3 or F.shape != P.shape:
+        raise ValueError(f"`cond` and `F` must both have shape (B, T, N) (got {P.shape} and {F.shape})")
+    return _kl_rows(P, F)
+
+
+def kl_batch(prior, cond, F):
+    """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` of every instance, ``(B,)`` (``theory.divergence.kl``).
+
+    Claim ids: all (docs/theory.md#divergence). ``p @ rows`` per instance, as
+    the scalar code; ``+inf`` where the scalar code raises on a log-softmax overflow.
+    """
+    p, P = _check_batch(prior, cond)
+    rows = kl_rows_batch(P, F)
+    return _dot_rows(p, rows)
+
+
+# ------------------------------------------------------------------ spectra
+
+
+def _centred(p, P, L, reading):
+    """``theory.spectra.centred_logits`` on a stack, ``(B, T, N)``."""
+    if reading.startswith("uniform"):
+        Lc = L - L.mean(axis=2, keepdims=True)
+    else:
+        Lc = L - np.sum(P * L, axis=2, keepdims=True)
+    if reading.endswith("-prior"):
+        Lc = np.sqrt(p)[:, :, None] * Lc
+    return Lc
+
+
+def _sigma(p, P, L, j, reading):
+    s = np.linalg.svd(_centred(p, P, L, reading), compute_uv=False)  # (B, min(T, N)), as singular_values
+    return s[:, j - 1].copy() if j <= s.shape[1] else np.zeros(P.shape[0])
+
+
+def sigma_batch(prior, cond, j, reading="uniform"):
+    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``, ``(B,)`` (``theory.spectra.sigma``).
+
+    Claim ids: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (``j = d + 1``). The centred ``L`` of
+    docs/theory.md#sigma (``uniform``: ``L (I - 11^T/N)``; ``pi``:
+    ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p``), its singular
+    values by a stacked ``np.linalg.svd(compute_uv=False)``; 0 beyond
+    ``min(T, N)``. NaN for an instance violating Assumption 2 (the scalar code raises).
+    """
+    reading = _check_reading(reading)
+    if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 1:
+        raise ValueError(f"`j` must be an integer >= 1 (got {j!r})")
+    p, P = _check_batch(prior, cond)
+    ok, _ = _valid_tasks(p, P)
+    p, P = _sanitise(p, P, ok)
+    out = _sigma(p, P, np.log(P), int(j), reading)
+    out[~ok] = np.nan
+    return out
+
+
+# ------------------------------------------------------------------ bounds
+
+_KIND = {  # the catalogue's function -> the formula evaluated here
+    _bounds.seed_ls_bound: "seed-ls",
+    _bounds.seed_wls_bound: "seed-wls",
+    _bounds.draft_ls_bound: "draft-ls",
+    _bounds.draft_wls_bound: "draft-wls",
+    _bounds.draft_min_bound: "draft-min",
+}
+
+
+def _exp3_capped(x):
+    """``bounds._exp3``: ``exp3`` with ``x > EXP3_OVERFLOW - 1`` mapped to ``+inf``."""
+    out = np.full(x.shape, np.inf)
+    ok = x <= EXP3_OVERFLOW - 1.0
+    if ok.any():
+        out[ok] = exp3(x[ok])
+    return out
+
+
+def _draft_ls_rows(P, s):
+    N = P.shape[2]
+    m = P.max(axis=2)
+    C = 1.0 + N * m / SQRT2
+    s = s[:, None]
+    return np.log1p(m * C * s**2 / 2.0) + _exp3_capped(np.sqrt(C) * s)
+
+
+def _draft_wls_rows(P, s):
+    hi, lo = P.max(axis=2), P.min(axis=2)
+    s = s[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 (sigma = 0): NaN, which _exp3_capped maps to +inf
+        return np.log1p(hi * s**2 / 2.0) + _exp3_capped(np.sqrt(hi / lo) * s)
+
+
+def _seed_wls_terms(hi, lo, s):
+    """``hi s^2 + (hi/lo)^{3/2} s^3`` and where the scalar code's value is NaN.
+
+    A probability below ~1e-308 (Assumption 2 still holds) makes ``hi/lo``
+    overflow to ``+inf``; with ``sigma = 0`` the scalar code then computes
+    ``inf * 0 = NaN`` (a defect of ``theory.bounds.seed_wls_bound``, reported).
+    Here that term is ``+inf``, the value the overflow convention gives and the
+    one ``draft_wls_bound`` returns on the same instance.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        tail = (hi / lo) ** 1.5 * s**3
+        nan = np.isnan(tail)
+        return hi * s**2 + np.where(nan, np.inf, tail), nan
+
+
+def _bound_values(bound, p, P, L, d):
+    """The right-hand side of ``bound`` on valid instances, ``(B,)``, and where the scalar value is NaN ``(B,)``."""
+    kind = _KIND[bound.fn]
+    kw = dict(bound.kwargs)
+    s = _sigma(p, P, L, d + 1, kw["sigma_reading"])  # (B,)
+    N = P.shape[2]
+    nan = np.zeros(P.shape[0], dtype=bool)
+    if kind == "seed-ls":
+        with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
+            if kw["inf_reading"] == "global":
+                m = P.max(axis=(1, 2))
+                return N * m**2 * s**2 + (N * m) ** 1.5 * s**3, nan
+            m, sc = P.max(axis=2), s[:, None]
+            return _expect(p, N * m**2 * sc**2 + (N * m) ** 1.5 * sc**3), nan
+    if kind == "seed-wls":
+        if kw["inf_reading"] == "global":
+            return _seed_wls_terms(P.max(axis=(1, 2)), P.min(axis=(1, 2)), s)
+        rows, nan_rows = _seed_wls_terms(P.max(axis=2), P.min(axis=2), s[:, None])
+        return _expect(p, rows), (nan_rows & (p > 0)).any(axis=1)
+    if kind == "draft-ls":
+        return _expect(p, _draft_ls_rows(P, s)), nan
+    if kind == "draft-wls":
+        return _expect(p, _draft_wls_rows(P, s)), nan
+    return _expect(p, np.minimum(_draft_ls_rows(P, s), _draft_wls_rows(P, s))), nan
+
+
+def _check_bound(bound):
+    if not isinstance(bound, Bound) or bound not in BATCH_BOUNDS:
+        names = ", ".join(b.name for b in BATCH_BOUNDS[:3])
+        raise ValueError(f"`bound` must be a catalogue Bound that needs Assumption 2 ({names}, ...; "
+                         f"got {getattr(bound, 'name', bound)!r})")
+    return bound
+
+
+def bound_batch(bound, prior, cond, d, *, chunk=None):
+    """The right-hand side ``bound.rhs(prior[b], cond[b], d)`` of every instance, ``(B,)``.
+
+    ``bound``: a :class:`theory.bounds.Bound` of ``CATALOGUE`` with
+    ``needs == "assumption2"`` (:data:`BATCH_BOUNDS`), with ``sigma =
+    sigma_{d+1}`` of its sigma reading (:func:`sigma_batch`):
+
+    - ``seed.ls-bound``: ``N ||pi||_inf^2 sigma^2 + (N ||pi||_inf)^{3/2} sigma^3``
+      (``inf=global``: one max over ``(t, o)``; ``inf=per-row``: ``E_t`` of the row form);
+    - ``seed.wls-bound``: ``||pi||_inf sigma^2 + (||pi||_inf / ||pi||_-inf)^{3/2} sigma^3``;
+    - ``draft.theorem-ls``: ``E_t[log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma)]``,
+      ``C_t = 1 + N ||pi_t||_inf / sqrt 2``;
+    - ``draft.theorem-wls``: ``E_t[log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma)]``;
+    - ``draft.theorem-wls[min,...]``: ``E_t`` of the row-wise minimum of the two draft rows.
+
+    Conventions of ``theory.bounds``: ``E_t`` over rows with ``p(t) > 0``; a value
+    above float max, or an ``exp3`` argument above ``EXP3_OVERFLOW - 1``, is
+    ``+inf``, never NaN. Where ``seed_wls_bound`` returns NaN (``sigma = 0``
+    beside a probability below ~1e-308: ``inf * 0``, a scalar defect) the batch
+    returns ``+inf``, as ``draft_wls_bound`` does there. An instance violating
+    Assumption 2 (where the scalar code raises) is NaN.
+    """
+    bound = _check_bound(bound)
+    p, P = _check_batch(prior, cond)
+    d = _check_d(d, P.shape[2], np.iinfo(np.int64).max)
+
+    def run(p, P):
+        ok, _ = _valid_tasks(p, P)
+        p, P = _sanitise(p, P, ok)
+        out = _bound_values(bound, p, P, np.log(P), d)[0]
+        out[~ok] = np.nan
+        return out
+
+    return _chunked(run, P.shape[0], p, P, chunk=chunk)
+
+
+# ------------------------------------------------------------------ fits
+
+
+def _ls_fit(p, P, L, d, reading):
+    """``theory.lowrank.f_ls`` on a stack: ``(W (B, N, d), E (B, T, d))``.
+
+    ``W`` = the first ``d`` right singular vectors of the centred ``L`` (a
+    stacked full SVD, whose ``s`` gives the numerical rank ``r`` as in the
+    scalar code), completed as ``_complete_basis`` does when ``r < d`` (one
+    stacked QR per distinct ``r``); ``E = L_c^{unw} W``.
+    """
+    B, T, N = P.shape
+    Lc = _centred(p, P, L, reading)
+    _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
+    s0 = s[:, 0]
+    r = np.where(s0 > 0, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
+    W = np.empty((B, N, d))
+    full = r >= d
+    if full.all():
+        W[...] = _mT(Vt[:, :d, :])
+    else:
+        if full.any():
+            W[full] = _mT(Vt[full, :d, :])
+        for rr in np.unique(r[~full]):  # at most d groups, each one stacked QR
+            idx = np.flatnonzero(r == rr)
+            V = _mT(Vt[idx, :rr, :])  # (G, N, rr)
+            blocks = [V]
+            if rr + 1 + (d - rr) <= N:  # avoid_ones: the new columns also orthogonal to 1
+                blocks.insert(0, np.full((idx.size, N, 1), 1.0 / np.sqrt(N)))
+            Bm = np.concatenate(blocks + [np.broadcast_to(np.eye(N), (idx.size, N, N))], axis=2)
+            Q, _ = np.linalg.qr(Bm)
+            k = sum(b.shape[2] for b in blocks)
+            W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
+    Lu = _centred(p, P, L, reading.removesuffix("-prior"))
+    return W, Lu @ W
+
+
+def _argmax_split(P):
+    """``o = argmax_o pi(o|t)`` ``(B, T, 1)``, ``Pm`` = ``P`` with 0 at ``o``, ``rest = 1 - pi_{o*}`` summed from the others."""
+    o = np.argmax(P, axis=2)[:, :, None]
+    Pm = P.copy()
+    np.put_along_axis(Pm, o, 0.0, axis=2)
+    return o, Pm, Pm.sum(axis=2)
+
+
+def _centred_by_pi(P, X, o, Pm, rest):
+    """``lowrank._centred_by_pi`` on a stack: ``X (B, T, N, k)`` minus its ``pi_t``-mean, no cancellation at the likeliest token."""
+    mean = np.einsum("btn,btnk->btk", P, X)
+    D = X - mean[:, :, None, :]
+    Xo = np.take_along_axis(X, o[:, :, :, None], axis=2)[:, :, 0, :]  # (B, T, k)
+    val = rest[:, :, None] * Xo - np.einsum("btn,btnk->btk", Pm, X)
+    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
+    return D
+
+
+def _centred_W_by_pi(P, W, o, Pm, rest):
+    """:func:`_centred_by_pi` of ``X = W`` broadcast over ``t`` (``W (B, N, d)``), without materialising the broadcast sums."""
+    mean = np.einsum("btn,bnk->btk", P, W)
+    D = W[:, None, :, :] - mean[:, :, None, :]
+    Wo = W[np.arange(W.shape[0])[:, None], o[:, :, 0]]  # (B, T, d): W_{o*}
+    val = rest[:, :, None] * Wo - np.einsum("btn,bnk->btk", Pm, W)
+    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
+    return D
+
+
+# The scalar code decides ``cond(A_t) <= WLS_COND_MAX`` from a full SVD of
+# ``M_t`` (``wls_system``), the most expensive step of the closed form (a 7 x 3
+# SVD costs ~3 us). Here most rows are decided by certified bounds on
+# ``kappa = kappa_2(M_t) = kappa_2(R_t)`` (``cond(A_t) = kappa^2``) from the R
+# of the QR the solve needs anyway, in tiers, each on the rows still undecided:
+#   0. ``kappa >= max|r_ii| / min|r_ii|``: decides the clearly ill-conditioned rows;
+#   1. ``kappa <= sqrt(||R||_1 ||R||_inf) sqrt(n_1 n_inf)``, with ``n_inf >= ||R^{-1}||_inf``
+#      and ``n_1 >= ||R^{-1}||_1`` from the comparison matrix (``|R^{-1}| <= <R>^{-1}``
+#      entrywise for triangular R: two back-substitutions with a vector, vectorised);
+#   2. ``kappa <= ||R||_F ||R^{-1}||_F`` (a stacked solve for ``R^{-1}``);
+#   3. the rest (near the threshold: within the factor ``<= d`` of the bounds)
+#      get the scalar code's own SVD of ``M_t``: their decision is the scalar's bit for bit.
+# A bound decides only when it clears the threshold ``sqrt(WLS_COND_MAX) = 1e6``
+# by the relative margin below. Margin: near the threshold every computed
+# quantity (the scalar's singular values, R, the bounds) is within
+# ``c eps kappa <= 1e-8`` (``c <~ 100`` for N <= 12) relative of its exact value
+# (backward stability of SVD, QR and triangular solves), so a bound that clears
+# the threshold by 1e-6 decides as the scalar's SVD does.
+_COND_MARGIN = 1e-6
+
+
+def _comparison_bound(R):
+    """``sqrt(||R||_1 ||R||_inf) * sqrt(n_1 n_inf) >= kappa_2(R)`` for upper-triangular ``R (..., d, d)``, ``(...)``.
+
+    ``n_inf = max x``, ``<R> x = 1``, and ``n_1 = max y``, ``<R>^T y = 1``
+    (``<R>``: ``|r_ii|`` on the diagonal, ``-|r_ij|`` off it), by substitution
+    with the stack axis last (contiguous rows of length ``S``).
+    """
+    d = R.shape[-1]
+    A = np.abs(R.reshape(-1, d * d)).T.copy().reshape(d, d, -1)  # (d, d, S), the stack axis contiguous
+    x = np.empty((d,) + A.shape[2:])
+    y = np.empty_like(x)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for i in range(d - 1, -1, -1):
+            x[i] = (1.0 + np.einsum("js,js->s", A[i, i + 1:], x[i + 1:])) / A[i, i]
+        for i in range(d):
+            y[i] = (1.0 + np.einsum("js,js->s", A[:i, i], y[:i])) / A[i, i]
+        n_R = np.sqrt(A.sum(axis=0).max(axis=0) * A.sum(axis=1).max(axis=0))
+        return (n_R * np.sqrt(x.max(axis=0) * y.max(axis=0))).reshape(R.shape[:-2])
+
+
+def _cond_A_ok(M, R):
+    """``cond(A_t) <= WLS_COND_MAX`` as ``lowrank.wls_system`` decides it (from ``svd(M_t)``), bool ``(B, T)``."""
+    d = R.shape[-1]
+    hi, lo = np.sqrt(WLS_COND_MAX) * (1.0 + _COND_MARGIN), np.sqrt(WLS_COND_MAX) * (1.0 - _COND_MARGIN)
+    diag = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lb = diag.max(axis=-1) / diag.min(axis=-1)  # <= kappa; NaN (M = 0) or inf: singular
+    good = np.zeros(lb.shape, dtype=bool)
+    und = lb <= hi  # tier 0: the others are ill-conditioned (NaN compares False)
+    ub = _comparison_bound(R[und])
+    good[und] = ub <= lo
+    und &= ~good
+    if und.any():  # tier 2: Frobenius norms with R^{-1} (R triangular with a nonzero diagonal: no singular solve)
+        Ru = R[und]
+        with np.errstate(over="ignore", invalid="ignore"):
+            Rinv = np.linalg.solve(Ru, np.broadcast_to(np.eye(d), Ru.shape))
+            ub = np.sqrt(np.sum(Ru * Ru, axis=(-2, -1)) * np.sum(Rinv * Rinv, axis=(-2, -1)))
+        dec = ub <= lo
+        good[und] = dec
+        und[und] = ~dec
+    if und.any():  # tier 3: the scalar code's own decision on the rows near the threshold
+        sv = np.linalg.svd(M[und], compute_uv=False)
+        with np.errstate(divide="ignore"):
+            cond_A = np.where(sv[:, -1] > 0, (sv[:, 0] / sv[:, -1]) ** 2, np.inf)
+        good[und] = cond_A <= WLS_COND_MAX
+    return good
+
+
+# ``lowrank._check_WU`` decides "full column rank" (SVD of W) and "1 in Im(W)"
+# (distance of 1/sqrt(N) to Im(W) <= ONES_IN_IMAGE_TOL = 1e-8, from a QR of W).
+# The W here (of f_ls, or the Q of the alternating W-step) have orthonormal
+# columns: when the Gram matrix is within _ORTHO_TOL of I, its singular values
+# lie in [1 - d tol, 1 + d tol] (Gershgorin), so the rank test passes, and the
+# distance computed with W itself as the basis is within ~2 d tol of the exact
+# one, so a distance above _DIST_SURE decides "1 not in Im(W)" as the scalar's
+# QR does. The other instances get the scalar computation itself.
+_ORTHO_TOL = 1e-6
+_DIST_SURE = 1e-4
+
+
+def _check_W(W, ok, why, where=""):
+    """``lowrank._check_WU`` on a stack ``W (B, N, d)``: failures marked in ``ok``/``why``."""
+    B, N, d = W.shape
+    one = np.full(N, 1.0 / np.sqrt(N))
+    G = _mT(W) @ W
+    orth = np.abs(G - np.eye(d)).max(axis=(1, 2)) <= _ORTHO_TOL
+    dist = np.linalg.norm(one - np.einsum("bnk,bk->bn", W, np.einsum("bnk,n->bk", W, one)), axis=1)
+    rest = ~(orth & (dist > _DIST_SURE))
+    if rest.any():  # the scalar code's own tests
+        Wr = W[rest]
+        sW = np.linalg.svd(Wr, compute_uv=False)
+        rank_bad = np.zeros(B, dtype=bool)
+        rank_bad[rest] = sW[:, -1] <= RANK_RTOL * sW[:, 0]
+        _fail(ok, why, rank_bad, f"`W_U` is rank deficient{where}")
+        QW, _ = np.linalg.qr(Wr)
+        one_in = np.zeros(B, dtype=bool)
+        one_in[rest] = np.linalg.norm(one - (QW @ (_mT(QW) @ one[:, None]))[:, :, 0], axis=1) <= ONES_IN_IMAGE_TOL
+        _fail(ok, why, one_in, f"`W_U` violates the hypothesis of draft.lemma-wls: 1 lies in Im(W_U){where}")
+
+
+def _wls_encoder(P, L, W, ok, why, where=""):
+    """``theory.lowrank.wls_encoder(P, W)`` on a stack, ``E (B, T, d)``; failures marked in ``ok``/``why``.
+
+    Checks in the scalar order: ``W`` of full column rank, ``1 not in Im(W)``
+    (distance of ``1/sqrt N`` above ``ONES_IN_IMAGE_TOL``), every
+    ``cond(A_t) <= WLS_COND_MAX``; then the QR solve of ``M_t e = r_t``.
+    """
+    B, T, N = P.shape
+    d = W.shape[2]
+    _check_W(W, ok, why, where)
+    sq = np.sqrt(P)
+    o, Pm, rest = _argmax_split(P)
+    M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest)  # (B, T, N, d)
+    r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest)[:, :, :, 0]  # (B, T, N)
+    Q, R = np.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
+    _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
+          f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
+    rhs = np.einsum("btnd,btn->btd", Q, r)
+    if not ok.all():  # a singular R would make the stacked solve raise for everyone
+        R = np.where(ok[:, None, None, None], R, np.eye(d))
+    return np.linalg.solve(R, rhs[:, :, :, None])[:, :, :, 0]
+
+
+# The W-step of the alternating fit decides ``cond(A_o) <= WLS_COND_MAX`` from an
+# SVD of each ``d x d`` matrix ``A_o`` (symmetric PSD). Here eigenvalues decide
+# first (``eigvalsh``, ~2.5x cheaper than the SVD): both the eigenvalues and the
+# scalar's singular values of a symmetric matrix are within ``delta = c d eps
+# ||A||`` of the exact ones (``c = 64``, generous for LAPACK's backward error), so
+# the scalar's computed ratio lies in ``[(l_max - delta)/(l_min + delta),
+# (l_max + delta)/(l_min - delta)]``; a row is decided when that interval is on
+# one side of the threshold (``l_min + delta <= 0``: singular to working
+# precision, the scalar's ratio is then >= 1/(c d eps) > 1e12 too), the rest get
+# the scalar's own SVD.
+_EIG_C = 64.0
+
+
+def _spd_cond_ok(A):
+    """``cond(A) <= WLS_COND_MAX`` as ``f_wls_alternating`` decides it (``svd``: ``s_0/s_last``, inf if ``s_last = 0``)."""
+    d = A.shape[-1]
+    lam = np.linalg.eigvalsh(A)  # ascending
+    lo, hi = lam[..., 0], lam[..., -1]
+    delta = _EIG_C * d * np.finfo(np.float64).eps * np.abs(hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        good = (lo - delta > 0) & ((hi + delta) / (lo - delta) <= WLS_COND_MAX)
+        bad = (lo + delta <= 0) | ((hi - delta) / (lo + delta) > WLS_COND_MAX)
+    amb = ~good & ~bad
+    if amb.any():
+        sv = np.linalg.svd(A[amb], compute_uv=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)
+        good[amb] = c <= WLS_COND_MAX
+    return good
+
+
+def _weighted_residual(w, P, L, F):
+    """``theory.lowrank.weighted_residual`` on a stack: ``sum_t w_t Var_{o~pi_t}(F_t - L_t)``, ``(B,)``."""
+    D = F - L
+    D = D - np.sum(P * D, axis=2, keepdims=True)
+    var = np.sum(P * D * D, axis=2)
+    return _dot_rows(w, var)
+
+
+def _wls_alternating(p, P, L, d, ok, why, iters, tol):
+    """``theory.lowrank.f_wls_alternating`` (reading ``pi-prior``) on a stack: ``(W, E, sweeps, objective, converged)``.
+
+    Each instance runs the scalar sweeps and stops by the scalar rule (an
+    exact fit, ``hist == 0``, or a relative decrease ``<= tol``); a sweep acts
+    on the instances still running (gathered, then scattered back).
+    """
+    W, _ = _ls_fit(p, P, L, d, "uniform")
+    E = _wls_encoder(P, L, W, ok, why)
+    hist = _weighted_residual(p, P, L, E @ _mT(W))
+    sweeps = np.zeros(P.shape[0], dtype=np.int64)
+    converged = np.zeros(P.shape[0], dtype=bool)
+    active = ok.copy()
+    for k in range(1, iters + 1):
+        exact = active & (hist == 0.0)  # exact fit: nothing left to decrease
+        converged |= exact
+        active &= ~exact
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        Pi, Li, Ei, Wi, wi = P[idx], L[idx], E[idx], W[idx], p[idx]
+        c = np.sum(Pi * (Li - Ei @ _mT(Wi)), axis=2)  # (G, T)
+        Wt = wi[:, :, None] * Pi
+        A = np.einsum("bto,btd,bte->bode", Wt, Ei, Ei)  # (G, N, d, d)
+        bv = np.einsum("bto,btd->bod", Wt * (Li - c[:, :, None]), Ei)  # (G, N, d)
+        oki = np.ones(idx.size, dtype=bool)
+        whyi = np.full(idx.size, "", dtype=object)
+        _fail(oki, whyi, ~np.all(_spd_cond_ok(A), axis=1),
+              f"`cond` makes the W-step of f_wls_alternating ill-conditioned at sweep {k}")
+        if not oki.all():
+            A = np.where(oki[:, None, None, None], A, np.eye(d))
+        Wn = np.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]
+        Wn = Wn - Wn.mean(axis=1, keepdims=True)  # gauge: remove the 1 direction
+        Q, _ = np.linalg.qr(Wn)
+        En = _wls_encoder(Pi, Li, Q, oki, whyi, where=f" (E-step of sweep {k})")
+        cur = _weighted_residual(wi, Pi, Li, En @ _mT(Q))
+        bad = idx[~oki]
+        ok[bad], why[bad], active[bad] = False, whyi[~oki], False
+        good = idx[oki]
+        prev = hist[good]
+        W[good], E[good], hist[good], sweeps[good] = Q[oki], En[oki], cur[oki], k
+        stop = prev - cur[oki] <= tol * np.maximum(prev, _TINY)
+        active[good[stop]] = False
+        converged[good[stop]] = True
+    return W, E, sweeps, hist, converged
+
+
+def _fit(p, P, L, d, fit, sr, ok, why):
+    """The logits ``F`` of ``fit`` on valid instances (``ok`` updated); ``min`` returns the row-wise better F."""
+    if fit == "ls":
+        W, E = _ls_fit(p, P, L, d, sr)
+        return E @ _mT(W)
+    if fit == "wls":
+        W, _ = _ls_fit(p, P, L, d, "uniform")
+        E = _wls_encoder(P, L, W, ok, why)
+        return E @ _mT(W)
+    if fit == "wls-alt":
+        W, E = _wls_alternating(p, P, L, d, ok, why, ALT_SWEEPS, ALT_TOL)[:2]
+        return E @ _mT(W)
+    # min: W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
+    W, E = _ls_fit(p, P, L, d, sr)
+    F_ls = E @ _mT(W)
+    F_w = _wls_encoder(P, L, W, ok, why) @ _mT(W)
+    kl_w, kl_ls = _kl_rows(P, F_w), _kl_rows(P, F_ls)
+    _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
+          "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
+    take_w = kl_w < kl_ls  # (B, T); ties keep f_ls (the same KL)
+    return np.where(take_w[:, :, None], F_w, F_ls)
+
+
+def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None):
+    """Logits ``F (B, T, N)`` of the rank-``d`` map ``fit`` of every instance, with ``ok (B,)`` and ``why (B,)``.
+
+    ``fit`` (:data:`BATCH_FITS`), each the scalar map of ``theory.lowrank.fit_encoder``:
+
+    - ``ls``: ``f_ls(prior, cond, d, sigma_reading)`` (``seed.ls-bound``,
+      ``draft.theorem-ls``): truncated SVD of the centred ``L``, ``W = V_{:, :d}``
+      (completed orthonormally, avoiding ``1``, beyond the numerical rank),
+      ``E = L_c^{unw} W``, ``F = E W^T``;
+    - ``wls``: ``f_wls(prior, cond, d)`` (``seed.wls-bound``,
+      ``draft.lemma-wls``, ``draft.theorem-wls``): ``W_U`` of ``f_ls`` (uniform),
+      ``w_E(t) = [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T) L_t``
+      (QR form, ``cond(A_t) <= WLS_COND_MAX``); ``sigma_reading`` is not used;
+    - ``wls-alt``: ``f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)``
+      (prior-weighted objective): per instance the same sweeps, gauge steps
+      and stopping rule as the scalar code; ``sigma_reading`` is not used;
+    - ``min`` (``draft.theorem-wls[min,...]``): ``W_U`` = ``W`` of
+      ``f_ls[sigma_reading]``; row ``t`` of ``F`` is the row of ``f_ls`` or of
+      ``E_w W_U^T`` (``E_w = wls_encoder(cond, W_U)``), whichever has the
+      smaller ``KL_t``. So ``kl(F) = E_t min(KL_t(f_ls), KL_t(f_wls))``, the
+      ledger's left-hand side, and ``F`` has rank ``<= d`` (shared ``W_U``).
+
+    ``ok[b]`` is False exactly where the scalar code raises ``ValueError`` on
+    instance ``b`` (``why[b]`` says why, ``""`` when ok); ``F[b]`` is then NaN.
+    ``d`` must lie in ``[1, N]`` for ``ls``, ``[1, N-1]`` otherwise.
+    """
+    if fit not in BATCH_FITS:
+        raise ValueError(f"`fit` must be one of {BATCH_FITS} (got {fit!r})")
+    sr = _check_reading(sigma_reading)
+    p, P = _check_batch(prior, cond)
+    N = P.shape[2]
+    d = _check_d(d, N, N if fit == "ls" else N - 1)
+
+    def run(p, P):
+        ok, why = _valid_tasks(p, P)
+        p, P = _sanitise(p, P, ok)
+        F = _fit(p, P, np.log(P), d, fit, sr, ok, why)
+        F[~ok] = np.nan
+        return F, ok, why
+
+    return _chunked(run, P.shape[0], p, P, chunk=chunk)
+
+
+class AlternatingBatch(NamedTuple):
+    """What :func:`wls_alternating_batch` returns, per instance (leading axis ``B``).
+
+    ``W (B, N, d)``, ``E (B, T, d)``: the map (``F = E W^T``); ``sweeps (B,)``:
+    ``AlternatingReport.iterations``; ``objective (B,)``: its last ``history``
+    entry; ``converged (B,)``: ``AlternatingReport.converged``; ``ok``/``why``:
+    False and the reason where ``f_wls_alternating`` raises (then the rest is NaN/0).
+    """
+
+    W: np.ndarray
+    E: np.ndarray
+    sweeps: np.ndarray
+    objective: np.ndarray
+    converged: np.ndarray
+    ok: np.ndarray
+    why: np.ndarray
+
+
+def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chunk=None) -> AlternatingBatch:
+    """``theory.lowrank.f_wls_alternating(prior[b], cond[b], d, iters=iters, tol=tol)`` for every ``b``.
+
+    Claim ``seed.wls-bound`` / ``draft.theorem-wls`` (``fit=alternating``): the
+    weighted rank-``d`` problem ``min_{W, E} sum_t p(t) Var_{o~pi_t}(F_t - L_t)``
+    by alternating weighted regressions, reading ``pi-prior``, from ``W_U`` of
+    ``f_ls`` (uniform). Per instance the same sweeps as the scalar code: the
+    E-step (``draft.lemma-wls`` encoder), the W-step (per output ``o`` the
+    weighted regression ``A_o w_o = b_o``, ``cond(A_o) <= WLS_COND_MAX``), the
+    gauge (remove the ``1`` direction, ``W <- Q`` of its QR), and the same
+    stopping rule (objective exactly 0, or a relative decrease ``<= tol``): an
+    instance that stops early stops at the same sweep as the scalar code (the
+    sweeps run on a mask of the instances still running).
+    """
+    p, P = _check_batch(prior, cond)
+    N = P.shape[2]
+    d = _check_d(d, N, N - 1)
+    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
+        raise ValueError(f"`iters` must be an integer >= 0 (got {iters!r})")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"`tol` must be a finite number >= 0 (got {tol!r})")
+
+    def run(p, P):
+        ok, why = _valid_tasks(p, P)
+        p, P = _sanitise(p, P, ok)
+        W, E, sweeps, obj, conv = _wls_alternating(p, P, np.log(P), d, ok, why, int(iters), float(tol))
+        W[~ok], E[~ok], obj[~ok] = np.nan, np.nan, np.nan
+        return W, E, sweeps, obj, conv, ok, why
+
+    return AlternatingBatch(*_chunked(run, P.shape[0], p, P, chunk=chunk))
+
+
+def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=False):
+    """The ledger's evaluation of a bound claim on a batch of explicit instances: ``(lhs, rhs, ok)``, each ``(B,)``.
+
+    Instance ``b`` is the recipe ``{"kind": "explicit", "logits": Z[b],
+    "weights": exp(logw[b]), "d": d}`` (:func:`recipes_from_batch`) of the
+    ledger entry ``f"{bound.claim}[{bound.reading}{suffix}]"`` (suffix
+    ``,fit=alternating`` for ``wls-alt``), and ``(lhs, rhs)`` are that entry's
+    ``Evaluation.lhs`` / ``.rhs`` (``verify/claims/lowrank.py::_bound_evaluator``):
+
+    - ``lhs = dKL(pi, f_fit)`` (``fit`` in ``bound.maps``), for ``min``
+      ``E_t min(KL_t(f_ls), KL_t(E_w W_U^T))`` with ``W_U`` of ``f_ls[sigma reading]``;
+    - ``rhs = bound.rhs(prior, cond, d)`` (:func:`bound_batch`).
+
+    ``ok[b]`` is False where the scalar evaluation raises (then ``lhs``/``rhs``
+    are NaN; the caller re-runs the scalar code on those recipes).
+    ``with_reasons=True`` returns ``(lhs, rhs, ok, why)``.
+    """
+    bound = _check_bound(bound)
+    if fit not in bound.maps:
+        raise ValueError(f"`fit` must be one of the maps {bound.maps} of {bound.name} (got {fit!r})")
+    sr = bound.sigma_reading
+    Z, lw, ok_in, why_in = _explicit_inputs(Z, logw)
+    if not ok_in.all():  # instances explicit_task rejects: ok = False, the rest evaluated
+        Z = np.where(ok_in[:, None, None], Z, 0.0)
+        lw = np.where(ok_in[:, None], lw, 0.0)
+    prior, cond = _tasks(Z, lw)
+    N = cond.shape[2]
+    d = _check_d(d, N, N if fit == "ls" else N - 1)
+
+    def run(p, P, ok_in, why_in):
+        ok, why = _valid_tasks(p, P)
+        ok &= ok_in
+        why[~ok_in] = why_in[~ok_in]
+        p, P = _sanitise(p, P, ok)
+        L = np.log(P)
+        F = _fit(p, P, L, d, fit, sr, ok, why)
+        rows = _kl_rows(P, np.where(ok[:, None, None], F, 0.0))
+        _fail(ok, why, ~np.isfinite(rows).all(axis=1),
+              "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
+        lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
+        rhs, rhs_nan = _bound_values(bound, p, P, L, d)
+        _fail(ok, why, rhs_nan, "the scalar bound is NaN (inf * 0), which the ledger's Evaluation rejects")
+        lhs[~ok] = np.nan
+        rhs[~ok] = np.nan
+        return lhs, rhs, ok, why
+
+    lhs, rhs, ok, why = _chunked(run, cond.shape[0], prior, cond, ok_in, why_in, chunk=chunk)
+    return (lhs, rhs, ok, why) if with_reasons else (lhs, rhs, ok)
+
+
+# ------------------------------------------------------------------ draft.lemma-taylor
+
+
+def _fbar(P, F):
+    D = F - np.log(P)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return D - np.sum(P * D, axis=2, keepdims=True)
+
+
+def _taylor_inputs(prior, cond, F):
+    p, P = _check_batch(prior, cond)
+    F = np.asarray(F, dtype=np.float64)
+    if F.shape != P.shape:
+        raise ValueError(f"`F` must have the shape of `cond` {P.shape} (got {F.shape})")
+    ok, why = _valid_tasks(p, P)
+    finite = np.isfinite(F).all(axis=(1, 2))
+    _fail(ok, why, ~finite, "`F` contains NaN or inf")
+    p, P = _sanitise(p, P, ok)
+    F = np.where(ok[:, None, None], F, 0.0)
+    fb = _fbar(P, F)
+    _fail(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
+    fb = np.where(ok[:, None, None], fb, 0.0)
+    return p, P, F, fb, ok, why
+
+
+def fbar_batch(cond, F):
+    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` of every instance, ``(B, T, N)`` (``theory.divergence.fbar``).
+
+    Claim ``draft.lemma-taylor``. NaN for an instance where the scalar code
+    raises (Assumption 2 fails, non-finite ``F``, overflow).
+    """
+    P = np.asarray(cond, dtype=np.float64)
+    if P.ndim != 3:
+        raise ValueError(f"`cond` must have shape (B, T, N) (got {P.shape})")
+    p = np.full(P.shape[:2], 1.0 / P.shape[1])
+    _, _, _, fb, ok, _ = _taylor_inputs(p, P, F)
+    fb[~ok] = np.nan
+    return fb
+
+
+def _proxy(p, P, fb):
+    m = np.abs(fb).max(axis=2)
+    m_safe = np.where(m > 0, m, 1.0)
+    s = np.sum(P * (fb / m_safe[:, :, None]) ** 2, axis=2)
+    with np.errstate(over="ignore"):
+        var_half = m * m * s / 2.0
+    huge = ~(var_half < 1e300)
+    with np.errstate(divide="ignore"):
+        val = np.where(huge, 2 * np.log(m_safe) + np.log(np.where(huge, s, 1.0) / 2.0),
+                       np.log1p(np.where(huge, 0.0, var_half)))
+    return _dot_rows(p, val)
+
+
+def _remainder(p, fb):
+    with np.errstate(over="ignore"):
+        norms = np.linalg.norm(fb, axis=2)
+    vals = np.full(norms.shape, np.inf)
+    fin = norms <= EXP3_OVERFLOW  # divergence._exp3: +inf above log(float max)
+    if fin.any():
+        vals[fin] = exp3(norms[fin])
+    inf = np.isinf(vals)
+    out = _dot_rows(np.where(inf, 0.0, p), np.where(inf, 0.0, vals))
+    out[(inf & (p > 0)).any(axis=1)] = np.inf
+    return out
+
+
+def taylor_proxy_batch(prior, cond, F):
+    """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_proxy``).
+
+    Claim ``draft.lemma-taylor``; the variance is scaled by ``max |fbar_t|``
+    as in the scalar code (no overflow for huge logits). NaN where the scalar code raises.
+    """
+    p, P, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
+    out = _proxy(p, P, fb)
+    out[~ok] = np.nan
+    return out
+
+
+def taylor_remainder_bound_batch(prior, cond, F):
+    """``E_t exp3(||fbar_t||_2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_remainder_bound``).
+
+    Claim ``draft.lemma-taylor`` (right-hand side). ``+inf`` when some row
+    with ``p(t) > 0`` has ``||fbar_t|| > log(float max)``; NaN where the scalar code raises.
+    """
+    p, _, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
+    out = _remainder(p, fb)
+    out[~ok] = np.nan
+    return out
+
+
+def _weighted_logsumexp(a, b):
+    """``scipy.special.logsumexp(a, b=b, axis=-1)`` for ``b > 0``, its algorithm step by step (scipy 1.17).
+
+    ``log sum_o b_o e^{a_o} = log1p(s) + log(b_k) + a_k`` with ``k`` the (first)
+    argmax of ``a`` and ``s = sum_{o != k} b_o e^{a_o - a_k} / b_k`` (the largest
+    term separated out for precision). Entries with ``b = 0`` add nothing.
+    """
+    a = np.where(b == 0, -np.inf, a)
+    k = np.argmax(a, axis=-1)[..., None]
+    a_max = np.take_along_axis(a, k, axis=-1)
+    m = np.take_along_axis(b, k, axis=-1)
+    np.put_along_axis(a, k, -np.inf, axis=-1)
+    s = np.sum(b * np.exp(a - a_max), axis=-1, keepdims=True)
+    s = np.where(s == 0, s, s / m)
+    return (np.log1p(s) + np.log(m) + a_max)[..., 0]
+
+
+def taylor_identity_batch(prior, cond, F):
+    """``draft.lemma-taylor[identity]`` of every instance: ``(lhs, rhs, ok)``, each ``(B,)``.
+
+    ``lhs = dKL(pi, f)`` (:func:`kl_batch`), ``rhs = E_t log E_{o~pi_t} e^{fbar_t(o)}``
+    by the algorithm of ``scipy.special.logsumexp(fbar, b=pi)``, which the
+    ledger uses (:func:`_weighted_logsumexp`). ``ok`` False (values NaN) where
+    the scalar evaluation raises.
+    """
+    p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
+    rows = _kl_rows(P, F)
+    _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
+    rhs = _dot_rows(p, _weighted_logsumexp(fb, P))
+    lhs[~ok] = np.nan
+    rhs[~ok] = np.nan
+    return lhs, rhs, ok
+
+
+def taylor_bound_batch(prior, cond, F):
+    """``draft.lemma-taylor`` (the bound) of every instance: ``(lhs, rhs, ok)``, each ``(B,)``.
+
+    ``lhs = |dKL(pi, f) - E_t log(1 + Var_{o~pi_t}(fbar_t)/2)|`` and
+    ``rhs = E_t exp3(||fbar_t||_2)`` (the ledger's ``_taylor_bound``:
+    ``abs(kl - taylor_proxy)`` against ``taylor_remainder_bound``). ``ok``
+    False (values NaN) where the scalar evaluation raises.
+    """
+    p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
+    rows = _kl_rows(P, F)
+    _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    dk = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
+    lhs = np.abs(dk - _proxy(p, P, fb))
+    rhs = _remainder(p, fb)
+    lhs[~ok] = np.nan
+    rhs[~ok] = np.nan
+    return lhs, rhs, ok
