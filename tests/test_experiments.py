@@ -8,12 +8,24 @@ import pytest
 from aotmem.theory.assoc import assoc_memory_recall
 from aotmem.theory.spectra import singular_values
 from aotmem.verify.cli import main
+from aotmem.theory.assoc import recall_curve
+from aotmem.verify import figures
 from aotmem.verify.experiments import (
     EXPERIMENTS,
     SIZES,
+    assoc_numbers,
     assoc_recall_experiment,
+    assoc_sweep,
     capacity_experiment,
+    capacity_numbers,
+    capacity_sweep,
+    cor2_measurements,
+    encoder_numbers,
+    encoder_sweep,
+    entropy_sweep,
     optimal_encoder_experiment,
+    recall_curves,
+    sigma_sweep,
     structured_task,
     summary_lines,
 )
@@ -158,6 +170,66 @@ def test_measured_cor2_points_are_the_ledgers_own_evaluations(capacity):
     assert m["mean_below_bound"] == [h for h, a, b in zip(m["H"], m["accuracy"], m["bound"]) if a < b]
 
 
+def test_capacity_is_a_sweep_a_figure_and_numbers(capacity, tmp_path):
+    """capacity_experiment = capacity_sweep (named results) + figures.capacity + capacity_numbers."""
+    data = capacity_sweep(size="tiny", seed=0)
+    cfg = SIZES["tiny"]["capacity"]
+    assert isinstance(data, figures.CapacityVsH) and data.memorised is None
+    assert isinstance(data.cor2, figures.Cor2Bound) and (data.cor2.N, data.cor2.T_0) == (cfg["N"], cfg["T_0"])
+    assert isinstance(data.measured, figures.Cor2Measured) and data.measured.H_max == cfg["measured"]["H_max"]
+    numbers = capacity_numbers(data)
+    assert numbers == {k: v for k, v in capacity.items() if k not in ("figure", "caption")}  # same seed, same numbers
+    assert capacity["caption"] == figures.capacity(tmp_path / "c.png", data)
+
+
+def test_cor2_measurements_alone_match_the_experiment(capacity):
+    m = cor2_measurements(SIZES["tiny"]["capacity"]["measured"], seed=0)
+    assert m.H == capacity["measured"]["H"] and m.accuracy.tolist() == capacity["measured"]["accuracy"]
+    assert m.mean_below_bound == capacity["measured"]["mean_below_bound"]
+
+
+def test_assoc_and_encoder_numbers_are_their_sweeps(assoc, encoder):
+    a = assoc_sweep(size="tiny", seed=0)
+    assert assoc_numbers(a) == {k: v for k, v in assoc.items() if k not in ("figure", "caption")}
+    assert assoc["caption"].startswith("recall of the outer-product memory against N/d")
+    s = encoder_sweep(size="tiny", seed=0)
+    K = SIZES["tiny"]["encoder"]["K"]
+    assert [g.d for g in s.blocks.grams] == [K - 1, K - 2]
+    assert all(g.W.shape == (s.blocks.N, s.blocks.N) for g in s.blocks.grams)
+    n = encoder_numbers(s)
+    np.testing.assert_allclose(np.array(list(n["divergence"][str(K)].values())),
+                               np.array(list(encoder["divergence"][str(K)].values())), atol=1e-10)
+    assert n["K"] == encoder["K"] and n["ds"] == encoder["ds"] and n["N"] == encoder["N"]
+
+
+# --- the sweeps behind the ledger's figures (aotmem verify --report) ---------------------------------
+
+
+def test_sigma_sweep_bounds_are_above_the_divergences_they_bound():
+    s = sigma_sweep(sigmas=(0.1, 1.0))
+    assert isinstance(s, figures.BoundsVsSigma) and s.sigma.tolist() == [0.1, 1.0]
+    ls, wls = s.divergence["dKL f_ls"], s.divergence["dKL f_wls"]
+    assert np.all(ls > 0) and np.all(wls > 0) and np.all(np.diff(ls) > 0)  # farther from rank d, larger divergence
+    assert np.all(s.bounds["seed.ls-bound"] >= ls) and np.all(s.bounds["draft.theorem-ls"] >= ls)
+    assert np.all(s.bounds["seed.wls-bound"] >= wls) and np.all(s.bounds["draft.theorem-wls"] >= wls)
+
+
+def test_entropy_sweep_bounds_are_above_the_lookup_encoders_divergence():
+    s = entropy_sweep(fractions=(0.2, 0.8))
+    assert isinstance(s, figures.LookupVsEntropy) and 0 < s.max_dev <= s.C
+    assert np.all(np.diff(s.entropy) > 0) and np.all(s.entropy <= np.log(s.N) + 1e-12)
+    div = s.divergence["dKL f (D.6)"]
+    assert np.all(div >= 0)
+    for name in ("draft.lookup-theorem", "draft.lookup-theorem+factor(1+2C)", "paper.theorem2 simplified"):
+        assert np.all(s.bounds[name] >= div), name
+
+
+def test_recall_curves_are_theory_assocs_recall_curve():
+    r = recall_curves(ds=(8,), ratios=(0.25, 16), trials=1)
+    assert isinstance(r, figures.AssocRecall) and r.capacity is None and r.ds == [8]
+    np.testing.assert_array_equal(r.recall[8], recall_curve(8, [0.25, 16], seed=0, trials=1))
+
+
 # --- aotmem report ---------------------------------------------------------------
 
 
@@ -183,6 +255,7 @@ def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys, mi
     assert numbers["size"] == "tiny" and set(numbers["experiments"]) == {"assoc"}
     md = (tmp_path / "report.md").read_text()
     assert "![assoc](assoc_recall.png)" in md
+    assert f"*{numbers['experiments']['assoc']['caption']}*" in md  # the figure's caption under it
     assert _is_png(tmp_path / "assoc_recall.png")
 
 

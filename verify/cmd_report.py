@@ -1,8 +1,9 @@
 """``aotmem report DIR [--size tiny|full] [--seed N] [--only NAME[,NAME]]``: the seed's experiments.
 
 Runs the experiments of :mod:`verify.experiments` (``EXPERIMENTS``), writes
-their PNG figures into ``DIR``, their numbers into ``DIR/numbers.json`` and
-a summary into ``DIR/report.md``, and prints one line per finding. With
+their PNG figures (drawn by :mod:`verify.figures`) into ``DIR``, their
+numbers into ``DIR/numbers.json`` and a summary into ``DIR/report.md``
+(each figure with its caption), and prints one line per finding. With
 ``--only``, the other experiments of an earlier run in ``DIR`` at the same
 size and seed are kept in ``numbers.json`` and ``report.md``. The
 ``full`` size (default) takes about a minute or two on two cores; ``tiny``
@@ -16,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from aotmem.verify.experiments import EXPERIMENTS, SIZES, summary_lines
+
 
 def add_parser(sub) -> None:
-    from aotmem.verify.experiments import EXPERIMENTS, SIZES
-
     p = sub.add_parser("report", help="run the seed's experiments and write their figures and numbers into DIR")
     p.add_argument("dir", metavar="DIR", help="output directory (created if missing)")
     p.add_argument("--size", choices=sorted(SIZES), default="full", help="experiment sizes (tiny: seconds; full: the report)")
@@ -30,8 +31,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from aotmem.verify.experiments import EXPERIMENTS, summary_lines
-
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
     names = list(EXPERIMENTS)
@@ -62,8 +61,6 @@ def run(args) -> int:
 
 def _merge(path: Path, numbers: dict, names: list[str]) -> tuple[dict, list[str]]:
     """With ``--only``, keep the other experiments of an earlier run of the same size and seed in ``DIR``."""
-    from aotmem.verify.experiments import EXPERIMENTS
-
     try:
         old = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -78,10 +75,6 @@ def _merge(path: Path, numbers: dict, names: list[str]) -> tuple[dict, list[str]
 
 
 def _markdown(numbers: dict, names: list[str]) -> str:
-    from aotmem.verify.experiments import summary_lines
-
-    from aotmem.verify.experiments import EXPERIMENTS
-
     cmd = f"aotmem report DIR --size {numbers['size']} --seed {numbers['seed']}"
     if set(names) != set(EXPERIMENTS):
         cmd += f" --only {','.join(names)}"
@@ -90,7 +83,10 @@ def _markdown(numbers: dict, names: list[str]) -> str:
     for name in names:
         res = numbers["experiments"][name]
         fig = Path(res["figure"]).name
-        lines += [f"## {name}", "", f"![{name}]({fig})", "", f"({res.get('wall_s', '?')} s)", ""]
+        lines += [f"## {name}", "", f"![{name}]({fig})", ""]
+        if res.get("caption"):
+            lines += ["*" + res["caption"].replace("*", "\\*") + "*", ""]  # T* in a caption stays a star
+        lines += [f"({res.get('wall_s', '?')} s)", ""]
         lines += [f"- {s}" for s in summary_lines(name, res)]
         lines += [""]
     return "\n".join(lines)

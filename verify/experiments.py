@@ -1,42 +1,86 @@
-"""The seed's experiments, reproduced: each function writes one PNG and returns its numbers.
+"""The seed's experiments, reproduced, and the sweeps behind the ledger's figures: the numbers only.
 
-Three experiments (issue 6), each a function ``<name>(out_dir, *, size, seed)``
-returning a JSON-able ``dict`` whose ``"figure"`` entry is the PNG written:
+Every figure is drawn by :mod:`aotmem.verify.figures`; this module computes
+what they show. Each experiment is three steps: a sweep (the computation,
+returning a named result: a dataclass), the figure
+(:mod:`~aotmem.verify.figures`) and the JSON numbers. Three experiments
+(issue 6), each a function ``<name>(out_dir, *, size, seed)`` that runs the
+three and returns a JSON-able ``dict`` whose ``"figure"`` entry is the PNG
+written and ``"caption"`` its caption:
 
 - :func:`assoc_recall_experiment` (``seed.assoc-memory``): recall of the
   outer-product associative memory against ``N/d``, random embeddings,
-  and the largest ``N`` recalled at 90% / 50% against ``d``.
+  and the largest ``N`` recalled at 90% / 50% against ``d``
+  (:func:`assoc_sweep`, :func:`assoc_numbers`).
 - :func:`optimal_encoder_experiment` (``seed.no-quantity-limit``): the
   optimal rank-``d`` encoder fitted to a structured distribution (sequences
   in classes, outputs in groups); the Gram matrices of its unembeddings and
   encodings show the block structure, and its divergence against ``d`` does
   not depend on the number of sequences ``T`` ("no limit in quantity, but
-  in quality").
+  in quality") (:func:`encoder_sweep`, :func:`encoder_numbers`).
 - :func:`capacity_experiment` (``paper.table1``, ``paper.cor2``): the
   capacities ``H d_h + d`` (this paper) and ``H(d_h - 1) + 1`` (Mahdavi et
-  al.) and the accuracy bound of ``paper.cor2`` as ``H`` grows.
+  al.) and the accuracy bound of ``paper.cor2`` as ``H`` grows, with the
+  measured accuracy of the package's ``T*`` (:func:`capacity_sweep`,
+  :func:`cor2_measurements`, :func:`capacity_numbers`).
 
 ``SIZES`` holds the sizes: ``"tiny"`` (the tests, a few seconds) and
 ``"full"`` (``aotmem report``). :func:`run_all` runs the three.
+
+The sweeps behind the figures of ``aotmem verify --report``
+(:data:`aotmem.verify.report.FIGURES`) that need only the theory are here
+too: :func:`sigma_sweep`, :func:`entropy_sweep`, :func:`recall_curves`
+(the other two, ``theorem1_sweep`` and ``capacity_sweep``, live with their
+claims in :mod:`aotmem.verify.claims`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from aotmem.theory.validate import check_int
+from aotmem.theory.assoc import assoc_memory_recall, recall_capacity, recall_curve
+from aotmem.theory.bounds import draft_ls_bound, draft_wls_bound, seed_ls_bound, seed_wls_bound
+from aotmem.theory.capacity import capacity_mahdavi, capacity_this_paper, cor2_accuracy_bound
+from aotmem.theory.divergence import log_softmax
+from aotmem.theory.generators import almost_rank_task, lookup_task
+from aotmem.theory.lookup import (
+    draft_lookup_bound,
+    jl_matrix,
+    lookup_encoder,
+    paper_theorem2_simplified,
+    seed_lookup_bound,
+    tight_lookup_bound,
+)
+from aotmem.theory.lowrank import f_ls, f_wls
+from aotmem.theory.optimal import optimal_encoder
+from aotmem.theory.task import Task, all_sequences
+from aotmem.theory.validate import check_int, check_positive
+from aotmem.verify import figures
+from aotmem.verify.registry import evaluate
 
 __all__ = [
     "SIZES",
     "EXPERIMENTS",
+    "assoc_sweep",
+    "assoc_numbers",
     "assoc_recall_experiment",
+    "EncoderSweep",
+    "encoder_sweep",
+    "encoder_numbers",
     "optimal_encoder_experiment",
+    "cor2_measurements",
+    "capacity_sweep",
+    "capacity_numbers",
     "capacity_experiment",
     "structured_task",
     "summary_lines",
     "run_all",
+    "sigma_sweep",
+    "entropy_sweep",
+    "recall_curves",
 ]
 
 # Sizes of each experiment. "full" keeps `aotmem report` near a minute on two cores.
@@ -71,41 +115,24 @@ def _out(out_dir, name: str) -> Path:
     return d / name
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 # --- 1. seed.assoc-memory ------------------------------------------------------
 
 _MIN_SAMPLES = 512  # recalls averaged per point of the curve (more draws at small N)
 
 
-def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
-    """Recall of Bietti et al.'s outer-product memory against ``N/d`` (``seed.assoc-memory``).
+def assoc_sweep(*, size: str = "full", seed: int = 0) -> figures.AssocRecall:
+    """The numbers of :func:`assoc_recall_experiment`: recall per ``d`` and ratio, and the measured capacities.
 
     For each ``d`` and ratio ``r``: store ``N = round(r d)`` random
     associations in ``W = sum_i w_U(g(i)) w_E(i)^T`` with random Gaussian
     embeddings and measure the fraction recalled by
-    ``argmax_j w_U(j)^T W w_E(i)`` (:func:`theory.assoc.assoc_memory_recall`).
-    Then measure, for each ``d``, the largest ``N`` recalled at 90% and at
-    50% (:func:`theory.assoc.recall_capacity`) to compare with the slides'
-    "only d of them".
-
-    Also records, per ``d``, the expected number of associations recalled,
-    ``recall x N``, at its largest over the measured ``N`` (another reading
-    of "only d of them").
-
-    Writes ``assoc_recall.png``. Returns ``{"figure", "ds", "ratios",
-    "recall": {d: [recall per ratio]}, "capacity90": {d: N}, "capacity50": {d: N},
-    "capacity50_loglog_slope", "max_recalled": {d: count}}``.
+    ``argmax_j w_U(j)^T W w_E(i)`` (:func:`theory.assoc.assoc_memory_recall`),
+    over at least ``_MIN_SAMPLES`` recalls per point. Then, for each ``d``
+    of ``cap_ds``, the largest ``N`` recalled at 90% and at 50%
+    (:func:`theory.assoc.recall_capacity`), and, per ``d`` of the curves,
+    the expected number of associations recalled, ``recall x N``, at its
+    largest over the measured ``N`` (another reading of "only d of them").
     """
-    from aotmem.theory.assoc import assoc_memory_recall, recall_capacity
-
     cfg = _check_size(size)["assoc"]
     seed = check_int("seed", seed, minimum=0)
     ds, ratios = cfg["ds"], np.asarray(cfg["ratios"], dtype=float)
@@ -121,48 +148,42 @@ def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> di
     kw = {"seed": seed, "trials": cfg["trials"], "min_samples": _MIN_SAMPLES}
     cap90 = {d: recall_capacity(d, level=0.9, **kw) for d in cfg["cap_ds"]}
     cap50 = {d: recall_capacity(d, level=0.5, **kw) for d in cfg["cap_ds"]}
-
-    plt = _pyplot()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for d in ds:
-        a.plot(ratios, recall[d], "o-", ms=3, label=f"d = {d}")
-    a.axvline(1.0, color="grey", ls="--", lw=1)
-    a.text(1.05, 0.03, "N = d", color="grey")
-    a.set_xscale("log", base=2)
-    a.set_ylim(-0.02, 1.02)
-    a.set_xlabel("N / d  (associations stored per embedding dimension)")
-    a.set_ylabel(f"recall (fraction of g recalled, ≥ {cfg['trials']} draws)")
-    a.set_title("Outer-product memory W = Σ_i w_U(g(i)) w_E(i)ᵀ:\nrecall against N/d, random Gaussian embeddings")
-    a.legend(fontsize=8)
     cd = np.array(cfg["cap_ds"], dtype=float)
-    b.loglog(cd, [cap90[d] for d in cfg["cap_ds"]], "o-", label="largest N with recall ≥ 90%")
-    b.loglog(cd, [cap50[d] for d in cfg["cap_ds"]], "s-", label="largest N with recall ≥ 50%")
-    b.loglog(ds, [recalled[d] for d in ds], "^-", label="most associations recalled, max over N of recall × N")
-    lo, hi = min(cd.min(), min(ds)), max(cd.max(), max(ds))
-    b.loglog([lo, hi], [lo, hi], "k--", lw=1, label="N = d (\"only d of them\")")
-    b.set_xlabel("embedding dimension d")
-    b.set_ylabel("associations N recalled")
-    if np.unique(cd).size >= 2:  # a slope needs two distinct d (one point fits any line)
+    slope = None  # a slope needs two distinct d (one point fits any line)
+    if np.unique(cd).size >= 2:
         slope = float(np.polyfit(np.log(cd), np.log([cap50[d] for d in cfg["cap_ds"]]), 1)[0])
-        b.set_title(f"Measured capacity against d (50% line: N ∝ d^{slope:.2f})")
-    else:
-        slope = None
-        b.set_title("Measured capacity against d")
-    b.legend(fontsize=8)
-    fig.tight_layout()
-    path = _out(out_dir, "assoc_recall.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return figures.AssocRecall(ratios=ratios, recall=recall, trials=cfg["trials"],
+                               capacity=figures.AssocCapacity(cap90=cap90, cap50=cap50, max_recalled=recalled,
+                                                              slope=slope))
+
+
+def assoc_numbers(data: figures.AssocRecall) -> dict:
+    """The JSON numbers of :func:`assoc_sweep`'s result (keys: see :func:`assoc_recall_experiment`)."""
+    cap = data.capacity
     return {
-        "figure": str(path),
-        "ds": list(ds),
-        "ratios": ratios.tolist(),
-        "recall": {str(d): recall[d].tolist() for d in ds},
-        "capacity90": {str(d): cap90[d] for d in cfg["cap_ds"]},
-        "capacity50": {str(d): cap50[d] for d in cfg["cap_ds"]},
-        "capacity50_loglog_slope": slope,
-        "max_recalled": {str(d): recalled[d] for d in ds},
+        "ds": data.ds,
+        "ratios": np.asarray(data.ratios).tolist(),
+        "recall": {str(d): np.asarray(r).tolist() for d, r in data.recall.items()},
+        "capacity90": {str(d): n for d, n in cap.cap90.items()},
+        "capacity50": {str(d): n for d, n in cap.cap50.items()},
+        "capacity50_loglog_slope": cap.slope,
+        "max_recalled": {str(d): v for d, v in cap.max_recalled.items()},
     }
+
+
+def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
+    """Recall of Bietti et al.'s outer-product memory against ``N/d`` (``seed.assoc-memory``).
+
+    :func:`assoc_sweep`, drawn by :func:`aotmem.verify.figures.assoc_recall`
+    into ``assoc_recall.png``, to compare with the slides' "only d of
+    them". Returns ``{"figure", "caption", "ds", "ratios", "recall": {d:
+    [recall per ratio]}, "capacity90": {d: N}, "capacity50": {d: N},
+    "capacity50_loglog_slope", "max_recalled": {d: count}}``.
+    """
+    data = assoc_sweep(size=size, seed=seed)
+    path = _out(out_dir, "assoc_recall.png")
+    caption = figures.assoc_recall(path, data)
+    return {"figure": str(path), "caption": caption, **assoc_numbers(data)}
 
 
 # --- 2. seed.no-quantity-limit: the optimal rank-d encoder of a structured task --------
@@ -186,10 +207,6 @@ def structured_task(N: int, S: int, K: int, *, beta: float = 3.0, noise: float =
     >>> task.T, grp.tolist(), np.bincount(cls).tolist()
     (36, [0, 0, 1, 1, 2, 2], [12, 12, 12])
     """
-    from aotmem.theory.divergence import log_softmax
-    from aotmem.theory.task import Task, all_sequences
-    from aotmem.theory.validate import check_positive
-
     N = check_int("N", N, minimum=2)
     S = check_int("S", S, minimum=1)
     K = check_int("K", K, minimum=1, maximum=N)
@@ -238,8 +255,6 @@ def _best_rank_d(task, d: int, seed: int, *, starts: int = 3, max_iter: int = 20
     and needed when it is not: from ``f_ls`` alone L-BFGS stopped at 0.230
     instead of 0.0603 for ``N=12, S=3, K=4, d=2``.)
     """
-    from aotmem.theory.optimal import optimal_encoder
-
     r = optimal_encoder(task.prior, task.cond, d, starts=0, seed=seed, max_iter=max_iter)
     if r.divergence <= 1e-12 or starts == 0:
         return r
@@ -247,25 +262,29 @@ def _best_rank_d(task, d: int, seed: int, *, starts: int = 3, max_iter: int = 20
     return r2 if r2.divergence < r.divergence else r
 
 
-def optimal_encoder_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
-    """The optimal rank-``d`` encoder of a structured task (``seed.no-quantity-limit``).
+@dataclass(frozen=True)
+class EncoderSweep:
+    """What :func:`encoder_sweep` computes: the figure's data, and per ``K`` and ``T`` whether each fit
+    converged, and per ``d`` shown the mean cosines within/across blocks (``{"W": [within, across],
+    "E": [within, across]}``)."""
+
+    blocks: figures.EncoderBlocks
+    converged: dict[int, dict[int, list[bool]]]
+    block_cosines: dict[int, dict[str, list[float]]]
+
+
+def encoder_sweep(*, size: str = "full", seed: int = 0) -> EncoderSweep:
+    """The numbers of :func:`optimal_encoder_experiment`: the best rank-``d`` encoder of structured tasks.
 
     For the task of :func:`structured_task` (``K`` classes of sequences,
     ``K`` groups of outputs, ``T = N^S`` sequences) fit the best rank-``d``
-    encoder (:func:`theory.optimal.optimal_encoder`) for each ``S`` and
-    ``d``, and for ``K`` and ``K2`` classes (``SIZES``; both divide ``N``). The seed's reading: "no
-    memorization limit in quantity, but in quality": the divergence against
-    ``d`` is the same for every ``T`` (quantity) and reaches 0 at
-    ``d = K - 1``, the rank of the centred ``L`` (quality). The Gram
-    matrices ``W W^T`` (unembeddings, ``N x N``; ``W_U^T W_U`` with tokens as
-    columns) and ``E E^T`` (encodings, ``T x T``), tokens sorted by group and
-    sequences by class, show the block structure, computed in the balanced
-    gauge (:func:`_balanced_factors`) so that they do not depend on the
-    optimiser's ``GL(d)`` gauge.
-
-    Writes ``optimal_encoder_blocks.png``. Returns ``{"figure", "N", "K",
-    "divergence": {K: {T: [per d]}}, "converged": ..., "block_cosines":
-    {d: {"W": [within, across], "E": [within, across]}}}``.
+    encoder (:func:`_best_rank_d`) for each ``S`` and ``d``, and for ``K``
+    and ``K2`` classes (``SIZES``; both divide ``N``). At ``d = K - 1`` and
+    ``K - 2`` (``S = show_S``) the Gram matrices ``W W^T`` (unembeddings,
+    ``N x N``; ``W_U^T W_U`` with tokens as columns) and ``E E^T``
+    (encodings, ``T x T``), tokens sorted by group and sequences by class,
+    computed in the balanced gauge (:func:`_balanced_factors`) so that they
+    do not depend on the optimiser's ``GL(d)`` gauge.
     """
     cfg = _check_size(size)["encoder"]
     seed = check_int("seed", seed, minimum=0)
@@ -281,91 +300,71 @@ def optimal_encoder_experiment(out_dir, *, size: str = "full", seed: int = 0) ->
             conv[k][task.T] = [bool(r.converged) for r in rs]
             if k == K and S == cfg["show_S"]:
                 fits = {d: (r, task, grp, cls) for d, r in zip(ds, rs)}
-
-    shown = [d for d in (K - 1, K - 2) if d in fits]
-    cos = {}
-    plt = _pyplot()
-    fig = plt.figure(figsize=(13, 4.2 * max(1, len(shown))))
-    gs = fig.add_gridspec(max(1, len(shown)), 3, width_ratios=(1.25, 1, 1))
-    ax = fig.add_subplot(gs[:, 0])
-    floor = 1e-12  # plotted value of divergences below float64 resolution (printed as exactly computed in the numbers)
-    for k, style in zip(Ks, ("-", "--")):
-        for T, v in div[k].items():
-            ax.semilogy(ds, np.maximum(v, floor), style, marker="o", ms=4, label=f"K = {k} classes, T = {T} sequences")
-        ax.axvline(k - 1, color="grey", lw=0.8, ls=style)
-    ax.set_xlabel("rank d of the encoder")
-    ax.set_ylabel(f"divergence of the best rank-d encoder (values < {floor:g} drawn at {floor:g})")
-    ax.set_title(f"Quantity T does not matter, quality does (N = {N}):\nthe K = {K} curves for every T coincide; 0 at d = K − 1 (grey)")
-    ax.legend(fontsize=8)
-    for row, d in enumerate(shown):
+    grams, cos = [], {}
+    for d in (K - 1, K - 2):
+        if d not in fits:
+            continue
         r, task, grp, cls = fits[d]
         W, E = _balanced_factors(r.F, d)
         o_tok, o_seq = np.argsort(grp, kind="stable"), np.argsort(cls, kind="stable")
         cos[d] = {"W": list(_block_cosines(W, grp)), "E": list(_block_cosines(E, cls))}
-        for col, (M, order, what, lab) in enumerate(((W @ W.T, o_tok, "unembeddings  W Wᵀ", "output token (sorted by group)"),
-                                                     (E @ E.T, o_seq, "encodings  E Eᵀ", "sequence (sorted by class)"))):
-            a = fig.add_subplot(gs[row, col + 1])
-            M = M[np.ix_(order, order)]
-            lim = float(np.abs(M).max()) or 1.0
-            im = a.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-            a.set_title(f"Gram of {what}, d = {d}\n(K = {K}, T = {task.T}, divergence {max(r.divergence, 0):.3g})", fontsize=9)
-            a.set_xlabel(lab)
-            a.set_ylabel(lab)
-            fig.colorbar(im, ax=a, fraction=0.046)
-    fig.tight_layout()
-    path = _out(out_dir, "optimal_encoder_blocks.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        grams.append(figures.GramPair(d=d, K=K, T=task.T, divergence=r.divergence,
+                                      W=(W @ W.T)[np.ix_(o_tok, o_tok)], E=(E @ E.T)[np.ix_(o_seq, o_seq)]))
+    blocks = figures.EncoderBlocks(N=N, ds=list(ds), divergence=div, grams=grams)
+    return EncoderSweep(blocks=blocks, converged=conv, block_cosines=cos)
+
+
+def encoder_numbers(s: EncoderSweep) -> dict:
+    """The JSON numbers of :func:`encoder_sweep`'s result (keys: see :func:`optimal_encoder_experiment`)."""
+    b = s.blocks
     return {
-        "figure": str(path),
-        "N": N,
-        "K": list(Ks),
-        "ds": list(ds),
-        "divergence": {str(k): {str(T): v for T, v in div[k].items()} for k in Ks},
-        "converged": {str(k): {str(T): v for T, v in conv[k].items()} for k in Ks},
-        "block_cosines": {str(d): v for d, v in cos.items()},
+        "N": b.N,
+        "K": list(b.divergence),
+        "ds": list(b.ds),
+        "divergence": {str(k): {str(T): v for T, v in byT.items()} for k, byT in b.divergence.items()},
+        "converged": {str(k): {str(T): v for T, v in byT.items()} for k, byT in s.converged.items()},
+        "block_cosines": {str(d): v for d, v in s.block_cosines.items()},
     }
+
+
+def optimal_encoder_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
+    """The optimal rank-``d`` encoder of a structured task (``seed.no-quantity-limit``).
+
+    :func:`encoder_sweep`, drawn by
+    :func:`aotmem.verify.figures.optimal_encoder_blocks` into
+    ``optimal_encoder_blocks.png``. The seed's reading: "no memorization
+    limit in quantity, but in quality": the divergence against ``d`` is the
+    same for every ``T`` (quantity) and reaches 0 at ``d = K - 1``, the rank
+    of the centred ``L`` (quality); the Gram matrices show the block
+    structure. Returns ``{"figure", "caption", "N", "K", "ds", "divergence":
+    {K: {T: [per d]}}, "converged": ..., "block_cosines": {d: {"W": [within,
+    across], "E": [within, across]}}}``.
+    """
+    s = encoder_sweep(size=size, seed=seed)
+    path = _out(out_dir, "optimal_encoder_blocks.png")
+    caption = figures.optimal_encoder_blocks(path, s.blocks)
+    return {"figure": str(path), "caption": caption, **encoder_numbers(s)}
 
 
 # --- 3. paper.table1 / paper.cor2: capacity as H grows ----------------------------------
 
 
-def capacity_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
-    """Capacities of ``paper.table1`` and the accuracy bound of ``paper.cor2`` as ``H`` grows.
+def cor2_measurements(cfg: dict, *, seed: int = 0) -> figures.Cor2Measured:
+    """The measured accuracy of the package's ``T*`` against ``paper.cor2``'s bound, per ``H`` from 1 to ``H_max``.
 
-    Formulas from :mod:`theory.capacity`. Left: the number of associations
-    an AoT with ``H`` heads memorises, ``H d_h + d`` (this paper) against
-    ``H (d_h - 1) + 1`` (Mahdavi et al.), for two head dimensions. Middle: the ``paper.cor2`` accuracy bound
-    ``1/N + (1 - 1/N)(H d_h + d)/T_0`` on a uniform association task with
-    ``T_0`` sequences. Right: the same bound at a size where the package's
-    ``T*`` (``theory.construct``) can be built, next to its measured accuracy,
-    averaged over random association tasks (the ledger's own evaluation of
-    ``paper.cor2[construction=T*]``, :func:`verify.registry.evaluate`).
-
-    Writes ``capacity.png``. Returns ``{"figure", "Hs", "this_paper": {d_h: [...]},
-    "mahdavi": {d_h: [...]}, "cor2_bound": [...], "measured": {"H", "accuracy",
-    "std", "bound", "below_bound"}}``.
+    ``cfg``: ``{"N", "S", "d", "d_h", "H_max", "tasks"}`` (``SIZES[size]
+    ["capacity"]["measured"]``). For each ``H``, ``tasks`` random association
+    tasks (``gseed = 1000 seed + g``) are evaluated by the ledger's own
+    ``paper.cor2[construction=T*]`` (:func:`verify.registry.evaluate`); a
+    construction refused (ill-conditioned) is recorded in ``failed``, an
+    instance outside the claim's regime skipped.
     """
-    from aotmem.theory.capacity import capacity_mahdavi, capacity_this_paper, cor2_accuracy_bound
-    from aotmem.verify.registry import evaluate
-
-    cfg = _check_size(size)["capacity"]
     seed = check_int("seed", seed, minimum=0)
-    Hs = np.asarray(cfg["Hs"])
-    d, N, T_0 = cfg["d"], cfg["N"], cfg["T_0"]
-    dhs = (cfg["d_h"], max(1, cfg["d_h"] // 4))
-    ours = {dh: np.array([capacity_this_paper(int(H), dh, d) for H in Hs]) for dh in dhs}
-    theirs = {dh: np.array([capacity_mahdavi(int(H), dh) for H in Hs]) for dh in dhs}
-    bound = np.array([cor2_accuracy_bound(N, int(H), dhs[0], d, T_0) for H in Hs])
-    if bound.max() > 1:
-        raise ValueError(f"`size` {size!r}: H d_h + d exceeds T_0 = {T_0}, where the paper.cor2 bound is vacuous")
-
-    m = cfg["measured"]
     mH, acc, std, mb, failed = [], [], [], [], {}
-    for H in range(1, m["H_max"] + 1):
+    for H in range(1, cfg["H_max"] + 1):
         vals, b = [], None
-        for g in range(m["tasks"]):
-            recipe = {"N": m["N"], "S": m["S"], "d": m["d"], "d_h": m["d_h"], "H": H, "qk": "full",
+        for g in range(cfg["tasks"]):
+            recipe = {"N": cfg["N"], "S": cfg["S"], "d": cfg["d"], "d_h": cfg["d_h"], "H": H, "qk": "full",
                       "seed": seed, "gseed": seed * 1000 + g}
             try:
                 ev = evaluate("paper.cor2[construction=T*]", recipe)
@@ -381,53 +380,133 @@ def capacity_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
             acc.append(float(np.mean(vals)))
             std.append(float(np.std(vals)))
             mb.append(float(b))
-    acc, std, mb = np.array(acc), np.array(std), np.array(mb)
+    return figures.Cor2Measured(N=cfg["N"], S=cfg["S"], d=cfg["d"], d_h=cfg["d_h"], tasks=cfg["tasks"],
+                                H_max=cfg["H_max"], H=mH, accuracy=np.array(acc), std=np.array(std),
+                                bound=np.array(mb), failed=failed)
 
-    plt = _pyplot()
-    fig, (a, b_ax, c) = plt.subplots(1, 3, figsize=(15, 4.4))
-    for dh, style in zip(dhs, ("-", "--")):
-        a.plot(Hs, ours[dh], style, color="C0", label=f"H d_h + d (this paper), d_h = {dh}")
-        a.plot(Hs, theirs[dh], style, color="C3", label=f"H (d_h − 1) + 1 (Mahdavi et al.), d_h = {dh}")
-    a.set_xscale("log", base=2)
-    a.set_yscale("log", base=2)
-    a.set_xlabel("number of heads H")
-    a.set_ylabel("associations memorised (capacity)")
-    a.set_title(f"paper.table1: capacity against H (d = {d})")
-    a.legend(fontsize=8)
-    b_ax.plot(Hs, bound, color="C0")
-    b_ax.axhline(1.0 / N, color="grey", ls=":", lw=1)
-    b_ax.text(0.55 * Hs[-1], 1.0 / N + 0.02, "1/N (guessing)", color="grey")
-    b_ax.set_ylim(0, 1.05)
-    b_ax.set_xlabel("number of heads H")
-    b_ax.set_ylabel("accuracy lower bound")
-    b_ax.set_title(f"paper.cor2 bound 1/N + (1 − 1/N)(H d_h + d)/T_0\n"
-                   f"(N = {N}, T_0 = {T_0}, d = d_h = {d})")
-    c.errorbar(mH, acc, yerr=std, fmt="o", ms=4, capsize=2, color="C2",
-               label=f"measured accuracy of the package's T* (mean ± sd, {m['tasks']} tasks)")
-    c.plot(mH, mb, "-", color="C0", label="paper.cor2 bound")
-    c.set_ylim(0, 1.05)
-    c.set_xlabel("number of heads H")
-    c.set_ylabel("accuracy on all T_0 sequences")
-    nfail = sum(len(v) for v in failed.values())
-    c.set_title(f"paper.cor2 measured: N = {m['N']}, T_0 = {m['N'] ** m['S']}, d = {m['d']}, d_h = {m['d_h']}"
-                + (f"\n({nfail} of {m['H_max'] * m['tasks']} constructions refused: ill-conditioned)" if nfail else ""))
-    c.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path = _out(out_dir, "capacity.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+def capacity_sweep(*, size: str = "full", seed: int = 0) -> figures.CapacityVsH:
+    """The numbers of :func:`capacity_experiment`: the Table 1 capacities, ``paper.cor2``'s bound and its measurement.
+
+    Formulas from :mod:`theory.capacity`: ``H d_h + d`` (this paper) and
+    ``H (d_h - 1) + 1`` (Mahdavi et al.) for two head dimensions ``d_h``
+    and ``d_h / 4``, and the ``paper.cor2`` accuracy bound
+    ``1/N + (1 - 1/N)(H d_h + d)/T_0`` on a uniform association task with
+    ``T_0`` sequences; then :func:`cor2_measurements` at a size where the
+    package's ``T*`` (``theory.construct``) can be built.
+    """
+    cfg = _check_size(size)["capacity"]
+    seed = check_int("seed", seed, minimum=0)
+    Hs = np.asarray(cfg["Hs"])
+    d, N, T_0 = cfg["d"], cfg["N"], cfg["T_0"]
+    dhs = (cfg["d_h"], max(1, cfg["d_h"] // 4))
+    ours = {dh: np.array([capacity_this_paper(int(H), dh, d) for H in Hs]) for dh in dhs}
+    theirs = {dh: np.array([capacity_mahdavi(int(H), dh) for H in Hs]) for dh in dhs}
+    bound = np.array([cor2_accuracy_bound(N, int(H), dhs[0], d, T_0) for H in Hs])
+    if bound.max() > 1:
+        raise ValueError(f"`size` {size!r}: H d_h + d exceeds T_0 = {T_0}, where the paper.cor2 bound is vacuous")
+    return figures.CapacityVsH(Hs=Hs, d=d, this_paper=ours, mahdavi=theirs,
+                               cor2=figures.Cor2Bound(N=N, T_0=T_0, d_h=dhs[0], bound=bound),
+                               measured=cor2_measurements(cfg["measured"], seed=seed))
+
+
+def capacity_numbers(data: figures.CapacityVsH) -> dict:
+    """The JSON numbers of :func:`capacity_sweep`'s result (keys: see :func:`capacity_experiment`)."""
+    m = data.measured
     return {
-        "figure": str(path),
-        "Hs": Hs.tolist(),
-        "d": d, "N": N, "T_0": T_0,
-        "this_paper": {str(dh): ours[dh].tolist() for dh in dhs},
-        "mahdavi": {str(dh): theirs[dh].tolist() for dh in dhs},
-        "cor2_bound": bound.tolist(),
-        "measured": {"N": m["N"], "S": m["S"], "d": m["d"], "d_h": m["d_h"], "tasks": m["tasks"],
-                     "H": mH, "accuracy": acc.tolist(), "std": std.tolist(), "bound": mb.tolist(),
-                     "mean_below_bound": [int(h) for h, x, y in zip(mH, acc, mb) if x < y],
-                     "construction_failed": {str(h): v for h, v in failed.items()}},
+        "Hs": np.asarray(data.Hs).tolist(),
+        "d": data.d, "N": data.cor2.N, "T_0": data.cor2.T_0,
+        "this_paper": {str(dh): np.asarray(v).tolist() for dh, v in data.this_paper.items()},
+        "mahdavi": {str(dh): np.asarray(v).tolist() for dh, v in data.mahdavi.items()},
+        "cor2_bound": np.asarray(data.cor2.bound).tolist(),
+        "measured": {"N": m.N, "S": m.S, "d": m.d, "d_h": m.d_h, "tasks": m.tasks,
+                     "H": list(m.H), "accuracy": m.accuracy.tolist(), "std": m.std.tolist(), "bound": m.bound.tolist(),
+                     "mean_below_bound": m.mean_below_bound,
+                     "construction_failed": {str(h): v for h, v in m.failed.items()}},
     }
+
+
+def capacity_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
+    """Capacities of ``paper.table1`` and the accuracy bound of ``paper.cor2`` as ``H`` grows.
+
+    :func:`capacity_sweep`, drawn by :func:`aotmem.verify.figures.capacity`
+    into ``capacity.png`` (left: the capacities for two head dimensions;
+    middle: the ``paper.cor2`` bound; right: the same bound at a size where
+    ``T*`` can be built, next to its measured accuracy averaged over random
+    association tasks). Returns ``{"figure", "caption", "Hs",
+    "this_paper": {d_h: [...]}, "mahdavi": {d_h: [...]}, "cor2_bound": [...],
+    "measured": {"H", "accuracy", "std", "bound", "mean_below_bound",
+    "construction_failed", ...}}`` (:func:`capacity_numbers`).
+    """
+    data = capacity_sweep(size=size, seed=seed)
+    path = _out(out_dir, "capacity.png")
+    caption = figures.capacity(path, data)
+    return {"figure": str(path), "caption": caption, **capacity_numbers(data)}
+
+
+# --- the sweeps behind the ledger's figures (aotmem verify --report) -----------------------
+
+
+def sigma_sweep(*, N: int = 6, S: int = 2, d: int = 2, sigmas=tuple(np.linspace(0.02, 2.5, 25)),
+                seed: int = 0) -> figures.BoundsVsSigma:
+    """The seed/draft ls and wls bounds and the divergences of ``f_ls``/``f_wls`` on almost-rank tasks, per ``sigma``.
+
+    Uniform prior, readings ``sigma = uniform`` and ``inf = global`` (the
+    bounds' defaults); one task per ``sigma_{d+1}`` (``almost_rank_task``).
+    """
+    sig = np.asarray(sigmas, dtype=float)
+    div = {"dKL f_ls": [], "dKL f_wls": []}
+    bounds = {"seed.ls-bound": [], "seed.wls-bound": [], "draft.theorem-ls": [], "draft.theorem-wls": []}
+    for s in sig:
+        t = almost_rank_task(N, S, d=d, sigma=float(s), seed=seed)
+        p, P = t.prior, t.cond
+        div["dKL f_ls"].append(f_ls(p, P, d).divergence(p, P))
+        div["dKL f_wls"].append(f_wls(p, P, d).divergence(p, P))
+        bounds["seed.ls-bound"].append(seed_ls_bound(p, P, d))
+        bounds["seed.wls-bound"].append(seed_wls_bound(p, P, d))
+        bounds["draft.theorem-ls"].append(draft_ls_bound(p, P, d))
+        bounds["draft.theorem-wls"].append(draft_wls_bound(p, P, d))
+    return figures.BoundsVsSigma(N=N, S=S, d=d, sigma=sig, divergence={k: np.array(v) for k, v in div.items()},
+                                 bounds={k: np.array(v) for k, v in bounds.items()})
+
+
+def entropy_sweep(*, N: int = 5, S: int = 1, d: int = 800, fractions=tuple(np.linspace(0.03, 0.97, 20)),
+                  seed: int = 0) -> figures.LookupVsEntropy:
+    """The look-up bounds and the D.6 encoder's divergence on look-up tasks of entropy ``f log N``, per ``f``.
+
+    One JL matrix ``W`` (``jl_matrix(N, d)``) for every task; the
+    entropy drawn is the prior-weighted mean ``h`` of the encoder's rows.
+    """
+    W, cert = jl_matrix(N, d, seed=seed)
+    div = {"dKL f (D.6)": []}
+    bounds = {"seed.lookup-bound": [], "draft.lookup-theorem": [], "draft.lookup-theorem+factor(1+2C)": [],
+              "paper.theorem2 simplified": []}
+    hs = []
+    for f in np.asarray(fractions, dtype=float):
+        t = lookup_task(N, S, entropy=float(f * np.log(N)), seed=seed)
+        p, P = t.prior, t.cond
+        enc = lookup_encoder(t, W)
+        hs.append(float(p @ enc.h))
+        div["dKL f (D.6)"].append(float(p @ enc.kl_rows()))
+        bounds["seed.lookup-bound"].append(seed_lookup_bound(p, P, d))
+        bounds["draft.lookup-theorem"].append(draft_lookup_bound(p, P, d))
+        bounds["draft.lookup-theorem+factor(1+2C)"].append(tight_lookup_bound(p, P, d))
+        bounds["paper.theorem2 simplified"].append(paper_theorem2_simplified(p, P, d))
+    return figures.LookupVsEntropy(N=N, S=S, d=d, C=float(cert.C), max_dev=float(cert.max_dev), entropy=np.array(hs),
+                                   divergence={k: np.array(v) for k, v in div.items()},
+                                   bounds={k: np.array(v) for k, v in bounds.items()})
+
+
+def recall_curves(*, ds=(16, 32, 64), ratios=(0.25, 0.5, 1, 2, 4, 8, 16), seed: int = 0,
+                  trials: int = 2) -> figures.AssocRecall:
+    """Recall of the outer-product memory against ``N/d`` per ``d`` (:func:`theory.assoc.recall_curve`), no capacities.
+
+    The ledger's figure of ``seed.assoc-memory``; :func:`assoc_sweep` is
+    the seed experiment's larger sweep, with capacities.
+    """
+    r = np.asarray(ratios, dtype=float)
+    return figures.AssocRecall(ratios=r, recall={d: recall_curve(d, r, seed=seed, trials=trials) for d in ds},
+                               trials=trials)
 
 
 # --- registry and summaries ------------------------------------------------------
@@ -439,10 +518,6 @@ EXPERIMENTS = {
 }
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3g}"
-
-
 def summary_lines(name: str, res: dict) -> list[str]:
     """One-line findings of an experiment's numbers (what ``aotmem report`` prints)."""
     if name not in EXPERIMENTS:
@@ -452,7 +527,7 @@ def summary_lines(name: str, res: dict) -> list[str]:
         out = []
         for target in (1.0, 4.0, 16.0):
             k = int(np.argmin(np.abs(r - target)))
-            vals = ", ".join(f"d={d}: {_fmt(res['recall'][str(d)][k])}" for d in res["ds"])
+            vals = ", ".join(f"d={d}: {figures.fmt(res['recall'][str(d)][k])}" for d in res["ds"])
             out.append(f"seed.assoc-memory: recall at N/d = {r[k]:g}: {vals}")
         caps = ", ".join(f"d={d}: {n}" for d, n in res["capacity90"].items())
         out.append(f"seed.assoc-memory: largest N recalled at >= 90%: {caps}")
@@ -469,7 +544,7 @@ def summary_lines(name: str, res: dict) -> list[str]:
         for K, byT in res["divergence"].items():
             arr = np.array(list(byT.values()))  # (len(T), len(ds))
             Ts = ", ".join(byT)
-            vals = ", ".join(f"d={d}: {_fmt(v)}" for d, v in zip(res["ds"], arr.max(axis=0)))
+            vals = ", ".join(f"d={d}: {figures.fmt(v)}" for d, v in zip(res["ds"], arr.max(axis=0)))
             spread = float(np.max(arr.max(axis=0) - arr.min(axis=0)))
             out.append(f"seed.no-quantity-limit: K={K} classes, T in {{{Ts}}}: best rank-d divergence "
                        f"{vals} (largest difference across T: {spread:.2g})")
