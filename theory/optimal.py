@@ -295,21 +295,25 @@ def _a_gram(q, X, Y, XY):
     qX, qY = X.T @ q.T, Y.T @ q.T  # (dx, T), (dy, T)
     G = (XY.T @ q.T).reshape(dx, dy, T)
     G -= qX[:, None, :] * qY[None, :, :]
-    k = q.argmax(axis=1)
-    qk = q.copy()
-    qk[np.arange(T), k] = 0.0
-    rest = qk.sum(axis=1)  # 1 - max q_t without cancellation
-    peaked = np.flatnonzero(rest < PEAK_REST * max(dx, 1))
+    thr = PEAK_REST * max(dx, 1)
+    cand = np.flatnonzero(q.max(axis=1) > 1.0 - 2.0 * thr)  # 1 - max q to ~eps: a superset of the peaked rows
+    if cand.size == 0:
+        return G
+    k = q[cand].argmax(axis=1)
+    qk = q[cand]
+    qk[np.arange(cand.size), k] = 0.0
+    keep = qk.sum(axis=1) < thr  # 1 - max q_t without cancellation
+    peaked, k, qk = cand[keep], k[keep], qk[keep]
     N = X.shape[0]
     step = max(1, 2_000_000 // (N * (dx + dy)))  # rows per block of the (rows, N, dx + dy) temporaries
     for s0 in range(0, peaked.size, step):
-        R = peaked[s0:s0 + step]
-        Xc = X[None, :, :] - X[k[R]][:, None, :]  # (R, N, dx): x_o - x_k
-        Yc = Y[None, :, :] - Y[k[R]][:, None, :]
-        qr = qk[R][:, :, None]  # q_k drops out (x_k - x_k = 0)
+        sl = slice(s0, s0 + step)
+        Xc = X[None, :, :] - X[k[sl]][:, None, :]  # (R, N, dx): x_o - x_k
+        Yc = Y[None, :, :] - Y[k[sl]][:, None, :]
+        qr = qk[sl][:, :, None]  # q_k drops out (x_k - x_k = 0)
         M = np.matmul((Xc * qr).transpose(0, 2, 1), Yc)  # (R, dx, dy)
         M -= np.sum(Xc * qr, axis=1)[:, :, None] * np.sum(Yc * qr, axis=1)[:, None, :]
-        G[:, :, R] = M.transpose(1, 2, 0)
+        G[:, :, peaked[sl]] = M.transpose(1, 2, 0)
     return G
 
 
@@ -381,11 +385,12 @@ def _row_factor(H, wnorm2):
     (the callers fall back to a gradient step or reject the model there). ``Li`` is a factor, not necessarily
     triangular: the callers only use ``Li^T Li`` and ``Li b``."""
     d, _, T = H.shape
-    finite = np.all(np.isfinite(H), axis=(0, 1))
+    finite = np.isfinite(H.sum(axis=(0, 1)))  # a NaN or inf entry makes the row's sum non-finite
     tr = np.einsum("iit->t", H)
     mu = np.maximum(NEWTON_DAMP * np.maximum(tr, 0.0) / d, ROW_DAMP_FLOOR * wnorm2)
     A = H.copy()
-    A[~np.isfinite(A)] = 0.0  # those rows are set to NaN below; keep the factorisation of the others finite
+    if not finite.all():
+        A[:, :, ~finite] = 0.0  # those rows are set to NaN below; keep the factorisation of the others finite
     for i in range(d):
         A[i, i] += mu
     Li, ok = _chol_inv_tl(A)
