@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aotmem", description="Memorization in attention-only Transformers: "
                      "compute every quantity and check every claim.",
                      epilog="exit statuses: 0 ok, 1 a requested check failed, 2 input error, "
-                     "3 inaccurate model kept, 4 internal error (rerun with --debug), 130 interrupted")
+                     "3 inaccurate model kept, 4 internal error (rerun with --debug), 130 interrupted, "
+                     "141 output pipe closed")
     parser.add_argument("--debug", action="store_true",
                         help="on any error, show the full traceback instead of one line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

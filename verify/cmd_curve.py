@@ -166,11 +166,17 @@ def format_curve(result: dict) -> str:
 
 # Plot: bounds above this are drawn as markers on the top edge (they say nothing at any scale of the plot).
 PLOT_TOP = 1e6
+# Plot: a divergence below this is 0 up to rounding (sums of T N terms, each good to ~1e-16 relative, for
+# T N up to ~1e4); it does not set the bottom of the axis.
+ROUNDING_ZERO = 1e-12
 
 
 def plot_curve(result: dict, path) -> None:
     """Write the curve as a PNG (matplotlib, Agg): best divergence, ``f_ls``, ``f_wls``, the trivial bound and,
-    per claim, its smallest bound over readings, on a log scale (zeros drawn at the bottom edge)."""
+    per claim, its smallest bound over readings, on a log scale (zeros drawn at the bottom edge).
+
+    ``result`` is :func:`curve`'s result, or the same read back from ``curve.json``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,45 +186,59 @@ def plot_curve(result: dict, path) -> None:
     if not pts:
         raise ValueError("`result` has no computed point to plot")
     ds = np.array([pt["d"] for pt in pts])
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
+    # Divergences below ROUNDING_ZERO are 0 up to rounding (the exact fit at d = N - 1 gives ~1e-16): the axis
+    # starts a decade under the smallest value above it, and anything lower is a marker on the bottom edge.
     positive = [v for pt in pts for v in (pt["optimal"]["divergence"], pt["f_ls"], pt["f_wls"], result["trivial"])
-                if v is not None and v > 0]
+                if v is not None and v > ROUNDING_ZERO]
     floor = 10 ** math.floor(math.log10(min(positive))) / 10 if positive else 1e-6
 
     def series(vals, **kw):
         v = np.array([np.nan if x is None else x for x in vals], dtype=float)
-        zero = v == 0
-        ax.plot(ds[~zero], v[~zero], **kw)
-        if zero.any():
-            ax.plot(ds[zero], np.full(zero.sum(), floor), linestyle="none", marker="v", color=kw.get("color"))
+        low = v < floor
+        ax.plot(ds[~low], v[~low], **kw)
+        if low.any():
+            ax.plot(ds[low], np.full(low.sum(), floor), linestyle="none", marker="v", ms=8, color=kw.get("color"))
 
     series([pt["f_ls"] for pt in pts], color="tab:orange", marker=".", label="f_ls (least squares)")
     series([pt["f_wls"] for pt in pts], color="tab:green", marker=".", label="f_wls (weighted, closed form)")
     series([pt["optimal"]["divergence"] for pt in pts], color="black", marker="o", lw=2,
            label="best rank-d divergence (optimal_encoder)")
     ax.axhline(result["trivial"], color="tab:red", ls="--", label="zero encoder: E_t[log N - h(pi_t)]")
-    claims = sorted({r["claim"] for pt in pts for r in pt["rows"] if r["bound"] is not None})
-    styles = iter(["-", "--", "-.", ":"] * 4)
+    def value(r):  # a bound, with +inf also where strict JSON (curve.json) wrote null and the reason
+        if r["bound"] is None:
+            return math.inf if str(r.get("bound_note", "")).startswith("inf") else None
+        return r["bound"]
+
+    claims = sorted({r["claim"] for pt in pts for r in pt["rows"] if value(r) is not None})
+    # colours not used above (tab10: 4 purple, 5 brown, 6 pink, 7 grey, 8 olive, 9 cyan), one marker per claim
+    styles = iter([dict(color=f"C{4 + k % 6}", ls=("-", "--", "-.", ":")[k % 4], marker="^v<>sDph"[k % 8])
+                   for k in range(len(claims))])
     for claim in claims:
         vals = []
         for pt in pts:
-            b = [r["bound"] for r in pt["rows"] if r["claim"] == claim and r["bound"] is not None]
+            b = [value(r) for r in pt["rows"] if r["claim"] == claim and value(r) is not None]
             vals.append(min(b) if b else np.nan)
         v = np.array(vals, dtype=float)
-        inside = np.isfinite(v) & (v <= PLOT_TOP)
-        line = ax.plot(ds[inside], v[inside], ls=next(styles), lw=1, label=f"{claim} (smallest reading)")[0]
-        above = ~np.isnan(v) & ~inside
-        if above.any():
-            ax.plot(ds[above], np.full(above.sum(), PLOT_TOP), ls="none", marker="^", color=line.get_color())
+        inside = np.isfinite(v) & (v <= PLOT_TOP) & (v >= floor)
+        st = next(styles)
+        ax.plot(ds[inside], v[inside], ls=st["ls"], color=st["color"], lw=1, marker=st["marker"], ms=3,
+                label=f"{claim} (smallest reading)")
+        for off, edge in ((~np.isnan(v) & (v > PLOT_TOP), PLOT_TOP), (v < floor, floor)):  # off the chart
+            if off.any():
+                ax.plot(ds[off], np.full(off.sum(), edge), ls="none", marker=st["marker"], color=st["color"],
+                        ms=5, alpha=0.8)
     ax.set_yscale("log")
-    ax.set_ylim(floor / 2, PLOT_TOP * 3)
+    ax.set_ylim(floor / 3, PLOT_TOP * 3)
     ax.set_xlabel("embedding dimension d")
     ax.set_ylabel("divergence (nats)")
     t = result["task"]
     ax.set_title(f"N={t['N']} S={t['S']} T={t['T']}: bounds above the dashed red line say nothing\n"
-                 f"(^: bound above {PLOT_TOP:.0e} or inf; v: divergence 0)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+                 f"(markers on the top edge: above {PLOT_TOP:.0e} or inf; on the bottom edge: below {floor:.0e}, "
+                 f"e.g. 0 up to rounding at d = N - 1)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(True, which="major", alpha=0.3)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -52,13 +52,15 @@ def add_parser(sub) -> None:
     r.add_argument("--json", action="store_true", help="print a JSON summary instead of a line")
     r.set_defaults(func=run)
 
-    policies = ("unseen contexts: with --keep seen (default) only contexts that occur are kept, prior = their "
-                "empirical frequency; with --keep all every one of the N^S contexts is kept, an unseen one with "
-                "prior 0 and the uniform conditional 1/N. Zero counts: without --smoothing a next symbol never "
+    policies = ("Unseen contexts: with --keep seen (default) only contexts that occur are kept, prior = their "
+                "empirical frequency; with --keep all every context is kept (all N^S of a text, every row of a "
+                "table), an unseen one with prior 0 and the uniform conditional 1/N. Zero counts: without --smoothing a next symbol never "
                 "seen after a context has probability 0 and Assumption 2 (full support) fails; --smoothing ALPHA "
                 "adds ALPHA to every count (additive/Laplace smoothing) and Assumption 2 holds.")
     t = tsub.add_parser("from-text", help="the n-gram task of a text: context = the S previous symbols, "
-                        "prediction = the next", description=policies)
+                        "prediction = the next",
+                        description="The n-gram task of a text: context = the S previous symbols, prediction = "
+                        "the next symbol; prior = how often each context occurs. " + policies)
     t.add_argument("file", help="text file (UTF-8 unless --encoding; read as bytes for --level byte)")
     t.add_argument("--S", type=int, required=True, help="context length, in symbols")
     t.add_argument("--level", choices=LEVELS, default="char",
@@ -76,7 +78,8 @@ def add_parser(sub) -> None:
     _common(t)
 
     c = tsub.add_parser("from-counts", help="the task of a counts table n(context, next symbol)",
-                        description=policies + " FILE: .npy (T, N) counts; .npz with key counts and optionally "
+                        description="The task of a counts table n(context, next symbol): prior = n(t) / n, "
+                        "conditional = the row frequencies. " + policies + " FILE: .npy (T, N) counts; .npz with key counts and optionally "
                         "seqs (T, S), symbols (N,), contexts (T,); or .csv with a header "
                         "`context,<symbol>,...` and one row per context (its label and N counts).")
     c.add_argument("file", help="counts file (.npy, .npz or .csv)")
