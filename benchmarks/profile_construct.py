@@ -26,7 +26,7 @@ def main(argv=None) -> int:
         return 2
     label, N, S, d, d_h, _target, *rest = next(c for c in CASES if c[0] == args.case)
     variant = rest[0] if rest else "paper"
-    task, tg = case_task(N, S, d)
+    task, tg = case_task(N, S, d, variant=variant)
     run = lambda: construct(task, tg, d, d_h, 0.0, variant=variant, rank_svd_limit=0, backend=args.backend)  # noqa: E731
     run()  # warm-up: CuPy context, kernel compilation, allocator pools
     pr = cProfile.Profile()

@@ -156,8 +156,8 @@ class AoT:
             raise ValueError(f"`seqs` token ids must lie in [0, {self.shape.N - 1}] (got [{s.min()}, {s.max()}])")
         return s.astype(np.int64)
 
-    def hidden(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
-        """Last-position residual ``x_S + sum_h W_O^h W_V^h A^h(t)``, ``(T, d)``, streamed in chunks (``None``: :func:`forward_chunk`)."""
+    def _forward(self, seqs, chunk, backend, with_scale: bool):
+        """``(hidden (T, d), |hidden terms| (T, d) or None)``, streamed in chunks."""
         s = self._check_seqs(seqs)
         chunk = (forward_chunk(self.shape.H, self.shape.d, backend) if chunk is None
                  else check_int("chunk", chunk, minimum=1))
@@ -167,13 +167,34 @@ class AoT:
         H, d, d_h = self.shape.H, self.shape.d, self.shape.d_h
         QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W_QK side by side
         WOcat = WO.transpose(0, 2, 1).reshape(H * d_h, d)  # (H d_h, d): rows W_O^h[:, k]
+        absWO = xp.abs(WOcat) if with_scale else None
         out = np.empty((s.shape[0], d))
+        absout = np.empty((s.shape[0], d)) if with_scale else None
         for lo in range(0, s.shape[0], chunk):
             X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
-            V = head_values(xp, X, QKcat, WV)  # (c, H, d_h)
-            res = X[:, -1] + V.reshape(X.shape[0], H * d_h) @ WOcat  # (c, d)
+            V = head_values(xp, X, QKcat, WV).reshape(X.shape[0], H * d_h)  # (c, H d_h)
+            res = X[:, -1] + V @ WOcat  # (c, d)
             out[lo:lo + chunk] = to_numpy(res)
-        return out
+            if with_scale:
+                absout[lo:lo + chunk] = to_numpy(xp.abs(X[:, -1]) + xp.abs(V) @ absWO)
+        return out, absout
+
+    def hidden(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
+        """Last-position residual ``x_S + sum_h W_O^h W_V^h A^h(t)``, ``(T, d)``, streamed in chunks (``None``: :func:`forward_chunk`)."""
+        return self._forward(seqs, chunk, backend, False)[0]
+
+    def logits_with_rounding(self, seqs, *, chunk: int | None = None, backend: str = "numpy"):
+        """``(logits (T, N), scale (T,))``: :meth:`logits` and the size of what a float64 forward pass sums.
+
+        ``scale(t) = max_o [|W_U| (|x_S| + sum_h |W_O^h| |W_V^h A^h(t)|)]_o``: the
+        first-order rounding error of any float64 evaluation of ``T(t)`` is of
+        order ``u * scale(t)`` (``u = 2^-53``), whatever the order of the sums
+        (measured: two evaluations in different orders differ by ``0.3-1.0 u scale``,
+        ``theory.construct.verify_kept``). A construction whose weights cancel
+        heavily (``scale >> |T(t)|``) is accurate only to that level.
+        """
+        h, a = self._forward(seqs, chunk, backend, True)
+        return h @ self.W_U.T, (a @ np.abs(self.W_U).T).max(axis=1) if a.size else np.zeros(a.shape[0])
 
     def logits(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
         """Last-position logits ``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))`` of each sequence, ``(T, N)``.

@@ -54,9 +54,9 @@ QK_FORMS = ("full", "factored", "rank1")
 _NO_D = object()
 
 
-def _check_heads(H, d_h, d=_NO_D):
-    """``H >= 1``, ``d_h >= 1`` and, when the caller has a ``d`` (even ``None``), ``d >= 1`` (``d_h > d`` is allowed)."""
-    H = check_int("H", H, minimum=1)
+def _check_heads(H, d_h, d=_NO_D, *, min_H: int = 1):
+    """``H >= min_H``, ``d_h >= 1`` and, when the caller has a ``d`` (even ``None``), ``d >= 1`` (``d_h > d`` is allowed)."""
+    H = check_int("H", H, minimum=min_H)
     d_h = check_int("d_h", d_h, minimum=1)
     if d is _NO_D:
         return H, d_h, None
@@ -166,7 +166,7 @@ def param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = Fa
     """
     N = check_int("N", N, minimum=2)  # vocabulary [N], N >= 2 as in theory.task
     S = check_int("S", S, minimum=1)
-    H, d_h, d = _check_heads(H, d_h, d)
+    H, d_h, d = _check_heads(H, d_h, d, min_H=0)  # a count: H = 0 heads is the skip connection alone
     if rank1_qk:
         return d * (S + 2 * N + 2 * (d_h + 1) * H)
     return d * (S + 2 * N + 4 * d_h * H)
@@ -185,7 +185,7 @@ def param_count_shapes(N: int, S: int, d: int, d_h: int, H: int, *, qk: str = "f
     """
     N = check_int("N", N, minimum=2)
     S = check_int("S", S, minimum=1)
-    H, d_h, d = _check_heads(H, d_h, d)
+    H, d_h, d = _check_heads(H, d_h, d, min_H=0)
     if qk not in QK_FORMS:
         raise ValueError(f"`qk` must be one of {QK_FORMS} (got {qk!r})")
     qk_count = {"full": d * d, "factored": 2 * d * d_h, "rank1": 2 * d}[qk]
