@@ -62,20 +62,36 @@ ROW_SCALE_MIN = 1e-8  # smallest row scale ||z_t|| the optimiser reaches (a row 
 BAD = 10.0
 
 
+# The optimiser's relative margin divides by at least this: float64 computes a side to
+# ~1e-16 times the size of its terms (up to ~1e2 here), so differences below 1e-13 are
+# rounding and must not look like a relative violation (e.g. a KL of 1e-17 against 0).
+NOISE_FLOOR = 1e-13
+
+
 def objective_of(ev) -> float:
     """What the optimiser minimises: the relative margin (negative = violated); ``BAD`` when not judged.
 
-    Trivial instances (both sides 0 within the tolerance) score 1: they are tight
-    but cannot show a violation.
+    For inequalities the margin is divided by ``max(|lhs|, |rhs|)`` alone, not by
+    the tolerance: dividing by the tolerance would make every instance whose two
+    sides shrink below it look tight (its relative margin tends to 0), and the
+    optimiser would chase them. Instances violated below float64's absolute
+    tolerance are negative here; the runner decides them at 50 digits
+    (``SUSPECT_RTOL``). Identities keep the tolerance-scaled margin. Instances
+    with both sides 0 score 1: tight, but they cannot show a violation.
     """
     if not isinstance(ev, Evaluation) or ev.outside is not None:
         return BAD
+    if ev.sense == "==":
+        if ev.violated:
+            return min(ev.rel_margin, -1e-300) if math.isfinite(ev.rel_margin) else -1.0
+        return 1.0 if ev.trivial else (ev.rel_margin if math.isfinite(ev.rel_margin) else BAD)
+    scale = max(abs(ev.lhs), abs(ev.rhs), NOISE_FLOOR)
+    if not math.isfinite(scale):
+        return -1.0 if ev.violated else BAD
+    m = ev.margin / scale
     if ev.violated:
-        return min(ev.rel_margin, -1e-300) if math.isfinite(ev.rel_margin) else -1.0
-    if ev.trivial:
-        return 1.0
-    rm = ev.rel_margin
-    return rm if math.isfinite(rm) else BAD
+        return min(m, -1e-300)
+    return m
 
 
 # ------------------------------------------------------------- explicit form --
@@ -162,6 +178,25 @@ def _fam_two_scale(rng, T, N, d):
     return Z, lw
 
 
+def _fam_heavy_flat(rng, T, N, d):
+    """Heavy near-uniform rows beside light near-deterministic ones (prior ratio 1e-3..1e-9).
+
+    Where the weighted fits and the unweighted ``sigma_{d+1}`` part ways most: the
+    fit follows the heavy rows, the spectrum sees the flat rows as nearly zero,
+    and the light rows' misfit enters the divergence with their weight.
+    """
+    light = rng.random(T) < 0.5
+    if T > 1 and light.all():
+        light[rng.integers(T)] = False
+    if T > 1 and not light.any():
+        light[rng.integers(T)] = True
+    k = rng.uniform(3, 9) * math.log(10)
+    Z = np.stack([_row_near_deterministic(rng, N) if light[t] else 10.0 ** rng.uniform(-4, -1.5) * rng.standard_normal(N)
+                  for t in range(T)])
+    lw = np.where(light, -k + rng.normal(0, 0.5, T), rng.normal(0, 0.3, T))
+    return Z, lw
+
+
 def _fam_mixed_rows(rng, T, N, d):
     """A near-uniform and a near-deterministic row at least, any prior (entropies far apart)."""
     kinds = [0, 1] + list(rng.integers(0, 3, size=max(0, T - 2)))
@@ -202,6 +237,7 @@ def _fam_peaked(rng, T, N, d):
 #: Structured families, by name (``family_tasks`` cycles through them).
 FAMILIES: dict[str, Callable] = {
     "two-scale": _fam_two_scale,
+    "heavy-flat": _fam_heavy_flat,
     "mixed-rows": _fam_mixed_rows,
     "flat-tail": _fam_flat_tail,
     "near-rank": _fam_near_rank,
@@ -278,13 +314,17 @@ class TaskSpace:
             out[k] = float(min(max(v, lo), hi))
         return out
 
-    def family_recipe(self, rng, like: dict, max_n: int) -> tuple[str, dict]:
-        """A family instance carrying ``like``'s claim parameters (``d`` and the rest), same ``N``."""
-        N = len(like["logits"][0])
+    def family_rows(self, rng, like: dict) -> int:
+        """A number of rows for family instances like ``like``: small first (the sharp cases need few rows)."""
         d = int(like.get("d", 1))
         tmin = max(1, d) if self.rows_at_least_d else 1
-        # small instances first: the sharp cases of the proofs need only a few rows
-        T = int(min(tmin + rng.geometric(0.45) - 1, max(tmin, self.max_t)))
+        return int(min(tmin + rng.geometric(0.45) - 1, max(tmin, self.max_t)))
+
+    def family_recipe(self, rng, like: dict, max_n: int, T: int | None = None) -> tuple[str, dict]:
+        """A family instance carrying ``like``'s claim parameters (``d`` and the rest), same ``N``, ``T`` rows."""
+        N = len(like["logits"][0])
+        d = int(like.get("d", 1))
+        T = self.family_rows(rng, like) if T is None else T
         name, Z, lw = family_tasks(rng, T, N, min(d, N - 1), self.names)
         out = dict(like)
         out["logits"] = Z.tolist()
@@ -304,25 +344,29 @@ class OptimResult:
     recipe: dict
     value: float
     evaluations: int
-    found: bool  # a violation was reached
+    found: bool  # a hit (by default a float64 violation) was reached
 
 
 def optimise(evaluate_many, space: TaskSpace, start: dict, rng, *, evals: int, population: int = 16,
-             polish: int = 0) -> OptimResult:
+             polish: int = 0, is_hit=None) -> OptimResult:
     """Minimise :func:`objective_of` from ``start`` by a (1+lambda) evolution strategy, then Powell.
 
     ``evaluate_many(recipes) -> list of Evaluation or Exception`` (one batch per
     generation). Step size: one fifth success rule per generation, per
-    coordinate scale ``sigma * (1 + |x|)/2``. Stops at the first violation.
-    ``polish`` Powell evaluations follow (``scipy.optimize.minimize``) when no
-    violation was found.
+    coordinate scale ``sigma * (1 + |x|)/2``. Stops at the first instance
+    ``is_hit(ev)`` accepts (default: a float64 violation); a negative objective
+    that is not a hit (violated only below float64's tolerance) is pushed
+    further. ``polish`` Powell evaluations follow (``scipy.optimize.minimize``)
+    when no hit was found.
     """
+    hit = is_hit or (lambda ev: isinstance(ev, Evaluation) and ev.outside is None and ev.violated)
     x = space.encode(start)
     best_r = start
-    fx = objective_of(evaluate_many([start])[0])
+    ev0 = evaluate_many([start])[0]
+    fx, found = objective_of(ev0), hit(ev0)
     used = 1
     sigma = 0.3
-    while used + population <= evals and fx >= 0:
+    while used + population <= evals and not found:
         eps = rng.standard_normal((population, x.size))
         # mix of coordinate-wise and global moves: a few coordinates at a time are what near-singular
         # boundaries need (one row's scale, one logit), dense moves explore
@@ -331,27 +375,35 @@ def optimise(evaluate_many, space: TaskSpace, start: dict, rng, *, evals: int, p
         eps = np.where(sparse[:, None], eps * mask, eps)
         cand = x + sigma * eps * (1.0 + np.abs(x)) / 2
         recs = [space.decode(c, start) for c in cand]
-        vals = np.array([objective_of(e) for e in evaluate_many(recs)])
+        evs = evaluate_many(recs)
+        vals = np.array([objective_of(e) for e in evs])
         used += population
+        hits = [j for j, e in enumerate(evs) if hit(e)]
+        if hits:
+            j = min(hits, key=lambda j: vals[j])
+            x, fx, best_r, found = space.encode(recs[j]), float(vals[j]), recs[j], True
+            break
         i = int(np.argmin(vals))
         if vals[i] < fx:
             x, fx, best_r = space.encode(recs[i]), float(vals[i]), recs[i]
             sigma = min(sigma * 1.5, 4.0)
         else:
             sigma = max(sigma * 0.7, 1e-4)
-    if fx >= 0 and polish > 0:
-        state = {"best": (fx, best_r), "used": 0}
+    if not found and polish > 0:
+        state = {"best": (fx, best_r), "used": 0, "found": False}
 
         class _Found(Exception):
             pass
 
         def f(z):
             r = space.decode(z, start)
-            v = objective_of(evaluate_many([r])[0])
+            ev = evaluate_many([r])[0]
+            v = objective_of(ev)
             state["used"] += 1
             if v < state["best"][0]:
                 state["best"] = (v, r)
-            if v < 0:
+            if hit(ev):
+                state["best"], state["found"] = (v, r), True
                 raise _Found
             return v
 
@@ -361,7 +413,8 @@ def optimise(evaluate_many, space: TaskSpace, start: dict, rng, *, evals: int, p
             pass
         used += state["used"]
         fx, best_r = state["best"]
-    return OptimResult(best_r, float(fx), used, fx < 0)
+        found = state["found"]
+    return OptimResult(best_r, float(fx), used, found)
 
 
 # ------------------------------------------------------------------- shrinking --

@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
+from aotmem.theory.batch import evaluate_bound_batch, taylor_bound_batch, taylor_identity_batch, tasks_from_logits
 from aotmem.theory.bounds import CATALOGUE, sigma_d1
 from aotmem.theory.divergence import fbar, kl, kl_rows, taylor_proxy, taylor_remainder_bound
 from aotmem.theory.exact import H_READINGS, permutation_closed_forms
@@ -18,6 +19,10 @@ from aotmem.theory.generators import permutation_of
 from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.recipes import describe, full_support_recipes, permutation_recipes, rng_of, task_from
 from aotmem.theory.precise import (
+    DPS,
+    row_var_mp,
+    wls_encoder_mp,
+    wls_projection_mp,
     bound_mp,
     fitted_divergence_mp,
     kl_mp,
@@ -69,6 +74,17 @@ def _sigma_detail(task, d, sr):
             "pi_max": float(task.cond.max()), "pi_min": float(task.cond.min())}
 
 
+def rank_regime(task, d) -> str | None:
+    """The almost-rank-d bounds' regime, ``N >= 3`` and ``1 <= d <= min(N-2, T)``: why an instance is outside, or None.
+
+    (``d >= N - 1`` makes every task exactly representable, ``seed.zero-divergence``; the
+    families and the shrinker must not leave the regime the claims are stated in.)
+    """
+    if task.N < 3 or not 1 <= d <= min(task.N - 2, task.T):
+        return f"d = {d} outside 1 <= d <= min(N-2, T) = {min(task.N - 2, task.T)} (N = {task.N}, T = {task.T})"
+    return None
+
+
 def _bound_evaluator(b, fit):
     """``evaluate(recipe)``: the divergence of the map ``fit`` against the catalogue bound ``b``."""
     sr = b.sigma_reading
@@ -76,6 +92,9 @@ def _bound_evaluator(b, fit):
     def evaluate(recipe):
         task = task_from(recipe)
         d = recipe["d"]
+        why = rank_regime(task, d)
+        if why:
+            return Evaluation.out_of_regime(why)
         p, P = task.prior, task.cond
         if fit == "min":
             ls = f_ls(p, P, d, sr)
@@ -86,6 +105,51 @@ def _bound_evaluator(b, fit):
         return Evaluation(lhs, b.rhs(p, P, d), "<=", atol=KL_ATOL, rtol=KL_RTOL, detail=_sigma_detail(task, d, sr))
 
     return evaluate
+
+
+def explicit_groups(recipes: list[dict], key) -> dict:
+    """Indices of the explicit recipes grouped by ``key(recipe)`` (one batch per shape and parameters)."""
+    groups: dict = {}
+    for i, r in enumerate(recipes):
+        if r.get("kind") == "explicit" and all(w > 0 for w in r["weights"]):
+            groups.setdefault(key(r), []).append(i)
+    return groups
+
+
+def batched(scalar, run_group, key):
+    """A claim's ``batch``: ``run_group`` on each group of explicit recipes, ``scalar`` for the rest.
+
+    ``run_group(key, Z (B, T, N), logw (B, T), recipes) -> list of Evaluation or None`` (None: let
+    the scalar evaluator decide that instance, e.g. where the batch marks it not ok).
+    """
+    def batch(recipes):
+        out = [None] * len(recipes)
+        for k, idx in explicit_groups(recipes, key).items():
+            Z = np.array([recipes[i]["logits"] for i in idx], dtype=np.float64)
+            lw = np.log(np.array([recipes[i]["weights"] for i in idx], dtype=np.float64))
+            for i, ev in zip(idx, run_group(k, Z, lw, [recipes[i] for i in idx])):
+                out[i] = ev
+        for i, r in enumerate(recipes):
+            if out[i] is None:
+                try:
+                    out[i] = scalar(r)
+                except Exception as exc:  # as the runner records a raising evaluation
+                    out[i] = exc
+        return out
+    return batch
+
+
+def _bound_batch(b, fit):
+    """Batched :func:`_bound_evaluator` (:func:`aotmem.theory.batch.evaluate_bound_batch`), same values."""
+    def run_group(k, Z, lw, recs):
+        T, N, d = k
+        if N < 3 or not 1 <= d <= min(N - 2, T):
+            return [None] * len(recs)  # outside the regime: the scalar evaluator says so
+        lhs, rhs, ok = evaluate_bound_batch(b, fit, Z, lw, d)
+        return [Evaluation(lhs[j], rhs[j], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"batched": True})
+                if ok[j] else None for j in range(len(recs))]
+    return batched(_bound_evaluator(b, fit), run_group,
+                   lambda r: (len(r["logits"]), len(r["logits"][0]), r["d"]))
 
 
 def _bound_recheck(b, fit):
@@ -130,7 +194,7 @@ def _register_bounds():
                 id=b.claim, reading=b.reading + _FIT_SUFFIX[fit], source=b.claim.split(".")[0], kind="bound",
                 statement=_statement(b.claim, b.reading, fit), instances=full_support_recipes,
                 evaluate=_bound_evaluator(b, fit), describe=describe, examples=KEPT.get(key, ()),
-                recheck=_bound_recheck(b, fit),
+                recheck=_bound_recheck(b, fit), batch=_bound_batch(b, fit),
                 regime=regime + "; " + _FIT_TEXT[fit].format(sr=sr),
                 cost="medium" if fit == "wls-alt" else "cheap", space=TASKS,
             ))
@@ -185,6 +249,23 @@ def _taylor_bound(recipe):
                       detail={"dKL": dk, "proxy": proxy})
 
 
+def _taylor_batch(which):
+    """Batched draft.lemma-taylor (:func:`taylor_identity_batch` / :func:`taylor_bound_batch`)."""
+    fn = taylor_identity_batch if which == "identity" else taylor_bound_batch
+
+    def run_group(k, Z, lw, recs):
+        prior, cond = tasks_from_logits(Z, lw)
+        F = np.stack([_taylor_logits(r)[1] for r in recs])
+        lhs, rhs, ok = fn(prior, cond, F)
+        if which == "identity":
+            return [Evaluation(lhs[j], rhs[j], "==", atol=KL_ATOL, rtol=IDENTITY_RTOL, detail={"batched": True})
+                    if ok[j] else None for j in range(len(recs))]
+        return [Evaluation(lhs[j], rhs[j], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"batched": True})
+                if ok[j] else None for j in range(len(recs))]
+    return batched(_taylor_identity if which == "identity" else _taylor_bound, run_group,
+                   lambda r: (len(r["logits"]), len(r["logits"][0])))
+
+
 @guarded
 def _taylor_identity_recheck(recipe, ev):
     task, F = _taylor_logits(recipe)
@@ -205,7 +286,7 @@ register(Claim(
     id="draft.lemma-taylor", reading="identity", source="draft", kind="identity",
     statement=r"d_{KL}(\pi, f) = \mathbb{E}_t \log \mathbb{E}_{o\sim\pi_t} e^{\bar f_t(o)}",
     instances=_taylor_recipes, evaluate=_taylor_identity, describe=describe, space=_TAYLOR_SPACE,
-    recheck=_taylor_identity_recheck,
+    recheck=_taylor_identity_recheck, batch=_taylor_batch("identity"),
     regime="Assumption 2 (L = log Pi finite)",
 ))
 register(Claim(
@@ -213,7 +294,7 @@ register(Claim(
     statement=(r"\left| d_{KL}(\pi, f) - \mathbb{E}_t \log\left(1 + \tfrac12 \mathrm{Var}_{o\sim\pi_t}"
                r"(\bar f_t)\right) \right| \le \mathbb{E}_t\, \mathrm{exp}_3(\|\bar f_t\|_2)"),
     instances=_taylor_recipes, evaluate=_taylor_bound, describe=describe, space=_TAYLOR_SPACE,
-    recheck=_taylor_bound_recheck,
+    recheck=_taylor_bound_recheck, batch=_taylor_batch("bound"),
     regime="Assumption 2 (L = log Pi finite)",
 ))
 
@@ -233,6 +314,13 @@ def _wls_WU(recipe, N):
     return rng_of(recipe).standard_normal((N, recipe["d"]))
 
 
+def _wls_regime(task, d):
+    """draft.lemma-wls needs 1 not in Im(W_U): a Gaussian W_U (N x d) with d <= N-2 (almost surely)."""
+    if not 1 <= d <= task.N - 2:
+        return Evaluation.out_of_regime(f"d = {d} outside 1 <= d <= N-2 = {task.N - 2}")
+    return None
+
+
 def _row_var(P, L, W, E):
     D = E @ W.T - L
     D = D - np.sum(P * D, axis=1, keepdims=True)
@@ -245,16 +333,13 @@ WLS_PERTURBATIONS = 8
 
 def _wls_minimiser(recipe):
     task = task_from(recipe)
+    if (out := _wls_regime(task, recipe["d"])) is not None:
+        return out
     P, L = task.cond, np.log(task.cond)
     W = _wls_WU(recipe, task.N)
     E = wls_encoder(P, W)
     v0 = _row_var(P, L, W, E)
-    rng = np.random.default_rng(recipe["fseed"] + 1)
-    alts = [_row_var(P, L, W, np.linalg.lstsq(W, (L - L.mean(axis=1, keepdims=True)).T, rcond=None)[0].T)]
-    for _ in range(WLS_PERTURBATIONS):
-        Z = rng.standard_normal(E.shape)
-        Z *= recipe["delta"] / np.linalg.norm(Z, axis=1, keepdims=True)
-        alts.append(_row_var(P, L, W, E + Z))
+    alts = [_row_var(P, L, W, A) for A in _wls_alternatives(recipe, task, W, E)]
     best_alt = np.min(np.array(alts), axis=0)  # (T,)
     t = int(np.argmin(best_alt - v0))
     return Evaluation(v0[t], best_alt[t], "<=", atol=KL_ATOL, rtol=KL_RTOL, detail={"row": t})
@@ -282,6 +367,8 @@ def _rows_in_regime(task, W, rows=8):
 
 def _wls_projection(recipe):
     task = task_from(recipe)
+    if (out := _wls_regime(task, recipe["d"])) is not None:
+        return out
     W = _wls_WU(recipe, task.N)
     rows, cmax = _rows_in_regime(task, W)
     if not rows:
@@ -295,6 +382,8 @@ def _wls_projection(recipe):
 
 def _wls_image(recipe):
     task = task_from(recipe)
+    if (out := _wls_regime(task, recipe["d"])) is not None:
+        return out
     W = _wls_WU(recipe, task.N)
     rows, cmax = _rows_in_regime(task, W)
     if not rows:
@@ -309,6 +398,70 @@ def _wls_image(recipe):
                       detail={"scale": scale, "rows": len(rows), "max_cond": cmax})
 
 
+def _wls_alternatives(recipe, task, W, E):
+    """The encoders the minimiser reading compares with the closed form: the LS encoder and perturbations."""
+    P, L = task.cond, np.log(task.cond)
+    rng = np.random.default_rng(recipe["fseed"] + 1)
+    alts = [np.linalg.lstsq(W, (L - L.mean(axis=1, keepdims=True)).T, rcond=None)[0].T]
+    for _ in range(WLS_PERTURBATIONS):
+        Z = rng.standard_normal(E.shape)
+        Z *= recipe["delta"] / np.linalg.norm(Z, axis=1, keepdims=True)
+        alts.append(E + Z)
+    return alts
+
+
+@guarded
+def _wls_minimiser_recheck(recipe, ev):
+    """The row's variance of the closed form (computed at 50 digits) against the same alternatives, at 50 digits."""
+    import mpmath
+
+    task = task_from(recipe)
+    W = _wls_WU(recipe, task.N)
+    t = int(ev.detail["row"])
+    E = wls_encoder(task.cond, W)  # the float64 alternatives are built from it, as in the evaluation
+    v0 = row_var_mp(task.cond, W, wls_encoder_mp(task.cond, W))[t]
+    with mpmath.workdps(DPS):
+        best = min(row_var_mp(task.cond, W, A)[t] for A in _wls_alternatives(recipe, task, W, E))
+    return decided(v0, best, ev)
+
+
+@guarded
+def _wls_projection_recheck(recipe, ev):
+    """``max |P_t P_t - P_t|`` over the same rows, with ``P_t`` at 50 digits."""
+    import mpmath
+
+    task = task_from(recipe)
+    W = _wls_WU(recipe, task.N)
+    rows, _ = _rows_in_regime(task, W)
+    worst = mpmath.mpf(0)
+    with mpmath.workdps(DPS):
+        for t in rows:
+            Pt = wls_projection_mp(task.cond[t], W)
+            D = Pt * Pt - Pt
+            worst = max([worst] + [abs(D[i, j]) for i in range(D.rows) for j in range(D.cols)])
+    return decided(worst, 0.0, ev)
+
+
+@guarded
+def _wls_image_recheck(recipe, ev):
+    """``max |W_U w_E(t) - P_t L_t|`` over the same rows, both at 50 digits."""
+    import mpmath
+
+    task = task_from(recipe)
+    W = _wls_WU(recipe, task.N)
+    rows, _ = _rows_in_regime(task, W)
+    E = wls_encoder_mp(task.cond, W)
+    worst = mpmath.mpf(0)
+    with mpmath.workdps(DPS):
+        Wm = mpmath.matrix(W.tolist())
+        for t in rows:
+            a = Wm * E[t, :].T
+            L = mpmath.matrix([[mpmath.log(mpmath.mpf(float(v)))] for v in task.cond[t]])
+            b = wls_projection_mp(task.cond[t], W) * L
+            worst = max([worst] + [abs(a[i] - b[i]) for i in range(task.N)])
+    return decided(worst, 0.0, ev)
+
+
 _WLS_REGIME = "Assumption 2; W_U (N x d) Gaussian, d <= N-2, so 1 not in Im(W_U) almost surely"
 _WLS_SPACE = TaskSpace(extras=(("delta", 1e-3, 1.0, "log"),))
 register(Claim(
@@ -316,18 +469,21 @@ register(Claim(
     statement=(r"w_E(t) = [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T) L_t"
                r"\ \text{minimises}\ \mathrm{Var}_{o\sim\pi_t}(\bar f_t)"),
     instances=wls_recipes, evaluate=_wls_minimiser, describe=describe, space=_WLS_SPACE,
+    recheck=_wls_minimiser_recheck,
     regime=_WLS_REGIME + f"; compared with the LS encoder and {WLS_PERTURBATIONS} random perturbations of size delta",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="projection", source="draft", kind="identity",
     statement=r"P_t = W_U [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T),\ P_t^2 = P_t",
     instances=wls_recipes, evaluate=_wls_projection, describe=describe, space=_WLS_SPACE,
+    recheck=_wls_projection_recheck,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 register(Claim(
     id="draft.lemma-wls", reading="image", source="draft", kind="identity",
     statement=r"W_U w_E(t) = P_t L_t",
     instances=wls_recipes, evaluate=_wls_image, describe=describe, space=_WLS_SPACE,
+    recheck=_wls_image_recheck,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 
