@@ -87,7 +87,10 @@ def test_optimiser_reaches_a_violation_sampling_misses():
 def test_objective_orders_instances():
     assert objective_of(Evaluation(2.0, 1.0, "<=")) < 0 < objective_of(Evaluation(0.5, 1.0, "<="))
     assert objective_of(Evaluation.out_of_regime("x")) > 1 and objective_of(ValueError("x")) > 1
-    assert objective_of(Evaluation(0.0, 0.0, "<=")) == 1.0  # trivial: tight but uninformative
+    assert objective_of(Evaluation(0.0, 0.0, "<=")) == 0.0  # both sides 0: tight, never a violation
+    # below float64's rounding of a side (1e-13) a difference is not a relative violation
+    assert objective_of(Evaluation(1e-17, 0.0, "<=")) > -1e-3
+    assert objective_of(Evaluation(1e-8, 0.9e-8, "<=")) < -0.09  # violated below KL_ATOL: negative, a suspect
 
 
 def test_shrink_finds_the_minimal_violation():
