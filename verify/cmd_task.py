@@ -69,8 +69,8 @@ def add_parser(sub) -> None:
     t.add_argument("--lower", action="store_true", help="lower-case the text first")
     g = t.add_mutually_exclusive_group()
     g.add_argument("--alphabet", type=int, metavar="K",
-                   help=f"keep the K most frequent symbols, all others become one symbol {OTHER} (N = K + 1); "
-                        "default: every symbol")
+                   help=f"keep the K most frequent symbols, all others become one symbol {OTHER} (N = K + 1 "
+                        "when the text has more than K symbols); default: every symbol")
     g.add_argument("--symbols", metavar="CHARS",
                    help=f"keep exactly these symbols (the characters of CHARS; at word level, space-separated "
                         f"words), all others become {OTHER}")
