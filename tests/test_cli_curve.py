@@ -61,6 +61,8 @@ def test_curve_cli_writes_plot_and_strict_json(task_path, tmp_path, capsys):
     assert lines[1].startswith("trivial bound: the zero encoder") and f"{saved['trivial']:.4e}" in lines[1]
     assert [ln.split()[0] for ln in lines[3:6]] == ["d", "1", "2"]
     assert captured.err.count("curve: d=") == 2  # one progress line per d
+    caption = cmd_curve.plot_curve(saved, tmp_path / "again.png")  # curve.json alone redraws the figure
+    assert "E_t[log N - h(pi_t)]" in caption and (tmp_path / "again.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["curve", task_path, "--d", "2", "--starts", "0", "--json"]) == 0
     res = strict_loads(capsys.readouterr().out)
     assert res["points"][0]["d"] == 2 and "Infinity" not in json.dumps(res)

@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from aotmem.theory.lowrank import f_ls, f_wls
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.verify.cmd_bounds import BOUND_ATOL, BOUND_RTOL, bound_table, zero_encoder_divergence
@@ -171,77 +169,53 @@ PLOT_TOP = 1e6
 ROUNDING_ZERO = 1e-12
 
 
-def plot_curve(result: dict, path) -> None:
-    """Write the curve as a PNG (matplotlib, Agg): best divergence, ``f_ls``, ``f_wls``, the trivial bound and,
-    per claim, its smallest bound over readings, on a log scale (zeros drawn at the bottom edge).
+def plot_curve(result: dict, path) -> str:
+    """Write the curve as a PNG in the package's figure style (:func:`aotmem.verify.figures.curve_plot`).
 
-    ``result`` is :func:`curve`'s result, or the same read back from ``curve.json``.
+    Best divergence, ``f_ls``, ``f_wls``, the zero encoder's divergence (a
+    rule) and, per claim, its smallest bound over readings, against ``d`` on
+    a log scale; divergences below the floor (0 up to rounding at
+    ``d = N - 1``) on the bottom edge, bounds above :data:`PLOT_TOP` (or
+    ``inf``) on the top edge. ``result`` is :func:`curve`'s result, or the
+    same read back from ``curve.json``. Returns the caption.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from aotmem.verify.figures import Rule, Series, curve_plot
 
     pts = [pt for pt in result["points"] if "optimal" in pt]
     if not pts:
         raise ValueError("`result` has no computed point to plot")
-    ds = np.array([pt["d"] for pt in pts])
-    fig, ax = plt.subplots(figsize=(10, 5), dpi=110)
+    ds = [pt["d"] for pt in pts]
     # Divergences below ROUNDING_ZERO are 0 up to rounding (the exact fit at d = N - 1 gives ~1e-16): the axis
     # starts a decade under the smallest value above it, and anything lower is a marker on the bottom edge.
     positive = [v for pt in pts for v in (pt["optimal"]["divergence"], pt["f_ls"], pt["f_wls"], result["trivial"])
                 if v is not None and v > ROUNDING_ZERO]
     floor = 10 ** math.floor(math.log10(min(positive))) / 10 if positive else 1e-6
 
-    def series(vals, **kw):
-        v = np.array([np.nan if x is None else x for x in vals], dtype=float)
-        low = v < floor
-        ax.plot(ds[~low], v[~low], **kw)
-        if low.any():
-            ax.plot(ds[low], np.full(low.sum(), floor), linestyle="none", marker="v", ms=8, color=kw.get("color"))
-
-    series([pt["f_ls"] for pt in pts], color="tab:orange", marker=".", label="f_ls (least squares)")
-    series([pt["f_wls"] for pt in pts], color="tab:green", marker=".", label="f_wls (weighted, closed form)")
-    series([pt["optimal"]["divergence"] for pt in pts], color="black", marker="o", lw=2,
-           label="best rank-d divergence (optimal_encoder)")
-    ax.axhline(result["trivial"], color="tab:red", ls="--", label="zero encoder: E_t[log N - h(pi_t)]")
     def value(r):  # a bound, with +inf also where strict JSON (curve.json) wrote null and the reason
         if r["bound"] is None:
             return math.inf if str(r.get("bound_note", "")).startswith("inf") else None
         return r["bound"]
 
+    series = [Series("best rank-d divergence (optimal_encoder)", [pt["optimal"]["divergence"] for pt in pts],
+                     color="black"),
+              Series("f_ls (least squares)", [pt["f_ls"] for pt in pts]),
+              Series("f_wls (weighted, closed form)", [pt["f_wls"] for pt in pts])]
     claims = sorted({r["claim"] for pt in pts for r in pt["rows"] if value(r) is not None})
-    # colours not used above (tab10: 4 purple, 5 brown, 6 pink, 7 grey, 8 olive, 9 cyan), one marker per claim
-    styles = iter([dict(color=f"C{4 + k % 6}", ls=("-", "--", "-.", ":")[k % 4], marker="^v<>sDph"[k % 8])
-                   for k in range(len(claims))])
     for claim in claims:
         vals = []
         for pt in pts:
             b = [value(r) for r in pt["rows"] if r["claim"] == claim and value(r) is not None]
-            vals.append(min(b) if b else np.nan)
-        v = np.array(vals, dtype=float)
-        inside = np.isfinite(v) & (v <= PLOT_TOP) & (v >= floor)
-        st = next(styles)
-        ax.plot(ds[inside], v[inside], ls=st["ls"], color=st["color"], lw=1, marker=st["marker"], ms=3,
-                label=f"{claim} (smallest reading)")
-        for off, edge in ((~np.isnan(v) & (v > PLOT_TOP), PLOT_TOP), (v < floor, floor)):  # off the chart
-            if off.any():
-                ax.plot(ds[off], np.full(off.sum(), edge), ls="none", marker=st["marker"], color=st["color"],
-                        ms=5, alpha=0.8)
-    ax.set_yscale("log")
-    ax.set_ylim(floor / 3, PLOT_TOP * 3)
-    ax.set_xlabel("embedding dimension d")
-    ax.set_ylabel("divergence (nats)")
+            vals.append(min(b) if b else None)
+        series.append(Series(f"{claim} (smallest reading)", vals, "bound"))
     t = result["task"]
-    ax.set_title(f"N={t['N']} S={t['S']} T={t['T']}: bounds above the dashed red line say nothing\n"
-                 f"(markers on the top edge: above {PLOT_TOP:.0e} or inf; on the bottom edge: below {floor:.0e}, "
-                 f"e.g. 0 up to rounding at d = N - 1)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    caption = (f"N={t['N']} S={t['S']} T={t['T']}: the best rank-d divergence, the least-squares fits and, per "
+               f"claim, the smallest bound over its readings, against d; a bound above the zero encoder's "
+               f"E_t[log N - h(pi_t)] = {result['trivial']:.3g} says nothing. Markers on the top edge: above "
+               f"{PLOT_TOP:.0e} or inf; on the bottom edge: below {floor:.0e} (0 up to rounding at d = N - 1).")
+    return curve_plot(path, ds, series, xlabel="embedding dimension d", ylabel="divergence (nats)",
+                      caption=caption, title=f"N={t['N']} S={t['S']} T={t['T']}: bounds above the red line say nothing",
+                      rules=[Rule(result["trivial"], "zero encoder: E_t[log N - h(pi_t)]", color="#d62728", ls="--")],
+                      floor=floor, top=PLOT_TOP, legend_outside=True, integer_x=True)
 
 
 def add_parser(sub) -> None:
