@@ -134,7 +134,6 @@ def _bad_argvs(good_task):
         ["task", "random", "--kind", "lookup", "--N", "3", "--S", "1", "--entropy", "-1", "--out", "x.npz"],
         ["task", "random", "--kind", "lookup", "--N", "3", "--S", "1", "--entropy", "5", "--out", "x.npz"],
         ["task", "random", "--kind", "lookup", "--N", "3", "--S", "1", "--entropy", "nan", "--out", "x.npz"],
-        ["task", "random", "--kind", "lookup", "--N", "3", "--S", "1", "--out", "x.npz"],
         ["task", "random", "--kind", "almost-rank", "--N", "4", "--S", "1", "--d", "1", "--sigma", "-1",
          "--out", "x.npz"],
         ["task", "random", "--kind", "almost-rank", "--N", "4", "--S", "1", "--d", "0", "--sigma", "0.1",
