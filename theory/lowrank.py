@@ -451,8 +451,11 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
 #: The fitted maps the almost-rank-d bounds are about (``theory.bounds.BOUNDS``):
 #: ``ls`` = :func:`f_ls` of the bound's sigma reading, ``wls`` = :func:`f_wls`
 #: (closed form, ``W_U`` from the unweighted SVD), ``wls-alt`` =
-#: :func:`f_wls_alternating` (prior-weighted objective, 50 sweeps).
-FITS = ("ls", "wls", "wls-alt")
+#: :func:`f_wls_alternating` (prior-weighted objective, 50 sweeps); and two maps of corrected
+#: statements: ``wls-matched`` = :func:`f_wls` with ``W_U`` of ``f_ls`` of the bound's own sigma
+#: reading, ``wls-alt-unweighted`` = :func:`f_wls_alternating` with the unweighted objective
+#: (``reading="pi"``, every row weight 1, as the unweighted sigma readings weigh rows).
+FITS = ("ls", "wls", "wls-alt", "wls-matched", "wls-alt-unweighted")
 ALT_SWEEPS = 50  # alternating sweeps: the objective has stopped moving (relative 1e-10) well before on the ledger's tasks
 ALT_TOL = 1e-10
 
@@ -463,7 +466,9 @@ def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -
     ``fit``: ``"ls"`` (:func:`f_ls` of ``sigma_reading``), ``"wls"``
     (:func:`f_wls`, the closed form of ``draft.lemma-wls`` with ``W_U`` from
     the unweighted SVD), ``"wls-alt"`` (:func:`f_wls_alternating`, the true
-    prior-weighted rank-``d`` problem, ``ALT_SWEEPS`` sweeps).
+    prior-weighted rank-``d`` problem, ``ALT_SWEEPS`` sweeps), ``"wls-matched"``
+    (the closed form with ``W_U`` of ``f_ls[sigma_reading]``), ``"wls-alt-unweighted"``
+    (the alternating fit of the unweighted objective).
 
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
     >>> fit_encoder([0.5, 0.5], P, 1, "wls").d
@@ -475,4 +480,8 @@ def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -
         return f_wls(prior, cond, d)
     if fit == "wls-alt":
         return f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)[0]
+    if fit == "wls-matched":
+        return f_wls(prior, cond, d, W_U=f_ls(prior, cond, d, sigma_reading).W)
+    if fit == "wls-alt-unweighted":
+        return f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi")[0]
     raise ValueError(f"`fit` must be one of {FITS} (got {fit!r})")

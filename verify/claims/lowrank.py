@@ -18,8 +18,12 @@ from aotmem.theory.exact import H_READINGS, permutation_closed_forms
 from aotmem.theory.generators import permutation_of
 from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.recipes import describe, full_support_recipes, permutation_recipes, rng_of, task_from
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL
 from aotmem.theory.precise import (
     DPS,
+    f_ls_mp,
+    f_wls_alternating_mp,
+    f_wls_mp,
     row_var_mp,
     wls_encoder_mp,
     wls_projection_mp,
@@ -157,8 +161,14 @@ def _bound_recheck(b, fit):
     @guarded
     def recheck(recipe, ev):
         task = task_from(recipe)
-        lhs = fitted_divergence_mp(task.prior, task.cond, recipe["d"], fit, b.sigma_reading)
-        return decided(lhs, bound_mp(b.name, task.prior, task.cond, recipe["d"]), ev)
+        p, P, d = task.prior, task.cond, recipe["d"]
+        if fit == "wls-matched":
+            lhs = f_wls_mp(p, P, d, W_U=f_ls_mp(p, P, d, b.sigma_reading).W).divergence(p, P)
+        elif fit == "wls-alt-unweighted":
+            lhs = f_wls_alternating_mp(p, P, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi")[0].divergence(p, P)
+        else:
+            lhs = fitted_divergence_mp(p, P, d, fit, b.sigma_reading)
+        return decided(lhs, bound_mp(b.name, p, P, d), ev)
     return recheck
 
 
@@ -201,6 +211,36 @@ def _register_bounds():
 
 
 _register_bounds()
+
+# Corrected statements (searched like the originals; docs/theory.md#seed.wls-bound, #draft.theorem-wls).
+# The readings below fail as written because the map and sigma_{d+1} weigh the rows differently:
+# - prior-weighted sigma (uniform-prior, pi-prior) against f_wls whose W_U comes from the UNweighted
+#   SVD: "+matched-W_U" takes W_U of f_ls of the bound's own reading;
+# - unweighted sigma (uniform, pi) against the alternating fit of the PRIOR-weighted objective, which
+#   neglects rows of small prior: "+unweighted-fit" takes the alternating fit of the unweighted one.
+_CORRECTED = (("matched-W_U", "wls-matched", ("uniform-prior", "pi-prior"), "",
+               "f_wls with W_U of f_ls of the bound's own sigma reading (the closed form, matched weighting)"),
+              ("unweighted-fit", "wls-alt-unweighted", ("uniform", "pi"), ",fit=alternating",
+               "alternating weighted rank-d f_wls of the unweighted objective (rows weighted 1, as sigma)"))
+
+
+def _register_corrections():
+    for tag, fit, readings, suffix, text in _CORRECTED:
+        for b in CATALOGUE:
+            if b.claim not in ("seed.wls-bound", "draft.theorem-wls") or b.reading.startswith("min,"):
+                continue
+            if b.sigma_reading not in readings:
+                continue
+            register(Claim(
+                id=f"{b.claim}+{tag}", reading=b.reading + suffix, source=b.claim.split(".")[0], kind="bound",
+                statement=_statement(b.claim, b.reading, "wls"), instances=full_support_recipes,
+                evaluate=_bound_evaluator(b, fit), describe=describe, recheck=_bound_recheck(b, fit),
+                corrects=f"{b.claim}[{b.reading}{suffix}]", space=TASKS, cost="medium" if "alt" in fit else "cheap",
+                regime=_FS_REGIME + "; corrected map: " + text,
+            ))
+
+
+_register_corrections()
 
 # ------------------------------------------------------ draft.lemma-taylor --
 _TAYLOR_ENCODERS = ("random", "lowrank")
