@@ -518,6 +518,17 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
 
     violation = _sampling(claim, search, n_sample, seed, profile)
     found = (violation.recipe, violation.ev, "sampling") if violation else None
+    if found is not None and not only_sampling:
+        # the claim's own generators make large instances; the families make small ones: look there
+        # for a smaller counterexample before shrinking (the smallest that can be found is the one to keep)
+        try:
+            hit, _ = _families(claim, search, prof["families"][cost], rng, profile)
+        except _Budget:
+            hit = None
+        if hit is not None:
+            ex = explicit_of(found[0])
+            if ex is None or recipe_size(hit[0]) < recipe_size(ex):
+                found = (*hit, "families")
     families_used: dict = {}
     optim_info: dict = {}
     if not only_sampling and found is None:

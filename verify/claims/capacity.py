@@ -102,11 +102,12 @@ register(Claim(
            "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
 ))
 register(Claim(
-    id="paper.cor1", reading="params", source="paper", kind="bound",
+    id="paper.cor1", reading="params", source="paper", kind="construction",
     statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
     describe=_mem_describe, cost="medium", recheck=exact_integers,
-    regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula",
+    regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula: an "
+           "existence claim (an AoT with that many parameters), so a count above it is a finding about T*",
 ))
 
 
