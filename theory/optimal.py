@@ -882,10 +882,13 @@ def _newton(p, P, W0, E0, *, tol, max_iter, callback, radius):
     resolved = False
     reason, msg = "max_iter", f"{max_iter} iterations"
     while True:
-        # gradient test in the balanced gauge, from the SVD of E (W orthonormal): gW_b = gW V / sqrt s, gE_b = gE V sqrt s
+        # gradient test in the balanced gauge, from the SVD E = U_e diag(s) V^T (W orthonormal): W_b = W V sqrt(s),
+        # E_b = E V / sqrt(s), so gW_b = gW V / sqrt(s), gE_b = gE V sqrt(s). The eigenvalues of E^T E are s^2, so
+        # sqrt(s) = ev^(1/4) (it was sqrt(ev) = s: the test then stopped up to sqrt(s) too early, and the exact
+        # test at the end reported the run as not converged).
         G = p[:, None] * (q - P)
         ev, Ve = np.linalg.eigh(E.T @ E)
-        rs = np.sqrt(np.maximum(ev, 0.0))
+        rs = np.sqrt(np.sqrt(np.maximum(ev, 0.0)))
         gWb = np.divide((G.T @ E) @ Ve, rs, out=np.zeros((N, d)), where=rs > 0)
         if max(np.max(np.abs(gWb)), np.max(np.abs((G @ W) @ Ve * rs))) <= 0.5 * tol:  # confirmed exactly below
             reason, msg = "converged", ""
