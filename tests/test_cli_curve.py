@@ -69,14 +69,14 @@ def test_curve_cli_writes_plot_and_strict_json(task_path, tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_the_points_done(task_path, tmp_path, monkeypatch, capsys):
-    real = cmd_curve.bound_table
+    real = cmd_curve.bound_table_and_solution
 
     def interrupt_at_3(task, d, **kw):
         if d == 3:
             raise KeyboardInterrupt
         return real(task, d, **kw)
 
-    monkeypatch.setattr(cmd_curve, "bound_table", interrupt_at_3)
+    monkeypatch.setattr(cmd_curve, "bound_table_and_solution", interrupt_at_3)
     out = tmp_path / "partial"
     assert main(["curve", task_path, "--d", "1:4", "--starts", "0", "--out", str(out)]) == 130
     saved = strict_loads((out / "curve.json").read_text())
@@ -85,14 +85,14 @@ def test_ctrl_c_keeps_the_points_done(task_path, tmp_path, monkeypatch, capsys):
 
 
 def test_an_internal_failure_at_one_d_keeps_the_others_and_exits_4(task_path, monkeypatch, capsys):
-    real = cmd_curve.bound_table
+    real = cmd_curve.bound_table_and_solution
 
     def fail_at_2(task, d, **kw):
         if d == 2:
             raise np.linalg.LinAlgError("Matrix is not positive definite")
         return real(task, d, **kw)
 
-    monkeypatch.setattr(cmd_curve, "bound_table", fail_at_2)
+    monkeypatch.setattr(cmd_curve, "bound_table_and_solution", fail_at_2)
     assert main(["curve", task_path, "--d", "1:3", "--starts", "0"]) == 4
     cap = capsys.readouterr()
     assert "error: LinAlgError: Matrix is not positive definite" in cap.out

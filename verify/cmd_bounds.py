@@ -114,6 +114,18 @@ def _map_divergence(p, P, d, fit, sr, cache):
 def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
     """Every bound of the catalogue applicable to ``task`` at rank ``d``, beside the divergence it bounds.
 
+    The table itself; :func:`bound_table_and_solution` also returns the optimal encoder found
+    (to start the next ``d`` from it).
+    """
+    return bound_table_and_solution(task, d, seed=seed, starts=starts)[0]
+
+
+def bound_table_and_solution(task: Task, d: int, *, seed: int = 0, starts: int = 4, init=None):
+    """``(table, optimal)``: :func:`bound_table`'s dict and the :class:`~aotmem.theory.optimal.OptimalResult`.
+
+    ``init``: a solution at a smaller ``d`` to start from as well (``optimal_encoder(init=...)``), so
+    that the best divergence found never increases along a curve in ``d``.
+
     Reads :data:`aotmem.theory.bounds.CATALOGUE`, the same catalogue the claims
     ledger checks: one row per bound and per map it bounds (``Bound.maps``).
     Returns a dict: ``task`` (sizes and assumptions), ``sigma`` (``sigma_{d+1}``
@@ -133,10 +145,11 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
     }
     trivial = zero_encoder_divergence(task)
     out["trivial"] = trivial
-    opt = optimal_encoder(p, P, d, starts=starts, seed=seed)
+    opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init)
     best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
     out["optimal"] = {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
-                      "converged": opt.converged, "best_start": opt.best_start, "message": opt.message}
+                      "converged": opt.converged, "best_start": opt.best_start, "message": opt.message,
+                      "reason": opt.reason}
     rows: list[Row] = []
 
     def row(claim, reading, value, sol, actual, status, note=""):
@@ -181,7 +194,7 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
             row(b.claim, b.reading, value, _MAP_LABEL["lookup"], actual,
                 _status(value, actual) if cert.holds else "n/a", note)
     out["rows"] = [asdict(r) for r in rows]
-    return out
+    return out, opt
 
 
 def _fmt(x) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aotmem.theory.lowrank import f_ls, f_wls
 from aotmem.theory.task import Task, load_task, t_eps
-from aotmem.verify.cmd_bounds import BOUND_ATOL, BOUND_RTOL, bound_table, zero_encoder_divergence
+from aotmem.verify.cmd_bounds import BOUND_ATOL, BOUND_RTOL, bound_table_and_solution, zero_encoder_divergence
 from aotmem.verify.jsonout import dumps
 
 __all__ = ["parse_ds", "curve", "format_curve", "plot_curve", "add_parser", "run"]
@@ -89,11 +89,13 @@ def curve(task: Task, ds, *, seed: int = 0, starts: int = 4, progress=None) -> d
                     "assumption1_one_hot": task.is_association(),
                     "assumption2_full_support": task.full_support()},
            "trivial": zero_encoder_divergence(task), "ds": ds, "points": [], "interrupted": False}
+    prev = None  # the previous d's solution: each d also starts from it, so the curve never increases
     try:
         for d in ds:
             t0 = time.perf_counter()
             try:
-                table = bound_table(task, d, seed=seed, starts=starts)
+                start = (prev.W, prev.E) if prev is not None and prev.W.shape[1] <= d else None
+                table, prev = bound_table_and_solution(task, d, seed=seed, starts=starts, init=start)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 -- one failing d must not lose the others; reported per point
