@@ -125,6 +125,16 @@ def explicit_of(recipe: dict) -> dict | None:
     return out
 
 
+def _with_S(r: dict) -> dict:
+    """``r`` with ``S`` = the length of the sequences its task has (``explicit_task``: ``N^S >= T``)."""
+    T, N = len(r["logits"]), len(r["logits"][0])
+    S = 1
+    while N**S < T:
+        S += 1
+    r["S"], r["N"] = S, N
+    return r
+
+
 def recipe_size(recipe: dict) -> tuple:
     """Order on explicit recipes, smaller is simpler: entries, rows, tokens, ``d``, then the digits written."""
     Z = recipe.get("logits") or [[]]
@@ -312,7 +322,7 @@ class TaskSpace:
             v = float(x[T + T * N + T + i])
             v = math.exp(v) if sc == "log" else v
             out[k] = float(min(max(v, lo), hi))
-        return out
+        return _with_S(out)
 
     def family_rows(self, rng, like: dict) -> int:
         """A number of rows for family instances like ``like``: small first (the sharp cases need few rows)."""
@@ -331,7 +341,7 @@ class TaskSpace:
         out["weights"] = np.exp(lw).tolist()
         for k, lo, hi, sc in self.extras:  # redraw the claim's continuous knobs too
             out[k] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))) if sc == "log" else rng.uniform(lo, hi))
-        return name, out
+        return name, _with_S(out)
 
 
 # ----------------------------------------------------------------- optimiser --
@@ -486,7 +496,7 @@ def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 4
     improved = True
     while improved and tries < max_tries:
         improved = False
-        for c in _candidates(best):
+        for c in map(_with_S, _candidates(best)):
             tries += 1
             if recipe_size(c) < recipe_size(best) and violates(c):
                 best, improved = c, True
@@ -515,7 +525,7 @@ def _hypothesis_shrink(r: dict, violates, tries: int, seed: int):  # noqa: ARG00
         c = dict(r)
         c["logits"] = [list(z) for z, _ in kept]
         c["weights"] = [ww for _, ww in kept]
-        return c
+        return _with_S(c)
 
     def cond(choice):
         c = build(choice)
