@@ -4,10 +4,13 @@ Writes ``docs/figures/conditioning_vs_S.png``, ``docs/figures/conditioning_vs_ov
 ``docs/figures/conditioning_vs_attention_scale.png``
 and the numbers behind them (``docs/figures/conditioning.json``).
 
-Two designs of the primed parameters (``theory.construct.draw_primed``):
+Three designs of the primed parameters (``theory.construct.draw_primed``):
 ``generic`` (i.i.d. Gaussian embeddings, attention scale 1: the "generic
-random choice" of ``paper.lemma2``) and ``designed`` (orthonormal-frame
-embeddings, attention scale ``ATTN_SCALE``). The kept system is the paper's
+random choice" of ``paper.lemma2``), ``designed`` (orthonormal-frame
+embeddings, Gaussian ``W_QK`` at attention scale ``ATTN_SCALE``: the design
+before issue 12) and ``balanced`` (unit tokens, positions of norm
+``POS_NORM``, orthogonal ``W_QK`` at score spread ``BALANCED_SCORE_STD``:
+``construct``'s default). The attention-scale sweep runs for the last two. The kept system is the paper's
 ``M = [W'_V A'(t); x'_S(t)]`` over all ``N**S`` sequences, rows scaled to unit
 norm (as the solver uses it). Square systems: ``kappa_1`` by LU + LAPACK
 ``gecon``; non-square: ``kappa_2`` by SVD.
@@ -29,11 +32,13 @@ import numpy as np  # noqa: E402
 
 from aotmem.theory.aot import AoTShape  # noqa: E402
 from aotmem.theory.backend import lu_solve_cond  # noqa: E402
-from aotmem.theory.construct import ATTN_SCALE, draw_primed, head_features  # noqa: E402
+from aotmem.theory.construct import ATTN_SCALE, BALANCED_SCORE_STD, draw_primed, head_features  # noqa: E402
 from aotmem.theory.task import all_sequences  # noqa: E402
 
 DESIGNS = {"generic": dict(embedding="gaussian", attn_scale=1.0),
-           "designed": dict(embedding="orthogonal", attn_scale=ATTN_SCALE)}
+           "designed": dict(embedding="orthogonal", attn_scale=ATTN_SCALE),
+           # construct's default since issue 12: unit tokens, short positions, orthogonal W_QK at score spread 7.5
+           "balanced": dict(embedding="balanced", attn_scale=BALANCED_SCORE_STD)}
 FIG = Path(__file__).resolve().parent.parent / "docs" / "figures"
 
 
@@ -80,18 +85,22 @@ def vs_over(N: int, S: int, d: int, ratios, seeds) -> dict:
 def vs_scale(N: int, S: int, d: int, scales, seeds) -> dict:
     T = N**S
     H = -(-(T - d) // d)
-    rows = []
-    for a in scales:
-        cs = []
-        for s in seeds:
-            pr = draw_primed(AoTShape(N=N, S=S, d=d, H=H, d_h=d), embedding="orthogonal", attn_scale=a, seed=s)
-            M = head_features(pr, all_sequences(N, S))
-            M = M / np.linalg.norm(M, axis=1, keepdims=True)
-            sv = np.linalg.svd(M, compute_uv=False)
-            cs.append(float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"))
-        rows.append({"attn_scale": a, "cond": cs})
-        print(f"vs scale N={N} S={S} T={T} H={H} scale={a} kappa={['%.2e' % c for c in cs]}", flush=True)
-    return {"orthogonal": rows}
+    out = {}
+    for embedding in ("orthogonal", "balanced"):
+        rows = []
+        for a in scales:
+            cs = []
+            for s in seeds:
+                pr = draw_primed(AoTShape(N=N, S=S, d=d, H=H, d_h=d), embedding=embedding, attn_scale=a, seed=s)
+                M = head_features(pr, all_sequences(N, S))
+                M = M / np.linalg.norm(M, axis=1, keepdims=True)
+                sv = np.linalg.svd(M, compute_uv=False)
+                cs.append(float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"))
+            rows.append({"attn_scale": a, "cond": cs})
+            print(f"vs scale {embedding:>10} N={N} S={S} T={T} H={H} scale={a} kappa={['%.2e' % c for c in cs]}",
+                  flush=True)
+        out[embedding] = rows
+    return out
 
 
 def plot(data: dict) -> None:
@@ -125,11 +134,12 @@ def plot(data: dict) -> None:
     fig.savefig(FIG / "conditioning_vs_overcompleteness.png", dpi=120)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    rows = data["vs_scale"]["orthogonal"]
-    ax.loglog([r["attn_scale"] for r in rows], [np.median(r["cond"]) for r in rows], "o-")
+    for embedding, rows in data["vs_scale"].items():
+        label = {"orthogonal": "designed (ATTN_SCALE)", "balanced": "balanced (score spread)"}.get(embedding, embedding)
+        ax.loglog([r["attn_scale"] for r in rows], [np.median(r["cond"]) for r in rows], "o-", label=label)
     ax.axhline(1 / u, ls="--", color="k", lw=0.8, label="1/u")
     p = data["params_scale"]
-    ax.set(xlabel="attention scale (typical |x_S^T W_QK x_s|)", ylabel="kappa_2 of kept system",
+    ax.set(xlabel="attention scale (designed) / score spread (balanced)", ylabel="kappa_2 of kept system",
            title=f"minimal heads, N={p['N']}, S={p['S']}, d=d_h={p['d']}")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -144,7 +154,7 @@ def main(argv=None) -> int:
     seeds = [0] if args.quick else [0, 1, 2]
     pS = {"N": 4, "d": 4, "S": [2, 3, 4, 5] if args.quick else [2, 3, 4, 5, 6]}  # (4^S - 4) % 4 == 0: square, LU
     pO = {"N": 4, "S": 5, "d": 3, "ratios": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0]}
-    pA = {"N": 4, "S": 5, "d": 3, "scales": [0.5, 1, 2, 4, 8, 16, 32, 64, 128]}
+    pA = {"N": 4, "S": 5, "d": 3, "scales": [0.5, 1, 2, 4, 8, 16, 32, 64, 128]}  # both designs' own scale
     data = {"params_S": pS, "params_over": pO, "params_scale": pA,
             "vs_scale": vs_scale(pA["N"], pA["S"], pA["d"], pA["scales"], seeds),
             "vs_S": vs_S(pS["N"], pS["d"], pS["S"], seeds),

@@ -89,3 +89,35 @@ def test_constructor_agrees(cp, variant, heads, solve):
         assert type(y) is np.ndarray
         np.testing.assert_allclose(y, x, rtol=CUPY_AGREE_RTOL, atol=CUPY_AGREE_RTOL * max(1.0, np.abs(x).max()))
     assert b.report.max_rel_logit_error <= 1e-9
+
+
+@pytest.mark.parametrize("N,S,d,d_h,eps", [
+    (3, 3, 5, 5, 0.0),   # d >= N: target of rank 2 < d, skip rows dependent, pivoted minimum-norm solve
+    (4, 2, 2, 5, 0.0),   # d_h > d: features are A'^h itself, W_O^h = W~_O^h W'_V^{hT}
+    (4, 3, 3, 3, 0.2),   # eps > 0: M_1 kept, refinement reads its columns on the device
+])
+def test_constructor_agrees_on_every_d(cp, N, S, d, d_h, eps):
+    t = dirichlet_task(N, S, seed=1)
+    tg = svd_target(t, d)
+    a = construct(t, tg, d, d_h, eps)
+    b = construct(t, tg, d, d_h, eps, backend="cupy")
+    assert (b.report.solve, b.report.H, b.report.target_rank) == (a.report.solve, a.report.H, a.report.target_rank)
+    Fa, Fb = a.model.logits(t.seqs), b.model.logits(t.seqs)
+    np.testing.assert_allclose(Fb, Fa, rtol=CUPY_AGREE_RTOL, atol=CUPY_AGREE_RTOL * np.abs(Fa).max())
+    assert b.report.accurate and b.report.max_rel_logit_error <= 1e-9
+
+
+def test_extended_residual_and_lu_factors_agree(cp):
+    from aotmem.theory.backend import lu_factor_cond, residual_extended
+
+    rng = np.random.default_rng(5)
+    X, M = rng.standard_normal((3, 50)) * 1e3, rng.standard_normal((50, 7))
+    B = X @ M
+    rn, rc = residual_extended(B, X, M), residual_extended(cp.asarray(B), cp.asarray(X), cp.asarray(M))
+    assert isinstance(rc, cp.ndarray)
+    np.testing.assert_allclose(rc.get(), rn, rtol=0, atol=1e-3 * float(np.abs(rn).max()) + 1e-300)
+    A = rng.standard_normal((6, 6))
+    fn, fc = lu_factor_cond(A), lu_factor_cond(cp.asarray(A))
+    np.testing.assert_allclose(fc.solve(cp.asarray(B[:, :6].T), trans=True).get(), fn.solve(B[:, :6].T, trans=True),
+                               rtol=CUPY_AGREE_RTOL, atol=0)
+    assert fc.cond == pytest.approx(fn.cond, rel=1e-12)

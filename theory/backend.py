@@ -176,14 +176,17 @@ def split_bits(A, axis: int, bits: int):
     ([[12.0, 1.0]], True)
     """
     xp = xp_of(A)
-    amax = to_numpy(xp.abs(A).max(axis=axis, keepdims=True))
+    # max |A| along the axis from two reductions, without an |A| temporary
+    amax = np.maximum(to_numpy(A.max(axis=axis, keepdims=True)), -to_numpy(A.min(axis=axis, keepdims=True)))
     _, e = np.frexp(amax)  # amax < 2^e
     scale = np.ldexp(1.0, bits - e)
     scale[amax == 0] = 1.0
     sc = xp.asarray(scale)
     As = A * sc  # exact: a power of 2 (no underflow for the magnitudes met here)
-    hi = (As + _ROUND) - _ROUND  # nearest integer, |hi| <= 2^bits <= 2^51
-    return hi, As - hi, sc
+    hi = As + _ROUND
+    hi -= _ROUND  # nearest integer, |hi| <= 2^bits <= 2^51
+    As -= hi  # the exact remainder, in place
+    return hi, As, sc
 
 
 def residual_extended(B, X, M):
