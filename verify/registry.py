@@ -48,7 +48,7 @@ import fnmatch
 import re
 import importlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 __all__ = [
@@ -324,9 +324,17 @@ CLAIM_PACKAGE = "aotmem.verify.claims"  # importing it registers every claim (on
 
 
 def register(claim: Claim) -> Claim:
-    """Add ``claim`` to the registry (a key may be registered once)."""
+    """Add ``claim`` to the registry (a key may be registered once), with the search's kept counterexample.
+
+    The instance :data:`aotmem.verify.claims.kept.KEPT` holds for the key (if any) is added to the
+    claim's ``examples``, so every run replays it first.
+    """
+    from aotmem.verify.claims.kept import KEPT  # claims/ imports this module: a lazy import breaks the cycle
+
     if claim.key in _REGISTRY:
         raise ValueError(f"claim {claim.key!r} is registered twice")
+    if claim.key in KEPT and KEPT[claim.key] not in claim.examples:
+        claim = replace(claim, examples=tuple(claim.examples) + (KEPT[claim.key],))
     _REGISTRY[claim.key] = claim
     return claim
 
