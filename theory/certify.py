@@ -53,9 +53,10 @@ class RankCertificate:
 
 
 def features_mp(primed: Primed, seqs, dps: int) -> mpmath.matrix:
-    """``M`` (as in ``head_features``) computed in mpmath at ``dps`` digits, ``(H d_h + d, T)``."""
+    """``M`` (as in ``head_features``) computed in mpmath at ``dps`` digits, ``(H min(d_h, d) + d, T)``."""
     s = np.asarray(seqs, dtype=np.int64)
     H, d_h, d = primed.W_V.shape
+    rows = primed.head_rows  # min(d_h, d): with d_h > d a head's rows are A'(t) itself, as in head_features
     with mpmath.workdps(dps):
         mp = mpmath.mpf
         E = [[mp(float(v)) for v in row] for row in primed.embed]
@@ -63,7 +64,7 @@ def features_mp(primed: Primed, seqs, dps: int) -> mpmath.matrix:
         QK = [[[mp(float(v)) for v in r] for r in Wh] for Wh in primed.W_QK]
         V = [[[mp(float(v)) for v in r] for r in Wh] for Wh in primed.W_V]
         T, S = s.shape
-        M = mpmath.matrix(H * d_h + d, T)
+        M = mpmath.matrix(H * rows + d, T)
         for j, t in enumerate(s):
             X = [[E[t[k]][i] + P[k][i] for i in range(d)] for k in range(S)]
             xS = X[-1]
@@ -74,10 +75,11 @@ def features_mp(primed: Primed, seqs, dps: int) -> mpmath.matrix:
                 w = [mpmath.exp(c - m) for c in sc]
                 Z = mpmath.fsum(w)
                 A = [mpmath.fsum(w[k] * X[k][i] for k in range(S)) / Z for i in range(d)]
-                for r in range(d_h):
-                    M[h * d_h + r, j] = mpmath.fsum(V[h][r][i] * A[i] for i in range(d))
+                for r in range(rows):
+                    M[h * rows + r, j] = (mpmath.fsum(V[h][r][i] * A[i] for i in range(d)) if d_h <= d
+                                          else A[r])
             for i in range(d):
-                M[H * d_h + i, j] = xS[i]
+                M[H * rows + i, j] = xS[i]
         return M
 
 
@@ -109,9 +111,8 @@ def certify_rank(primed: Primed, seqs, *, dps: int = 40, heads_only: bool = Fals
     for p in (dps, 2 * dps):
         M = features_mp(primed, s, p)
         if heads_only:
-            H, d_h, _ = primed.W_V.shape
             with mpmath.workdps(p):
-                M = M[: H * d_h, :]
+                M = M[: primed.W_V.shape[0] * primed.head_rows, :]
         out.append(_svals(M, p))
     (smax, lo), (_, hi) = out
     with mpmath.workdps(2 * dps):
@@ -127,7 +128,7 @@ def certify_rank(primed: Primed, seqs, *, dps: int = 40, heads_only: bool = Fals
 
 
 def skip_rank_bound(seqs_kept, d: int, H: int, d_h: int) -> int:
-    """Upper bound ``rank M_1 <= H d_h + min(d, n_last)``; ``n_last`` = distinct last tokens of the kept sequences.
+    """Upper bound ``rank M_1 <= H min(d_h, d) + min(d, n_last)``; ``n_last`` = distinct last tokens of the kept sequences.
 
     The skip rows ``x'_S(t) = e'(t_S) + pos'_S`` take one value per last token.
     ``paper.theorem1`` counts them as ``d`` generic rows (``H d_h + d >= T_eps``):
@@ -138,7 +139,7 @@ def skip_rank_bound(seqs_kept, d: int, H: int, d_h: int) -> int:
     """
     s = np.asarray(seqs_kept)
     n_last = int(np.unique(s[:, -1]).size)
-    return min(s.shape[0], H * d_h + min(int(d), n_last))
+    return min(s.shape[0], H * min(int(d_h), int(d)) + min(int(d), n_last))
 
 
 @dataclass(frozen=True)
@@ -153,10 +154,10 @@ class NumericalRank:
 def head_rank(primed: Primed, seqs) -> NumericalRank:
     """Numerical rank of the stacked head features ``A(t) = [W'_V^h A'^h(t)]_h`` over ``seqs`` (``paper.lemma2``).
 
-    ``M = [A(t)]_t`` is ``(H d_h, T_0)`` (the skip rows of :func:`head_features`
+    ``M = [A(t)]_t`` is ``(H min(d_h, d), T_0)`` (the skip rows of :func:`head_features`
     dropped); with ``d_h = d`` and orthonormal ``W'_V^h`` its rank is that of
     the attention outputs. Rank with numpy's ``matrix_rank`` tolerance
-    ``sigma_1 max(shape) eps``; ``want = min(T_0, H d_h)`` and ``ratio`` is
+    ``sigma_1 max(shape) eps``; ``want = min(T_0, H min(d_h, d))`` and ``ratio`` is
     ``sigma_want / sigma_1`` (0 when that singular value does not exist).
     float64 cannot tell a rank shortfall from bad conditioning:
     :func:`certify_rank` decides small cases in mpmath.
@@ -168,13 +169,13 @@ def head_rank(primed: Primed, seqs) -> NumericalRank:
     >>> head_rank(pr, all_sequences(3, 2)).rank
     4
     """
-    H, d_h, _ = primed.W_V.shape
+    H, rows = primed.W_V.shape[0], primed.head_rows  # rows = min(d_h, d), as head_features
     s = np.asarray(seqs)
-    M = np.asarray(head_features(primed, s))[: H * d_h]  # (H d_h, T_0)
+    M = np.asarray(head_features(primed, s))[: H * rows]  # (H min(d_h, d), T_0)
     sv = np.linalg.svd(M, compute_uv=False)
     tol = sv[0] * max(M.shape) * np.finfo(np.float64).eps
     rank = int(np.count_nonzero(sv > tol))
-    want = min(s.shape[0], H * d_h)
+    want = min(s.shape[0], H * rows)
     ratio = float(sv[want - 1] / sv[0]) if want - 1 < sv.size and sv[0] > 0 else 0.0
     return NumericalRank(rank, want, ratio)
 

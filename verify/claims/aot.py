@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from aotmem.theory.aot import AoT, AoTShape
 from aotmem.theory.certify import MAX_T, attention_rank_cap, certify_rank, head_rank
-from aotmem.theory.construct import construct, draw_primed, paper_param_count
+from aotmem.theory.construct import (
+    ConstructionError,
+    InaccurateConstruction,
+    construct,
+    draw_primed,
+    paper_param_count,
+)
 from aotmem.theory.divergence import kl
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.targets import rank_d_target
@@ -303,17 +309,17 @@ def _target_cached(task_key: str, d: int, which: str):
 
 
 class NoConstruction(Exception):
-    """theory.construct refused the instance (singular kept system or W_OV): no T to test."""
+    """theory.construct refused the instance: no T to test (a finding about the constructor, not the claim)."""
 
 
 def construct_or_refuse(*args, **kw):
-    """:func:`construct`, with its refusal of a singular system turned into :class:`NoConstruction`."""
+    """:func:`construct`, with its refusals (:class:`ConstructionError`: a singular system, or a model that
+    misses its accuracy on every draw) turned into :class:`NoConstruction`."""
     try:
         return construct(*args, **kw)
-    except ValueError as exc:
-        if "singular" in str(exc):
-            raise NoConstruction(str(exc).splitlines()[0]) from None
-        raise
+    except ConstructionError as exc:
+        kind = "inaccurate" if isinstance(exc, InaccurateConstruction) else "singular"
+        raise NoConstruction(f"{kind}: {str(exc).splitlines()[0]}") from None
 
 
 def build_construction(recipe, target="optimal", variant="paper"):
@@ -331,12 +337,16 @@ def _report_detail(rep):
 
 
 def _accurate_construction(recipe, target, variant="paper"):
-    """The construction, or an out-of-regime Evaluation (refused, or missing the target by > CONSTRUCT_RTOL)."""
+    """The construction, or an out-of-regime Evaluation (refused, more heads than the theorem allows, or
+    missing the target by > CONSTRUCT_RTOL)."""
     try:
         c = build_construction(recipe, target, variant)
     except NoConstruction as exc:
         return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
     rep = c.report
+    if rep.H > rep.H_paper:  # the theorem's AoT has H_paper heads; one with more is not its witness
+        return Evaluation.out_of_regime(f"the construction needs H = {rep.H} heads, more than the theorem's "
+                                        f"{rep.H_paper}: {rep.heads_note[:120]}")
     if not rep.max_rel_logit_error <= CONSTRUCT_RTOL:
         return Evaluation.out_of_regime(f"construction inaccurate: max relative logit error "
                                         f"{rep.max_rel_logit_error:.2g} > {CONSTRUCT_RTOL:g}")
