@@ -95,7 +95,10 @@ CLAIMS = [
                    "`dKL(pi, f_wls) <= ||pi||_inf sigma_{d+1}^2 + (||pi||_inf / ||pi||_-inf)^{3/2} sigma_{d+1}^3`.",
          readings=["`sigma` and `inf` as for `seed.ls-bound`.",
                    "`fit`: `W_U` from the unweighted SVD and `E(t)` in closed form (`draft.lemma-wls`), or the "
-                   "true weighted rank-`d` problem solved by alternating regressions (`fit=alternating`)."],
+                   "true weighted rank-`d` problem solved by alternating regressions (`fit=alternating`).",
+                   "Corrected forms (searched too): `+matched-W_U` (prior-weighted `sigma`, `W_U` of `f_ls` of the "
+                   "same reading) and `+unweighted-fit` (unweighted `sigma`, the alternating fit of the unweighted "
+                   "objective); see [the theory](../theory.md#seed.wls-bound)."],
          code=["aotmem.theory.bounds.seed_wls_bound", "aotmem.theory.lowrank.f_wls", "aotmem.theory.lowrank.f_wls_alternating"]),
     dict(id="seed.lookup-bound", where="slides, 'Low Entropy', Theorem",
          title="look-up tables: bound by the entropy",
@@ -153,7 +156,8 @@ CLAIMS = [
          statement="`dKL(pi, f_wls) <= E_t[ log(1 + ||pi_t||_inf sigma_{d+1}^2 / 2) + "
                    "exp3(sqrt(||pi_t||_inf / ||pi_t||_-inf) sigma_{d+1}) ]`. Since `W_U` is shared, the per-row "
                    "minimum of this and `draft.theorem-ls` also bounds each row (`min`).",
-         readings=["`sigma` as for `seed.ls-bound`; `fit` closed form or alternating; `min`: the per-row minimum."],
+         readings=["`sigma` as for `seed.ls-bound`; `fit` closed form or alternating; `min`: the per-row minimum.",
+                   "Corrected forms (searched too): `+matched-W_U` and `+unweighted-fit`, as for `seed.wls-bound`."],
          code=["aotmem.theory.bounds.draft_wls_bound", "aotmem.theory.bounds.draft_min_bound", "aotmem.theory.lowrank.f_wls"]),
     dict(id="draft.cor-permutation", where="draft, D.5",
          title="closed forms when the singular vectors are a permutation",
@@ -234,7 +238,9 @@ CLAIMS = [
          title="accuracy on associations with a uniform prior",
          statement="Under Assumption 1 with a uniform prior, some AoT has accuracy "
                    "`>= 1/N + (1 - 1/N)(H d_h + d)/T_0`.",
-         readings=[],
+         readings=["`witness-search`: per instance, `T*` with exactly `H` heads over choices of the memorised "
+                   "sequences, of the target and of the draws; holds when one reaches the bound.",
+                   "`construction=T*`: one witness; its shortfall is a finding about `T*` (verdict `no-witness`)."],
          code=["aotmem.theory.construct.construct"],
          figure="capacity.png",
          report="capacity"),
