@@ -29,12 +29,12 @@ an unreadable target) print one line and exit 2 (``verify.cli``).
 
 from __future__ import annotations
 
-import json
 import sys
 
 from aotmem.theory.construct import QK_KINDS, RTOL, VARIANTS, construct, load_target, save_target, svd_target
 from aotmem.theory.generators import KINDS, random_task
 from aotmem.theory.task import load_task
+from aotmem.verify.jsonout import dumps
 
 TARGETS = ("optimal", "svd")
 # Exit status of a run that kept an inaccurate model (--allow-inaccurate): distinct from 0 (success),
@@ -148,7 +148,7 @@ def run(args) -> int:
     for w in warnings:
         sys.stderr.write(f"aotmem: {w}\n")
     if args.json:
-        print(json.dumps(r, indent=1))
+        print(dumps(r, indent=1))
     else:
         for k, v in r.items():
             print(f"{k:>20}: {v:.6g}" if isinstance(v, float) else f"{k:>20}: {v}")

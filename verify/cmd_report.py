@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from aotmem.verify.jsonout import dumps
 from aotmem.verify.experiments import EXPERIMENTS, SIZES, summary_lines
 
 
@@ -53,7 +54,7 @@ def run(args) -> int:
             print(line)
     numbers["wall_s"] = round(time.perf_counter() - t_all, 2)
     numbers, names = _merge(out / "numbers.json", numbers, names)
-    (out / "numbers.json").write_text(json.dumps(numbers, indent=1) + "\n")
+    (out / "numbers.json").write_text(dumps(numbers, indent=1) + "\n")
     (out / "report.md").write_text(_markdown(numbers, names))
     print(f"wrote {out / 'report.md'}, {out / 'numbers.json'} and {len(names)} figure(s)")
     return 0

@@ -209,22 +209,15 @@ class Evaluation:
         return self.margin < -self.tol
 
     def as_dict(self) -> dict:
+        """The evaluation as a dict of plain values (floats may be non-finite: JSON writers go through
+        :func:`aotmem.verify.jsonout.strict`, which writes them as ``null`` with a ``<key>_note``)."""
         return {
-            "lhs": _num(self.lhs), "rhs": _num(self.rhs), "sense": self.sense,
-            "margin": _num(self.margin), "rel_margin": _num(self.rel_margin),
-            "atol": self.atol, "rtol": self.rtol, "tol": _num(self.tol),
+            "lhs": self.lhs, "rhs": self.rhs, "sense": self.sense,
+            "margin": self.margin, "rel_margin": self.rel_margin,
+            "atol": self.atol, "rtol": self.rtol, "tol": self.tol,
             "violated": self.violated, "outside": self.outside, "certified": self.certified,
-            "ratio": None if self.ratio is None else _num(self.ratio),
-            "detail": {k: _num(v) if isinstance(v, float) else v for k, v in self.detail.items()},
+            "ratio": self.ratio, "detail": dict(self.detail),
         }
-
-
-def _num(x):
-    """JSON-safe float: inf/NaN as strings."""
-    x = float(x)
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
 @dataclass(frozen=True)

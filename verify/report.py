@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 
 from aotmem.verify import figures as _figures
 from aotmem.verify.claims.aot import theorem1_sweep
 from aotmem.verify.claims.capacity import capacity_sweep
 from aotmem.verify.experiments import entropy_sweep, recall_curves, sigma_sweep
+from aotmem.verify.jsonout import dumps, strict
 from aotmem.verify.runner import VERDICTS, Result
 
 __all__ = ["SCHEMA", "table", "to_json", "write_json", "write_markdown", "FIGURES"]
@@ -115,26 +114,8 @@ def to_json(results: list[Result], *, profile: str, seed: int, pattern: str | No
         "claims_selected": total,
         "claims_run": len(results),
         "counts": {v: sum(r.verdict == v for r in results) for v in VERDICTS},
-        "results": [_clean(r.as_dict()) for r in results],
+        "results": [strict(r.as_dict()) for r in results],
     }
-
-
-def _clean(obj):
-    """Make ``obj`` strict-JSON (no NaN/inf, numpy scalars converted)."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        if math.isfinite(x):
-            return x
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return obj
 
 
 def write_json(path, doc: dict) -> None:
@@ -142,7 +123,7 @@ def write_json(path, doc: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False, sort_keys=False))
+    tmp.write_text(dumps(doc, indent=1))
     tmp.replace(path)
 
 
@@ -209,11 +190,11 @@ def write_markdown(dirpath, doc: dict, *, figures: bool = True) -> Path:
         tm = "-"
         if r["tightest"]:
             rm = r["tightest"]["evaluation"]["rel_margin"]
-            tm = rm if isinstance(rm, str) else f"{rm:+.3g}"
+            tm = r["tightest"]["evaluation"].get("rel_margin_note", "-") if rm is None else f"{rm:+.3g}"
         ev_ = r.get("evidence") or {}
         methods = ", ".join(f"{k} {v}" for k, v in (ev_.get("methods") or {}).items() if v) or "-"
         ratio = (ev_.get("max_ratio") or {}).get("ratio")
-        ratio = "-" if ratio is None else (ratio if isinstance(ratio, str) else f"{ratio:.3g}")
+        ratio = "-" if ratio is None else f"{ratio:.3g}"
         if r["counterexample"]:
             ce = r["counterexample"]
             ev = ce["evaluation"]

@@ -155,7 +155,7 @@ class Result:
         if not self.tightest:
             return "-"
         rm = self.tightest["evaluation"]["rel_margin"]
-        return rm if isinstance(rm, str) else f"{rm:+.3g}"
+        return "-" if rm is None else f"{rm:+.3g}"
 
     def ratio_text(self) -> str:
         """The largest ratio lhs/rhs found, formatted (``-`` when none)."""
