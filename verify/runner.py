@@ -578,12 +578,18 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
     target_n = TARGET_INSTANCES[profile]
     if target_n and res.instances < target_n and found is None:
         per = search.eval_s / max(search.n_evals, 1)
-        why = [f"{res.instances} instances evaluated (target {target_n})"]
-        if claim.space is None:
-            why.append("searched by sampling only (structured instances, no continuous space): Hypothesis "
-                       "generated no more distinct instances within its budget")
+        drawn = res.instances + res.outside + res.errors
+        why = [f"{res.instances} instances judged (target {target_n})"]
         if cost == "expensive":
-            why.append(f"each instance runs an optimiser or a construction ({per:.2g} s each)")
+            why.append(f"each instance runs an optimiser or a construction ({per:.2g} s each): the full profile "
+                       f"draws {n_sample}")
+        elif claim.space is None:
+            why.append(f"searched by sampling only (structured instances, no continuous space to optimise): "
+                       f"{n_sample} draws requested, {drawn} distinct instances (the claim's instance space is "
+                       f"finite or repeats)" if drawn < 0.98 * n_sample else
+                       f"searched by sampling only: {drawn} distinct instances drawn")
+        if res.outside:
+            why.append(f"{res.outside} drawn outside the claim's regime")
         if search.skipped:
             why.append(f"time budget {budget:g} s spent")
         res.evidence["short_of_target"] = "; ".join(why)
