@@ -11,7 +11,9 @@ the verdict of
   families, optimisation; batched evaluation where the claim has a batch
   evaluator), quick profile (or ``--profile full``).
 
-Also the throughput of evaluation alone (``evidence.evals_per_s``: time
+Both run without the claim's kept examples (the counterexamples earlier runs
+found, which every ledger run replays first): what is measured is the search
+alone. Also the throughput of evaluation alone (``evidence.evals_per_s``: time
 inside the claim's evaluator, without Hypothesis's own overhead), and the
 ratio new/old. Run: ``python benchmarks/bench_search.py [--profile quick|full] [--claims PATTERN]``.
 """
@@ -19,6 +21,7 @@ ratio new/old. Run: ``python benchmarks/bench_search.py [--profile quick|full] [
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -51,6 +54,7 @@ def main(argv=None) -> int:
     rows = []
     print(f"{'claim':58} {'search':4} {'verdict':9} {'inst':>6} {'wall s':>7} {'inst/s':>8} {'eval/s':>8} margin")
     for claim in select(args.claims):
+        claim = dataclasses.replace(claim, examples=())  # the search alone, without the kept counterexamples
         n = int(PROFILES["quick"]["sample"][claim.cost] * args.scale)
         old = _one(claim, max_examples=n, seed=args.seed)
         new = _one(claim, profile=args.profile, seed=args.seed)
