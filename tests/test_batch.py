@@ -562,3 +562,47 @@ def test_bench_batch_smallest_case_agrees(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "CAVEAT" in out and out.count("batch ") == 4
     sys.modules.pop("bench_batch", None)
+
+
+# ---------------------------------------------- defects found by tests/test_fuzz_api.py (issue 14, item 4)
+def test_kl_of_an_instance_that_is_not_a_task_is_nan_like_the_scalar_raise():
+    """Were finite numbers for a negative prior entry / a row summing to 0.97 (the scalar kl raises there)."""
+    P = np.full((2, 3, 2), 0.5)
+    F = np.zeros((2, 3, 2))
+    p = np.full((2, 3), 1 / 3)
+    p[1] = [-0.25, 0.75, 0.5]
+    out = bt.kl_batch(p, P, F)
+    assert np.isfinite(out[0]) and np.isnan(out[1])
+    with pytest.raises(ValueError, match="`prior`"):
+        kl(p[1], P[1], F[1])
+    P[0, 1] *= 0.97
+    rows = bt.kl_rows_batch(P, F)
+    assert np.isnan(rows[0]).all() and np.isfinite(rows[1]).all()
+    with pytest.raises(ValueError, match="`cond`"):
+        kl_rows(P[0], F[0])
+
+
+def test_fits_of_uniform_rows_are_the_scalar_fits():
+    """f_ls of uniform rows (sigma_1 within rounding of the centring: rank 0) as theory.lowrank.f_ls: W orthogonal
+    to 1, so f_wls is defined (was '1 lies in Im(W_U)' at N = 6)."""
+    N, T = 6, 6
+    prior, cond = np.full((1, T), 1.0 / T), np.full((1, T, N), 1.0 / N)
+    for fit in ("ls", "wls"):
+        F, ok, why = bt.fit_logits_batch(prior, cond, 2, fit, "uniform")
+        assert ok.all(), why
+        ref = fit_encoder(prior[0], cond[0], 2, fit, "uniform").F
+        assert np.array_equal(F[0], ref)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bt.kl_batch("abc", np.full((1, 2, 2), 0.5), np.zeros((1, 2, 2))),
+    lambda: bt.kl_rows_batch(None, np.zeros((1, 2, 2))),
+    lambda: bt.taylor_proxy_batch(np.full((1, 2), 0.5), np.full((1, 2, 2), 0.5), "abc"),
+    lambda: bt.sigma_batch(np.full((1, 2), 0.5), np.full((1, 2, 2), 0.5), 1, "nope"),
+    lambda: bt.wls_alternating_batch(np.full((1, 3), 1 / 3), np.full((1, 3, 3), 1 / 3), 1, chunk=2.5),
+], ids=["prior-string", "cond-None", "F-string", "reading", "chunk"])
+def test_non_numeric_and_misnamed_arguments_are_named(call):
+    """Were 'could not convert string to float' (naming nothing), `sigma_reading` for sigma_batch's `reading`,
+    and chunk = 2.5 accepted (int(2.5))."""
+    with pytest.raises(ValueError, match=r"`(prior|cond|F|reading|chunk)`"):
+        call()

@@ -177,3 +177,21 @@ def test_observation_f_wls_can_be_much_worse_in_kl():
     a, b = ls.divergence(t.prior, t.cond), w.divergence(t.prior, t.cond)
     assert b > 6 * a  # 10.44 vs 1.585
     assert weighted_residual(t.prior, t.cond, w.F) <= weighted_residual(t.prior, t.cond, ls.F)  # yet better on R
+
+
+# ---------------------------------------------- defects found by tests/test_fuzz_api.py (issue 14, item 4)
+@pytest.mark.parametrize("N", [3, 5, 6, 7])
+def test_uniform_rows_fit_with_W_orthogonal_to_ones(N):
+    """Was ValueError '`W_U` ... 1 lies in Im(W_U)' from f_wls / f_wls_alternating (no W_U given) at N = 6, 7:
+    the mean of N equal logs does not round back to them, the centred L was a constant ~1e-16, and f_ls took
+    its top singular vector, 1/sqrt(N), for W. sigma_1 within float64's rounding of the centring is rank 0."""
+    P, p = np.full((N, N), 1.0 / N), np.full(N, 1.0 / N)
+    for reading in LS_READINGS:
+        W = f_ls(p, P, 2, reading).W
+        assert np.allclose(W.T @ W, np.eye(2), atol=1e-15) and np.abs(W.sum(axis=0)).max() <= 1e-15, reading
+    lr = f_wls(p, P, 2)
+    assert lr.divergence(p, P) <= 1e-15  # uniform rows: every fit is exact
+    # documented limitation (f_wls_alternating's docstring): the exact start's objective is rounding noise
+    # (~1e-32, not 0), so a sweep runs, and its W-step on an encoder of noise is refused as ill-conditioned
+    with pytest.raises(ValueError, match="W-step of f_wls_alternating ill-conditioned"):
+        f_wls_alternating(p, P, 2)

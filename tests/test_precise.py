@@ -431,3 +431,43 @@ def test_decide_mp():
     assert pr.decide_mp(one, mpmath.inf, "<=") == "holds"
     with pytest.raises(ValueError):
         pr.decide_mp(one, one, "<")
+
+
+# ---------------------------------------------- defects found by tests/test_fuzz_api.py (issue 14, item 4)
+@pytest.mark.parametrize("N", [3, 5, 6])
+def test_uniform_rows_centre_to_exactly_zero_and_fit_like_float64(N):
+    """Were NotUnique ('A_t ... singular at 50 digits'): the plain mean of N equal logs left a rounding residual
+    along 1, which the truncated SVD of the all-zero centred L took for a direction (1 in Im W)."""
+    P, p = np.full((N, N), 1.0 / N), np.full(N, 1.0 / N)
+    for r in spectra.SIGMA_READINGS:
+        Lc = pr.centred_logits_mp(p, P, r)
+        assert all(Lc[i, j] == 0 for i in range(N) for j in range(N)), r
+    a, b = pr.f_wls_mp(p, P, 2), lowrank.f_wls(p, P, 2)
+    Wa = pr.to_float(a.W)  # the float64 completion's span (orthonormal, orthogonal to 1; signs may differ)
+    assert np.allclose(Wa @ Wa.T, b.W @ b.W.T, rtol=0, atol=1e-15) and np.abs(Wa.sum(axis=0)).max() <= 1e-15
+    close(a.F, b.F, rtol=0, atol=1e-15)
+    lr, rep = pr.f_wls_alternating_mp(p, P, 2)
+    assert rep.converged and rep.history == (0,)  # an exact fit at the start: no sweep (float64: see test_lowrank)
+    assert all(v == 0 for v in lr.F)
+
+
+def test_to_float_keeps_an_arrays_shape_and_refuses_nan():
+    """Was TypeError ('only 0-dimensional arrays can be converted') on a NumPy array."""
+    x = np.array([[1.5, -2.0], [np.inf, 0.0]])
+    assert pr.to_float(x).tolist() == x.tolist()
+    assert pr.to_float(np.array([mpmath.mpf(1) / 3], dtype=object)).tolist() == [1 / 3]
+    assert pr.to_float(np.float64(2.5)) == 2.5
+    for bad in (np.array([np.nan]), [mpmath.nan], mpmath.nan):
+        with pytest.raises(ValueError, match="`x` contains NaN"):
+            pr.to_float(bad)
+    with pytest.raises(ValueError, match="`x` must be a real number"):
+        pr.to_float("1.5")
+
+
+@pytest.mark.parametrize("bad", ["abc", None, True, 1j])
+def test_exp3_and_lookup_psi_name_a_non_number(bad):
+    """Were 'could not convert string to float' (ValueError naming nothing) or TypeError."""
+    with pytest.raises(ValueError, match="`x` must be a real number"):
+        pr.exp3_mp(bad)
+    with pytest.raises(ValueError, match="`h` must be a real number"):
+        pr.lookup_psi_mp(bad, 3)

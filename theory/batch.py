@@ -53,7 +53,7 @@ from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound
 from aotmem.theory.divergence import exp3, log_softmax
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
 from aotmem.theory.spectra import SIGMA_READINGS
-from aotmem.theory.validate import SUM_RTOL
+from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk
 
 __all__ = [
     "BATCH_FITS",
@@ -91,10 +91,16 @@ _TINY = np.finfo(np.float64).tiny
 # ------------------------------------------------------------------ helpers
 
 
+def _as_float(name, x):
+    """``x`` as a float64 array (NaN/inf kept: per instance they are refused by NaN); a ``ValueError`` naming
+    ``name`` when it is not a numeric array (a string, ``None``)."""
+    return check_array(name, x, finite=False)
+
+
 def _check_batch(prior, cond):
     """``(p (B, T), P (B, T, N))`` as float64 arrays of matching shapes (raises on a shape error only)."""
-    p = np.asarray(prior, dtype=np.float64)
-    P = np.asarray(cond, dtype=np.float64)
+    p = _as_float("prior", prior)
+    P = _as_float("cond", cond)
     if P.ndim != 3 or P.shape[0] < 1 or P.shape[1] < 1 or P.shape[2] < 2:
         raise ValueError(f"`cond` must have shape (B, T, N) with B, T >= 1, N >= 2 (got {P.shape})")
     if p.shape != P.shape[:2]:
@@ -102,15 +108,20 @@ def _check_batch(prior, cond):
     return p, P
 
 
-def _valid_tasks(p, P):
-    """Per instance: a valid task (``check_prior_cond``) under Assumption 2 (``log_probs``), ``(B,)``; reasons."""
-    B = P.shape[0]
-    why = np.full(B, "", dtype=object)
+def _is_task(p, P):
+    """Per instance: ``(p, P)`` is a task (``check_prior_cond``: finite, rows and prior probability vectors), ``(B,)``."""
     with np.errstate(invalid="ignore"):
         fin = np.isfinite(P).all(axis=(1, 2)) & np.isfinite(p).all(axis=1)
         stoch = (P >= 0).all(axis=(1, 2)) & (np.abs(P.sum(axis=2) - 1.0) <= SUM_RTOL).all(axis=1)
         dist = (p >= 0).all(axis=1) & (np.abs(p.sum(axis=1) - 1.0) <= SUM_RTOL)
-    task = fin & stoch & dist
+    return fin & stoch & dist
+
+
+def _valid_tasks(p, P):
+    """Per instance: a valid task (``check_prior_cond``) under Assumption 2 (``log_probs``), ``(B,)``; reasons."""
+    B = P.shape[0]
+    why = np.full(B, "", dtype=object)
+    task = _is_task(p, P)
     why[~task] = "not a task: a row of `cond` or the prior is not a probability vector"
     a2 = task & (P > 0).all(axis=(1, 2))
     why[task & ~a2] = "`cond` violates Assumption 2 (full support): a probability is 0, so log Pi is -inf"
@@ -152,9 +163,7 @@ def _mT(X):
 
 def _chunked(fn, B, *arrays, chunk=None):
     """Apply ``fn`` to slices of at most ``chunk`` instances and concatenate each output along axis 0."""
-    chunk = CHUNK if chunk is None else int(chunk)
-    if chunk < 1:
-        raise ValueError(f"`chunk` must be >= 1 (got {chunk})")
+    chunk = CHUNK if chunk is None else check_chunk(chunk)
     if B <= chunk:
         return fn(*arrays)
     parts = [fn(*(a[lo:lo + chunk] for a in arrays)) for lo in range(0, B, chunk)]
@@ -172,9 +181,9 @@ def _check_d(d, N, maximum):
     return d
 
 
-def _check_reading(reading):
-    if reading not in SIGMA_READINGS:
-        raise ValueError(f"`sigma_reading` must be one of {SIGMA_READINGS} (got {reading!r})")
+def _check_reading(reading, name="sigma_reading"):
+    if not isinstance(reading, str) or reading not in SIGMA_READINGS:
+        raise ValueError(f"`{name}` must be one of {SIGMA_READINGS} (got {reading!r})")
     return reading
 
 
@@ -274,24 +283,37 @@ def kl_rows_batch(cond, F):
     (a negative sum is rounding: KL >= 0), the same elementwise terms and row
     sums as the scalar code. Where the scalar
     code raises (the log-softmax of a row underflows to ``-inf`` where
-    ``pi > 0``) the row is ``+inf``.
+    ``pi > 0``) the row is ``+inf``; where it raises on the instance (a row of
+    ``cond`` not a probability vector, ``F`` not finite) the instance's rows are NaN.
     """
-    P = np.asarray(cond, dtype=np.float64)
-    F = np.asarray(F, dtype=np.float64)
+    P = _as_float("cond", cond)
+    F = _as_float("F", F)
     if P.ndim != 3 or F.shape != P.shape:
         raise ValueError(f"`cond` and `F` must both have shape (B, T, N) (got {P.shape} and {F.shape})")
-    return _kl_rows(P, F)
+    bad = ~(_is_task(np.full(P.shape[:2], 1.0 / max(P.shape[1], 1)), P) & np.isfinite(F).all(axis=(1, 2)))
+    if not bad.any():
+        return _kl_rows(P, F)
+    ok = ~bad
+    rows = np.full(P.shape[:2], np.nan)
+    rows[ok] = _kl_rows(P[ok], F[ok])
+    return rows
 
 
 def kl_batch(prior, cond, F):
     """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` of every instance, ``(B,)`` (``theory.divergence.kl``).
 
     Claim ids: all (docs/theory.md#divergence). ``p @ rows`` per instance, as
-    the scalar code; ``+inf`` where the scalar code raises on a log-softmax overflow.
+    the scalar code; ``+inf`` where the scalar code raises on a log-softmax overflow,
+    NaN where it raises on the instance (not a task, ``F`` not finite).
     """
     p, P = _check_batch(prior, cond)
     rows = kl_rows_batch(P, F)
-    return _dot_rows(p, rows)
+    bad = ~_is_task(p, P)
+    if not bad.any():
+        return _dot_rows(p, rows)
+    out = np.full(P.shape[0], np.nan)
+    out[~bad] = _dot_rows(p[~bad], rows[~bad])
+    return out
 
 
 # ------------------------------------------------------------------ spectra
@@ -323,7 +345,7 @@ def sigma_batch(prior, cond, j, reading="uniform"):
     values by a stacked ``np.linalg.svd(compute_uv=False)``; 0 beyond
     ``min(T, N)``. NaN for an instance violating Assumption 2 (the scalar code raises).
     """
-    reading = _check_reading(reading)
+    reading = _check_reading(reading, "reading")
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 1:
         raise ValueError(f"`j` must be an integer >= 1 (got {j!r})")
     p, P = _check_batch(prior, cond)
@@ -469,7 +491,9 @@ def _ls_fit(p, P, L, d, reading):
     Lc = _centred(p, P, L, reading)
     _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
     s0 = s[:, 0]
-    r = np.where(s0 > 0, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
+    # theory.lowrank._centring_noise per instance: sigma_1 within rounding of 0 is rank 0
+    noise = (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(1, 2), initial=0.0)
+    r = np.where(s0 > noise, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
     W = np.empty((B, N, d))
     full = r >= d
     if full.all():
@@ -906,7 +930,7 @@ def _fbar(P, F):
 
 def _taylor_inputs(prior, cond, F):
     p, P = _check_batch(prior, cond)
-    F = np.asarray(F, dtype=np.float64)
+    F = _as_float("F", F)
     if F.shape != P.shape:
         raise ValueError(f"`F` must have the shape of `cond` {P.shape} (got {F.shape})")
     ok, why = _valid_tasks(p, P)
@@ -926,7 +950,7 @@ def fbar_batch(cond, F):
     Claim ``draft.lemma-taylor``. NaN for an instance where the scalar code
     raises (Assumption 2 fails, non-finite ``F``, overflow).
     """
-    P = np.asarray(cond, dtype=np.float64)
+    P = _as_float("cond", cond)
     if P.ndim != 3:
         raise ValueError(f"`cond` must have shape (B, T, N) (got {P.shape})")
     p = np.full(P.shape[:2], 1.0 / P.shape[1])

@@ -342,7 +342,10 @@ def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
 
 
 def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
-    """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)``, the proxy of ``draft.lemma-taylor``."""
+    """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)``, the proxy of ``draft.lemma-taylor``.
+
+    Needs Assumption 2 (``fbar`` uses ``L = log Pi``).
+    """
     p = check_distribution("prior", prior)
     fb = fbar(cond, F)
     P = np.asarray(cond, dtype=np.float64)  # validated by fbar
@@ -368,6 +371,7 @@ def taylor_remainder_bound(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -
     """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor``.
 
     ``+inf`` (a true, vacuous bound) when some ``||fbar_t|| > 709.78`` has ``p(t) > 0``.
+    Needs Assumption 2 (``fbar`` uses ``L = log Pi``).
     """
     p = check_distribution("prior", prior)
     fb = fbar(cond, F)

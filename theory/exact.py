@@ -197,7 +197,10 @@ def prop2_hard_instance(N: int, d: int, *, scale: float | None = None) -> HardIn
 
 
 def centred_rank(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", rtol: float = RANK_RTOL) -> int:
-    """Numerical rank of the centred ``L`` of ``reading`` (``seed.zero-divergence``) (``theory.spectra``): ``#{sigma_j > rtol sigma_1}``."""
+    """Numerical rank of the centred ``L`` of ``reading`` (``seed.zero-divergence``) (``theory.spectra``): ``#{sigma_j > rtol sigma_1}``.
+
+    Needs Assumption 2 (``L = log Pi`` finite).
+    """
     rtol = check_positive("rtol", rtol)
     s = np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
     return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0

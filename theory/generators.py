@@ -15,7 +15,7 @@ from scipy.optimize import brentq
 
 from aotmem.theory.divergence import log_softmax
 from aotmem.theory.task import Task, all_sequences
-from aotmem.theory.validate import check_int, check_positive
+from aotmem.theory.validate import check_array, check_int, check_positive
 
 __all__ = ["KINDS", "make_prior", "dirichlet_task", "almost_rank_task", "lookup_task",
            "association_task", "permutation_task", "permutation_of", "random_task", "lookup_mass_for_entropy",
@@ -244,8 +244,8 @@ def explicit_task(logits, weights) -> Task:
     >>> task.prior.tolist(), task.seqs.ravel().tolist()
     ([0.25, 0.75], [0, 1])
     """
-    Z = np.asarray(logits, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
+    Z = check_array("logits", logits, finite=False)
+    w = check_array("weights", weights, finite=False)
     if Z.ndim != 2 or Z.shape[0] < 1 or Z.shape[1] < 2:
         raise ValueError(f"`logits` must be a (T, N) array with T >= 1, N >= 2 (got shape {Z.shape})")
     if not np.all(np.isfinite(Z)):

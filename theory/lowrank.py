@@ -67,6 +67,20 @@ ONES_IN_IMAGE_TOL = 1e-8
 RANK_RTOL = 1e-10
 
 
+def _centring_noise(L: np.ndarray) -> float:
+    """Float64 rounding's reach in the centred ``L`` of any reading, in Frobenius norm.
+
+    Each entry of ``L_c`` is ``L_{t,o}`` minus a mean of ``N`` terms (uniform or
+    under ``pi_t``), off by at most ``~(N + 2) eps max|L|``; the ``-prior`` readings
+    scale rows by ``sqrt p(t) <= 1``. A centred ``L`` whose ``sigma_1`` is below
+    this is zero up to rounding (every row constant, e.g. uniform rows, where
+    the mean of ``N`` equal logs need not round back to them): its singular
+    vectors are noise, and may point along ``1``.
+    """
+    T, N = L.shape
+    return float((N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), initial=0.0))
+
+
 @dataclass(frozen=True)
 class LowRank:
     """A rank-``d`` sequence encoder ``f_{W,E}(t) = W E(t)``, an element of ``L(N,S,d)`` (``paper.prop1``); logits ``F = E W^T``.
@@ -166,7 +180,9 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
     does not see), the orthogonal projection of the unweighted centred row
     onto ``Im W`` -- the same formula, so no division by 0 ever happens.
 
-    When ``d`` exceeds the numerical rank ``r`` of ``L_c`` (``RANK_RTOL``),
+    When ``d`` exceeds the numerical rank ``r`` of ``L_c`` (``RANK_RTOL``;
+    ``r = 0`` when ``sigma_1`` is within float64's rounding of the centring,
+    e.g. uniform rows),
     the last ``d - r`` columns of ``W`` are not determined by ``L``; they are
     completed orthonormally, orthogonal to ``1`` when room remains (so that
     ``1 not in Im(W)`` for ``d <= N-1`` under the ``uniform`` readings).
@@ -187,7 +203,8 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
     d = _check_d(d, P.shape[1])
     Lc = centred_logits(p, P, reading)  # (T, N), weighted for -prior readings
     _, s, Vt = np.linalg.svd(Lc, full_matrices=False)
-    r = int(np.sum(s > RANK_RTOL * s[0])) if s.size and s[0] > 0 else 0
+    # sigma_1 within rounding of 0 (rows constant up to rounding): rank 0, not rounding noise's directions
+    r = int(np.sum(s > RANK_RTOL * s[0])) if s.size and s[0] > _centring_noise(np.log(P)) else 0
     W = _complete_basis(Vt[: min(r, d)].T, d, avoid_ones=True)  # (N, d)
     Lu = centred_logits(p, P, reading.removesuffix("-prior"))  # unweighted rows
     E = Lu @ W  # (T, d)
@@ -300,7 +317,7 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
 
     An (oblique) projection onto ``Im(W_U)``: ``P_t^2 = P_t``. Then
     ``W_U w_E(t) = P_t L_t``. The ``d x d`` inverse is formed by a solve whose
-    condition number is checked against ``WLS_COND_MAX``. Needs ``pi_t > 0``.
+    condition number is checked against ``WLS_COND_MAX``. Needs ``pi_t > 0`` (Assumption 2).
 
     >>> Pt = wls_projection(np.array([0.5, 0.3, 0.2]), np.array([[1.0], [0.0], [-1.0]]))
     >>> bool(np.allclose(Pt @ Pt, Pt))
@@ -326,7 +343,9 @@ def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = 
 
     ``W = W_U`` (default: the ``W`` of ``f_ls(prior, cond, d, "uniform")``, the
     "closed form" reading of docs/theory.md) and ``E = wls_encoder(cond, W_U)``.
-    Needs Assumption 2 and ``d <= N-1``.
+    Needs Assumption 2 and ``d <= N-1``. Raises ``ValueError`` as :func:`wls_encoder`
+    does: ``W_U`` rank deficient or ``1 in Im(W_U)``, or some ``A_t`` ill-conditioned
+    (``WLS_COND_MAX``; e.g. rows with probabilities of 1e-300).
 
     >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(4, 2, alpha=2.0, seed=1)
@@ -402,6 +421,11 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     Stops when the relative decrease of a sweep is below ``tol``.
 
     Returns ``(LowRank, AlternatingReport)``. Needs Assumption 2 and ``d <= N-1``.
+    Raises ``ValueError`` when an E-step is refused as by :func:`f_wls` or a W-step is
+    ill-conditioned (``WLS_COND_MAX``): the weighted regression does not determine ``w_o``,
+    e.g. with fewer than ``d`` rows of ``p(t) > 0`` under the ``pi-prior`` reading, or when
+    every row is constant up to rounding (uniform rows: the closed form is exact, ``E ~ 1e-16``,
+    but its objective, ~1e-32, is not exactly 0, so a sweep runs on an encoder of rounding noise).
     """
     p, P = _check_task(prior, cond)
     N = P.shape[1]

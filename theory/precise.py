@@ -40,6 +40,10 @@ Conventions
   of its threshold, a ``d x d`` system of condition number above
   ``10^{dps/2}`` (a solve loses ``log10(cond)`` digits), a dependent column
   in a Gram-Schmidt step.
+- Assumption 2: every function of ``L = log Pi`` (the Taylor quantities,
+  the spectra, the fits, the bounds) needs full support, as its float64 twin
+  does, and refuses a zero of ``cond`` with the same ``ValueError`` (naming
+  ``cond`` and Assumption 2).
 - The float64 code's guards against ill-conditioning (``WLS_COND_MAX``,
   ``ONES_IN_IMAGE_TOL``) are float64 limits, not part of the maps: here a
   system is refused only when it is singular at ``dps`` digits.
@@ -76,6 +80,7 @@ from aotmem.theory.lookup import (
     tight_lookup_bound,
 )
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, RANK_RTOL, WLS_READINGS, AlternatingReport
+from aotmem.theory.lowrank import _centring_noise
 from aotmem.theory.spectra import SIGMA_READINGS
 from aotmem.theory.validate import (
     check_array,
@@ -190,6 +195,14 @@ def _tau(dps):
 # --------------------------------------------------------------------------- conversion
 
 
+def _number(name, x):
+    """``x`` itself when it is a real number (mpf, int, float, NumPy real scalar); otherwise a
+    ``ValueError`` naming ``name`` (a string, ``None``, a bool, a complex number is not one)."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (mpmath.mpf, int, float, np.integer, np.floating)):
+        raise ValueError(f"`{name}` must be a real number (got {type(x).__name__}: {x!r})")
+    return x
+
+
 def _mp(x):
     """An exact mpmath number from an mpf, an int or a float (a float64 converts exactly)."""
     if isinstance(x, mpmath.mpf):
@@ -264,13 +277,21 @@ def to_float(x):
     """An mpmath number, matrix or list of numbers as float64 (a ``(T, 1)`` matrix becomes a 1-d array).
 
     Rounding to nearest; values beyond float64's range become ``inf`` / ``0``.
+    A NumPy array (float64, or an object array of mpf) keeps its shape. NaN
+    is refused (``ValueError`` naming ``x``): no function of this module returns it.
     """
     if isinstance(x, mpmath.matrix):
         a = np.array([[float(x[i, j]) for j in range(x.cols)] for i in range(x.rows)], dtype=np.float64)
-        return a[:, 0] if x.cols == 1 else a
-    if isinstance(x, (list, tuple)):
-        return np.array([float(v) for v in x], dtype=np.float64)
-    return float(x)
+        out = a[:, 0] if x.cols == 1 else a
+    elif isinstance(x, (list, tuple)):
+        out = np.array([float(_number("x", v)) for v in x], dtype=np.float64)
+    elif isinstance(x, np.ndarray):
+        out = np.array([float(_number("x", v)) for v in x.ravel()], dtype=np.float64).reshape(x.shape)
+    else:
+        out = float(_number("x", x))
+    if np.isnan(out).any():
+        raise ValueError("`x` contains NaN (no function of aotmem.theory.precise returns NaN)")
+    return out
 
 
 def _check_L(P):
@@ -384,7 +405,7 @@ def exp3_mp(x, *, dps: int = DPS):
     """
     with mpmath.workdps(dps):
         if np.ndim(x) == 0 and not isinstance(x, mpmath.matrix):
-            v = _mp(x)
+            v = _mp(_number("x", x.item() if isinstance(x, np.ndarray) else x))
             if not mpmath.isfinite(v):
                 raise ValueError(f"`x` must be finite (got {x!r})")
             return _exp3(v)
@@ -589,7 +610,13 @@ def _centred(p, P, L, reading):
     """The centred ``L`` of ``reading`` as rows (``theory.spectra.centred_logits``)."""
     out = []
     for t, (pi, l) in enumerate(zip(P, L)):
-        c = mpmath.fsum(l) / len(l) if reading.startswith("uniform") else _dot(pi, l)
+        # the mean (uniform or under pi) as l_o + mean of l - l_o, o the likeliest token: the same number
+        # (pi sums to 1 exactly), rounded relative to the row's spread instead of to |l|, so a constant row
+        # centres to exactly 0 (the plain mean leaves a rounding residual along 1 that the truncated SVD
+        # of an all-zero L_c then takes for a direction, with 1 in Im W: a singular f_wls system)
+        o = _argmax(pi)
+        dl = [v - l[o] for v in l]
+        c = l[o] + (mpmath.fsum(dl) / len(l) if reading.startswith("uniform") else _dot(pi, dl))
         row = [v - c for v in l]
         if reading.endswith("-prior"):
             s = mpmath.sqrt(p[t])
@@ -748,7 +775,12 @@ def _f_ls(p, P, L, d, reading, dps):
     Lc = _centred(p, P, L, reading)
     s, Vt = _svd(Lc)
     s1 = s[0] if s else mpmath.mpf(0)
-    if s1 > 0:
+    # the float64 rule: sigma_1 within float64's rounding of the centring counts as 0 (rank 0)
+    noise = mpmath.mpf(_centring_noise(np.array([[float(v) for v in row] for row in L])))
+    if s1 > 0 and abs(s1 - noise) <= tau * noise:
+        raise NotUnique(f"f_ls ({reading}): the numerical rank is undetermined at {dps} digits: sigma_1 = "
+                        f"{mpmath.nstr(s1, 8)} is within 10^-{dps // 2} of float64's centring noise")
+    if s1 > noise:
         thr = mpmath.mpf(RANK_RTOL) * s1
         for j, sj in enumerate(s):
             if abs(sj - thr) <= tau * s1:
@@ -1455,7 +1487,7 @@ def jl_certificate_mp(W, *, dps: int = DPS):
 
 def _check_h(h, N, dps):
     """``h`` in ``[0, log N]``; above ``log N`` by at most ``ENTROPY_RTOL`` (rounding, as float64) read as ``log N``."""
-    h = _mp(h)
+    h = _mp(_number("h", h))
     if not mpmath.isfinite(h) or h < 0:
         raise ValueError(f"`h` must be a Shannon entropy in [0, log N] (got {h})")
     logN = mpmath.log(N)
@@ -1787,7 +1819,10 @@ def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
 
 
 def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
-    """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``)."""
+    """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``).
+
+    Needs Assumption 1 and ``d >= 2`` (:func:`prop3_logits_mp`).
+    """
     with mpmath.workdps(dps):
         return kl_mp(prior, cond, prop3_logits_mp(cond, d, scale, dps=dps), dps=dps)
 

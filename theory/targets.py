@@ -35,6 +35,9 @@ CIRCLE_LIFT = 0.1
 def rank_d_target(task: Task, d: int, which: str = "optimal"):
     """``(W, E)`` of the rank-``d`` target ``which``: ``"optimal"`` or ``"f_ls"`` (uniform reading).
 
+    Needs Assumption 2: both are deterministic maps of ``L = log Pi`` (``"optimal"`` runs
+    :func:`theory.optimal.optimal_encoder` from the ``f_ls`` / ``f_wls`` starts only).
+
     >>> from aotmem.theory.generators import dirichlet_task
     >>> W, E = rank_d_target(dirichlet_task(3, 2, seed=0), 1, "f_ls")
     >>> W.shape, E.shape
@@ -43,6 +46,10 @@ def rank_d_target(task: Task, d: int, which: str = "optimal"):
     if not isinstance(task, Task):
         raise ValueError(f"`task` must be an aotmem.theory.task.Task (got {type(task).__name__})")
     d = check_int("d", d, minimum=1)
+    if which not in TARGETS:
+        raise ValueError(f"`which` must be one of {TARGETS} (got {which!r})")
+    if not task.full_support():
+        raise ValueError(f"`task` violates Assumption 2 (full support): the {which} target is a map of log Pi")
     if which == "optimal":
         res = optimal_encoder(task.prior, task.cond, d, starts=0, seed=0, max_iter=OPTIMAL_MAX_ITER)
         return res.W, res.E
