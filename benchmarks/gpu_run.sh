@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of the CuPy path, as one script for a lent device machine (never CI):
-#   1. the device-agreement tests on real CuPy (tests/test_backend_fake_cupy.py's "cupy"
+#   1. the device-agreement tests on real CuPy (tests/test_backend.py's "cupy"
 #      parameter and tests/test_aot.py::test_cupy_agrees_with_numpy), at issue 3's 1e-10;
 #   2. bench_forward and bench_construct with --backend cupy (NumPy timed in the same run);
 #   3. a cProfile of two device constructions (benchmarks/profile_construct.py).
@@ -16,7 +16,7 @@ py=${PYTHON:-python3}
   nproc
 } 2>&1 | tee "$out/env.txt"
 rc=0
-$py -m pytest -q -rs tests/test_backend_fake_cupy.py "tests/test_aot.py::test_cupy_agrees_with_numpy" 2>&1 \
+$py -m pytest -q -rs tests/test_backend.py "tests/test_aot.py::test_cupy_agrees_with_numpy" 2>&1 \
   | tee "$out/pytest_cupy.txt" || rc=1
 $py benchmarks/bench_forward.py --backend cupy --cases all --repeat 3 2>&1 | tee "$out/bench_forward_cupy.txt" || rc=1
 $py benchmarks/bench_construct.py --backend cupy --repeat 2 --json "$out/bench_construct_cupy.json" 2>&1 \

@@ -52,8 +52,9 @@ def _tasks():
 def _wls_or_none(p, P, d, W_U=None):
     try:
         return lowrank.f_wls(p, P, d, W_U=W_U)
-    except ValueError as exc:  # ill-conditioned draft.lemma-wls system: reported by lowrank, skip
-        assert "ill-conditioned" in str(exc)
+    except ValueError as exc:  # f_wls's documented refusals: an ill-conditioned draft.lemma-wls system, or
+        # 1 in Im(W_U) (W_U of f_ls under a pi reading: its centred L is not orthogonal to 1)
+        assert "ill-conditioned" in str(exc) or "1 lies in Im(W_U)" in str(exc), exc
         return None
 
 

@@ -41,6 +41,17 @@ def _d(task, d):
     return max(1, min(d, task.N - 1))
 
 
+def _or_refused(fn, *args, **kw):
+    """``fn(*args, **kw)``, or ``None`` after the refusal its docstring documents (wls_encoder, wls_projection,
+    f_wls, f_wls_alternating: an ill-conditioned draft.lemma-wls system, e.g. probabilities of 1e-20), whose
+    message must name it."""
+    try:
+        return fn(*args, **kw)
+    except ValueError as exc:
+        assert "ill-conditioned" in str(exc), exc
+        return None
+
+
 @given(full_support_tasks(), st.integers(1, 4), st.sampled_from(LS_READINGS))
 def test_f_ls_is_the_eckart_young_fit(task, d, reading):
     """seed.ls-bound: f_ls's residual on the centred L of its reading is sum_{j>d} sigma_j^2."""
@@ -86,9 +97,13 @@ def test_wls_projection_is_a_projection(task, d, seed):
     d = _d(task, d)
     W = np.random.default_rng(seed).normal(size=(task.N, d))
     W -= W.mean(axis=0)  # keep 1 out of Im(W_U)
-    E = wls_encoder(task.cond, W)
+    E = _or_refused(wls_encoder, task.cond, W)
+    if E is None:
+        return
     for t in range(min(task.T, 5)):
-        Pt = wls_projection(task.cond[t], W)
+        Pt = _or_refused(wls_projection, task.cond[t], W)  # its own conditioning test (np.linalg.cond of A)
+        if Pt is None:
+            continue
         assert np.max(np.abs(Pt @ Pt - Pt)) <= PROJ_ATOL * max(1.0, np.max(np.abs(Pt)))
         assert np.allclose(Pt @ W, W, atol=PROJ_ATOL * max(1.0, np.max(np.abs(Pt))))
         assert np.allclose(W @ E[t], Pt @ np.log(task.cond[t]), atol=1e-6)
@@ -99,7 +114,9 @@ def test_wls_encoder_minimises_each_row(task, d, seed, reading):
     """draft.lemma-wls: no perturbation of E lowers the weighted residual for the same W_U."""
     d = _d(task, d)
     p, P = task.prior, task.cond
-    lr = f_wls(p, P, d)
+    lr = _or_refused(f_wls, p, P, d)
+    if lr is None:
+        return
     r0 = weighted_residual(p, P, lr.F, reading)
     rng = np.random.default_rng(seed)
     for scale in (1e-3, 1e-1, 1.0):
@@ -113,7 +130,9 @@ def test_f_wls_beats_f_ls_on_weighted_objective(task, d, reading):
     d = _d(task, d)
     p, P = task.prior, task.cond
     ls = f_ls(p, P, d, "uniform")
-    w = f_wls(p, P, d, ls.W)
+    w = _or_refused(f_wls, p, P, d, ls.W)
+    if w is None:
+        return
     assert np.array_equal(w.W, ls.W)
     assert weighted_residual(p, P, w.F, reading) <= weighted_residual(p, P, ls.F, reading) * (1 + RES_RTOL) + _floor(task, reading)
 
@@ -123,8 +142,12 @@ def test_alternating_never_worse_than_closed_form(task, d, reading):
     """The true weighted rank-d problem (alternating regressions) is <= closed-form f_wls, monotonically."""
     d = _d(task, d)
     p, P = task.prior, task.cond
-    closed = weighted_residual(p, P, f_wls(p, P, d).F, reading)
-    lr, rep = f_wls_alternating(p, P, d, iters=30, reading=reading)
+    fit = _or_refused(f_wls, p, P, d)
+    alt = _or_refused(f_wls_alternating, p, P, d, iters=30, reading=reading) if fit is not None else None
+    if alt is None:
+        return
+    closed = weighted_residual(p, P, fit.F, reading)
+    lr, rep = alt
     h = np.array(rep.history)
     fl = _floor(task, reading)
     assert h[0] == pytest.approx(closed, rel=RES_RTOL, abs=fl)

@@ -117,7 +117,13 @@ def lookup_mass_for_entropy(N: int, h: float) -> float:
     def f(q):
         return -(1 - q) * np.log1p(-q) - q * np.log(q) + q * np.log(N - 1) - h
 
-    return float(brentq(f, 1e-300, qmax, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+    rtol = 4 * np.finfo(float).eps
+    if f(1e-300) >= 0:  # h below ~7e-298: the root lies among the subnormals, under 1e-300
+        lo = np.finfo(float).smallest_subnormal
+        if f(lo) >= 0:  # h below the entropy of the smallest positive mass (~3.7e-321): the closest row there is
+            return float(lo)
+        return float(brentq(f, lo, 1e-300, xtol=20 * lo, rtol=rtol, maxiter=500))  # 1e-322: the subnormal grid
+    return float(brentq(f, 1e-300, qmax, xtol=1e-300, rtol=rtol, maxiter=500))
 
 
 def lookup_task(N: int, S: int, *, entropy: float, prior: str = "uniform", seed=None) -> Task:
