@@ -411,6 +411,9 @@ REFUSALS = [
     ("not unique at the working precision", None, r"NotUnique"),  # the type says it (theory.precise)
     ("ill-conditioned system", r"ill-conditioned", r"ill-conditioned|WLS_COND_MAX"),
     ("hypothesis of draft.cor-permutation", r"hypothesis of draft\.cor-permutation", r"draft\.cor-permutation"),
+    # theory.construct's typed refusals (ConstructionError): a singular kept system, every draw inaccurate
+    ("singular system", r"singular", r"SingularSystem"),
+    ("inaccurate construction", r"inaccurate|misses", r"InaccurateConstruction"),
 ]
 
 
@@ -771,12 +774,15 @@ def test_construct_on_extreme_tasks_is_finite_or_named_error(w, eps, variant):
     from scipy.linalg import LinAlgWarning
 
     task, d = w["task"], max(1, min(w["d"], 3))
+    fn = construct_mod.svd_target
     try:
         with _strict():
-            warnings.simplefilter("ignore", LinAlgWarning)  # pinned below: test_known_construct_singular_warns
-            target = construct_mod.svd_target(task, d)
-            c = construct_mod.construct(task, target, d, 1, eps, variant=variant, seed=0)
-    except ValueError as exc:
+            warnings.simplefilter("ignore", LinAlgWarning)  # pinned below: test_fixed_construct_singular_does_not_warn
+            target = fn(task, d)
+            fn = construct_mod.construct
+            c = fn(task, target, d, 1, eps, variant=variant, seed=0)
+    except ValueError as exc:  # a refusal the function documents (svd_target: Assumption 2; construct: typed)
+        _documented_refusal(fn, exc)
         assert "`" in str(exc) or "Assumption" in str(exc), f"message names no argument: {exc!r}"
         return
     with _strict():

@@ -231,7 +231,9 @@ def kept_indices(prior: np.ndarray, eps: float) -> np.ndarray:
     if eps == 0.0:
         n = int(np.count_nonzero(p))
     else:
-        n = int(np.argmax(tail <= eps))
+        # at least one: 1 - eps > 0 is more than the empty set's mass; the total tail[0] can round to
+        # <= eps only for eps within an ulp or so of 1 (six priors of 1/6 sum to 1 - 1.1e-16)
+        n = max(1, int(np.argmax(tail <= eps)))
     return order[:n]
 
 
