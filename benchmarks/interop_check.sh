@@ -6,7 +6,7 @@
 #
 # 1. a fresh venv: torch==2.13.0 first (the CPU wheel on this project's machines; without it the extra's
 #    `torch>=2.6` pulls a multi-GB CUDA build), then `pip install -e '.[test,interop]'`;
-# 2. tests/test_interop.py with AOTMEM_INTEROP_REQUIRED=1: a missing extra fails instead of skipping;
+# 2. tests/test_interop.py and tests/test_cmd_export.py with AOTMEM_INTEROP_REQUIRED=1: a missing extra fails instead of skipping;
 # 3. docs/interop.md's example in a fresh directory: its console commands, its `sh` export commands
 #    (output compared with the `text` block after them, doctest-style, `...` as a wildcard) and its
 #    Python block;
@@ -36,8 +36,8 @@ print(f"python {__import__('sys').version.split()[0]}, torch {torch.__version__}
       f"transformer-lens {version('transformer-lens')}, transformers {version('transformers')}, numpy {version('numpy')}")
 EOF
 
-say "2. tests/test_interop.py (AOTMEM_INTEROP_REQUIRED=1: no skips)"
-AOTMEM_INTEROP_REQUIRED=1 python -m pytest -q -p no:cacheprovider -rs tests/test_interop.py
+say "2. tests/test_interop.py tests/test_cmd_export.py (AOTMEM_INTEROP_REQUIRED=1: no skips)"
+AOTMEM_INTEROP_REQUIRED=1 python -m pytest -q -p no:cacheprovider -rs tests/test_interop.py tests/test_cmd_export.py
 
 for page in interop real-text; do
 say "3. the example of docs/$page.md, in a fresh directory"

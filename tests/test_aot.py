@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from aotmem.theory.aot import AoT, AoTShape, load_aot
+from aotmem.theory.divergence import kl, kl_stream
 from aotmem.theory.task import all_sequences
 from tests import fake_cupy
 from tests.strategies import seeds
@@ -152,3 +153,25 @@ def test_head_dimension_above_d_is_accepted_and_its_rank_is_d():
     assert m.shape.d_h == 5 and m.logits(all_sequences(N, S)).shape == (N**S, N)
     assert all(np.linalg.matrix_rank(m.W_O[h] @ m.W_V[h]) == d for h in range(H))  # (d, d): at most d
     assert m.param_count() == d * (S + 2 * N) + H * (d * d + 2 * d * d_h)
+
+
+# ---- numerical extremes: chunked = unchunked at T ~ 1e4 (moved from tests/test_extremes.py)
+# Chunked and unchunked KL add the same per-row values in another order.
+CHUNK_RTOL = 1e-13
+
+
+def test_aot_forward_chunked_equals_unchunked_and_streams_into_kl():
+    import aotmem.theory.aot as aot
+    rng = np.random.default_rng(0)
+    N, S, d, H, d_h, T = 7, 5, 8, 3, 4, 20_000
+    m = aot.AoT(rng.normal(size=(N, d)), rng.normal(size=(S, d)), rng.normal(size=(H, d, d)) / d,
+                rng.normal(size=(H, d_h, d)), rng.normal(size=(H, d, d_h)), rng.normal(size=(N, d)))
+    seqs = rng.integers(0, N, size=(T, S))
+    full = m.logits(seqs, chunk=T)
+    for chunk in (1, 997, 2048):
+        part = m.logits(seqs[:3000], chunk=chunk)
+        assert np.allclose(part, full[:3000], rtol=1e-12, atol=1e-12 * np.abs(full).max())
+    P = rng.dirichlet(np.ones(N), size=T)
+    p = np.full(T, 1.0 / T)
+    streamed = kl_stream(p, P, lambda lo, hi: m.logits(seqs[lo:hi]), chunk=4_000)
+    assert streamed == pytest.approx(kl(p, P, full), rel=CHUNK_RTOL)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from strategies import almost_rank_tasks, full_support_tasks
@@ -20,6 +20,7 @@ from aotmem.theory import bounds as B
 from aotmem.theory.divergence import kl, kl_rows, log_softmax
 from aotmem.theory.generators import almost_rank_task
 from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.theory.task import Task
 
 import aotmem.theory.lowrank as lowrank
 
@@ -264,3 +265,41 @@ def test_matched_W_U_does_not_save_the_prior_weighted_readings():
     k = kl(p, P, lowrank.f_wls(p, P, 1, W_U=lowrank.f_ls(p, P, 1, "uniform-prior").W).F)
     b = B.bound("draft.theorem-wls[sigma=uniform-prior]").rhs(p, P, 1)
     assert k > 1.05 * b, (k, b)
+
+
+# ---- numerical extremes: N up to 1e4 (moved from tests/test_extremes.py)
+def _big_vocab_task(N: int, T: int, seed: int = 0, *, rank: int | None = None, noise: float = 1e-3) -> Task:
+    """``T`` sequences of length 1 over ``N`` tokens; logits Gaussian, or rank ``rank`` plus ``noise``."""
+    rng = np.random.default_rng(seed)
+    if rank is None:
+        logits = rng.normal(scale=2.0, size=(T, N))
+    else:
+        logits = rng.normal(size=(T, rank)) @ rng.normal(size=(rank, N)) + noise * rng.normal(size=(T, N))
+    cond = np.exp(log_softmax(logits))
+    cond /= cond.sum(axis=1, keepdims=True)
+    return Task(np.full(T, 1.0 / T), cond, seqs=np.arange(T)[:, None])
+
+
+@pytest.mark.parametrize("N", [1000, 10**4])
+def test_bounds_at_large_N_are_finite_and_bound_f_ls(N):
+    """``N`` up to 10^4 (T = 12 sequences, centred ``L`` of rank 4 + 1e-3 noise): bounds finite, >= dKL(pi, f_ls)."""
+    import aotmem.theory.bounds as bounds
+    import aotmem.theory.lowrank as lowrank
+    d = 4
+    task = _big_vocab_task(N, 12, rank=d, noise=1e-4)
+    f = lowrank.f_ls(task.prior, task.cond, d)
+    div = kl(task.prior, task.cond, f.F)
+    assert math.isfinite(div) and div >= 0
+    for name in ("draft_ls_bound", "draft_min_bound", "seed_ls_bound"):
+        b = getattr(bounds, name)(task.prior, task.cond, d)
+        assert math.isfinite(b) and b >= div * (1 - 1e-12), (name, b, div)
+
+
+@pytest.mark.parametrize("N", [1000, 10**4])
+def test_bounds_at_large_N_far_from_rank_d_are_vacuous_not_nan(N):
+    """Gaussian logits at N = 10^4: sigma_{d+1} is large and the bounds overflow to +inf (true, vacuous), never NaN."""
+    import aotmem.theory.bounds as bounds
+    task = _big_vocab_task(N, 12)
+    for name in ("draft_ls_bound", "draft_wls_bound", "draft_min_bound", "seed_ls_bound"):
+        b = getattr(bounds, name)(task.prior, task.cond, 4)
+        assert not math.isnan(b) and b > 0, (name, b)

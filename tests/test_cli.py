@@ -80,7 +80,7 @@ def test_is_input_error_classification():
 def test_debug_in_a_real_process_prints_the_traceback(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, prior=np.full(2, 0.5))
-    # (without --debug: one line, exit 2, tests/test_cli_bounds.py::test_no_traceback_in_a_real_process)
+    # (without --debug: one line, exit 2, tests/test_cmd_bounds.py::test_no_traceback_in_a_real_process)
     debug = subprocess.run([sys.executable, "-m", "aotmem.verify", "--debug", "bounds", str(bad), "--d", "1"],
                            capture_output=True, text=True, timeout=120)
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "lacks key" in debug.stderr

@@ -58,27 +58,6 @@ def test_list(capsys):
     assert len(lines) == 4 and all(line.startswith("paper.theorem2[") for line in lines)
 
 
-def test_markdown_report_embeds_figures(tmp_path, monkeypatch):
-    import aotmem.verify.report as report
-    from aotmem.verify.registry import select
-    from aotmem.verify.runner import run_claim
-
-    res = [run_claim(c, max_examples=3) for c in select(FAILING)]
-    doc = report.to_json(res, profile="quick", seed=0, pattern=FAILING, wall_s=1.0, interrupted=False, total=1)
-
-    def broken(path):
-        raise RuntimeError("figure code broke")
-
-    monkeypatch.setattr(report, "FIGURES", {"lookup_vs_entropy.png": report.fig_lookup_vs_entropy,
-                                            "broken.png": broken})
-    md = report.write_markdown(tmp_path, doc).read_text()
-    assert (tmp_path / "lookup_vs_entropy.png").stat().st_size > 1000
-    assert "![lookup_vs_entropy.png](lookup_vs_entropy.png)" in md
-    assert "`broken.png`: failed (RuntimeError: figure code broke)" in md
-    assert "## Counterexamples" in md and "Reproduce:" in md
-    json.dumps(doc, allow_nan=False)
-
-
 def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path, monkeypatch, capsys):
     import aotmem.verify.runner as runner
 

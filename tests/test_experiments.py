@@ -1,4 +1,4 @@
-"""The seed's experiments (verify/experiments.py) at their tiny size, and ``aotmem report``."""
+"""The seed's experiments (verify/experiments.py) at their tiny size (``aotmem report``: tests/test_cmd_report.py)."""
 
 import json
 
@@ -7,11 +7,9 @@ import pytest
 
 from aotmem.theory.assoc import assoc_memory_recall
 from aotmem.theory.spectra import singular_values
-from aotmem.verify.cli import main
 from aotmem.theory.assoc import recall_curve
 from aotmem.verify import figures
 from aotmem.verify.experiments import (
-    EXPERIMENTS,
     SIZES,
     assoc_numbers,
     assoc_recall_experiment,
@@ -239,47 +237,6 @@ def test_summary_lines_name_the_claim(assoc, encoder, capacity):
     assert all(s.startswith(("paper.table1", "paper.cor2")) for s in summary_lines("capacity", capacity))
     with pytest.raises(ValueError, match="`name`"):
         summary_lines("nope", assoc)
-
-
-@pytest.fixture
-def micro_assoc(monkeypatch):
-    """The command tests below check the command, not the experiment: make it smaller still."""
-    monkeypatch.setitem(SIZES["tiny"], "assoc", {"ds": (8,), "ratios": (0.5, 1.0), "trials": 1, "cap_ds": (8,)})
-
-
-def test_report_command_writes_figures_numbers_and_markdown(tmp_path, capsys, micro_assoc):
-    assert main(["report", str(tmp_path), "--size", "tiny", "--only", "assoc"]) == 0
-    out = capsys.readouterr().out
-    assert "seed.assoc-memory: recall at N/d = 1" in out
-    numbers = json.loads((tmp_path / "numbers.json").read_text())
-    assert numbers["size"] == "tiny" and set(numbers["experiments"]) == {"assoc"}
-    md = (tmp_path / "report.md").read_text()
-    assert "![assoc](assoc_recall.png)" in md
-    assert f"*{numbers['experiments']['assoc']['caption']}*" in md  # the figure's caption under it
-    assert _is_png(tmp_path / "assoc_recall.png")
-
-
-def test_report_only_keeps_the_other_experiments_of_an_earlier_run(tmp_path, capsys, micro_assoc):
-    earlier = {"size": "tiny", "seed": 0, "wall_s": 1.0,
-               "experiments": {"encoder": {"figure": str(tmp_path / "optimal_encoder_blocks.png"), "wall_s": 1.0,
-                                           "divergence": {"3": {"6": [0.1, 0.0]}}, "ds": [1, 2],
-                                           "block_cosines": {}}}}
-    (tmp_path / "numbers.json").write_text(json.dumps(earlier))
-    assert main(["report", str(tmp_path), "--size", "tiny", "--only", "assoc"]) == 0
-    numbers = json.loads((tmp_path / "numbers.json").read_text())
-    assert list(numbers["experiments"]) == ["assoc", "encoder"]
-    assert numbers["experiments"]["encoder"] == earlier["experiments"]["encoder"]
-    md = (tmp_path / "report.md").read_text()
-    assert "## assoc" in md and "## encoder" in md and "--only assoc,encoder" in md
-    # another seed: nothing is kept
-    assert main(["report", str(tmp_path), "--size", "tiny", "--seed", "1", "--only", "assoc"]) == 0
-    assert list(json.loads((tmp_path / "numbers.json").read_text())["experiments"]) == ["assoc"]
-
-
-def test_report_command_rejects_unknown_experiments(tmp_path, capsys):
-    assert main(["report", str(tmp_path), "--only", "nope"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("aotmem: error: `--only`") and all(n in err for n in EXPERIMENTS)
 
 
 @pytest.mark.parametrize("fn", [assoc_recall_experiment, optimal_encoder_experiment, capacity_experiment])

@@ -7,7 +7,6 @@ import matplotlib
 import numpy as np
 import pytest
 
-import aotmem.verify.report as report
 from aotmem.verify import figures as F
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -199,30 +198,3 @@ def test_matplotlib_is_imported_by_the_first_figure_not_by_the_cli_or_this_modul
 
 
 # --- aotmem verify --report: the ledger's figures are drawn here, from their sweeps -----------------
-
-
-def test_report_figures_draw_their_sweeps_with_this_module(tmp_path, monkeypatch):
-    """The ledger's FIGURES entries wire each sweep to its figure (sweeps replaced by small data here)."""
-    calls = []
-
-    def fake(name, value):
-        def sweep(*args, **kw):
-            calls.append((name, kw))
-            return value
-        return sweep
-
-    monkeypatch.setattr(report, "sigma_sweep", fake("sigma", FIGURES["bounds_vs_sigma"][1]))
-    monkeypatch.setattr(report, "entropy_sweep", fake("entropy", FIGURES["lookup_vs_entropy"][1]))
-    monkeypatch.setattr(report, "recall_curves", fake("recall", ASSOC))
-    t1 = FIGURES["theorem1_vs_eps"][1]
-    monkeypatch.setattr(report, "theorem1_sweep", fake("theorem1", (t1.eps, t1.kl_model, t1.kl_target, t1.rhs,
-                                                                    t1.rhs_factor2)))
-    monkeypatch.setattr(report, "capacity_sweep", fake("capacity", (H, 2 * H + 2, 2 * H + 2, H + 1)))
-    assert list(report.FIGURES) == ["bounds_vs_sigma.png", "lookup_vs_entropy.png", "assoc_recall.png",
-                                    "theorem1_vs_eps.png", "capacity_vs_table1.png"]
-    for name, fn in report.FIGURES.items():
-        caption = fn(tmp_path / name)
-        assert isinstance(caption, str) and caption
-        assert _png(tmp_path / name), name
-    assert [c[0] for c in calls] == ["sigma", "entropy", "recall", "theorem1", "capacity"]
-    assert calls[-1][1] == {"d": 2, "d_h": 2}  # capacity_sweep's own defaults, stated

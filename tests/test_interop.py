@@ -1,4 +1,5 @@
-"""aotmem.interop and ``aotmem export``: the exported models' last-position logits equal ``AoT.logits``.
+"""aotmem.interop: the exported models' last-position logits equal ``AoT.logits`` (``aotmem export``:
+tests/test_cmd_export.py).
 
 Without the optional extra ``[interop]`` (torch, transformer-lens; absent in
 CI) the NumPy half runs: the ``W_QK`` factorisation, the TransformerLens
@@ -31,7 +32,6 @@ from aotmem.theory.aot import AoT
 from aotmem.theory.construct import construct, svd_target
 from aotmem.theory.generators import dirichlet_task
 from aotmem.theory.task import all_sequences
-from aotmem.verify.cli import main
 
 LAYOUT_RTOL = 1e-12  # NumPy layout vs AoT.logits: same sums up to zero padding and reassociation
 
@@ -241,16 +241,6 @@ def test_require_names_the_extra_when_it_is_absent(no_extra, kind):
         interop.require("jax")
 
 
-@pytest.mark.parametrize("kind", interop.KINDS)
-def test_export_without_the_extra_is_one_line_and_exit_2(no_extra, kind, tstar, tmp_path, capsys):
-    tstar.save(tmp_path / "m.npz")
-    out_file = tmp_path / "out.pt"
-    rc = main(["export", str(tmp_path / "m.npz"), "--to", kind, "--out", str(out_file), "--check", "all"])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == "" and not out_file.exists()
-    assert err.count("\n") == 1 and err.startswith("aotmem: error:") and "pip install 'aotmem[interop]'" in err
-
-
 def test_module_docstring_examples_run():
     res = doctest.testmod(interop, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.attempted >= 8 and res.failed == 0
@@ -375,27 +365,3 @@ def test_exported_logits_and_load_export_reject_bad_input(torch, tstar, tmp_path
     for name, msg in (("other.pt", "not written by"), ("junk.pt", "not readable"), ("missing.pt", "does not exist")):
         with pytest.raises(ValueError, match=msg):
             interop.load_export(tmp_path / name)
-
-
-@pytest.mark.parametrize("kind", interop.KINDS)
-def test_cli_export_writes_and_checks(tl, tstar, kind, tmp_path, capsys):
-    tstar.save(tmp_path / "m.npz")
-    rc = main(["export", str(tmp_path / "m.npz"), "--to", kind, "--out", str(tmp_path / "x.pt"), "--check", "all"])
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    lines = out.splitlines()
-    assert lines[0].startswith(f"wrote {tmp_path / 'x.pt'}: {kind}") and lines[1].startswith("check: 16 sequences")
-    assert lines[1].endswith(": ok") and float(lines[1].split("difference ")[1].split()[0]) <= interop.CHECK_RTOL
-    back = interop.load_export(tmp_path / "x.pt")
-    assert interop.check_export(tstar, back, tstar.kept_seqs) <= interop.CHECK_RTOL
-
-
-@pytest.mark.parametrize("extra, msg", [(["--to", "torch", "--qk", "svd"], "`--qk`"),
-                                        (["--to", "torch", "--tol", "-1"], "`--tol`"),
-                                        (["--to", "torch", "--check", "nope.npz"], "does not exist")])
-def test_cli_export_bad_arguments_exit_2_in_one_line(torch, tstar, tmp_path, capsys, extra, msg, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    tstar.save(tmp_path / "m.npz")
-    rc = main(["export", "m.npz", "--out", "x.pt", *extra])
-    _, err = capsys.readouterr()
-    assert rc == 2 and err.count("\n") == 1 and msg in err and not (tmp_path / "x.pt").exists()

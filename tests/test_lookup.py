@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import assume, example, given
@@ -287,3 +288,44 @@ def test_zero_prior_row_and_vacuous_draft_bound_are_not_nan():
     p, P = np.array([1.0, 0.0]), np.array([[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
     assert LU.draft_lookup_bound(p, P, 1) == math.inf  # C >= 1/2
     assert math.isfinite(LU.draft_lookup_bound(p, P, 1000)) and math.isfinite(LU.paper_theorem2_bound(p, P, 1000))
+
+
+# ---- numerical extremes: lambda of the look-up encoder at both ends (moved from tests/test_extremes.py)
+# lambda: brentq to 4 eps relative, then a logsumexp; 1e-10 covers both.
+LAMBDA_RTOL = 1e-10
+
+
+@pytest.mark.parametrize("N", [3, 50, 10**4])
+@pytest.mark.parametrize("h_frac", [0.0, 1e-300, 1e-12, 0.5, 1 - 1e-9, 1.0])
+def test_lookup_lambda_at_both_ends(N, h_frac):
+    """Gaps all -1 (``w_0 = e_1``, other rows ``e_2``): ``(N-1) e^{-lambda} = e^h - 1``, so
+    ``lambda = log((N-1)/(e^h - 1))`` exactly (the orthonormal case, in 2 columns instead of N)."""
+    import aotmem.theory.lookup as lookup
+    h = h_frac * math.log(N)
+    W = np.zeros((N, 2))
+    W[0, 0] = 1.0
+    W[1:, 1] = 1.0
+    lam = lookup.lookup_lambda(h, W, 0)
+    if h_frac == 0.0:
+        assert lam == math.inf
+        return
+    mh = mpmath.mpf(h)
+    ref = float(mpmath.log((N - 1) / mpmath.expm1(mh)))
+    if h_frac == 1.0:
+        assert lam == 0.0
+    else:
+        assert lam == pytest.approx(ref, rel=LAMBDA_RTOL, abs=1e-12)
+    assert np.isfinite(lam) and lam >= 0
+
+
+def test_lookup_lambda_bound_holds_at_tiny_entropy_with_a_jl_matrix():
+    """D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)`` at ``h = 1e-300`` for a certified W."""
+    import aotmem.theory.lookup as lookup
+    N, d = 8, 2000
+    W, cert = lookup.jl_matrix(N, d, seed=0)
+    C = float(np.abs(W @ W.T - np.eye(N)).max())
+    assert C < 0.5
+    for h in (1e-300, 1e-12, 0.5 * math.log(N)):
+        lam = lookup.lookup_lambda(h, W, 3)
+        assert math.isfinite(lam)
+        assert lam <= lookup.lookup_lambda_bound(h, N, C) * (1 + 1e-12)

@@ -1,0 +1,113 @@
+"""aotmem.verify.claims.lookup: look-up tables (``seed.lookup-bound``, ``draft.lookup-theorem``, ``paper.theorem2``).
+
+Regressions: counterexamples found by ``aotmem verify``, recomputed from scratch through the public theory
+API (both sides of the claim, and the violation beyond the ledger's tolerance), then fed through the
+registry (``verify.registry.evaluate``) so that a verdict that changes is noticed.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aotmem.theory.lookup import lookup_C, lookup_encoder
+from aotmem.verify.claims.lookup import lookup_d_recipes, lookup_div_eval, lookup_regime, lookup_setup
+from aotmem.verify.registry import KL_ATOL, KL_RTOL, Evaluation, all_claims, evaluate, get
+
+
+def _violated(key, recipe):
+    return evaluate(key, recipe).violated
+
+
+TOPIC = "aotmem.verify.claims.lookup"
+CLAIMS = [c for c in all_claims() if getattr(c.evaluate, "__module__", None) == TOPIC]
+PROVED = ["draft.lookup-theorem[lambda-bound]"]  # the D.6 bound on lambda (docs/theory.md): no instance violates it
+
+
+def test_the_topic_registers_its_claims():
+    ids = {c.id for c in CLAIMS}
+    assert {"seed.lookup-bound", "draft.lookup-theorem", "paper.theorem2"} <= ids, ids
+
+
+@pytest.mark.parametrize("key, i", [(c.key, i) for c in CLAIMS for i in range(len(c.examples))])
+def test_every_example_evaluates(key, i):
+    claim = get(key)
+    ev = claim.evaluate(claim.examples[i])
+    assert isinstance(ev, Evaluation)
+    assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
+
+
+@pytest.mark.parametrize("key", PROVED)
+@settings(max_examples=max(5, settings.default.max_examples // 5))
+@given(data=st.data())
+def test_proved_statements_hold_on_their_own_instances(key, data):
+    claim = get(key)
+    recipe = data.draw(claim.instances("quick"), label="recipe")
+    ev = claim.evaluate(recipe)
+    assert ev.outside is not None or not ev.violated, (recipe, ev)
+
+
+@settings(max_examples=10)
+@given(data=st.data(), regime=st.sampled_from(["any", "C<1/2"]))
+def test_lookup_d_recipes_draw_a_jl_dimension(data, regime):
+    r = data.draw(lookup_d_recipes(regime=regime))
+    dmin = math.floor(128 * math.log(r["N"] + 1)) + 1
+    assert r["kind"] == "lookup" and 0 <= r["wseed"] < 2**16 and r["d"] >= 2
+    if regime == "C<1/2":
+        assert dmin <= r["d"] <= 4 * dmin and lookup_C(r["N"], r["d"]) < 0.5
+
+
+def test_lookup_setup_and_regime():
+    """The task and the certified JL draw of the recipe (the same arrays on a second call); the regime reasons."""
+    rec = {"kind": "lookup", "N": 3, "S": 1, "entropy_frac": 0.5, "prior": "uniform", "seed": 0, "d": 2, "wseed": 0}
+    task, W, cert = lookup_setup(rec)
+    assert task.N == 3 and W.shape == (3, 2) and cert.max_dev == pytest.approx(np.abs(W @ W.T - np.eye(3)).max())
+    assert lookup_setup(rec)[1] is W  # cached: the search reuses a draw many times
+    *_, C, why = lookup_regime(rec, "formula")
+    assert C == lookup_C(3, 2) >= 0.5 and why.startswith("C = ")
+    *_, C, why = lookup_regime(dict(rec, d=600), "achieved")
+    assert C < 0.5 and why is None
+
+
+def test_lookup_div_eval_is_the_encoders_divergence_against_the_bound():
+    rec = {"kind": "lookup", "N": 3, "S": 1, "entropy_frac": 0.5, "prior": "uniform", "seed": 0, "d": 600,
+           "wseed": 0}
+    ev = lookup_div_eval("achieved", "draft.lookup-theorem")(rec)
+    task, W, cert = lookup_setup(rec)
+    assert ev.lhs == pytest.approx(lookup_encoder(task, W).divergence(task.prior), rel=1e-12)
+    assert ev.detail["C"] == cert.max_dev and not ev.violated
+
+
+# ---- seed.lookup-bound without C < 1/2; paper.theorem2's simplified form (regressions)
+def test_seed_lookup_bound_as_written_is_negative_for_small_d():
+    """N = 3, d = 2: C = sqrt(32 log 4 / 2) = 4.7 > 1/2, (1+4C)/(1-2C) < 0: the RHS is negative."""
+    from aotmem.theory.generators import lookup_task
+    from aotmem.theory.lookup import jl_matrix, lookup_C, lookup_encoder, lookup_terms
+
+    task = lookup_task(3, 1, entropy=0.5 * math.log(3), seed=0)
+    W, _ = jl_matrix(3, 2, seed=0)
+    dk = float(task.prior @ lookup_encoder(task, W).kl_rows())
+    C = lookup_C(3, 2)
+    rhs = float(task.prior @ lookup_terms(task.cond)[1]) * (1 + 4 * C) / (1 - 2 * C)
+    assert rhs < 0 < dk and dk - rhs > KL_ATOL
+    assert _violated("seed.lookup-bound[as-written]", {"kind": "lookup", "N": 3, "S": 1, "entropy_frac": 0.5,
+                                                       "prior": "uniform", "seed": 0, "d": 2, "wseed": 0})
+
+
+def test_theorem2_simplified_is_below_the_first_form():
+    """Two rows, logits [0,0,0,1] and [0,0,2,2], equal prior, d = 207 (C < 1/2): first form > simplified."""
+    from aotmem.theory.divergence import log_softmax
+    from aotmem.theory.lookup import lookup_C, paper_theorem2_bound, paper_theorem2_simplified
+
+    P = np.exp(log_softmax(np.array([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]])))
+    p = np.array([0.5, 0.5])
+    assert lookup_C(4, 207) < 0.5
+    first = paper_theorem2_bound(p, P, 207, constant="4C")
+    simp = paper_theorem2_simplified(p, P, 207)
+    assert first - simp > KL_ATOL + KL_RTOL * simp
+    assert (first - simp) / simp > 0.02
+    assert _violated("paper.theorem2[first<=simplified]",
+                     {"kind": "explicit", "N": 4, "S": 1, "logits": [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]],
+                      "weights": [1.0, 1.0], "seed": 0, "d": 207, "wseed": 0})
