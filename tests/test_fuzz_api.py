@@ -224,8 +224,9 @@ def _entry_points():
 ENTRY_POINTS = _entry_points()
 
 # (entry point id, parameter or "VALID") with a known defect in another
-# module, pinned by a strict-xfail reproducer below; the generic tests
-# mark exactly these pairs xfail(strict=True), so a fix is noticed.
+# module, pinned by a strict-xfail reproducer below: the valid-input test
+# marks a "VALID" pair xfail(strict=True) (a fix is noticed), the malformed
+# test leaves a parameter pair out of its draws (its reproducer fails until fixed).
 KNOWN: dict[tuple[str, str], str] = {
 }
 

@@ -447,7 +447,7 @@ def test_uniform_rows_centre_to_exactly_zero_and_fit_like_float64(N):
     assert np.allclose(Wa @ Wa.T, b.W @ b.W.T, rtol=0, atol=1e-15) and np.abs(Wa.sum(axis=0)).max() <= 1e-15
     close(a.F, b.F, rtol=0, atol=1e-15)
     lr, rep = pr.f_wls_alternating_mp(p, P, 2)
-    assert rep.converged and rep.history == (0,)  # an exact fit at the start: no sweep (float64: see test_lowrank)
+    assert rep.converged and rep.history == (0,)  # an exact fit at the start: no sweep (float64 too: test_lowrank)
     assert all(v == 0 for v in lr.F)
 
 

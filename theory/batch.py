@@ -710,17 +710,20 @@ def _wls_alternating(p, P, L, d, ok, why, iters, tol):
     """``theory.lowrank.f_wls_alternating`` (reading ``pi-prior``) on a stack: ``(W, E, sweeps, objective, converged)``.
 
     Each instance runs the scalar sweeps and stops by the scalar rule (an
-    exact fit, ``hist == 0``, or a relative decrease ``<= tol``); a sweep acts
-    on the instances still running (gathered, then scattered back).
+    exact fit up to rounding, ``hist <= lowrank._objective_floor``, or a relative
+    decrease ``<= tol``); a sweep acts on the instances still running (gathered,
+    then scattered back).
     """
     W, _ = _ls_fit(p, P, L, d, "uniform")
     E = _wls_encoder(P, L, W, ok, why)
     hist = _weighted_residual(p, P, L, E @ _mT(W))
     sweeps = np.zeros(P.shape[0], dtype=np.int64)
     converged = np.zeros(P.shape[0], dtype=bool)
+    N = P.shape[2]
+    floor = _dot_rows(p, ((N + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=2)) ** 2)  # _objective_floor
     active = ok.copy()
     for k in range(1, iters + 1):
-        exact = active & (hist == 0.0)  # exact fit: nothing left to decrease
+        exact = active & (hist <= floor)  # an exact fit up to rounding: nothing left to decrease
         converged |= exact
         active &= ~exact
         idx = np.flatnonzero(active)

@@ -67,6 +67,17 @@ ONES_IN_IMAGE_TOL = 1e-8
 RANK_RTOL = 1e-10
 
 
+def _objective_floor(w: np.ndarray, L: np.ndarray) -> float:
+    """Float64 rounding's reach in the weighted objective ``R = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` of an exact fit.
+
+    ``F_t - L_t`` and its centring are off by ``~(N + 2) eps max_o |L_{t,o}|`` per entry at an exact fit
+    (``|F| ~ |L|``), so ``R`` there is rounding up to ``sum_t w_t ((N + 2) eps max_o |L_{t,o}|)^2``: an
+    objective below this is an exact fit (e.g. uniform rows: ``R ~ 1e-32``, not 0), which no sweep can improve.
+    """
+    N = L.shape[1]
+    return float(w @ ((N + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=1)) ** 2)
+
+
 def _centring_noise(L: np.ndarray) -> float:
     """Float64 rounding's reach in the centred ``L`` of any reading, in Frobenius norm.
 
@@ -316,8 +327,8 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     """``P_t = W_U [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T)`` (``draft.lemma-wls``), ``(N, N)``.
 
     An (oblique) projection onto ``Im(W_U)``: ``P_t^2 = P_t``. Then
-    ``W_U w_E(t) = P_t L_t``. The ``d x d`` inverse is formed by a solve whose
-    condition number is checked against ``WLS_COND_MAX``. Needs ``pi_t > 0`` (Assumption 2).
+    ``W_U w_E(t) = P_t L_t``. Computed by the QR of :func:`wls_system`'s ``M_t`` (as
+    :func:`wls_encoder`), ``cond(A_t)`` checked against ``WLS_COND_MAX``. Needs ``pi_t > 0`` (Assumption 2).
 
     >>> Pt = wls_projection(np.array([0.5, 0.3, 0.2]), np.array([[1.0], [0.0], [-1.0]]))
     >>> bool(np.allclose(Pt @ Pt, Pt))
@@ -328,14 +339,16 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     if not np.all(pi > 0):
         raise ValueError("`cond_row` violates Assumption 2 (full support): a probability is 0")
     W = _check_WU(W_U, pi.size)
-    C = np.diag(pi) - np.outer(pi, pi)  # (N, N), PSD, kernel span(1)
-    o = int(np.argmax(pi))
-    C[o, o] = pi[o] * (np.sum(pi) - pi[o] if pi[o] <= 0.5 else np.sum(np.delete(pi, o)))  # pi_o (1 - pi_o), no cancellation
-    A = W.T @ C @ W  # (d, d)
-    c = np.linalg.cond(A)
+    # P_t x = W_U e(x), e(x) = argmin ||M e - B x|| with B = diag(sqrt pi) (I - 1 pi^T), M = B W_U
+    # (B^T B = I_pi - pi pi^T): by QR, P_t = W_U R^{-1} Q^T B, so the error scales with
+    # cond(R) = sqrt(cond(A_t)), as in wls_encoder (the normal equations' solve scaled with cond(A_t))
+    M, _, cond_A = wls_system(pi[None, :], W)
+    c = float(cond_A[0])
     if not c <= WLS_COND_MAX:
         raise ValueError(f"`cond_row` makes A = W_U^T (I_pi - pi pi^T) W_U ill-conditioned: cond = {c:.3g} > {WLS_COND_MAX:g}")
-    return W @ np.linalg.solve(A, W.T @ C)
+    B = np.sqrt(pi)[:, None] * (np.eye(pi.size) - pi[None, :])  # (N, N)
+    Q, R = np.linalg.qr(M[0])  # (N, d), (d, d)
+    return W @ np.linalg.solve(R, Q.T @ B)
 
 
 def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = None) -> LowRank:
@@ -418,14 +431,13 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     then ``W = Q R``, ``W <- Q``, ``E <- E R^T`` -- ``F`` up to row constants
     and ``R`` unchanged. Each step cannot increase ``R``, and ``history[0]`` is
     ``R(f_wls)`` for ``W_U0``, so the result is never worse than ``f_wls``.
-    Stops when the relative decrease of a sweep is below ``tol``.
+    Stops when the relative decrease of a sweep is below ``tol``, or when the objective
+    is an exact fit up to float64's rounding (``_objective_floor``; e.g. uniform rows).
 
     Returns ``(LowRank, AlternatingReport)``. Needs Assumption 2 and ``d <= N-1``.
     Raises ``ValueError`` when an E-step is refused as by :func:`f_wls` or a W-step is
     ill-conditioned (``WLS_COND_MAX``): the weighted regression does not determine ``w_o``,
-    e.g. with fewer than ``d`` rows of ``p(t) > 0`` under the ``pi-prior`` reading, or when
-    every row is constant up to rounding (uniform rows: the closed form is exact, ``E ~ 1e-16``,
-    but its objective, ~1e-32, is not exactly 0, so a sweep runs on an encoder of rounding noise).
+    e.g. with fewer than ``d`` rows of ``p(t) > 0`` under the ``pi-prior`` reading.
     """
     p, P = _check_task(prior, cond)
     N = P.shape[1]
@@ -442,10 +454,11 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
         raise ValueError(f"`W_U0` must have shape (N, d) = ({N}, {d}) (got {W.shape})")
     E = wls_encoder(P, W)
     hist = [weighted_residual(p, P, E @ W.T, reading)]
+    floor = _objective_floor(w, L)
     converged = False
     k = 0
     for k in range(1, iters + 1):
-        if hist[-1] == 0.0:  # exact fit (e.g. uniform rows): nothing left to decrease
+        if hist[-1] <= floor:  # an exact fit up to rounding (e.g. uniform rows): nothing left to decrease
             converged = True
             break
         c = np.sum(P * (L - E @ W.T), axis=1)  # (T,) optimal constants for (W, E)

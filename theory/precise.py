@@ -80,7 +80,7 @@ from aotmem.theory.lookup import (
     tight_lookup_bound,
 )
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, RANK_RTOL, WLS_READINGS, AlternatingReport
-from aotmem.theory.lowrank import _centring_noise
+from aotmem.theory.lowrank import _centring_noise, _objective_floor
 from aotmem.theory.spectra import SIGMA_READINGS
 from aotmem.theory.validate import (
     check_array,
@@ -1045,8 +1045,9 @@ def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 
     the ``d x d`` solve of ``sum_t w_t pi(o|t) (E(t) . w_o + c_t - L_{t,o})^2``;
     gauge ``W <- W - 1 (1^T W)/N``, then orthonormalised (Gram-Schmidt: the span
     of the float64 QR's ``Q``, which is all the E-step sees); E-step: the closed
-    form) and the same stopping rule (stop when ``R = 0`` or when a sweep's
-    decrease is ``<= tol * max(R_prev, float64 tiny)``), decided exactly here.
+    form) and the same stopping rule (stop when ``R`` is at most float64's
+    rounding floor of an exact fit, ``theory.lowrank._objective_floor``, or when a
+    sweep's decrease is ``<= tol * max(R_prev, float64 tiny)``), decided exactly here.
 
     Returns ``(LowRankMP, AlternatingReport)`` (``history`` of mpf).
     ``NotUnique`` when a system is singular at ``dps`` digits.
@@ -1075,8 +1076,15 @@ def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 
         converged = False
         tiny = mpmath.mpf(float(np.finfo(float).tiny))
         tolm = mpmath.mpf(float(tol))
+        # the float64 rule: an objective within float64's rounding of an exact fit stops the sweeps
+        wf = np.asarray(prior, dtype=np.float64) if reading == "pi-prior" else np.ones(T)
+        floor = mpmath.mpf(_objective_floor(wf, np.log(Pf)))
         for k in range(1, iters + 1):
-            if hist[-1] == 0:
+            if hist[-1] > 0 and abs(hist[-1] - floor) <= tau * floor:
+                raise NotUnique(f"f_wls_alternating: the objective {mpmath.nstr(hist[-1], 8)} is within "
+                                f"10^-{dps // 2} of float64's rounding floor of an exact fit, where the float64 "
+                                f"sweeps stop (sweep {k})")
+            if hist[-1] <= floor:
                 converged = True
                 break
             F = _matmul_rows(E, [list(c) for c in zip(*Wr)])
