@@ -27,11 +27,7 @@ from aotmem.verify.runner import MP_RTOL, SUSPECT_ATOL
 
 # Kept entries that no longer reproduce, each with why: strict xfail, so the entry's fix (or its removal
 # from KEPT) is noticed. Reported to the ledger's owner.
-STALE = {
-    "paper.theorem1[as-written,target=optimal]":
-        "outside the regime now: the construction needs H = 4 heads, more than the theorem's 1 (the skip "
-        "connection supplies 5 of the target's rank 7), since the constructor's balanced design (a86018b)",
-}
+STALE: dict[str, str] = {}
 
 
 def _params():
