@@ -243,7 +243,7 @@ def main() -> None:
     rows = []
     for k, (name, make) in enumerate(PANEL if args.panel else PANEL[:1]):
         rows.append((name, run(name, make(), args.repeats, verbose=k == 0)))
-    print(f"\nsummary (target: 10x at 1e-6; ours = minimize_newton from the f_ls start, median ms):")
+    print("\nsummary (target: 10x at 1e-6; ours = minimize_newton from the f_ls start, median ms):")
     for name, out in rows:
         cells = []
         for rel in RELS:

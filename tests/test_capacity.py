@@ -1,6 +1,5 @@
 """Capacities and parameter counts (paper.theorem1, paper.cor1, paper.cor2, paper.table1, seed.theorem-aot)."""
 
-import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st

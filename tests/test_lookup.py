@@ -142,7 +142,7 @@ def test_encoder_divergence_identity_and_model_mass(case):
 def test_lookup_bounds_hold_for_the_encoder(case):
     """seed.lookup-bound, draft.lookup-theorem, paper.theorem2 (first form, both constants) vs the D.6 encoder."""
     task, W, cert = case
-    p, P, N, d = task.prior, task.cond, task.N, W.shape[1]
+    p, P, d = task.prior, task.cond, W.shape[1]
     k = float(p @ LU.lookup_encoder(task, W).kl_rows())
     tight = LU.tight_lookup_bound(p, P, d)
     draft = LU.draft_lookup_bound(p, P, d)

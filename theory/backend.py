@@ -275,7 +275,7 @@ def lacn2_cond1(lu, anorm: float, norm: str = "1") -> float:
     """
     xp = xp_of(lu)
     if xp is np:
-        from scipy.linalg import solve_triangular
+        solve_triangular = scipy.linalg.solve_triangular
     else:  # pragma: no cover - needs a GPU
         from cupyx.scipy.linalg import solve_triangular
     n = lu.shape[0]

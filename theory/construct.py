@@ -47,8 +47,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
+import scipy.linalg
+from scipy.linalg import lapack
 
 from aotmem.theory.aot import AoT, AoTShape, forward_chunk, head_values
 from aotmem.theory.backend import (LUFactors, col_abs_sums, cond1_triangular, cond_from_lu, get_xp, lu_factor_cond,
@@ -636,16 +639,14 @@ def _pivoted_lu(A, norms) -> _Pivoted:
     # ||A_1||_1 = column sums of |D A| over the kept rows: all rows now, minus the dropped ones below
     colsum = col_abs_sums(An)
     if xp is np:
-        import scipy.linalg as sla
-
         An = np.asfortranarray(An)
-        (getrf,) = sla.get_lapack_funcs(("getrf",), (An,))
+        (getrf,) = scipy.linalg.get_lapack_funcs(("getrf",), (An,))
         lu, piv, info = getrf(An, overwrite_a=True)
         if info < 0:  # pragma: no cover - LAPACK argument error
             raise ValueError(f"LAPACK getrf failed (info = {info})")
         lu1 = np.asfortranarray(lu[:T1])  # packed L_1 U of A_1 = (D A)[use]
     else:  # pragma: no cover - needs a GPU
-        import cupyx.scipy.linalg as sla
+        import cupyx.scipy.linalg as sla  # the optional extra [gpu], only on this path
 
         lu, piv = sla.lu_factor(An, overwrite_a=True, check_finite=False)
         piv = to_numpy(piv)
@@ -672,8 +673,6 @@ def _square_rows(k: int, n_head_rows: int, excess: int):
 def _qr_raw(A: np.ndarray):
     """LAPACK ``geqrf`` of ``A`` ``(k, n)``, ``k >= n``, in raw form: ``(qr, tau, R)`` (``Q`` is never formed:
     ``numpy.linalg.qr`` forming it was 8x slower here)."""
-    import scipy.linalg
-
     (qr, tau), R = scipy.linalg.qr(A, mode="raw", overwrite_a=True, check_finite=False)
     n = A.shape[1]
     return qr, tau, np.triu(R[:n, :n])
@@ -681,9 +680,6 @@ def _qr_raw(A: np.ndarray):
 
 def _qr_min_norm(qr, B) -> np.ndarray:
     """Minimum-norm ``Y`` with ``A^T Y = B`` from :func:`_qr_raw`: ``R^T Z = B``, then ``Y = Q [Z; 0]`` by ``ormqr``."""
-    import scipy.linalg
-    from scipy.linalg import lapack
-
     q, tau, R = qr
     B = to_numpy(B)
     Z = scipy.linalg.solve_triangular(R, B, trans="T", lower=False, check_finite=False)
@@ -1101,8 +1097,6 @@ class LoadedTarget:
 
 def load_target(path) -> LoadedTarget:
     """Read a target ``.npz`` (keys ``W`` ``(N, d)``, ``E`` ``(T, d)``, optional ``converged``, ``reason``)."""
-    from pathlib import Path
-
     path = Path(path)
     if not path.exists():
         raise ValueError(f"target file `{path}` does not exist")

@@ -411,6 +411,6 @@ def python_docs_text() -> str:
     >>> len(text) > 100_000 and "assignment" in text
     True
     """
-    from pydoc_data.topics import topics
+    from pydoc_data.topics import topics  # lazy: ~1 MB of text, loaded only by the tutorial's task
 
     return "\n\n".join(topics[k] for k in sorted(topics))

@@ -51,6 +51,7 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.linalg.lapack import dpocon
 from scipy.optimize import minimize
 
+from aotmem.theory.exact import prop2_encoder
 from aotmem.theory.divergence import _kl_block, _log_softmax
 from aotmem.theory.lowrank import LowRank, f_ls, f_wls
 from aotmem.theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
@@ -817,21 +818,6 @@ def _balanced(W, E):
     return W @ (Vt.T * rs), Ue * rs
 
 
-def _orthonormal_frame(W, E):
-    """Same logits up to row constants: ``W`` (N, d) orthonormal and orthogonal to ``1``, ``E`` adjusted, ``U`` (N, N-1-d) completing ``[1, W]``."""
-    N, d = W.shape
-    Q, R = np.linalg.qr(np.concatenate([np.full((N, 1), 1 / np.sqrt(N)), W], axis=1), mode="complete")
-    # W = 1 R[0, 1:] / sqrt(N) + Q[:, 1:d+1] R[1:d+1, 1:]: the first term only adds row constants to F
-    return Q[:, 1:d + 1], E @ R[1:d + 1, 1:].T, Q[:, d + 1:]
-
-
-def _balanced(W, E):
-    """:func:`balance` for ``W`` with orthonormal columns: ``E = U_e s V^T`` gives ``(W V sqrt s, U_e sqrt s)``."""
-    Ue, s, Vt = np.linalg.svd(E, full_matrices=False)
-    rs = np.sqrt(s)
-    return W @ (Vt.T * rs), Ue * rs
-
-
 def minimize_newton(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter: int = 200, callback=None,
                     radius: float = NEWTON_RADIUS) -> MinimizeResult:
     """Trust-region Newton for ``min dKL(pi, E W^T)`` (``paper.prop1``, ``paper.lemma1``) on ``phi(W) = min_E dKL(pi, E W^T)``.
@@ -959,8 +945,6 @@ def _newton_fits(T, N, d):
 
 
 def _prop2(p, P, d):
-    from aotmem.theory.exact import prop2_encoder  # lazy: exact imports lowrank only, but keep import graph acyclic
-
     lr = prop2_encoder(p, P)
     return _pad(lr.W, lr.E, d)
 

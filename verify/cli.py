@@ -34,7 +34,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+import numpy as np
 
 COMMANDS = ("task", "bounds", "curve", "construct", "verify", "report", "export")
 
@@ -71,8 +74,6 @@ def is_input_error(exc: BaseException) -> bool:
     ``ValueError`` subclass, is a solver's failure and is internal, as is
     every other exception.
     """
-    import numpy as np
-
     if isinstance(exc, np.linalg.LinAlgError):
         return False
     return isinstance(exc, (ValueError, OSError))
@@ -80,8 +81,6 @@ def is_input_error(exc: BaseException) -> bool:
 
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -29,10 +29,12 @@ an unreadable target) print one line and exit 2 (``verify.cli``).
 
 from __future__ import annotations
 
+import math
 import sys
 
 from aotmem.theory.construct import QK_KINDS, RTOL, VARIANTS, construct, load_target, save_target, svd_target
 from aotmem.theory.generators import KINDS, random_task
+from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.task import load_task
 from aotmem.verify.jsonout import dumps
 
@@ -85,8 +87,6 @@ def _task(args):
         if args.kind == "almost-rank":
             kw["sigma"] = 0.1
     if args.kind == "lookup":
-        import math
-
         kw["entropy"] = 0.5 * math.log(args.N)
     return random_task(args.kind, args.N, args.S, seed=args.seed, **kw)
 
@@ -96,8 +96,6 @@ def _target(task, d: int, which: str):
     if which == "svd":
         return svd_target(task, d), None, ""
     if which == "optimal":
-        from aotmem.theory.optimal import optimal_encoder
-
         res = optimal_encoder(task.prior, task.cond, d, seed=0)
         return res, bool(res.converged), res.reason
     t = load_target(which)

@@ -24,6 +24,7 @@ from pathlib import Path
 from aotmem.theory.lowrank import f_ls, f_wls
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.verify.cmd_bounds import BOUND_ATOL, BOUND_RTOL, bound_table_and_solution, zero_encoder_divergence
+from aotmem.verify.figures import Rule, Series, curve_plot
 from aotmem.verify.jsonout import dumps
 
 __all__ = ["parse_ds", "curve", "format_curve", "plot_curve", "add_parser", "run"]
@@ -181,8 +182,6 @@ def plot_curve(result: dict, path) -> str:
     ``inf``) on the top edge. ``result`` is :func:`curve`'s result, or the
     same read back from ``curve.json``. Returns the caption.
     """
-    from aotmem.verify.figures import Rule, Series, curve_plot
-
     pts = [pt for pt in result["points"] if "optimal" in pt]
     if not pts:
         raise ValueError("`result` has no computed point to plot")

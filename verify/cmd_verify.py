@@ -14,6 +14,8 @@ import os
 import sys
 import time
 
+from aotmem.verify.registry import select
+from aotmem.verify.report import table, to_json, write_json, write_markdown
 from aotmem.verify.runner import PROFILES, run_claims
 
 
@@ -51,9 +53,6 @@ def _workers(value: str, n_claims: int) -> int:
 
 
 def run(args) -> int:
-    from aotmem.verify.registry import select
-    from aotmem.verify.report import table, to_json, write_json, write_markdown
-
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
     claims = select(args.claims)

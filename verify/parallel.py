@@ -21,6 +21,9 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from aotmem.verify.registry import get
+from aotmem.verify.runner import _run_key
+
 __all__ = ["map_claims", "dask_client"]
 
 # Expensive claims first keeps the pool busy to the end (the longest job does not start last).
@@ -29,8 +32,6 @@ _BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _ordered(keys: list[str]) -> list[str]:
-    from aotmem.verify.registry import get
-
     return sorted(keys, key=lambda k: (_COST_ORDER[get(k).cost], keys.index(k)))
 
 
@@ -52,8 +53,6 @@ def dask_client(scheduler):
 
 def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, scheduler=None):
     """Yield the result dicts of the claims ``keys`` as they finish (any order)."""
-    from aotmem.verify.runner import _run_key
-
     order = _ordered(keys)
     if scheduler is not None:
         from distributed import as_completed

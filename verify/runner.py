@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import sys
 import time
 import warnings
@@ -51,7 +50,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisDeprecationWarning
 
 from aotmem.verify.recipes import limits
-from aotmem.verify.registry import Claim, Evaluation
+from aotmem.verify.registry import Claim, Evaluation, get, select
 from aotmem.verify.search import explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
 
 __all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "claim_seed"]
@@ -665,8 +664,6 @@ def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info
 
 def _run_key(key: str, profile: str, seed: int) -> dict:
     """Worker entry point: the result of claim ``key`` as a dict (picklable)."""
-    from aotmem.verify.registry import get
-
     return run_claim(get(key), profile=profile, seed=seed).as_dict()
 
 
@@ -704,7 +701,7 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
             for claim in claims:
                 report(run_claim(claim, profile=profile, seed=seed))
         else:
-            from aotmem.verify.parallel import map_claims
+            from aotmem.verify.parallel import map_claims  # parallel imports this module: lazy breaks the cycle
 
             for d in map_claims([c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler):
                 report(Result(**d))
@@ -716,8 +713,6 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from aotmem.verify.registry import select
-
     out, _ = run_claims(select(sys.argv[1] if len(sys.argv) > 1 else None), progress=sys.stderr)
     for r in out:
         print(r.key, r.verdict, r.instances, r.margin_text(), r.reason)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -511,7 +511,7 @@ def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 4
 
 def _hypothesis_shrink(r: dict, violates, tries: int, seed: int):  # noqa: ARG001 (derandomized)
     Z, w = r["logits"], r["weights"]
-    T, N = len(Z), len(Z[0])
+    T = len(Z)
     entry = lambda v: st.sampled_from(list(dict.fromkeys([0.0, _round(v, 0), _round(v, 1), _round(v, 2), float(v)])))
     weight = lambda v: st.sampled_from(list(dict.fromkeys([1.0, _round_weight(v, 0), _round_weight(v, 1), float(v)])))
     rows = st.tuples(*[st.tuples(st.booleans().map(lambda b: not b),  # shrinks to "keep"

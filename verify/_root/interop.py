@@ -79,12 +79,15 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
+import warnings
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
 from aotmem.theory.aot import AoT, load_aot
+from aotmem.theory.task import load_task
 from aotmem.theory.validate import check_int
 
 __all__ = ["EXTRA", "TL_REQUIREMENT", "CHECK_RTOL", "QK_SCHEMES", "KINDS", "FORMAT", "as_aot", "qk_factors", "TLWeights",
@@ -314,8 +317,6 @@ def seqs_for_check(spec, model_or_npz) -> np.ndarray:
             if "seqs" in keys:
                 seqs = np.array(data["seqs"])
             elif {"prior", "cond"} <= keys:
-                from aotmem.theory.task import load_task
-
                 seqs = load_task(path).seqs
             else:
                 raise ValueError(f"check file `{path}` has no `seqs` (nor `prior` and `cond` of a task)")
@@ -346,8 +347,6 @@ def require(kind: str = "torch"):
     try:
         return torch, tl.HookedTransformer, tl.HookedTransformerConfig
     except (ImportError, AttributeError):  # TransformerLens 4 raises ImportError for the removed names
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             found = version("transformer-lens")
         except PackageNotFoundError:
@@ -357,8 +356,6 @@ def require(kind: str = "torch"):
 
 
 def _build_tl(config: dict, state: dict | None, device: str):
-    import warnings
-
     torch, HookedTransformer, HookedTransformerConfig = require("transformer-lens")
     cfg = HookedTransformerConfig(**config, dtype=torch.float64, device=device)
     with warnings.catch_warnings():  # 3.x announces its own deprecation on every construction

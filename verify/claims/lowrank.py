@@ -7,6 +7,7 @@ The bound entries are generated from the catalogue :data:`aotmem.theory.bounds.C
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 from hypothesis import strategies as st
 from scipy.special import logsumexp
@@ -314,8 +315,6 @@ def _taylor_identity_recheck(recipe, ev):
 
 @guarded
 def _taylor_bound_recheck(recipe, ev):
-    import mpmath
-
     task, F = _taylor_logits(recipe)
     with mpmath.workdps(60):
         gap = abs(kl_mp(task.prior, task.cond, F) - taylor_proxy_mp(task.prior, task.cond, F))
@@ -440,7 +439,7 @@ def _wls_image(recipe):
 
 def _wls_alternatives(recipe, task, W, E):
     """The encoders the minimiser reading compares with the closed form: the LS encoder and perturbations."""
-    P, L = task.cond, np.log(task.cond)
+    L = np.log(task.cond)
     rng = np.random.default_rng(recipe["fseed"] + 1)
     alts = [np.linalg.lstsq(W, (L - L.mean(axis=1, keepdims=True)).T, rcond=None)[0].T]
     for _ in range(WLS_PERTURBATIONS):
@@ -453,8 +452,6 @@ def _wls_alternatives(recipe, task, W, E):
 @guarded
 def _wls_minimiser_recheck(recipe, ev):
     """The row's variance of the closed form (computed at 50 digits) against the same alternatives, at 50 digits."""
-    import mpmath
-
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
     t = int(ev.detail["row"])
@@ -468,8 +465,6 @@ def _wls_minimiser_recheck(recipe, ev):
 @guarded
 def _wls_projection_recheck(recipe, ev):
     """``max |P_t P_t - P_t|`` over the same rows, with ``P_t`` at 50 digits."""
-    import mpmath
-
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
     rows, _ = _rows_in_regime(task, W)
@@ -485,8 +480,6 @@ def _wls_projection_recheck(recipe, ev):
 @guarded
 def _wls_image_recheck(recipe, ev):
     """``max |W_U w_E(t) - P_t L_t|`` over the same rows, both at 50 digits."""
-    import mpmath
-
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
     rows, _ = _rows_in_regime(task, W)
