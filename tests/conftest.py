@@ -1,6 +1,7 @@
-"""Hypothesis profiles: ``ci`` (default; derandomized, modest counts), ``thorough``, ``debug``.
+"""Hypothesis profiles: ``ci`` (default; derandomized, modest counts), ``thorough``, ``debug``; and the
+fixtures ``torch`` and ``tl`` of the optional extra ``[interop]`` (a skip where it is absent).
 
-Select with ``HYPOTHESIS_PROFILE=thorough pytest``.
+Select a profile with ``HYPOTHESIS_PROFILE=thorough pytest``.
 """
 
 import os
@@ -10,7 +11,10 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import pytest
 from hypothesis import HealthCheck, Verbosity, settings
+
+from aotmem import interop  # imports neither torch nor transformer-lens: the fixtures below do
 
 settings.register_profile(
     "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
@@ -22,3 +26,25 @@ settings.register_profile(
 )
 settings.register_profile("debug", max_examples=10, deadline=None, verbosity=Verbosity.verbose, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _need(kind: str):
+    """The extra's modules, or a skip (a failure under AOTMEM_INTEROP_REQUIRED=1, as benchmarks/interop_check.sh sets)."""
+    try:
+        return interop.require(kind)
+    except ImportError as exc:
+        if os.environ.get("AOTMEM_INTEROP_REQUIRED") == "1":
+            pytest.fail(f"AOTMEM_INTEROP_REQUIRED=1 but {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def torch():
+    """torch (the optional extra [interop]), or a skip."""
+    return _need("torch")
+
+
+@pytest.fixture(scope="module")
+def tl(torch):
+    """transformer-lens (the optional extra [interop]), or a skip."""
+    return _need("transformer-lens")

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from aotmem.theory.divergence import entropy
+from aotmem.theory.divergence import entropy, log_softmax
 from aotmem.theory.generators import permutation_of
 from aotmem.theory.spectra import sigma as sigma_of
 from aotmem.theory.task import Task
@@ -141,3 +141,16 @@ def any_tasks(*, profile: str = "quick", max_n: int | None = None, max_t: int | 
     """Any kind of task: full support (Dirichlet), look-up table or association."""
     kw = dict(profile=profile, max_n=max_n, max_t=max_t)
     return st.one_of(dirichlet_tasks(**kw), lookup_tasks(**kw), association_tasks(**kw))
+
+
+# ---- plain builders (not ledger recipes)
+def big_vocab_task(N: int, T: int, seed: int = 0, *, rank: int | None = None, noise: float = 1e-3) -> Task:
+    """``T`` sequences of length 1 over ``N`` tokens; logits Gaussian, or rank ``rank`` plus ``noise``."""
+    rng = np.random.default_rng(seed)
+    if rank is None:
+        logits = rng.normal(scale=2.0, size=(T, N))
+    else:
+        logits = rng.normal(size=(T, rank)) @ rng.normal(size=(rank, N)) + noise * rng.normal(size=(T, N))
+    cond = np.exp(log_softmax(logits))
+    cond /= cond.sum(axis=1, keepdims=True)
+    return Task(np.full(T, 1.0 / T), cond, seqs=np.arange(T)[:, None])

@@ -15,12 +15,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from strategies import almost_rank_tasks, full_support_tasks
+from strategies import almost_rank_tasks, big_vocab_task, full_support_tasks
 from aotmem.theory import bounds as B
 from aotmem.theory.divergence import kl, kl_rows, log_softmax
 from aotmem.theory.generators import almost_rank_task
 from aotmem.theory.spectra import SIGMA_READINGS
-from aotmem.theory.task import Task
 
 import aotmem.theory.lowrank as lowrank
 
@@ -268,16 +267,6 @@ def test_matched_W_U_does_not_save_the_prior_weighted_readings():
 
 
 # ---- numerical extremes: N up to 1e4 (moved from tests/test_extremes.py)
-def _big_vocab_task(N: int, T: int, seed: int = 0, *, rank: int | None = None, noise: float = 1e-3) -> Task:
-    """``T`` sequences of length 1 over ``N`` tokens; logits Gaussian, or rank ``rank`` plus ``noise``."""
-    rng = np.random.default_rng(seed)
-    if rank is None:
-        logits = rng.normal(scale=2.0, size=(T, N))
-    else:
-        logits = rng.normal(size=(T, rank)) @ rng.normal(size=(rank, N)) + noise * rng.normal(size=(T, N))
-    cond = np.exp(log_softmax(logits))
-    cond /= cond.sum(axis=1, keepdims=True)
-    return Task(np.full(T, 1.0 / T), cond, seqs=np.arange(T)[:, None])
 
 
 @pytest.mark.parametrize("N", [1000, 10**4])
@@ -286,7 +275,7 @@ def test_bounds_at_large_N_are_finite_and_bound_f_ls(N):
     import aotmem.theory.bounds as bounds
     import aotmem.theory.lowrank as lowrank
     d = 4
-    task = _big_vocab_task(N, 12, rank=d, noise=1e-4)
+    task = big_vocab_task(N, 12, rank=d, noise=1e-4)
     f = lowrank.f_ls(task.prior, task.cond, d)
     div = kl(task.prior, task.cond, f.F)
     assert math.isfinite(div) and div >= 0
@@ -299,7 +288,7 @@ def test_bounds_at_large_N_are_finite_and_bound_f_ls(N):
 def test_bounds_at_large_N_far_from_rank_d_are_vacuous_not_nan(N):
     """Gaussian logits at N = 10^4: sigma_{d+1} is large and the bounds overflow to +inf (true, vacuous), never NaN."""
     import aotmem.theory.bounds as bounds
-    task = _big_vocab_task(N, 12)
+    task = big_vocab_task(N, 12)
     for name in ("draft_ls_bound", "draft_wls_bound", "draft_min_bound", "seed_ls_bound"):
         b = getattr(bounds, name)(task.prior, task.cond, 4)
         assert not math.isnan(b) and b > 0, (name, b)

@@ -7,22 +7,16 @@ API (both sides of the claim, and the violation beyond the ledger's tolerance), 
 registry (``verify.registry.evaluate``) so that a verdict that changes is noticed.
 """
 
-import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.registry import Evaluation, all_claims, evaluate, get
+from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params, violated
 
 
-def _violated(key, recipe):
-    return evaluate(key, recipe).violated
-
-
-TOPIC = "aotmem.verify.claims.aot"
-CLAIMS = [c for c in all_claims() if getattr(c.evaluate, "__module__", None) == TOPIC]
+CLAIMS = claims_of("aot")
 PROVED = ["paper.prop1[rank]", "draft.prop1[rank]"]  # an AoT of width d has logits of rank <= d (a theorem)
 
 
@@ -31,23 +25,17 @@ def test_the_topic_registers_its_claims():
     assert {"paper.prop1", "draft.prop1", "paper.lemma2", "draft.lemma-rank", "paper.theorem1", "seed.theorem-aot"} <= ids, ids
 
 
-@pytest.mark.parametrize("key, i", [(c.key, i) for c in CLAIMS for i in range(len(c.examples))])
+@pytest.mark.parametrize("key, i", example_params(CLAIMS))
 def test_every_example_evaluates(key, i):
     """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    claim = get(key)
-    ev = claim.evaluate(claim.examples[i])
-    assert isinstance(ev, Evaluation)
-    assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
+    check_example(key, i)
 
 
 @pytest.mark.parametrize("key", PROVED)
-@settings(max_examples=max(5, settings.default.max_examples // 5))
+@PROVED_SETTINGS
 @given(data=st.data())
 def test_proved_statements_hold_on_their_own_instances(key, data):
-    claim = get(key)
-    recipe = data.draw(claim.instances("quick"), label="recipe")
-    ev = claim.evaluate(recipe)
-    assert ev.outside is not None or not ev.violated, (recipe, ev)
+    check_proved(key, data)
 
 
 # ---- paper.lemma2 / draft.lemma-rank: S = 1, and d > N + S - 1 (regressions)
@@ -69,9 +57,9 @@ def test_lemma2_fails_for_S_equal_1():
     assert rank == 2 < min(N, H * d) == 3
     x = (primed.embed[seqs[:, 0]] + primed.pos[0]).T  # (d, T): x_1(t)
     assert np.allclose(A[:d], x) and np.allclose(A[d:], x)  # every head's A^h(t) is x_1(t)
-    assert _violated("paper.lemma2[construction=draw_primed]",
+    assert violated("paper.lemma2[construction=draw_primed]",
                      {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0})
-    assert _violated("draft.lemma-rank[construction=draw_primed]",
+    assert violated("draft.lemma-rank[construction=draw_primed]",
                      {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0})
 
 
@@ -84,7 +72,7 @@ def test_lemma2_fails_when_d_exceeds_N_plus_S_minus_1():
         rank, _, _ = _attention_rank(3, 2, 5, 1, seqs, "full", seed)
         assert rank == 4 < 5
     # the linear constraint: coefficients of e and of pos both sum to 1
-    assert _violated("paper.lemma2[construction=draw_primed]",
+    assert violated("paper.lemma2[construction=draw_primed]",
                      {"N": 3, "S": 2, "d": 5, "H": 1, "T0": 5, "qk": "rank1", "seed": 0})
 
 
@@ -101,8 +89,8 @@ def test_lemma2_rank_cap_with_two_heads():
         rank, _, _ = _attention_rank(3, 3, 5, 2, seqs, qk, 0)
         assert rank == 2 * (3 + 3 - 2) + 1 == 9 < min(27, 2 * 5)
     rec = {"N": 3, "S": 3, "d": 5, "H": 2, "T0": 10, "qk": "rank1", "seed": 0}
-    assert _violated("paper.lemma2[construction=draw_primed]", rec)
-    assert not _violated("paper.lemma2+S>=2+cap[construction=draw_primed]", rec)
+    assert violated("paper.lemma2[construction=draw_primed]", rec)
+    assert not violated("paper.lemma2+S>=2+cap[construction=draw_primed]", rec)
 
 
 def test_lemma2_S1_rank_deficiency_is_certified_in_mpmath():
@@ -114,7 +102,7 @@ def test_lemma2_S1_rank_deficiency_is_certified_in_mpmath():
     primed = draw_primed(AoTShape(N=3, S=1, d=2, H=2, d_h=2), qk="rank1", seed=0)
     cert = certify_rank(primed, np.arange(3)[:, None], dps=30, heads_only=True)
     assert cert.verdict == "deficient" and cert.sigma_min_hi < 1e-25 * cert.sigma_max
-    assert _violated("paper.lemma2[certified]", {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0})
+    assert violated("paper.lemma2[certified]", {"N": 3, "S": 1, "d": 2, "H": 2, "T0": 3, "qk": "rank1", "seed": 0})
 
 
 # ---- paper.theorem1's parameter count; seed.theorem-aot's factor 2 (regressions)
@@ -134,7 +122,7 @@ def test_theorem1_param_count_undercounts_full_qk():
     # the rank-1 form agrees exactly
     c1 = construct(task, (lr.W, lr.E), 3, 1, 0.1, variant="paper", qk="rank1", seed=0)
     assert c1.model.param_count() == paper_param_count(5, 2, 3, 1, c1.report.H, rank1_qk=True)
-    assert _violated("paper.theorem1[params]",
+    assert violated("paper.theorem1[params]",
                      {"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3,
                       "d_h": 1, "eps": 0.1, "qk": "full", "cseed": 0})
 
@@ -159,8 +147,8 @@ def test_seed_theorem_aot_needs_the_factor_2():
     assert lhs - rhs > 1.0 and lhs <= 2 * rhs
     rec = {"kind": "almost-rank", "N": 3, "S": 2, "d": 1, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
            "d_h": 1, "eps": 0.5, "qk": "rank1", "cseed": 13614, "seed": 1}
-    assert not _violated("seed.theorem-aot[C=paper]", rec)  # the balanced design: within the bound here
-    assert not _violated("seed.theorem-aot+factor2[C=paper]", rec)
+    assert not violated("seed.theorem-aot[C=paper]", rec)  # the balanced design: within the bound here
+    assert not violated("seed.theorem-aot+factor2[C=paper]", rec)
 
 
 # ---- the module's helpers

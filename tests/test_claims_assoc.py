@@ -5,21 +5,16 @@ API (both sides of the claim, and the violation beyond the ledger's tolerance), 
 registry (``verify.registry.evaluate``) so that a verdict that changes is noticed.
 """
 
-import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.registry import Evaluation, all_claims, evaluate, get
+from aotmem.verify.registry import get
+from topic import check_own_instance, claims_of, violated
 
 
-def _violated(key, recipe):
-    return evaluate(key, recipe).violated
-
-
-TOPIC = "aotmem.verify.claims.assoc"
-CLAIMS = [c for c in all_claims() if getattr(c.evaluate, "__module__", None) == TOPIC]
+CLAIMS = claims_of("assoc")
 
 
 
@@ -35,10 +30,7 @@ def test_every_claim_evaluates_its_own_instances(key, data):
     """A measurement (the recall of the outer-product memory) with a re-check, on its own instances."""
     claim = get(key)
     assert claim.kind == "measurement" and claim.recheck is not None
-    recipe = data.draw(claim.instances("quick"), label="recipe")
-    ev = claim.evaluate(recipe)
-    assert isinstance(ev, Evaluation)
-    assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
+    check_own_instance(key, data)
 
 
 # ---- seed.assoc-memory: "only d of them" (regressions)
@@ -49,7 +41,7 @@ def test_assoc_memory_recalls_more_than_d():
     cap = recall_capacity(64, level=0.9, seed=0, trials=3, n_max=32 * 64)
     assert cap == 126 > 64
     assert assoc_memory_recall(cap, 64, seed=[0, cap], trials=3).mean >= 0.9
-    assert _violated("seed.assoc-memory[capacity<=d]", {"d": 64, "seed": 0})
+    assert violated("seed.assoc-memory[capacity<=d]", {"d": 64, "seed": 0})
 
 
 def test_assoc_memory_capacity_grows_faster_than_d():

@@ -5,20 +5,15 @@ API (both sides of the claim, and the violation beyond the ledger's tolerance), 
 registry (``verify.registry.evaluate``) so that a verdict that changes is noticed.
 """
 
-import math
 
 import numpy as np
 import pytest
 
-from aotmem.verify.registry import Evaluation, all_claims, evaluate, get
+from aotmem.verify.registry import evaluate
+from topic import check_example, claims_of, example_params
 
 
-def _violated(key, recipe):
-    return evaluate(key, recipe).violated
-
-
-TOPIC = "aotmem.verify.claims.capacity"
-CLAIMS = [c for c in all_claims() if getattr(c.evaluate, "__module__", None) == TOPIC]
+CLAIMS = claims_of("capacity")
 
 
 
@@ -27,13 +22,10 @@ def test_the_topic_registers_its_claims():
     assert {"paper.cor1", "paper.cor2", "paper.table1"} <= ids, ids
 
 
-@pytest.mark.parametrize("key, i", [(c.key, i) for c in CLAIMS for i in range(len(c.examples))])
+@pytest.mark.parametrize("key, i", example_params(CLAIMS))
 def test_every_example_evaluates(key, i):
     """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    claim = get(key)
-    ev = claim.evaluate(claim.examples[i])
-    assert isinstance(ev, Evaluation)
-    assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
+    check_example(key, i)
 
 
 # ---- paper.cor2 with the explicit construction (regressions)

@@ -14,15 +14,11 @@ from hypothesis import strategies as st
 
 from aotmem.theory.lookup import lookup_C, lookup_encoder
 from aotmem.verify.claims.lookup import lookup_d_recipes, lookup_div_eval, lookup_regime, lookup_setup
-from aotmem.verify.registry import KL_ATOL, KL_RTOL, Evaluation, all_claims, evaluate, get
+from aotmem.verify.registry import KL_ATOL, KL_RTOL
+from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params, violated
 
 
-def _violated(key, recipe):
-    return evaluate(key, recipe).violated
-
-
-TOPIC = "aotmem.verify.claims.lookup"
-CLAIMS = [c for c in all_claims() if getattr(c.evaluate, "__module__", None) == TOPIC]
+CLAIMS = claims_of("lookup")
 PROVED = ["draft.lookup-theorem[lambda-bound]"]  # the D.6 bound on lambda (docs/theory.md): no instance violates it
 
 
@@ -31,22 +27,17 @@ def test_the_topic_registers_its_claims():
     assert {"seed.lookup-bound", "draft.lookup-theorem", "paper.theorem2"} <= ids, ids
 
 
-@pytest.mark.parametrize("key, i", [(c.key, i) for c in CLAIMS for i in range(len(c.examples))])
+@pytest.mark.parametrize("key, i", example_params(CLAIMS))
 def test_every_example_evaluates(key, i):
-    claim = get(key)
-    ev = claim.evaluate(claim.examples[i])
-    assert isinstance(ev, Evaluation)
-    assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
+    """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
+    check_example(key, i)
 
 
 @pytest.mark.parametrize("key", PROVED)
-@settings(max_examples=max(5, settings.default.max_examples // 5))
+@PROVED_SETTINGS
 @given(data=st.data())
 def test_proved_statements_hold_on_their_own_instances(key, data):
-    claim = get(key)
-    recipe = data.draw(claim.instances("quick"), label="recipe")
-    ev = claim.evaluate(recipe)
-    assert ev.outside is not None or not ev.violated, (recipe, ev)
+    check_proved(key, data)
 
 
 @settings(max_examples=10)
@@ -92,7 +83,7 @@ def test_seed_lookup_bound_as_written_is_negative_for_small_d():
     C = lookup_C(3, 2)
     rhs = float(task.prior @ lookup_terms(task.cond)[1]) * (1 + 4 * C) / (1 - 2 * C)
     assert rhs < 0 < dk and dk - rhs > KL_ATOL
-    assert _violated("seed.lookup-bound[as-written]", {"kind": "lookup", "N": 3, "S": 1, "entropy_frac": 0.5,
+    assert violated("seed.lookup-bound[as-written]", {"kind": "lookup", "N": 3, "S": 1, "entropy_frac": 0.5,
                                                        "prior": "uniform", "seed": 0, "d": 2, "wseed": 0})
 
 
@@ -108,6 +99,6 @@ def test_theorem2_simplified_is_below_the_first_form():
     simp = paper_theorem2_simplified(p, P, 207)
     assert first - simp > KL_ATOL + KL_RTOL * simp
     assert (first - simp) / simp > 0.02
-    assert _violated("paper.theorem2[first<=simplified]",
+    assert violated("paper.theorem2[first<=simplified]",
                      {"kind": "explicit", "N": 4, "S": 1, "logits": [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]],
                       "weights": [1.0, 1.0], "seed": 0, "d": 207, "wseed": 0})

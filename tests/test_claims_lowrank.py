@@ -7,7 +7,6 @@ registry (``verify.registry.evaluate``) so that a verdict that changes is notice
 """
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -17,15 +16,11 @@ from hypothesis import strategies as st
 from aotmem.theory.generators import explicit_task
 from aotmem.verify.claims.lowrank import explicit_groups, rank_regime, wls_recipes
 from aotmem.verify.recipes import task_from
-from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, Evaluation, all_claims, evaluate, get
+from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, get
+from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params, violated
 
 
-def _violated(key, recipe):
-    return evaluate(key, recipe).violated
-
-
-TOPIC = "aotmem.verify.claims.lowrank"
-CLAIMS = [c for c in all_claims() if getattr(c.evaluate, "__module__", None) == TOPIC]
+CLAIMS = claims_of("lowrank")
 # Statements that are theorems (proved identities or minimality): no instance of the claim's own strategy may
 # violate them (a violation is a defect of the code, not a finding)
 PROVED = ["draft.lemma-taylor[identity]", "draft.lemma-wls[projection]", "draft.lemma-wls[image]",
@@ -39,23 +34,17 @@ def test_the_topic_registers_its_claims():
     assert all(c.kind in ("bound", "identity") and c.recheck is not None for c in CLAIMS)  # 50-digit re-checks
 
 
-@pytest.mark.parametrize("key, i", [(c.key, i) for c in CLAIMS for i in range(len(c.examples))])
+@pytest.mark.parametrize("key, i", example_params(CLAIMS))
 def test_every_example_evaluates(key, i):
     """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    claim = get(key)
-    ev = claim.evaluate(claim.examples[i])
-    assert isinstance(ev, Evaluation)
-    assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
+    check_example(key, i)
 
 
 @pytest.mark.parametrize("key", PROVED)
-@settings(max_examples=max(5, settings.default.max_examples // 5))
+@PROVED_SETTINGS
 @given(data=st.data())
 def test_proved_statements_hold_on_their_own_instances(key, data):
-    claim = get(key)
-    recipe = data.draw(claim.instances("quick"), label="recipe")
-    ev = claim.evaluate(recipe)
-    assert ev.outside is not None or not ev.violated, (recipe, ev)
+    check_proved(key, data)
 
 
 @pytest.mark.parametrize("N, T, d, why", [(3, 4, 1, False), (3, 4, 2, True), (2, 4, 1, True), (6, 2, 3, True),
@@ -118,7 +107,7 @@ def test_draft_wls_bound_fails_with_prior_weighted_sigma():
     assert dk == pytest.approx(0.004793348882, rel=1e-6) and rhs == pytest.approx(0.004424907408, rel=1e-6)
     # the same task under the unweighted reading is within the bound
     assert dk <= draft_wls_bound(task.prior, task.cond, 1, sigma_reading="uniform")
-    assert _violated("draft.theorem-wls[sigma=uniform-prior]",
+    assert violated("draft.theorem-wls[sigma=uniform-prior]",
                      {"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 1.0, "decay": 0.9,
                       "prior": "uniform", "seed": 0})
 
@@ -133,7 +122,7 @@ def test_draft_ls_bound_fails_with_prior_weighted_sigma():
     dk = f_ls(task.prior, task.cond, 1, "uniform-prior").divergence(task.prior, task.cond)
     rhs = draft_ls_bound(task.prior, task.cond, 1, sigma_reading="uniform-prior")
     assert dk - rhs > KL_ATOL + KL_RTOL * rhs
-    assert _violated("draft.theorem-ls[sigma=uniform-prior]",
+    assert violated("draft.theorem-ls[sigma=uniform-prior]",
                      {"kind": "almost-rank", "N": 7, "S": 2, "d": 1, "sigma": 0.5, "decay": 0.9,
                       "prior": "uniform", "seed": 0})
 
@@ -151,7 +140,7 @@ def test_seed_bounds_fail_with_prior_weighted_sigma_per_row(bound, fit):
     rhs = getattr(tb, bound)(task.prior, task.cond, 1, sigma_reading="uniform-prior", inf_reading="per-row")
     assert dk - rhs > KL_ATOL + KL_RTOL * rhs
     key = f"seed.{fit}-bound[sigma=uniform-prior,inf=per-row]"
-    assert _violated(key, {"kind": "almost-rank", "N": 11, "S": 2, "d": 1, "sigma": 0.25, "decay": 0.9,
+    assert violated(key, {"kind": "almost-rank", "N": 11, "S": 2, "d": 1, "sigma": 0.25, "decay": 0.9,
                            "prior": "uniform", "seed": 0})
 
 
@@ -166,7 +155,7 @@ def test_draft_wls_bound_fails_with_pi_prior_sigma():
     assert dk - draft_wls_bound(task.prior, task.cond, 1, sigma_reading="pi-prior") > 1e-3
     assert dk - draft_min_bound(task.prior, task.cond, 1, sigma_reading="pi-prior") > 1e-3
     assert dk <= draft_wls_bound(task.prior, task.cond, 1, sigma_reading="pi")  # unweighted reading: within
-    assert _violated("draft.theorem-wls[sigma=pi-prior]", {"kind": "almost-rank", "N": 6, "S": 3, "d": 1,
+    assert violated("draft.theorem-wls[sigma=pi-prior]", {"kind": "almost-rank", "N": 6, "S": 3, "d": 1,
                                                            "sigma": 2.0, "decay": 0.9, "prior": "uniform", "seed": 0})
 
 
@@ -197,7 +186,7 @@ def test_cor_permutation_mean_log_reading_and_ls_formula():
     rec = {"kind": "permutation", "N": 3, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform", "seed": 0}
     for key in ("draft.cor-permutation[wls-logits,H=mean-log]", "draft.cor-permutation[wls-divergence,H=mean-log]",
                 "draft.cor-permutation[ls-divergence]", "draft.cor-permutation[ls-formula-consistent]"):
-        assert _violated(key, rec), key
+        assert violated(key, rec), key
 
 
 def test_cor_permutation_wls_not_strictly_better_than_ls():
@@ -209,7 +198,7 @@ def test_cor_permutation_wls_not_strictly_better_than_ls():
     wls = f_wls(task.prior, task.cond, 1, W_U).divergence(task.prior, task.cond)
     ls = f_ls(task.prior, task.cond, 1, "uniform").divergence(task.prior, task.cond)
     assert wls > ls + KL_ATOL
-    assert _violated("draft.cor-permutation[wls-strictly-better,ls=uniform]",
+    assert violated("draft.cor-permutation[wls-strictly-better,ls=uniform]",
                      {"kind": "permutation", "N": 3, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform", "seed": 1})
 
 
@@ -218,6 +207,6 @@ def test_cor_permutation_closed_form_wls_not_strictly_better():
     task, cf = _perm(1406, N=7, d=1)
     f = cf["formulas"]
     assert f["wls[conditional]"]["kl_of_logits"] > f["ls"]["kl_of_logits"] + KL_ATOL
-    assert _violated("draft.cor-permutation[wls-strictly-better,closed-forms]",
+    assert violated("draft.cor-permutation[wls-strictly-better,closed-forms]",
                      {"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
                       "seed": 1406})

@@ -4,7 +4,6 @@ rest skips (``AOTMEM_INTEROP_REQUIRED=1`` turns those skips into failures, as in
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
@@ -29,25 +28,6 @@ def no_extra(monkeypatch):
     """The extra made absent whether or not it is installed: ``import torch`` raises ImportError."""
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.setitem(sys.modules, "transformer_lens", None)
-
-
-def _need(kind):
-    try:
-        return interop.require(kind)
-    except ImportError as exc:
-        if os.environ.get("AOTMEM_INTEROP_REQUIRED") == "1":
-            pytest.fail(f"AOTMEM_INTEROP_REQUIRED=1 but {exc}")
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return _need("torch")
-
-
-@pytest.fixture(scope="module")
-def tl(torch):
-    return _need("transformer-lens")
 
 
 def test_export_parser_defaults_and_choices():

@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from strategies import any_tasks, full_support_tasks, seeds
+from strategies import any_tasks, big_vocab_task, full_support_tasks, seeds
 from aotmem.theory.divergence import (
     auto_chunk,
     entropy,
@@ -24,7 +24,6 @@ from aotmem.theory.divergence import (
     taylor_proxy,
     taylor_remainder_bound,
 )
-from aotmem.theory.task import Task
 
 # KL is a sum of T*N terms of size O(|F|); rounding error is ~1e-15 per unit.
 KL_ATOL = 1e-12
@@ -242,20 +241,10 @@ def test_exp3_beyond_float64_range_is_signed_inf_not_nan(x, ref):
     assert exp3(x) == ref
 
 
-def _big_vocab_task(N: int, T: int, seed: int = 0, *, rank: int | None = None, noise: float = 1e-3) -> Task:
-    """``T`` sequences of length 1 over ``N`` tokens; logits Gaussian, or rank ``rank`` plus ``noise``."""
-    rng = np.random.default_rng(seed)
-    if rank is None:
-        logits = rng.normal(scale=2.0, size=(T, N))
-    else:
-        logits = rng.normal(size=(T, rank)) @ rng.normal(size=(rank, N)) + noise * rng.normal(size=(T, N))
-    cond = np.exp(log_softmax(logits))
-    cond /= cond.sum(axis=1, keepdims=True)
-    return Task(np.full(T, 1.0 / T), cond, seqs=np.arange(T)[:, None])
 
 
 def test_kl_at_N_ten_thousand_matches_mpmath_on_a_row():
-    task = _big_vocab_task(10**4, 3, seed=1)
+    task = big_vocab_task(10**4, 3, seed=1)
     F = np.random.default_rng(2).normal(size=(3, 10**4))
     got = kl_rows(task.cond, F)[1]
     assert got == pytest.approx(mp_kl_row(task.cond[1], F[1], dps=50), rel=KL_RTOL)  # gaps < 30: 50 digits

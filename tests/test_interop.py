@@ -19,7 +19,6 @@ and the small T* here, up to 4e-11 for the T* of docs/interop.md).
 from __future__ import annotations
 
 import doctest
-import os
 import sys
 
 import numpy as np
@@ -247,26 +246,6 @@ def test_module_docstring_examples_run():
 
 
 # --- with the extra: torch and TransformerLens ---------------------------------------------------
-
-
-def _need(kind: str):
-    """The extra's modules, or a skip (a failure under AOTMEM_INTEROP_REQUIRED=1, as the check script sets)."""
-    try:
-        return interop.require(kind)
-    except ImportError as exc:
-        if os.environ.get("AOTMEM_INTEROP_REQUIRED") == "1":
-            pytest.fail(f"AOTMEM_INTEROP_REQUIRED=1 but {exc}")
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return _need("torch")
-
-
-@pytest.fixture(scope="module")
-def tl(torch):
-    return _need("transformer-lens")
 
 
 def _tl_all_positions(torch, model, seqs):
