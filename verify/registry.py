@@ -99,6 +99,13 @@ SOURCES = ("seed", "draft", "paper")
 KINDS = ("bound", "identity", "construction", "measurement")
 
 
+# The full profile's draws for a sampling-only `expensive` claim whose per-instance optimiser is fast:
+# paper.lemma1 (30 ms per instance over 200 draws: 10^4 take ~5 min of one core) and
+# paper.prop2[d<N-1,certificate-vs-optimiser] (20 ms; its instance space holds 66 distinct instances).
+# Not prop1[vs-optimiser]: 50-150 ms per instance (200 draws per source), 10^4 would take 8-25 min.
+FULL_DRAWS_FAST = 10_000
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """Both sides of a claim on one instance, and whether it holds.
@@ -247,6 +254,10 @@ class Claim:
         Recipes always run first (edge cases, known counterexamples).
     cost : {"cheap", "medium", "expensive"}
         Scales the profile's instance count.
+    full_draws : int or None
+        For a claim searched by sampling only: the draws of the full profile,
+        where its cost class's default is wrong for it (e.g. an ``expensive``
+        claim whose optimiser takes ~10 ms per instance: 10^4 of them fit).
     corrects : str or None
         For a corrected statement, the key of the claim it corrects.
     space : aotmem.verify.search.TaskSpace or None
@@ -276,6 +287,7 @@ class Claim:
     unverifiable: str | None = None
     examples: tuple = ()
     cost: str = "cheap"
+    full_draws: int | None = None
     corrects: str | None = None
     describe: Callable[[dict], str] | None = None
     note: str = ""
@@ -292,6 +304,8 @@ class Claim:
             raise ValueError(f"`kind` must be one of {KINDS} (got {self.kind!r})")
         if self.cost not in ("cheap", "medium", "expensive"):
             raise ValueError(f"`cost` must be cheap, medium or expensive (got {self.cost!r})")
+        if self.full_draws is not None and not (isinstance(self.full_draws, int) and self.full_draws >= 1):
+            raise ValueError(f"`full_draws` must be a positive int or None (got {self.full_draws!r})")
         if self.unverifiable is None and (self.instances is None or self.evaluate is None):
             raise ValueError(f"claim {self.key}: `instances` and `evaluate` are required unless `unverifiable`")
 

@@ -511,8 +511,11 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
     search = _Search(claim, budget)
     only_sampling = max_examples is not None or claim.space is None
     n_sample = max_examples if max_examples is not None else prof["sample"][cost]
-    if claim.space is None and max_examples is None and profile == "full" and cost == "cheap":
-        n_sample = SAMPLE_ONLY_FULL
+    if claim.space is None and max_examples is None and profile == "full":
+        if claim.full_draws is not None:
+            n_sample = claim.full_draws
+        elif cost == "cheap":
+            n_sample = SAMPLE_ONLY_FULL
     rng = np.random.default_rng(claim_seed(seed, claim.key))
 
     violation = _sampling(claim, search, n_sample, seed, profile)
@@ -579,9 +582,9 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         per = search.eval_s / max(search.n_evals, 1)
         drawn = res.instances + res.outside + res.errors
         why = [f"{res.instances} instances judged (target {target_n})"]
-        if cost == "expensive":
-            why.append(f"each instance runs an optimiser or a construction ({per:.2g} s each): the full profile "
-                       f"draws {n_sample}")
+        if cost == "expensive" and claim.full_draws is None:
+            why.append(f"each instance runs an optimiser or a construction ({per:.2g} s each, so {target_n} "
+                       f"would take ~{per * target_n / 60:.0f} min of one core): the full profile draws {n_sample}")
         elif claim.space is None:
             why.append(f"searched by sampling only (structured instances, no continuous space to optimise): "
                        f"{n_sample} draws requested, {drawn} distinct instances (the claim's instance space is "

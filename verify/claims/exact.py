@@ -29,7 +29,7 @@ from aotmem.verify.recipes import (
 )
 from aotmem.theory.precise import f_ls_mp, prop3_divergence_rate_mp
 from aotmem.verify.recheck import decided, guarded
-from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
 # ----------------------------------------------------- seed.zero-divergence --
 # Numerical rank of the centred L: singular values below this times sigma_1
@@ -196,6 +196,7 @@ register(Claim(
     statement=r"d_{KL}(\pi, f) \ge \text{certified lower bound for every rank-}d\ f",
     instances=_hard_recipes, evaluate=_prop2_hard_consistent, describe=lambda r: f"N={r['N']} d={r['d']}",
     cost="expensive",
+    full_draws=FULL_DRAWS_FAST,
     regime="the certificate must not exceed what the optimiser reaches (a failure refutes the certificate)",
 ))
 
@@ -294,6 +295,7 @@ register(Claim(
     id="paper.lemma1", reading="optimiser-converges", source="paper", kind="construction",
     statement=r"\text{Assumption 2} \Rightarrow \exists f^* \in L(N,S,d):\ d_{KL}(\pi, f^*) = d_{KL}(\pi, L(N,S,d))",
     instances=full_support_recipes, evaluate=_lemma1, describe=describe, cost="expensive",
+        full_draws=FULL_DRAWS_FAST,
     regime="Assumption 2; evidence, not proof: L-BFGS (theory.optimal) reaches a stationary point at finite F "
            "(gradient test of GRAD_TOL); a failure may be the optimiser's",
 ))
