@@ -588,7 +588,7 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         elif claim.space is None:
             why.append(f"searched by sampling only (structured instances, no continuous space to optimise): "
                        f"{n_sample} draws requested, {drawn} distinct instances (the claim's instance space is "
-                       f"finite or repeats)" if drawn < 0.98 * n_sample else
+                       f"finite or repeats)" if drawn < 0.98 * n_sample and not search.skipped else
                        f"searched by sampling only: {drawn} distinct instances drawn")
         if res.outside:
             why.append(f"{res.outside} drawn outside the claim's regime")

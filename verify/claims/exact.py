@@ -295,7 +295,6 @@ register(Claim(
     id="paper.lemma1", reading="optimiser-converges", source="paper", kind="construction",
     statement=r"\text{Assumption 2} \Rightarrow \exists f^* \in L(N,S,d):\ d_{KL}(\pi, f^*) = d_{KL}(\pi, L(N,S,d))",
     instances=full_support_recipes, evaluate=_lemma1, describe=describe, cost="expensive",
-        full_draws=FULL_DRAWS_FAST,
     regime="Assumption 2; evidence, not proof: L-BFGS (theory.optimal) reaches a stationary point at finite F "
            "(gradient test of GRAD_TOL); a failure may be the optimiser's",
 ))
