@@ -126,12 +126,12 @@ def test_generation_ignores_local_constants():
 
 def test_full_draws_sets_the_full_profiles_sampling_of_an_expensive_claim():
     """``Claim.full_draws``: a sampling-only ``expensive`` claim draws that many in the full profile (not the
-    class's 25), and a short ``holds`` says why, with the time 10^4 would take."""
+    class's 25), and a short ``holds`` says why, with the time per instance."""
     inst = lambda profile: st.fixed_dictionaries({"x": st.integers(0, 10**6)})  # noqa: E731
     base = dataclasses.replace(_claim(lambda r: Evaluation(r["x"], 2e6), instances=inst), cost="expensive")
     default = run_claim(base, profile="full")
     assert default.verdict == "holds" and default.instances <= PROFILES["full"]["sample"]["expensive"]
-    assert "optimiser or a construction" in default.evidence["short_of_target"] and "min of one core" in \
+    assert "optimiser or a construction" in default.evidence["short_of_target"] and "a lower bound for more" in \
         default.evidence["short_of_target"]
     more = run_claim(dataclasses.replace(base, full_draws=300), profile="full")
     assert more.verdict == "holds" and 250 <= more.instances <= 300

@@ -25,7 +25,7 @@ from aotmem.theory.targets import rank_d_target
 from aotmem.theory.task import all_sequences
 from aotmem.verify.recheck import exact_integers
 from aotmem.verify.recipes import describe, full_support_recipes, limits, rng_of, task_from
-from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
 
 # ------------------------------------------------------- draft/paper.prop1 --
 # Numerical rank of a logit matrix: singular values below this times
@@ -273,7 +273,8 @@ register(Claim(
     statement=r"S \ge 2,\ d \le N + S - 2 \Rightarrow \mathrm{rank}\{A(t)\}_t \ge \min(T_0, H d)\ \text{(certified)}",
     instances=lambda profile: _lemma2_recipes(profile).filter(lambda r: _lemma2_restricted(r) and _small(r)),
     evaluate=_lemma2_certified, describe=_lemma2_describe, recheck=exact_integers,
-    cost="medium", corrects="paper.lemma2[certified]", regime=_LEMMA2_FIX + f"; T_0 <= {CERTIFY_MAX_T}",
+    cost="medium", full_draws=FULL_DRAWS_FAST, corrects="paper.lemma2[certified]",
+    regime=_LEMMA2_FIX + f"; T_0 <= {CERTIFY_MAX_T}",
 ))
 register(Claim(
     id="draft.lemma-rank", reading="construction=draw_primed", source="draft", kind="construction",

@@ -19,7 +19,7 @@ from aotmem.theory.task import Task, accuracy
 from aotmem.verify.claims.aot import CONSTRUCT_RTOL, NoConstruction, construct_or_refuse
 from aotmem.verify.recheck import exact_integers
 from aotmem.verify.recipes import limits
-from aotmem.verify.registry import Claim, Evaluation, register
+from aotmem.verify.registry import FULL_DRAWS_FAST, Claim, Evaluation, register
 
 # Scale of the circle target: logit gap scale * (1 - cos(2 pi/N)) >= 4 for N <= 8.
 ASSOC_SCALE = 20.0
@@ -96,7 +96,7 @@ register(Claim(
     id="paper.cor1", reading="memorises", source="paper", kind="construction",
     statement=r"\text{Assumption 1},\ d = 2:\ \exists \text{AoT memorising } T_0 = H d_h + 2 \text{ associations}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_memorise_eval,
-    describe=_mem_describe, cost="medium",
+    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST,
     regime=f"association on T_0 = H d_h + 2 random sequences, eps = 0; target the circle family at scale "
            f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1; instances the constructor refuses "
            "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
@@ -105,7 +105,7 @@ register(Claim(
     id="paper.cor1", reading="params", source="paper", kind="construction",
     statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
-    describe=_mem_describe, cost="medium", recheck=exact_integers,
+    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, recheck=exact_integers,
     regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula: an "
            "existence claim (an AoT with that many parameters), so a count above it is a finding about T*",
 ))
@@ -142,7 +142,7 @@ register(Claim(
     id="paper.cor2", reading="construction=T*", source="paper", kind="construction",
     statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
               r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
-    instances=_cor2_recipes, evaluate=_cor2_eval, cost="medium",
+    instances=_cor2_recipes, evaluate=_cor2_eval, cost="medium", full_draws=FULL_DRAWS_FAST,
     describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
     regime="association with uniform prior on all T_0 = N^S sequences; ONE witness, T* of theory.construct "
            "memorising K = H d_h + d of them (eps = 1 - (K - 1/2)/T_0); accuracy over all T_0. A shortfall is a "
@@ -208,7 +208,7 @@ register(Claim(
     id="paper.cor2", reading="witness-search", source="paper", kind="construction",
     statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
               r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
-    instances=_cor2_recipes, evaluate=_cor2_witness_search, cost="medium",
+    instances=_cor2_recipes, evaluate=_cor2_witness_search, cost="medium", full_draws=FULL_DRAWS_FAST,
     describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
     regime="association with uniform prior on all T_0 = N^S sequences; witnesses: T* memorising K = H d_h + d "
            f"sequences exactly, over up to {COR2_WITNESSES} choices of the K sequences and construction seeds; "
@@ -219,6 +219,7 @@ register(Claim(
     id="paper.table1", reading="this-paper", source="paper", kind="construction",
     statement=r"\text{capacity } H d_h + d \text{ (this paper)}",
     instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe, cost="medium",
+    full_draws=FULL_DRAWS_FAST,
     regime="association on T_0 = H d_h + d random sequences, d in [2, 4]; accuracy 1 on all of them; instances "
            "the constructor refuses (singular kept system or W_OV) are outside",
 ))
