@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from aotmem.theory.backend import check_backend, get_xp, to_numpy
-from aotmem.theory.validate import check_array, check_int
+from aotmem.theory.validate import check_array, check_int, load_user_npz
 
 __all__ = ["AoTShape", "AoT", "load_aot", "head_values", "forward_chunk", "NPZ_KEYS", "DEFAULT_CHUNK", "CHUNK_ELEMS",
            "DEVICE_CHUNK_ELEMS", "DEVICE_MAX_CHUNK"]
@@ -230,12 +230,7 @@ class AoT:
 def load_aot(path):
     """Read an AoT ``.npz``: returns ``(model, seqs or None, target or None)``, validating every key."""
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"model file `{path}` does not exist")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:  # any unreadable file means the same to the user
-        raise ValueError(f"model file `{path}` is not a readable .npz ({exc.__class__.__name__}: {exc})") from None
+    data = load_user_npz("model", path)
     with data:
         missing = [k for k in NPZ_KEYS if k not in data.files]
         if missing:

@@ -59,7 +59,7 @@ from aotmem.theory.backend import (LUFactors, col_abs_sums, cond1_triangular, co
 from aotmem.theory.capacity import param_count
 from aotmem.theory.divergence import kl
 from aotmem.theory.task import Task, kept_indices
-from aotmem.theory.validate import check_array, check_eps, check_int, check_positive
+from aotmem.theory.validate import check_array, check_eps, check_int, check_positive, load_user_npz
 
 __all__ = [
     "VARIANTS", "QK_KINDS", "EMBEDDINGS", "ATTN_SCALE", "BALANCED_SCORE_STD", "POS_NORM", "DEFAULT_EMBEDDING",
@@ -1098,12 +1098,7 @@ class LoadedTarget:
 def load_target(path) -> LoadedTarget:
     """Read a target ``.npz`` (keys ``W`` ``(N, d)``, ``E`` ``(T, d)``, optional ``converged``, ``reason``)."""
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"target file `{path}` does not exist")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:  # any unreadable file means the same to the user
-        raise ValueError(f"target file `{path}` is not a readable .npz ({exc.__class__.__name__}: {exc})") from None
+    data = load_user_npz("target", path)
     with data:
         missing = [k for k in ("W", "E") if k not in data.files]
         if missing:

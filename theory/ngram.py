@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from aotmem.theory.task import Task, all_sequences
-from aotmem.theory.validate import check_array, check_int, check_positive
+from aotmem.theory.validate import check_array, check_int, check_positive, load_user_npz
 
 __all__ = ["LEVELS", "KEEP", "OTHER", "MAX_CELLS", "NgramTask", "tokenize", "choose_alphabet", "count_contexts",
            "counts_task", "text_task", "load_counts", "python_docs_text"]
@@ -377,11 +377,7 @@ def load_counts(path) -> dict:
         return out
     if suffix not in (".npy", ".npz"):
         raise ValueError(f"counts file `{path}` must end in .npy, .npz or .csv")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:  # zip/format/pickle errors: the file's fault
-        raise ValueError(f"counts file `{path}` is not a readable {suffix} file ({exc.__class__.__name__}: {exc})") \
-            from None
+    data = load_user_npz("counts", path, readable_as=f"{suffix} file")  # (existence checked above)
     if suffix == ".npy":
         out["counts"] = data
         return out

@@ -22,6 +22,7 @@ from aotmem.theory.validate import (
     check_eps,
     check_int,
     check_rows_stochastic,
+    load_user_npz,
 )
 
 __all__ = ["Task", "all_sequences", "t_eps", "kept_indices", "load_task", "save_task", "accuracy"]
@@ -177,12 +178,7 @@ def load_task(path: str | Path) -> Task:
     NaN, a negative entry or a row that does not sum to 1.
     """
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"task file `{path}` does not exist")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:  # zipfile/pickle/format errors all mean the same to the user
-        raise ValueError(f"task file `{path}` is not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
+    data = load_user_npz("task", path, readable_as=".npz file")
     with data:
         keys = set(data.files)
         missing = {"prior", "cond"} - keys

@@ -8,6 +8,7 @@ a row that sums to 0.97 is rejected, not renormalised.
 from __future__ import annotations
 
 import numbers
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,7 @@ __all__ = [
     "check_chunk",
     "check_assumption1",
     "check_assumption2",
+    "load_user_npz",
 ]
 
 # A probability vector must sum to 1 within this relative tolerance. float64
@@ -174,3 +176,20 @@ def check_prior_cond(prior, cond) -> tuple[np.ndarray, np.ndarray]:
     if p.shape != (T,):
         raise ValueError(f"`prior` must have shape (T,) = ({T},) to match `cond` (got {p.shape})")
     return p, P
+
+
+def load_user_npz(what: str, path, *, readable_as: str = ".npz", missing_hint: str = ""):
+    """``np.load(path, allow_pickle=False)`` of a user's file, or a ``ValueError`` naming it.
+
+    ``{what} file `path` does not exist{missing_hint}``, or ``... is not a readable
+    {readable_as} (ExcType: message)``: zip, format and pickle errors all mean the
+    same to the user. Returns the ``NpzFile`` (a context manager) or, for ``.npy``, the array.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{what} file `{path}` does not exist{missing_hint}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # any unreadable file means the same to the user
+        raise ValueError(f"{what} file `{path}` is not a readable {readable_as} ({exc.__class__.__name__}: {exc})") \
+            from None

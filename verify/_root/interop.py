@@ -88,7 +88,7 @@ import numpy as np
 
 from aotmem.theory.aot import AoT, load_aot
 from aotmem.theory.task import load_task
-from aotmem.theory.validate import check_int
+from aotmem.theory.validate import check_int, load_user_npz
 
 __all__ = ["EXTRA", "TL_REQUIREMENT", "CHECK_RTOL", "QK_SCHEMES", "KINDS", "FORMAT", "as_aot", "qk_factors", "TLWeights",
            "tl_weights", "max_rel_logit_diff", "seqs_for_check", "require", "to_transformer_lens", "to_torch",
@@ -303,12 +303,8 @@ def seqs_for_check(spec, model_or_npz) -> np.ndarray:
             raise ValueError(f"`--check all` would enumerate N^S = {N}^{S} > {ALL_SEQS_MAX} sequences; pass a file")
         return np.array(list(itertools.product(range(N), repeat=S)), dtype=np.int64).reshape(-1, S)
     path = Path(spec)
-    if not path.exists():
-        raise ValueError(f"check file `{path}` does not exist (pass `all` or a .npz/.npy file with seqs)")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except Exception as exc:  # any unreadable file means the same to the user
-        raise ValueError(f"check file `{path}` is not a readable .npy/.npz ({exc.__class__.__name__}: {exc})") from None
+    data = load_user_npz("check", path, readable_as=".npy/.npz",
+                         missing_hint=" (pass `all` or a .npz/.npy file with seqs)")
     if isinstance(data, np.ndarray):
         seqs = data
     else:
