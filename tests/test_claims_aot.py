@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params, violated
+from topic import claims_of, example_test, proved_test, violated
 
 
 CLAIMS = claims_of("aot")
@@ -25,17 +25,8 @@ def test_the_topic_registers_its_claims():
     assert {"paper.prop1", "draft.prop1", "paper.lemma2", "draft.lemma-rank", "paper.theorem1", "seed.theorem-aot"} <= ids, ids
 
 
-@pytest.mark.parametrize("key, i", example_params(CLAIMS))
-def test_every_example_evaluates(key, i):
-    """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    check_example(key, i)
-
-
-@pytest.mark.parametrize("key", PROVED)
-@PROVED_SETTINGS
-@given(data=st.data())
-def test_proved_statements_hold_on_their_own_instances(key, data):
-    check_proved(key, data)
+test_every_example_evaluates = example_test(CLAIMS)
+test_proved_statements_hold_on_their_own_instances = proved_test(PROVED)
 
 
 # ---- paper.lemma2 / draft.lemma-rank: S = 1, and d > N + S - 1 (regressions)

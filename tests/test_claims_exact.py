@@ -1,17 +1,11 @@
 """aotmem.verify.claims.exact: exact values of the best rank-d divergence (``seed.zero-divergence``,
 ``seed.no-quantity-limit``, ``paper.prop2``, ``paper.prop3``, ``paper.lemma1``).
 
-Regressions: counterexamples found by ``aotmem verify``, recomputed from scratch through the public theory
-API (both sides of the claim, and the violation beyond the ledger's tolerance), then fed through the
-registry (``verify.registry.evaluate``) so that a verdict that changes is noticed.
+The topic's examples and its proved statements (``tests/topic.py``); its kept witness miss
+(``paper.lemma1[optimiser-converges]``) is recomputed by ``tests/test_claims_kept.py``.
 """
 
-
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params
+from topic import claims_of, example_test, proved_test
 
 
 CLAIMS = claims_of("exact")
@@ -25,14 +19,5 @@ def test_the_topic_registers_its_claims():
     assert {"seed.zero-divergence", "seed.no-quantity-limit", "paper.prop2", "paper.prop3", "paper.lemma1"} <= ids, ids
 
 
-@pytest.mark.parametrize("key, i", example_params(CLAIMS))
-def test_every_example_evaluates(key, i):
-    """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    check_example(key, i)
-
-
-@pytest.mark.parametrize("key", PROVED)
-@PROVED_SETTINGS
-@given(data=st.data())
-def test_proved_statements_hold_on_their_own_instances(key, data):
-    check_proved(key, data)
+test_every_example_evaluates = example_test(CLAIMS)
+test_proved_statements_hold_on_their_own_instances = proved_test(PROVED)

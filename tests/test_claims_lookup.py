@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from aotmem.theory.lookup import lookup_C, lookup_encoder
 from aotmem.verify.claims.lookup import lookup_d_recipes, lookup_div_eval, lookup_regime, lookup_setup
 from aotmem.verify.registry import KL_ATOL, KL_RTOL
-from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params, violated
+from topic import claims_of, example_test, proved_test, violated
 
 
 CLAIMS = claims_of("lookup")
@@ -27,17 +27,8 @@ def test_the_topic_registers_its_claims():
     assert {"seed.lookup-bound", "draft.lookup-theorem", "paper.theorem2"} <= ids, ids
 
 
-@pytest.mark.parametrize("key, i", example_params(CLAIMS))
-def test_every_example_evaluates(key, i):
-    """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    check_example(key, i)
-
-
-@pytest.mark.parametrize("key", PROVED)
-@PROVED_SETTINGS
-@given(data=st.data())
-def test_proved_statements_hold_on_their_own_instances(key, data):
-    check_proved(key, data)
+test_every_example_evaluates = example_test(CLAIMS)
+test_proved_statements_hold_on_their_own_instances = proved_test(PROVED)
 
 
 @settings(max_examples=10)

@@ -11,13 +11,12 @@ import json
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from aotmem.theory.generators import explicit_task
 from aotmem.verify.claims.lowrank import explicit_groups, rank_regime, wls_recipes
 from aotmem.verify.recipes import task_from
 from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, get
-from topic import PROVED_SETTINGS, check_example, check_proved, claims_of, example_params, violated
+from topic import claims_of, example_test, proved_test, violated
 
 
 CLAIMS = claims_of("lowrank")
@@ -34,17 +33,8 @@ def test_the_topic_registers_its_claims():
     assert all(c.kind in ("bound", "identity") and c.recheck is not None for c in CLAIMS)  # 50-digit re-checks
 
 
-@pytest.mark.parametrize("key, i", example_params(CLAIMS))
-def test_every_example_evaluates(key, i):
-    """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
-    check_example(key, i)
-
-
-@pytest.mark.parametrize("key", PROVED)
-@PROVED_SETTINGS
-@given(data=st.data())
-def test_proved_statements_hold_on_their_own_instances(key, data):
-    check_proved(key, data)
+test_every_example_evaluates = example_test(CLAIMS)
+test_proved_statements_hold_on_their_own_instances = proved_test(PROVED)
 
 
 @pytest.mark.parametrize("N, T, d, why", [(3, 4, 1, False), (3, 4, 2, True), (2, 4, 1, True), (6, 2, 3, True),

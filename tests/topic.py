@@ -1,15 +1,19 @@
 """What every ``test_claims_<topic>.py`` checks of its claims module, written once.
 
 - :func:`claims_of`: the claims a topic module (``aotmem.verify.claims.<topic>``) registers;
-- :func:`check_example`: a claim's example (edge case or kept counterexample) evaluates to both sides, or to
-  a regime reason, never to NaN;
-- :func:`check_proved`: a statement that is a theorem holds on an instance of the claim's own strategy (a
-  violation there is a defect of the code, not a finding).
+- :func:`example_test`: the test that each claim's example (edge case or kept counterexample) evaluates to
+  both sides, or to a regime reason, never to NaN;
+- :func:`proved_test`: the test that a statement that is a theorem holds on instances of the claim's own
+  strategy (a violation there is a defect of the code, not a finding).
+
+A topic's file binds them to module-level ``test_*`` names, which pytest collects.
 """
 
 import math
 
-from hypothesis import settings
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aotmem.verify.registry import Evaluation, all_claims, evaluate, get
 
@@ -32,9 +36,16 @@ def _assert_both_sides(ev) -> None:
     assert ev.outside is not None or not (math.isnan(ev.lhs) or math.isnan(ev.rhs)), ev
 
 
-def check_example(key: str, i: int) -> None:
-    claim = get(key)
-    _assert_both_sides(claim.evaluate(claim.examples[i]))
+def example_test(claims):
+    """``test_every_example_evaluates`` over the examples of ``claims``."""
+
+    @pytest.mark.parametrize("key, i", example_params(claims))
+    def test_every_example_evaluates(key, i):
+        """Each claim's examples (edge cases and kept counterexamples) evaluate to both sides, or a regime reason."""
+        claim = get(key)
+        _assert_both_sides(claim.evaluate(claim.examples[i]))
+
+    return test_every_example_evaluates
 
 
 def check_own_instance(key: str, data) -> None:
@@ -43,11 +54,19 @@ def check_own_instance(key: str, data) -> None:
     _assert_both_sides(claim.evaluate(data.draw(claim.instances("quick"), label="recipe")))
 
 
-def check_proved(key: str, data) -> None:
-    claim = get(key)
-    recipe = data.draw(claim.instances("quick"), label="recipe")
-    ev = claim.evaluate(recipe)
-    assert ev.outside is not None or not ev.violated, (recipe, ev)
+def proved_test(proved: list[str]):
+    """``test_proved_statements_hold_on_their_own_instances`` for the claim keys ``proved``."""
+
+    @pytest.mark.parametrize("key", proved)
+    @PROVED_SETTINGS
+    @given(data=st.data())
+    def test_proved_statements_hold_on_their_own_instances(key, data):
+        claim = get(key)
+        recipe = data.draw(claim.instances("quick"), label="recipe")
+        ev = claim.evaluate(recipe)
+        assert ev.outside is not None or not ev.violated, (recipe, ev)
+
+    return test_proved_statements_hold_on_their_own_instances
 
 
 def violated(key: str, recipe: dict) -> bool:
