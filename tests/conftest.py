@@ -1,5 +1,6 @@
 """Hypothesis profiles: ``ci`` (default; derandomized, modest counts), ``thorough``, ``debug``; and the
-fixtures ``torch`` and ``tl`` of the optional extra ``[interop]`` (a skip where it is absent).
+fixtures ``torch`` and ``tl`` of the optional extra ``[interop]`` (a skip where it is absent), and ``tstar``,
+a small ``T*`` the interop and export tests share.
 
 Select a profile with ``HYPOTHESIS_PROFILE=thorough pytest``.
 """
@@ -15,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, Verbosity, settings
 
 from aotmem import interop  # imports neither torch nor transformer-lens: the fixtures below do
+from aotmem.theory.construct import construct, svd_target
+from aotmem.theory.generators import dirichlet_task
 
 settings.register_profile(
     "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
@@ -48,3 +51,12 @@ def torch():
 def tl(torch):
     """transformer-lens (the optional extra [interop]), or a skip."""
     return _need("transformer-lens")
+
+
+@pytest.fixture(scope="module")
+def tstar():
+    """``T*`` for ``eps = 0.05`` on a Zipf-prior Dirichlet task (N=4, S=2, T=16): two sequences left out, d_h < d."""
+    task = dirichlet_task(4, 2, prior="zipf", seed=0)
+    c = construct(task, svd_target(task, 3), d=3, d_h=2, eps=0.05)
+    assert c.report.T_eps < c.report.T and c.report.max_rel_logit_error < 1e-10
+    return c

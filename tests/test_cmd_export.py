@@ -9,18 +9,7 @@ import sys
 import pytest
 
 from aotmem import interop
-from aotmem.theory.construct import construct, svd_target
-from aotmem.theory.generators import dirichlet_task
 from aotmem.verify.cli import build_parser, main
-
-
-@pytest.fixture(scope="module")
-def tstar():
-    """``T*`` for ``eps = 0.05`` on a Zipf-prior Dirichlet task (N=4, S=2, T=16): two sequences left out, d_h < d."""
-    task = dirichlet_task(4, 2, prior="zipf", seed=0)
-    c = construct(task, svd_target(task, 3), d=3, d_h=2, eps=0.05)
-    assert c.report.T_eps < c.report.T and c.report.max_rel_logit_error < 1e-10
-    return c
 
 
 @pytest.fixture

@@ -64,15 +64,6 @@ def _prefix_aot(m: AoT, p: int) -> AoT:
     return AoT(m.embed, m.pos[:p], m.W_QK, m.W_V, m.W_O, m.W_U)
 
 
-@pytest.fixture(scope="module")
-def tstar():
-    """``T*`` for ``eps = 0.05`` on a Zipf-prior Dirichlet task (N=4, S=2, T=16): two sequences left out, d_h < d."""
-    task = dirichlet_task(4, 2, prior="zipf", seed=0)
-    c = construct(task, svd_target(task, 3), d=3, d_h=2, eps=0.05)
-    assert c.report.T_eps < c.report.T and c.report.max_rel_logit_error < 1e-10
-    return c
-
-
 # --- without the extra: factorisation, layout, refusal -------------------------------------------
 
 
