@@ -52,6 +52,7 @@ from aotmem.theory import bounds as _bounds
 from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound
 from aotmem.theory.divergence import exp3, log_softmax
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
+from aotmem.theory.lowrank import _objective_floor_rows
 from aotmem.theory.spectra import SIGMA_READINGS
 from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk
 
@@ -719,8 +720,7 @@ def _wls_alternating(p, P, L, d, ok, why, iters, tol):
     hist = _weighted_residual(p, P, L, E @ _mT(W))
     sweeps = np.zeros(P.shape[0], dtype=np.int64)
     converged = np.zeros(P.shape[0], dtype=bool)
-    N = P.shape[2]
-    floor = _dot_rows(p, ((N + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=2)) ** 2)  # _objective_floor
+    floor = _dot_rows(p, _objective_floor_rows(L))  # lowrank._objective_floor, per instance
     active = ok.copy()
     for k in range(1, iters + 1):
         exact = active & (hist <= floor)  # an exact fit up to rounding: nothing left to decrease

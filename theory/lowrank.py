@@ -74,8 +74,12 @@ def _objective_floor(w: np.ndarray, L: np.ndarray) -> float:
     (``|F| ~ |L|``), so ``R`` there is rounding up to ``sum_t w_t ((N + 2) eps max_o |L_{t,o}|)^2``: an
     objective below this is an exact fit (e.g. uniform rows: ``R ~ 1e-32``, not 0), which no sweep can improve.
     """
-    N = L.shape[1]
-    return float(w @ ((N + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=1)) ** 2)
+    return float(w @ _objective_floor_rows(L))
+
+
+def _objective_floor_rows(L: np.ndarray) -> np.ndarray:
+    """The per-row terms of :func:`_objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too)."""
+    return ((L.shape[-1] + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=-1)) ** 2
 
 
 def _centring_noise(L: np.ndarray) -> float:
