@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aotmem.theory.lookup import lookup_C, lookup_encoder
-from aotmem.verify.claims.lookup import lookup_d_recipes, lookup_div_eval, lookup_regime, lookup_setup
+from aotmem.verify.claims.lookup import D_MAX, lookup_d_recipes, lookup_div_eval, lookup_regime, lookup_setup
 from aotmem.verify.registry import KL_ATOL, KL_RTOL
 from topic import claims_of, example_test, proved_test, violated
 
@@ -37,8 +37,42 @@ def test_lookup_d_recipes_draw_a_jl_dimension(data, regime):
     r = data.draw(lookup_d_recipes(regime=regime))
     dmin = math.floor(128 * math.log(r["N"] + 1)) + 1
     assert r["kind"] == "lookup" and 0 <= r["wseed"] < 2**16 and r["d"] >= 2
+    assert r["d"] <= D_MAX  # the whole regime: C -> 0 as d -> D_MAX = 2^40
     if regime == "C<1/2":
-        assert dmin <= r["d"] <= 4 * dmin and lookup_C(r["N"], r["d"]) < 0.5
+        assert dmin <= r["d"] and lookup_C(r["N"], r["d"]) < 0.5
+
+
+def test_wide_jl_draws_carry_their_exact_gram():
+    """Past JL_DENSE_MAX the draw is a Gram factor: float64 Gram to rounding, the exact one at 50 digits."""
+    import mpmath
+    from aotmem.theory.precise import jl_certificate_mp, lookup_divergence_mp
+    from aotmem.verify.claims.lookup import JL_DENSE_MAX
+    rec = {"kind": "explicit", "N": 4, "S": 1, "logits": [[1.2, -3.0, 0.0, -3.0], [1.0, -1.0, -2.0, -2.0]],
+           "weights": [1.0, 1.0], "seed": 0, "d": 10**12, "wseed": 0}
+    task, W, cert = lookup_setup(rec)
+    K, d = W.gram_exact
+    assert d == 10**12 > JL_DENSE_MAX and np.all(np.diag(K) == d)
+    assert np.abs(W @ W.T - K / d).max() < 1e-15
+    assert float(jl_certificate_mp(W)) == pytest.approx(cert.max_dev, rel=1e-15)
+    # the encoder's divergence at 50 digits from the exact Gram agrees with float64 to its rounding
+    from aotmem.theory.lookup import lookup_encoder
+    dk = lookup_encoder(task, W).divergence(task.prior)
+    assert float(lookup_divergence_mp(task.prior, task.cond, W)) == pytest.approx(dk, rel=1e-12)
+    # the same recipe at a width drawn densely: the N x d matrix itself
+    W2 = lookup_setup(dict(rec, d=300))[1]
+    assert W2.shape == (4, 300) and not hasattr(W2, "gram_exact")
+
+
+def test_jl_factor_has_the_rademacher_gram_distribution():
+    """K = S S^T of the pattern draw against materialised Rademacher matrices: same mean and variance."""
+    from aotmem.theory.lookup import jl_factor
+    d, n = 64, 3000
+    rng = np.random.default_rng(0)
+    dense = np.array([(lambda S: (S @ S.T)[0, 1])(rng.choice([-1, 1], size=(3, d))) for _ in range(n)])
+    fact = np.array([jl_factor(3, d, seed=s, tries=1, C=1.0)[0].gram_exact[0][0, 1] for s in range(n)])
+    # off-diagonal K_ij: mean 0, variance d for both (4 standard errors)
+    for x in (dense, fact):
+        assert abs(x.mean()) < 4 * math.sqrt(d / n) and abs(x.var() / d - 1) < 4 * math.sqrt(2 / n)
 
 
 def test_lookup_setup_and_regime():

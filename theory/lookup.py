@@ -48,6 +48,8 @@ __all__ = [
     "LAMBDA_RESIDUAL_ATOL",
     "JL_KINDS",
     "JLCertificate",
+    "JLFactor",
+    "jl_factor",
     "LookupEncoder",
     "lookup_C",
     "lookup_vacuous_reason",
@@ -187,6 +189,63 @@ def jl_matrix(N: int, d: int, *, seed=0, tries: int = 20, kind: str = "rademache
         if dev <= C:
             break
     return best, JLCertificate(best_dev, C, best_dev <= C, k, kind)
+
+
+JL_PATTERN_MAX_N = 16  # 2^(N-1) sign patterns: 32768 at N = 16
+
+
+class JLFactor(np.ndarray):
+    """A float64 ``W' (N, m)`` with ``W' W'^T = K / d`` (rounding aside), carrying the exact Gram.
+
+    ``gram_exact = (K, d)``: ``K`` the integer matrix ``S S^T`` of a Rademacher sign matrix
+    ``S (N, d)``. The D.6 encoder depends on ``W`` only through ``W W^T``, so ``W'`` stands for
+    the ``N x d`` draw; extended-precision code reads ``gram_exact`` (exact at any ``d``).
+    """
+
+    gram_exact: tuple
+
+
+def jl_factor(N: int, d: int, *, seed=0, tries: int = 20, C: float | None = None) -> tuple[JLFactor, JLCertificate]:
+    """A Rademacher JL draw of any width ``d``, given through its Gram matrix (``draft.lookup-theorem``, JL step).
+
+    The columns of a Rademacher sign matrix ``S (N, d)`` are ``d`` i.i.d. uniform sign
+    patterns; ``s s^T`` does not see a global sign, so ``K = S S^T = V diag(c) V^T`` with ``V``
+    the ``2^(N-1)`` patterns whose last sign is ``+`` and ``c ~ Multinomial(d, uniform)``: the
+    same distribution as materialising ``S``, at a cost independent of ``d`` (the search takes
+    ``d`` to ``2^40``, i.e. ``C -> 0``). Like :func:`jl_matrix`, up to ``tries`` draws, keeping
+    the first with ``max_{i != j} |K_ij| / d <= C`` (default :func:`lookup_C`), else the best.
+    The certificate is computed from the integer ``K`` (one rounding).
+
+    >>> W, cert = jl_factor(3, 2**30, seed=1)
+    >>> W.shape[0], cert.holds, bool(np.allclose(W @ W.T, W.gram_exact[0] / 2**30, rtol=0, atol=1e-15))
+    (3, True, True)
+    """
+    N, d = _check_N_d(N, d)
+    if N > JL_PATTERN_MAX_N:
+        raise ValueError(f"`N` must be <= {JL_PATTERN_MAX_N} for jl_factor (2^(N-1) sign patterns; got {N})")
+    if d >= 2**53:
+        raise ValueError(f"`d` must be < 2^53 so that K = S S^T is exact in int64 and float64 (got {d})")
+    tries = check_int("tries", tries, minimum=1)
+    C = _resolve_C(N, d, C)
+    P = 2 ** (N - 1)
+    bits = (np.arange(P)[None, :] >> np.arange(N - 1)[:, None]) & 1
+    V = np.vstack([1 - 2 * bits, np.ones((1, P), dtype=np.int64)]).astype(np.int64)  # (N, P) patterns
+    rng = np.random.default_rng(seed)
+    best = None
+    off = ~np.eye(N, dtype=bool)
+    for k in range(1, tries + 1):
+        c = rng.multinomial(d, np.full(P, 1.0 / P))
+        K = (V * c) @ V.T  # exact: int64
+        dev = float(np.max(np.abs(K[off]))) / d if N > 1 else 0.0
+        if best is None or dev < best[1]:
+            best = (c, dev, K)
+        if dev <= C:
+            break
+    c, dev, K = best
+    used = c > 0
+    W = (V[:, used] * np.sqrt(c[used] / d)).astype(np.float64).view(JLFactor)
+    W.gram_exact = (K, d)
+    return W, JLCertificate(dev, C, dev <= C, k, "rademacher")
 
 
 # ------------------------------------------------------------------- lambda

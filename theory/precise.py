@@ -1488,8 +1488,7 @@ def jl_certificate_mp(W, *, dps: int = DPS):
     than its float64 rounding.
     """
     with mpmath.workdps(dps):
-        Wr = _rows_of("W", W)
-        G = _gram(Wr)
+        G = _gram_of("W", W)
         return max(abs(G[i][j] - (1 if i == j else 0)) for i in range(len(G)) for j in range(len(G)))
 
 
@@ -1515,12 +1514,36 @@ def _gram(Wr):
     return [[_dot(u, v) for v in Wr] for u in Wr]
 
 
+def _gram_of(name, W):
+    """``W W^T`` of a float64 ``W (N, d)`` at the working precision, as rows; exact for a JL draw.
+
+    A :class:`theory.lookup.JLFactor` gives ``K / d`` from its exact integer Gram. A
+    Rademacher ``W`` (every entry ``+-r``, one float64 ``r``) has ``W W^T = r^2 K`` with
+    ``K`` the integer matrix of sign products: ``K`` is summed exactly in int64 and ``r^2`` is
+    exact at 50 digits (106 bits), so the Gram entries are exact at any width ``d`` (the search
+    goes to ``d = 2^17``, where summing ``N^2 d`` mpf products would take minutes).
+    """
+    exact = getattr(W, "gram_exact", None)  # theory.lookup.JLFactor: the draw's integer Gram K and its width d
+    if exact is not None:
+        K, d = exact
+        return [[mpmath.mpf(int(k)) / int(d) for k in row] for row in K]
+    if not isinstance(W, mpmath.matrix):
+        a = check_array(name, W, ndim=2)
+        r = float(abs(a.flat[0])) if a.size else 0.0
+        if r > 0 and a.shape[1] < 2**52 and bool(np.all(np.abs(a) == r)):
+            S = np.sign(a).astype(np.int64)
+            K = S @ S.T  # integer matmul: exact
+            r2 = mpmath.mpf(r) ** 2
+            return [[r2 * int(k) for k in row] for row in K]
+    return _gram(_rows_of(name, W))
+
+
 def lookup_gaps_mp(W, g: int, *, dps: int = DPS):
     """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``."""
     with mpmath.workdps(dps):
-        Wr = _rows_of("W", W)
-        g = check_int("g", g, minimum=0, maximum=len(Wr) - 1)
-        return _column(_gaps(_gram(Wr), g))
+        G = _gram_of("W", W)
+        g = check_int("g", g, minimum=0, maximum=len(G) - 1)
+        return _column(_gaps(G, g))
 
 
 def _lambda(h, a, g):
@@ -1592,10 +1615,10 @@ def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
     ``inf``; ``h >= log N`` gives 0. ``h``: a float or an ``mpf``.
     """
     with mpmath.workdps(dps):
-        Wr = _rows_of("W", W)
-        N = len(Wr)
+        G = _gram_of("W", W)
+        N = len(G)
         g = check_int("g", g, minimum=0, maximum=N - 1)
-        a = _gaps(_gram(Wr), g)
+        a = _gaps(G, g)
         h = _check_h(h, N, dps)
         _check_gaps(a, g)
         return _lambda(h, a, g)
@@ -1619,8 +1642,7 @@ def lookup_lambda_bound_mp(h, N: int, C, *, dps: int = DPS):
         return _psi(h, N) / (1 - 2 * C)
 
 
-def _lookup_rows(P, Wr):
-    G = _gram(Wr)
+def _lookup_rows(P, G):
     out = []
     for t, pi in enumerate(P):
         if sum(1 for v in pi if v > 0) == 1:  # one-hot: h = 0, lambda = inf, the limit KL is 0
@@ -1642,10 +1664,10 @@ def lookup_kl_rows_mp(cond, W, *, dps: int = DPS):
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
-        Wr = _rows_of("W", W)
-        if len(Wr) != Pf.shape[1]:
-            raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(Wr)})")
-        return _column(_lookup_rows(P, Wr))
+        G = _gram_of("W", W)
+        if len(G) != Pf.shape[1]:
+            raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(G)})")
+        return _column(_lookup_rows(P, G))
 
 
 def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
@@ -1655,10 +1677,10 @@ def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
-        Wr = _rows_of("W", W)
-        if len(Wr) != Pf.shape[1]:
-            raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(Wr)})")
-        return _dot(p, _lookup_rows(P, Wr))
+        G = _gram_of("W", W)
+        if len(G) != Pf.shape[1]:
+            raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(G)})")
+        return _dot(p, _lookup_rows(P, G))
 
 
 # --------------------------------------------------------------------------- the catalogue

@@ -352,8 +352,15 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
         # one shape per chunk (the claim's parameters and T of one template), so a batch evaluator gets
         # whole batches; the families, rows and prior vary within it
         like = pool[int(rng.integers(len(pool)))]
+        redraw = hasattr(claim.space, "draw_params")  # every parameter of the regime over its whole range
+        if redraw:
+            like = claim.space.draw_params(rng, like)
         T = claim.space.family_rows(rng, like)
         for _ in range(min(BATCH, n - done)):
+            if redraw and claim.batch is None:  # no batch to keep whole: new parameters for every instance
+                like = claim.space.draw_params(rng, like)
+                if getattr(claim.space, "rows_at_least_d", False):
+                    T = max(T, int(like.get("d", 1)))
             name, rec = claim.space.family_recipe(rng, like, max_n, T)
             names[name] += 1
             chunk.append(rec)
@@ -367,21 +374,24 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
 
 def _optimisation(claim: Claim, search: _Search, starts: int, evals: int, polish: int, rng):
     """Phase 3: from the tightest distinct explicit instances, minimise the relative margin."""
-    info = {"starts": 0, "evaluations": 0, "best": None}
-    seen, chosen = set(), []
-    for r in _explicit_pool(search):
-        shape = (len(r["logits"]), len(r["logits"][0]), r.get("d"))
-        if shape in seen and len(chosen) < starts // 2:
-            continue  # diversity: different shapes first
+    info = {"starts": 0, "evaluations": 0, "best": None, "moved": {}}
+    # diversity: the tightest instance of each shape (T, N) first, tightest shapes first, then the
+    # next tightest; the optimiser cannot change T, and the tightest instances of a claim are often
+    # those where it is tight by construction (T = 1, C -> 0) rather than where it breaks
+    pool = _explicit_pool(search)
+    seen, first, rest = set(), [], []
+    for r in pool:
+        shape = (len(r["logits"]), len(r["logits"][0]))  # not the parameters: d varies on every instance
+        (rest if shape in seen else first).append(r)
         seen.add(shape)
-        chosen.append(r)
-        if len(chosen) >= starts:
-            break
+    chosen = (first[: max(starts // 2, 1)] + rest[: starts - max(starts // 2, 1)] + first[max(starts // 2, 1):])[:starts]
     for start in chosen:
         info["starts"] += 1
         res = optimise(lambda rs: search.evaluate_many(rs, "optimisation"), claim.space, start, rng,
                        evals=evals, polish=polish, is_hit=lambda ev: _is_violation(claim, ev))
         info["evaluations"] += res.evaluations
+        for name in getattr(res, "moved", ()):  # the claim parameters this run moved (d, eps, ...)
+            info["moved"][name] = info["moved"].get(name, 0) + 1
         info["best"] = res.value if info["best"] is None else min(info["best"], res.value)
         if res.found:
             ev = search.evaluate_many([res.recipe], "optimisation")[0]
@@ -435,7 +445,8 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
         # a shrunk counterexample keeps at least a tenth of the original relative violation: the smallest
         # instance that is still clearly violated, not one on the boundary
         floor = min(ev.rel_margin / 10, 0.0) if math.isfinite(ev.rel_margin) else 0.0
-        small, n = shrink(ex, _violates(claim, search, floor, judge), seed=seed)
+        small, n = shrink(ex, _violates(claim, search, floor, judge), seed=seed,
+                          params=getattr(claim.space, "params", ()))
         info["shrink_evaluations"] = n
         candidates.append((small, None))
     judged = []
@@ -568,6 +579,7 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         "evaluations": search.n_evals,
         "evals_per_s": round(search.n_evals / search.eval_s, 1) if search.eval_s > 0 else None,
         "batched": claim.batch is not None,
+        "space": claim.space.describe() if hasattr(claim.space, "describe") else None,
     }
     if search.tight is not None:
         (_, _), recipe, ev, method = search.tight

@@ -48,7 +48,7 @@ from aotmem.theory.task import Task
 from aotmem.verify.recipes import KNOBS, task_from
 from aotmem.verify.registry import Evaluation
 
-__all__ = ["LOGIT_BOX", "LOGW_BOX", "FAMILIES", "TaskSpace", "explicit_of", "family_tasks", "optimise",
+__all__ = ["LOGIT_BOX", "LOGW_BOX", "FAMILIES", "Param", "as_param", "TaskSpace", "explicit_of", "family_tasks", "optimise",
            "shrink", "recipe_size", "objective_of"]
 
 # Box of the searched domain. |logit| <= 40 spans probabilities down to e^-80 ~ 1e-35
@@ -66,6 +66,10 @@ BAD = 10.0
 # ~1e-16 times the size of its terms (up to ~1e2 here), so differences below 1e-13 are
 # rounding and must not look like a relative violation (e.g. a KL of 1e-17 against 0).
 NOISE_FLOOR = 1e-13
+# Instances whose two sides are both below SIDE_FLOOR score like trivial ones for the optimiser: a
+# relative margin there is float64 noise (measured: the ES chased -7% "margins" between sides of 1e-12
+# that differ by 7e-14). The runner still records them as suspects and decides them at 50 digits.
+SIDE_FLOOR = 1e-10
 
 
 def objective_of(ev) -> float:
@@ -77,7 +81,8 @@ def objective_of(ev) -> float:
     optimiser would chase them. Instances violated below float64's absolute
     tolerance are negative here; the runner decides them at 50 digits
     (``SUSPECT_RTOL``). Identities keep the tolerance-scaled margin. Instances
-    with both sides 0 score 1: tight, but they cannot show a violation.
+    with both sides 0, or both below ``SIDE_FLOOR``, score 1: they cannot show a
+    violation that float64 resolves.
     """
     if not isinstance(ev, Evaluation) or ev.outside is not None:
         return BAD
@@ -88,6 +93,8 @@ def objective_of(ev) -> float:
     scale = max(abs(ev.lhs), abs(ev.rhs), NOISE_FLOOR)
     if not math.isfinite(scale):
         return -1.0 if ev.violated else BAD
+    if scale < SIDE_FLOOR and not ev.violated:
+        return 1.0  # both sides within 1e3 of float64's resolution: their sign is noise, not a direction
     m = ev.margin / scale
     if ev.violated:
         return min(m, -1e-300)
@@ -141,7 +148,9 @@ def recipe_size(recipe: dict) -> tuple:
     T, N = len(Z), len(Z[0])
     digits = sum(len(repr(float(v)).rstrip("0").rstrip(".")) for row in Z for v in row)
     digits += sum(len(repr(float(v)).rstrip("0").rstrip(".")) for v in recipe.get("weights", []))
-    return (T * N, T, N, recipe.get("d", 0), digits)
+    digits += sum(len(repr(v)) for k, v in recipe.items()  # the claim's own numbers (eps, scale, seeds)
+                  if k not in ("logits", "weights", "N", "S", "seed", "d") and isinstance(v, (int, float)))
+    return (T * N, T, N, recipe.get("d", 0), digits)  # (a smaller d is simpler: smaller widths, smaller ranks)
 
 
 # ------------------------------------------------------------------ families --
@@ -244,6 +253,19 @@ def _fam_peaked(rng, T, N, d):
     return Z, rng.normal(0, 1.0, T) if rng.random() < 0.5 else _two_scales(rng, T)
 
 
+def _fam_entropy_spread(rng, T, N, d):
+    """Two rows at least, each of moderate entropy, the entropies spread apart (scales 0.1 .. 3).
+
+    The paper's simplified look-up bound replaces ``E_t[q_t psi(h_t)]`` by ``E_t[q_t] psi(E_t h_t)``:
+    a Jensen step that is loose exactly when rows of one task have different entropies and none
+    is near one-hot (``q_t`` not small) or uniform (``psi`` not 0).
+    """
+    T = max(T, 2) if N >= 2 else T
+    a = 10.0 ** rng.uniform(-1, 0.5, size=T)
+    Z = a[:, None] * rng.standard_normal((T, N))
+    return Z, rng.normal(0, 1.0, T)
+
+
 #: Structured families, by name (``family_tasks`` cycles through them).
 FAMILIES: dict[str, Callable] = {
     "two-scale": _fam_two_scale,
@@ -252,6 +274,7 @@ FAMILIES: dict[str, Callable] = {
     "flat-tail": _fam_flat_tail,
     "near-rank": _fam_near_rank,
     "peaked": _fam_peaked,
+    "entropy-spread": _fam_entropy_spread,
 }
 
 
@@ -264,35 +287,176 @@ def family_tasks(rng, T: int, N: int, d: int, names=tuple(FAMILIES)):
     return name, Z, lw
 
 
+# --------------------------------------------------------------------- params --
+
+PARAM_SCALES = ("log", "lin", "int", "lin-int")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a claim's regime besides the task: a coordinate of its search space.
+
+    A claim states each parameter once, here: the sampler (:meth:`strategy`), the
+    families (:meth:`draw`), the optimiser (:meth:`encode` / :meth:`decode`) and the
+    shrinker (:meth:`simpler`) all take its range from this object, so the search
+    covers the whole regime the statement allows, limits included.
+
+    Parameters
+    ----------
+    name : str
+        The recipe key (``d``, ``eps``, ``wseed``, ...).
+    lo, hi : float or callable
+        The regime's limits; a callable takes ``(N, T)`` of the instance (e.g. the
+        rank-d bounds' ``d <= min(N - 2, T)``, the look-up bounds' ``d > 128 log(N+1)``).
+    scale : {"log", "lin", "int", "lin-int"}
+        ``log``: a positive real searched in log space (scale parameters: ``C``, ``eps``);
+        ``lin``: a real; ``int``: a positive integer searched in log space (widths ``d``
+        up to large values, i.e. ``C -> 0``); ``lin-int``: an integer searched linearly
+        (small ranks, seeds of a construction's draws).
+    edge : float
+        Probability that a family draw sits exactly at one of the two limits (the
+        statement's limiting cases are where constants are tight).
+    note : str
+        What the limits mean, for the evidence (e.g. ``"C = sqrt(32 log(N+1)/d) in (0.018, 1/2)"``).
+    """
+
+    name: str
+    lo: float | Callable
+    hi: float | Callable
+    scale: str = "log"
+    edge: float = 0.25
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.scale not in PARAM_SCALES:
+            raise ValueError(f"`scale` must be one of {PARAM_SCALES} (got {self.scale!r})")
+
+    @property
+    def integer(self) -> bool:
+        return self.scale in ("int", "lin-int")
+
+    def limits(self, N: int, T: int) -> tuple[float, float]:
+        """``(lo, hi)`` for an instance with ``N`` tokens and ``T`` rows (``hi < lo``: no value fits)."""
+        lo = self.lo(N, T) if callable(self.lo) else self.lo
+        hi = self.hi(N, T) if callable(self.hi) else self.hi
+        if self.integer:
+            return int(math.ceil(lo)), int(math.floor(hi))
+        return float(lo), float(hi)
+
+    def _log(self) -> bool:
+        return self.scale in ("log", "int")
+
+    def encode(self, v) -> float:
+        return math.log(max(float(v), 1e-300)) if self._log() else float(v)
+
+    def decode(self, x: float, N: int, T: int):
+        """The value at coordinate ``x``, inside the limits (rounded for integers)."""
+        lo, hi = self.limits(N, T)
+        v = math.exp(min(float(x), 700.0)) if self._log() else float(x)
+        v = min(max(v, lo), hi) if hi >= lo else lo
+        return int(round(v)) if self.integer else float(v)
+
+    def draw(self, rng, N: int, T: int):
+        """A value over the whole range: log-uniform for log scales, an exact limit with probability ``edge``."""
+        lo, hi = self.limits(N, T)
+        if hi <= lo:
+            return lo
+        u = rng.random()
+        if u < self.edge:
+            v = lo if u < self.edge / 2 else hi
+        elif self._log():
+            v = math.exp(rng.uniform(math.log(max(lo, 1e-300)), math.log(hi)))
+        else:
+            v = rng.uniform(lo, hi)
+        return int(round(v)) if self.integer else float(v)
+
+    def strategy(self, N: int, T: int):
+        """A Hypothesis strategy over the same range (limits and log spacing included)."""
+        lo, hi = self.limits(N, T)
+        if hi <= lo:
+            return st.just(lo)
+        if self._log():
+            inner = st.floats(math.log(max(lo, 1e-300)), math.log(hi)).map(math.exp)
+        else:
+            inner = st.floats(lo, hi)
+        if self.integer:
+            inner = inner.map(lambda v: int(min(max(round(v), lo), hi)))
+        return st.one_of(st.sampled_from([lo, hi]), inner, inner, inner)
+
+    def simpler(self, v, N: int, T: int) -> list:
+        """Simpler values than ``v`` for the shrinker: towards the lower limit, then fewer digits."""
+        lo, hi = self.limits(N, T)
+        out = []
+        if self.integer:  # big steps first: one step of -1 at a time would spend the shrinker's budget
+            out += [lo, int(round(math.sqrt(max(lo, 1) * max(v, 1))))]
+            out += [int(float(f"{v:.{k}g}")) for k in (1, 2)] + [int(float(f"{v:.1g}")) // 2 * 2]
+            out += [v - 1] if v - lo < 100 else []
+        else:
+            out += [float(f"{v:.{k}g}") for k in (1, 2, 3)]
+        seen, res = set(), []
+        for c in out:
+            if c != v and lo <= c <= hi and c not in seen:
+                seen.add(c)
+                res.append(c)
+        return res
+
+    def describe(self, N: int | None = None, T: int | None = None) -> dict:
+        """The range, for the evidence (numeric where it does not depend on the instance)."""
+        f = lambda b: ("per instance" if callable(b) else b)
+        return {"lo": f(self.lo), "hi": f(self.hi), "scale": self.scale, "note": self.note}
+
+
+def as_param(p) -> Param:
+    """A :class:`Param`, from itself or from the older ``(key, lo, hi, scale)`` tuple."""
+    return p if isinstance(p, Param) else Param(*p)
+
+
 # --------------------------------------------------------------------- space --
 
 
 @dataclass(frozen=True)
 class TaskSpace:
-    """How a claim's recipes map to explicit instances and to a continuous vector (for the optimiser).
+    """A claim's whole regime as a search space: the task's entries and every parameter of the statement.
 
     Parameters
     ----------
+    params : tuple of :class:`Param`
+        The claim's parameters besides the task (``d``, ``C`` through ``d``, ``eps``, the
+        draws of a construction, ...), each with its regime's limits. They are coordinates
+        of the optimiser, drawn over their whole range by the families (once per chunk of
+        family instances, so that a batch evaluator gets whole batches) and by the claim's
+        sampler where it uses :meth:`Param.strategy`, and lowered by the shrinker.
     extras : tuple of ``(key, lo, hi, scale)``
-        The claim's own continuous parameters (``scale`` ``"log"`` or ``"lin"``),
-        searched within ``[lo, hi]`` (the claim's own strategy's range).
+        The older spelling of ``params`` (converted to :class:`Param`).
     max_t : largest number of rows of a family instance.
     rows_at_least_d : family instances have ``T >= d`` rows (the rank-d fits need it; the
         look-up claims' ``d`` is an embedding width, not a rank of the task).
     names : the families used.
     """
 
+    params: tuple = ()
     extras: tuple = ()
     max_t: int = 8
     rows_at_least_d: bool = True
     names: tuple = tuple(FAMILIES)
 
+    def __post_init__(self) -> None:
+        ps = tuple(as_param(p) for p in tuple(self.params) + tuple(self.extras))
+        if len({p.name for p in ps}) != len(ps):
+            raise ValueError(f"`params` names must be distinct (got {[p.name for p in ps]})")
+        object.__setattr__(self, "params", ps)
+        object.__setattr__(self, "extras", ())
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
     def encode(self, recipe: dict) -> np.ndarray:
-        """``x = [log row scales (T), row directions (T*N), log weights (T), extras]`` of an explicit recipe.
+        """``x = [log row scales (T), row directions (T*N), log weights (T), params]`` of an explicit recipe.
 
         Row ``t``'s centred logits are ``a_t u_t`` with ``a_t = ||z_t||`` and ``||u_t|| = 1``: the
         optimiser moves the scale in log space, so near-uniform rows (``a_t -> 0``) and
         near-deterministic ones (``a_t`` large) are a few steps apart, as in the proofs' tight cases.
+        Parameters on a log scale (``d``, ``eps``, ...) are moved in log space too.
         """
         Z = np.asarray(recipe["logits"], dtype=np.float64)
         Z = Z - Z.mean(axis=1, keepdims=True)
@@ -301,11 +465,11 @@ class TaskSpace:
         la = np.log(np.maximum(a, ROW_SCALE_MIN))
         w = np.asarray(recipe["weights"], dtype=np.float64)
         lw = np.log(w / w.max())
-        ex = [math.log(recipe[k]) if sc == "log" else float(recipe[k]) for k, lo, hi, sc in self.extras]
+        ex = [p.encode(recipe[p.name]) for p in self.params]
         return np.concatenate([la, U.ravel(), lw, np.asarray(ex, dtype=np.float64)])
 
     def decode(self, x: np.ndarray, like: dict) -> dict:
-        """The explicit recipe of ``x``, with the other parameters of ``like``; ``x`` is kept in the box."""
+        """The explicit recipe of ``x``, with the other parameters of ``like``; ``x`` is kept in the regime."""
         T, N = len(like["logits"]), len(like["logits"][0])
         la = np.clip(x[:T], math.log(ROW_SCALE_MIN), math.log(LOGIT_BOX * math.sqrt(N)))
         U = x[T: T + T * N].reshape(T, N)
@@ -318,11 +482,17 @@ class TaskSpace:
         out = dict(like)
         out["logits"] = Z.tolist()
         out["weights"] = np.exp(lw).tolist()
-        for i, (k, lo, hi, sc) in enumerate(self.extras):
-            v = float(x[T + T * N + T + i])
-            v = math.exp(v) if sc == "log" else v
-            out[k] = float(min(max(v, lo), hi))
+        for i, p in enumerate(self.params):
+            out[p.name] = p.decode(x[T + T * N + T + i], N, T)
         return _with_S(out)
+
+    def draw_params(self, rng, like: dict) -> dict:
+        """``like`` with every parameter redrawn over its whole range (limits included; rows up to ``max_t``)."""
+        N = len(like["logits"][0]) if "logits" in like else like["N"]
+        out = dict(like)
+        for p in self.params:
+            out[p.name] = p.draw(rng, N, max(self.max_t, 1))
+        return out
 
     def family_rows(self, rng, like: dict) -> int:
         """A number of rows for family instances like ``like``: small first (the sharp cases need few rows)."""
@@ -331,7 +501,10 @@ class TaskSpace:
         return int(min(tmin + rng.geometric(0.45) - 1, max(tmin, self.max_t)))
 
     def family_recipe(self, rng, like: dict, max_n: int, T: int | None = None) -> tuple[str, dict]:
-        """A family instance carrying ``like``'s claim parameters (``d`` and the rest), same ``N``, ``T`` rows."""
+        """A family instance carrying ``like``'s claim parameters (``d`` and the rest), same ``N``, ``T`` rows.
+
+        The parameters are ``like``'s: :meth:`draw_params` redraws them (once per chunk).
+        """
         N = len(like["logits"][0])
         d = int(like.get("d", 1))
         T = self.family_rows(rng, like) if T is None else T
@@ -339,9 +512,12 @@ class TaskSpace:
         out = dict(like)
         out["logits"] = Z.tolist()
         out["weights"] = np.exp(lw).tolist()
-        for k, lo, hi, sc in self.extras:  # redraw the claim's continuous knobs too
-            out[k] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))) if sc == "log" else rng.uniform(lo, hi))
         return name, _with_S(out)
+
+    def describe(self) -> dict:
+        """The searched coordinates, for the evidence."""
+        return {"task": "explicit logits (T, N) in the box |z| <= %g and log prior weights >= -%g" % (LOGIT_BOX, LOGW_BOX),
+                "params": {p.name: p.describe() for p in self.params}}
 
 
 # ----------------------------------------------------------------- optimiser --
@@ -355,6 +531,7 @@ class OptimResult:
     value: float
     evaluations: int
     found: bool  # a hit (by default a float64 violation) was reached
+    moved: tuple = ()  # the claim parameters whose value differs between the start and the result
 
 
 def optimise(evaluate_many, space: TaskSpace, start: dict, rng, *, evals: int, population: int = 16,
@@ -424,14 +601,19 @@ def optimise(evaluate_many, space: TaskSpace, start: dict, rng, *, evals: int, p
         used += state["used"]
         fx, best_r = state["best"]
         found = state["found"]
-    return OptimResult(best_r, float(fx), used, found)
+    moved = tuple(p.name for p in space.params if best_r.get(p.name) != start.get(p.name))
+    return OptimResult(best_r, float(fx), used, found, moved)
 
 
 # ------------------------------------------------------------------- shrinking --
 
 
-def _candidates(r: dict):
-    """Simpler explicit recipes than ``r``, most aggressive first (one change each)."""
+def _candidates(r: dict, params=()):
+    """Simpler explicit recipes than ``r``, most aggressive first (one change each).
+
+    ``params``: the claim's :class:`Param` s; each is lowered towards its regime's lower
+    limit and rounded (without them, ``d`` is lowered by one).
+    """
     Z = [list(row) for row in r["logits"]]
     w = list(r["weights"])
     T, N = len(Z), len(Z[0])
@@ -447,7 +629,13 @@ def _candidates(r: dict):
             c["logits"] = [row[:o] + row[o + 1:] for row in Z]
             c["N"] = N - 1
             yield c
-    if r.get("d", 1) > 1:
+    for p in params:
+        if p.name in r:
+            for v in p.simpler(r[p.name], N, T):
+                c = dict(r)
+                c[p.name] = v
+                yield c
+    if not any(p.name == "d" for p in params) and r.get("d", 1) > 1:
         c = dict(r)
         c["d"] = r["d"] - 1
         yield c
@@ -482,7 +670,7 @@ def _round_weight(v: float, digits: int) -> float:
 
 
 def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 400, hypothesis_tries: int = 150,
-           seed: int = 0) -> tuple[dict, int]:
+           seed: int = 0, params=()) -> tuple[dict, int]:
     """The smallest explicit recipe found that still violates; returns ``(recipe, evaluations)``.
 
     Greedy first (:func:`_candidates`: drop a row or a token, lower ``d``, round
@@ -496,7 +684,7 @@ def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 4
     improved = True
     while improved and tries < max_tries:
         improved = False
-        for c in map(_with_S, _candidates(best)):
+        for c in map(_with_S, _candidates(best, params)):
             tries += 1
             if recipe_size(c) < recipe_size(best) and violates(c):
                 best, improved = c, True

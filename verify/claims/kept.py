@@ -124,6 +124,17 @@ KEPT = {
          'seed': 0,
          'weights': [1.0, 1.0],
          'wseed': 0},
+    # found by the whole-regime search (issue 20): the simplified form fails as C -> 0 (d = 10^12, C = 7e-6),
+    # where the factor (1+4C)/(1-2C) no longer covers the Jensen step E_t[q psi(h_t)] -> E_t[q] psi(E_t h)
+    'paper.theorem2[simplified]':
+        {'N': 4,
+         'S': 1,
+         'd': 1000000000000,
+         'kind': 'explicit',
+         'logits': [[1.2, -3.0, 0.0, -3.0], [1.0, -1.0, -2.0, -2.0]],
+         'seed': 0,
+         'weights': [1.0, 1.0],
+         'wseed': 0},
     'seed.lookup-bound[as-written]':
         {'N': 2,
          'S': 1,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from aotmem.theory.bounds import bound
 from aotmem.theory.lookup import (
+    jl_factor,
     jl_matrix,
     lookup_C,
     lookup_encoder,
@@ -39,29 +40,51 @@ from aotmem.theory.precise import (
 )
 from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
-from aotmem.verify.search import TaskSpace
+from aotmem.verify.search import Param, TaskSpace
 
-# Explicit tasks (logits, prior) with the claim's JL width d and draw wseed kept: d is not a rank here.
-TASKS = TaskSpace(rows_at_least_d=False)
+# The regime's parameters besides the task, stated once: the JL width d (every claim here allows any
+# d with C < 1/2, i.e. C -> 0 as d grows: searched on a log scale up to D_MAX) and the JL draw wseed.
+# d is an embedding width here, not a rank of the task (rows_at_least_d=False).
+D_MAX = 2**40  # C = sqrt(32 log(N+1)/d) down to 1.1e-5 (N = 3) .. 1.6e-5 (N = 12): the limit C -> 0
+# Widths up to JL_DENSE_MAX are drawn as the N x d matrix itself (theory.lookup.jl_matrix); wider ones
+# through their Gram matrix (theory.lookup.jl_factor: the same distribution, exact integer Gram).
+JL_DENSE_MAX = 4096
+
+
+def _dmin(N, T):  # noqa: ARG001 (the limit depends on N only)
+    """Smallest d with C = sqrt(32 log(N+1)/d) < 1/2."""
+    return int(math.floor(128 * math.log(N + 1))) + 1
+
+
+D_C_HALF = Param("d", _dmin, D_MAX, "int", note="C = sqrt(32 log(N+1)/d) < 1/2: d from 128 log(N+1) to 2^40 (C -> 0)")
+D_ANY = Param("d", 2, D_MAX, "int", note="any width 2 .. 2^40 (C >= 1/2 included)")
+WSEED = Param("wseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the JL draw (seed of jl_matrix / jl_factor)")
+TASKS = TaskSpace(params=(D_C_HALF, WSEED), rows_at_least_d=False)  # C < 1/2
+TASKS_ANY = TaskSpace(params=(D_ANY, WSEED), rows_at_least_d=False)
+
+
+def with_width(draw, r: dict, regime: str) -> dict:
+    """``r`` with ``d`` and ``wseed`` drawn from the regime's :class:`Param` s (the same ranges the search uses)."""
+    space = TASKS if regime == "C<1/2" else TASKS_ANY
+    T = r["N"] ** r.get("S", 1) if r.get("kind") != "explicit" else len(r["logits"])
+    for p in space.params:
+        r[p.name] = draw(p.strategy(r["N"], T))
+    return r
 
 
 @st.composite
 def lookup_d_recipes(draw, profile="quick", *, regime="any"):
-    """Look-up tasks with a JL dimension ``d``: ``regime="C<1/2"`` draws ``d > 128 log(N+1)``."""
-    r = draw(lookup_recipes(profile))
-    dmin = int(math.floor(128 * math.log(r["N"] + 1))) + 1
-    if regime == "C<1/2":
-        r["d"] = draw(st.integers(dmin, 4 * dmin))
-    else:
-        r["d"] = draw(st.one_of(st.integers(2, dmin), st.integers(dmin, 4 * dmin)))
-    r["wseed"] = draw(st.integers(0, 2**16 - 1))
-    return r
+    """Look-up tasks with a JL dimension ``d``: ``regime="C<1/2"`` draws ``d > 128 log(N+1)`` (up to ``D_MAX``)."""
+    return with_width(draw, draw(lookup_recipes(profile)), regime)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)  # W is at most N x max(JL_DENSE_MAX, 2^(N-1)) floats (<= 0.4 MB)
 def _jl(N: int, d: int, wseed: int):
-    """The certified JL draw of ``(N, d, wseed)`` (deterministic; the search reuses a few of them many times)."""
-    W, cert = jl_matrix(N, d, seed=wseed)
+    """The certified JL draw of ``(N, d, wseed)`` (deterministic; the search reuses a few of them many times).
+
+    ``d <= JL_DENSE_MAX``: the ``N x d`` Rademacher matrix; wider: its Gram factor (``jl_factor``).
+    """
+    W, cert = jl_matrix(N, d, seed=wseed) if d <= JL_DENSE_MAX else jl_factor(N, d, seed=wseed)
     W.setflags(write=False)
     return W, cert
 
@@ -152,14 +175,14 @@ register(Claim(
     id="seed.lookup-bound", reading="as-written", source="seed", kind="bound",
     statement=_LOOKUP_STMT + r"\ (\text{no condition on } C)",
     instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_seed_lookup_eval("as-written"),
-    describe=describe, recheck=_lookup_recheck("as-written"), space=TASKS,
+    describe=describe, recheck=_lookup_recheck("as-written"), space=TASKS_ANY,
     regime="any d (the slide states no condition); for C > 1/2 the right-hand side is negative",
 ))
 register(Claim(
     id="seed.lookup-bound", reading="C=achieved", source="seed", kind="bound",
     statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W actually used}",
     instances=lambda profile: lookup_d_recipes(profile, regime="any"), evaluate=_seed_lookup_eval("achieved"),
-    describe=describe, recheck=_lookup_recheck("achieved"), space=TASKS,
+    describe=describe, recheck=_lookup_recheck("achieved"), space=TASKS_ANY,
     regime="the proof's C is any bound on ||WW^T - I||_max: use the achieved one (< 1/2)",
 ))
 
@@ -171,7 +194,7 @@ def _lookup_jl(recipe):
     C = lookup_C(N, d)
     if C >= 0.5:
         return Evaluation.out_of_regime(f"C = {C:.3g} >= 1/2")
-    _, cert = jl_matrix(N, d, seed=recipe["wseed"])
+    _, cert = _jl(N, d, recipe["wseed"])
     return Evaluation(cert.max_dev, C, "<=", atol=0.0, rtol=0.0, detail={"tries": cert.tries})
 
 
@@ -248,7 +271,7 @@ register(Claim(
 register(Claim(
     id="draft.lookup-theorem", reading="divergence,C=achieved", source="draft", kind="bound",
     statement=r"\text{same, with } C = \|WW^T - I\|_{\max} \text{ of the W used}",
-    instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem"), describe=describe, space=TASKS,
+    instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem"), describe=describe, space=TASKS_ANY,
     recheck=_lookup_recheck("achieved", "draft.lookup-theorem"),
     regime="achieved ||WW^T - I||_max < 1/2 (any d)",
 ))
@@ -257,7 +280,7 @@ register(Claim(
     statement=(r"d_{KL}(\pi, f) \le E_t\Big[(1 - \pi(g|t)) \log\frac{N-1}{e^{h(\pi_t)} - 1}\Big]"
                r"\frac{1 + 2C}{1 - 2C}"),
     instances=_any, evaluate=lookup_div_eval("achieved", "draft.lookup-theorem+factor(1+2C)"), describe=describe,
-    corrects="draft.lookup-theorem[divergence]", space=TASKS,
+    corrects="draft.lookup-theorem[divergence]", space=TASKS_ANY,
     recheck=_lookup_recheck("achieved", "draft.lookup-theorem+factor(1+2C)"),
     regime="achieved ||WW^T - I||_max < 1/2; the strongest form the proof supports (theory.lookup.tight_lookup_bound)",
 ))
@@ -289,9 +312,7 @@ def _t2_mixed_recipes(draw, profile="quick"):
     if which == "lookup":
         return draw(lookup_d_recipes(profile, regime="C<1/2"))
     r = draw(dirichlet_recipes(profile, min_n=3) if which == "dirichlet" else explicit_recipes(profile))
-    r["d"] = draw(st.integers(int(128 * math.log(r["N"] + 1)) + 1, 4 * int(128 * math.log(r["N"] + 1))))
-    r["wseed"] = draw(st.integers(0, 2**16 - 1))
-    return r
+    return with_width(draw, r, "C<1/2")
 
 
 _T2_REGIME = "C < 1/2 (d > 128 log(N+1)); W a certified JL draw; f the D.6 encoder, over sequences"
