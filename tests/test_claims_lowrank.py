@@ -79,7 +79,8 @@ def test_batched_claims_agree_with_their_scalar_evaluation():
 @given(recipe=wls_recipes())
 def test_wls_recipes_are_full_support_tasks_with_a_perturbation(recipe):
     task = task_from(recipe)
-    assert task.full_support() and 1e-3 <= recipe["delta"] <= 1.0 and 0 <= recipe["fseed"] < 2**16
+    assert task.full_support() and 1e-6 <= recipe["delta"] <= 10.0 and 0 <= recipe["fseed"] < 2**16
+    assert 1 <= recipe["d"] <= task.N - 2  # the regime of draft.lemma-wls (verify.params.rank_d(by_rows=False))
     assert json.loads(json.dumps(recipe)) == recipe
 
 

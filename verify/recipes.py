@@ -23,10 +23,14 @@ from hypothesis import strategies as st
 
 from aotmem.theory.generators import explicit_task, random_task
 from aotmem.theory.task import Task
+from aotmem.verify.params import rank_d
+
+# The rank d of the almost-rank-d statements (1 <= d <= min(N-2, T)): stated once, in verify.params.
+RANK_D = rank_d()
 
 __all__ = ["LIMITS", "KNOBS", "task_from", "describe", "seeds", "dirichlet_recipes",
            "almost_rank_recipes", "lookup_recipes", "association_recipes", "permutation_recipes",
-           "full_support_recipes", "explicit_recipes", "limits", "rng_of"]
+           "full_support_recipes", "explicit_recipes", "limits", "rng_of", "RANK_D"]
 
 LIMITS = {
     "quick": {"max_n": 7, "max_s": 2, "max_t": 64},
@@ -142,7 +146,7 @@ def full_support_recipes(draw, profile: str = "quick"):
         return draw(almost_rank_recipes(profile))
     r = draw(dirichlet_recipes(profile, min_n=3) if which == "dirichlet" else explicit_recipes(profile))
     T = r["N"] ** r["S"] if which == "dirichlet" else len(r["logits"])
-    r["d"] = draw(st.integers(1, max(1, min(r["N"] - 2, T))))
+    r["d"] = draw(RANK_D.strategy(r["N"], T))
     return r
 
 

@@ -126,12 +126,14 @@ KEPT = {
          'wseed': 0},
     # found by the whole-regime search (issue 20): the simplified form fails as C -> 0 (d = 10^12, C = 7e-6),
     # where the factor (1+4C)/(1-2C) no longer covers the Jensen step E_t[q psi(h_t)] -> E_t[q] psi(E_t h)
+    # found by the whole-regime search (issue 20): the simplified form fails as C -> 0 (d = 10^12, C = 7e-6),
+    # where the factor (1+4C)/(1-2C) no longer covers the Jensen step E_t[q psi(h_t)] -> E_t[q] psi(E_t h)
     'paper.theorem2[simplified]':
         {'N': 4,
          'S': 1,
          'd': 1000000000000,
          'kind': 'explicit',
-         'logits': [[1.2, -3.0, 0.0, -3.0], [1.0, -1.0, -2.0, -2.0]],
+         'logits': [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -2.0]],
          'seed': 0,
          'weights': [1.0, 1.0],
          'wseed': 0},
@@ -299,4 +301,30 @@ KEPT = {
         {'H': 1, 'N': 6, 'S': 2, 'T0': 6, 'd': 6, 'qk': 'rank1', 'seed': 6},
     # (paper.theorem1[as-written,target=optimal]'s miss N=10, S=2, d=7, d_h=2, cseed=266 left this list: since the
     # constructor's balanced design it needs H = 4 > 1 heads there, outside the theorem's regime, so not a miss)
+    # found once d became a coordinate of the search (issue 20): d = 2 on N = 6, T = 5 near-uniform rows
+    'seed.ls-bound[sigma=pi-prior,inf=global]':
+        {'N': 6,
+         'S': 1,
+         'd': 2,
+         'kind': 'explicit',
+         'logits': [[0.0, 0.0, 0.0, 0.0, -0.036, 0.0],
+         [0.0, -0.024, 0.037, 0.0, 0.0, -0.011],
+         [0.003, 0.004, -0.005, 0.001, 0.001, -0.004],
+         [0.0, -0.097, 0.057, 0.0, 0.0, 0.053],
+         [0.0, 0.0, -0.005, 0.012, 0.0, 0.005]],
+         'seed': 0,
+         'weights': [0.002, 0.004, 0.2, 0.1, 1.0]},
+    # the corrected form fails too (issue 20: d = 2 with T = 5; below float64's atol, decided at 50 digits)
+    'seed.wls-bound+matched-W_U[sigma=pi-prior,inf=global]':
+        {'N': 6,
+         'S': 1,
+         'd': 2,
+         'kind': 'explicit',
+         'logits': [[0.13, 0.14, 0.0, -0.23, -0.22, -0.09],
+         [-0.09, 0.07, -0.09, 0.18, 0.05, 0.0],
+         [0.06, -0.06, -0.06, 0.0, 0.05, -0.04],
+         [0.0, 0.13, 0.0, -0.26, 0.2, 0.0],
+         [-0.03, 0.07, 0.01, 0.02, 0.0, -0.09]],
+         'seed': 0,
+         'weights': [0.6000000000000001, 1.0, 3e-06, 3e-07, 4e-06]},
 }

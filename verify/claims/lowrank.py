@@ -18,7 +18,7 @@ from aotmem.theory.divergence import fbar, kl, kl_rows, taylor_proxy, taylor_rem
 from aotmem.theory.exact import H_READINGS, permutation_closed_forms
 from aotmem.theory.generators import permutation_of
 from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder, wls_projection
-from aotmem.verify.recipes import describe, full_support_recipes, permutation_recipes, rng_of, task_from
+from aotmem.verify.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL
 from aotmem.theory.precise import (
     DPS,
@@ -38,10 +38,13 @@ from aotmem.theory.precise import (
 )
 from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
+from aotmem.verify.params import Param, rank_d
 from aotmem.verify.search import TaskSpace
 
-# Explicit tasks with the claim's own d: families and optimisation over logits and prior.
-TASKS = TaskSpace()
+# Explicit tasks and the claim's rank d (1 <= d <= min(N-2, T)): families and optimisation over logits,
+# prior and d.
+TASKS = TaskSpace(params=(RANK_D,))
+FSEED = Param("fseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the draw of the claim's random map")
 
 # ------------------------------------------------- the almost-rank-d bounds --
 
@@ -245,14 +248,17 @@ _register_corrections()
 
 # ------------------------------------------------------ draft.lemma-taylor --
 _TAYLOR_ENCODERS = ("random", "lowrank")
+# The lemma holds for every logit map F: the perturbation's size is searched from 1e-6 (F -> L, where
+# both sides vanish) to 10 (|fbar| large), and its random draw too.
+_TAYLOR_SPACE = TaskSpace(params=(RANK_D, Param("scale", 1e-6, 10.0, "log", note="size of F - L (or of F)"), FSEED))
 
 
 @st.composite
 def _taylor_recipes(draw, profile="quick"):
     r = draw(full_support_recipes(profile))
     r["encoder"] = draw(st.sampled_from(_TAYLOR_ENCODERS))
-    r["scale"] = draw(st.floats(1e-3, 3.0))
-    r["fseed"] = draw(st.integers(0, 2**16 - 1))
+    for p in _TAYLOR_SPACE.params[1:]:
+        r[p.name] = draw(p.strategy(r["N"], 1))
     return r
 
 
@@ -269,7 +275,6 @@ def _taylor_logits(recipe):
     return task, F
 
 
-_TAYLOR_SPACE = TaskSpace(extras=(("scale", 1e-3, 3.0, "log"),))
 
 
 def _taylor_identity(recipe):
@@ -340,12 +345,18 @@ register(Claim(
 # -------------------------------------------------------- draft.lemma-wls --
 
 
+# d <= N-2 (1 not in Im(W_U)), any number of rows; the perturbations' size over six decades; W_U's draw.
+_WLS_SPACE = TaskSpace(params=(rank_d(by_rows=False), Param("delta", 1e-6, 10.0, "log", note="perturbation size"),
+                               FSEED), rows_at_least_d=False)
+
+
 @st.composite
 def wls_recipes(draw, profile="quick"):
     """A full-support task, a random ``W_U (N, d)`` (``d <= N-2``), a perturbation size ``delta``."""
     r = draw(full_support_recipes(profile))
-    r["delta"] = draw(st.floats(1e-3, 1.0))
-    r["fseed"] = draw(st.integers(0, 2**16 - 1))
+    T = r["N"] ** r["S"] if r["kind"] != "explicit" else len(r["logits"])
+    for p in _WLS_SPACE.params:
+        r[p.name] = draw(p.strategy(r["N"], T))
     return r
 
 
@@ -496,7 +507,6 @@ def _wls_image_recheck(recipe, ev):
 
 
 _WLS_REGIME = "Assumption 2; W_U (N x d) Gaussian, d <= N-2, so 1 not in Im(W_U) almost surely"
-_WLS_SPACE = TaskSpace(extras=(("delta", 1e-3, 1.0, "log"),))
 register(Claim(
     id="draft.lemma-wls", reading="minimiser", source="draft", kind="bound",
     statement=(r"w_E(t) = [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T) L_t"
