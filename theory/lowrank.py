@@ -32,7 +32,16 @@ from aotmem.theory.divergence import kl
 from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, log_probs
 from aotmem.theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic
 
+class IllConditioned(ValueError):
+    """A float64 linear system above its condition limit (``WLS_COND_MAX``): refused, not solved.
+
+    A float64 limit, not a property of the map: the 50-digit twins in :mod:`aotmem.theory.precise`
+    solve the same systems up to condition ``10^25``, and the ledger decides such instances there.
+    """
+
+
 __all__ = [
+    "IllConditioned",
     "LowRank",
     "FITS",
     "fit_encoder",
@@ -319,7 +328,7 @@ def wls_encoder(cond: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     bad = np.flatnonzero(~(cond_A <= WLS_COND_MAX))
     if bad.size:
         t = int(bad[np.argmax(cond_A[bad])])
-        raise ValueError(f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) = {cond_A[t]:.3g} "
+        raise IllConditioned(f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) = {cond_A[t]:.3g} "
                          f"> WLS_COND_MAX = {WLS_COND_MAX:g} at row t={t} ({bad.size} rows); "
                          f"min pi(.|t) = {np.min(np.asarray(cond)[t]):.3g}")
     Q, R = np.linalg.qr(M)  # (T, N, d), (T, d, d)
@@ -349,7 +358,7 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     M, _, cond_A = wls_system(pi[None, :], W)
     c = float(cond_A[0])
     if not c <= WLS_COND_MAX:
-        raise ValueError(f"`cond_row` makes A = W_U^T (I_pi - pi pi^T) W_U ill-conditioned: cond = {c:.3g} > {WLS_COND_MAX:g}")
+        raise IllConditioned(f"`cond_row` makes A = W_U^T (I_pi - pi pi^T) W_U ill-conditioned: cond = {c:.3g} > {WLS_COND_MAX:g}")
     B = np.sqrt(pi)[:, None] * (np.eye(pi.size) - pi[None, :])  # (N, N)
     Q, R = np.linalg.qr(M[0])  # (N, d), (d, d)
     return W @ np.linalg.solve(R, Q.T @ B)
@@ -474,7 +483,7 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
             condA = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)  # singular (E = 0 columns): inf
         if not np.all(condA <= WLS_COND_MAX):
             o = int(np.argmax(condA))
-            raise ValueError(f"`cond` makes the W-step of f_wls_alternating ill-conditioned: "
+            raise IllConditioned(f"`cond` makes the W-step of f_wls_alternating ill-conditioned: "
                              f"cond = {condA[o]:.3g} > {WLS_COND_MAX:g} for output o={o} at sweep {k}")
         Wn = np.linalg.solve(A, b[:, :, None])[:, :, 0]  # (N, d)
         Wn = Wn - Wn.mean(axis=0, keepdims=True)  # gauge: remove the 1 direction (row constants absorb it)

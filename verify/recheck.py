@@ -23,9 +23,9 @@ import math
 import mpmath
 
 from aotmem.theory.precise import DPS, NotUnique, decide_mp
-from aotmem.verify.registry import Evaluation
+from aotmem.verify.registry import KL_ATOL, KL_RTOL, Evaluation
 
-__all__ = ["decided", "exact_integers", "guarded"]
+__all__ = ["decided", "exact_integers", "guarded", "evaluation_at_dps"]
 
 
 def _s(x) -> str:
@@ -70,3 +70,29 @@ def guarded(fn):
                     "note": f"not unique at {DPS} digits: {exc}"}
     recheck.__doc__ = fn.__doc__
     return recheck
+
+
+def evaluation_at_dps(*rechecks, sense: str = "<=", atol: float = KL_ATOL, rtol: float = KL_RTOL):
+    """``decide_mp(recipe) -> Evaluation`` from a claim's ``recheck`` (or a ladder of them, in rising precision).
+
+    For the instances the float64 evaluation refuses (a system above its float64 condition
+    limit): the re-check computes both sides from the recipe alone (the evaluation it is given
+    only carries the sense and the tolerance), and the two sides, each rounded once to float64
+    (1e-16 relative, far below any tolerance of the ledger), are judged by the claim's own
+    rule (``sense``, ``atol + rtol |rhs|``). With several re-checks, the next (higher precision)
+    one runs when a map is not unique at the previous one's (a system singular at 50 digits,
+    condition above 1e25, is solved at 100). Raises ``ValueError`` when none gives both sides.
+    """
+    def decide_mp(recipe: dict) -> Evaluation:
+        probe = Evaluation(0.0, 0.0, sense, atol=atol, rtol=rtol)
+        for recheck in rechecks:
+            rc = recheck(dict(recipe), probe)
+            if rc.get("lhs") is not None and rc.get("rhs") is not None:
+                break
+        else:
+            raise ValueError(f"no extended-precision evaluation: {rc.get('note') or rc.get('decision')}")
+        with mpmath.workdps(DPS):
+            lhs, rhs = float(mpmath.mpf(rc["lhs"])), float(mpmath.mpf(rc["rhs"]))
+        return Evaluation(lhs, rhs, sense, atol=atol, rtol=rtol,
+                          detail={"decided_at_dps": rc.get("dps", DPS), "float64": "refused: ill-conditioned"})
+    return decide_mp

@@ -275,6 +275,11 @@ class Claim:
         ``method``). A ``fails`` is printed only once re-checked.
     describe : callable or None
         ``describe(recipe) -> str``: a one-line summary of an instance.
+    decide_mp : callable or None
+        ``decide_mp(recipe) -> Evaluation``: the instance evaluated in extended precision, for the
+        instances the float64 evaluation refuses (a linear system above its float64 condition
+        limit, :class:`aotmem.theory.lowrank.IllConditioned`). They are part of the regime: the
+        runner decides them with this instead of leaving them out.
     """
 
     id: str
@@ -295,6 +300,7 @@ class Claim:
     space: Any = None
     batch: Callable | None = None
     recheck: Callable | None = None
+    decide_mp: Callable | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:

@@ -49,6 +49,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, 
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisDeprecationWarning
 
+from aotmem.theory.lowrank import IllConditioned
 from aotmem.verify.recipes import limits
 from aotmem.verify.registry import Claim, Evaluation, get, select
 from aotmem.verify.search import explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
@@ -234,6 +235,8 @@ class _Search:
         self.n_evals = 0
         self.miss = None  # existence claims: (rel_margin, recipe, ev, method) of the worst witness miss
         self.suspects: list = []  # (rel_margin, key, recipe, ev, method): violated below float64's atol
+        self.decided_mp = 0  # refused instances decided at 50 digits
+        self.refused: dict[str, dict] = {}  # key -> recipe: float64 refused it (IllConditioned), decided at 50 digits
 
     def over_budget(self) -> bool:
         return time.perf_counter() - self.t0 > self.budget_s
@@ -269,6 +272,8 @@ class _Search:
         self.method_of[k] = method
         if isinstance(ev, Exception):
             self.errors[k] = f"{ev.__class__.__name__}: {str(ev).splitlines()[0] if str(ev) else ''}"
+            if isinstance(ev, IllConditioned):
+                self.refused[k] = dict(recipe)
             return
         if ev.outside is not None:
             self.outside[ev.outside] += 1
@@ -479,6 +484,48 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     return None, None, info
 
 
+def _decide_refused(claim: Claim, search: _Search):
+    """Instances float64 refused (a system above its condition limit) are in the regime: decide them at 50 digits.
+
+    Returns ``(found, info)``: the first violation among them as ``(recipe, ev, method)`` (or None), and
+    the counts for the evidence (``refused``, ``decided``, ``undecided`` with the reasons).
+    """
+    info = {"refused": len(search.refused), "decided": 0, "undecided": 0, "violated": 0}
+    if not search.refused:
+        return None, info
+    if claim.decide_mp is None:
+        info["undecided"] = len(search.refused)
+        info["why_undecided"] = "no extended-precision evaluation is implemented for this claim"
+        return None, info
+    found, why = None, Counter()
+    for k, recipe in list(search.refused.items()):
+        if search.over_budget():
+            info["undecided"] += 1
+            why["time budget spent"] += 1
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ev = claim.decide_mp(dict(recipe))
+        except Exception as exc:  # e.g. not unique even at 50 digits: counted and reported, never dropped silently
+            info["undecided"] += 1
+            why[f"{exc.__class__.__name__}: {str(exc)[:120]}"] += 1
+            continue
+        method = search.method_of.get(k, "sampling")
+        del search.errors[k]
+        del search.refused[k]
+        search._record(k, recipe, ev, method)
+        search.decided_mp += 1
+        info["decided"] += 1
+        if _is_violation(claim, ev):
+            info["violated"] += 1
+            if found is None:
+                found = (recipe, ev, method)
+    if why:
+        info["why_undecided"] = dict(why)
+    return found, info
+
+
 def _resolve_suspects(claim: Claim, search: _Search, k: int):
     """Decide the ``k`` most violated suspects at 50 digits; the first confirmed one, as ``(recipe, ev, method)``."""
     seen, tried = set(), 0
@@ -559,6 +606,15 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         except _Budget:
             pass
 
+    refused_info = None
+    if found is None and search.refused:
+        hit, refused_info = _decide_refused(claim, search)
+        if hit is not None:
+            found = hit
+    elif search.refused:
+        refused_info = {"refused": len(search.refused), "decided": 0, "undecided": len(search.refused),
+                        "violated": 0, "why_undecided": "not needed: the claim already failed"}
+
     relative = False
     if found is None and search.suspects:
         hit = _resolve_suspects(claim, search, SUSPECTS[profile])
@@ -580,6 +636,7 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         "evals_per_s": round(search.n_evals / search.eval_s, 1) if search.eval_s > 0 else None,
         "batched": claim.batch is not None,
         "space": claim.space.describe() if hasattr(claim.space, "describe") else None,
+        "refused_float64": refused_info,
     }
     if search.tight is not None:
         (_, _), recipe, ev, method = search.tight
@@ -654,6 +711,11 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             res.reason = "no instance evaluated within the time budget"
     else:
         notes = []
+        if refused_info and refused_info.get("decided"):
+            notes.append(f"{refused_info['decided']} instances float64 refused (ill-conditioned) decided at 50 digits")
+        if refused_info and refused_info.get("undecided"):
+            notes.append(f"{refused_info['undecided']} float64-refused instances NOT decided "
+                         f"({refused_info.get('why_undecided')})")
         if res.outside:
             notes.append(f"{res.outside} outside the regime")
         if res.errors:

@@ -36,7 +36,7 @@ from aotmem.theory.precise import (
     taylor_proxy_mp,
     taylor_remainder_bound_mp,
 )
-from aotmem.verify.recheck import decided, guarded
+from aotmem.verify.recheck import decided, evaluation_at_dps, guarded
 from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
 from aotmem.verify.params import Param, rank_d
 from aotmem.verify.search import TaskSpace
@@ -160,20 +160,28 @@ def _bound_batch(b, fit):
                    lambda r: (len(r["logits"]), len(r["logits"][0]), r["d"]))
 
 
-def _bound_recheck(b, fit):
-    """Both sides at 50 digits: the map's divergence (:func:`fitted_divergence_mp`) and the bound (:func:`bound_mp`)."""
+def _bound_recheck(b, fit, dps=DPS):
+    """Both sides at ``dps`` digits: the map's divergence (:func:`fitted_divergence_mp`) and the bound (:func:`bound_mp`)."""
     @guarded
     def recheck(recipe, ev):
         task = task_from(recipe)
         p, P, d = task.prior, task.cond, recipe["d"]
         if fit == "wls-matched":
-            lhs = f_wls_mp(p, P, d, W_U=f_ls_mp(p, P, d, b.sigma_reading).W).divergence(p, P)
+            lhs = f_wls_mp(p, P, d, W_U=f_ls_mp(p, P, d, b.sigma_reading, dps=dps).W, dps=dps).divergence(p, P, dps=dps)
         elif fit == "wls-alt-unweighted":
-            lhs = f_wls_alternating_mp(p, P, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi")[0].divergence(p, P)
+            lhs = f_wls_alternating_mp(p, P, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi",
+                                       dps=dps)[0].divergence(p, P, dps=dps)
         else:
-            lhs = fitted_divergence_mp(p, P, d, fit, b.sigma_reading)
-        return decided(lhs, bound_mp(b.name, p, P, d), ev)
+            lhs = fitted_divergence_mp(p, P, d, fit, b.sigma_reading, dps=dps)
+        out = decided(lhs, bound_mp(b.name, p, P, d, dps=dps), ev)
+        out["dps"] = dps
+        return out
     return recheck
+
+
+def _bound_decide_mp(b, fit):
+    """The instances float64 refuses, at 50 digits, or 100 or 200 where a system is singular at 50 (cond > 1e25)."""
+    return evaluation_at_dps(*[_bound_recheck(b, fit, dps) for dps in (DPS, 2 * DPS, 4 * DPS)])
 
 
 # Counterexamples the search found once, kept as explicit examples (tests/test_regressions.py recomputes them).
@@ -209,6 +217,7 @@ def _register_bounds():
                 statement=_statement(b.claim, b.reading, fit), instances=full_support_recipes,
                 evaluate=_bound_evaluator(b, fit), describe=describe, examples=KEPT.get(key, ()),
                 recheck=_bound_recheck(b, fit), batch=_bound_batch(b, fit),
+                decide_mp=_bound_decide_mp(b, fit),
                 regime=regime + "; " + _FIT_TEXT[fit].format(sr=sr),
                 cost="medium" if fit == "wls-alt" else "cheap", space=TASKS,
             ))
@@ -239,6 +248,7 @@ def _register_corrections():
                 id=f"{b.claim}+{tag}", reading=b.reading + suffix, source=b.claim.split(".")[0], kind="bound",
                 statement=_statement(b.claim, b.reading, "wls"), instances=full_support_recipes,
                 evaluate=_bound_evaluator(b, fit), describe=describe, recheck=_bound_recheck(b, fit),
+                decide_mp=_bound_decide_mp(b, fit),
                 corrects=f"{b.claim}[{b.reading}{suffix}]", space=TASKS, cost="medium" if "alt" in fit else "cheap",
                 regime=_FS_REGIME + "; corrected map: " + text,
             ))
