@@ -17,15 +17,29 @@ else is reachable through its module.
 True
 """
 
-from aotmem.theory.bounds import draft_ls_bound, draft_min_bound, draft_wls_bound, seed_ls_bound, seed_wls_bound
 from aotmem.theory.construct import construct, heads_for, svd_target
-from aotmem.theory.divergence import entropy, kl, log_softmax
 from aotmem.theory.generators import dirichlet_task, random_task
-from aotmem.theory.lowrank import f_ls, f_wls
 from aotmem.theory.optimal import optimal_encoder
-from aotmem.theory.spectra import singular_values
 from aotmem.theory.task import Task, load_task, save_task, t_eps
-from aotmem.verify.registry import evaluate
+from aotmem.verify.precision import PUBLIC as _PRECISE_DISPATCH, PrecisionUnavailable, precision
+from aotmem.verify.registry import Evaluation, evaluate
+from aotmem.verify.userclaims import assert_holds, check, claim, int_range, load_claims, log_range
+
+# The functions with a 50-digit twin (aotmem.theory.precise): the float64 kernels themselves, except inside
+# ``with aotmem.precision(dps):``, where they call the twin (a user's claim is re-checked that way).
+kl = _PRECISE_DISPATCH["kl"]
+kl_rows = _PRECISE_DISPATCH["kl_rows"]
+entropy = _PRECISE_DISPATCH["entropy"]
+log_softmax = _PRECISE_DISPATCH["log_softmax"]
+singular_values = _PRECISE_DISPATCH["singular_values"]
+sigma = _PRECISE_DISPATCH["sigma"]
+f_ls = _PRECISE_DISPATCH["f_ls"]
+f_wls = _PRECISE_DISPATCH["f_wls"]
+seed_ls_bound = _PRECISE_DISPATCH["seed_ls_bound"]
+seed_wls_bound = _PRECISE_DISPATCH["seed_wls_bound"]
+draft_ls_bound = _PRECISE_DISPATCH["draft_ls_bound"]
+draft_wls_bound = _PRECISE_DISPATCH["draft_wls_bound"]
+draft_min_bound = _PRECISE_DISPATCH["draft_min_bound"]
 
 __version__ = "0.1.0"
 
@@ -35,4 +49,15 @@ __all__ = [
     "f_ls", "f_wls", "optimal_encoder",
     "seed_ls_bound", "seed_wls_bound", "draft_ls_bound", "draft_wls_bound", "draft_min_bound",
     "construct", "heads_for", "svd_target", "evaluate",
+    # claims of your own (docs/own-claims.md) and extended precision
+    "claim", "check", "assert_holds", "load_claims", "log_range", "int_range", "Evaluation",
+    "precision", "PrecisionUnavailable", "kl_rows", "sigma", "strategies",
 ]
+
+
+def __getattr__(name):
+    if name == "strategies":  # imported on first use: it imports Hypothesis's strategies and the recipes
+        import importlib
+
+        return importlib.import_module("aotmem.strategies")
+    raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
