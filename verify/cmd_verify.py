@@ -63,12 +63,12 @@ def run(args) -> int:
         from aotmem.verify.registry import all_claims
         from aotmem.verify.userclaims import load_claims
 
-        builtin = {c.key for c in all_claims()}
+        builtin = {c.id for c in all_claims()}  # an id names one claim: a user's may not reuse a built-in one
         for path in args.claims_from:
             for c in load_claims(path):
-                if c.key in builtin or any(c.key == o.key for o in claims):
+                if c.id in builtin or any(c.key == o.key for o in claims):
                     raise ValueError(f"`--claims-from` {path}: claim {c.key!r} is already defined "
-                                     f"({'a built-in claim' if c.key in builtin else 'by another file'})")
+                                     f"({'a built-in claim id' if c.id in builtin else 'by another file'})")
                 claims.append(c)
     workers = _workers(args.workers, len(claims))
     if args.list:

@@ -40,6 +40,11 @@ seed_wls_bound = _PRECISE_DISPATCH["seed_wls_bound"]
 draft_ls_bound = _PRECISE_DISPATCH["draft_ls_bound"]
 draft_wls_bound = _PRECISE_DISPATCH["draft_wls_bound"]
 draft_min_bound = _PRECISE_DISPATCH["draft_min_bound"]
+# No 50-digit twin: under ``aotmem.precision`` these raise PrecisionUnavailable instead of computing in float64.
+from aotmem.verify.precision import dispatch as _no_twin  # noqa: E402
+
+t_eps, optimal_encoder, construct, heads_for, svd_target = (
+    _no_twin(f) for f in (t_eps, optimal_encoder, construct, heads_for, svd_target))
 
 __version__ = "0.1.0"
 
@@ -51,7 +56,7 @@ __all__ = [
     "construct", "heads_for", "svd_target", "evaluate",
     # claims of your own (docs/own-claims.md) and extended precision
     "claim", "check", "assert_holds", "load_claims", "log_range", "int_range", "Evaluation",
-    "precision", "PrecisionUnavailable", "kl_rows", "sigma", "strategies",
+    "precision", "PrecisionUnavailable", "kl_rows", "sigma",
 ]
 
 
