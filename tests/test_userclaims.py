@@ -207,6 +207,10 @@ def test_precision_switches_the_public_functions_to_their_twins():
         assert isinstance(v, mpmath.mpf) and isinstance(b, mpmath.mpf) and s.dtype == object
         assert v == kl_mp(p, P, f_ls_mp(p, P, 2).F)
         assert fit.divergence(p, P) == v
+    with aotmem.precision(50):  # d = 1: the factors stay (N, 1) and (T, 1) matrices, E @ W.T is (T, N)
+        fit1 = aotmem.f_ls(p, P, 1)
+        assert fit1.W.shape == (4, 1) and (fit1.E @ fit1.W.T).shape == P.shape
+        assert aotmem.kl(p, P, fit1.E @ fit1.W.T) == kl_mp(p, P, f_ls_mp(p, P, 1).F)
     assert aotmem.precision.__module__ == "aotmem.verify.precision"
     assert isinstance(aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F), float)  # float64 again outside
     assert abs(float(v) - aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F)) <= 1e-12
@@ -266,3 +270,29 @@ def test_undeclared_parameters_and_bad_files_are_refused(tmp_path, capsys):
     clash.write_text("import aotmem\n\n@aotmem.claim('seed.zero-divergence')\ndef f(task):\n    return 0, 1\n")
     assert main(["verify", "--claims-from", str(clash)]) == 2
     assert "already defined" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- docs/own-claims.md --
+
+
+def test_the_pages_claims_file_prints_the_pages_table(tmp_path, capsys, monkeypatch):
+    """docs/own-claims.md's `my_claims.py`, run from a directory outside the repository, prints the table shown."""
+    import doctest
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "own-claims.md").read_text()
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", page, re.S | re.M)
+    source = next(body for lang, body in blocks if lang == "python" and "@aotmem.claim" in body)
+    table = next(body for lang, body in blocks if lang == "text")
+    (tmp_path / "my_claims.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    assert main(["verify", "--claims-from", "my_claims.py", "--json", "out.json"]) == 0
+    got = capsys.readouterr().out
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    assert doctest.OutputChecker().check_output(table, got, flags), got
+    res = {r["key"]: r for r in json.loads((tmp_path / "out.json").read_text())["results"]}
+    cx = res["mine.ls-eighth"]["counterexample"]
+    assert cx["recipe"]["logits"] == [[0.0, 0.0, 0.01], [0.0, 3.0, 0.0]] and cx["recipe"]["weights"] == [1.0, 2e-07]
+    assert cx["recheck"]["lhs"] in page and cx["recheck"]["rhs"] in page
+    assert res["mine.ls-bound"]["verdict"] == "holds"

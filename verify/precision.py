@@ -115,14 +115,15 @@ def _to_matrix(x):
     return mpmath.matrix([[mpmath.mpf(v) for v in row] for row in a])
 
 
-def _from_mp(x):
-    """A twin's result as NumPy object arrays of mpf: ``(n, 1)`` -> ``(n,)``, ``(T, N)`` -> ``(T, N)``."""
+def _from_mp(x, *, matrix: bool = False):
+    """A twin's result as NumPy object arrays of mpf: ``(n, 1)`` -> ``(n,)`` (a per-row value, as the float64
+    functions return it) unless ``matrix`` (a factor such as ``W (N, d)`` with ``d = 1``), ``(T, N)`` as is."""
     if isinstance(x, mpmath.matrix):
         a = np.empty((x.rows, x.cols), dtype=object)
         for i in range(x.rows):
             for j in range(x.cols):
                 a[i, j] = x[i, j]
-        return a[:, 0] if x.cols == 1 else a
+        return a[:, 0] if x.cols == 1 and not matrix else a
     return x
 
 
@@ -161,7 +162,7 @@ class LowRankPrecise:
 
 
 def _lowrank(m):
-    return LowRankPrecise(_from_mp(m.W), _from_mp(m.E))
+    return LowRankPrecise(_from_mp(m.W, matrix=True), _from_mp(m.E, matrix=True))
 
 
 # Which arguments of each public function are the instance (float64 arrays, exact) and which are
