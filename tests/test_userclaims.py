@@ -193,39 +193,6 @@ def test_readings_are_claims_of_their_own():
     assert all(r.verdict == "holds" for r in results)  # sigma_{d+1} <= sigma_d, each reading
 
 
-# ---------------------------------------------------------------- precision --
-
-
-def test_precision_switches_the_public_functions_to_their_twins():
-    task = aotmem.dirichlet_task(4, 1, seed=2)
-    p, P = task.prior, task.cond
-    with aotmem.precision(50):
-        fit = aotmem.f_ls(p, P, 2)
-        v = aotmem.kl(p, P, fit.E @ fit.W.T)
-        s = aotmem.singular_values(p, P)
-        b = aotmem.seed_ls_bound(p, P, 2)
-        assert isinstance(v, mpmath.mpf) and isinstance(b, mpmath.mpf) and s.dtype == object
-        assert v == kl_mp(p, P, f_ls_mp(p, P, 2).F)
-        assert fit.divergence(p, P) == v
-    with aotmem.precision(50):  # d = 1: the factors stay (N, 1) and (T, 1) matrices, E @ W.T is (T, N)
-        fit1 = aotmem.f_ls(p, P, 1)
-        assert fit1.W.shape == (4, 1) and (fit1.E @ fit1.W.T).shape == P.shape
-        assert aotmem.kl(p, P, fit1.E @ fit1.W.T) == kl_mp(p, P, f_ls_mp(p, P, 1).F)
-    assert aotmem.precision.__module__ == "aotmem.verify.precision"
-    assert isinstance(aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F), float)  # float64 again outside
-    assert abs(float(v) - aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F)) <= 1e-12
-
-
-def test_precision_refuses_what_it_cannot_do():
-    task = aotmem.dirichlet_task(3, 1, seed=0)
-    with aotmem.precision(50):
-        with pytest.raises(aotmem.PrecisionUnavailable, match="optimal_encoder"):
-            aotmem.optimal_encoder(task.prior, task.cond, 1)
-    with pytest.raises(ValueError, match="`dps`"):
-        with aotmem.precision(10):
-            pass
-
-
 # ---------------------------------------------------------------- the regime --
 
 
