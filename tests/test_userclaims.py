@@ -267,3 +267,37 @@ def test_the_pages_claims_file_prints_the_pages_table(tmp_path, capsys, monkeypa
     assert cx["recipe"]["logits"] == [[0.0, 0.0, 0.01], [0.0, 3.0, 0.0]] and cx["recipe"]["weights"] == [1.0, 2e-07]
     assert cx["recheck"]["lhs"] in page and cx["recheck"]["rhs"] in page
     assert res["mine.ls-bound"]["verdict"] == "holds"
+
+
+def test_own_families_and_existence_claims():
+    calls = []
+
+    def spike(rng, T, N, d):  # a family of the user's own: one large logit per row
+        calls.append((T, N))
+        Z = np.zeros((T, N))
+        Z[np.arange(T), rng.integers(N, size=T)] = 9.0
+        return Z, np.zeros(T)
+
+    @aotmem.claim("mine.kl-nonneg", tasks=("explicit",), families={"spike": spike, "peaked": None})
+    def kl_nonneg(task):
+        return aotmem.kl(task.prior, task.cond, np.zeros(task.cond.shape)), 0
+
+    res = aotmem.check(kl_nonneg)
+    # sense "<=" with rhs 0: KL(pi, uniform) > 0 is a violation; found in the families or the sampling
+    assert res.verdict == "fails" and res.counterexample["recheck"]["confirmed"] is True
+
+    @aotmem.claim("mine.kl-nonneg2", sense=">=", tasks=("explicit",), families={"spike": spike, "peaked": None})
+    def kl_nonneg2(task):
+        return aotmem.kl(task.prior, task.cond, np.zeros(task.cond.shape)), 0
+
+    res = aotmem.check(kl_nonneg2)
+    assert res.verdict == "holds" and set(res.evidence["families"]) <= {"spike", "peaked"}
+    assert res.evidence["families"].get("spike", 0) > 0 and calls
+
+    @aotmem.claim("mine.witness", kind="construction", tasks=("dirichlet",))
+    def witness(task):
+        """A witness (the uniform map) reaches divergence 0.01: it misses, a finding about the witness."""
+        return aotmem.kl(task.prior, task.cond, np.zeros(task.cond.shape)), 0.01
+
+    res = aotmem.check(witness)
+    assert res.verdict == "no-witness" and "finding about the witness" in res.reason
