@@ -288,7 +288,7 @@ class _Space(TaskSpace):
         n_all = len(self.names) + len(self.own)
         pick = int(rng.integers(n_all)) if n_all else 0
         if pick < len(self.names):
-            return TaskSpace(self.extras, self.max_t, self.rows_at_least_d, self.names).family_recipe(rng, like, max_n, T)
+            return super().family_recipe(rng, like, max_n, T)
         name, fn = self.own[pick - len(self.names)]
         N = len(like["logits"][0])
         d = int(like.get("d", 1))

@@ -23,7 +23,6 @@ from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.task import Task, load_task, save_task, t_eps
 from aotmem.verify.precision import PUBLIC as _PRECISE_DISPATCH, PrecisionUnavailable, precision
 from aotmem.verify.registry import Evaluation, evaluate
-from aotmem.verify.userclaims import assert_holds, check, claim, int_range, load_claims, log_range
 
 # The functions with a 50-digit twin (aotmem.theory.precise): the float64 kernels themselves, except inside
 # ``with aotmem.precision(dps):``, where they call the twin (a user's claim is re-checked that way).
@@ -60,9 +59,19 @@ __all__ = [
 ]
 
 
+# Imported on first use (they import Hypothesis and the ledger's search: ~0.1 s that `import aotmem` need not pay).
+_LAZY = {name: "aotmem.verify.userclaims"
+         for name in ("claim", "check", "assert_holds", "load_claims", "log_range", "int_range")}
+_LAZY["strategies"] = None
+
+
 def __getattr__(name):
-    if name == "strategies":  # imported on first use: it imports Hypothesis's strategies and the recipes
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module("aotmem.strategies")
+        if _LAZY[name] is None:
+            return importlib.import_module(f"aotmem.{name}")
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
