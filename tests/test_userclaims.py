@@ -301,3 +301,16 @@ def test_own_families_and_existence_claims():
 
     res = aotmem.check(witness)
     assert res.verdict == "no-witness" and "finding about the witness" in res.reason
+
+
+def test_assert_holds_fails_on_instances_that_raise_as_hypothesis_would():
+    @aotmem.claim("mine.index", regime="1 <= d <= N - 2", tasks=("explicit",))
+    def index(task, d):  # singular_values has min(T, N) entries: index d fails when T <= d
+        s = aotmem.singular_values(task.prior, task.cond)
+        return 0, s[d] + 1
+
+    res = aotmem.check(index)
+    assert res.verdict == "holds" and res.errors > 0  # the ledger's verdict, errors counted
+    with pytest.raises(AssertionError, match=r"raised on \d+ instance\(s\)[\s\S]*IndexError"):
+        aotmem.assert_holds(index)
+    assert aotmem.assert_holds(index, allow_errors=True).verdict == "holds"

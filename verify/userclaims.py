@@ -610,17 +610,23 @@ def _unchecked(res) -> bool:
 
 
 def assert_holds(claim, *, profile: str = "quick", seed: int = 0, reading: str | None = None,
-                 budget_s: float | None = None):
+                 budget_s: float | None = None, allow_errors: bool = False):
     """Fail (``AssertionError``) unless every reading of ``claim`` ``holds``; the message shows the shrunk
     counterexample as Hypothesis shows a falsifying example. Returns the result(s) when it holds.
 
-    ``vacuous`` (no instance in the regime) and ``unverifiable`` fail too: nothing was checked.
+    ``vacuous`` (no instance in the regime) and ``unverifiable`` fail too: nothing was checked. As in a
+    Hypothesis test, an instance on which the function raised fails it too (the verdict, as on the command
+    line, stays ``holds`` with the errors counted), unless ``allow_errors``.
     """
     res = check(claim, profile=profile, seed=seed, reading=reading, budget_s=budget_s)
     results = res if isinstance(res, list) else [res]
-    bad = [r for r in results if r.verdict != "holds"]
+    bad = [explain(r) for r in results if r.verdict != "holds"]
+    if not allow_errors:
+        bad += [f"{r.key}: {r.verdict}, but the claim raised on {r.errors} instance(s) (allow_errors=True to accept "
+                "them, or exclude them with the regime):\n  " + "\n  ".join(r.error_samples)
+                for r in results if r.verdict == "holds" and r.errors]
     if bad:
-        raise AssertionError("\n\n".join(explain(r) for r in bad))
+        raise AssertionError("\n\n".join(bad))
     return res
 
 
