@@ -1,4 +1,4 @@
-"""``aotmem verify [--profile quick|full] [--claims PATTERN] [--seed N] [--workers K] [--scheduler ADDR] [--json FILE] [--report DIR] [--strict]``.
+"""``aotmem verify [--profile quick|full] [--claims PATTERN] [--claims-from FILE] [--seed N] [--workers K] [--scheduler ADDR] [--json FILE] [--report DIR] [--strict]``.
 
 Runs the claims ledger (``verify.runner``) over the registered claims and
 prints a table (claim, reading, verdict, instances, tightest margin,
@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
                    help="instances per claim (quick: < 2 min on 2 cores; full: the thorough search)")
     p.add_argument("--claims", metavar="PATTERN", default=None,
                    help="comma-separated claim ids, prefixes or globs (e.g. 'paper.*', 'seed.ls-bound[*')")
+    p.add_argument("--claims-from", metavar="FILE", action="append", default=None,
+                   help="a Python file of your own claims (@aotmem.claim; docs/own-claims.md); repeatable. Alone, "
+                        "only its claims run; with --claims, both")
     p.add_argument("--seed", type=int, default=0, help="run seed (same seed, same verdicts)")
     p.add_argument("--json", metavar="FILE", default=None, help="write the results as JSON (docs/verify-json-schema.md)")
     p.add_argument("--report", metavar="DIR", default=None, help="write a Markdown report with figures into DIR")
@@ -55,7 +58,18 @@ def _workers(value: str, n_claims: int) -> int:
 def run(args) -> int:
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
-    claims = select(args.claims)
+    claims = select(args.claims) if (args.claims or not args.claims_from) else []
+    if args.claims_from:
+        from aotmem.verify.registry import all_claims
+        from aotmem.verify.userclaims import load_claims
+
+        builtin = {c.id for c in all_claims()}  # an id names one claim: a user's may not reuse a built-in one
+        for path in args.claims_from:
+            for c in load_claims(path):
+                if c.id in builtin or any(c.key == o.key for o in claims):
+                    raise ValueError(f"`--claims-from` {path}: claim {c.key!r} is already defined "
+                                     f"({'a built-in claim id' if c.id in builtin else 'by another file'})")
+                claims.append(c)
     workers = _workers(args.workers, len(claims))
     if args.list:
         for c in claims:

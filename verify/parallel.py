@@ -31,8 +31,9 @@ _COST_ORDER = {"expensive": 0, "medium": 1, "cheap": 2}
 _BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _ordered(keys: list[str]) -> list[str]:
-    return sorted(keys, key=lambda k: (_COST_ORDER[get(k).cost], keys.index(k)))
+def _ordered(keys: list[str], costs: dict | None = None) -> list[str]:
+    cost = lambda k: (costs or {}).get(k) or get(k).cost
+    return sorted(keys, key=lambda k: (_COST_ORDER[cost(k)], keys.index(k)))
 
 
 def dask_client(scheduler):
@@ -51,14 +52,20 @@ def dask_client(scheduler):
         raise ValueError(f"`--scheduler` {scheduler}: cannot connect ({exc})") from None
 
 
-def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, scheduler=None):
-    """Yield the result dicts of the claims ``keys`` as they finish (any order)."""
-    order = _ordered(keys)
+def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, scheduler=None,
+               files: dict | None = None, costs: dict | None = None):
+    """Yield the result dicts of the claims ``keys`` as they finish (any order).
+
+    ``files``: ``{key: path}`` for users' claims (``--claims-from``), which each worker loads from
+    ``path``; ``costs``: ``{key: cost}`` where the key is not registered.
+    """
+    files = files or {}
+    order = _ordered(keys, costs)
     if scheduler is not None:
         from distributed import as_completed
 
         client = dask_client(scheduler)
-        futures = [client.submit(_run_key, k, profile, seed, pure=False) for k in order]  # fresh keys per run
+        futures = [client.submit(_run_key, k, profile, seed, files.get(k), pure=False) for k in order]  # fresh keys per run
         try:
             for fut in as_completed(futures):
                 yield fut.result()
@@ -79,7 +86,7 @@ def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, sc
             else:
                 os.environ[v] = old
     try:
-        pending = {pool.submit(_run_key, k, profile, seed) for k in order}
+        pending = {pool.submit(_run_key, k, profile, seed, files.get(k)) for k in order}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:

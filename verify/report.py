@@ -88,7 +88,9 @@ def table(results: list[Result], *, width: int = 60) -> str:
                     f"violated")
         else:
             note = r.reason or (r.evidence or {}).get("short_of_target", "")
-        rows.append((r.id, r.reading or "-", r.verdict, str(r.instances), r.methods_text(), r.margin_text(),
+        unchecked = r.verdict == "fails" and ((r.counterexample or {}).get("recheck") or {}).get("unavailable")
+        verdict = r.verdict + (" (float64 only, not re-checked)" if unchecked else "")  # a user's claim (userclaims)
+        rows.append((r.id, r.reading or "-", verdict, str(r.instances), r.methods_text(), r.margin_text(),
                      r.ratio_text(), _checked(r), _short(note, width)))
     k = len(head)
     w = [max(len(row[i]) for row in rows) for i in range(k)]

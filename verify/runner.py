@@ -205,6 +205,8 @@ def claim_seed(seed: int, key: str) -> int:
 
 
 def _reproduce(claim: Claim, recipe: dict, seed: int) -> str:
+    if hasattr(claim, "reproduce_command"):  # a user's claim (verify/userclaims.py): not in the registry
+        return claim.reproduce_command(recipe, seed)
     rec = json.dumps(recipe, sort_keys=True)
     return (f"python -c 'from aotmem.verify.registry import evaluate; "
             f"print(evaluate(\"{claim.key}\", {rec}).as_dict())'  "
@@ -473,6 +475,11 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
             rc = claim.recheck(dict(r), e)
         except Exception as exc:  # a re-check that cannot run is reported, never taken as confirmation
             rc = {"confirmed": None, "method": "mpmath", "note": f"re-check raised {exc.__class__.__name__}: {exc}"}
+        if rc.get("unavailable") and not unconfirmed:
+            # the claim cannot be re-evaluated in extended precision at all (a user's claim computed outside
+            # the functions with 50-digit twins): reported as a claim without a re-check, never dropped
+            info["recheck"] = rc
+            return r, e, info
         if rc.get("confirmed"):
             info["recheck"] = rc
             if unconfirmed:
@@ -743,8 +750,13 @@ def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info
 # ------------------------------------------------------------- many claims --
 
 
-def _run_key(key: str, profile: str, seed: int) -> dict:
-    """Worker entry point: the result of claim ``key`` as a dict (picklable)."""
+def _run_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
+    """Worker entry point: the result of claim ``key`` as a dict (picklable); ``path``: the user's claims file
+    that defines it (``aotmem verify --claims-from``), loaded in the worker."""
+    if path is not None:
+        from aotmem.verify.userclaims import run_user_key
+
+        return run_user_key(path, key, profile, seed)
     return run_claim(get(key), profile=profile, seed=seed).as_dict()
 
 
@@ -784,7 +796,10 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
         else:
             from aotmem.verify.parallel import map_claims  # parallel imports this module: lazy breaks the cycle
 
-            for d in map_claims([c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler):
+            files = {c.key: c.file for c in claims if getattr(c, "file", None)}  # user claims: workers load the file
+            costs = {c.key: c.cost for c in claims}
+            for d in map_claims([c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler,
+                                files=files, costs=costs):
                 report(Result(**d))
     except KeyboardInterrupt:
         if progress is not None:

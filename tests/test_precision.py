@@ -1,0 +1,74 @@
+"""aotmem.precision (verify/precision.py): the public functions switched to their theory.precise twins, exactly."""
+
+import mpmath
+import numpy as np
+import pytest
+
+import aotmem
+from aotmem.theory.precise import entropy_mp, f_ls_mp, f_wls_mp, kl_mp, seed_wls_bound_mp, sigma_mp
+from aotmem.verify.precision import PUBLIC, current_dps, precise_task
+
+
+
+def test_precision_switches_the_public_functions_to_their_twins():
+    task = aotmem.dirichlet_task(4, 1, seed=2)
+    p, P = task.prior, task.cond
+    with aotmem.precision(50):
+        fit = aotmem.f_ls(p, P, 2)
+        v = aotmem.kl(p, P, fit.E @ fit.W.T)
+        s = aotmem.singular_values(p, P)
+        b = aotmem.seed_ls_bound(p, P, 2)
+        assert isinstance(v, mpmath.mpf) and isinstance(b, mpmath.mpf) and s.dtype == object
+        assert v == kl_mp(p, P, f_ls_mp(p, P, 2).F)
+        assert fit.divergence(p, P) == v
+    with aotmem.precision(50):  # d = 1: the factors stay (N, 1) and (T, 1) matrices, E @ W.T is (T, N)
+        fit1 = aotmem.f_ls(p, P, 1)
+        assert fit1.W.shape == (4, 1) and (fit1.E @ fit1.W.T).shape == P.shape
+        assert aotmem.kl(p, P, fit1.E @ fit1.W.T) == kl_mp(p, P, f_ls_mp(p, P, 1).F)
+    assert aotmem.precision.__module__ == "aotmem.verify.precision"
+    assert isinstance(aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F), float)  # float64 again outside
+    assert abs(float(v) - aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F)) <= 1e-12
+
+
+def test_precision_refuses_what_it_cannot_do():
+    task = aotmem.dirichlet_task(3, 1, seed=0)
+    with aotmem.precision(50):
+        with pytest.raises(aotmem.PrecisionUnavailable, match="optimal_encoder"):
+            aotmem.optimal_encoder(task.prior, task.cond, 1)
+    with pytest.raises(ValueError, match="`dps`"):
+        with aotmem.precision(10):
+            pass
+
+
+def test_every_dispatched_function_is_its_float64_self_outside_and_its_twin_inside():
+    task = aotmem.dirichlet_task(4, 1, seed=5)
+    p, P = task.prior, task.cond
+    assert current_dps() is None
+    for name, fn in PUBLIC.items():
+        assert getattr(aotmem, name) is fn and fn.__wrapped__.__name__ == name
+    with aotmem.precision(50):
+        assert current_dps() == 50
+        assert aotmem.sigma(p, P, 2) == sigma_mp(p, P, 2)
+        assert aotmem.seed_wls_bound(p, P, 1) == seed_wls_bound_mp(p, P, 1)
+        h = aotmem.entropy(P)
+        assert h.shape == (4,) and all(a == b for a, b in zip(h, entropy_mp(P)))
+        w = aotmem.f_wls(p, P, 2)
+        ref = f_wls_mp(p, P, 2)
+        assert np.all(w.E == np.array(ref.E.tolist(), dtype=object))  # the twin's factors, entry for entry
+        # E @ W.T sums in NumPy's order, the twin's F in mpmath's: equal to the working precision
+        assert max(abs(a - b) for a, b in zip((w.E @ w.W.T).ravel(), np.array(ref.F.tolist()).ravel())) < 1e-45
+    assert current_dps() is None
+
+
+def test_the_precise_task_holds_the_same_numbers_and_refuses_float64_only_operations():
+    task = aotmem.dirichlet_task(3, 2, seed=1)
+    t = precise_task(task)
+    assert t.cond.dtype == object and t.N == task.N and t.T == task.T
+    assert all(float(a) == b for a, b in zip(t.cond.ravel(), task.cond.ravel()))
+    with aotmem.precision(50):
+        assert aotmem.kl(t.prior, t.cond, np.zeros(task.cond.shape)) == kl_mp(task.prior, task.cond,
+                                                                               np.zeros(task.cond.shape))
+        with pytest.raises(TypeError):
+            np.log(t.cond)  # no silent float64: NumPy's log has no mpf loop
+        with pytest.raises(aotmem.PrecisionUnavailable, match="not a float64 number"):
+            aotmem.entropy(t.cond / 3)  # the twins take the instance's own float64 arrays
