@@ -61,6 +61,7 @@ from aotmem.verify.recipes import (
     task_from,
 )
 from aotmem.verify.registry import KINDS, KL_ATOL, KL_RTOL, SENSES, Claim, Evaluation
+from aotmem.verify.params import Param
 from aotmem.verify.search import FAMILIES, LOGIT_BOX, LOGW_BOX, TaskSpace, _with_S
 
 __all__ = ["Range", "log_range", "int_range", "claim", "UserClaim", "UserEntry", "TASK_KINDS", "TASK_GROUPS",
@@ -301,11 +302,23 @@ class _Space(TaskSpace):
                              f"(got {Z.shape}, {lw.shape})")
         Z = np.clip(Z - Z.max(axis=1, keepdims=True) / 2, -LOGIT_BOX, LOGIT_BOX)
         lw = np.clip(lw - lw.max(), -LOGW_BOX, 0.0)
-        out = dict(like)
+        out = dict(like)  # the parameters are like's: the runner redraws them (TaskSpace.draw_params)
         out["logits"], out["weights"] = Z.tolist(), np.exp(lw).tolist()
-        for k, lo, hi, sc in self.extras:
-            out[k] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))) if sc == "log" else rng.uniform(lo, hi))
         return name, _with_S(out)
+
+
+def _d_limits(regime_obj, d_range):
+    """``(lo(N, T), hi(N, T))`` of ``d``: the regime's own bounds on it (and a declared range), within 1..N."""
+    def lo(N, T):
+        a, _ = regime_obj.bounds_of("d", {"N": N, "T": T, "S": 1})
+        v = 1 if a == -math.inf else math.ceil(a)
+        return max(v, 1, d_range.lo if d_range is not None else 1)
+
+    def hi(N, T):
+        _, b = regime_obj.bounds_of("d", {"N": N, "T": T, "S": 1})
+        v = N if b == math.inf else math.floor(b)
+        return min(v, N, d_range.hi if d_range is not None else N)
+    return lo, hi
 
 
 class UserClaim:
@@ -447,8 +460,12 @@ def claim(id: str, *, regime: str = "", tasks="all", kind: str = "bound", sense:
             if k not in sig.parameters:
                 raise ValueError(f"claim {id!r}: declared parameter {k!r} is not a parameter of {fn.__name__}")
         regime_obj = Regime(regime, {"N", "T", "S", "d", *ranges})
-        extras = tuple((k, float(r.lo), float(r.hi), r.scale) for k, r in ranges.items() if r.scale != "int")
-        space = _Space(extras=extras, rows_at_least_d=uses_d, names=names, own=own)
+        # every declared parameter, and d within the regime's bounds on it, is a coordinate of the search
+        params = [Param(k, r.lo, r.hi, {"int": "lin-int"}.get(r.scale, r.scale)) for k, r in ranges.items()
+                  if k != "d"]
+        if uses_d:
+            params.append(Param("d", *_d_limits(regime_obj, d_range), "lin-int", note="from the regime"))
+        space = _Space(params=tuple(params), rows_at_least_d=uses_d, names=names, own=own)
         text = statement or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
 
         def instances(profile: str):
