@@ -44,6 +44,7 @@ import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 
+import mpmath
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, target
 from hypothesis import seed as hypothesis_seed
@@ -52,7 +53,7 @@ from hypothesis.errors import HypothesisDeprecationWarning
 from aotmem.theory.lowrank import IllConditioned
 from aotmem.verify.recipes import limits
 from aotmem.verify.registry import Claim, Evaluation, get, select
-from aotmem.verify.search import explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
+from aotmem.verify.search import LOGIT_BOX, explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
 
 __all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "claim_seed"]
 
@@ -155,6 +156,9 @@ class Result:
         if not self.tightest:
             return "-"
         rm = self.tightest["evaluation"]["rel_margin"]
+        mp = self.tightest.get("at_50_digits") or {}
+        if mp.get("rel_margin") is not None:  # float64 could not resolve it: the 50-digit value
+            rm = mp["rel_margin"]
         return "-" if rm is None else f"{rm:+.3g}"
 
     def ratio_text(self) -> str:
@@ -551,6 +555,100 @@ def _resolve_suspects(claim: Claim, search: _Search, k: int):
     return None
 
 
+# Where float64 rounding can decide the sign of the tightest margin (both sides below TIGHT_SIDES, or a
+# relative margin below TIGHT_REL, negative ones within the tolerance included), the reported margin is
+# recomputed in 50-digit arithmetic.
+TIGHT_SIDES = 1e-9
+TIGHT_REL = 1e-6
+# The limit probe: from the tightest instance, each parameter over LIMIT_STEPS points of its whole range,
+# and the rows' scale towards uniform (x 10^-k) and towards one-hot (x 2^k); a margin that falls by
+# LIMIT_FALL or more towards an end, below LIMIT_SMALL there, is reported as tending to 0 along it.
+LIMIT_STEPS = 8
+LIMIT_FALL = 30.0
+LIMIT_SMALL = 1e-2
+
+
+def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]:
+    """``(direction, recipes)`` pairs: the tightest instance moved towards each limit of its regime."""
+    out = []
+    Z = np.asarray(recipe["logits"], dtype=np.float64)
+    T, N = Z.shape
+    for p in getattr(claim.space, "params", ()):
+        lo, hi = p.limits(N, T)
+        if hi <= lo:
+            continue
+        if p.scale in ("log", "int"):
+            grid = np.exp(np.linspace(math.log(max(lo, 1e-300)), math.log(hi), LIMIT_STEPS))
+        else:
+            grid = np.linspace(lo, hi, LIMIT_STEPS)
+        vals = list(dict.fromkeys(int(round(v)) if p.integer else float(v) for v in grid))
+        vals = [min(max(v, lo), hi) for v in vals]
+        recs = [dict(recipe, **{p.name: v}) for v in vals]
+        out.append((f"{p.name} -> {hi:g}", recs))
+        out.append((f"{p.name} -> {lo:g}", recs[::-1]))
+    Zc = Z - Z.mean(axis=1, keepdims=True)
+    box = LOGIT_BOX / max(float(np.abs(Zc).max()), 1e-300)
+    up = [min(2.0**k, box) for k in range(LIMIT_STEPS)]
+    down = [10.0 ** -k for k in range(LIMIT_STEPS)]
+    out.append(("rows -> uniform", [dict(recipe, logits=(Zc * f).tolist()) for f in down]))
+    out.append(("rows -> one-hot", [dict(recipe, logits=(Zc * f).tolist()) for f in dict.fromkeys(up)]))
+    return out
+
+
+def _limits(claim: Claim, search: _Search):
+    """Follow the tightest explicit instance to the limits of the regime. Returns ``(hit, info)``.
+
+    ``hit``: a violation met on the way, as ``(recipe, ev)``; ``info["tight_along"]``: the directions
+    along which the relative margin tends to 0 (falls by ``LIMIT_FALL`` to below ``LIMIT_SMALL``),
+    each with its margins: a ``holds`` that is tight in a limit says so instead of printing one number.
+    """
+    info = {"evaluations": 0, "tight_along": []}
+    if search.tight is None:
+        return None, info
+    start = explicit_of(search.tight[1])
+    if start is None:
+        return None, info
+    for direction, recs in _limit_sequences(claim, start):
+        evs = search.evaluate_many(recs, "limits")
+        info["evaluations"] += len(recs)
+        for r, ev in zip(recs, evs):
+            if _is_violation(claim, ev):
+                return (r, ev), info
+        ms = [ev.rel_margin if isinstance(ev, Evaluation) and ev.outside is None and not ev.trivial else None
+              for ev in evs]
+        if len(ms) >= 3 and ms[-1] is not None and ms[0] is not None and ms[-1] >= 0:
+            tail = [m for m in ms if m is not None]
+            if ms[-1] < LIMIT_SMALL and ms[-1] * LIMIT_FALL <= max(tail) and ms[-1] <= min(tail):
+                info["tight_along"].append({"direction": direction, "rel_margins": [m for m in ms]})
+    return None, info
+
+
+def _tightest_at_dps(claim: Claim, search: _Search) -> dict | None:
+    """The tightest margin recomputed in 50-digit arithmetic where float64 rounding can decide its sign."""
+    if search.tight is None:
+        return None
+    (_, rm), recipe, ev, method = search.tight
+    if claim.kind == "construction" or ev.violated:  # a witness's miss is judged as such, not re-decided here
+        return None
+    if not (max(abs(ev.lhs), abs(ev.rhs)) < TIGHT_SIDES or ev.rel_margin < TIGHT_REL):  # (negatives included)
+        return None
+    if claim.recheck is None:
+        return {"decision": None, "note": "float64 rounding may decide this margin's sign and no "
+                                          "extended-precision evaluation is implemented for this claim"}
+    try:
+        rc = claim.recheck(dict(recipe), ev)
+    except Exception as exc:  # reported, never taken as a decision
+        return {"decision": None, "note": f"re-check raised {exc.__class__.__name__}: {exc}"}
+    out = {k: rc.get(k) for k in ("lhs", "rhs", "margin", "decision", "dps", "method", "note")}
+    try:
+        with mpmath.workdps(60):
+            scale = max(abs(mpmath.mpf(rc["lhs"])), abs(mpmath.mpf(rc["rhs"])))
+            out["rel_margin"] = float(mpmath.mpf(rc["margin"]) / scale) if scale > 0 else 0.0
+    except (KeyError, TypeError, ValueError):
+        out["rel_margin"] = None
+    return out
+
+
 def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_examples: int | None = None,
               budget_s: float | None = None) -> Result:
     """Search ``claim`` for violations and return its :class:`Result` with the evidence.
@@ -628,6 +726,20 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         if hit is not None:
             found, relative = hit, True
 
+    limits_info, tight_mp, mp_violation = None, None, None
+    if found is None and not only_sampling and claim.space is not None:
+        try:
+            hit, limits_info = _limits(claim, search)
+            if hit is not None:
+                found = (*hit, "limits")
+        except _Budget:
+            pass
+    if found is None:
+        tight_mp = _tightest_at_dps(claim, search)
+        if tight_mp is not None and tight_mp.get("decision") == "violated":
+            # float64 rounding hid it: the tightest instance is violated at 50 digits, by more than the tolerance
+            mp_violation = search.tight
+
     res = _base(claim, "holds", seed)
     judged = search.judged()
     res.instances = len(judged)
@@ -637,18 +749,19 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
     res.error_samples = [f"{e} on {r}" for r, e in list(search.errors.items())[:3]]
     methods = Counter(search.method_of[k] for k, _ in judged)
     res.evidence = {
-        "methods": {m: methods.get(m, 0) for m in ("sampling", "families", "optimisation", "shrink")},
+        "methods": {m: methods.get(m, 0) for m in ("sampling", "families", "optimisation", "limits", "shrink")},
         "families": families_used, "optimisation": optim_info,
         "evaluations": search.n_evals,
         "evals_per_s": round(search.n_evals / search.eval_s, 1) if search.eval_s > 0 else None,
         "batched": claim.batch is not None,
         "space": claim.space.describe() if hasattr(claim.space, "describe") else None,
         "refused_float64": refused_info,
+        "limits": limits_info,
     }
     if search.tight is not None:
         (_, _), recipe, ev, method = search.tight
         res.tightest = {"recipe": recipe, "summary": claim.summary(recipe), "evaluation": ev.as_dict(),
-                        "method": method}
+                        "method": method, "at_50_digits": tight_mp}
     if search.max_ratio is not None:
         r, recipe, ev, method = search.max_ratio
         res.evidence["max_ratio"] = {"ratio": r, "recipe": recipe, "summary": claim.summary(recipe),
@@ -676,7 +789,16 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             why.append(f"time budget {budget:g} s spent")
         res.evidence["short_of_target"] = "; ".join(why)
 
-    if found is None and search.miss is not None:
+    if mp_violation is not None:
+        (_, _), recipe, ev, method = mp_violation
+        res.verdict = "fails"
+        res.counterexample = _cx(claim, recipe, ev, seed, method,
+                                 {"found_as": recipe, "shrink_evaluations": 0, "recheck": tight_mp,
+                                  "shrunk": "not shrunk: float64 judges its neighbours, and float64 misjudged this one"})
+        res.reason = (f"{claim.summary(recipe)}: holds in float64 (margin {ev.margin:.3g}) but is violated in "
+                      f"{tight_mp.get('dps')}-digit arithmetic: lhs={tight_mp.get('lhs')} rhs={tight_mp.get('rhs')} "
+                      f"(margin {tight_mp.get('margin')}, tol {ev.tol:.2g})")
+    elif found is None and search.miss is not None:
         _, recipe, ev, method = search.miss
         res.verdict = "no-witness"
         res.counterexample = _cx(claim, recipe, ev, seed, method, {})
@@ -729,6 +851,11 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             notes.append(f"{res.errors} raised ({res.error_samples[0]})")
         if res.skipped:
             notes.append(f"time budget hit, {res.skipped} skipped")
+        if limits_info and limits_info.get("tight_along"):
+            notes.insert(0, "tight: margin -> 0 along " + ", ".join(t["direction"] for t in limits_info["tight_along"]))
+        if tight_mp is not None:
+            notes.append(f"tightest margin at {tight_mp.get('dps')} digits: {tight_mp.get('margin')} "
+                         f"({tight_mp.get('decision') or tight_mp.get('note')})")
         res.reason = "; ".join(notes)
     res.wall_s = time.perf_counter() - t0
     return res
