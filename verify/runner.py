@@ -422,6 +422,12 @@ def _violates(claim: Claim, search: _Search, floor: float = 0.0, judge=lambda e:
     return f
 
 
+def _kept() -> dict:
+    from aotmem.verify.claims.kept import KEPT  # claims/ imports the registry: lazy, like registry.register
+
+    return KEPT
+
+
 RECHECK_METHODS = ("mpmath", "exact", "exact argmax", "none")
 RECHECK_KEYS = ("confirmed", "decision", "lhs", "rhs", "margin", "tol", "dps", "method", "note")
 
@@ -467,7 +473,8 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     judge = _relative if relative else (lambda e: e)
     candidates = [(recipe, ev)]
     info: dict = {"found_as": recipe}
-    kept = recipe_key(recipe) in {recipe_key(e) for e in claim.examples if isinstance(e, dict)}
+    example = recipe_key(recipe) in {recipe_key(e) for e in claim.examples if isinstance(e, dict)}
+    kept = example and claim.key in _kept()
     steps = []  # how the reported counterexample was shrunk, in order (the counterexample's `shrunk`)
     if kept:
         steps.append("a kept counterexample (verify/claims/kept.py), shrunk and confirmed in 50-digit arithmetic "
@@ -490,8 +497,9 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     else:
         info["shrink_evaluations"] = sampling_shrink or 0
         if not steps:
-            steps.append("no shrinking by Hypothesis (0 evaluations: the violation is an explicit example, which "
-                         "Hypothesis replays as written, or its first violating draw admitted no smaller one)")
+            steps.append("an explicit example of the claim (Claim.examples), replayed as written: Hypothesis does "
+                         "not shrink explicit examples" if example else
+                         "Hypothesis's shrinker found no smaller violating recipe (0 evaluations)")
         steps.append("no entry-by-entry shrinking: the claim has no explicit task space")
     info["shrunk"] = "; then ".join(steps)
     judged = []
