@@ -17,15 +17,39 @@ else is reachable through its module.
 True
 """
 
-from aotmem.theory.bounds import draft_ls_bound, draft_min_bound, draft_wls_bound, seed_ls_bound, seed_wls_bound
-from aotmem.theory.construct import construct, heads_for, svd_target
-from aotmem.theory.divergence import entropy, kl, log_softmax
-from aotmem.theory.generators import dirichlet_task, random_task
-from aotmem.theory.lowrank import f_ls, f_wls
-from aotmem.theory.optimal import optimal_encoder
-from aotmem.theory.spectra import singular_values
-from aotmem.theory.task import Task, load_task, save_task, t_eps
-from aotmem.verify.registry import evaluate
+# The public names, imported on first use (PEP 562): `import aotmem.theory.divergence` (numpy only)
+# must not load scipy, sympy, mpmath and Hypothesis through this package's __init__ (issue 21:
+# benchmarks/peak_memory.py's baseline, 82 MiB of RSS with eager imports here, ~30 MiB without).
+_LAZY = {
+    "draft_ls_bound": "aotmem.theory.bounds", "draft_min_bound": "aotmem.theory.bounds",
+    "draft_wls_bound": "aotmem.theory.bounds", "seed_ls_bound": "aotmem.theory.bounds",
+    "seed_wls_bound": "aotmem.theory.bounds",
+    "construct": "aotmem.theory.construct", "heads_for": "aotmem.theory.construct",
+    "svd_target": "aotmem.theory.construct",
+    "entropy": "aotmem.theory.divergence", "kl": "aotmem.theory.divergence", "log_softmax": "aotmem.theory.divergence",
+    "dirichlet_task": "aotmem.theory.generators", "random_task": "aotmem.theory.generators",
+    "f_ls": "aotmem.theory.lowrank", "f_wls": "aotmem.theory.lowrank",
+    "optimal_encoder": "aotmem.theory.optimal",
+    "singular_values": "aotmem.theory.spectra",
+    "Task": "aotmem.theory.task", "load_task": "aotmem.theory.task", "save_task": "aotmem.theory.task",
+    "t_eps": "aotmem.theory.task",
+    "evaluate": "aotmem.verify.registry",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # once imported, a plain attribute
+        return value
+    raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
