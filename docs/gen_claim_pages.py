@@ -402,7 +402,7 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
         out += ["Computed by the claims ledger, never written by hand "
                 f"(run of {run['created']}, profile `{run['profile']}`, seed {run['seed']}, "
                 f"command `{run['command']}`):", "",
-                "| claim[reading] | verdict | instances (sampling + families + optimisation) | tightest relative "
+                "| claim[reading] | verdict | instances (sampling + families + optimisation + shrink) | tightest relative "
                 "margin | largest lhs/rhs | counterexample (check) or reason |",
                 "|---|---|---|---|---|---|"]
         for r in res:
@@ -415,7 +415,8 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
             else:
                 why = r.get("reason") or r.get("short_of_target") or ""
             m = r.get("methods") or {}
-            inst = f"{r['instances']} ({m.get('sampling', 0)} + {m.get('families', 0)} + {m.get('optimisation', 0)})"
+            inst = (f"{r['instances']} ({m.get('sampling', 0)} + {m.get('families', 0)} + {m.get('optimisation', 0)} + "
+                    f"{m.get('shrink', 0)})")
             out.append(f"| `{r['key']}` | **{r['verdict']}** | {inst} | "
                        f"{_fmt_margin(r['tightest_rel_margin'])} | {_fmt_margin(r.get('max_ratio'))} | {_cell(why)} |")
         out += ["", "Each `fails` row says how its counterexample was re-checked (*confirmed in 50-digit arithmetic*: "

@@ -87,7 +87,7 @@ def table(results: list[Result], *, width: int = 60) -> str:
             note = (f"{r.counterexample['summary']}: {_fmt(ev['lhs'])} {ev['sense']} {_fmt(ev['rhs'])} "
                     f"violated")
         else:
-            note = r.reason or (r.evidence or {}).get("short_of_target", "")
+            note = r.reason or (r.evidence or {}).get("short_of_target") or ""
         rows.append((r.id, r.reading or "-", r.verdict, str(r.instances), r.methods_text(), r.margin_text(),
                      r.ratio_text(), _checked(r), _short(note, width)))
     k = len(head)
