@@ -24,7 +24,7 @@ def test_every_page_has_its_blocks():
     names = {(p.name, n) for p, n in PAGE_BLOCKS}
     assert {("README.md", "ledger-times"), ("README.md", "report-time"), ("README.md", "unverified"),
             ("index.md", "unverified"), ("index.md", "report-time"), ("performance.md", "peak-memory"),
-            ("performance.md", "ledger-times"), ("real-text.md", "real-text")} <= names
+            ("performance.md", "ledger-times"), ("real-text.md", "real-text"), ("README.md", "real-text-factor")} <= names
 
 
 @pytest.mark.parametrize("page, name", PAGE_BLOCKS, ids=lambda x: getattr(x, "name", x))
