@@ -125,6 +125,16 @@ def test_the_drifted_output_is_rejected():
     assert list(validator("verify").iter_errors(dict(doc, extra=1)))
 
 
+def test_seed_claims_json_validates(tmp_path):
+    """`aotmem verify --claims 'seed.*' --json` (44 readings, about 15 s on 2 cores): the issue's first check."""
+    js = tmp_path / "seed.json"
+    assert main(["verify", "--claims", "seed.*", "--json", str(js)]) == 0
+    doc = json.loads(js.read_text())
+    assert_valid("verify", doc)
+    _ledger_checks(doc)
+    assert doc["counts"]["fails"] and doc["counts"]["holds"]
+
+
 @pytest.mark.skipif(os.environ.get("AOTMEM_SCHEMA_FULL_LEDGER") != "1", reason="opt-in: the whole quick ledger")
 def test_full_ledger_validates(tmp_path):
     js = tmp_path / "all.json"
