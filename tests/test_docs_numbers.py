@@ -111,3 +111,34 @@ def test_the_check_catches_a_stale_block(tmp_path, monkeypatch):
     page.write_text("x\n<!-- generated:report-time -->\nabout a minute or two\n<!-- /generated -->\n")
     assert gn.blocks(page) == [("report-time", "about a minute or two\n")]
     assert gn.rerender(page) != page.read_text()
+
+
+# A measured-looking number: a value with a unit of memory or time, or a speed-up factor.
+MEASURED = re.compile(r"\b\d[\d,.]*\s?(MiB|GiB|MB|GB|ms|s|min|minutes|seconds)\b")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Not measurements: budgets and targets the issues set, sizes computed from shapes, the API reference.
+NOT_MEASURED = ("docs/api.md", "under 1 GiB", "1 GiB budget", "(8 MB)", "16 MiB each", "L2 2.5 MiB", "160 MB of input",
+                "1.6 GB", "the CPU wheel on disk", "fixed NumPy workload")
+
+
+def _sections(page: Path):
+    text = gn.BLOCK.sub("", page.read_text())
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return re.split(r"^#+ .*$", text, flags=re.M)
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+                                  ROOT / "docs" / "figures" / "report.md"], ids=lambda p: p.name)
+def test_every_measured_number_outside_the_blocks_is_dated(page):
+    """Outside generated blocks, a paragraph with a time or a memory size has a date in it or in its section."""
+    rel = str(page.relative_to(ROOT))
+    if rel in NOT_MEASURED:
+        return
+    undated = []
+    for sec in _sections(page):
+        if DATE.search(sec):
+            continue
+        for para in re.split(r"\n\s*\n", sec):
+            if MEASURED.search(para) and not any(s in para for s in NOT_MEASURED):
+                undated.append(para.strip()[:120])
+    assert not undated, f"{rel}: measured numbers without a date (use docs/gen_numbers.py or date them): {undated}"

@@ -667,8 +667,8 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             r2, e2, info = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative,
                                                sampling_shrink if method == "sampling" else None)
         except _Budget:
-            r2, e2, info = recipe, ev, {"found_as": recipe, "shrink_evaluations": None,
-                                        "shrunk": "not shrunk: the time budget was spent",
+            r2, e2, info = recipe, ev, {"found_as": recipe, "shrink_evaluations": 0,
+                                        "shrunk": "not shrunk: the time budget was spent before shrinking",
                                         "recheck": recheck_record({"confirmed": None, "method": "none",
                                                                    "note": "time budget spent before the re-check"},
                                                                   ev)}
