@@ -1,4 +1,4 @@
-"""aotmem: memorization in attention-only Transformers, every quantity computed and every claim checked.
+"""aotmem: memorization in attention-only Transformers, its quantities computed and its claims searched for counterexamples.
 
 The package has two parts (see ``docs/theory.md`` for the theory itself):
 
