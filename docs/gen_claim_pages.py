@@ -62,7 +62,14 @@ CLAIMS = [
          code=["aotmem.theory.assoc.assoc_memory_recall", "aotmem.theory.assoc.recall_curve", "aotmem.theory.assoc.recall_capacity",
                "aotmem.verify.experiments.assoc_recall_experiment"],
          figure="assoc_recall.png",
-         report="assoc"),
+         report="assoc",
+         settings="Two settings, two capacities: the ledger's verdict above measures the capacity at 90% recall "
+                  "with `ASSOC_TRIALS = 3` draws of the memory per `N` (3 N recall decisions, seed of the recipe, "
+                  "`N` up to `16 d`: `aotmem.verify.claims.assoc`), so at `d = {ledger_d}` it finds `N = {ledger_N}`; the "
+                  "figure's "
+                  "numbers (`aotmem report`, `assoc_sweep`) average at least 512 recall decisions per `N` "
+                  "(`max(3, ceil(512 / N))` draws, `min_samples = 512`, `N` up to `64 d`), and find `N = {report_N}` "
+                  "at 90% for `d = {ledger_d}`. Both are far above `d`; they differ by the sampling noise of a 90% threshold."),
     dict(id="seed.theorem-aot", where="slides, 'Attention-only Transformers', Theorem",
          title="an AoT with ceil(N_eps/d) modules is as good as the best rank-d map, up to eps",
          statement="For `eps >= 0` there is an AoT `T*` with embedding dimension `d` and `ceil(N_eps / d)` "
@@ -303,8 +310,9 @@ def trim_ledger(doc: dict, command: str) -> dict:
             check = f"{_fmt_margin(ev.get('lhs'))} {ev.get('sense', '?')} {_fmt_margin(ev.get('rhs'))} violated"
             rc = ce.get("recheck") or {}
             t["counterexample"] = {"summary": ce.get("summary"), "check": check, "reproduce": ce.get("reproduce"),
-                                   "recipe": ce.get("recipe"),
-                                   "recheck": {k: rc.get(k) for k in ("confirmed", "method", "dps", "lhs", "rhs")}
+                                   "recipe": ce.get("recipe"), "method": ce.get("method"),
+                                   "shrink_evaluations": ce.get("shrink_evaluations"), "shrunk": ce.get("shrunk"),
+                                   "recheck": {k: rc.get(k) for k in ("confirmed", "method", "dps", "tol", "lhs", "rhs")}
                                    if rc else None}
         else:
             t["counterexample"] = None
@@ -334,9 +342,39 @@ def _cell(s, limit: int = 240) -> str:
     return s.replace("|", "\\|")
 
 
+def module_of(name: str) -> str:
+    """The module that holds dotted ``name`` (``name`` itself when it is a module): docs/api.md has a section each."""
+    import importlib
+
+    try:
+        importlib.import_module(name)
+        return name
+    except ImportError:
+        return name.rsplit(".", 1)[0]
+
+
 def load_numbers(path: Path = NUMBERS) -> dict:
     """The numbers of the committed figures (``aotmem report docs/figures``), or ``{}``."""
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _assoc_values(res: dict, verdicts: dict) -> dict:
+    """The two capacities the assoc-memory page compares, read from the ledger run and from numbers.json."""
+    ce = next((r["counterexample"] for r in results_for("seed.assoc-memory", verdicts)
+               if r["key"] == "seed.assoc-memory[capacity<=d]" and r.get("counterexample")), None)
+    d = (ce or {}).get("recipe", {}).get("d")
+    N = (ce or {}).get("check", "?").split(" ")[0]
+    return {"ledger_d": d, "ledger_N": N, "report_N": res.get("capacity90", {}).get(str(d), "?")}
+
+
+def recheck_text(verdict: str, rc: dict) -> str:
+    """How a counterexample was re-checked, in words (``recheck.method``: mpmath, exact, exact argmax, none)."""
+    if verdict == "no-witness":
+        return "witness miss"
+    if not rc.get("confirmed"):
+        return "not re-checked"
+    return {"mpmath": f"confirmed in {rc.get('dps') or 50}-digit arithmetic", "exact": "exact integers",
+            "exact argmax": "exact argmax"}.get(rc.get("method"), str(rc.get("method")))
 
 
 def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
@@ -355,7 +393,7 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
         out += ["The statement is unambiguous; it has one reading."]
     out += ["", "## Where the code computes it", ""]
     for name in claim["code"]:
-        mod = name if name.count(".") == 1 else name.rsplit(".", 1)[0]
+        mod = module_of(name)
         out.append(f"- `{name}` ([API: `{mod}`](../api.md#{mod.replace('.', '')}))")
     out += ["", "## Verdict", ""]
     res = results_for(cid, verdicts)
@@ -364,26 +402,31 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
         out += ["Computed by the claims ledger, never written by hand "
                 f"(run of {run['created']}, profile `{run['profile']}`, seed {run['seed']}, "
                 f"command `{run['command']}`):", "",
-                "| claim[reading] | verdict | instances (sampling + families + optimisation) | tightest relative "
+                "| claim[reading] | verdict | instances (sampling + families + optimisation + shrink) | tightest relative "
                 "margin | largest lhs/rhs | counterexample (check) or reason |",
                 "|---|---|---|---|---|---|"]
         for r in res:
             ce = r["counterexample"]
             if ce:
-                rc = ce.get("recheck") or {}
-                how = ("confirmed in {}-digit arithmetic".format(rc.get("dps")) if rc.get("confirmed") and
-                       rc.get("method") == "mpmath" else "exact integers" if rc.get("confirmed") else
-                       "witness miss" if r["verdict"] == "no-witness" else "not re-checked")
+                how = recheck_text(r["verdict"], ce.get("recheck") or {})
+                if ce.get("shrunk") and r["verdict"] == "fails":
+                    how += f"; found by {ce.get('method') or '?'}, shrunk: {ce['shrunk']}"
                 why = f"{ce['summary']}: {ce['check']} ({how})"
             else:
                 why = r.get("reason") or r.get("short_of_target") or ""
             m = r.get("methods") or {}
-            inst = f"{r['instances']} ({m.get('sampling', 0)} + {m.get('families', 0)} + {m.get('optimisation', 0)})"
+            inst = (f"{r['instances']} ({m.get('sampling', 0)} + {m.get('families', 0)} + {m.get('optimisation', 0)} + "
+                    f"{m.get('shrink', 0)})")
             out.append(f"| `{r['key']}` | **{r['verdict']}** | {inst} | "
                        f"{_fmt_margin(r['tightest_rel_margin'])} | {_fmt_margin(r.get('max_ratio'))} | {_cell(why)} |")
-        out += ["", "Every `fails` was shrunk and re-checked in 50-digit arithmetic before it was reported; a "
-                "`no-witness` is a finding about the package's witness for an existence claim (nothing certifies "
-                "that no object exists). `docs/claims/verdicts.json` holds each instance in full (replayable).", ""]
+        out += ["", "Each `fails` row says how its counterexample was re-checked (*confirmed in 50-digit arithmetic*: "
+                "both sides recomputed with `mpmath`; *exact integers*: integers held exactly in float64, compared "
+                "exactly; *exact argmax*: every recall decision exact) and, where the ledger run recorded it, how it "
+                "was shrunk (from a kept counterexample of `verify/claims/kept.py`, shrunk when it was found; by "
+                "Hypothesis's shrinker; by the explicit shrinker of logits and prior weights); *not re-checked* says "
+                "so. A `no-witness` is a finding about the package's witness for an existence claim (nothing "
+                "certifies that no object exists). `docs/claims/verdicts.json` holds each instance in full "
+                "(replayable).", ""]
     else:
         out += [f"Verdict: see `aotmem verify --claims '{cid}*'` (the ledger run recorded in "
                 "`docs/claims/verdicts.json` has no entry for this claim).", ""]
@@ -399,10 +442,12 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
                     "numbers in [`numbers.json`](../figures/numbers.json)):", ""]
             out += [f"- {line}" for line in summary_lines(claim["report"], res)]
             out += [""]
+            if claim.get("settings"):
+                out += [claim["settings"].format(**_assoc_values(res, verdicts)), ""]
     out += ["## Reproduce", "", "```sh", f"aotmem verify --claims '{cid}*' --seed "
             f"{run['seed'] if run else 0} --json {cid}.json"]
     if claim.get("report"):
-        out += [f"aotmem report figures --only {claim['report']}"]
+        out += [f"aotmem report docs/figures --only {claim['report']}"]
     out += ["```", ""]
     return "\n".join(out)
 

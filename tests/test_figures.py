@@ -148,11 +148,34 @@ def test_values_under_the_floor_are_drawn_on_the_bottom_edge_and_above_top_on_th
     fig, ax = _canvas()
     F._draw_curves(ax, [1, 2, 3, 4], [F.Series("s", [0.5, 1e-3, 0.0, np.inf])], ykind="divergence", floor=1e-2,
                    top=10.0)
-    line, low, high = ax.get_lines()
+    line, low, high, low_key, high_key = ax.get_lines()
     np.testing.assert_array_equal(line.get_ydata(), [0.5, 1e-2, 1e-2, 10.0])  # clipped, on the line
     assert low.get_marker() == "v" and list(low.get_xdata()) == [2, 3] and list(low.get_ydata()) == [1e-2, 1e-2]
     assert high.get_marker() == "^" and list(high.get_xdata()) == [4]
     assert ax.get_yscale() == "log" and ax.get_ylim() == pytest.approx((5e-3, 30.0))
+    # the triangles are explained in the legend
+    assert (low_key.get_marker(), high_key.get_marker()) == ("v", "^") and len(low_key.get_xdata()) == 0
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("▼ below 0.01") and "bottom edge" in t for t in texts)
+    assert any(t.startswith("▲ above 10") and "top edge" in t for t in texts)
+
+
+def test_a_series_with_the_same_values_as_another_stays_visible():
+    fig, ax = _canvas()
+    F._draw_curves(ax, [1, 2, 3], [F.Series("a", [1.0, 2.0, 3.0]), F.Series("b", [1.0, 2.0, 3.0]),
+                                   F.Series("c", [1.0, 2.5, 3.0])], ykind="linear")
+    a, b, c = ax.get_lines()
+    assert b.get_linestyle() != a.get_linestyle() and b.get_marker() not in ("None", a.get_marker())
+    assert b.get_zorder() > a.get_zorder() and b.get_markerfacecolor() == "none"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b (= a: same values)", "c"]
+    assert c.get_linestyle() == a.get_linestyle()  # different values: the usual style
+
+
+def test_bounds_are_drawn_above_the_measured_markers():
+    fig, ax = _canvas()
+    F._draw_curves(ax, [1, 2], [F.Series("m", [0.5, 0.6]), F.Series("b", [0.55, 0.6], "bound")], ykind="fraction")
+    m, b = ax.get_lines()
+    assert b.get_zorder() > m.get_zorder()
 
 
 def test_series_length_must_match_x():

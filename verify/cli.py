@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aotmem", description="Memorization in attention-only Transformers: "
-                     "compute every quantity and check every claim.",
+                     "compute its quantities and search its claims for counterexamples (README: what is not verified).",
                      epilog="exit statuses: 0 ok, 1 a requested check failed, 2 input error, "
                      "3 inaccurate model kept, 4 internal error (rerun with --debug), 130 interrupted, "
                      "141 output pipe closed")

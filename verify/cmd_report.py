@@ -12,7 +12,9 @@ takes seconds.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,6 +55,9 @@ def run(args) -> int:
         for line in summary_lines(name, res):
             print(line)
     numbers["wall_s"] = round(time.perf_counter() - t_all, 2)
+    # when and where it was measured: the times in report.md are this machine's (docs/gen_numbers.py)
+    numbers["date"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d")
+    numbers["cores"] = os.cpu_count()
     numbers, names = _merge(out / "numbers.json", numbers, names)
     (out / "numbers.json").write_text(dumps(numbers, indent=1) + "\n")
     (out / "report.md").write_text(_markdown(numbers, names))
@@ -80,14 +85,15 @@ def _markdown(numbers: dict, names: list[str]) -> str:
     if set(names) != set(EXPERIMENTS):
         cmd += f" --only {','.join(names)}"
     lines = ["# The seed's experiments, reproduced", "",
-             f"Regenerate with `{cmd}` (about {numbers['wall_s']} s in all).", ""]
+             f"Regenerate with `{cmd}` (about {numbers['wall_s']} s in all, measured on {numbers.get('date', '?')} "
+             f"with {numbers.get('cores', '?')} cores).", ""]
     for name in names:
         res = numbers["experiments"][name]
         fig = Path(res["figure"]).name
         lines += [f"## {name}", "", f"![{name}]({fig})", ""]
         if res.get("caption"):
             lines += ["*" + res["caption"].replace("*", "\\*") + "*", ""]  # T* in a caption stays a star
-        lines += [f"({res.get('wall_s', '?')} s)", ""]
+        lines += [f"({res.get('wall_s', '?')} s on {numbers.get('date', '?')}, {numbers.get('cores', '?')} cores)", ""]
         lines += [f"- {s}" for s in summary_lines(name, res)]
         lines += [""]
     return "\n".join(lines)

@@ -284,30 +284,53 @@ def _draw_curves(ax, x, series: Sequence[Series], *, xkind: str = "linear", ykin
         pos = ally[np.isfinite(ally) & (ally > 0)]
         floor = 10.0 ** math.floor(math.log10(pos.min())) / 10 if pos.size else None
     colours = iter(PALETTE * (1 + len(series) // len(PALETTE)))
-    any_low = False
+    any_low = any_high = False
+    drawn: list[tuple[str, np.ndarray, np.ndarray]] = []
     for s, xv, yv in zip(series, xs, ys):
         style = dict(KINDS[s.kind])
         color = s.color or style.pop("color", None) or next(colours)
         style.pop("color", None)
         ls, marker = s.ls or style["ls"], s.marker if s.marker is not None else style["marker"]
+        label = s.label
+        # a series with the same values as one drawn before would hide under it (or hide it): draw it
+        # dash-dotted with open markers on top, and say so in its label
+        twin = next((lab for lab, x0, y0 in drawn if x0.shape == xv.shape and np.array_equal(x0, xv)
+                     and np.isfinite(yv).any() and np.allclose(y0, yv, rtol=1e-9, atol=0, equal_nan=True)), None)
+        drawn.append((s.label, xv, yv))
+        z = 3 if s.kind == "bound" else 2  # bounds on top of the measured markers they are compared with
+        if twin is not None:
+            ls, marker, z = (0, (3, 2, 1, 2)), ("s" if marker == "D" else "D"), 4
+            label = f"{s.label} (= {twin}: same values)"
         low = np.zeros(yv.shape, dtype=bool) if floor is None else (yv < floor)
         high = np.zeros(yv.shape, dtype=bool) if top is None else (yv > top)  # inf included
         yv = np.where(low, floor if floor is not None else 0.0, np.where(high, top if top is not None else 0.0, yv))
         keep = np.isfinite(yv)  # clipped values stay on the line, at the edge, with their own marker
         if s.yerr is not None:
             ax.errorbar(xv[keep], yv[keep], yerr=_floats(s.yerr)[keep], fmt=marker or "o", ms=style["ms"] or 3.5,
-                        capsize=2, color=color, ls="none", label=s.label)
+                        capsize=2, color=color, ls="none", label=label, zorder=z)
         else:
-            ax.plot(xv[keep], yv[keep], ls=ls, lw=style["lw"], marker=marker, ms=style["ms"], color=color,
-                    label=s.label)
+            ms = (style["ms"] or 3.5) + (2 if twin is not None else 0)
+            if ls == "none":  # markers only (points singled out): large, above the lines they mark
+                ms, z = 7, 4
+            ax.plot(xv[keep], yv[keep], ls=ls, lw=style["lw"], marker=marker, ms=ms if marker else 0, color=color,
+                    label=label, zorder=z, **({"mfc": "none"} if twin is not None else {}))
         if low.any():  # at or below the floor (0 included): a marker on the bottom edge
             any_low = True
-            ax.plot(xv[low], yv[low], ls="none", marker="v", ms=5, color=color)
+            ax.plot(xv[low], yv[low], ls="none", marker="v", ms=5, color=color, zorder=z)
         if high.any():  # above the top (inf included): a marker on the top edge
-            ax.plot(xv[high], yv[high], ls="none", marker="^", ms=5, color=color)
+            any_high = True
+            ax.plot(xv[high], yv[high], ls="none", marker="^", ms=5, color=color, zorder=z)
     for r in rules:
         (ax.axhline if r.axis == "y" else ax.axvline)(r.at, color=r.color, ls=r.ls, lw=0.9,
                                                      label=r.label or None)
+    # the clipped values' markers, explained in the legend (their colour is their series')
+    if any_low:
+        ax.plot([], [], ls="none", marker="v", ms=5, color=GREY,
+                label=f"▼ below {fmt(floor)} (0 up to rounding included), drawn on the bottom edge")
+    if any_high:
+        ax.plot([], [], ls="none", marker="^", ms=5, color=GREY,
+                label=("▲ above " + fmt(top) if top is not None else "▲ off the axis") + " (inf included), drawn on "
+                      "the top edge")
     if logy and any_low:
         ax.set_ylim(bottom=floor / 2)
     if top is not None:
@@ -611,9 +634,14 @@ def capacity(path, data: CapacityVsH) -> str:
             caption += f"; paper.cor2's accuracy bound (N = {c2.N}, T_0 = {c2.T_0})"
         if data.measured is not None:
             m, c = data.measured, axes[k]
+            below = set(m.mean_below_bound)
             _draw_curves(c, m.H, [Series(f"measured accuracy of the package's T* (mean ± sd, {m.tasks} tasks)",
                                          m.accuracy, yerr=m.std, color=PALETTE[2]),
-                                  Series("paper.cor2 bound", m.bound, "bound", ls="-", color=PALETTE[0])],
+                                  Series(f"mean below the bound ({len(below)} of {len(m.H)} H)",
+                                         [a if H in below else None for H, a in zip(m.H, m.accuracy)],
+                                         marker="x", ls="none", color=PALETTE[3]),
+                                  Series("paper.cor2 bound (drawn on top)", m.bound, "bound", ls="-",
+                                         color=PALETTE[0])],
                          xkind="size", ykind="fraction", legend="lower right")
             c.set_xlabel("number of heads H")
             c.set_ylabel("accuracy on all T_0 sequences")

@@ -87,7 +87,7 @@ def table(results: list[Result], *, width: int = 60) -> str:
             note = (f"{r.counterexample['summary']}: {_fmt(ev['lhs'])} {ev['sense']} {_fmt(ev['rhs'])} "
                     f"violated")
         else:
-            note = r.reason or (r.evidence or {}).get("short_of_target", "")
+            note = r.reason or (r.evidence or {}).get("short_of_target") or ""
         unchecked = r.verdict == "fails" and ((r.counterexample or {}).get("recheck") or {}).get("unavailable")
         verdict = r.verdict + (" (float64 only, not re-checked)" if unchecked else "")  # a user's claim (userclaims)
         rows.append((r.id, r.reading or "-", verdict, str(r.instances), r.methods_text(), r.margin_text(),

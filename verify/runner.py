@@ -305,9 +305,13 @@ class _Search:
 def _sampling(claim: Claim, search: _Search, n: int, seed: int, profile: str):
     """Phase 1: Hypothesis over the claim's own recipes. Returns a _Violation or None."""
 
+    # once a violation is found, Hypothesis shrinks it by calling probe again: those evaluations are
+    # tagged "shrink" and counted (the counterexample's shrink_evaluations)
+    state = {"violated": False, "n0": 0}
+
     def probe(recipe):
         try:
-            ev = search.evaluate_many([recipe], "sampling")[0]
+            ev = search.evaluate_many([recipe], "shrink" if state["violated"] else "sampling")[0]
         except _Budget:
             return
         if isinstance(ev, Exception) or ev.outside is not None:
@@ -316,6 +320,8 @@ def _sampling(claim: Claim, search: _Search, n: int, seed: int, profile: str):
         if math.isfinite(rm) and not ev.trivial:
             target(-rm, label="-rel_margin")
         if _is_violation(claim, ev):
+            if not state["violated"]:
+                state["violated"], state["n0"] = True, search.n_evals
             raise _Violation(dict(recipe), ev)
 
     test = given(claim.instances(profile))(probe)
@@ -335,6 +341,7 @@ def _sampling(claim: Claim, search: _Search, n: int, seed: int, profile: str):
             warnings.simplefilter("ignore", HypothesisDeprecationWarning)
             test()
     except _Violation as v:
+        v.shrink_evaluations = search.n_evals - state["n0"]
         return v
     return None
 
@@ -436,19 +443,67 @@ def _violates(claim: Claim, search: _Search, floor: float = 0.0, judge=lambda e:
     return f
 
 
+def _kept() -> dict:
+    from aotmem.verify.claims.kept import KEPT  # claims/ imports the registry: lazy, like registry.register
+
+    return KEPT
+
+
+RECHECK_METHODS = ("mpmath", "exact", "exact argmax", "none")
+RECHECK_KEYS = ("confirmed", "decision", "lhs", "rhs", "margin", "tol", "dps", "method", "note")
+
+
+def recheck_record(rc: dict, ev: Evaluation | None) -> dict:
+    """A claim's re-check dict with every documented key (docs/schema/verify.schema.json, ``recheck``).
+
+    Missing values become ``null`` (``note`` says why); ``decision`` follows ``confirmed``;
+    ``tol`` defaults to the float64 verdict's tolerance ``ev.tol`` (the re-check decides with it).
+    """
+    out = {k: rc.get(k) for k in RECHECK_KEYS}
+    out.update({k: v for k, v in rc.items() if k not in out})
+    if out["method"] not in RECHECK_METHODS:
+        raise ValueError(f"re-check method {out['method']!r} is not one of {RECHECK_METHODS}")
+    if out["decision"] is None:
+        out["decision"] = {True: "violated", False: "holds"}.get(out["confirmed"], "unresolved")
+    if out["tol"] is None and ev is not None and out["method"] != "none":
+        out["tol"] = ev.tol
+    out["note"] = out["note"] or ""
+    return out
+
+
+def _evidence_skeleton(batched: bool) -> dict:
+    """The evidence of a result, every documented key present (filled in by :func:`run_claim`)."""
+    return {"methods": {m: 0 for m in ("sampling", "families", "optimisation", "limits", "shrink")},
+            "families": {}, "optimisation": {"starts": 0, "evaluations": 0, "best": None, "moved": {}},
+            "evaluations": 0, "evals_per_s": None, "batched": batched,
+            "max_ratio": None, "max_ratio_note": "no instance evaluated", "short_of_target": None,
+            "space": None, "refused_float64": None, "limits": None}
+
+
 def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluation, seed: int,
-                        relative: bool = False):
+                        relative: bool = False, sampling_shrink: int | None = None):
     """Shrink a violation to its smallest explicit form, then re-check in extended precision.
 
     ``relative``: the violation lies below float64's absolute tolerance and is judged
     with ``MP_RTOL`` alone (:func:`_relative`); only the 50-digit re-check can confirm it.
     Returns ``(recipe, ev, info)``: the reported counterexample (the smallest
     one whose violation the re-check confirms, or, without a re-check, the
-    smallest), and ``info`` (``found_as``, ``shrink_evaluations``, ``recheck``).
+    smallest), and ``info`` (``found_as``, ``shrink_evaluations``, ``shrunk``: how it was shrunk,
+    ``recheck``). ``sampling_shrink``: evaluations Hypothesis's own shrinker spent when the
+    sampling phase found the violation.
     """
     judge = _relative if relative else (lambda e: e)
     candidates = [(recipe, ev)]
     info: dict = {"found_as": recipe}
+    example = recipe_key(recipe) in {recipe_key(e) for e in claim.examples if isinstance(e, dict)}
+    kept = example and claim.key in _kept()
+    steps = []  # how the reported counterexample was shrunk, in order (the counterexample's `shrunk`)
+    if kept:
+        steps.append("a kept counterexample (verify/claims/kept.py), shrunk and confirmed in 50-digit arithmetic "
+                     "when it was found, replayed first")
+    if sampling_shrink:
+        steps.append(f"Hypothesis's shrinker over the claim's own recipe ({sampling_shrink} evaluations after "
+                     "the first violation)")
     ex = explicit_of(recipe) if claim.space is not None else None
     if ex is not None and recipe_key(ex) != recipe_key(recipe):
         candidates.append((ex, None))
@@ -458,8 +513,19 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
         floor = min(ev.rel_margin / 10, 0.0) if math.isfinite(ev.rel_margin) else 0.0
         small, n = shrink(ex, _violates(claim, search, floor, judge), seed=seed,
                           params=getattr(claim.space, "params", ()))
-        info["shrink_evaluations"] = n
+        info["shrink_evaluations"] = n + (sampling_shrink or 0)
+        steps.append(f"its explicit form (logits, prior weights and the claim's parameters) shrunk greedily, then by "
+                     f"Hypothesis's shrinker over the entries ({n} evaluations); the smallest confirmed violation is "
+                     f"reported")
         candidates.append((small, None))
+    else:
+        info["shrink_evaluations"] = sampling_shrink or 0
+        if not steps:
+            steps.append("an explicit example of the claim (Claim.examples), replayed as written: Hypothesis does "
+                         "not shrink explicit examples" if example else
+                         "Hypothesis's shrinker found no smaller violating recipe (0 evaluations)")
+        steps.append("no entry-by-entry shrinking: the claim has no explicit task space")
+    info["shrunk"] = "; then ".join(steps)
     judged = []
     for r, e in candidates:
         e = e or search.evaluate_many([r], "shrink")[0]
@@ -470,8 +536,8 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     judged.sort(key=lambda t: recipe_size(t[0]) if t[0].get("kind") == "explicit" else (math.inf,))
     if claim.recheck is None:
         r, e = judged[0]
-        info["recheck"] = {"confirmed": None, "method": "none",
-                           "note": "no extended-precision re-check is implemented for this claim"}
+        info["recheck"] = recheck_record({"confirmed": None, "method": "none",
+                                          "note": "no extended-precision re-check is implemented for this claim"}, e)
         return r, e, info
     unconfirmed = []
     for r, e in judged:
@@ -479,6 +545,7 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
             rc = claim.recheck(dict(r), e)
         except Exception as exc:  # a re-check that cannot run is reported, never taken as confirmation
             rc = {"confirmed": None, "method": "mpmath", "note": f"re-check raised {exc.__class__.__name__}: {exc}"}
+        rc = recheck_record(rc, e)
         if rc.get("unavailable") and not unconfirmed:
             # the claim cannot be re-evaluated in extended precision at all (a user's claim computed outside
             # the functions with 50-digit twins): reported as a claim without a re-check, never dropped
@@ -667,7 +734,10 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         raise ValueError(f"`profile` must be one of {sorted(PROFILES)} (got {profile!r})")
     t0 = time.perf_counter()
     if claim.unverifiable is not None:
-        return _base(claim, "unverifiable", seed, claim.unverifiable)
+        res = _base(claim, "unverifiable", seed, claim.unverifiable)
+        res.evidence = _evidence_skeleton(claim.batch is not None)
+        res.evidence["max_ratio_note"] = "not searched: the claim is unverifiable (reason)"
+        return res
     prof = PROFILES[profile]
     cost = claim.cost
     budget = float(budget_s if budget_s is not None else prof["budget_s"])
@@ -683,19 +753,21 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
 
     violation = _sampling(claim, search, n_sample, seed, profile)
     found = (violation.recipe, violation.ev, "sampling") if violation else None
+    sampling_shrink = violation.shrink_evaluations if violation else None
+    families_used: dict = {}
+    optim_info: dict = {"starts": 0, "evaluations": 0, "best": None}
     if found is not None and not only_sampling:
         # the claim's own generators make large instances; the families make small ones: look there
         # for a smaller counterexample before shrinking (the smallest that can be found is the one to keep)
         try:
-            hit, _ = _families(claim, search, prof["families"][cost], rng, profile)
+            hit, families_used = _families(claim, search, prof["families"][cost], rng, profile)
         except _Budget:
             hit = None
         if hit is not None:
             ex = explicit_of(found[0])
             if ex is None or recipe_size(hit[0]) < recipe_size(ex):
                 found = (*hit, "families")
-    families_used: dict = {}
-    optim_info: dict = {}
+                sampling_shrink = None
     if not only_sampling and found is None:
         try:
             n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
@@ -742,30 +814,9 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
 
     res = _base(claim, "holds", seed)
     judged = search.judged()
-    res.instances = len(judged)
-    res.outside = sum(search.outside.values())
-    res.errors = len(search.errors)
-    res.skipped = search.skipped
-    res.error_samples = [f"{e} on {r}" for r, e in list(search.errors.items())[:3]]
-    methods = Counter(search.method_of[k] for k, _ in judged)
-    res.evidence = {
-        "methods": {m: methods.get(m, 0) for m in ("sampling", "families", "optimisation", "limits", "shrink")},
-        "families": families_used, "optimisation": optim_info,
-        "evaluations": search.n_evals,
-        "evals_per_s": round(search.n_evals / search.eval_s, 1) if search.eval_s > 0 else None,
-        "batched": claim.batch is not None,
-        "space": claim.space.describe() if hasattr(claim.space, "describe") else None,
-        "refused_float64": refused_info,
-        "limits": limits_info,
-    }
-    if search.tight is not None:
-        (_, _), recipe, ev, method = search.tight
-        res.tightest = {"recipe": recipe, "summary": claim.summary(recipe), "evaluation": ev.as_dict(),
-                        "method": method, "at_50_digits": tight_mp}
-    if search.max_ratio is not None:
-        r, recipe, ev, method = search.max_ratio
-        res.evidence["max_ratio"] = {"ratio": r, "recipe": recipe, "summary": claim.summary(recipe),
-                                     "method": method}
+    extra = {"space": claim.space.describe() if hasattr(claim.space, "describe") else None,
+             "refused_float64": refused_info, "limits": limits_info}
+    _tally(res, claim, search, families_used, optim_info, extra, tight_mp)
     target_n = TARGET_INSTANCES[profile]
     if target_n and res.instances < target_n and found is None:
         drawn = res.instances + res.outside + res.errors
@@ -793,7 +844,8 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         (_, _), recipe, ev, method = mp_violation
         res.verdict = "fails"
         res.counterexample = _cx(claim, recipe, ev, seed, method,
-                                 {"found_as": recipe, "shrink_evaluations": 0, "recheck": tight_mp,
+                                 {"found_as": recipe, "shrink_evaluations": 0, "recheck": recheck_record(
+                                     {"confirmed": True, **tight_mp}, ev),
                                   "shrunk": "not shrunk: float64 judges its neighbours, and float64 misjudged this one"})
         res.reason = (f"{claim.summary(recipe)}: holds in float64 (margin {ev.margin:.3g}) but is violated in "
                       f"{tight_mp.get('dps')}-digit arithmetic: lhs={tight_mp.get('lhs')} rhs={tight_mp.get('rhs')} "
@@ -801,17 +853,25 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
     elif found is None and search.miss is not None:
         _, recipe, ev, method = search.miss
         res.verdict = "no-witness"
-        res.counterexample = _cx(claim, recipe, ev, seed, method, {})
+        res.counterexample = _cx(claim, recipe, ev, seed, method, {
+            "found_as": recipe, "shrink_evaluations": None,
+            "shrunk": "not shrunk: a witness miss is reported where the witness missed most",
+            "recheck": recheck_record({"confirmed": None, "method": "none",
+                                       "note": "a witness miss is not a counterexample: nothing to re-check"}, ev)})
         res.reason = (f"the witness misses on {claim.summary(recipe)}: lhs={ev.lhs:.6g} {ev.sense} "
                       f"rhs={ev.rhs:.6g} (shortfall {-ev.margin:.3g}); a finding about the witness, not a "
                       "counterexample: nothing certifies that no object reaches the claim there")
     elif found is not None:
         recipe, ev, method = found
         try:
-            r2, e2, info = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative)
+            r2, e2, info = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative,
+                                               sampling_shrink if method == "sampling" else None)
         except _Budget:
-            r2, e2, info = recipe, ev, {"recheck": {"confirmed": None, "method": "none",
-                                                    "note": "time budget spent before the re-check"}}
+            r2, e2, info = recipe, ev, {"found_as": recipe, "shrink_evaluations": 0,
+                                        "shrunk": "not shrunk: the time budget was spent before shrinking",
+                                        "recheck": recheck_record({"confirmed": None, "method": "none",
+                                                                   "note": "time budget spent before the re-check"},
+                                                                  ev)}
         if r2 is None:
             res.reason = ("a float64 violation was not confirmed in extended precision (rounding): "
                           + json.dumps(info["recheck"])[:300])
@@ -857,8 +917,49 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             notes.append(f"tightest margin at {tight_mp.get('dps')} digits: {tight_mp.get('margin')} "
                          f"({tight_mp.get('decision') or tight_mp.get('note')})")
         res.reason = "; ".join(notes)
+    _tally(res, claim, search, families_used, optim_info, extra, tight_mp)  # again: the shrink's evaluations count too
     res.wall_s = time.perf_counter() - t0
     return res
+
+
+def _tally(res: Result, claim: Claim, search: _Search, families_used: dict, optim_info: dict,
+           extra: dict | None = None, tight_mp: dict | None = None) -> None:
+    """Instances, methods, tightest and largest-ratio instances of ``search``, into ``res`` (every key present).
+
+    ``extra``: further evidence (the searched space, the float64-refused instances, the limit probe);
+    ``tight_mp``: the tightest margin recomputed in 50 digits, where float64 could not resolve it.
+    """
+    judged = search.judged()
+    res.instances = len(judged)
+    res.outside = sum(search.outside.values())
+    res.errors = len(search.errors)
+    res.skipped = search.skipped
+    res.error_samples = [f"{e} on {r}" for r, e in list(search.errors.items())[:3]]
+    methods = Counter(search.method_of[k] for k, _ in judged)
+    ev_ = _evidence_skeleton(claim.batch is not None)
+    ev_["short_of_target"] = (res.evidence or {}).get("short_of_target")
+    ev_.update({
+        "methods": {m: methods.get(m, 0) for m in ("sampling", "families", "optimisation", "limits", "shrink")},
+        "families": dict(families_used), "optimisation": {**ev_["optimisation"], **optim_info},
+        "evaluations": search.n_evals,
+        "evals_per_s": round(search.n_evals / search.eval_s, 1) if search.eval_s > 0 else None,
+    })
+    if "unconfirmed" in (res.evidence or {}):
+        ev_["unconfirmed"] = res.evidence["unconfirmed"]
+    if search.tight is not None:
+        (_, _), recipe, ev, method = search.tight
+        res.tightest = {"recipe": recipe, "summary": claim.summary(recipe), "evaluation": ev.as_dict(),
+                        "method": method, "at_50_digits": tight_mp}
+    ev_.update(extra or {})
+    if search.max_ratio is not None:
+        r, recipe, ev, method = search.max_ratio
+        ev_["max_ratio"] = {"ratio": r, "recipe": recipe, "summary": claim.summary(recipe), "method": method}
+        del ev_["max_ratio_note"]
+    else:
+        ev_["max_ratio_note"] = ("no instance evaluated inside the regime" if not judged else
+                                 "no judged instance has a defined ratio (trivial instances, or a side of zero or "
+                                 "of the wrong sign)")
+    res.evidence = ev_
 
 
 def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info: dict) -> dict:

@@ -1,4 +1,4 @@
-"""aotmem: memorization in attention-only Transformers, every quantity computed and every claim checked.
+"""aotmem: memorization in attention-only Transformers, its quantities computed and its claims searched for counterexamples.
 
 The package has two parts (see ``docs/theory.md`` for the theory itself):
 
@@ -17,33 +17,26 @@ else is reachable through its module.
 True
 """
 
-from aotmem.theory.construct import construct, heads_for, svd_target
-from aotmem.theory.generators import dirichlet_task, random_task
-from aotmem.theory.optimal import optimal_encoder
-from aotmem.theory.task import Task, load_task, save_task, t_eps
-from aotmem.verify.precision import PUBLIC as _PRECISE_DISPATCH, PrecisionUnavailable, precision
-from aotmem.verify.registry import Evaluation, evaluate
-
+# The public names, imported on first use (PEP 562): `import aotmem.theory.divergence` (numpy only)
+# must not load scipy, sympy, mpmath and Hypothesis through this package's __init__ (issue 21:
+# benchmarks/peak_memory.py's baseline, 82 MiB of RSS with eager imports here, ~30 MiB without).
+_LAZY = {
+    "construct": "aotmem.theory.construct", "heads_for": "aotmem.theory.construct",
+    "svd_target": "aotmem.theory.construct",
+    "dirichlet_task": "aotmem.theory.generators", "random_task": "aotmem.theory.generators",
+    "optimal_encoder": "aotmem.theory.optimal",
+    "Task": "aotmem.theory.task", "load_task": "aotmem.theory.task", "save_task": "aotmem.theory.task",
+    "t_eps": "aotmem.theory.task",
+    "evaluate": "aotmem.verify.registry", "Evaluation": "aotmem.verify.registry",
+    "precision": "aotmem.verify.precision", "PrecisionUnavailable": "aotmem.verify.precision",
+}
 # The functions with a 50-digit twin (aotmem.theory.precise): the float64 kernels themselves, except inside
 # ``with aotmem.precision(dps):``, where they call the twin (a user's claim is re-checked that way).
-kl = _PRECISE_DISPATCH["kl"]
-kl_rows = _PRECISE_DISPATCH["kl_rows"]
-entropy = _PRECISE_DISPATCH["entropy"]
-log_softmax = _PRECISE_DISPATCH["log_softmax"]
-singular_values = _PRECISE_DISPATCH["singular_values"]
-sigma = _PRECISE_DISPATCH["sigma"]
-f_ls = _PRECISE_DISPATCH["f_ls"]
-f_wls = _PRECISE_DISPATCH["f_wls"]
-seed_ls_bound = _PRECISE_DISPATCH["seed_ls_bound"]
-seed_wls_bound = _PRECISE_DISPATCH["seed_wls_bound"]
-draft_ls_bound = _PRECISE_DISPATCH["draft_ls_bound"]
-draft_wls_bound = _PRECISE_DISPATCH["draft_wls_bound"]
-draft_min_bound = _PRECISE_DISPATCH["draft_min_bound"]
+_PRECISE = ("kl", "kl_rows", "entropy", "log_softmax", "singular_values", "sigma", "f_ls", "f_wls",
+            "seed_ls_bound", "seed_wls_bound", "draft_ls_bound", "draft_wls_bound", "draft_min_bound")
 # No 50-digit twin: under ``aotmem.precision`` these raise PrecisionUnavailable instead of computing in float64.
-from aotmem.verify.precision import dispatch as _no_twin  # noqa: E402
+_NO_TWIN = ("t_eps", "optimal_encoder", "construct", "heads_for", "svd_target")
 
-t_eps, optimal_encoder, construct, heads_for, svd_target = (
-    _no_twin(f) for f in (t_eps, optimal_encoder, construct, heads_for, svd_target))
 
 __version__ = "0.1.0"
 
@@ -59,19 +52,28 @@ __all__ = [
 ]
 
 
-# Imported on first use (they import Hypothesis and the ledger's search: ~0.1 s that `import aotmem` need not pay).
-_LAZY = {name: "aotmem.verify.userclaims"
-         for name in ("claim", "check", "assert_holds", "load_claims", "log_range", "int_range")}
+# Claims of your own (they import Hypothesis and the ledger's search: ~0.1 s that `import aotmem` need not pay).
+_LAZY.update({name: "aotmem.verify.userclaims"
+              for name in ("claim", "check", "assert_holds", "load_claims", "log_range", "int_range")})
 _LAZY["strategies"] = None
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _PRECISE:
+        value = importlib.import_module("aotmem.verify.precision").PUBLIC[name]
+    elif name in _LAZY:
         if _LAZY[name] is None:
             return importlib.import_module(f"aotmem.{name}")
         value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
+        if name in _NO_TWIN:
+            value = importlib.import_module("aotmem.verify.precision").dispatch(value)
+    else:
+        raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_PRECISE))

@@ -8,10 +8,16 @@ last-position logits. ``m`` is an :class:`~aotmem.theory.aot.AoT`, a
 :class:`~aotmem.theory.construct.Construction` or the path of a model
 ``.npz`` (``aotmem construct --save``).
 
-torch and transformer-lens are the optional extra ``[interop]``
-(``pip install torch==2.13.0 && pip install 'aotmem[interop]'`` on this
-project's machines; TransformerLens 4 removed ``HookedTransformer``, hence
-``transformer-lens>=3,<4``). They are imported only inside the functions
+torch and transformer-lens are the optional extra ``[interop]``. Install the
+CPU build of torch first, then the extra (a bare ``torch`` requirement pulls a
+CUDA build of several GB from PyPI)::
+
+    pip install torch --index-url https://download.pytorch.org/whl/cpu && pip install 'aotmem[interop]'
+
+For a CUDA build, on purpose: ``pip install torch --index-url
+https://download.pytorch.org/whl/cu128`` (the index of your CUDA version, see
+https://pytorch.org/get-started/locally/), then the extra. TransformerLens 4
+removed ``HookedTransformer``, hence ``transformer-lens>=3,<4``. They are imported only inside the functions
 that need them; everything else here (the factorisation of ``W_QK``, the
 TransformerLens layout of the weights and a NumPy re-implementation of
 TransformerLens's forward pass on that layout) is NumPy, so it is tested
@@ -94,7 +100,12 @@ __all__ = ["EXTRA", "TL_REQUIREMENT", "CHECK_RTOL", "QK_SCHEMES", "KINDS", "FORM
            "tl_weights", "max_rel_logit_diff", "seqs_for_check", "require", "to_transformer_lens", "to_torch",
            "exported_logits", "check_export", "save_export", "load_export"]
 
-EXTRA = "pip install 'aotmem[interop]'"
+# The install hint, one string for the CLI message, docs/interop.md and this docstring (tests/test_interop_hint.py):
+# torch's CPU build first (a bare `torch` requirement resolves to a multi-GB CUDA build), then the extra.
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+CUDA_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cu128"
+EXTRA = (f"{CPU_TORCH} && pip install 'aotmem[interop]' (the CPU build of torch; for a CUDA build, on purpose: "
+         f"{CUDA_TORCH}, the index of your CUDA version, then the extra)")
 TL_REQUIREMENT = "transformer-lens>=3,<4"  # 4.0 removed HookedTransformer; 2.x needs numpy<2 (aotmem needs >= 2)
 # The exported network and AoT.logits compute the same function (module docstring): their float64
 # evaluations differ by the rounding of each, which a T* amplifies (large W_O, sharp softmax). Measured
