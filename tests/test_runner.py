@@ -137,3 +137,62 @@ def test_full_draws_sets_the_full_profiles_sampling_of_an_expensive_claim():
     assert more.verdict == "holds" and 250 <= more.instances <= 300
     with pytest.raises(ValueError, match="full_draws"):
         dataclasses.replace(base, full_draws=0)
+
+
+# ---- issue 20: instances float64 refuses are decided in extended precision; tightness reported honestly
+def _refusing_claim(decide_value):
+    """x < 500: float64 refuses (IllConditioned); decide_mp gives ``decide_value`` there."""
+    from aotmem.theory.lowrank import IllConditioned
+
+    def evaluate(r):
+        if r["x"] < 500:
+            raise IllConditioned("`cond` makes the test system ill-conditioned")
+        return Evaluation(1.0, 2.0)
+
+    def recheck(r, ev):
+        return {"confirmed": decide_value > 2.0, "method": "mpmath", "dps": 50, "lhs": str(decide_value), "rhs": "2"}
+
+    return dataclasses.replace(_claim(evaluate), decide_mp=lambda r: Evaluation(decide_value, 2.0), recheck=recheck)
+
+
+def test_refused_instances_are_decided_not_dropped():
+    res = run_claim(_refusing_claim(1.5), max_examples=40)
+    info = res.evidence["refused_float64"]
+    assert res.verdict == "holds" and info["refused"] == info["decided"] > 0 and info["undecided"] == 0
+    assert res.errors == 0 and "decided at 50 digits" in res.reason
+
+
+def test_a_refused_instance_violated_in_extended_precision_fails_the_claim():
+    res = run_claim(_refusing_claim(3.0), max_examples=40)
+    assert res.verdict == "fails" and res.counterexample["recipe"]["x"] < 500
+    assert res.evidence["refused_float64"]["violated"] >= 1
+
+
+def test_refused_without_an_extended_precision_evaluation_says_so():
+    claim = dataclasses.replace(_refusing_claim(1.5), decide_mp=None)
+    res = run_claim(claim, max_examples=40)
+    assert res.verdict == "holds" and res.evidence["refused_float64"]["undecided"] > 0
+    assert "NOT decided" in res.reason
+
+
+def test_the_tightest_margin_is_recomputed_where_float64_cannot_resolve_it():
+    """Both sides below 1e-9: the reported tightest margin comes with its 50-digit value."""
+    def recheck(r, ev):
+        return {"confirmed": False, "decision": "holds", "method": "mpmath", "dps": 50,
+                "lhs": "1e-12", "rhs": "3e-12", "margin": "2e-12"}
+
+    claim = dataclasses.replace(_claim(lambda r: Evaluation(1e-12, 3e-12)), recheck=recheck)
+    res = run_claim(claim, max_examples=5)
+    mp = res.tightest["at_50_digits"]
+    assert res.verdict == "holds" and mp["decision"] == "holds" and mp["rel_margin"] == pytest.approx(2 / 3)
+    assert res.margin_text() == "+0.667"
+
+
+def test_a_holds_tight_in_a_limit_says_so():
+    """paper.theorem2[constant=4C]: (1+4C)/(1-2C) -> 1 as C -> 0 (d -> 2^40); the margin tends to 0 there."""
+    res = run_claim(get("paper.theorem2[constant=4C]"), profile="quick", seed=0)
+    assert res.verdict == "holds"
+    along = [t["direction"] for t in res.evidence["limits"]["tight_along"]]
+    assert any(a.startswith("d -> ") for a in along) and res.reason.startswith("tight: margin -> 0 along")
+    assert res.evidence["optimisation"]["moved"]  # the optimiser moved the claim's parameters (d, wseed)
+    assert set(res.evidence["space"]["params"]) == {"d", "wseed"}
