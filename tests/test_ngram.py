@@ -107,7 +107,7 @@ def test_unseen_rows_without_smoothing_are_uniform_and_break_assumption1():
 def test_tokenize_levels_and_alphabet_ties():
     assert tokenize("Hi, you!", "word") == ["Hi", ",", "you", "!"]
     assert tokenize("Hé", "byte") == ["H", "\\xc3", "\\xa9"]
-    assert tokenize(b"a\n", "byte") == ["a", "\\x0a"]
+    assert tokenize(b"a\n\x00", "byte") == ["a", "\n", "\\x00"]  # newline: the same label as at char level (issue 18)
     assert tokenize("AB", "char", lower=True) == ["a", "b"]
     # ties broken by label: b and c both appear twice
     assert choose_alphabet(list("cbcba"), 1) == ("b", OTHER)
