@@ -37,6 +37,7 @@ renormalised after the fact.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -48,7 +49,7 @@ from aotmem.theory.task import Task, all_sequences
 from aotmem.theory.validate import check_array, check_int, check_positive, load_user_npz
 
 __all__ = ["LEVELS", "KEEP", "OTHER", "MAX_CELLS", "NgramTask", "tokenize", "choose_alphabet", "count_contexts",
-           "counts_task", "text_task", "load_counts", "python_docs_text"]
+           "counts_task", "text_task", "load_counts", "python_docs_text", "python_docs_split"]
 
 LEVELS = ("char", "byte", "word")
 KEEP = ("seen", "all")
@@ -435,3 +436,20 @@ def python_docs_text() -> str:
     from pydoc_data.topics import topics  # lazy: ~1 MB of text, loaded only by the tutorial's task
 
     return "\n\n".join(topics[k] for k in sorted(topics))
+
+
+def python_docs_split(fraction: float = 0.1) -> tuple[str, str, int]:
+    """``(train, heldout, k)``: :func:`python_docs_text` split by topic, the last ``k = ceil(fraction * topics)``
+    topics (in sorted order) held out, so no help text is in both.
+
+    >>> train, held, k = python_docs_split(0.1)
+    >>> k > 0 and len(train) > len(held) > 1000 and held[:200] not in train
+    True
+    """
+    from pydoc_data.topics import topics
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"`fraction` must lie in (0, 1) (got {fraction})")
+    keys = sorted(topics)
+    k = max(1, math.ceil(fraction * len(keys)))
+    return "\n\n".join(topics[x] for x in keys[:-k]), "\n\n".join(topics[x] for x in keys[-k:]), k
