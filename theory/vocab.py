@@ -39,7 +39,7 @@ from aotmem.theory.ngram import LEVELS, OTHER, tokenize
 from aotmem.theory.validate import load_user_npz
 
 __all__ = ["Vocabulary", "load_vocabulary", "has_vocabulary", "show_symbol", "encode", "windows", "bits",
-           "score", "heldout_counts", "heldout_bits", "vocabulary_of", "VOCAB_KEYS"]
+           "score", "heldout_counts", "heldout_bits", "vocabulary_of", "add_to_npz", "VOCAB_KEYS"]
 
 VOCAB_KEYS = ("vocab_json", "vocab_unigram", "vocab_seqs", "vocab_cond", "vocab_prior")
 
@@ -240,6 +240,7 @@ def score(model, vocab: Vocabulary, texts) -> dict:
         out["bits_per_symbol"] = b
         out["perplexity"] = 2.0 ** b
     out["perplexity_baselines"] = {k: 2.0 ** v for k, v in out["baselines"].items()}
+    out["perplexity_baselines"]["uniform"] = float(N)  # 2**log2(N) rounds to N - 7e-15
     return out
 
 
@@ -289,3 +290,12 @@ def vocabulary_of(res, source: str = "") -> Vocabulary:
         raise ValueError("a vocabulary needs a task made from a text (text_task), with its symbols")
     return Vocabulary(tuple(t.symbols.tolist()), res.level, res.lower, t.S, float(res.smoothing), res.keep,
                       res.counts.sum(axis=0), t.seqs, t.cond, t.prior, source, res.tokens)
+
+
+def add_to_npz(path, arrays: dict) -> None:
+    """Rewrite the ``.npz`` at ``path`` with ``arrays`` added (a model file gets its vocabulary this way)."""
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as data:
+        keep = {k: np.array(data[k]) for k in data.files if k not in arrays}
+    with open(path, "wb") as fh:  # a file object: np.savez writes exactly `path`, no suffix added
+        np.savez(fh, **keep, **arrays)
