@@ -174,7 +174,9 @@ def curve(task: Task, ds, *, seed: int = 0, starts: int = 4, progress=None, held
                              "bound": small["bound"], "claim": small["claim"], "reading": small["reading"]},
                          "rows": rows, "seconds": time.perf_counter() - t0}
                 if heldout is not None:
-                    point["heldout_bits"] = heldout_bits(prev.F, heldout["counts"], heldout["outside"])
+                    with np.errstate(divide="ignore"):  # closed form (d >= N-1, no Assumption 2): log pi itself
+                        F = prev.F if prev is not None else np.log(task.cond)
+                    point["heldout_bits"] = heldout_bits(F, heldout["counts"], heldout["outside"])
             out["points"].append(point)
             if progress is not None:
                 progress(point)
