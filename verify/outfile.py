@@ -25,6 +25,8 @@ def out_path(value, option: str = "--out", suffix: str | None = ".npz") -> Path:
     ('model.npz', 'model.npz', 'a.pt')
     """
     path = Path(value)
+    if path.is_dir():  # checked before the suffix: `--out DIR` must not quietly write DIR.npz
+        raise ValueError(f"`{option}` {value} is a directory; give a file name (e.g. {path / ('out' + (suffix or ''))})")
     if suffix is not None and path.suffix.lower() != suffix:
         path = path.with_name(path.name + suffix)
     if path.is_dir():
