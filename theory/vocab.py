@@ -39,9 +39,8 @@ from aotmem.theory.ngram import LEVELS, OTHER, tokenize
 from aotmem.theory.validate import load_user_npz
 
 __all__ = ["Vocabulary", "load_vocabulary", "has_vocabulary", "show_symbol", "encode", "windows", "bits",
-           "score", "heldout_counts", "heldout_bits", "vocabulary_of", "add_to_npz", "VOCAB_KEYS"]
+           "score", "heldout_counts", "heldout_bits", "vocabulary_of", "add_to_npz"]
 
-VOCAB_KEYS = ("vocab_json", "vocab_unigram", "vocab_seqs", "vocab_cond", "vocab_prior")
 
 
 def show_symbol(label: str) -> str:

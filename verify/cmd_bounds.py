@@ -26,7 +26,7 @@ from aotmem.theory.spectra import SIGMA_READINGS, sigma
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.theory.validate import check_int
 from aotmem.verify.jsonout import dumps
-from aotmem.verify.progress import stage
+from aotmem.verify.progress import solver
 
 # A bound "holds" on this instance when actual <= bound * (1 + BOUND_RTOL) + BOUND_ATOL:
 # both sides are float64 sums of O(T N) terms, each good to ~1e-15 relative.
@@ -161,8 +161,8 @@ def bound_table_and_solution(task: Task, d: int, *, seed: int = 0, starts: int =
                                      "(logits log pi_t), not attained (a pi(o|t) = 0 needs a logit of -inf)"}
         out["notes"].append(out["optimal"]["message"])
     else:
-        with stage(f"optimal rank-{d} encoder (T={task.T}, N={N}, {starts} random starts)"):
-            opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init)
+        with solver(f"optimal rank-{d} encoder (T={task.T}, N={N})") as progress:
+            opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init, progress=progress)
         best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
         out["optimal"] = {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
                           "converged": opt.converged, "best_start": opt.best_start, "message": opt.message,

@@ -46,7 +46,7 @@ from aotmem.theory.vocab import add_to_npz, has_vocabulary, load_vocabulary
 from aotmem.verify.cmd_bounds import zero_encoder_divergence
 from aotmem.verify.jsonout import dumps
 from aotmem.verify.outfile import out_path
-from aotmem.verify.progress import stage
+from aotmem.verify.progress import solver, stage
 
 TARGETS = ("optimal", "svd")
 # Exit status of a run that kept an inaccurate model (--allow-inaccurate): distinct from 0 (success),
@@ -107,7 +107,8 @@ def _target(task, d: int, which: str):
     if which == "svd":
         return svd_target(task, d), None, ""
     if which == "optimal":
-        res = optimal_encoder(task.prior, task.cond, d, seed=0)
+        with solver(f"optimal rank-{d} target (T={task.T}, N={task.N})") as progress:
+            res = optimal_encoder(task.prior, task.cond, d, seed=0, progress=progress)
         return res, bool(res.converged), res.reason
     t = load_target(which)
     return t, t.converged, t.reason
@@ -160,8 +161,7 @@ def run(args) -> int:
         raise ValueError(f"`--rtol` must be > 0 (got {args.rtol})")
     task = _task(args)
     vocab = load_vocabulary(args.task) if args.task is not None and has_vocabulary(args.task) else None
-    with stage(f"target ({args.target}, d={args.d})"):
-        target, converged, reason = _target(task, args.d, args.target)
+    target, converged, reason = _target(task, args.d, args.target)
     warnings = []
     if converged is False:
         if not args.accept_unconverged:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-__all__ = ["enabled", "bar", "stage"]
+__all__ = ["enabled", "bar", "stage", "solver"]
 
 
 def enabled() -> bool:
@@ -59,3 +59,24 @@ def stage(desc: str, interval: float = 0.5):
         th.join()
         line.close()
         del t0
+
+
+@contextlib.contextmanager
+def solver(desc: str):
+    """Yield a ``progress(start, iteration, objective)`` callback for :func:`~aotmem.theory.optimal.optimal_encoder`
+    that shows the solver's iterations on a tqdm line (``None`` when stderr is not a terminal)."""
+    if not enabled():
+        yield None
+        return
+    from tqdm import tqdm
+
+    line = tqdm(total=None, desc=desc, unit="it", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def update(start, iteration, objective):
+        line.set_postfix_str(f"start {start}, iteration {iteration}, objective {objective:.6g}", refresh=False)
+        line.update(1)
+
+    try:
+        yield update
+    finally:
+        line.close()
