@@ -2,14 +2,24 @@
 
 - ``task random --kind KIND --N .. --S .. [--seed ..] --out FILE.npz``: a
   random task of a kind of ``theory.generators``.
-- ``task from-text FILE --S S [--level char|byte|word] [--lower]
+- ``task from-text FILE... --S S [--level char|byte|word] [--lower]
   [--alphabet K | --symbols CHARS] [--smoothing ALPHA] [--keep seen|all]
   --out FILE.npz``: the n-gram task of a text (``theory.ngram``: context =
-  the ``S`` previous symbols, prediction = the next one).
+  the ``S`` previous symbols, prediction = the next one). Several files are
+  one corpus (no context spans two), ``-`` is standard input; the task file
+  also carries the text's vocabulary (``theory.vocab``).
+- ``task from-text HELDOUT... --like TRAIN.npz --out FILE.npz``: the
+  held-out task, tokenised as ``TRAIN.npz`` was and counted on its contexts
+  (for ``aotmem curve TRAIN.npz --heldout FILE.npz``).
 - ``task from-counts FILE [--smoothing ALPHA] [--keep seen|all] --out
   FILE.npz``: the same from a counts table (``.npy``/``.npz``/``.csv``).
-- ``task example-text --out FILE.txt``: writes an English text that ships
-  with Python (``theory.ngram.python_docs_text``), to try ``from-text`` on.
+- ``task example-text --out FILE.txt [--heldout FILE.txt]``: writes an
+  English text that ships with Python (``theory.ngram.python_docs_text``),
+  to try ``from-text`` on; ``--heldout`` splits it by topic.
+
+Every ``--out`` is refused before any work when it names a directory or a
+folder that does not exist, and ``.npz`` is added when missing: the file
+printed is the file written (``verify.outfile``).
 
 Every subcommand prints what it wrote, the policies applied and whether
 Assumption 1 (one-hot rows) and Assumption 2 (full support) hold, by name;
