@@ -360,10 +360,13 @@ def plot_heldout(result: dict, path) -> str:
     if math.isfinite(b["ngram"]):
         rules.append(Rule(b["ngram"], f"n-gram (the task): {b['ngram']:.3g}", color="#2ca02c", ls="-."))
     best = min(pts, key=lambda pt: pt["heldout_bits"])
+    infinite = [pt["d"] for pt in pts if math.isinf(pt["heldout_bits"])]
     caption = (f"held-out cross-entropy (bits per symbol) of the best rank-d fit, on {h['positions']} positions of "
                f"{Path(h['file']).name} ({h['outside']} outside the task's contexts, scored log2 N); lowest "
                f"{best['heldout_bits']:.4g} at d = {best['d']}" + ("" if math.isfinite(b["ngram"]) else
-                                                                 "; the n-gram is inf (no smoothing)") + ".")
+                                                                 "; the n-gram is inf (no smoothing)")
+               + (f"; inf (a held-out event of probability 0 under the fit), not drawn, at d = "
+                  f"{', '.join(map(str, infinite))}" if infinite else "") + ".")
     return curve_plot(path, [pt["d"] for pt in pts],
                       [Series("best rank-d fit, held out", [pt["heldout_bits"] for pt in pts], color="black")],
                       xlabel="embedding dimension d", ylabel="held-out bits per symbol", caption=caption,
