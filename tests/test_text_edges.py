@@ -1,12 +1,10 @@
 """Issue 18: the rough edges of the text path, one regression test each (numbered as in the issue)."""
 
 import json
-import math
 import textwrap as _textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from aotmem import interop

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-import time
 
 __all__ = ["enabled", "bar", "stage", "solver"]
 
@@ -43,7 +42,6 @@ def stage(desc: str, interval: float = 0.5):
     from tqdm import tqdm
 
     done = threading.Event()
-    t0 = time.perf_counter()
     line = tqdm(total=None, desc=desc, bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False)
 
     def tick():
@@ -58,7 +56,6 @@ def stage(desc: str, interval: float = 0.5):
         done.set()
         th.join()
         line.close()
-        del t0
 
 
 @contextlib.contextmanager
