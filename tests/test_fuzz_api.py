@@ -296,6 +296,19 @@ def _counts_file(w, tmp_path):
     return w
 
 
+def _vocab_file(w, tmp_path):
+    """A task file made from a text, carrying its vocabulary (theory.vocab.load_vocabulary reads only those)."""
+    from aotmem.theory.ngram import text_task
+    from aotmem.theory.task import save_task
+    from aotmem.theory.vocab import vocabulary_of
+
+    res = text_task("abracadabra " * 3, w["S"], smoothing=0.5)
+    w = dict(w)
+    w["path"] = tmp_path / "text_task.npz"
+    save_task(res.task, w["path"], **vocabulary_of(res, "fuzz").arrays(with_task=False))
+    return w
+
+
 def _explicit(w, tmp_path):
     """explicit_task(logits (T, N), weights (T,)): the prior as weights."""
     return dict(w, weights=w["prior"])
@@ -318,6 +331,8 @@ DOMAIN = {
     "aotmem.theory.construct.load_target": _target_file,
     "aotmem.theory.aot.load_aot": _model_file,
     "aotmem.theory.ngram.load_counts": _counts_file,
+    "aotmem.theory.vocab.load_vocabulary": _vocab_file,
+    "aotmem.theory.vocab.has_vocabulary": _vocab_file,
     "aotmem.theory.generators.explicit_task": _explicit,
     "aotmem.theory.exact.prop2_hard_instance": _d_below_N_minus_1,
     "aotmem.theory.generators.almost_rank_task": _d_below_N_minus_1,

@@ -204,7 +204,7 @@ def test_seqs_for_check_reads_all_npz_task_and_npy(tstar, tmp_path):
     assert interop.seqs_for_check(str(tmp_path / "s.npy"), m).tolist() == [[3, 1]]
     np.save(tmp_path / "bad.npy", np.array([[4, 1]]))
     np.savez(tmp_path / "other.npz", x=np.zeros(2))
-    for spec, msg in ((tmp_path / "bad.npy", "token ids"), (tmp_path / "other.npz", "no `seqs`"),
+    for spec, msg in ((tmp_path / "bad.npy", "another task or vocabulary"), (tmp_path / "other.npz", "no `seqs`"),
                       (tmp_path / "nope.npz", "does not exist")):
         with pytest.raises(ValueError, match=msg):
             interop.seqs_for_check(str(spec), m)

@@ -37,9 +37,10 @@ renormalised after the fact.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ from aotmem.theory.task import Task, all_sequences
 from aotmem.theory.validate import check_array, check_int, check_positive, load_user_npz
 
 __all__ = ["LEVELS", "KEEP", "OTHER", "MAX_CELLS", "NgramTask", "tokenize", "choose_alphabet", "count_contexts",
-           "counts_task", "text_task", "load_counts", "python_docs_text"]
+           "counts_task", "text_task", "load_counts", "python_docs_text", "python_docs_split"]
 
 LEVELS = ("char", "byte", "word")
 KEEP = ("seen", "all")
@@ -65,17 +66,27 @@ MAX_CELLS = 2**24
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
+# Bytes shown as their character, as at char level: printable ASCII and the white space \t \n \r (so a
+# newline is the label "\n" at both levels); every other byte is the 4-character label ``\xNN``.
+_BYTE_AS_CHAR = frozenset([*range(32, 127), 9, 10, 13])
+# NUL: NumPy's unicode arrays drop trailing NULs (a task file would store the label "\x00" as ""), so at
+# char level it has the label ``\x00`` too, the same as at byte level.
+NUL_LABEL = "\\x00"
+
+
 def _byte_label(b: int) -> str:
-    """A printable ASCII byte as itself, any other as ``\\xNN`` (labels stay distinct)."""
-    return chr(b) if 32 <= b < 127 else f"\\x{b:02x}"
+    """A printable ASCII byte or ``\\t \\n \\r`` as itself, any other as ``\\xNN`` (labels stay distinct)."""
+    return chr(b) if b in _BYTE_AS_CHAR else f"\\x{b:02x}"
 
 
 def tokenize(text, level: str = "char", *, lower: bool = False) -> list[str]:
     """The symbols of ``text`` at ``level`` (``LEVELS``), as string labels, in order.
 
     ``char``: one symbol per Unicode character. ``byte``: one per byte of the
-    UTF-8 encoding (``text`` may also be ``bytes``), printable ASCII as
-    itself and any other byte as ``\\xNN``. ``word``: runs of word
+    UTF-8 encoding (``text`` may also be ``bytes``), printable ASCII and
+    ``\\t \\n \\r`` as themselves and any other byte as ``\\xNN``
+    (at char level too, the NUL character is the label ``\\xNN`` = ``\\x00``,
+    which NumPy's string arrays can store). ``word``: runs of word
     characters, each other non-space character on its own (regular
     expression ``\\w+|[^\\w\\s]``); white space separates and is dropped.
     ``lower`` lower-cases the text first (not for ``bytes`` input).
@@ -91,14 +102,15 @@ def tokenize(text, level: str = "char", *, lower: bool = False) -> list[str]:
         if level != "byte":
             raise ValueError(f"`text` given as bytes needs level='byte' (got {level!r}); decode it first")
         if lower:
-            raise ValueError("`lower` applies to str text only (got bytes)")
+            raise ValueError("`lower` applies to text, not to raw bytes (--lower needs --level char or word, "
+                             "or a str text)")
         return [_byte_label(b) for b in bytes(text)]
     if not isinstance(text, str):
         raise ValueError(f"`text` must be a str (or bytes for level='byte') (got {type(text).__name__})")
     if lower:
         text = text.lower()
     if level == "char":
-        return list(text)
+        return [NUL_LABEL if c == "\0" else c for c in text] if "\0" in text else list(text)
     if level == "byte":
         return [_byte_label(b) for b in text.encode("utf-8")]
     return _WORD.findall(text)
@@ -147,7 +159,11 @@ def count_contexts(tokens, S: int, symbols) -> tuple[np.ndarray, np.ndarray]:
     S = check_int("S", S, minimum=1)
     if ids.size <= S:
         raise ValueError(f"`tokens` must hold more than S={S} symbols to give one context (got {ids.size})")
-    win = np.lib.stride_tricks.sliding_window_view(ids, S + 1)  # (n - S, S + 1)
+    return _count_windows(np.lib.stride_tricks.sliding_window_view(ids, S + 1), S, N)
+
+
+def _count_windows(win: np.ndarray, S: int, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(seqs, counts)`` of the windows ``win (n, S + 1)`` (context, next id)."""
     seqs, inv = np.unique(win[:, :S], axis=0, return_inverse=True)
     _check_cells(seqs.shape[0], N, "keep='seen'")
     counts = np.bincount(inv.ravel() * N + win[:, S], minlength=seqs.shape[0] * N)
@@ -173,8 +189,8 @@ def _ids(tokens, symbols) -> tuple[np.ndarray, int]:
 
 def _check_cells(T: int, N: int, what: str) -> None:
     if T * N > MAX_CELLS:
-        raise ValueError(f"`alphabet`: a {T} x {N} table ({what}) exceeds MAX_CELLS = {MAX_CELLS} entries; "
-                         "use a smaller alphabet, a smaller S or keep='seen'")
+        raise ValueError(f"a {T} x {N} table ({what}) exceeds MAX_CELLS = {MAX_CELLS} entries: use fewer "
+                         "symbols (alphabet=K, --alphabet K), a smaller S or keep='seen' (--keep seen)")
 
 
 @dataclass(frozen=True)
@@ -187,7 +203,8 @@ class NgramTask:
     ``keep``: ``"seen"`` or ``"all"``; ``seen``/``unseen``: kept contexts
     with and without counts; ``dropped``: contexts left out (``keep="seen"``
     only; for text, contexts that never occur are not counted as dropped);
-    ``tokens``: symbols of the text (0 for counts given directly).
+    ``tokens``: symbols of the text (0 for counts given directly);
+    ``level``, ``lower``: the text's tokenisation (``""`` for counts).
     """
 
     task: Task
@@ -198,6 +215,8 @@ class NgramTask:
     unseen: int
     dropped: int = 0
     tokens: int = 0
+    level: str = ""  # the tokenisation of a text task (text_task), "" for counts given directly
+    lower: bool = False
 
     @property
     def zero_cells(self) -> int:
@@ -299,6 +318,9 @@ def text_task(text, S: int, *, level: str = "char", alphabet: int | None = None,
               smoothing: float = 0.0, keep: str = "seen", lower: bool = False) -> NgramTask:
     """The n-gram task of ``text``: context = the ``S`` previous symbols, prediction = the next one.
 
+    ``text``: a ``str`` (``bytes`` at byte level), or a list of them read as
+    one corpus: symbols and counts over all of them, no context spanning two.
+
     Tokens from :func:`tokenize` (``level``, ``lower``); symbols from
     :func:`choose_alphabet` (``alphabet`` most frequent plus ``OTHER``), or
     exactly the labels ``symbols`` given (in that order, plus ``OTHER`` last
@@ -315,9 +337,11 @@ def text_task(text, S: int, *, level: str = "char", alphabet: int | None = None,
     """
     keep = _check_keep(keep)
     S = check_int("S", S, minimum=1)
-    tokens = tokenize(text, level, lower=lower)
-    if len(tokens) <= S:
-        raise ValueError(f"`text` must hold more than S={S} symbols at level {level!r} (got {len(tokens)})")
+    pieces = [tokenize(t, level, lower=lower) for t in (text if isinstance(text, (list, tuple)) else [text])]
+    if not any(len(p) > S for p in pieces):
+        raise ValueError(f"`text` must hold more than S={S} symbols at level {level!r} (got "
+                         f"{'/'.join(str(len(p)) for p in pieces) or 0})")
+    tokens = [x for p in pieces for x in p]
     if symbols is None:
         symbols = choose_alphabet(tokens, alphabet)
     else:
@@ -333,7 +357,8 @@ def text_task(text, S: int, *, level: str = "char", alphabet: int | None = None,
     N = len(symbols)
     if N < 2:
         raise ValueError(f"`text` has a single distinct symbol at level {level!r}: a task needs N >= 2")
-    seqs, counts = count_contexts(tokens, S, symbols)
+    wins = [np.lib.stride_tricks.sliding_window_view(_ids(p, symbols)[0], S + 1) for p in pieces if len(p) > S]
+    seqs, counts = _count_windows(np.concatenate(wins), S, N)  # a context never spans two texts
     if keep == "all":
         _check_cells(N**S, N, "keep='all'")
         full = np.zeros((N**S, N))
@@ -341,8 +366,9 @@ def text_task(text, S: int, *, level: str = "char", alphabet: int | None = None,
         seqs, counts = all_sequences(N, S), full
     sep = " " if level == "word" else ""
     contexts = [sep.join(symbols[i] for i in row) for row in seqs.tolist()]
-    return counts_task(counts, smoothing=smoothing, keep=keep, seqs=seqs, symbols=symbols, contexts=contexts,
-                       tokens=len(tokens))
+    res = counts_task(counts, smoothing=smoothing, keep=keep, seqs=seqs, symbols=symbols, contexts=contexts,
+                      tokens=len(tokens))
+    return replace(res, level=level, lower=bool(lower))
 
 
 def load_counts(path) -> dict:
@@ -410,3 +436,20 @@ def python_docs_text() -> str:
     from pydoc_data.topics import topics  # lazy: ~1 MB of text, loaded only by the tutorial's task
 
     return "\n\n".join(topics[k] for k in sorted(topics))
+
+
+def python_docs_split(fraction: float = 0.1) -> tuple[str, str, int]:
+    """``(train, heldout, k)``: :func:`python_docs_text` split by topic, the last ``k = ceil(fraction * topics)``
+    topics (in sorted order) held out, so no help text is in both.
+
+    >>> train, held, k = python_docs_split(0.1)
+    >>> k > 0 and len(train) > len(held) > 1000 and held[:200] not in train
+    True
+    """
+    from pydoc_data.topics import topics
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"`fraction` must lie in (0, 1) (got {fraction})")
+    keys = sorted(topics)
+    k = max(1, math.ceil(fraction * len(keys)))
+    return "\n\n".join(topics[x] for x in keys[:-k]), "\n\n".join(topics[x] for x in keys[-k:]), k

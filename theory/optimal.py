@@ -1006,7 +1006,7 @@ def _init_pair(init, N, T):
 
 
 def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int = 4, seed=0,
-                    tol: float = GRAD_TOL, max_iter: int = 5000, init=None) -> OptimalResult:
+                    tol: float = GRAD_TOL, max_iter: int = 5000, init=None, progress=None) -> OptimalResult:
     """Best rank-``d`` encoder found: approximates ``dKL(pi, L(N,S,d))`` from above (``paper.prop1``, ``paper.lemma1``).
 
     Formula: ``min_{W (N,d), E (T,d)} sum_t p(t) KL(pi_t || softmax(W E(t)))``.
@@ -1033,6 +1033,10 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
     and never reached, ``paper.prop3``): ``converged`` is then False and
     ``reason`` is ``"assumption2_fails"``, ``message`` saying how far the
     logits grew.
+
+    ``progress``: ``None``, or a callable ``progress(start, iteration, objective)``
+    called after every solver iteration (the CLI's progress line; it must not
+    raise, except ``KeyboardInterrupt``).
 
     Examples
     --------
@@ -1127,8 +1131,19 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
     # Starts are compared, and each end point with its start, on the objective the minimisers descend
     # (negent + cross-entropy): at rounding level (exact fits) the first start keeps a tie, and an end point
     # not below its start gives the start back unchanged, as the minimisers themselves guarantee.
+    def _callback(name):  # progress(start, iteration, objective) after every solver iteration, when asked
+        if progress is None:
+            return None
+        count = [0]
+
+        def cb(value):
+            count[0] += 1
+            progress(name, count[0], value)
+        return cb
+
     finals, initial, best = {}, {}, None
     for name, (W0, E0) in inits.items():
+        cb = _callback(name)
         initial[name] = _dkl(ps, Ps, E0 @ W0.T)
         obj0 = _objective(ps, Ps, negent, W0, E0)[0]
         W0b, E0b = balance(W0, E0)
@@ -1137,19 +1152,19 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
             r = r0
         elif full:  # the inner problem has a minimiser: variable projection on W
             if _newton_fits(Ts, N, d_eff):
-                r = _newton(ps, Ps, W0b, E0b, tol=tol, max_iter=min(max_iter, NEWTON_MAX_ITER), callback=None,
+                r = _newton(ps, Ps, W0b, E0b, tol=tol, max_iter=min(max_iter, NEWTON_MAX_ITER), callback=cb,
                             radius=NEWTON_RADIUS)
                 it = r.iterations
                 if not r.converged and it < max_iter:  # stalled (rounding, extreme logits): L-BFGS polish, kept if better
-                    pol = _varpro(ps, Ps, r.W, r.E, tol=tol, max_iter=max_iter - it, callback=None, maxcor=30)
+                    pol = _varpro(ps, Ps, r.W, r.E, tol=tol, max_iter=max_iter - it, callback=cb, maxcor=30)
                     it += pol.iterations
                     if _objective(ps, Ps, negent, pol.W, pol.E)[0] <= _objective(ps, Ps, negent, r.W, r.E)[0]:
                         r = pol
                 r = replace(r, iterations=it)
             else:
-                r = _varpro(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=None, maxcor=30)
+                r = _varpro(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=cb, maxcor=30)
         else:
-            r = _factors(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=None, maxcor=30)
+            r = _factors(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=cb, maxcor=30)
         obj = _objective(ps, Ps, negent, r.W, r.E)[0]
         if obj > obj0:  # no descent (at rounding level, e.g. an exact start): the start itself
             r = replace(_result(ps, Ps, W0, E0, tol, r.iterations, r.reason, r.message), iterations=r.iterations)

@@ -163,12 +163,19 @@ def _check_labels(name: str, labels, n: int, *, unique: bool) -> np.ndarray:
     return a.copy()
 
 
-def save_task(task: Task, path: str | Path) -> None:
-    """Write ``task`` to ``path`` (``.npz``; keys ``prior``, ``cond``, ``seqs``, and ``symbols``/``contexts`` when set)."""
+def save_task(task: Task, path: str | Path, **more) -> None:
+    """Write ``task`` to ``path`` (``.npz``; keys ``prior``, ``cond``, ``seqs``, and ``symbols``/``contexts`` when set).
+
+    ``more``: further arrays to store beside them (a text task's ``vocab_*`` keys,
+    ``theory.vocab``); :func:`load_task` ignores keys it does not know.
+    """
     if not isinstance(task, Task):
         raise ValueError(f"`task` must be a Task (got {type(task).__name__})")
     extra = {k: getattr(task, k) for k in ("symbols", "contexts") if getattr(task, k) is not None}
-    np.savez(Path(path), prior=task.prior, cond=task.cond, seqs=task.seqs, **extra)
+    clash = set(more) & {"prior", "cond", "seqs", "symbols", "contexts"}
+    if clash:
+        raise ValueError(f"`more` must not name the task's own keys (got {sorted(clash)})")
+    np.savez(Path(path), prior=task.prior, cond=task.cond, seqs=task.seqs, **extra, **more)
 
 
 def load_task(path: str | Path) -> Task:

@@ -189,6 +189,20 @@ def load_user_npz(what: str, path, *, readable_as: str = ".npz", missing_hint: s
     if not path.exists():
         raise ValueError(f"{what} file `{path}` does not exist{missing_hint}")
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise ValueError(f"{what} file `{path}` is not readable ({exc.__class__.__name__}: {exc})") from None
+    if not (head.startswith(b"PK") or head.startswith(b"\x93NUMPY")):  # neither a zip (.npz) nor a .npy
+        hint = ""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                fh.read(4096)
+            hint = "; it looks like text: make a task from it with `aotmem task from-text FILE --S S --out TASK.npz`"
+        except (UnicodeDecodeError, OSError):
+            pass
+        raise ValueError(f"{what} file `{path}` is not a readable {readable_as}: not a NumPy file{hint}")
+    try:
         return np.load(path, allow_pickle=False)
     except Exception as exc:  # any unreadable file means the same to the user
         raise ValueError(f"{what} file `{path}` is not a readable {readable_as} ({exc.__class__.__name__}: {exc})") \

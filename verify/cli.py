@@ -2,7 +2,8 @@
 
 Subcommands: ``task`` (make a task file: random, from a text, from counts),
 ``bounds`` (the bound calculator), ``curve`` (the best divergence and every
-bound against ``d``), ``construct`` (build T* explicitly), ``verify`` (the
+bound against ``d``), ``construct`` (build T* explicitly), ``score`` (bits per
+symbol of a model on a text, with baselines), ``verify`` (the
 claims ledger), ``report`` (the seed's experiments and figures), ``export``
 (the AoT for TransformerLens/PyTorch). Each lives in its own module
 ``verify/cmd_<name>.py`` exposing ``add_parser(subparsers)`` and
@@ -39,7 +40,7 @@ import sys
 
 import numpy as np
 
-COMMANDS = ("task", "bounds", "curve", "construct", "verify", "report", "export")
+COMMANDS = ("task", "bounds", "curve", "construct", "score", "verify", "report", "export")
 
 # Exit statuses (module docstring).
 EXIT_FAILED, EXIT_INPUT, EXIT_INACCURATE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 3, 4, 130, 141

@@ -26,6 +26,7 @@ from aotmem.theory.spectra import SIGMA_READINGS, sigma
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.theory.validate import check_int
 from aotmem.verify.jsonout import dumps
+from aotmem.verify.progress import solver
 
 # A bound "holds" on this instance when actual <= bound * (1 + BOUND_RTOL) + BOUND_ATOL:
 # both sides are float64 sums of O(T N) terms, each good to ~1e-15 relative.
@@ -145,11 +146,27 @@ def bound_table_and_solution(task: Task, d: int, *, seed: int = 0, starts: int =
     }
     trivial = zero_encoder_divergence(task)
     out["trivial"] = trivial
-    opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init)
-    best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
-    out["optimal"] = {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
-                      "converged": opt.converged, "best_start": opt.best_start, "message": opt.message,
-                      "reason": opt.reason}
+    out["notes"] = []
+    if d > N - 1:
+        out["notes"].append(f"d = {d} > N - 1 = {N - 1}: a rank-d map is no more expressive than rank N - 1 (the "
+                            "centred logits have rank <= N - 1); every value here is d = N - 1's")
+    if not a2 and d >= N - 1:
+        # Closed form, no solver: the logits log pi_t (row constants aside) have centred rank <= N - 1, so the
+        # infimum is 0; a pi(o|t) = 0 needs a logit of -inf, so it is not attained (a search only creeps to it).
+        opt = None
+        best = 0.0
+        out["optimal"] = {"divergence": 0.0, "grad_norm": 0.0, "iterations": 0, "converged": True,
+                          "best_start": "closed form", "attained": False, "reason": "closed-form",
+                          "message": "d >= N - 1 without Assumption 2: the infimum of dKL over L(N,S,d) is 0 "
+                                     "(logits log pi_t), not attained (a pi(o|t) = 0 needs a logit of -inf)"}
+        out["notes"].append(out["optimal"]["message"])
+    else:
+        with solver(f"optimal rank-{d} encoder (T={task.T}, N={N})") as progress:
+            opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init, progress=progress)
+        best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
+        out["optimal"] = {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
+                          "converged": opt.converged, "best_start": opt.best_start, "message": opt.message,
+                          "reason": opt.reason}
     rows: list[Row] = []
 
     def row(claim, reading, value, sol, actual, status, note=""):
@@ -234,10 +251,15 @@ def format_table(result: dict) -> str:
     if result["sigma"]:
         lines.append("sigma_{d+1}: " + "  ".join(f"{k}={v:.4e}" for k, v in result["sigma"].items()))
     o = result["optimal"]
-    lines.append(f"optimal rank-d encoder: dKL = {o['divergence']:.6e}  (grad norm {o['grad_norm']:.1e}, "
-                 f"{o['iterations']} iterations, best start {o['best_start']}, "
-                 f"{'converged' if o['converged'] else 'NOT converged (infimum may not be attained)'})")
+    if o.get("reason") == "closed-form":
+        lines.append("optimal rank-d encoder: infimum dKL = 0 (closed form, no search: d >= N - 1), not attained "
+                     "(a pi(o|t) = 0 needs a logit of -inf)")
+    else:
+        lines.append(f"optimal rank-d encoder: dKL = {o['divergence']:.6e}  (grad norm {o['grad_norm']:.1e}, "
+                     f"{o['iterations']} iterations, best start {o['best_start']}, "
+                     f"{'converged' if o['converged'] else 'NOT converged (infimum may not be attained)'})")
     lines.append(trivial_line(result))
+    lines.extend(f"note: {n}" for n in result.get("notes", []) if not n.startswith("d >= N - 1 without"))
     lines.append("")
     head = ("claim", "reading", "bound", "solution", "actual dKL", "optimal dKL", "status", "informative")
     body = [(r["claim"], r["reading"], _fmt(r["bound"]), r["solution"], _fmt(r["actual"]), _fmt(r["optimal"]),

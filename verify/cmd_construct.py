@@ -32,11 +32,21 @@ from __future__ import annotations
 import math
 import sys
 
-from aotmem.theory.construct import QK_KINDS, RTOL, VARIANTS, construct, load_target, save_target, svd_target
+import time
+
+import numpy as np
+
+from aotmem.theory.construct import (QK_KINDS, RTOL, VARIANTS, InaccurateConstruction, construct, load_target,
+                                     save_target, svd_target)
+from aotmem.theory.divergence import kl
 from aotmem.theory.generators import KINDS, random_task
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.task import load_task
+from aotmem.theory.vocab import add_to_npz, has_vocabulary, load_vocabulary
+from aotmem.verify.cmd_bounds import zero_encoder_divergence
 from aotmem.verify.jsonout import dumps
+from aotmem.verify.outfile import out_path
+from aotmem.verify.progress import solver, stage
 
 TARGETS = ("optimal", "svd")
 # Exit status of a run that kept an inaccurate model (--allow-inaccurate): distinct from 0 (success),
@@ -69,7 +79,8 @@ def add_parser(sub) -> None:
                         f"{EXIT_INACCURATE})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    p.add_argument("--save", help="write the model (.npz: embed, pos, W_QK, W_V, W_O, W_U, seqs, target)")
+    p.add_argument("--save", help="write the model (.npz: embed, pos, W_QK, W_V, W_O, W_U, seqs, target; and the "
+                   "vocabulary of a text task, for `aotmem score` and `export`); .npz is added when missing")
     p.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
     p.set_defaults(func=run)
 
@@ -96,13 +107,50 @@ def _target(task, d: int, which: str):
     if which == "svd":
         return svd_target(task, d), None, ""
     if which == "optimal":
-        res = optimal_encoder(task.prior, task.cond, d, seed=0)
+        with solver(f"optimal rank-{d} target (T={task.T}, N={task.N})") as progress:
+            res = optimal_encoder(task.prior, task.cond, d, seed=0, progress=progress)
         return res, bool(res.converged), res.reason
     t = load_target(which)
     return t, t.converged, t.reason
 
 
+def unigram_divergence(task) -> float:
+    """``dKL(pi, F = log q)``, ``q(o) = sum_t p(t) pi(o|t)``: predicting from the symbol frequencies alone.
+
+    A rank-1 map (every context gets the logits ``log q``), so every ``d >= 1`` reaches it; it is the mutual
+    information between context and next symbol, at most the zero encoder's ``E_t[log N - h(pi_t)]``.
+    """
+    q = task.prior @ task.cond
+    with np.errstate(divide="ignore"):
+        F = np.broadcast_to(np.log(q), task.cond.shape)
+    return kl(task.prior, task.cond, np.array(F))
+
+
+def trivial_comparison(kl_model: float, task) -> dict:
+    """``trivial_bound`` (the zero encoder), ``kl_unigram`` and whether ``kl_model`` is worse than each."""
+    trivial, uni = zero_encoder_divergence(task), unigram_divergence(task)
+    return {"trivial_bound": trivial, "kl_unigram": uni, "worse_than_trivial": bool(kl_model > trivial),
+            "worse_than_unigram": bool(kl_model > uni)}
+
+
+def trivial_line(r: dict) -> str:
+    """One sentence comparing ``kl_model`` with the trivial predictors, plain when the model is worse."""
+    m, t, u = r["kl_model"], r["trivial_bound"], r["kl_unigram"]
+    if r["worse_than_trivial"]:
+        return (f"WORSE THAN TRIVIAL: the model's divergence {m:.4g} nats exceeds the zero encoder's (uniform "
+                f"prediction) {t:.4g} and predicting from the symbol frequencies alone ({u:.4g}): this T* predicts "
+                "worse than ignoring the context (lower eps to keep more contexts, or raise d)")
+    if r["worse_than_unigram"]:
+        return (f"worse than the symbol frequencies: the model's divergence {m:.4g} nats is below the zero encoder's "
+                f"{t:.4g} but above predicting from the symbol frequencies alone ({u:.4g})")
+    return (f"better than trivial: the model's divergence {m:.4g} nats is below the symbol frequencies' {u:.4g} and "
+            f"the zero encoder's {t:.4g}")
+
+
 def run(args) -> int:
+    t_start = time.perf_counter()  # `seconds` counts the whole command (the target included)
+    save = out_path(args.save, "--save") if args.save else None
+    save_target_to = out_path(args.save_target, "--save-target") if args.save_target else None
     if args.d < 1:
         raise ValueError(f"`--d` must be >= 1 (got {args.d})")
     if args.dh < 1:
@@ -112,6 +160,7 @@ def run(args) -> int:
     if not (args.rtol > 0.0):  # also refuses NaN
         raise ValueError(f"`--rtol` must be > 0 (got {args.rtol})")
     task = _task(args)
+    vocab = load_vocabulary(args.task) if args.task is not None and has_vocabulary(args.task) else None
     target, converged, reason = _target(task, args.d, args.target)
     warnings = []
     if converged is False:
@@ -120,18 +169,32 @@ def run(args) -> int:
                              "pass --accept-unconverged to build on it anyway")
         warnings.append(f"warning: building on an unconverged target `{args.target}` (reason: "
                         f"{reason or 'not converged'}; --accept-unconverged)")
-    c = construct(task, target, args.d, args.dh, args.eps, variant=args.variant, qk=args.qk, heads=args.heads,
-                  seed=args.seed, backend=args.backend, rtol=args.rtol, allow_inaccurate=args.allow_inaccurate)
+    try:
+        with stage(f"construct (T={task.T}, eps={args.eps:g})"):
+            c = construct(task, target, args.d, args.dh, args.eps, variant=args.variant, qk=args.qk,
+                          heads=args.heads, seed=args.seed, backend=args.backend, rtol=args.rtol,
+                          allow_inaccurate=args.allow_inaccurate)
+    except InaccurateConstruction as exc:  # the library's advice, in the CLI's words
+        raise ValueError(str(exc).replace("add heads", "add heads (--heads)").replace("raise `rtol`", "raise --rtol")
+                         .replace("pass allow_inaccurate=True", "pass --allow-inaccurate")) from None
     r = c.report.as_dict()
+    r["construct_seconds"] = r["seconds"]
+    r.update(trivial_comparison(c.report.kl_model, task))
     r["target"] = args.target
     r["target_converged"] = converged
     r["accepted_unconverged"] = bool(converged is False)
-    if args.save_target:
-        save_target(args.save_target, target)
-        r["saved_target"] = args.save_target
-    if args.save:
-        c.save(args.save)
-        r["saved"] = args.save
+    if save_target_to is not None:
+        save_target(save_target_to, target)
+        r["saved_target"] = str(save_target_to)
+    if save is not None:
+        c.save(save)
+        if vocab is not None:  # the model carries the vocabulary of its text task (aotmem score, export)
+            add_to_npz(save, {**vocab.arrays(), "model_json": np.array(dumps(
+                {"task": str(args.task), "d": args.d, "d_h": args.dh, "eps": args.eps, "target": args.target}))})
+        r["saved"] = str(save)
+        r["vocabulary"] = None if vocab is None else vocab.summary()
+    if r["worse_than_trivial"] or r["worse_than_unigram"]:
+        warnings.append("warning: " + trivial_line(r))
     if not c.report.assumption2:
         warnings.append(f"warning: {c.report.assumption2_note}: the construction is defined for this finite "
                         "target, but paper.theorem1's divergence bounds assume full support (Assumption 2)")
@@ -145,9 +208,14 @@ def run(args) -> int:
                         f"{EXIT_INACCURATE}")
     for w in warnings:
         sys.stderr.write(f"aotmem: {w}\n")
+    r["seconds"] = time.perf_counter() - t_start
     if args.json:
         print(dumps(r, indent=1))
     else:
         for k, v in r.items():
+            if k == "vocabulary":
+                v = "none (not a text task)" if v is None else (
+                    f"{v['N']} symbols, {v['level']} level, S={v['S']} (written into {r['saved']})")
             print(f"{k:>20}: {v:.6g}" if isinstance(v, float) else f"{k:>20}: {v}")
+        print(trivial_line(r))
     return 0 if c.report.accurate else EXIT_INACCURATE

@@ -3,8 +3,9 @@
 Writes the AoT of ``MODEL.npz`` (``aotmem construct --save``) as a
 TransformerLens ``HookedTransformer`` or a plain PyTorch module
 (:mod:`aotmem.interop`), saved with ``torch.save`` as
-``{"format", "kind", "config", "state_dict"}`` (reload:
-``aotmem.interop.load_export``). ``--check`` reloads the written file and
+``{"format", "kind", "config", "state_dict", "vocabulary"}`` (reload:
+``aotmem.interop.load_export``; the model's text vocabulary, when it has
+one, becomes the module's ``aotmem_vocabulary``). ``--check`` reloads the written file and
 prints the largest relative difference between its last-position logits
 and ``AoT.logits`` on the given sequences; above ``--tol`` (default
 ``interop.CHECK_RTOL = 1e-10``) the command exits 1.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import sys
 
 from aotmem import interop
+from aotmem.theory.vocab import has_vocabulary, load_vocabulary
+from aotmem.verify.outfile import out_path
 
 
 def add_parser(sub) -> None:
@@ -37,6 +40,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    out = out_path(args.out, suffix=None)  # a missing folder is the input's fault (exit 2), found before any work
     try:
         interop.require(args.to)
     except ImportError as exc:  # the optional extra is absent: one line, exit 2
@@ -57,8 +61,13 @@ def run(args) -> int:
         module = interop.to_torch(model)
         s = model.shape
         what = f"torch AoTModule (float64): N={s.N} S={s.S} d={s.d} H={s.H} d_h={s.d_h}"
-    interop.save_export(module, args.out)
+    vocab = load_vocabulary(args.model).summary() if has_vocabulary(args.model) else None
+    interop.save_export(module, out, vocabulary=vocab)
+    args.out = str(out)
     print(f"wrote {args.out}: {what}")
+    if vocab is not None:
+        print(f"vocabulary: {vocab['N']} symbols ({vocab['level']} level, S={vocab['S']}) in the file's metadata "
+              "(aotmem.interop.load_export(...).aotmem_vocabulary)")
     if seqs is None:
         return 0
     diff = interop.check_export(model, interop.load_export(args.out), seqs)  # the file as written, reloaded

@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -327,8 +328,29 @@ def seqs_for_check(spec, model_or_npz) -> np.ndarray:
                 seqs = load_task(path).seqs
             else:
                 raise ValueError(f"check file `{path}` has no `seqs` (nor `prior` and `cond` of a task)")
+    seqs = np.asarray(seqs)
+    if seqs.ndim == 2 and np.issubdtype(seqs.dtype, np.integer) and seqs.size and (
+            seqs.shape[1] != S or seqs.min() < 0 or seqs.max() >= N):
+        raise ValueError(f"check file `{path}` holds sequences of {seqs.shape[1]} tokens with ids "
+                         f"{seqs.min()}..{seqs.max()}, but the model has S={S} and N={N} symbols (ids 0..{N - 1}): "
+                         "the file was made for another task or vocabulary; pass the task the model was built on, "
+                         "or `all`")
+    if isinstance(model_or_npz, (str, os.PathLike)):
+        mine, theirs = _vocab_symbols(model_or_npz), _vocab_symbols(path)
+        if mine is not None and theirs is not None and mine != theirs:
+            raise ValueError(f"check file `{path}` has another vocabulary than the model ({len(theirs)} symbols "
+                             f"{' '.join(theirs[:5])} ... against {len(mine)}: {' '.join(mine[:5])} ...); pass the "
+                             "task the model was built on, or `all`")
     m._check_seqs(seqs)  # shape (T, S), integer ids in [0, N)
     return np.asarray(seqs, dtype=np.int64)
+
+
+def _vocab_symbols(path):
+    """The symbol labels of a ``.npz``'s text vocabulary (``theory.vocab``), or ``None``."""
+    if Path(path).suffix.lower() != ".npz":
+        return None
+    with load_user_npz("model or task", path) as data:
+        return json.loads(str(data["vocab_json"]))["symbols"] if "vocab_json" in data.files else None
 
 
 # --- the optional extra -------------------------------------------------------------------------
@@ -487,8 +509,12 @@ def check_export(model_or_npz, module, seqs) -> float:
     return max_rel_logit_diff(exported_logits(module, m._check_seqs(seqs)), m.logits(seqs))
 
 
-def save_export(module, path) -> None:
-    """Write an exported module with ``torch.save``: ``{"format", "kind", "config", "state_dict"}``.
+def save_export(module, path, *, vocabulary: dict | None = None) -> None:
+    """Write an exported module with ``torch.save``: ``{"format", "kind", "config", "state_dict", "vocabulary"}``.
+
+    ``vocabulary``: the model's text vocabulary (``theory.vocab.Vocabulary.summary()``: ``symbols`` in token-id
+    order, ``level``, ``lower``, ``S``, ``smoothing``, ...) or ``None``; :func:`load_export` attaches it to the
+    module as ``aotmem_vocabulary``, so the exported model encodes and decodes text without the task file.
 
     ``config`` holds plain values: the ``HookedTransformerConfig`` keyword
     arguments (dtype float64 implied) or the AoT's sizes. Reload with
@@ -498,7 +524,9 @@ def save_export(module, path) -> None:
     kind = _kind_of(module)
     torch = require("torch")
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-    torch.save({"format": FORMAT, "kind": kind, "config": dict(module.aotmem_config), "state_dict": state}, Path(path))
+    vocab = dict(vocabulary) if vocabulary is not None else getattr(module, "aotmem_vocabulary", None)
+    torch.save({"format": FORMAT, "kind": kind, "config": dict(module.aotmem_config), "state_dict": state,
+                "vocabulary": vocab}, Path(path))
 
 
 def load_export(path, *, device: str = "cpu"):
@@ -516,7 +544,9 @@ def load_export(path, *, device: str = "cpu"):
     if blob["kind"] == "torch":
         mod = _torch_module_class()(**blob["config"])
         mod.load_state_dict(blob["state_dict"], strict=True)
-        return mod.to(device).eval()
-    model = _build_tl(blob["config"], blob["state_dict"], device)
-    model.aotmem_config = dict(blob["config"])
-    return model
+        mod = mod.to(device).eval()
+    else:
+        mod = _build_tl(blob["config"], blob["state_dict"], device)
+        mod.aotmem_config = dict(blob["config"])
+    mod.aotmem_vocabulary = blob.get("vocabulary")  # None for a model not built on a text task (or an older file)
+    return mod
