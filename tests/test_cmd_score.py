@@ -84,6 +84,11 @@ def test_score_equals_an_independent_forward_pass_of_the_saved_weights(built, ca
     assert r["baselines"]["ngram"] < r["baselines"]["unigram"] < r["baselines"]["uniform"]
     assert r["perplexity"] == pytest.approx(2 ** r["bits_per_symbol"])
     assert r["unseen_contexts"] >= r["unseen_distinct"] >= 0
+    # the output follows its JSON Schema (docs/schema/score.schema.json)
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "schema" / "score.schema.json").read_text())
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(r))
+    assert not errors, [e.message[:200] for e in errors[:5]]
 
 
 def test_score_ngram_baseline_by_hand(built, capsys):
