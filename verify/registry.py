@@ -54,6 +54,8 @@ from typing import Any, Callable
 __all__ = [
     "KL_ATOL",
     "KL_RTOL",
+    "BOUND_RULE",
+    "bound_holds",
     "IDENTITY_RTOL",
     "PROJ_ATOL",
     "MARGIN_FLOOR",
@@ -226,6 +228,22 @@ class Evaluation:
             "violated": self.violated, "outside": self.outside, "certified": self.certified,
             "ratio": self.ratio, "detail": dict(self.detail),
         }
+
+
+#: The one rule for "a bound holds", stated where it is applied (``aotmem bounds`` text and JSON,
+#: ``aotmem curve``, docs/theory.md): the ledger's :class:`Evaluation` of ``lhs <= rhs`` with the
+#: bound tolerances KL_ATOL / KL_RTOL (justified above).
+BOUND_RULE = (f"holds when lhs <= rhs + KL_ATOL + KL_RTOL*|rhs| with KL_ATOL = {KL_ATOL:g}, KL_RTOL = {KL_RTOL:g} "
+              "(|rhs| read as 0 when rhs = +inf): the claims ledger's rule for every bound")
+
+
+def bound_holds(lhs: float, rhs: float) -> bool:
+    """Whether ``lhs <= rhs`` holds by :data:`BOUND_RULE` (the ledger's ``Evaluation(lhs, rhs, "<=")``, not violated).
+
+    >>> bound_holds(6e-17, 1.8e-27), bound_holds(2e-9, 0.0)
+    (True, False)
+    """
+    return not Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL).violated
 
 
 @dataclass(frozen=True)
