@@ -607,16 +607,16 @@ def _check_reading(reading, allowed=SIGMA_READINGS, name="reading"):
 
 
 def _centred(p, P, L, reading):
-    """The centred ``L`` of ``reading`` as rows (``theory.spectra.centred_logits``)."""
+    """The centred ``L`` of ``reading`` as rows: ``theory.spectra.centred_logits``'s formula, term for term.
+
+    ``L_t - mean(L_t)`` (``uniform``) or ``L_t - (pi_t . L_t)`` (``pi``), then rows times ``sqrt p(t)``
+    (``-prior``): the same centring as float64 (at ``dps`` digits the plain mean loses nothing
+    that matters: a constant row centres to ``~10^-dps``, which the float64 rank rule mirrored in
+    :func:`_f_ls` (``centring_noise``) counts as rank 0).
+    """
     out = []
     for t, (pi, l) in enumerate(zip(P, L)):
-        # the mean (uniform or under pi) as l_o + mean of l - l_o, o the likeliest token: the same number
-        # (pi sums to 1 exactly), rounded relative to the row's spread instead of to |l|, so a constant row
-        # centres to exactly 0 (the plain mean leaves a rounding residual along 1 that the truncated SVD
-        # of an all-zero L_c then takes for a direction, with 1 in Im W: a singular f_wls system)
-        o = _argmax(pi)
-        dl = [v - l[o] for v in l]
-        c = l[o] + (mpmath.fsum(dl) / len(l) if reading.startswith("uniform") else _dot(pi, dl))
+        c = mpmath.fsum(l) / len(l) if reading.startswith("uniform") else _dot(pi, l)
         row = [v - c for v in l]
         if reading.endswith("-prior"):
             s = mpmath.sqrt(p[t])
