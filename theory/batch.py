@@ -269,7 +269,7 @@ def recipes_from_batch(Z, logw, **extra) -> list:
 
 
 def _kl_rows(P, F):
-    """``divergence._kl_block`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
+    """``divergence.kl_rows_unchecked`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
     ls = log_softmax(F)
     pos = P > 0
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -49,11 +49,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, 
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisDeprecationWarning
 
+from aotmem.verify.parallel import map_claims
 from aotmem.verify.recipes import limits
 from aotmem.verify.registry import Claim, Evaluation, get, select
 from aotmem.verify.search import explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
 
-__all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "claim_seed"]
+__all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "run_key", "claim_seed"]
 
 VERDICTS = ("holds", "fails", "no-witness", "vacuous", "unverifiable")
 
@@ -669,8 +670,8 @@ def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info
 # ------------------------------------------------------------- many claims --
 
 
-def _run_key(key: str, profile: str, seed: int) -> dict:
-    """Worker entry point: the result of claim ``key`` as a dict (picklable)."""
+def run_key(key: str, profile: str, seed: int) -> dict:
+    """Worker entry point (:func:`aotmem.verify.parallel.map_claims`): the result of claim ``key`` as a dict (picklable)."""
     return run_claim(get(key), profile=profile, seed=seed).as_dict()
 
 
@@ -708,9 +709,7 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
             for claim in claims:
                 report(run_claim(claim, profile=profile, seed=seed))
         else:
-            from aotmem.verify.parallel import map_claims  # parallel imports this module: lazy breaks the cycle
-
-            for d in map_claims([c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler):
+            for d in map_claims(run_key, [c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler):
                 report(Result(**d))
     except KeyboardInterrupt:
         if progress is not None:
