@@ -352,10 +352,10 @@ class Bound:
     """One entry of the catalogue of bounds: a claim id, a reading, its right-hand side and the map it bounds.
 
     ``rhs(prior, cond, d)`` is ``fn(prior, cond, d, **kwargs)``. ``maps`` names
-    the fitted maps whose divergence the bound is about: fits of
-    :data:`aotmem.theory.lowrank.FITS` (``ls``, ``wls``, ``wls-alt``),
-    ``min`` (per row the better of ``f_ls`` and ``f_wls`` with ``W_U`` shared,
-    docs/theory.md#d4-wls) or ``lookup`` (the encoder of docs/theory.md#d6).
+    the fitted maps whose divergence the bound is about: names of the one list of fits
+    :data:`aotmem.theory.lowrank.FITS` (``ls``, ``wls``, ``wls-alt``, and ``min``: per row the
+    better of ``f_ls`` and ``f_wls`` with ``W_U`` shared, docs/theory.md#d4-wls) or ``lookup``
+    (the encoder of docs/theory.md#d6).
     ``needs``: ``assumption2`` (full support) or ``C<1/2`` (look-up bounds,
     ``d > 128 log(N+1)``). The CLI (``aotmem bounds``) and the claims ledger
     both iterate over :data:`CATALOGUE`.

@@ -493,7 +493,7 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     return LowRank(W, E), AlternatingReport(iterations=len(hist) - 1, history=tuple(hist), converged=converged, reading=reading)
 
 
-#: The fitted maps the almost-rank-d bounds are about (``theory.bounds.BOUNDS``), the one list of fits
+#: The fitted maps the almost-rank-d bounds are about (``theory.bounds.CATALOGUE``), the one list of fits
 #: that :func:`fit_encoder`, ``theory.batch.fit_logits_batch``, the claims ledger
 #: (``verify/claims/lowrank.py``), ``aotmem bounds`` and ``theory.precise.FITS_MP`` read:
 #: ``ls`` = :func:`f_ls` of the bound's sigma reading, ``wls`` = :func:`f_wls`
