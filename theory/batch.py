@@ -772,7 +772,8 @@ def _fit(p, P, L, d, fit, sr, ok, why):
 def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None):
     """Logits ``F (B, T, N)`` of the rank-``d`` map ``fit`` of every instance, with ``ok (B,)`` and ``why (B,)``.
 
-    ``fit`` (:data:`BATCH_FITS`), each the scalar map of ``theory.lowrank.fit_encoder``:
+    ``fit`` (:data:`BATCH_FITS` = ``theory.lowrank.FITS``; any other name raises ``ValueError``),
+    each the scalar map of ``theory.lowrank.fit_encoder``:
 
     - ``ls``: ``f_ls(prior, cond, d, sigma_reading)`` (``seed.ls-bound``,
       ``draft.theorem-ls``): truncated SVD of the centred ``L``, ``W = V_{:, :d}``
@@ -785,7 +786,11 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
     - ``wls-alt``: ``f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)``
       (prior-weighted objective): per instance the same sweeps, gauge steps
       and stopping rule as the scalar code; ``sigma_reading`` is not used;
-    - ``min`` (``draft.theorem-wls[min,...]``): ``W_U`` = ``W`` of
+    - ``wls-matched``: ``f_wls(prior, cond, d, W_U=f_ls(prior, cond, d, sigma_reading).W)`` (the
+      corrected ``+matched-W_U`` statements): the closed form with ``W_U`` of the bound's own reading;
+    - ``wls-alt-unweighted``: ``f_wls_alternating(..., reading="pi")`` (``+unweighted-fit``): the
+      alternating sweeps with every row weight 1; ``sigma_reading`` is not used;
+    - ``min`` (``draft.theorem-wls[min,...]``, ``lowrank.f_min``): ``W_U`` = ``W`` of
       ``f_ls[sigma_reading]``; row ``t`` of ``F`` is the row of ``f_ls`` or of
       ``E_w W_U^T`` (``E_w = wls_encoder(cond, W_U)``), whichever has the
       smaller ``KL_t``. So ``kl(F) = E_t min(KL_t(f_ls), KL_t(f_wls))``, the
