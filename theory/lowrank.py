@@ -542,7 +542,8 @@ def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
     d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
     ls = f_ls(p, P, d, sigma_reading)
     E_w = wls_encoder(P, ls.W)
-    _, take_w = min_rows(ls.F, E_w @ ls.W.T, kl_rows(P, ls.F), kl_rows(P, E_w @ ls.W.T))
+    F_ls, F_w = ls.F, E_w @ ls.W.T
+    _, take_w = min_rows(F_ls, F_w, kl_rows(P, F_ls), kl_rows(P, F_w))
     return LowRank(ls.W, np.where(take_w[:, None], E_w, ls.E))
 
 
