@@ -22,11 +22,11 @@ from aotmem.theory.validate import (
     check_rows_stochastic,
 )
 
+# log_softmax_unchecked and kl_rows_unchecked are public for the package's own modules (theory.optimal's
+# inner loop) but not in __all__: they skip the input checks, so they are not part of the user API.
 __all__ = [
     "log_softmax",
-    "log_softmax_unchecked",
     "kl_rows",
-    "kl_rows_unchecked",
     "kl",
     "entropy",
     "exp3",

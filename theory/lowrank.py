@@ -539,6 +539,8 @@ def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
     ``d <= N-1`` and ``1 not in Im(W_U)`` (raises as :func:`wls_encoder`).
     """
     p, P = _check_task(prior, cond)
+    if sigma_reading not in LS_READINGS:
+        raise ValueError(f"`sigma_reading` must be one of {LS_READINGS} (got {sigma_reading!r})")
     d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
     ls = f_ls(p, P, d, sigma_reading)
     E_w = wls_encoder(P, ls.W)
