@@ -52,3 +52,26 @@ def test_a_missing_gpu_backend_is_one_line_and_status_2(script, capsys):
 
 def test_gpu_script_parses():
     assert subprocess.run(["bash", "-n", str(BENCH / "gpu_run.sh")]).returncode == 0
+
+
+def test_compare_ledger_prints_every_difference(tmp_path, capsys):
+    """benchmarks/compare_ledger.py (issue 17): verdicts, instance counts and tightest margins per claim key."""
+    cmp = importlib.import_module("compare_ledger")
+
+    def run(verdict, instances, margin):
+        ev = {"margin": margin, "rel_margin": margin, "ratio": 0.5, "lhs": 1.0, "rhs": 1.0 + margin}
+        return {"results": [{"key": "a[x]", "verdict": verdict, "instances": instances, "outside": 0, "errors": 0,
+                             "skipped": 0, "tightest": {"evaluation": ev}, "counterexample": None},
+                            {"key": "b", "verdict": "holds", "instances": 3, "outside": 0, "errors": 0, "skipped": 0,
+                             "tightest": None, "counterexample": None}]}
+
+    A, B, C = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    A.write_text(json.dumps(run("holds", 10, 0.5)))
+    B.write_text(json.dumps(run("holds", 10, 0.5)))
+    C.write_text(json.dumps(run("fails", 9, 0.25)))
+    assert cmp.main([str(A), str(B)]) == 0
+    assert "0 differences" in capsys.readouterr().out
+    assert cmp.main([str(A), str(C)]) == 1
+    out = capsys.readouterr().out
+    assert "a[x]: verdict holds -> fails" in out and "a[x]: instances 10 -> 9" in out
+    assert "a[x]: tightest margin 0.5 -> 0.25" in out and "b:" not in out

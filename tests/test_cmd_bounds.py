@@ -181,3 +181,31 @@ def test_real_text_task_bounds_at_small_and_full_d(tmp_path):
     res1 = bound_table(task, 1, starts=0)
     assert res1["optimal"]["divergence"] < res1["trivial"] < np.log(27)
     assert not any(r["informative"] for r in res1["rows"])
+
+
+def test_one_bound_rule_stated_and_applied_at_d_N_minus_1(tmp_path, capsys):
+    """Issue 17: `aotmem bounds` decides "holds" by the ledger's rule (registry.bound_holds: the Evaluation of
+    lhs <= rhs with KL_ATOL/KL_RTOL), prints the rule (text and JSON), and marks the rows that hold only by
+    its tolerance (at d = N - 1 the divergence is rounding, ~1e-17, above bounds of ~1e-30): `holds*`."""
+    from aotmem.verify.registry import BOUND_RULE, KL_ATOL, KL_RTOL, Evaluation
+
+    path = tmp_path / "t.npz"
+    assert main(["task", "random", "--kind", "almost-rank", "--N", "4", "--S", "1", "--d", "2",
+                 "--sigma", "0.1", "--out", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["bounds", str(path), "--d", "3", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["rule"] == {"text": BOUND_RULE, "atol": KL_ATOL, "rtol": KL_RTOL}
+    judged = [r for r in res["rows"] if r["status"] in ("holds", "VIOLATED")]
+    assert judged
+    for r in judged:
+        bound = r["bound"] if r["bound"] is not None else float("inf")  # strict JSON writes +inf as null
+        violated = Evaluation(r["actual"], bound, "<=", atol=KL_ATOL, rtol=KL_RTOL).violated
+        assert (r["status"] == "VIOLATED") == violated, r
+        assert r["within_tolerance"] == (r["status"] == "holds" and r["actual"] > bound), r
+    within = [r for r in judged if r["within_tolerance"]]
+    assert within  # the point of the test: rounding above a ~0 bound
+    assert main(["bounds", str(path), "--d", "3"]) == 0
+    text = capsys.readouterr().out
+    assert f"status rule: {BOUND_RULE}" in text
+    assert "holds*" in text and f"holds*: {len(within)} rows hold only by the status rule's tolerance" in text

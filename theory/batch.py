@@ -49,10 +49,10 @@ from typing import NamedTuple
 import numpy as np
 
 from aotmem.theory import bounds as _bounds
-from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound
+from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound, seed_wls_terms, wls_ratio_times
 from aotmem.theory.divergence import exp3, log_softmax
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
-from aotmem.theory.lowrank import _objective_floor_rows
+from aotmem.theory.lowrank import check_fit, min_rows, objective_floor_rows
 from aotmem.theory.spectra import SIGMA_READINGS
 from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk
 
@@ -77,8 +77,8 @@ __all__ = [
     "taylor_bound_batch",
 ]
 
-#: The maps ``fit_logits_batch`` builds: the fits of ``theory.lowrank.FITS`` and ``min``.
-BATCH_FITS = FITS + ("min",)
+#: The maps ``fit_logits_batch`` builds: every fit of ``theory.lowrank.FITS`` (``min`` included), the same list.
+BATCH_FITS = FITS
 #: The catalogue bounds ``bound_batch`` evaluates: every one that needs Assumption 2.
 BATCH_BOUNDS = tuple(b for b in CATALOGUE if b.needs == "assumption2")
 #: Instances per block in the public functions: bounds the temporaries. The
@@ -269,7 +269,7 @@ def recipes_from_batch(Z, logw, **extra) -> list:
 
 
 def _kl_rows(P, F):
-    """``divergence._kl_block`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
+    """``divergence.kl_rows_unchecked`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
     ls = log_softmax(F)
     pos = P > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -388,49 +388,31 @@ def _draft_ls_rows(P, s):
 def _draft_wls_rows(P, s):
     hi, lo = P.max(axis=2), P.min(axis=2)
     s = s[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 (sigma = 0): NaN, which _exp3_capped maps to +inf
-        return np.log1p(hi * s**2 / 2.0) + _exp3_capped(np.sqrt(hi / lo) * s)
-
-
-def _seed_wls_terms(hi, lo, s):
-    """``hi s^2 + (hi/lo)^{3/2} s^3`` and where the scalar code's value is NaN.
-
-    A probability below ~1e-308 (Assumption 2 still holds) makes ``hi/lo``
-    overflow to ``+inf``; with ``sigma = 0`` the scalar code then computes
-    ``inf * 0 = NaN`` (a defect of ``theory.bounds.seed_wls_bound``, reported).
-    Here that term is ``+inf``, the value the overflow convention gives and the
-    one ``draft_wls_bound`` returns on the same instance.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        tail = (hi / lo) ** 1.5 * s**3
-        nan = np.isnan(tail)
-        return hi * s**2 + np.where(nan, np.inf, tail), nan
+    return np.log1p(hi * s**2 / 2.0) + _exp3_capped(wls_ratio_times(hi, lo, s))
 
 
 def _bound_values(bound, p, P, L, d):
-    """The right-hand side of ``bound`` on valid instances, ``(B,)``, and where the scalar value is NaN ``(B,)``."""
+    """The right-hand side of ``bound`` on valid instances, ``(B,)`` (never NaN: +inf above float max)."""
     kind = _KIND[bound.fn]
     kw = dict(bound.kwargs)
     s = _sigma(p, P, L, d + 1, kw["sigma_reading"])  # (B,)
     N = P.shape[2]
-    nan = np.zeros(P.shape[0], dtype=bool)
     if kind == "seed-ls":
         with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
             if kw["inf_reading"] == "global":
                 m = P.max(axis=(1, 2))
-                return N * m**2 * s**2 + (N * m) ** 1.5 * s**3, nan
+                return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
             m, sc = P.max(axis=2), s[:, None]
-            return _expect(p, N * m**2 * sc**2 + (N * m) ** 1.5 * sc**3), nan
+            return _expect(p, N * m**2 * sc**2 + (N * m) ** 1.5 * sc**3)
     if kind == "seed-wls":
         if kw["inf_reading"] == "global":
-            return _seed_wls_terms(P.max(axis=(1, 2)), P.min(axis=(1, 2)), s)
-        rows, nan_rows = _seed_wls_terms(P.max(axis=2), P.min(axis=2), s[:, None])
-        return _expect(p, rows), (nan_rows & (p > 0)).any(axis=1)
+            return seed_wls_terms(P.max(axis=(1, 2)), P.min(axis=(1, 2)), s)
+        return _expect(p, seed_wls_terms(P.max(axis=2), P.min(axis=2), s[:, None]))
     if kind == "draft-ls":
-        return _expect(p, _draft_ls_rows(P, s)), nan
+        return _expect(p, _draft_ls_rows(P, s))
     if kind == "draft-wls":
-        return _expect(p, _draft_wls_rows(P, s)), nan
-    return _expect(p, np.minimum(_draft_ls_rows(P, s), _draft_wls_rows(P, s))), nan
+        return _expect(p, _draft_wls_rows(P, s))
+    return _expect(p, np.minimum(_draft_ls_rows(P, s), _draft_wls_rows(P, s)))
 
 
 def _check_bound(bound):
@@ -458,10 +440,9 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
 
     Conventions of ``theory.bounds``: ``E_t`` over rows with ``p(t) > 0``; a value
     above float max, or an ``exp3`` argument above ``EXP3_OVERFLOW - 1``, is
-    ``+inf``, never NaN. Where ``seed_wls_bound`` returns NaN (``sigma = 0``
-    beside a probability below ~1e-308: ``inf * 0``, a scalar defect) the batch
-    returns ``+inf``, as ``draft_wls_bound`` does there. An instance violating
-    Assumption 2 (where the scalar code raises) is NaN.
+    ``+inf``, never NaN; a probability below ~1e-308 (``hi/lo`` overflows) is handled by
+    ``theory.bounds.wls_ratio_times`` as in the scalar code (e.g. ``0`` at ``sigma = 0``).
+    An instance violating Assumption 2 (where the scalar code raises) is NaN.
     """
     bound = _check_bound(bound)
     p, P = _check_batch(prior, cond)
@@ -470,7 +451,7 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
     def run(p, P):
         ok, _ = _valid_tasks(p, P)
         p, P = _sanitise(p, P, ok)
-        out = _bound_values(bound, p, P, np.log(P), d)[0]
+        out = _bound_values(bound, p, P, np.log(P), d)
         out[~ok] = np.nan
         return out
 
@@ -492,7 +473,7 @@ def _ls_fit(p, P, L, d, reading):
     Lc = _centred(p, P, L, reading)
     _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
     s0 = s[:, 0]
-    # theory.lowrank._centring_noise per instance: sigma_1 within rounding of 0 is rank 0
+    # theory.lowrank.centring_noise per instance: sigma_1 within rounding of 0 is rank 0
     noise = (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(1, 2), initial=0.0)
     r = np.where(s0 > noise, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
     W = np.empty((B, N, d))
@@ -707,20 +688,24 @@ def _weighted_residual(w, P, L, F):
     return _dot_rows(w, var)
 
 
-def _wls_alternating(p, P, L, d, ok, why, iters, tol):
-    """``theory.lowrank.f_wls_alternating`` (reading ``pi-prior``) on a stack: ``(W, E, sweeps, objective, converged)``.
+def _wls_alternating(p, P, L, d, ok, why, iters, tol, w=None):
+    """``theory.lowrank.f_wls_alternating`` on a stack: ``(W, E, sweeps, objective, converged)``.
+
+    Row weights ``w (B, T)`` of the objective: ``p`` (reading ``pi-prior``, the default) or ones
+    (reading ``pi``).
 
     Each instance runs the scalar sweeps and stops by the scalar rule (an
-    exact fit up to rounding, ``hist <= lowrank._objective_floor``, or a relative
+    exact fit up to rounding, ``hist <= lowrank.objective_floor``, or a relative
     decrease ``<= tol``); a sweep acts on the instances still running (gathered,
     then scattered back).
     """
+    w = p if w is None else w
     W, _ = _ls_fit(p, P, L, d, "uniform")
     E = _wls_encoder(P, L, W, ok, why)
-    hist = _weighted_residual(p, P, L, E @ _mT(W))
+    hist = _weighted_residual(w, P, L, E @ _mT(W))
     sweeps = np.zeros(P.shape[0], dtype=np.int64)
     converged = np.zeros(P.shape[0], dtype=bool)
-    floor = _dot_rows(p, _objective_floor_rows(L))  # lowrank._objective_floor, per instance
+    floor = _dot_rows(w, objective_floor_rows(L))  # lowrank.objective_floor, per instance
     active = ok.copy()
     for k in range(1, iters + 1):
         exact = active & (hist <= floor)  # an exact fit up to rounding: nothing left to decrease
@@ -729,7 +714,7 @@ def _wls_alternating(p, P, L, d, ok, why, iters, tol):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        Pi, Li, Ei, Wi, wi = P[idx], L[idx], E[idx], W[idx], p[idx]
+        Pi, Li, Ei, Wi, wi = P[idx], L[idx], E[idx], W[idx], w[idx]
         c = np.sum(Pi * (Li - Ei @ _mT(Wi)), axis=2)  # (G, T)
         Wt = wi[:, :, None] * Pi
         A = np.einsum("bto,btd,bte->bode", Wt, Ei, Ei)  # (G, N, d, d)
@@ -757,32 +742,38 @@ def _wls_alternating(p, P, L, d, ok, why, iters, tol):
 
 
 def _fit(p, P, L, d, fit, sr, ok, why):
-    """The logits ``F`` of ``fit`` on valid instances (``ok`` updated); ``min`` returns the row-wise better F."""
+    """The logits ``F`` of ``fit`` (every name of ``lowrank.FITS``) on valid instances (``ok`` updated).
+
+    Each branch is the batched form of its ``lowrank.fit_encoder`` branch; an unknown name raises
+    ``ValueError`` (never a fall-through to another map).
+    """
+    fit = check_fit(fit)
     if fit == "ls":
         W, E = _ls_fit(p, P, L, d, sr)
         return E @ _mT(W)
-    if fit == "wls":
-        W, _ = _ls_fit(p, P, L, d, "uniform")
+    if fit in ("wls", "wls-matched"):  # W_U of f_ls (uniform), or of f_ls of the bound's own sigma reading
+        W, _ = _ls_fit(p, P, L, d, "uniform" if fit == "wls" else sr)
         E = _wls_encoder(P, L, W, ok, why)
         return E @ _mT(W)
-    if fit == "wls-alt":
-        W, E = _wls_alternating(p, P, L, d, ok, why, ALT_SWEEPS, ALT_TOL)[:2]
+    if fit in ("wls-alt", "wls-alt-unweighted"):  # prior-weighted objective, or every row weight 1 ("pi")
+        w = p if fit == "wls-alt" else np.ones_like(p)
+        W, E = _wls_alternating(p, P, L, d, ok, why, ALT_SWEEPS, ALT_TOL, w=w)[:2]
         return E @ _mT(W)
-    # min: W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
+    # min (lowrank.f_min): W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
     W, E = _ls_fit(p, P, L, d, sr)
     F_ls = E @ _mT(W)
     F_w = _wls_encoder(P, L, W, ok, why) @ _mT(W)
     kl_w, kl_ls = _kl_rows(P, F_w), _kl_rows(P, F_ls)
     _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
           "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
-    take_w = kl_w < kl_ls  # (B, T); ties keep f_ls (the same KL)
-    return np.where(take_w[:, :, None], F_w, F_ls)
+    return min_rows(F_ls, F_w, kl_ls, kl_w)[0]
 
 
 def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None):
     """Logits ``F (B, T, N)`` of the rank-``d`` map ``fit`` of every instance, with ``ok (B,)`` and ``why (B,)``.
 
-    ``fit`` (:data:`BATCH_FITS`), each the scalar map of ``theory.lowrank.fit_encoder``:
+    ``fit`` (:data:`BATCH_FITS` = ``theory.lowrank.FITS``; any other name raises ``ValueError``),
+    each the scalar map of ``theory.lowrank.fit_encoder``:
 
     - ``ls``: ``f_ls(prior, cond, d, sigma_reading)`` (``seed.ls-bound``,
       ``draft.theorem-ls``): truncated SVD of the centred ``L``, ``W = V_{:, :d}``
@@ -795,7 +786,11 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
     - ``wls-alt``: ``f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)``
       (prior-weighted objective): per instance the same sweeps, gauge steps
       and stopping rule as the scalar code; ``sigma_reading`` is not used;
-    - ``min`` (``draft.theorem-wls[min,...]``): ``W_U`` = ``W`` of
+    - ``wls-matched``: ``f_wls(prior, cond, d, W_U=f_ls(prior, cond, d, sigma_reading).W)`` (the
+      corrected ``+matched-W_U`` statements): the closed form with ``W_U`` of the bound's own reading;
+    - ``wls-alt-unweighted``: ``f_wls_alternating(..., reading="pi")`` (``+unweighted-fit``): the
+      alternating sweeps with every row weight 1; ``sigma_reading`` is not used;
+    - ``min`` (``draft.theorem-wls[min,...]``, ``lowrank.f_min``): ``W_U`` = ``W`` of
       ``f_ls[sigma_reading]``; row ``t`` of ``F`` is the row of ``f_ls`` or of
       ``E_w W_U^T`` (``E_w = wls_encoder(cond, W_U)``), whichever has the
       smaller ``KL_t``. So ``kl(F) = E_t min(KL_t(f_ls), KL_t(f_wls))``, the
@@ -805,8 +800,7 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
     instance ``b`` (``why[b]`` says why, ``""`` when ok); ``F[b]`` is then NaN.
     ``d`` must lie in ``[1, N]`` for ``ls``, ``[1, N-1]`` otherwise.
     """
-    if fit not in BATCH_FITS:
-        raise ValueError(f"`fit` must be one of {BATCH_FITS} (got {fit!r})")
+    fit = check_fit(fit)
     sr = _check_reading(sigma_reading)
     p, P = _check_batch(prior, cond)
     N = P.shape[2]
@@ -912,8 +906,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         _fail(ok, why, ~np.isfinite(rows).all(axis=1),
               "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
         lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-        rhs, rhs_nan = _bound_values(bound, p, P, L, d)
-        _fail(ok, why, rhs_nan, "the scalar bound is NaN (inf * 0), which the ledger's Evaluation rejects")
+        rhs = _bound_values(bound, p, P, L, d)
         lhs[~ok] = np.nan
         rhs[~ok] = np.nan
         return lhs, rhs, ok, why

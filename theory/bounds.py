@@ -60,12 +60,15 @@ __all__ = [
     "INF_READINGS",
     "Bound",
     "CATALOGUE",
+    "MAP_SUFFIX",
     "bound",
     "sigma_d1",
     "seed_ls_bound",
     "seed_wls_bound",
     "seed_ls_bound_rows",
     "seed_wls_bound_rows",
+    "seed_wls_terms",
+    "wls_ratio_times",
     "draft_ls_bound",
     "draft_wls_bound",
     "draft_min_bound",
@@ -90,6 +93,38 @@ def _exp3(x):
     ok = x <= EXP3_OVERFLOW - 1.0  # margin: e^x itself must stay finite
     out[ok] = exp3(x[ok])
     return out
+
+
+def wls_ratio_times(hi, lo, s):
+    """``sqrt(hi / lo) * s`` (``sqrt(||pi||_inf / ||pi||_-inf) sigma_{d+1}``), elementwise, without spurious overflow.
+
+    Under Assumption 2 ``lo > 0``, but below ~1e-308 ``hi / lo`` overflows to ``+inf`` although
+    ``sqrt(hi/lo) s`` is finite (``0`` at ``sigma = 0``, where ``inf * 0`` would be NaN). Such entries
+    are recomputed as ``s sqrt(hi) / sqrt(lo)`` (``sqrt(lo) >= 2e-162``: finite); the others keep the
+    plain form (bit for bit what it was). Used by the seed and draft wls bounds, scalar and batched.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.sqrt(hi / lo) * s
+        bad = ~np.isfinite(x)
+        if np.any(bad):
+            x = np.where(bad, s * (np.sqrt(hi) / np.sqrt(lo)), x)
+    return x
+
+
+def seed_wls_terms(hi, lo, s):
+    """``hi s^2 + (hi/lo)^{3/2} s^3``, the ``seed.wls-bound`` formula, elementwise (scalar and batched code).
+
+    The value of the formula, ``+inf`` only where it exceeds float max: where ``(hi/lo)^{3/2} s^3``
+    is not finite in the plain form (``hi/lo`` overflows for ``lo < ~1e-308``: ``inf * 0 = NaN`` at
+    ``sigma = 0``, ``inf`` for a tiny ``sigma``), it is recomputed as ``(s sqrt(hi)/sqrt(lo))^3``
+    (:func:`wls_ratio_times`), e.g. ``0`` at ``sigma = 0``, as the exact (50-digit) value is.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        tail = (hi / lo) ** 1.5 * s**3
+        bad = ~np.isfinite(tail)
+        if np.any(bad):
+            tail = np.where(bad, wls_ratio_times(hi, lo, s) ** 3, tail)
+        return hi * s**2 + tail
 
 
 def _expect(p: np.ndarray, rows: np.ndarray) -> float:
@@ -198,8 +233,7 @@ def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
     p, P, d = _prepare(prior, cond, d)
     s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
     hi, lo = P.max(axis=1), P.min(axis=1)
-    with np.errstate(over="ignore"):  # (hi/lo)^{3/2} for lo ~ 1e-300: +inf (vacuous), never NaN
-        return hi * s**2 + (hi / lo) ** 1.5 * s**3
+    return seed_wls_terms(hi, lo, s)  # above float max: +inf (vacuous), never NaN
 
 
 def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
@@ -225,8 +259,7 @@ def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_readin
     p, P, d = _prepare(prior, cond, d)
     s = np.float64(_sigma(p, P, d + 1, _check_sigma_reading(sigma_reading)))
     hi, lo = np.float64(P.max()), np.float64(P.min())
-    with np.errstate(over="ignore"):  # numpy floats: overflow is +inf, not OverflowError
-        return float(hi * s**2 + (hi / lo) ** 1.5 * s**3)
+    return float(seed_wls_terms(hi, lo, s))  # numpy floats: overflow is +inf, not OverflowError
 
 
 # --------------------------------------------------------------- draft bounds
@@ -274,8 +307,7 @@ def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
     p, P, d = _prepare(prior, cond, d)
     s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
     hi, lo = P.max(axis=1), P.min(axis=1)
-    with np.errstate(over="ignore"):
-        return np.log1p(hi * s**2 / 2.0) + _exp3(np.sqrt(hi / lo) * s)
+    return np.log1p(hi * s**2 / 2.0) + _exp3(wls_ratio_times(hi, lo, s))
 
 
 def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -320,10 +352,10 @@ class Bound:
     """One entry of the catalogue of bounds: a claim id, a reading, its right-hand side and the map it bounds.
 
     ``rhs(prior, cond, d)`` is ``fn(prior, cond, d, **kwargs)``. ``maps`` names
-    the fitted maps whose divergence the bound is about: fits of
-    :data:`aotmem.theory.lowrank.FITS` (``ls``, ``wls``, ``wls-alt``),
-    ``min`` (per row the better of ``f_ls`` and ``f_wls`` with ``W_U`` shared,
-    docs/theory.md#d4-wls) or ``lookup`` (the encoder of docs/theory.md#d6).
+    the fitted maps whose divergence the bound is about: names of the one list of fits
+    :data:`aotmem.theory.lowrank.FITS` (``ls``, ``wls``, ``wls-alt``, and ``min``: per row the
+    better of ``f_ls`` and ``f_wls`` with ``W_U`` shared, docs/theory.md#d4-wls) or ``lookup``
+    (the encoder of docs/theory.md#d6).
     ``needs``: ``assumption2`` (full support) or ``C<1/2`` (look-up bounds,
     ``d > 128 log(N+1)``). The CLI (``aotmem bounds``) and the claims ledger
     both iterate over :data:`CATALOGUE`.
@@ -373,6 +405,11 @@ def _catalogue() -> tuple:
     ]
     return tuple(out)
 
+
+#: The reading suffix of a catalogue bound's ledger entry (and ``aotmem bounds`` row) for each map it
+#: bounds: the entry is ``claim[reading + MAP_SUFFIX[map]]``. Keys: ``theory.lowrank.FITS`` and ``lookup``.
+MAP_SUFFIX = {"ls": "", "wls": "", "wls-alt": ",fit=alternating", "wls-matched": "",
+              "wls-alt-unweighted": ",fit=alternating", "min": "", "lookup": ""}
 
 #: Every bound of the theory, one :class:`Bound` per (claim, reading): the
 #: almost-rank-d bounds (Assumption 2) first, then the look-up-table bounds.

@@ -22,6 +22,8 @@ from aotmem.theory.validate import (
     check_rows_stochastic,
 )
 
+# log_softmax_unchecked and kl_rows_unchecked are public for the package's own modules (theory.optimal's
+# inner loop) but not in __all__: they skip the input checks, so they are not part of the user API.
 __all__ = [
     "log_softmax",
     "kl_rows",
@@ -69,10 +71,12 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
         raise ValueError(f"`F` contains {'NaN' if np.isnan(F).any() else '+inf'}")
     if not np.all(np.isfinite(F).any(axis=-1)):
         raise ValueError("`F` has a row with no finite entry (all -inf)")
-    return _log_softmax(F)
+    return log_softmax_unchecked(F)
 
 
-def _log_softmax(F: np.ndarray) -> np.ndarray:
+def log_softmax_unchecked(F: np.ndarray) -> np.ndarray:
+    """:func:`log_softmax` without its input checks, for callers whose ``F`` is already validated (finite
+    rows; the optimiser's inner loop): the package's one stable log-softmax. Any leading axes."""
     # logsumexp by hand, as scipy.special.logsumexp does it: m + log1p(sum of
     # exp(F - m) over all but one maximal entry), m the row max (finite: checked
     # by the callers). log1p keeps full relative accuracy when the max
@@ -95,13 +99,13 @@ def _log_softmax(F: np.ndarray) -> np.ndarray:
         return F - lse
 
 
-def _kl_block(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
-    """Per-row KL of a validated block, ``(B,)``; ``0 log 0 = 0``.
+def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
+    """Per-row KL of a validated block, ``(B,)``; ``0 log 0 = 0`` (:func:`kl_rows` without its input checks).
 
     The terms are ``P (log P - log softmax F)`` elementwise, as in
     :func:`kl_rows` (so F = log P gives exact zeros).
     """
-    ls = _log_softmax(F)
+    ls = log_softmax_unchecked(F)
     pos = P > 0
     if not np.all(np.isfinite(ls) | ~pos):
         r = int(np.argmax(~np.all(np.isfinite(ls) | ~pos, axis=1)))
@@ -133,7 +137,7 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     [0.0, 0.0]
     """
     P, F = _check_pair(cond, F)
-    return _kl_block(P, F)
+    return kl_rows_unchecked(P, F)
 
 
 def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None = None) -> float:
@@ -257,7 +261,7 @@ def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chun
             raise ValueError(f"`cond` rows {lo}:{hi} must have N={N} columns (got {P.shape[1]})")
         F = _block("logits", logits, lo, hi, N)
         F = check_logits("logits", F, shape=P.shape)
-        parts.append(float(p[lo:hi] @ _kl_block(P, F, row_offset=lo, name="logits")))
+        parts.append(float(p[lo:hi] @ kl_rows_unchecked(P, F, row_offset=lo, name="logits")))
     return math.fsum(parts)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from aotmem.theory.divergence import kl
+from aotmem.theory.divergence import kl, kl_rows
 from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, log_probs
 from aotmem.theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic
 
@@ -44,6 +44,10 @@ __all__ = [
     "IllConditioned",
     "LowRank",
     "FITS",
+    "SIGMA_FITS",
+    "check_fit",
+    "min_rows",
+    "f_min",
     "fit_encoder",
     "LS_READINGS",
     "WLS_READINGS",
@@ -76,22 +80,22 @@ ONES_IN_IMAGE_TOL = 1e-8
 RANK_RTOL = 1e-10
 
 
-def _objective_floor(w: np.ndarray, L: np.ndarray) -> float:
+def objective_floor(w: np.ndarray, L: np.ndarray) -> float:
     """Float64 rounding's reach in the weighted objective ``R = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` of an exact fit.
 
     ``F_t - L_t`` and its centring are off by ``~(N + 2) eps max_o |L_{t,o}|`` per entry at an exact fit
     (``|F| ~ |L|``), so ``R`` there is rounding up to ``sum_t w_t ((N + 2) eps max_o |L_{t,o}|)^2``: an
     objective below this is an exact fit (e.g. uniform rows: ``R ~ 1e-32``, not 0), which no sweep can improve.
     """
-    return float(w @ _objective_floor_rows(L))
+    return float(w @ objective_floor_rows(L))
 
 
-def _objective_floor_rows(L: np.ndarray) -> np.ndarray:
-    """The per-row terms of :func:`_objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too)."""
+def objective_floor_rows(L: np.ndarray) -> np.ndarray:
+    """The per-row terms of :func:`objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too)."""
     return ((L.shape[-1] + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=-1)) ** 2
 
 
-def _centring_noise(L: np.ndarray) -> float:
+def centring_noise(L: np.ndarray) -> float:
     """Float64 rounding's reach in the centred ``L`` of any reading, in Frobenius norm.
 
     Each entry of ``L_c`` is ``L_{t,o}`` minus a mean of ``N`` terms (uniform or
@@ -228,7 +232,7 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
     Lc = centred_logits(p, P, reading)  # (T, N), weighted for -prior readings
     _, s, Vt = np.linalg.svd(Lc, full_matrices=False)
     # sigma_1 within rounding of 0 (rows constant up to rounding): rank 0, not rounding noise's directions
-    r = int(np.sum(s > RANK_RTOL * s[0])) if s.size and s[0] > _centring_noise(np.log(P)) else 0
+    r = int(np.sum(s > RANK_RTOL * s[0])) if s.size and s[0] > centring_noise(np.log(P)) else 0
     W = _complete_basis(Vt[: min(r, d)].T, d, avoid_ones=True)  # (N, d)
     Lu = centred_logits(p, P, reading.removesuffix("-prior"))  # unweighted rows
     E = Lu @ W  # (T, d)
@@ -445,7 +449,7 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     and ``R`` unchanged. Each step cannot increase ``R``, and ``history[0]`` is
     ``R(f_wls)`` for ``W_U0``, so the result is never worse than ``f_wls``.
     Stops when the relative decrease of a sweep is below ``tol``, or when the objective
-    is an exact fit up to float64's rounding (``_objective_floor``; e.g. uniform rows).
+    is an exact fit up to float64's rounding (``objective_floor``; e.g. uniform rows).
 
     Returns ``(LowRank, AlternatingReport)``. Needs Assumption 2 and ``d <= N-1``.
     Raises ``ValueError`` when an E-step is refused as by :func:`f_wls` or a W-step is
@@ -467,7 +471,7 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
         raise ValueError(f"`W_U0` must have shape (N, d) = ({N}, {d}) (got {W.shape})")
     E = wls_encoder(P, W)
     hist = [weighted_residual(p, P, E @ W.T, reading)]
-    floor = _objective_floor(w, L)
+    floor = objective_floor(w, L)
     converged = False
     k = 0
     for k in range(1, iters + 1):
@@ -498,32 +502,77 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     return LowRank(W, E), AlternatingReport(iterations=len(hist) - 1, history=tuple(hist), converged=converged, reading=reading)
 
 
-#: The fitted maps the almost-rank-d bounds are about (``theory.bounds.BOUNDS``):
+#: The fitted maps the almost-rank-d bounds are about (``theory.bounds.CATALOGUE``), the one list of fits
+#: that :func:`fit_encoder`, ``theory.batch.fit_logits_batch``, the claims ledger
+#: (``verify/claims/lowrank.py``), ``aotmem bounds`` and ``theory.precise.FITS_MP`` read:
 #: ``ls`` = :func:`f_ls` of the bound's sigma reading, ``wls`` = :func:`f_wls`
 #: (closed form, ``W_U`` from the unweighted SVD), ``wls-alt`` =
-#: :func:`f_wls_alternating` (prior-weighted objective, 50 sweeps); and two maps of corrected
+#: :func:`f_wls_alternating` (prior-weighted objective, 50 sweeps); two maps of corrected
 #: statements: ``wls-matched`` = :func:`f_wls` with ``W_U`` of ``f_ls`` of the bound's own sigma
 #: reading, ``wls-alt-unweighted`` = :func:`f_wls_alternating` with the unweighted objective
-#: (``reading="pi"``, every row weight 1, as the unweighted sigma readings weigh rows).
-FITS = ("ls", "wls", "wls-alt", "wls-matched", "wls-alt-unweighted")
+#: (``reading="pi"``, every row weight 1, as the unweighted sigma readings weigh rows); and
+#: ``min`` = :func:`f_min` (``draft.theorem-wls[min,...]``: ``W_U`` of ``f_ls[sigma reading]``
+#: shared, per row the better in KL of the LS and the ``draft.lemma-wls`` encoder).
+FITS = ("ls", "wls", "wls-alt", "wls-matched", "wls-alt-unweighted", "min")
+#: The fits whose map depends on the bound's sigma reading (the others use the uniform ``W_U`` or none).
+SIGMA_FITS = ("ls", "wls-matched", "min")
 ALT_SWEEPS = 50  # alternating sweeps: the objective has stopped moving (relative 1e-10) well before on the ledger's tasks
 ALT_TOL = 1e-10
+
+
+def check_fit(fit) -> str:
+    """``fit`` if it names a map of :data:`FITS`, else ``ValueError`` naming the argument and the list."""
+    if not isinstance(fit, str) or fit not in FITS:
+        raise ValueError(f"`fit` must be one of {FITS} (got {fit!r})")
+    return fit
+
+
+def min_rows(F_ls: np.ndarray, F_w: np.ndarray, kl_ls: np.ndarray, kl_w: np.ndarray):
+    """The ``min`` map's rows (``draft.theorem-wls[min,...]``, docs/theory.md#d4-wls, last line): ``(F, take_w)``.
+
+    Row ``t`` of ``F`` is the row of ``F_w`` where ``KL_t(F_w) < KL_t(F_ls)`` (``take_w``), else of
+    ``F_ls`` (ties keep ``f_ls``: the same KL), so ``dKL(pi, F) = E_t min(KL_t(f_ls), KL_t(f_wls))``.
+    Any leading axes (scalar ``(T, N)`` and batched ``(B, T, N)`` alike); the one place the rule is written.
+    """
+    take_w = kl_w < kl_ls
+    return np.where(take_w[..., None], F_w, F_ls), take_w
+
+
+def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
+    """The ``min`` map of ``draft.theorem-wls[min,sigma=...]``: ``W_U`` shared, per row the better encoder.
+
+    ``W_U`` = ``W`` of ``f_ls(prior, cond, d, sigma_reading)``; ``E_w = wls_encoder(cond, W_U)``
+    (``draft.lemma-wls``); row ``t`` of ``E`` is ``E_ls(t)`` or ``E_w(t)``, whichever gives the
+    smaller ``KL_t`` (:func:`min_rows`). ``F = E W_U^T`` has rank ``<= d`` and
+    ``dKL(pi, F) = E_t min(KL_t(f_ls), KL_t(f_wls))`` (docs/theory.md#d4-wls). Needs Assumption 2,
+    ``d <= N-1`` and ``1 not in Im(W_U)`` (raises as :func:`wls_encoder`).
+    """
+    p, P = _check_task(prior, cond)
+    if sigma_reading not in LS_READINGS:
+        raise ValueError(f"`sigma_reading` must be one of {LS_READINGS} (got {sigma_reading!r})")
+    d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
+    ls = f_ls(p, P, d, sigma_reading)
+    E_w = wls_encoder(P, ls.W)
+    F_ls, F_w = ls.F, E_w @ ls.W.T
+    _, take_w = min_rows(F_ls, F_w, kl_rows(P, F_ls), kl_rows(P, F_w))
+    return LowRank(ls.W, np.where(take_w[:, None], E_w, ls.E))
 
 
 def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -> LowRank:
     """The rank-``d`` map a bound of ``seed.ls-bound``/``seed.wls-bound``/``draft.theorem-*`` is about.
 
-    ``fit``: ``"ls"`` (:func:`f_ls` of ``sigma_reading``), ``"wls"``
-    (:func:`f_wls`, the closed form of ``draft.lemma-wls`` with ``W_U`` from
-    the unweighted SVD), ``"wls-alt"`` (:func:`f_wls_alternating`, the true
+    ``fit`` (:data:`FITS`; anything else raises ``ValueError``): ``"ls"`` (:func:`f_ls` of
+    ``sigma_reading``), ``"wls"`` (:func:`f_wls`, the closed form of ``draft.lemma-wls`` with
+    ``W_U`` from the unweighted SVD), ``"wls-alt"`` (:func:`f_wls_alternating`, the true
     prior-weighted rank-``d`` problem, ``ALT_SWEEPS`` sweeps), ``"wls-matched"``
     (the closed form with ``W_U`` of ``f_ls[sigma_reading]``), ``"wls-alt-unweighted"``
-    (the alternating fit of the unweighted objective).
+    (the alternating fit of the unweighted objective), ``"min"`` (:func:`f_min`).
 
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
     >>> fit_encoder([0.5, 0.5], P, 1, "wls").d
     1
     """
+    fit = check_fit(fit)
     if fit == "ls":
         return f_ls(prior, cond, d, sigma_reading)
     if fit == "wls":
@@ -534,4 +583,4 @@ def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -
         return f_wls(prior, cond, d, W_U=f_ls(prior, cond, d, sigma_reading).W)
     if fit == "wls-alt-unweighted":
         return f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi")[0]
-    raise ValueError(f"`fit` must be one of {FITS} (got {fit!r})")
+    return f_min(prior, cond, d, sigma_reading)

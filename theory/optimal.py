@@ -52,7 +52,7 @@ from scipy.linalg.lapack import dpocon
 from scipy.optimize import minimize
 
 from aotmem.theory.exact import prop2_encoder
-from aotmem.theory.divergence import _kl_block, _log_softmax
+from aotmem.theory.divergence import kl_rows_unchecked, log_softmax_unchecked
 from aotmem.theory.lowrank import LowRank, f_ls, f_wls
 from aotmem.theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
 
@@ -168,7 +168,7 @@ def kl_and_grad(prior: np.ndarray, cond: np.ndarray, W: np.ndarray, E: np.ndarra
 def _objective(p, P, negent, W, E):
     """``(negent + cross-entropy, grad_W, grad_E)``: the objective the minimisers descend (one GEMM, one log-softmax)."""
     F = E @ W.T  # (T, N)
-    ls = _log_softmax(F)  # the package's one stable log-softmax (theory.divergence)
+    ls = log_softmax_unchecked(F)  # the package's one stable log-softmax (theory.divergence)
     ce = -float(p @ np.sum(P * ls, axis=1))
     G = p[:, None] * (np.exp(ls) - P)  # (T, N)
     return negent + ce, G.T @ E, G @ W
@@ -177,13 +177,13 @@ def _objective(p, P, negent, W, E):
 def _dkl(p, P, F):
     """Reported divergence ``sum_t p(t) KL_t`` from the per-row terms ``pi (log pi - log softmax F)`` (each clipped at 0,
     see :func:`theory.divergence.kl`): no cancellation of the O(1) entropy against the cross-entropy."""
-    return float(p @ _kl_block(P, F))
+    return float(p @ kl_rows_unchecked(P, F))
 
 
 def _result(p, P, W, E, tol, iterations, stop_reason, message=""):
     """:class:`MinimizeResult` at ``(W, E)`` with the gradient test evaluated there (``converged`` is never taken on trust)."""
     F = E @ W.T
-    G = p[:, None] * (np.exp(_log_softmax(F)) - P)
+    G = p[:, None] * (np.exp(log_softmax_unchecked(F)) - P)
     gW, gE = G.T @ E, G @ W
     gmax = max(float(np.max(np.abs(gW), initial=0.0)), float(np.max(np.abs(gE), initial=0.0)))
     ok = gmax <= tol
@@ -458,7 +458,7 @@ def _inner(P, W, E, max_newton, gtol, ls=None):
     wnorm2 = float(np.sum(W * W))
 
     def row_obj(E):
-        ls = _log_softmax(E @ W.T)
+        ls = log_softmax_unchecked(E @ W.T)
         return -np.sum(P * ls, axis=1), ls
 
     if ls is None:
@@ -697,7 +697,7 @@ def _tr_step(S, r, radius):
 
 def _eval_rows(P, W, E):
     """``(q, ce)``: softmax of ``F = E W^T`` (T, N) and the row cross-entropies ``-pi_t . log softmax(F_t)`` (T,)."""
-    ls = _log_softmax(E @ W.T)
+    ls = log_softmax_unchecked(E @ W.T)
     return np.exp(ls), -np.einsum("tn,tn->t", P, ls)
 
 
@@ -971,7 +971,7 @@ def _widen(p, P, W, E, d):
     N, d0 = W.shape
     if d0 >= d:
         return W, E
-    G = p[:, None] * (np.exp(_log_softmax(E @ W.T)) - P)  # (T, N)
+    G = p[:, None] * (np.exp(log_softmax_unchecked(E @ W.T)) - P)  # (T, N)
     B = np.concatenate([np.full((N, 1), 1 / np.sqrt(N)), W], axis=1)
     Ub, sb, _ = np.linalg.svd(B, full_matrices=True)
     r = int(np.sum(sb > _SPAN_RTOL * sb[0]))

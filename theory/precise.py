@@ -79,8 +79,8 @@ from aotmem.theory.lookup import (
     seed_lookup_bound,
     tight_lookup_bound,
 )
-from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, RANK_RTOL, WLS_READINGS, AlternatingReport
-from aotmem.theory.lowrank import _centring_noise, _objective_floor
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, RANK_RTOL, WLS_READINGS, AlternatingReport, check_fit
+from aotmem.theory.lowrank import centring_noise, objective_floor
 from aotmem.theory.spectra import SIGMA_READINGS
 from aotmem.theory.validate import (
     check_array,
@@ -607,16 +607,16 @@ def _check_reading(reading, allowed=SIGMA_READINGS, name="reading"):
 
 
 def _centred(p, P, L, reading):
-    """The centred ``L`` of ``reading`` as rows (``theory.spectra.centred_logits``)."""
+    """The centred ``L`` of ``reading`` as rows: ``theory.spectra.centred_logits``'s formula, term for term.
+
+    ``L_t - mean(L_t)`` (``uniform``) or ``L_t - (pi_t . L_t)`` (``pi``), then rows times ``sqrt p(t)``
+    (``-prior``): the same centring as float64 (at ``dps`` digits the plain mean loses nothing
+    that matters: a constant row centres to ``~10^-dps``, which the float64 rank rule mirrored in
+    :func:`_f_ls` (``centring_noise``) counts as rank 0).
+    """
     out = []
     for t, (pi, l) in enumerate(zip(P, L)):
-        # the mean (uniform or under pi) as l_o + mean of l - l_o, o the likeliest token: the same number
-        # (pi sums to 1 exactly), rounded relative to the row's spread instead of to |l|, so a constant row
-        # centres to exactly 0 (the plain mean leaves a rounding residual along 1 that the truncated SVD
-        # of an all-zero L_c then takes for a direction, with 1 in Im W: a singular f_wls system)
-        o = _argmax(pi)
-        dl = [v - l[o] for v in l]
-        c = l[o] + (mpmath.fsum(dl) / len(l) if reading.startswith("uniform") else _dot(pi, dl))
+        c = mpmath.fsum(l) / len(l) if reading.startswith("uniform") else _dot(pi, l)
         row = [v - c for v in l]
         if reading.endswith("-prior"):
             s = mpmath.sqrt(p[t])
@@ -776,7 +776,7 @@ def _f_ls(p, P, L, d, reading, dps):
     s, Vt = _svd(Lc)
     s1 = s[0] if s else mpmath.mpf(0)
     # the float64 rule: sigma_1 within float64's rounding of the centring counts as 0 (rank 0)
-    noise = mpmath.mpf(_centring_noise(np.array([[float(v) for v in row] for row in L])))
+    noise = mpmath.mpf(centring_noise(np.array([[float(v) for v in row] for row in L])))
     if s1 > 0 and abs(s1 - noise) <= tau * noise:
         raise NotUnique(f"f_ls ({reading}): the numerical rank is undetermined at {dps} digits: sigma_1 = "
                         f"{mpmath.nstr(s1, 8)} is within 10^-{dps // 2} of float64's centring noise")
@@ -1046,7 +1046,7 @@ def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 
     gauge ``W <- W - 1 (1^T W)/N``, then orthonormalised (Gram-Schmidt: the span
     of the float64 QR's ``Q``, which is all the E-step sees); E-step: the closed
     form) and the same stopping rule (stop when ``R`` is at most float64's
-    rounding floor of an exact fit, ``theory.lowrank._objective_floor``, or when a
+    rounding floor of an exact fit, ``theory.lowrank.objective_floor``, or when a
     sweep's decrease is ``<= tol * max(R_prev, float64 tiny)``), decided exactly here.
 
     Returns ``(LowRankMP, AlternatingReport)`` (``history`` of mpf).
@@ -1078,7 +1078,7 @@ def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 
         tolm = mpmath.mpf(float(tol))
         # the float64 rule: an objective within float64's rounding of an exact fit stops the sweeps
         wf = np.asarray(prior, dtype=np.float64) if reading == "pi-prior" else np.ones(T)
-        floor = mpmath.mpf(_objective_floor(wf, np.log(Pf)))
+        floor = mpmath.mpf(objective_floor(wf, np.log(Pf)))
         for k in range(1, iters + 1):
             if hist[-1] > 0 and abs(hist[-1] - floor) <= tau * floor:
                 raise NotUnique(f"f_wls_alternating: the objective {mpmath.nstr(hist[-1], 8)} is within "
@@ -1138,18 +1138,21 @@ def min_divergence_mp(prior, cond, d: int, sigma_reading: str = "uniform", *, dp
         return _dot(p, [min(a, b) for a, b in zip(k_ls, k_w)])
 
 
-FITS_MP = ("ls", "wls", "wls-alt", "min")
+#: The maps :func:`fitted_divergence_mp` computes at ``dps`` digits: every fit of
+#: ``theory.lowrank.FITS`` (the same tuple; none is refused).
+FITS_MP = FITS
 
 
 def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "uniform", *, dps: int = DPS):
     """``dKL(pi, f)`` of the map a catalogue bound is about (the ledger's left-hand side), an ``mpf``.
 
-    Twin of ``theory.lowrank.fit_encoder(...).divergence`` and of the ``min``
-    evaluator: ``fit`` in ``("ls", "wls", "wls-alt", "min")`` (``wls-alt``:
-    ``ALT_SWEEPS`` sweeps, ``ALT_TOL``, prior-weighted objective).
+    Twin of ``theory.lowrank.fit_encoder(...).divergence`` for every ``fit`` of
+    ``theory.lowrank.FITS`` (``wls-alt``: ``ALT_SWEEPS`` sweeps, ``ALT_TOL``, prior-weighted
+    objective; ``wls-alt-unweighted``: the same with every row weight 1; ``wls-matched``: the
+    closed form with ``W_U`` of :func:`f_ls_mp` ``(sigma_reading)``; ``min``:
+    :func:`min_divergence_mp`). An unknown name raises ``ValueError``.
     """
-    if fit not in FITS_MP:
-        raise ValueError(f"`fit` must be one of {FITS_MP} (got {fit!r})")
+    fit = check_fit(fit)
     if fit == "min":
         return min_divergence_mp(prior, cond, d, sigma_reading, dps=dps)
     with mpmath.workdps(dps):
@@ -1157,8 +1160,11 @@ def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "un
             lr = f_ls_mp(prior, cond, d, sigma_reading, dps=dps)
         elif fit == "wls":
             lr = f_wls_mp(prior, cond, d, dps=dps)
+        elif fit == "wls-matched":
+            lr = f_wls_mp(prior, cond, d, W_U=f_ls_mp(prior, cond, d, sigma_reading, dps=dps).W, dps=dps)
         else:
-            lr = f_wls_alternating_mp(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL, dps=dps)[0]
+            reading = "pi-prior" if fit == "wls-alt" else "pi"
+            lr = f_wls_alternating_mp(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading=reading, dps=dps)[0]
         return lr.divergence(prior, cond, dps=dps)
 
 

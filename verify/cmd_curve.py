@@ -30,7 +30,8 @@ from aotmem.theory.spectra import singular_values
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.theory.validate import load_user_npz
 from aotmem.theory.vocab import heldout_bits
-from aotmem.verify.cmd_bounds import BOUND_ATOL, BOUND_RTOL, bound_table_and_solution, zero_encoder_divergence
+from aotmem.verify.cmd_bounds import bound_table_and_solution, zero_encoder_divergence
+from aotmem.verify.registry import bound_holds
 from aotmem.verify.figures import Rule, Series, curve_plot
 from aotmem.verify.jsonout import dumps
 from aotmem.verify.outfile import out_dir as make_out_dir
@@ -184,7 +185,7 @@ def curve(task: Task, ds, *, seed: int = 0, starts: int = 4, progress=None, held
         out["interrupted"] = True
     best = [(pt["d"], pt["optimal"]["divergence"]) for pt in out["points"] if "optimal" in pt]
     best.sort()
-    out["increases"] = [d1 for (d0, v0), (d1, v1) in zip(best, best[1:]) if v1 > v0 * (1 + BOUND_RTOL) + BOUND_ATOL]
+    out["increases"] = [d1 for (d0, v0), (d1, v1) in zip(best, best[1:]) if not bound_holds(v1, v0)]
     out["non_increasing"] = not out["increases"]
     return out
 

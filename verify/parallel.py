@@ -1,6 +1,7 @@
 """Run the ledger's claims in parallel: local processes, or a Dask cluster past one machine.
 
-A claim is the unit of work: :func:`aotmem.verify.runner.run_claim` is
+A claim is the unit of work (:func:`aotmem.verify.runner.run_key`, passed to :func:`map_claims`):
+:func:`aotmem.verify.runner.run_claim` is
 deterministic for a given ``(claim, profile, seed)`` (its seeds derive from
 them, not from the process it runs in), so the verdicts do not depend on the
 number of workers or on where a claim ran. Results travel as plain dicts.
@@ -22,7 +23,6 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from aotmem.verify.registry import get
-from aotmem.verify.runner import _run_key
 
 __all__ = ["map_claims", "dask_client"]
 
@@ -52,10 +52,12 @@ def dask_client(scheduler):
         raise ValueError(f"`--scheduler` {scheduler}: cannot connect ({exc})") from None
 
 
-def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, scheduler=None,
+def map_claims(run_key, keys: list[str], profile: str, seed: int, *, workers: int = 1, scheduler=None,
                files: dict | None = None, costs: dict | None = None):
-    """Yield the result dicts of the claims ``keys`` as they finish (any order).
+    """Yield ``run_key(key, profile, seed, path)`` (a result dict) for the claims ``keys`` as they finish (any order).
 
+    ``run_key``: a picklable module-level function (:func:`aotmem.verify.runner.run_key`), passed in
+    so that this module does not import the runner (which imports this one: no import cycle).
     ``files``: ``{key: path}`` for users' claims (``--claims-from``), which each worker loads from
     ``path``; ``costs``: ``{key: cost}`` where the key is not registered.
     """
@@ -65,7 +67,7 @@ def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, sc
         from distributed import as_completed
 
         client = dask_client(scheduler)
-        futures = [client.submit(_run_key, k, profile, seed, files.get(k), pure=False) for k in order]  # fresh keys per run
+        futures = [client.submit(run_key, k, profile, seed, files.get(k), pure=False) for k in order]  # fresh keys per run
         try:
             for fut in as_completed(futures):
                 yield fut.result()
@@ -86,7 +88,7 @@ def map_claims(keys: list[str], profile: str, seed: int, *, workers: int = 1, sc
             else:
                 os.environ[v] = old
     try:
-        pending = {pool.submit(_run_key, k, profile, seed, files.get(k)) for k in order}
+        pending = {pool.submit(run_key, k, profile, seed, files.get(k)) for k in order}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:

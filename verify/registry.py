@@ -54,6 +54,8 @@ from typing import Any, Callable
 __all__ = [
     "KL_ATOL",
     "KL_RTOL",
+    "BOUND_RULE",
+    "bound_holds",
     "IDENTITY_RTOL",
     "PROJ_ATOL",
     "MARGIN_FLOOR",
@@ -63,6 +65,7 @@ __all__ = [
     "Evaluation",
     "Claim",
     "register",
+    "add_examples",
     "all_claims",
     "get",
     "select",
@@ -228,6 +231,22 @@ class Evaluation:
         }
 
 
+#: The one rule for "a bound holds", stated where it is applied (``aotmem bounds`` text and JSON,
+#: ``aotmem curve``, docs/theory.md): the ledger's :class:`Evaluation` of ``lhs <= rhs`` with the
+#: bound tolerances KL_ATOL / KL_RTOL (justified above).
+BOUND_RULE = (f"holds when lhs <= rhs + KL_ATOL + KL_RTOL*|rhs| with KL_ATOL = {KL_ATOL:g}, KL_RTOL = {KL_RTOL:g} "
+              "(|rhs| read as 0 when rhs = +inf): the claims ledger's rule for every bound")
+
+
+def bound_holds(lhs: float, rhs: float) -> bool:
+    """Whether ``lhs <= rhs`` holds by :data:`BOUND_RULE` (the ledger's ``Evaluation(lhs, rhs, "<=")``, not violated).
+
+    >>> bound_holds(6e-17, 1.8e-27), bound_holds(2e-9, 0.0)
+    (True, False)
+    """
+    return not Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL).violated
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim id of docs/theory.md under one reading.
@@ -338,18 +357,29 @@ CLAIM_PACKAGE = "aotmem.verify.claims"  # importing it registers every claim (on
 
 
 def register(claim: Claim) -> Claim:
-    """Add ``claim`` to the registry (a key may be registered once), with the search's kept counterexample.
+    """Add ``claim`` to the registry (a key may be registered once).
 
-    The instance :data:`aotmem.verify.claims.kept.KEPT` holds for the key (if any) is added to the
-    claim's ``examples``, so every run replays it first.
+    The search's kept counterexamples (:data:`aotmem.verify.claims.kept.KEPT`) are attached by the
+    claims package itself once every topic is registered (:func:`add_examples`): the registry
+    imports nothing of ``claims/`` (no import cycle).
     """
-    from aotmem.verify.claims.kept import KEPT  # claims/ imports this module: a lazy import breaks the cycle
-
     if claim.key in _REGISTRY:
         raise ValueError(f"claim {claim.key!r} is registered twice")
-    if claim.key in KEPT and KEPT[claim.key] not in claim.examples:
-        claim = replace(claim, examples=tuple(claim.examples) + (KEPT[claim.key],))
     _REGISTRY[claim.key] = claim
+    return claim
+
+
+def add_examples(key: str, *examples: dict) -> Claim:
+    """Append ``examples`` (those not already there) to the registered claim ``key``; every run replays them first.
+
+    Raises ``ValueError`` when ``key`` is not registered (a kept example of a claim that no longer exists).
+    """
+    if key not in _REGISTRY:
+        raise ValueError(f"`key` {key!r} is not a registered claim (examples for it cannot be kept)")
+    claim = _REGISTRY[key]
+    new = tuple(e for e in examples if e not in claim.examples)
+    if new:
+        claim = _REGISTRY[key] = replace(claim, examples=tuple(claim.examples) + new)
     return claim
 
 

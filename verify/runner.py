@@ -51,11 +51,12 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisDeprecationWarning
 
 from aotmem.theory.lowrank import IllConditioned
+from aotmem.verify.parallel import map_claims
 from aotmem.verify.recipes import limits
 from aotmem.verify.registry import Claim, Evaluation, get, select
 from aotmem.verify.search import LOGIT_BOX, explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
 
-__all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "claim_seed"]
+__all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "run_key", "claim_seed"]
 
 VERDICTS = ("holds", "fails", "no-witness", "vacuous", "unverifiable")
 
@@ -173,6 +174,14 @@ class Result:
         return "+".join(f"{abbrev[k]}{v}" for k, v in m.items() if k in abbrev and v) or "-"
 
 
+# The private names of ``hypothesis.internal.conjecture.providers`` that :func:`_no_local_constants`
+# patches. Hypothesis (6.155) has no public hook to turn off its pool of local-module constants (no
+# setting, no environment variable), so the runner patches these; tests/test_runner.py
+# (test_hypothesis_private_names_still_exist) FAILS when Hypothesis renames or reshapes any of them,
+# instead of the patch silently doing nothing (the ``except`` below) and verdicts drifting with import order.
+HYPOTHESIS_PRIVATE_NAMES = ("_local_constants", "_get_local_constants", "CONSTANTS_CACHE", "float_to_int")
+
+
 @contextlib.contextmanager
 def _no_local_constants():
     """Make Hypothesis's generation independent of which modules happen to be imported.
@@ -182,8 +191,8 @@ def _no_local_constants():
     use. So the same ``@seed`` draws different examples depending on what
     earlier claims imported: verdicts would depend on the run's order (and on
     the worker a claim runs in). Inside the runner the local pool is empty (the
-    global pool of edge-case constants stays). Internal API: if it is absent,
-    nothing is patched.
+    global pool of edge-case constants stays). Internal API (:data:`HYPOTHESIS_PRIVATE_NAMES`, no public
+    hook exists): if it is absent, nothing is patched here, and the guard test fails.
     """
     try:
         from hypothesis.internal.conjecture import providers as prov
@@ -978,9 +987,10 @@ def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info
 # ------------------------------------------------------------- many claims --
 
 
-def _run_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
-    """Worker entry point: the result of claim ``key`` as a dict (picklable); ``path``: the user's claims file
-    that defines it (``aotmem verify --claims-from``), loaded in the worker."""
+def run_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
+    """Worker entry point (:func:`aotmem.verify.parallel.map_claims`): the result of claim ``key`` as a dict
+    (picklable); ``path``: the user's claims file that defines it (``aotmem verify --claims-from``), loaded in
+    the worker."""
     if path is not None:
         from aotmem.verify.userclaims import run_user_key
 
@@ -1022,11 +1032,9 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
             for claim in claims:
                 report(run_claim(claim, profile=profile, seed=seed))
         else:
-            from aotmem.verify.parallel import map_claims  # parallel imports this module: lazy breaks the cycle
-
             files = {c.key: c.file for c in claims if getattr(c, "file", None)}  # user claims: workers load the file
             costs = {c.key: c.cost for c in claims}
-            for d in map_claims([c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler,
+            for d in map_claims(run_key, [c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler,
                                 files=files, costs=costs):
                 report(Result(**d))
     except KeyboardInterrupt:

@@ -12,12 +12,17 @@
 - :mod:`.capacity`: memorisation capacity (``paper.cor1``, ``paper.cor2``, ``paper.table1``);
 - :mod:`.assoc`: associative memory (``seed.assoc-memory``).
 
-Importing this package registers every claim (:func:`aotmem.verify.registry.register`).
+Importing this package registers every claim (:func:`aotmem.verify.registry.register`), then adds
+to each claim the counterexample the search kept for it (:data:`.kept.KEPT`,
+:func:`aotmem.verify.registry.add_examples`), so every run replays it first.
 """
 
-import importlib
+from ..registry import add_examples
+from . import lowrank, lookup, exact, aot, capacity, assoc  # noqa: F401  in this order: the ledger lists claims by
+# source, then by topic (written out, not a loop of importlib calls, so that tools following imports see them)
+from .kept import KEPT
 
 TOPICS = ("lowrank", "lookup", "exact", "aot", "capacity", "assoc")
 
-for _topic in TOPICS:  # in this order: the ledger lists claims by source, then by topic
-    importlib.import_module(f"{__name__}.{_topic}")
+for _key, _example in KEPT.items():
+    add_examples(_key, _example)

@@ -13,18 +13,14 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from aotmem.theory.batch import evaluate_bound_batch, taylor_bound_batch, taylor_identity_batch, tasks_from_logits
-from aotmem.theory.bounds import CATALOGUE, sigma_d1
-from aotmem.theory.divergence import fbar, kl, kl_rows, taylor_proxy, taylor_remainder_bound
+from aotmem.theory.bounds import CATALOGUE, MAP_SUFFIX, sigma_d1
+from aotmem.theory.divergence import fbar, kl, taylor_proxy, taylor_remainder_bound
 from aotmem.theory.exact import H_READINGS, permutation_closed_forms
 from aotmem.theory.generators import permutation_of
-from aotmem.theory.lowrank import f_ls, fit_encoder, wls_encoder, wls_projection
+from aotmem.theory.lowrank import fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
-from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL
 from aotmem.theory.precise import (
     DPS,
-    f_ls_mp,
-    f_wls_alternating_mp,
-    f_wls_mp,
     row_var_mp,
     wls_encoder_mp,
     wls_projection_mp,
@@ -54,7 +50,6 @@ _FIT_TEXT = {"ls": "f_ls = rank-d LS fit of the {sr}-centred L",
              "wls": "closed-form f_wls (W_U from the unweighted SVD, E from draft.lemma-wls)",
              "wls-alt": "alternating weighted rank-d f_wls (prior-weighted objective, 50 sweeps)",
              "min": "W_U = W of f_ls ({sr}), each row takes the better of the two encoders"}
-_FIT_SUFFIX = {"ls": "", "wls": "", "wls-alt": ",fit=alternating", "min": ""}
 
 
 def _statement(claim: str, reading: str, fit: str) -> str:
@@ -104,12 +99,7 @@ def _bound_evaluator(b, fit):
         if why:
             return Evaluation.out_of_regime(why)
         p, P = task.prior, task.cond
-        if fit == "min":
-            ls = f_ls(p, P, d, sr)
-            E_w = wls_encoder(P, ls.W)  # shared W_U
-            lhs = float(p @ np.minimum(kl_rows(P, ls.F), kl_rows(P, E_w @ ls.W.T)))
-        else:
-            lhs = fit_encoder(p, P, d, fit, sr).divergence(p, P)
+        lhs = fit_encoder(p, P, d, fit, sr).divergence(p, P)  # every map of lowrank.FITS, `min` included
         return Evaluation(lhs, b.rhs(p, P, d), "<=", atol=KL_ATOL, rtol=KL_RTOL, detail=_sigma_detail(task, d, sr))
 
     return evaluate
@@ -166,13 +156,7 @@ def _bound_recheck(b, fit, dps=DPS):
     def recheck(recipe, ev):
         task = task_from(recipe)
         p, P, d = task.prior, task.cond, recipe["d"]
-        if fit == "wls-matched":
-            lhs = f_wls_mp(p, P, d, W_U=f_ls_mp(p, P, d, b.sigma_reading, dps=dps).W, dps=dps).divergence(p, P, dps=dps)
-        elif fit == "wls-alt-unweighted":
-            lhs = f_wls_alternating_mp(p, P, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi",
-                                       dps=dps)[0].divergence(p, P, dps=dps)
-        else:
-            lhs = fitted_divergence_mp(p, P, d, fit, b.sigma_reading, dps=dps)
+        lhs = fitted_divergence_mp(p, P, d, fit, b.sigma_reading, dps=dps)  # every map of lowrank.FITS (precise.FITS_MP)
         out = decided(lhs, bound_mp(b.name, p, P, d, dps=dps), ev)
         out["dps"] = dps
         return out
@@ -211,9 +195,9 @@ def _register_bounds():
         sr = b.sigma_reading
         regime = _FS_REGIME + ("; E_t weighted by the prior" if b.claim.startswith("draft.") else "")
         for fit in b.maps:
-            key = f"{b.claim}[{b.reading}{_FIT_SUFFIX[fit]}]"
+            key = f"{b.claim}[{b.reading}{MAP_SUFFIX[fit]}]"
             register(Claim(
-                id=b.claim, reading=b.reading + _FIT_SUFFIX[fit], source=b.claim.split(".")[0], kind="bound",
+                id=b.claim, reading=b.reading + MAP_SUFFIX[fit], source=b.claim.split(".")[0], kind="bound",
                 statement=_statement(b.claim, b.reading, fit), instances=full_support_recipes,
                 evaluate=_bound_evaluator(b, fit), describe=describe, examples=KEPT.get(key, ()),
                 recheck=_bound_recheck(b, fit), batch=_bound_batch(b, fit),

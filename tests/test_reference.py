@@ -1,0 +1,253 @@
+"""Each kernel against the independent reference formulas of tests/reference.py, in float64 and at 50 digits.
+
+The references share no code with the package (module docstring there). Tolerances: against a 50-digit
+reference, a float64 kernel is off by its own rounding only -- 1e-12 relative for the divergence and the
+centred logits (sums of O(T N) terms, each within a few ulps), 1e-10 for quantities through an SVD or
+a d x d solve (backward error ~eps sigma_1 / gap; the instances below have gaps and sigma_{d+1} of
+order 0.1 sigma_1, measured, so 1e-10 leaves a factor >= 100); a ``theory.precise`` kernel is held to
+1e-30 relative (its contract is 10^{-dps/2} = 1e-25; the arithmetic carries 50 digits).
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from aotmem.theory import precise as pr
+from aotmem.theory.bounds import CATALOGUE
+from aotmem.theory.divergence import kl, kl_rows
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, f_ls, f_wls, f_wls_alternating, fit_encoder, wls_encoder
+from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, sigma
+from tests import reference as ref
+
+F64_RTOL = 1e-12
+SOLVE_RTOL = 1e-10
+MP_RTOL = mp.mpf(10) ** -30
+
+# (T, N, d): T > N, T < N, and a square-ish case; d <= N - 2 (the bounds' regime)
+SHAPES = [(4, 5, 2), (6, 4, 1), (3, 6, 2)]
+
+
+def _task(seed, T, N):
+    rng = np.random.default_rng(seed)
+    Z = 1.5 * rng.standard_normal((T, N))
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    p = rng.uniform(0.05, 1.0, T)
+    return p / p.sum(), P
+
+
+TASKS = [(seed, *shape) for seed, shape in enumerate(SHAPES)]
+IDS = [f"T{T}N{N}d{d}" for _, T, N, d in TASKS]
+
+
+def _f(x) -> float:
+    return float(x)
+
+
+def close_f64(got, want, rtol, scale=None):
+    """float64 ``got`` against the mp ``want``: ``|got - want| <= rtol * max(|want|, scale)``."""
+    want = float(want)
+    s = max(abs(want), scale or 0.0, 1e-300)
+    assert abs(float(got) - want) <= rtol * s, (float(got), want, abs(float(got) - want) / s)
+
+
+def close_mp(got, want, scale=None):
+    with mp.workdps(60):
+        s = max(abs(want), mp.mpf(scale or 0), mp.mpf(10) ** -300)
+        assert abs(got - want) <= MP_RTOL * s, (mp.nstr(got, 20), mp.nstr(want, 20))
+
+
+def _rows(M):
+    """An mpmath matrix or a list of lists as a list of lists."""
+    if isinstance(M, mp.matrix):
+        return [[M[i, j] for j in range(M.cols)] for i in range(M.rows)]
+    return [list(r) for r in M]
+
+
+def _max_abs(X):
+    return max(abs(v) for r in X for v in r)
+
+
+# ------------------------------------------------------------------ divergence
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+def test_divergence(task):
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    F = np.random.default_rng(seed + 100).standard_normal((T, N))
+    want = ref.kl(p, P, F)
+    close_f64(kl(p, P, F), want, F64_RTOL)
+    for t, w in enumerate(ref.kl_rows(P, F)):
+        close_f64(kl_rows(P, F)[t], w, F64_RTOL, scale=1e-16)
+    close_mp(pr.kl_mp(p, P, F), want)
+
+
+# ------------------------------------------------------------------ spectra (item 2: the same centring)
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("reading", SIGMA_READINGS)
+def test_centred_logits_and_sigma(task, reading):
+    """spectra (float64) and precise (50 digits) centre L as the reference does, and agree with each other."""
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    want = ref.centred(p, P, reading)
+    scale = float(_max_abs(want))
+    got64 = centred_logits(p, P, reading)
+    gotmp = _rows(pr.centred_logits_mp(p, P, reading))
+    for t in range(T):
+        for o in range(N):
+            close_f64(got64[t, o], want[t][o], F64_RTOL, scale=scale)
+            close_mp(gotmp[t][o], want[t][o], scale=scale)
+            close_f64(got64[t, o], gotmp[t][o], F64_RTOL, scale=scale)  # float64 vs 50 digits directly
+    s = ref.singular_values(p, P, reading)
+    for j in range(1, len(s) + 2):
+        w = s[j - 1] if j <= len(s) else mp.mpf(0)
+        close_f64(sigma(p, P, j, reading), w, SOLVE_RTOL, scale=float(s[0]))
+        close_mp(pr.sigma_mp(p, P, j, reading), w, scale=s[0])
+
+
+# ------------------------------------------------------------------ every bound of the catalogue
+
+def _ref_bound(b, p, P, d, C=None):
+    kw = dict(b.kwargs)
+    if b.needs == "assumption2":
+        claim, form = b.claim.split(".")[0], b.claim.split("-")[-1]  # seed/draft, ls/wls/bound
+        if b.claim.startswith("seed."):
+            form = "ls" if b.claim == "seed.ls-bound" else "wls"
+        elif b.reading.startswith("min,"):
+            form = "min"
+        return ref.almost_rank_bound(claim, form, p, P, d, kw["sigma_reading"], kw.get("inf_reading", "global"))
+    form = {"seed.lookup-bound": "seed", "draft.lookup-theorem": "draft",
+            "draft.lookup-theorem+factor(1+2C)": "tight", "paper.theorem2+simplified-q": "simplified-q",
+            "paper.theorem2[constant=dtv]": "draft", "paper.theorem2[constant=4C]": "seed",
+            "paper.theorem2[simplified]": "simplified"}[b.name]
+    return ref.lookup_bound(form, p, P, d, C=C)
+
+
+def test_the_reference_covers_the_catalogue():
+    p, P = _task(0, 3, 4)
+    for b in CATALOGUE:
+        assert _ref_bound(b, p, P, 1, C=0.3) >= 0, b.name
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("b", CATALOGUE, ids=[b.name for b in CATALOGUE])
+def test_bound(task, b):
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    if b.needs == "assumption2":
+        want = _ref_bound(b, p, P, d)
+        close_f64(b.rhs(p, P, d), want, SOLVE_RTOL)
+        close_mp(pr.bound_mp(b.name, p, P, d), want)
+        return
+    for C, dd in ((0.3, d), (None, 20_000)):  # a chosen constant, and the default one (C < 1/2 at d = 2e4)
+        want = _ref_bound(b, p, P, dd, C=C)
+        assert mp.isfinite(want) and want > 0
+        got = b.fn(p, P, dd, **dict(b.kwargs), **({} if C is None else {"C": C}))
+        close_f64(got, want, F64_RTOL * 100)  # psi = log((N-1)/expm1(h)): a few more roundings
+        close_mp(pr.bound_mp(b.name, p, P, dd, C=C), want)
+    assert math.isinf(b.rhs(p, P, d)) and pr.bound_mp(b.name, p, P, d) == mp.inf  # C >= 1/2 at small d
+
+
+# ------------------------------------------------------------------ fits
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("reading", SIGMA_READINGS)
+def test_ls_fit(task, reading):
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    want = ref.ls_logits(p, P, d, reading)
+    scale = float(_max_abs(want))
+    got64 = f_ls(p, P, d, reading).F
+    with mp.workdps(60):  # LowRankMP.F is E W^T at the precision in force
+        gotmp = _rows(pr.f_ls_mp(p, P, d, reading).F)
+    for t in range(T):
+        for o in range(N):
+            close_f64(got64[t, o], want[t][o], SOLVE_RTOL, scale=scale)
+            close_mp(gotmp[t][o], want[t][o], scale=scale)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("reading", SIGMA_READINGS)
+def test_wls_closed_form(task, reading):
+    """draft.lemma-wls against the covariance-form normal equations, with W_U of f_ls[reading] (the `wls` map
+    for `uniform`, `wls-matched` for the others): the encoder for a given W_U, and the map's logits."""
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    W = f_ls(p, P, d, reading).W
+    want_E = ref.wls_encoder(P, W)
+    got_E = wls_encoder(P, W)
+    gotmp_E = _rows(pr.wls_encoder_mp(P, W))
+    sE = float(_max_abs(want_E))
+    for t in range(T):
+        for k in range(d):
+            close_f64(got_E[t, k], want_E[t][k], SOLVE_RTOL, scale=sE)
+            close_mp(gotmp_E[t][k], want_E[t][k], scale=sE)
+    want_F = ref.wls_logits(P, ref.ls_basis(p, P, d, reading))  # the span only: W_U of the reference
+    sF = float(_max_abs(want_F))
+    got_F = f_wls(p, P, d, W_U=W).F
+    fit = "wls" if reading == "uniform" else "wls-matched"
+    with mp.workdps(60):
+        gotmp_F = _rows(pr.f_wls_mp(p, P, d, W_U=pr.f_ls_mp(p, P, d, reading).W).F)
+    for t in range(T):
+        for o in range(N):
+            close_f64(got_F[t, o], want_F[t][o], SOLVE_RTOL, scale=sF)
+            close_mp(gotmp_F[t][o], want_F[t][o], scale=sF)
+    want_kl = ref.kl(p, P, want_F)
+    close_f64(fit_encoder(p, P, d, fit, reading).divergence(p, P), want_kl, SOLVE_RTOL)
+    close_mp(pr.fitted_divergence_mp(p, P, d, fit, reading), want_kl)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("reading", SIGMA_READINGS)
+def test_min_map(task, reading):
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    want = ref.min_divergence(p, P, d, reading)
+    close_f64(fit_encoder(p, P, d, "min", reading).divergence(p, P), want, SOLVE_RTOL)
+    close_mp(pr.fitted_divergence_mp(p, P, d, "min", reading), want)
+
+
+def _check_alternating(p, P, W, E, F, hist, reading, mp_side):
+    """The objective of the result is the reported one; E is the closed form for W (E-step fixed point);
+    one more W-step gains at most the last sweep's decrease (W-step near its fixed point)."""
+    want = ref.weighted_objective(p, P, F, reading)
+    if mp_side:
+        close_mp(hist[-1], want, scale=ref.weighted_objective(p, P, np.zeros_like(P), reading) * mp.mpf(10) ** -20)
+    else:
+        close_f64(hist[-1], want, SOLVE_RTOL, scale=1e-14)
+    F_e = ref.wls_logits(P, W)
+    sF = _max_abs(F_e)
+    for t in range(len(F)):
+        for o in range(len(F[0])):
+            if mp_side:
+                close_mp(F[t][o], F_e[t][o], scale=sF * mp.mpf(10) ** 5)  # the contract: 1e-25 relative
+            else:
+                close_f64(F[t][o], F_e[t][o], SOLVE_RTOL, scale=float(sF))
+    after = ref.weighted_objective(p, P, ref.w_step_logits(p, P, W, E, reading), reading)
+    last = hist[-2] - hist[-1] if len(hist) > 1 else 0
+    assert after >= want - max(10 * last, mp.mpf(1e-12) * want), (mp.nstr(after, 12), mp.nstr(want, 12))
+    return want
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("reading", ["pi-prior", "pi"])
+def test_alternating_fit_float64(task, reading):
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    lr, rep = f_wls_alternating(p, P, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading=reading)
+    want = _check_alternating(p, P, lr.W, lr.E, lr.F, [mp.mpf(h) for h in rep.history], reading, False)
+    assert want <= ref.weighted_objective(p, P, ref.wls_logits(P, ref.ls_basis(p, P, d, "uniform")), reading) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("reading", ["pi-prior", "pi"])
+def test_alternating_fit_50_digits(reading):
+    seed, T, N, d = TASKS[0]
+    p, P = _task(seed, T, N)
+    lr, rep = pr.f_wls_alternating_mp(p, P, d, iters=8, tol=0.0, reading=reading)
+    with mp.workdps(60):
+        _check_alternating(p, P, _rows(lr.W), _rows(lr.E), _rows(lr.F), list(rep.history), reading, True)
