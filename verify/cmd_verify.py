@@ -59,9 +59,12 @@ def run(args) -> int:
     if args.seed < 0:
         raise ValueError(f"`--seed` must be >= 0 (got {args.seed})")
     claims = select(args.claims) if (args.claims or not args.claims_from) else []
+    worker = None  # the runner's own worker, unless a user's claims file is given
     if args.claims_from:
         from aotmem.verify.registry import all_claims
-        from aotmem.verify.userclaims import load_claims
+        from aotmem.verify.userclaims import load_claims, run_any_key
+
+        worker = run_any_key
 
         builtin = {c.id for c in all_claims()}  # an id names one claim: a user's may not reuse a built-in one
         for path in args.claims_from:
@@ -89,7 +92,8 @@ def run(args) -> int:
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{workers} worker(s)"
     sys.stderr.write(f"aotmem verify: {len(claims)} claims, profile {args.profile}, seed {args.seed}, {where}\n")
     results, interrupted = run_claims(claims, profile=args.profile, seed=args.seed, progress=sys.stderr,
-                                      on_result=partial, workers=workers, scheduler=args.scheduler)
+                                      on_result=partial, workers=workers, scheduler=args.scheduler,
+                                      worker=worker)
     doc = doc_of(results, interrupted)
     print(table(results))
     print(f"wall time {doc['wall_s']:.1f} s" + (" (interrupted)" if interrupted else ""))

@@ -988,18 +988,17 @@ def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info
 
 
 def run_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
-    """Worker entry point (:func:`aotmem.verify.parallel.map_claims`): the result of claim ``key`` as a dict
-    (picklable); ``path``: the user's claims file that defines it (``aotmem verify --claims-from``), loaded in
-    the worker."""
+    """Worker entry point (:func:`aotmem.verify.parallel.map_claims`): the result of registered claim ``key`` as a
+    dict (picklable). A user's claim (``path``: its file) needs ``aotmem.verify.userclaims.run_any_key``, which
+    :func:`run_claims` takes as ``worker`` (the runner does not import the user-claims module: no import cycle)."""
     if path is not None:
-        from aotmem.verify.userclaims import run_user_key
-
-        return run_user_key(path, key, profile, seed)
+        raise ValueError(f"claim {key!r} comes from {path}: run it with worker=aotmem.verify.userclaims.run_any_key")
     return run_claim(get(key), profile=profile, seed=seed).as_dict()
 
 
 def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, progress=None,
-               on_result=None, workers: int = 1, scheduler: str | None = None) -> tuple[list[Result], bool]:
+               on_result=None, workers: int = 1, scheduler: str | None = None,
+               worker=None) -> tuple[list[Result], bool]:
     """Run ``claims``; returns ``(results, interrupted)``, results in the order of ``claims``.
 
     ``workers > 1`` runs claims in that many processes on this machine;
@@ -1034,7 +1033,8 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
         else:
             files = {c.key: c.file for c in claims if getattr(c, "file", None)}  # user claims: workers load the file
             costs = {c.key: c.cost for c in claims}
-            for d in map_claims(run_key, [c.key for c in claims], profile, seed, workers=workers, scheduler=scheduler,
+            for d in map_claims(worker or run_key, [c.key for c in claims], profile, seed, workers=workers,
+                                scheduler=scheduler,
                                 files=files, costs=costs):
                 report(Result(**d))
     except KeyboardInterrupt:

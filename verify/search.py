@@ -133,7 +133,7 @@ def explicit_of(recipe: dict) -> dict | None:
     return out
 
 
-def _with_S(r: dict) -> dict:
+def with_S(r: dict) -> dict:
     """``r`` with ``S`` = the length of the sequences its task has (``explicit_task``: ``N^S >= T``)."""
     T, N = len(r["logits"]), len(r["logits"][0])
     S = 1
@@ -361,7 +361,7 @@ class TaskSpace:
         out["weights"] = np.exp(lw).tolist()
         for i, p in enumerate(self.params):
             out[p.name] = p.decode(x[T + T * N + T + i], N, T)
-        return _with_S(out)
+        return with_S(out)
 
     def draw_params(self, rng, like: dict) -> dict:
         """``like`` with every parameter redrawn over its whole range (limits included; rows up to ``max_t``)."""
@@ -389,7 +389,7 @@ class TaskSpace:
         out = dict(like)
         out["logits"] = Z.tolist()
         out["weights"] = np.exp(lw).tolist()
-        return name, _with_S(out)
+        return name, with_S(out)
 
     def describe(self) -> dict:
         """The searched coordinates, for the evidence."""
@@ -561,7 +561,7 @@ def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 4
     improved = True
     while improved and tries < max_tries:
         improved = False
-        for c in map(_with_S, _candidates(best, params)):
+        for c in map(with_S, _candidates(best, params)):
             tries += 1
             if recipe_size(c) < recipe_size(best) and violates(c):
                 best, improved = c, True
@@ -590,7 +590,7 @@ def _hypothesis_shrink(r: dict, violates, tries: int, seed: int):  # noqa: ARG00
         c = dict(r)
         c["logits"] = [list(z) for z, _ in kept]
         c["weights"] = [ww for _, ww in kept]
-        return _with_S(c)
+        return with_S(c)
 
     def cond(choice):
         c = build(choice)
@@ -619,4 +619,4 @@ def is_valid_task(recipe: dict) -> bool:
     return isinstance(t, Task)
 
 
-__all__ += ["OptimResult", "recipe_key", "is_valid_task"]
+__all__ += ["OptimResult", "recipe_key", "is_valid_task", "with_S"]

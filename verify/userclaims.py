@@ -39,7 +39,7 @@ import json
 import math
 import operator
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -62,7 +62,7 @@ from aotmem.verify.recipes import (
 )
 from aotmem.verify.registry import KINDS, KL_ATOL, KL_RTOL, SENSES, Claim, Evaluation
 from aotmem.verify.params import Param
-from aotmem.verify.search import FAMILIES, LOGIT_BOX, LOGW_BOX, TaskSpace, _with_S
+from aotmem.verify.search import FAMILIES, LOGIT_BOX, LOGW_BOX, TaskSpace, with_S
 
 __all__ = ["Range", "log_range", "int_range", "claim", "UserClaim", "UserEntry", "TASK_KINDS", "TASK_GROUPS",
            "check", "assert_holds", "load_claims", "run_user_key"]
@@ -304,7 +304,7 @@ class _Space(TaskSpace):
         lw = np.clip(lw - lw.max(), -LOGW_BOX, 0.0)
         out = dict(like)  # the parameters are like's: the runner redraws them (TaskSpace.draw_params)
         out["logits"], out["weights"] = Z.tolist(), np.exp(lw).tolist()
-        return name, _with_S(out)
+        return name, with_S(out)
 
 
 def _d_limits(regime_obj, d_range):
@@ -601,7 +601,7 @@ def check(claim, *, profile: str = "quick", seed: int = 0, reading: str | None =
 
 def explain(res) -> str:
     """A Hypothesis-style account of a result that is not ``holds``: the shrunk counterexample, both sides."""
-    lines = [f"{res.key}: {res.verdict}" + (f" (float64 only, not re-checked)" if _unchecked(res) else "")
+    lines = [f"{res.key}: {res.verdict}" + (" (float64 only, not re-checked)" if _unchecked(res) else "")
              + f"  [profile seed {res.seed}]"]
     cx = res.counterexample
     if cx:
@@ -689,6 +689,13 @@ def load_claims(path) -> list[UserEntry]:
         raise ValueError(f"`--claims-from` {path}: claim ids defined twice: {dup}")
     _LOADED[key] = out
     return out
+
+
+def run_any_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
+    """Worker entry point for a run that mixes registered claims and a user's (``run_claims(worker=...)``)."""
+    from aotmem.verify.runner import run_key
+
+    return run_key(key, profile, seed) if path is None else run_user_key(path, key, profile, seed)
 
 
 def run_user_key(path: str, key: str, profile: str, seed: int) -> dict:
