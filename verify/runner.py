@@ -922,9 +922,11 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             notes.append(f"time budget hit, {res.skipped} skipped")
         if limits_info and limits_info.get("tight_along"):
             notes.insert(0, "tight: margin -> 0 along " + ", ".join(t["direction"] for t in limits_info["tight_along"]))
-        if tight_mp is not None:
+        if tight_mp is not None and tight_mp.get("decision") is not None:
             notes.append(f"tightest margin at {tight_mp.get('dps')} digits: {tight_mp.get('margin')} "
-                         f"({tight_mp.get('decision') or tight_mp.get('note')})")
+                         f"({tight_mp['decision']})")
+        elif tight_mp is not None:
+            notes.append(f"tightest margin in float64 only: {tight_mp.get('note')}")
         res.reason = "; ".join(notes)
     _tally(res, claim, search, families_used, optim_info, extra, tight_mp)  # again: the shrink's evaluations count too
     res.wall_s = time.perf_counter() - t0

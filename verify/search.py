@@ -306,6 +306,8 @@ class TaskSpace:
     extras : tuple of ``(key, lo, hi, scale)``
         The older spelling of ``params`` (converted to :class:`Param`).
     max_t : largest number of rows of a family instance.
+    rank_key : the parameter that plays the rank ``d`` for the families (``d_claim`` where ``d`` is a
+        generator's knob).
     rows_at_least_d : family instances have ``T >= d`` rows (the rank-d fits need it; the
         look-up claims' ``d`` is an embedding width, not a rank of the task).
     names : the families used.
@@ -316,6 +318,7 @@ class TaskSpace:
     max_t: int = 8
     rows_at_least_d: bool = True
     names: tuple = tuple(FAMILIES)
+    rank_key: str = "d"  # the parameter the families' rank-d structure (near-rank, flat-tail) follows
 
     def __post_init__(self) -> None:
         ps = tuple(as_param(p) for p in tuple(self.params) + tuple(self.extras))
@@ -373,7 +376,7 @@ class TaskSpace:
 
     def family_rows(self, rng, like: dict) -> int:
         """A number of rows for family instances like ``like``: small first (the sharp cases need few rows)."""
-        d = int(like.get("d", 1))
+        d = int(like.get(self.rank_key, 1))
         tmin = max(1, d) if self.rows_at_least_d else 1
         return int(min(tmin + rng.geometric(0.45) - 1, max(tmin, self.max_t)))
 
@@ -383,7 +386,7 @@ class TaskSpace:
         The parameters are ``like``'s: :meth:`draw_params` redraws them (once per chunk).
         """
         N = len(like["logits"][0])
-        d = int(like.get("d", 1))
+        d = int(like.get(self.rank_key, 1))
         T = self.family_rows(rng, like) if T is None else T
         name, Z, lw = family_tasks(rng, T, N, min(d, N - 1), self.names)
         out = dict(like)

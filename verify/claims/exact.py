@@ -30,6 +30,8 @@ from aotmem.verify.recipes import (
 from aotmem.theory.precise import f_ls_mp, prop3_divergence_rate_mp
 from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.params import Param
+from aotmem.verify.search import TaskSpace
 
 # ----------------------------------------------------- seed.zero-divergence --
 # Numerical rank of the centred L: singular values below this times sigma_1
@@ -55,12 +57,19 @@ def _zero_recipes(draw, profile="quick"):
     return r
 
 
+# The only-if readings' d: any d below the rank of a generic task, 1 <= d <= min(N - 2, T - 1); searched with
+# the task (families, optimiser), the families' rank-d structure following d_claim (sigma_(d+1) -> 0 is where
+# the certificate is tight).
+D_CLAIM = Param("d_claim", 1, lambda N, T: max(1, min(N - 2, T - 1)), "lin-int", note="1 <= d <= min(N-2, T-1)")
+ONLY_IF_SPACE = TaskSpace(params=(D_CLAIM,), rank_key="d_claim")
+
+
 @st.composite
 def _zero_only_if_recipes(draw, profile="quick"):
     """Dirichlet or explicit tasks (centred L of full rank min(T, N-1)) with ``d_claim`` below that rank."""
     r = draw(dirichlet_recipes(profile, min_n=3) if draw(st.booleans()) else explicit_recipes(profile))
     T = r["N"] ** r["S"] if r["kind"] == "dirichlet" else len(r["logits"])
-    r["d_claim"] = draw(st.integers(1, max(1, min(r["N"] - 2, T - 1))))
+    r["d_claim"] = draw(D_CLAIM.strategy(r["N"], T))
     return r
 
 
@@ -127,7 +136,7 @@ register(Claim(
 register(Claim(
     id="seed.zero-divergence", reading="only-if", source="seed", kind="bound",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) > d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) > 0",
-    instances=_zero_only_if_recipes, evaluate=_zero_only_if, describe=describe,
+    instances=_zero_only_if_recipes, evaluate=_zero_only_if, describe=describe, space=ONLY_IF_SPACE,
     regime=_ZERO_REGIME + f"; evaluated where sigma_(d+1) >= {ZERO_SIGMA_MIN:g}. The optimiser's value is an "
                           "upper bound on the infimum: this searches for a counterexample, it certifies nothing",
     cost="expensive",
@@ -135,7 +144,7 @@ register(Claim(
 register(Claim(
     id="seed.zero-divergence", reading="only-if,certified", source="seed", kind="bound",
     statement=r"\mathrm{rank}\, L(I - \tfrac1N 11^T) > d \Rightarrow \min_{f \in L(N,S,d)} d_{KL}(\pi, f) \ge lb > 0",
-    instances=_zero_only_if_recipes, evaluate=_zero_only_if_certified, describe=describe,
+    instances=_zero_only_if_recipes, evaluate=_zero_only_if_certified, describe=describe, space=ONLY_IF_SPACE,
     regime=_ZERO_REGIME + f"; sigma_(d+1) >= {ZERO_SIGMA_MIN:g}; the optimiser-free lower bound "
                           "theory.exact.rank_lower_bound (Pinsker + Eckart-Young) must be positive; instances "
                           "where it is 0 (inconclusive) are outside",
