@@ -211,3 +211,19 @@ def test_a_holds_tight_in_a_limit_says_so():
     assert any(a.startswith("d -> ") for a in along) and res.reason.startswith("tight: margin -> 0 along")
     assert res.evidence["optimisation"]["moved"]  # the optimiser moved the claim's parameters (d, wseed)
     assert set(res.evidence["space"]["params"]) == {"d", "wseed"}
+
+
+def test_the_search_goes_on_past_a_violation_extended_precision_does_not_confirm():
+    """x = 5 is violated in float64 only (rounding, says the re-check); x >= 900 truly: the verdict is fails there."""
+    def evaluate(r):
+        return Evaluation(2.0 if r["x"] == 5 or r["x"] >= 900 else 0.5, 1.0, atol=0.0, rtol=0.0)
+
+    def recheck(r, ev):
+        return {"confirmed": r["x"] >= 900, "method": "mpmath", "dps": 50}
+
+    claim = dataclasses.replace(_claim(evaluate, examples=({"x": 5},)), recheck=recheck)
+    res = run_claim(claim, max_examples=400)
+    assert res.verdict == "fails" and res.counterexample["recipe"]["x"] >= 900
+    only_rounding = dataclasses.replace(claim, evaluate=lambda r: evaluate({"x": 5 if r["x"] == 5 else 0}))
+    res = run_claim(only_rounding, max_examples=50)
+    assert res.verdict == "holds" and "not confirmed" in res.reason and res.evidence["unconfirmed"]

@@ -432,10 +432,16 @@ def _relative(ev: Evaluation) -> Evaluation:
     return replace(ev, atol=SUSPECT_ATOL, rtol=MP_RTOL)
 
 
+# An instance violated in float64 whose extended-precision re-check did not confirm the violation carries
+# this mark in its detail: it no longer counts as a violation, and the search goes on (up to MAX_ROUNDS times).
+NOT_CONFIRMED = "float64_violation_not_confirmed"
+MAX_ROUNDS = 3
+
+
 def _is_violation(claim: Claim, ev) -> bool:
     """A violation that refutes the claim: any for bounds and identities; for an existence claim, a certified one."""
     return (isinstance(ev, Evaluation) and ev.outside is None and ev.violated
-            and (claim.kind != "construction" or ev.certified))
+            and (claim.kind != "construction" or ev.certified) and not ev.detail.get(NOT_CONFIRMED))
 
 
 def _violates(claim: Claim, search: _Search, floor: float = 0.0, judge=lambda e: e):
@@ -716,6 +722,10 @@ def _tightest_at_dps(claim: Claim, search: _Search) -> dict | None:
     except Exception as exc:  # reported, never taken as a decision
         return {"decision": None, "note": f"re-check raised {exc.__class__.__name__}: {exc}"}
     out = {k: rc.get(k) for k in ("lhs", "rhs", "margin", "decision", "dps", "method", "note")}
+    if out["decision"] == "unresolved":  # the two sides agree to the working resolution: a margin of 0, not its sign
+        out["rel_margin"] = 0.0
+        out["note"] = (out["note"] or "") + "the two sides agree to the re-check's resolution"
+        return out
     try:
         with mpmath.workdps(60):
             scale = max(abs(mpmath.mpf(rc["lhs"])), abs(mpmath.mpf(rc["rhs"])))
@@ -760,66 +770,96 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             n_sample = SAMPLE_ONLY_FULL
     rng = np.random.default_rng(claim_seed(seed, claim.key))
 
-    violation = _sampling(claim, search, n_sample, seed, profile)
-    found = (violation.recipe, violation.ev, "sampling") if violation else None
-    sampling_shrink = violation.shrink_evaluations if violation else None
-    families_used: dict = {}
-    optim_info: dict = {"starts": 0, "evaluations": 0, "best": None}
-    if found is not None and not only_sampling:
-        # the claim's own generators make large instances; the families make small ones: look there
-        # for a smaller counterexample before shrinking (the smallest that can be found is the one to keep)
-        try:
-            hit, families_used = _families(claim, search, prof["families"][cost], rng, profile)
-        except _Budget:
-            hit = None
-        if hit is not None:
-            ex = explicit_of(found[0])
-            if ex is None or recipe_size(hit[0]) < recipe_size(ex):
-                found = (*hit, "families")
-                sampling_shrink = None
-    if not only_sampling and found is None:
-        try:
-            n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
-            hit, families_used = _families(claim, search, n_fam, rng, profile)
-            if hit:
-                found = (*hit, "families")
-            else:
-                k = BATCHED_FAMILIES if claim.batch is not None else 1  # the ES evaluates one batch a generation
-                hit, optim_info = _optimisation(claim, search, prof["starts"][cost] * (2 if k > 1 else 1),
-                                                prof["evals"][cost] * k, prof["polish"][cost], rng)
-                if hit:
-                    found = (*hit, "optimisation")
-        except _Budget:
-            pass
-
-    refused_info = None
-    if found is None and search.refused:
-        hit, refused_info = _decide_refused(claim, search)
-        if hit is not None:
-            found = hit
-    elif search.refused:
-        refused_info = {"refused": len(search.refused), "decided": 0, "undecided": len(search.refused),
-                        "violated": 0, "why_undecided": "not needed: the claim already failed"}
-
-    relative = False
-    if found is None and search.suspects:
-        hit = _resolve_suspects(claim, search, SUSPECTS[profile])
-        if hit is not None:
-            found, relative = hit, True
-
-    limits_info, tight_mp, mp_violation = None, None, None
-    if found is None and not only_sampling and claim.space is not None:
-        try:
-            hit, limits_info = _limits(claim, search)
+    finalised = None  # (r2, e2, info) of a violation, once shrunk and re-checked
+    unconfirmed_rounds: list = []
+    for _round in range(MAX_ROUNDS):
+        violation = _sampling(claim, search, n_sample, seed, profile)
+        found = (violation.recipe, violation.ev, "sampling") if violation else None
+        sampling_shrink = violation.shrink_evaluations if violation else None
+        families_used: dict = {}
+        optim_info: dict = {"starts": 0, "evaluations": 0, "best": None}
+        if found is not None and not only_sampling:
+            # the claim's own generators make large instances; the families make small ones: look there
+            # for a smaller counterexample before shrinking (the smallest that can be found is the one to keep)
+            try:
+                hit, families_used = _families(claim, search, prof["families"][cost], rng, profile)
+            except _Budget:
+                hit = None
             if hit is not None:
-                found = (*hit, "limits")
+                ex = explicit_of(found[0])
+                if ex is None or recipe_size(hit[0]) < recipe_size(ex):
+                    found = (*hit, "families")
+                    sampling_shrink = None
+        if not only_sampling and found is None:
+            try:
+                n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
+                hit, families_used = _families(claim, search, n_fam, rng, profile)
+                if hit:
+                    found = (*hit, "families")
+                else:
+                    k = BATCHED_FAMILIES if claim.batch is not None else 1  # the ES evaluates one batch a generation
+                    hit, optim_info = _optimisation(claim, search, prof["starts"][cost] * (2 if k > 1 else 1),
+                                                    prof["evals"][cost] * k, prof["polish"][cost], rng)
+                    if hit:
+                        found = (*hit, "optimisation")
+            except _Budget:
+                pass
+
+        refused_info = None
+        if found is None and search.refused:
+            hit, refused_info = _decide_refused(claim, search)
+            if hit is not None:
+                found = hit
+        elif search.refused:
+            refused_info = {"refused": len(search.refused), "decided": 0, "undecided": len(search.refused),
+                            "violated": 0, "why_undecided": "not needed: the claim already failed"}
+
+        relative = False
+        if found is None and search.suspects:
+            hit = _resolve_suspects(claim, search, SUSPECTS[profile])
+            if hit is not None:
+                found, relative = hit, True
+
+        limits_info, tight_mp, mp_violation = None, None, None
+        if found is None and not only_sampling and claim.space is not None:
+            try:
+                hit, limits_info = _limits(claim, search)
+                if hit is not None:
+                    found = (*hit, "limits")
+            except _Budget:
+                pass
+        if found is None:
+            tight_mp = _tightest_at_dps(claim, search)
+            if tight_mp is not None and tight_mp.get("decision") == "violated":
+                # float64 rounding hid it: the tightest instance is violated at 50 digits, by more than the tolerance
+                mp_violation = search.tight
+        if found is None or mp_violation is not None:
+            break
+        recipe, ev, method = found
+        try:
+            finalised = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative,
+                                            sampling_shrink if method == "sampling" else None)
+            if finalised[0] is None and not relative and _relative(ev).violated:
+                # below float64's absolute tolerance: decided at 50 digits with the suspects' tolerance instead
+                again = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), True,
+                                            sampling_shrink if method == "sampling" else None)
+                if again[0] is not None:
+                    finalised, relative = again, True
         except _Budget:
-            pass
-    if found is None:
-        tight_mp = _tightest_at_dps(claim, search)
-        if tight_mp is not None and tight_mp.get("decision") == "violated":
-            # float64 rounding hid it: the tightest instance is violated at 50 digits, by more than the tolerance
-            mp_violation = search.tight
+            finalised = (recipe, ev, {"found_as": recipe, "shrink_evaluations": 0,
+                                      "shrunk": "not shrunk: the time budget was spent before shrinking",
+                                      "recheck": recheck_record({"confirmed": None, "method": "none",
+                                                                 "note": "time budget spent before the re-check"}, ev)})
+        if finalised[0] is not None:
+            break
+        # a float64 violation that extended precision does not confirm is rounding: mark it (and the smaller
+        # candidates that were not confirmed either) and search on, instead of stopping at it
+        unconfirmed_rounds.append(finalised[2].get("recheck"))
+        for r in [recipe] + [u["recipe"] for u in finalised[2].get("unconfirmed") or []]:
+            e = search.cache.get(recipe_key(r))
+            if isinstance(e, Evaluation):
+                e.detail[NOT_CONFIRMED] = True
+        found, finalised = None, None
 
     res = _base(claim, "holds", seed)
     judged = search.judged()
@@ -872,15 +912,7 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
                       "counterexample: nothing certifies that no object reaches the claim there")
     elif found is not None:
         recipe, ev, method = found
-        try:
-            r2, e2, info = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative,
-                                               sampling_shrink if method == "sampling" else None)
-        except _Budget:
-            r2, e2, info = recipe, ev, {"found_as": recipe, "shrink_evaluations": 0,
-                                        "shrunk": "not shrunk: the time budget was spent before shrinking",
-                                        "recheck": recheck_record({"confirmed": None, "method": "none",
-                                                                   "note": "time budget spent before the re-check"},
-                                                                  ev)}
+        r2, e2, info = finalised
         if r2 is None:
             res.reason = ("a float64 violation was not confirmed in extended precision (rounding): "
                           + json.dumps(info["recheck"])[:300])
@@ -909,6 +941,10 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
             res.reason = "no instance evaluated within the time budget"
     else:
         notes = []
+        if unconfirmed_rounds:
+            notes.append(f"{len(unconfirmed_rounds)} float64 violation(s) not confirmed in extended precision "
+                         f"(rounding), searched on past them: {json.dumps(unconfirmed_rounds[0])[:200]}")
+            res.evidence["unconfirmed"] = unconfirmed_rounds
         if refused_info and refused_info.get("decided"):
             notes.append(f"{refused_info['decided']} instances float64 refused (ill-conditioned) decided at 50 digits")
         if refused_info and refused_info.get("undecided"):
