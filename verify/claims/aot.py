@@ -23,6 +23,7 @@ from aotmem.theory.divergence import kl
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.targets import rank_d_target
 from aotmem.theory.task import all_sequences
+from aotmem.verify.params import Param
 from aotmem.verify.recheck import exact_integers
 from aotmem.verify.recipes import describe, full_support_recipes, limits, rng_of, task_from
 from aotmem.verify.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
@@ -38,14 +39,21 @@ AOT_RANK_RTOL = 1e-10
 PROP1_MAX_ITER = 300
 
 
+# The statement is about every AoT: any number of heads (searched 0..16) and any weight scale (searched over
+# four decades, small weights: near-uniform attention; large: near-hard attention), stated once here.
+AOT_HEADS = Param("H", 0, 16, "lin-int", note="heads")
+AOT_WSCALE = Param("wscale", 1e-2, 1e2, "log", note="scale of the Gaussian weights")
+
+
 @st.composite
 def aot_recipes(draw, profile="quick"):
     """A full-support task and a random AoT of width ``d`` (``H`` heads of ``d_h <= d``)."""
     r = draw(full_support_recipes(profile))
+    T = r["N"] ** r["S"] if r["kind"] != "explicit" else len(r["logits"])
     r["d_model"] = draw(st.integers(1, max(1, r["N"] - 2)))
-    r["H"] = draw(st.integers(0, 3))
+    r["H"] = draw(AOT_HEADS.strategy(r["N"], T))
     r["d_h"] = draw(st.integers(1, r["d_model"]))
-    r["wscale"] = draw(st.sampled_from([1.0, 0.3, 3.0]))
+    r["wscale"] = draw(AOT_WSCALE.strategy(r["N"], T))
     r["fseed"] = draw(st.integers(0, 2**16 - 1))
     return r
 
