@@ -9,7 +9,7 @@ What the statement quantifies over, and so what the search moves (``Construction
 - ``eps`` on a log scale over ``EPS_RANGE`` (the theorem allows any ``eps`` in ``(0, 1)``; ``eps -> 0`` keeps
   every sequence and the bound is an equality ``0 <= 0``), including ``eps`` at the edge of a ``T_eps`` jump
   (the mass left out equal to ``eps``, where the proof's ``sum_{t dropped} p(t) <= eps`` is tight);
-- the widths ``d`` (``1 .. N + 1``; ``d >= N`` allowed) and ``d_h`` (``1 .. d + 1``; ``d_h > d`` allowed),
+- the widths ``d`` (``1 .. N``: the rank-d targets need ``d <= N``; ``d = N - 1, N`` reach every task) and ``d_h`` (``1 .. d + 1``; ``d_h > d`` allowed),
   ``H`` following the theorem (``H = ceil((T_eps - d)/d_h)``);
 - the construction's draw ``cseed`` and ``W_QK`` kind ``qk`` (design choices of the witness).
 
@@ -399,7 +399,7 @@ class ConstructionSpace:
     """The construction claims' search space (the interface of :class:`aotmem.verify.search.TaskSpace`).
 
     ``x = [TaskSpace coordinates of the task and log eps, d, d_h, cseed]``: ``d``, ``d_h`` and the draw are
-    coordinates the optimiser moves (rounded to integers, ``d`` in ``1 .. N + 1``, ``d_h`` in ``1 .. d + 1``,
+    coordinates the optimiser moves (rounded to integers, ``d`` in ``1 .. N``, ``d_h`` in ``1 .. d + 1``,
     ``cseed`` in ``0 .. 2^16 - 1``: a move there is a new draw). ``design`` is the primed design the
     worst-direction families are built against (``balanced``: the package's witness; ``gaussian``: the proof's).
     """
@@ -425,7 +425,7 @@ class ConstructionSpace:
     def decode(self, x: np.ndarray, like: dict) -> dict:
         out = self._task_space.decode(np.asarray(x[:-3]), like)
         N = out["N"]
-        d = int(min(max(round(float(x[-3])), 1), N + 1))
+        d = int(min(max(round(float(x[-3])), 1), N))
         out["d"] = d
         out["d_h"] = int(min(max(round(float(x[-2])), 1), d + 1))
         out["cseed"] = int(min(max(round(float(x[-1])), 0), 2**16 - 1))
