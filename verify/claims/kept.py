@@ -286,6 +286,19 @@ KEPT = {
         {'H': 1, 'N': 7, 'S': 2, 'T0': 7, 'd': 7, 'qk': 'rank1', 'seed': 7},
     'paper.lemma2+S>=2+d<=N+S-2[construction=draw_primed]':
         {'H': 1, 'N': 6, 'S': 2, 'T0': 6, 'd': 6, 'qk': 'rank1', 'seed': 6},
+    # the proof's own T* (Gaussian primed draw, one draw) breaks the as-written bound (issue 20): lhs 7.45 > rhs 7.28
+    'paper.theorem1[as-written,construction=proof,target=f_ls]':
+        {'N': 3,
+         'S': 2,
+         'cseed': 35782,
+         'd': 1,
+         'd_h': 1,
+         'eps': 0.001875843263026677,
+         'kind': 'explicit',
+         'logits': [[5.0, 0.0, 0.0], [0.0, 40.0, 0.0], [0.0, -40.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+         'qk': 'rank1',
+         'seed': 0,
+         'weights': [0.006, 0.9, 0.8, 1.0, 0.8]},
     # (paper.theorem1[as-written,target=optimal]'s miss N=10, S=2, d=7, d_h=2, cseed=266 left this list: since the
     # constructor's balanced design it needs H = 4 > 1 heads there, outside the theorem's regime, so not a miss)
 }
