@@ -52,3 +52,12 @@ def test_a_missing_gpu_backend_is_one_line_and_status_2(script, capsys):
 
 def test_gpu_script_parses():
     assert subprocess.run(["bash", "-n", str(BENCH / "gpu_run.sh")]).returncode == 0
+
+
+def test_bench_small_construct_agrees_with_construct(tmp_path, capsys):
+    bench = importlib.import_module("bench_small_construct")
+    out = tmp_path / "rows.json"
+    assert bench.main(["--cases", "N3S2", "--instances", "20", "--repeat", "1", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["batched"] == 20 and row["max_rel_diff"] <= bench.AGREE_RTOL
+    assert "N3S2" in capsys.readouterr().out
