@@ -22,15 +22,16 @@ def test_batch_agrees_with_construct(N, S, d, d_h, eps):
         assert b.max_rel_logit_error <= 1e-6
 
 
-def test_shapes_the_batch_does_not_cover_fall_back_to_construct():
-    # d = 3 > N - 1 = 2 with n_last small: the plan needs more heads than the paper's count, or fixes the skip
-    tasks = [dirichlet_task(3, 2, seed=k) for k in range(3)]
-    targets = [svd_target(t, 3) for t in tasks]
-    out = construct_batch(tasks, targets, 3, 1, 0.0, qk="full", seed=0)
+@pytest.mark.parametrize("N, S, d, d_h", [(3, 2, 2, 3), (2, 3, 3, 1)])
+def test_shapes_the_batch_does_not_cover_fall_back_to_construct(N, S, d, d_h):
+    # these plans need more heads than the paper's count (d_h > d adds only d; N + S <= d + 1 shares the constant)
+    tasks = [dirichlet_task(N, S, seed=k) for k in range(3)]
+    targets = [svd_target(t, d) for t in tasks]
+    out = construct_batch(tasks, targets, d, d_h, 0.0, qk="full", seed=0)
     for t, g, b in zip(tasks, targets, out):
-        if isinstance(b, SmallConstruction) and not b.batched:
-            rep = construct(t, g, 3, 1, 0.0, qk="full", seed=0).report
-            assert b.kl_model == rep.kl_model
+        assert isinstance(b, SmallConstruction) and not b.batched
+        rep = construct(t, g, d, d_h, 0.0, qk="full", seed=0).report
+        assert rep.H > rep.H_paper and (b.kl_model, b.H) == (rep.kl_model, rep.H)
 
 
 def test_singular_shape_is_refused_with_a_typed_error_for_every_instance():
