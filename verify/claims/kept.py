@@ -299,6 +299,20 @@ KEPT = {
          'qk': 'rank1',
          'seed': 0,
          'weights': [0.006, 0.9, 0.8, 1.0, 0.8]},
+    # ... and with the optimal target: shrunk from a realisable worst-direction task (F of rank 1 against the
+    # Gaussian draw's kept system, eps at the edge of its T_eps jump), lhs 0.0815 > rhs 0.0771 (issue 20)
+    'paper.theorem1[as-written,construction=proof,target=optimal]':
+        {'N': 2,
+         'S': 2,
+         'cseed': 94,
+         'd': 1,
+         'd_h': 1,
+         'eps': 0.0032571,
+         'kind': 'explicit',
+         'logits': [[0.0, 5.0], [5.0, 0.0], [2.0, 0.0]],
+         'qk': 'rank1',
+         'seed': 0,
+         'weights': [1.0, 1.0, 0.006]},
     # (paper.theorem1[as-written,target=optimal]'s miss N=10, S=2, d=7, d_h=2, cseed=266 left this list: since the
     # constructor's balanced design it needs H = 4 > 1 heads there, outside the theorem's regime, so not a miss)
 }
