@@ -340,12 +340,12 @@ def build_construction(recipe, target="optimal", variant="paper"):
                                variant=variant, qk=recipe.get("qk", "rank1"), seed=recipe.get("cseed", 0))
 
 
-def exists_evaluate(which, factor, sides=theorem1_sides, variant="paper"):
+def _exists_evaluate(which, factor, sides=theorem1_sides, variant="paper"):
     """An existence reading's ``evaluate``: the best of the package's witnesses (construction_space.best_witness)."""
     return lambda recipe: best_witness(recipe, which, factor, sides, variant)
 
 
-def proof_reading(which, factor):
+def _proof_reading(which, factor):
     """A ``construction=proof`` reading's ``evaluate``: the bound on the proof's own T* (Gaussian draw)."""
     inner = proof_evaluate(which, factor)
     return lambda recipe: inner(recipe)
@@ -380,13 +380,13 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
     register(Claim(
         id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="construction",
         statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}"),
-        instances=_theorem1_recipes, evaluate=exists_evaluate(_target_name, 1), describe=describe,
+        instances=_theorem1_recipes, evaluate=_exists_evaluate(_target_name, 1), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_EXISTS + _T1_SEARCH, space=CONSTRUCTION_SPACE,
     ))
     register(Claim(
         id="paper.theorem1+factor2", reading=f"target={_target_name}", source="paper", kind="construction",
         statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}"),
-        instances=_theorem1_recipes, evaluate=exists_evaluate(_target_name, 2), describe=describe,
+        instances=_theorem1_recipes, evaluate=_exists_evaluate(_target_name, 2), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_EXISTS + _T1_SEARCH, space=CONSTRUCTION_SPACE,
         corrects=f"paper.theorem1[as-written,target={_target_name}]",
     ))
@@ -394,7 +394,7 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
         id="paper.theorem1", reading=f"as-written,construction=proof,target={_target_name}", source="paper",
         kind="bound", statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}")
         .replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:"),
-        instances=_theorem1_recipes, evaluate=proof_reading(_target_name, 1), describe=describe,
+        instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 1), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
         recheck=recheck_proof(_target_name, 1),
     ))
@@ -402,7 +402,7 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
         id="paper.theorem1+factor2", reading=f"construction=proof,target={_target_name}", source="paper",
         kind="bound", statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}")
         .replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:"),
-        instances=_theorem1_recipes, evaluate=proof_reading(_target_name, 2), describe=describe,
+        instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 2), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
         recheck=recheck_proof(_target_name, 2),
         corrects=f"paper.theorem1[as-written,construction=proof,target={_target_name}]",
@@ -439,7 +439,7 @@ _SEED_AOT_REGIME = ("Assumption 2; seed variant of theory.construct (skip fixed)
 register(Claim(
     id="seed.theorem-aot", reading="C=paper", source="seed", kind="construction",
     statement=_SEED_AOT_STMT.replace("{k}", ""), instances=_theorem1_recipes,
-    evaluate=exists_evaluate("optimal", 1, seed_aot_sides, "seed"), space=CONSTRUCTION_SPACE,
+    evaluate=_exists_evaluate("optimal", 1, seed_aot_sides, "seed"), space=CONSTRUCTION_SPACE,
     examples=({"kind": "almost-rank", "N": 3, "S": 2, "d": 1, "sigma": 0.0, "decay": 0.5, "prior": "uniform",
                "d_h": 1, "eps": 0.5, "qk": "rank1", "cseed": 13614, "seed": 1},),  # found by the full profile
     describe=describe, cost="expensive", regime=_SEED_AOT_REGIME + _T1_EXISTS + _T1_SEARCH,
@@ -447,7 +447,7 @@ register(Claim(
 register(Claim(
     id="seed.theorem-aot+factor2", reading="C=paper", source="seed", kind="construction",
     statement=_SEED_AOT_STMT.replace("{k}", "2"), instances=_theorem1_recipes,
-    evaluate=exists_evaluate("optimal", 2, seed_aot_sides, "seed"), space=CONSTRUCTION_SPACE,
+    evaluate=_exists_evaluate("optimal", 2, seed_aot_sides, "seed"), space=CONSTRUCTION_SPACE,
     describe=describe, cost="expensive", regime=_SEED_AOT_REGIME + _T1_EXISTS + _T1_SEARCH,
     corrects="seed.theorem-aot[C=paper]",
 ))
