@@ -138,3 +138,37 @@ def test_the_construction_claims_have_their_spaces_and_kinds():
                 "paper.theorem1+factor2[construction=proof,target=optimal]"):
         c = get(key)
         assert c.kind == "bound" and c.space.design == "gaussian" and c.recheck is not None
+
+
+# Found by the worst-direction families (issue 20): with surplus unknown rows (d_h = 3 > d = 2, H = 1: 4 rows for
+# T_eps = 3) the constructor's equilibrated minimum-norm solve extrapolates with (D M_1)^+ D, not the M_1^+ that C
+# is computed with, and the built T* breaks even the factor-2 bound (ratio 3.3 to the eps term).
+SURPLUS = {"kind": "explicit", "N": 3, "S": 2, "seed": 0, "d": 2, "d_h": 3, "eps": 0.00042698620716179056,
+           "qk": "rank1", "cseed": 5,
+           "logits": [[-0.33096055051018064, -0.0, 0.33096055051018064], [3.1350388581345063, 0.0, -3.1350388581345063],
+                      [-2.535507380665517, -0.0, 2.535507380665517], [-3.013548151541237, -0.0, 3.013548151541237]],
+           "weights": [0.6530984422843465, 1.0, 0.0010402484973394855, 0.7821191576728203]}
+
+
+def test_surplus_rows_the_constructors_solve_is_not_the_one_C_measures():
+    c = proof_construction(SURPLUS, "f_ls")
+    rep = c.report
+    assert rep.unknown_rows == rep.T_eps + 1  # one surplus row: M_1 is not square
+    assert (rep.kl_model - rep.kl_target) > 2.5 * (rep.rhs - rep.kl_target)  # past the factor 2
+    # the proof readings judge square systems only: this instance is outside, with the reason
+    ev = evaluate("paper.theorem1+factor2[construction=proof,target=f_ls]", SURPLUS)
+    assert ev.outside is not None and "not square" in ev.outside
+    # with the left inverse the constructor really uses, (D M_1)^+ D, the extrapolation is the model's own
+    from aotmem.theory.aot import AoTShape
+    from aotmem.theory.construct import draw_primed, head_features
+    from aotmem.verify.recipes import task_from
+
+    task = task_from(SURPLUS)
+    primed = draw_primed(AoTShape(N=3, S=2, d=2, H=rep.H, d_h=rep.d_h), qk="rank1", embedding="gaussian", seed=5)
+    M = np.asarray(head_features(primed, task.seqs))
+    kept = np.asarray(c.kept)
+    D = 1.0 / np.linalg.norm(M[:, kept], axis=1)
+    G = np.linalg.pinv(D[:, None] * M[:, kept]) @ (D[:, None] * M)
+    F1 = c.kept_target
+    assert np.allclose(c.model.logits(task.seqs), G.T @ F1, atol=1e-8)
+    assert not np.allclose(np.linalg.pinv(M[:, kept]) @ M, G, atol=1e-3)  # a different left inverse
