@@ -89,8 +89,9 @@ def _shared(task: Task, kept, r: int, d: int, d_h: int, qk: str, embedding: str,
     A = M[:, kept] / norms[:, None]  # D M_1
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     if s[-1] <= 0 or s[0] / s[-1] > SINGULAR_COND:
-        raise SingularSystem(f"the kept system `M_1` is numerically singular in float64 (kappa_2 = "
-                             f"{s[0] / s[-1] if s[-1] > 0 else np.inf:.3g} > 1/u)", cond=float(s[0] / max(s[-1], 1e-300)))
+        kappa = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+        raise SingularSystem(f"the kept system `M_1` is numerically singular in float64 (kappa_2 = {kappa:.3g} > 1/u)",
+                             cond=kappa)
     G = (Vt.T / s) @ (U.T @ (M / norms[:, None]))  # (T_eps, T) = (D M_1)^+ D M
     rest = np.setdiff1d(np.arange(task.T), kept)
     if rest.size:

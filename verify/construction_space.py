@@ -9,7 +9,8 @@ What the statement quantifies over, and so what the search moves (``Construction
 - ``eps`` on a log scale over ``EPS_RANGE`` (the theorem allows any ``eps`` in ``(0, 1)``; ``eps -> 0`` keeps
   every sequence and the bound is an equality ``0 <= 0``), including ``eps`` at the edge of a ``T_eps`` jump
   (the mass left out equal to ``eps``, where the proof's ``sum_{t dropped} p(t) <= eps`` is tight);
-- the widths ``d`` (``1 .. N``: the rank-d targets need ``d <= N``; ``d = N - 1, N`` reach every task) and ``d_h`` (``1 .. d + 1``; ``d_h > d`` allowed),
+- the widths ``d`` (``1 .. N``: the rank-d targets need ``d <= N``; ``d = N - 1, N`` reach every task) and
+  ``d_h`` (``1 .. d + 1``; ``d_h > d`` allowed),
   ``H`` following the theorem (``H = ceil((T_eps - d)/d_h)``);
 - the construction's draw ``cseed`` and ``W_QK`` kind ``qk`` (design choices of the witness).
 
@@ -61,11 +62,10 @@ from aotmem.verify.recheck import decided
 from aotmem.verify.recipes import task_from
 from aotmem.verify.registry import KL_ATOL, KL_RTOL, Evaluation
 from aotmem.verify.search import FAMILIES as TASK_FAMILIES
-from aotmem.verify.search import LOGIT_BOX, TaskSpace, explicit_of, family_tasks
+from aotmem.verify.search import LOGIT_BOX, TaskSpace, family_tasks
 
 __all__ = ["EPS_RANGE", "CONSTRUCT_RTOL", "WITNESSES", "PROOF_DESIGN", "FAMILIES", "ConstructionSpace",
            "theorem1_sides", "seed_aot_sides", "best_witness", "proof_construction", "recheck_proof", "proof_evaluate",
-           "exists_evaluate",
            "worst_direction_task", "SURPLUS_NOTE"]
 
 # eps searched over [1e-4, 0.9] on a log scale: below 1e-4 the families' priors (weights >= 1e-3 of the
@@ -190,11 +190,6 @@ def proof_evaluate(which: str, factor: float, sides=theorem1_sides, variant: str
         return Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL, detail=_detail(c.report))
 
     return evaluate
-
-
-def exists_evaluate(which: str, factor: float, sides=theorem1_sides, variant: str = "paper"):
-    """``evaluate`` of an existence reading: :func:`best_witness`."""
-    return lambda recipe: best_witness(recipe, which, factor, sides, variant)
 
 
 # ------------------------------------------------------------------------------------ the 50-digit check
@@ -468,8 +463,3 @@ class ConstructionSpace:
         F, w, eps = got
         out["logits"], out["weights"], out["eps"] = np.asarray(F).tolist(), np.asarray(w).tolist(), float(eps)
         return name, _with_S(out)
-
-
-def explicit_recipe(recipe: dict) -> dict | None:
-    """The recipe in explicit form (:func:`aotmem.verify.search.explicit_of`), for the runner's pools."""
-    return explicit_of(recipe)

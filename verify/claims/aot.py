@@ -371,7 +371,8 @@ _T1_PROOF = ("; construction=proof: the proof's own T* (Gaussian primed draws, t
              "explicit object, so this reading is a bound on it (kind bound): a violation confirmed at 50 digits "
              "(the float64 T* evaluated in mpmath) is a fails, a finding about the proof. Square kept systems "
              "(d_h H + d = T_eps unknown rows) only: with surplus rows the statement's M_1^{-1} is undefined and the "
-             "constructor's equilibrated minimum-norm solve is not the M_1^+ that C measures (outside, with that reason)")
+             "constructor's equilibrated minimum-norm solve is not the M_1^+ that C measures (outside, with that "
+             "reason)")
 # target=optimal stays expensive: its optimiser costs 20-100 ms median per new task, up to 12 s (measured on the
 # task families, T <= 12), against ~1 ms per construction. On the realisable families (pi = softmax(F), rank F <= d)
 # both targets are F itself, so the f_ls readings' search covers the optimal readings' equality cases.
