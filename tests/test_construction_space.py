@@ -172,3 +172,21 @@ def test_surplus_rows_the_constructors_solve_is_not_the_one_C_measures():
     F1 = c.kept_target
     assert np.allclose(c.model.logits(task.seqs), G.T @ F1, atol=1e-8)
     assert not np.allclose(np.linalg.pinv(M[:, kept]) @ M, G, atol=1e-3)  # a different left inverse
+
+
+def test_square_families_of_the_proof_space_land_in_square_kept_systems():
+    sp = ConstructionSpace(design="gaussian", square=True)
+    rng = np.random.default_rng(2)
+    square = total = 0
+    for N, d, d_h in [(3, 2, 1), (4, 2, 2), (3, 1, 2), (5, 3, 2)]:
+        for _ in range(10):
+            name, r = sp.family_recipe(rng, _like(N=N, d=d, d_h=d_h), 7)
+            if not (name.startswith("worst") or name == "near-singular"):
+                continue
+            assert r["d_h"] <= r["d"]
+            c = proof_construction(r, "f_ls")
+            if isinstance(c, str):
+                continue
+            total += 1
+            square += c.report.unknown_rows == c.report.T_eps
+    assert total >= 10 and square >= 0.8 * total, (square, total)

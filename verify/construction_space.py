@@ -414,6 +414,9 @@ class ConstructionSpace:
     max_t: int = 12
     eps_range: tuple = EPS_RANGE
     task_share: float = 0.3  # share of family instances from the task families of verify.search
+    # construction=proof readings judge square kept systems only (SURPLUS_NOTE): the worst-direction families
+    # then pick d_h <= d and a T with d_h H + d = T_eps = T - 1, so that they land in the regime
+    square: bool = False
 
     @property
     def _task_space(self) -> TaskSpace:
@@ -457,9 +460,25 @@ class ConstructionSpace:
             return "task:" + name, _with_S(out)
         names = tuple(FAMILIES)
         name = names[int(rng.integers(len(names)))]
+        if self.square and name != "realisable":
+            T, like = self._square(T, like)
+            out.update(like)
         got = FAMILIES[name](rng, like, T, self)
         if got is None:  # no kept system for this shape (a singular plan): a realisable task instead
             name, got = "realisable", _fam_realisable(rng, like, T, self)
         F, w, eps = got
         out["logits"], out["weights"], out["eps"] = np.asarray(F).tolist(), np.asarray(w).tolist(), float(eps)
         return name, _with_S(out)
+
+    def _square(self, T: int, like: dict) -> tuple[int, dict]:
+        """``(T, like)`` with ``d_h <= d`` and, where one exists in ``N + 1 .. min(N^2, max_t)``, the nearest
+        ``T >= ``the given one with ``(T - 1 - d) % d_h == 0``: one dropped sequence leaves a square system."""
+        N = len(like["logits"][0])
+        d = int(like["d"])
+        d_h = min(int(like.get("d_h", d)), d)
+        like = {**like, "d_h": d_h}
+        hi = max(N + 1, min(N * N, self.max_t))
+        for t in list(range(T, hi + 1)) + list(range(T - 1, N, -1)):
+            if t - 1 >= d and (t - 1 - d) % d_h == 0:
+                return t, like
+        return T, like

@@ -353,7 +353,7 @@ def _proof_reading(which, factor):
 
 # The construction claims' search spaces: the package's witness design, and the proof's Gaussian draws.
 CONSTRUCTION_SPACE = ConstructionSpace()
-PROOF_SPACE = ConstructionSpace(design="gaussian")
+PROOF_SPACE = ConstructionSpace(design="gaussian", square=True)
 _T1_STMT = (r"d_h H + d \ge T_\varepsilon \Rightarrow \exists T:\ d_{KL}(\pi, T) \le d_{KL}(\pi, L(N,S,d))"
             r" + {k}C \varepsilon \|W E\|_2 + \gamma,\ C = \sqrt{{1 + \|M_1^{{-1}} M_2\|_2^2}}")
 _T1_REGIME = ("Assumption 2; S >= 2; eps in [0.01, 0.6]; H = ceil((T_eps - d)/d_h) (paper variant, gamma = 0 exact "
