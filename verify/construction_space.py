@@ -436,7 +436,7 @@ class ConstructionSpace:
         N = out["N"]
         d = int(min(max(round(float(x[-3])), 1), N))
         out["d"] = d
-        out["d_h"] = int(min(max(round(float(x[-2])), 1), d + 1))
+        out["d_h"] = int(min(max(round(float(x[-2])), 1), d if self.square else d + 1))
         out["cseed"] = int(min(max(round(float(x[-1])), 0), 2**16 - 1))
         return _with_S(out)
 
@@ -457,6 +457,9 @@ class ConstructionSpace:
             N = len(like["logits"][0])
             name, Z, lw = family_tasks(rng, T, N, max(1, min(like["d"], N - 1)), tuple(TASK_FAMILIES))
             out["logits"], out["weights"], out["eps"] = Z.tolist(), np.exp(lw).tolist(), self.draw_eps(rng)
+            if self.square:
+                out["d_h"] = min(int(out.get("d_h", out["d"])), int(out["d"]))
+                out["eps"] = self._square_eps(rng, np.exp(lw), out["d"], out["d_h"], out["eps"])
             return "task:" + name, _with_S(out)
         names = tuple(FAMILIES)
         name = names[int(rng.integers(len(names)))]
@@ -467,6 +470,9 @@ class ConstructionSpace:
         if got is None:  # no kept system for this shape (a singular plan): a realisable task instead
             name, got = "realisable", _fam_realisable(rng, like, T, self)
         F, w, eps = got
+        if self.square and name == "realisable":
+            out["d_h"] = min(int(out.get("d_h", out["d"])), int(out["d"]))
+            eps = self._square_eps(rng, np.asarray(w), out["d"], out["d_h"], eps)
         out["logits"], out["weights"], out["eps"] = np.asarray(F).tolist(), np.asarray(w).tolist(), float(eps)
         return name, _with_S(out)
 
@@ -482,3 +488,16 @@ class ConstructionSpace:
             if t - 1 >= d and (t - 1 - d) % d_h == 0:
                 return t, like
         return T, like
+
+    def _square_eps(self, rng, w, d: int, d_h: int, eps: float) -> float:
+        """An ``eps`` (log-uniform within its ``T_eps`` step) whose kept count ``T_eps`` makes ``d_h H + d = T_eps``
+        (``T_eps >= d``, ``T_eps - d`` a multiple of ``d_h``); ``eps`` itself when no step of ``EPS_RANGE`` does."""
+        p = np.sort(np.asarray(w, dtype=np.float64) / np.sum(w))[::-1]
+        tail = np.concatenate([np.cumsum(p[::-1])[::-1], [0.0]])  # tail[n]: mass beyond the n likeliest
+        lo, hi = self.eps_range
+        steps = [(max(tail[n], lo), min(tail[n - 1], hi)) for n in range(max(d, 1), p.size + 1)
+                 if (n - d) % d_h == 0 and max(tail[n], lo) < min(tail[n - 1], hi)]
+        if not steps:
+            return eps
+        a, b = steps[int(rng.integers(len(steps)))]
+        return float(math.exp(rng.uniform(math.log(a), math.log(b)))) if b > a * (1 + 1e-9) else float(a)
