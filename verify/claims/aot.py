@@ -376,6 +376,9 @@ _T1_PROOF = ("; construction=proof: the proof's own T* (Gaussian primed draws, t
 # target=optimal stays expensive: its optimiser costs 20-100 ms median per new task, up to 12 s (measured on the
 # task families, T <= 12), against ~1 ms per construction. On the realisable families (pi = softmax(F), rank F <= d)
 # both targets are F itself, so the f_ls readings' search covers the optimal readings' equality cases.
+# The proof's construction with the f_ls target is one construct per instance (~1-2 ms, T <= 12): cheap, so the
+# full profile's 10^4 instances are reached although square kept systems only are in its regime (~10% outside).
+_PROOF_COST = {"optimal": "expensive", "f_ls": "cheap"}
 for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
     _tnote = ("target = theory.optimal.optimal_encoder (its divergence stands for dKL(pi, L(N,S,d)), an upper "
               "bound)" if _target_name == "optimal" else
@@ -398,7 +401,7 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
         kind="bound", statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}")
         .replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:"),
         instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 1), describe=describe,
-        cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
+        cost=_PROOF_COST[_target_name], regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
         recheck=recheck_proof(_target_name, 1),
     ))
     register(Claim(
@@ -406,7 +409,7 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
         kind="bound", statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}")
         .replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:"),
         instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 2), describe=describe,
-        cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
+        cost=_PROOF_COST[_target_name], regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
         recheck=recheck_proof(_target_name, 2),
         corrects=f"paper.theorem1[as-written,construction=proof,target={_target_name}]",
     ))
