@@ -268,9 +268,7 @@ def recheck_proof(which: str, factor: float, sides: str = "theorem1", variant: s
             kl_t = kl_mp(task.prior, task.cond, F_all)
             kl_m = kl_mp(task.prior, task.cond, F_model)
             if rest.size:
-                M = features_mp(primed, task.seqs, DPS)
-                if plan.skip != "solve":
-                    M = M[: plan.H * primed.head_rows, :]
+                M = features_mp(primed, task.seqs, DPS)  # every row, skip included: C as theorem1_rhs defines it
                 M1 = mpmath.matrix(M.rows, kept.size)
                 M2 = mpmath.matrix(M.rows, rest.size)
                 for cols, dst in ((kept, M1), (rest, M2)):
