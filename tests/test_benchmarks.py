@@ -75,3 +75,12 @@ def test_compare_ledger_prints_every_difference(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "a[x]: verdict holds -> fails" in out and "a[x]: instances 10 -> 9" in out
     assert "a[x]: tightest margin 0.5 -> 0.25" in out and "b:" not in out
+
+
+def test_bench_small_construct_agrees_with_construct(tmp_path, capsys):
+    bench = importlib.import_module("bench_small_construct")
+    out = tmp_path / "rows.json"
+    assert bench.main(["--cases", "N3S2", "--instances", "20", "--repeat", "1", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["batched"] == 20 and row["max_rel_diff"] <= bench.AGREE_RTOL
+    assert "N3S2" in capsys.readouterr().out

@@ -299,6 +299,34 @@ KEPT = {
         {'H': 1, 'N': 7, 'S': 2, 'T0': 7, 'd': 7, 'qk': 'rank1', 'seed': 7},
     'paper.lemma2+S>=2+d<=N+S-2[construction=draw_primed]':
         {'H': 1, 'N': 6, 'S': 2, 'T0': 6, 'd': 6, 'qk': 'rank1', 'seed': 6},
+    # the proof's own T* (Gaussian primed draw, one draw) breaks the as-written bound (issue 20): lhs 0.1731 >
+    # rhs 0.1693, shrunk from a worst-direction family instance (F of rank 1 against the draw's kept system)
+    'paper.theorem1[as-written,construction=proof,target=f_ls]':
+        {'N': 3,
+         'S': 2,
+         'cseed': 35782,
+         'd': 1,
+         'd_h': 1,
+         'eps': 0.0024237046504220244,
+         'kind': 'explicit',
+         'logits': [[1.0, 2.0, 0.0], [3.0, 6.0, -9.0], [0.0, 0.0, 8.0], [0.0, -3.0, 4.0]],
+         'qk': 'rank1',
+         'seed': 0,
+         'weights': [0.006, 0.7000000000000001, 1.0, 0.9]},
+    # ... and with the optimal target: shrunk from a realisable worst-direction task (F of rank 1 against the
+    # Gaussian draw's kept system, eps at the edge of its T_eps jump), lhs 0.0815 > rhs 0.0771 (issue 20)
+    'paper.theorem1[as-written,construction=proof,target=optimal]':
+        {'N': 2,
+         'S': 2,
+         'cseed': 94,
+         'd': 1,
+         'd_h': 1,
+         'eps': 0.0032571,
+         'kind': 'explicit',
+         'logits': [[0.0, 5.0], [5.0, 0.0], [2.0, 0.0]],
+         'qk': 'rank1',
+         'seed': 0,
+         'weights': [1.0, 1.0, 0.006]},
     # (paper.theorem1[as-written,target=optimal]'s miss N=10, S=2, d=7, d_h=2, cseed=266 left this list: since the
     # constructor's balanced design it needs H = 4 > 1 heads there, outside the theorem's regime, so not a miss)
     # found once d became a coordinate of the search (issue 20): d = 2 on N = 6, T = 5 near-uniform rows
