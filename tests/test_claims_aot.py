@@ -167,7 +167,7 @@ def test_random_aot_has_the_recipes_shape_and_logits_of_rank_at_most_d(data):
     from aotmem.verify.recipes import task_from
 
     r = data.draw(aot_recipes())
-    assert json.loads(json.dumps(r)) == r and 1 <= r["d_h"] <= r["d_model"] and 0 <= r["H"] <= 3
+    assert json.loads(json.dumps(r)) == r and 1 <= r["d_h"] <= r["d_model"] and 0 <= r["H"] <= 16 and 1e-2 <= r["wscale"] <= 1e2
     task = task_from(r)
     m = random_aot(r, task.N, task.S)
     assert m.shape.d == r["d_model"] and m.shape.H == r["H"] and m.shape.d_h == r["d_h"]
