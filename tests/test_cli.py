@@ -94,3 +94,21 @@ def test_a_closed_pipe_is_silent_and_exits_141(tmp_path):
     proc.stdout.close()  # the reader goes away before the first line
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141 and err == b""
+
+
+def test_every_command_and_subcommand_prints_its_help():
+    """A help string is a %-format for argparse: a bare '%' in one crashed `task example-text --help` (found in review)."""
+    import argparse
+
+    from aotmem.verify.cli import build_parser
+
+    def walk(parser, path):
+        parser.format_help()  # raises on a malformed help string
+        for action in parser._actions:  # argparse has no public accessor for its subparsers
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, path + [name])
+        yield path
+
+    seen = list(walk(build_parser(), []))
+    assert ["task", "example-text"] in seen and ["verify"] in seen and len(seen) >= 10

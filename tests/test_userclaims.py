@@ -264,7 +264,7 @@ def test_the_pages_claims_file_prints_the_pages_table(tmp_path, capsys, monkeypa
     assert doctest.OutputChecker().check_output(table, got, flags), got
     res = {r["key"]: r for r in json.loads((tmp_path / "out.json").read_text())["results"]}
     cx = res["mine.ls-eighth"]["counterexample"]
-    assert cx["recipe"]["logits"] == [[0.0, 0.0, 0.01], [0.0, 3.0, 0.0]] and cx["recipe"]["weights"] == [1.0, 2e-07]
+    assert cx["recipe"]["logits"] == [[0.0, -1.0, 1.0], [0.0, 0.0, -1.0]] and cx["recipe"]["weights"] == [4e-10, 1.0]
     assert cx["recheck"]["lhs"] in page and cx["recheck"]["rhs"] in page
     assert res["mine.ls-bound"]["verdict"] == "holds"
 

@@ -120,7 +120,7 @@ def add_parser(sub) -> None:
     e = tsub.add_parser("example-text", help="write an English text that ships with Python, to try from-text on")
     e.add_argument("--out", required=True, help="output text file (UTF-8)")
     e.add_argument("--heldout", metavar="FILE",
-                   help=f"split by topic: the last {HELDOUT_FRACTION:.0%} of the topics go to FILE, the rest to --out")
+                   help=f"split by topic: the last {HELDOUT_FRACTION:.0%}% of the topics go to FILE, the rest to --out")
     e.set_defaults(func=run_example_text)
 
 
