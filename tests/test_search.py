@@ -120,3 +120,21 @@ def test_two_scale_family_reaches_the_draft_wls_counterexample():
     ev = claim.evaluate(r)
     assert ev.violated and ev.rel_margin < -1e-3
     assert math.isfinite(ev.lhs) and math.isfinite(ev.rhs)
+
+
+def test_recipe_space_searches_a_structured_recipes_parameters():
+    """RecipeSpace (association and capacity claims): parameters redrawn over the regime, moved, and shrunk."""
+    from aotmem.verify.params import Param
+    from aotmem.verify.search import RecipeSpace, shrink
+
+    space = RecipeSpace(params=(Param("d", 2, lambda N, T: T - 1, "lin-int"), Param("H", 1, lambda N, T: T, "int")),
+                        choices=(("qk", ("full", "rank1")),))
+    like = {"N": 3, "S": 2, "d": 2, "H": 1, "qk": "full", "seed": 0}
+    rng = np.random.default_rng(0)
+    drawn = [space.family_recipe(rng, like, 7)[1] for _ in range(200)]
+    assert all(2 <= r["d"] <= 8 and 1 <= r["H"] <= 9 and r["N"] == 3 and r["S"] == 2 for r in drawn)
+    assert {r["qk"] for r in drawn} == {"full", "rank1"} and {8, 9} <= {r["d"] for r in drawn} | {r["H"] for r in drawn}
+    assert space.explicit(like) == like and space.decode(space.encode(dict(like, d=5, H=7)), like)["d"] == 5
+    # a violation whenever d >= 4: the shrinker lowers d to the boundary and H to its lower limit
+    small, _ = shrink(dict(like, d=8, H=9), lambda r: r["d"] >= 4, params=space.params)
+    assert small["d"] == 4 and small["H"] == 1

@@ -359,7 +359,7 @@ def _explicit_pool(search: _Search) -> list[dict]:
     """Explicit forms of the judged instances so far, tightest first (starts and templates for phases 2-3)."""
     items = []
     for k, ev in search.judged():
-        r = explicit_of(json.loads(k))
+        r = _explicit(search.claim, json.loads(k))
         if r is not None:
             items.append((objective_of(ev), k, r))
     items.sort(key=lambda t: (t[0], t[1]))
@@ -408,7 +408,8 @@ def _optimisation(claim: Claim, search: _Search, starts: int, evals: int, polish
     pool = _explicit_pool(search)
     seen, first, rest = set(), [], []
     for r in pool:
-        shape = (len(r["logits"]), len(r["logits"][0]))  # not the parameters: d varies on every instance
+        shape = (claim.space.shape(r) if hasattr(claim.space, "shape")  # not the parameters: d varies
+                 else (len(r["logits"]), len(r["logits"][0])))
         (rest if shape in seen else first).append(r)
         seen.add(shape)
     chosen = (first[: max(starts // 2, 1)] + rest[: starts - max(starts // 2, 1)] + first[max(starts // 2, 1):])[:starts]
@@ -425,6 +426,13 @@ def _optimisation(claim: Claim, search: _Search, starts: int, evals: int, polish
             if _is_violation(claim, ev):
                 return (res.recipe, ev), info
     return None, info
+
+
+def _explicit(claim: Claim, recipe: dict) -> dict | None:
+    """The instance as its space searches it: explicit logits, or the structured recipe itself (``space.explicit``)."""
+    if hasattr(claim.space, "explicit"):
+        return claim.space.explicit(recipe)
+    return explicit_of(recipe)
 
 
 def _relative(ev: Evaluation) -> Evaluation:
@@ -519,7 +527,7 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     if sampling_shrink:
         steps.append(f"Hypothesis's shrinker over the claim's own recipe ({sampling_shrink} evaluations after "
                      "the first violation)")
-    ex = explicit_of(recipe) if claim.space is not None else None
+    ex = _explicit(claim, recipe) if claim.space is not None else None
     if ex is not None and recipe_key(ex) != recipe_key(recipe):
         candidates.append((ex, None))
     if ex is not None:
@@ -653,8 +661,11 @@ LIMIT_SMALL = 1e-2
 def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]:
     """``(direction, recipes)`` pairs: the tightest instance moved towards each limit of its regime."""
     out = []
-    Z = np.asarray(recipe["logits"], dtype=np.float64)
-    T, N = Z.shape
+    if "logits" in recipe:
+        Z = np.asarray(recipe["logits"], dtype=np.float64)
+        T, N = Z.shape
+    else:  # a structured recipe (RecipeSpace): its parameters only
+        Z, (N, T) = None, claim.space.size(recipe)
     for p in getattr(claim.space, "params", ()):
         lo, hi = p.limits(N, T)
         if hi <= lo:
@@ -668,6 +679,8 @@ def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]
         recs = [dict(recipe, **{p.name: v}) for v in vals]
         out.append((f"{p.name} -> {hi:g}", recs))
         out.append((f"{p.name} -> {lo:g}", recs[::-1]))
+    if Z is None:
+        return out
     Zc = Z - Z.mean(axis=1, keepdims=True)
     box = LOGIT_BOX / max(float(np.abs(Zc).max()), 1e-300)
     up = [min(2.0**k, box) for k in range(LIMIT_STEPS)]
@@ -687,7 +700,7 @@ def _limits(claim: Claim, search: _Search):
     info = {"evaluations": 0, "tight_along": []}
     if search.tight is None:
         return None, info
-    start = explicit_of(search.tight[1])
+    start = _explicit(claim, search.tight[1])
     if start is None:
         return None, info
     for direction, recs in _limit_sequences(claim, start):
@@ -700,7 +713,7 @@ def _limits(claim: Claim, search: _Search):
               for ev in evs]
         if len(ms) >= 3 and ms[-1] is not None and ms[0] is not None and ms[-1] >= 0:
             tail = [m for m in ms if m is not None]
-            if ms[-1] < LIMIT_SMALL and ms[-1] * LIMIT_FALL <= max(tail) and ms[-1] <= min(tail):
+            if ms[-1] < LIMIT_SMALL and 0 < ms[-1] * LIMIT_FALL <= max(tail) and ms[-1] <= min(tail):
                 info["tight_along"].append({"direction": direction, "rel_margins": [m for m in ms]})
     return None, info
 

@@ -135,6 +135,8 @@ def explicit_of(recipe: dict) -> dict | None:
 
 def with_S(r: dict) -> dict:
     """``r`` with ``S`` = the length of the sequences its task has (``explicit_task``: ``N^S >= T``)."""
+    if "logits" not in r:
+        return r
     T, N = len(r["logits"]), len(r["logits"][0])
     S = 1
     while N**S < T:
@@ -149,9 +151,12 @@ def recipe_size(recipe: dict) -> tuple:
     T, N = len(Z), len(Z[0])
     digits = sum(len(repr(float(v)).rstrip("0").rstrip(".")) for row in Z for v in row)
     digits += sum(len(repr(float(v)).rstrip("0").rstrip(".")) for v in recipe.get("weights", []))
-    digits += sum(len(repr(v)) for k, v in recipe.items()  # the claim's own numbers (eps, scale, seeds)
-                  if k not in ("logits", "weights", "N", "S", "seed", "d") and isinstance(v, (int, float)))
-    return (T * N, T, N, recipe.get("d", 0), digits)  # (a smaller d is simpler: smaller widths, smaller ranks)
+    own = [v for k, v in recipe.items()  # the claim's own numbers (eps, scale, H, seeds)
+           if k not in ("logits", "weights", "N", "S", "seed", "d") and isinstance(v, (int, float))
+           and not isinstance(v, bool)]
+    digits += sum(len(repr(v)) for v in own)
+    # (a smaller d is simpler: smaller widths, smaller ranks; then smaller numbers: fewer heads, lower seeds)
+    return (T * N, T, N, recipe.get("d", 0), digits, sum(abs(float(v)) for v in own))
 
 
 # ------------------------------------------------------------------ families --
@@ -494,6 +499,12 @@ def _candidates(r: dict, params=()):
     ``params``: the claim's :class:`Param` s; each is lowered towards its regime's lower
     limit and rounded (without them, ``d`` is lowered by one).
     """
+    if "logits" not in r:  # a structured recipe (RecipeSpace): only its parameters are simplified
+        N, T = RecipeSpace.size(r)
+        for p in params:
+            for v in p.simpler(r[p.name], N, T) if p.name in r else ():
+                yield dict(r, **{p.name: v})
+        return
     Z = [list(row) for row in r["logits"]]
     w = list(r["weights"])
     T, N = len(Z), len(Z[0])
@@ -571,6 +582,8 @@ def shrink(recipe: dict, violates: Callable[[dict], bool], *, max_tries: int = 4
                 break
             if tries >= max_tries:
                 break
+    if "logits" not in best:
+        return best, tries
     h, n = _hypothesis_shrink(best, violates, hypothesis_tries, seed)
     if h is not None and recipe_size(h) < recipe_size(best):
         best = h
@@ -623,3 +636,75 @@ def is_valid_task(recipe: dict) -> bool:
 
 
 __all__ += ["OptimResult", "recipe_key", "is_valid_task", "with_S"]
+
+
+# --------------------------------------------------------------- recipe space --
+
+
+@dataclass(frozen=True)
+class RecipeSpace:
+    """The search space of a claim whose instances are structured recipes (not explicit logits).
+
+    Association tasks, rank questions and capacity formulas are built from a few integers (``N``,
+    ``S``, ``d``, ``d_h``, ``H``, a draw's seed) that a table of logits cannot carry. Their whole
+    regime is the claim's :class:`Param` s: the families redraw them over their whole range (limits
+    included), the optimiser moves them, the shrinker lowers them, the limit probe follows them.
+    ``choices`` are the categorical parameters (e.g. ``qk``), redrawn by the families. The task's
+    size ``(N, S)`` is the sampled recipe's; ``T = N**S`` bounds the parameters that depend on it.
+    """
+
+    params: tuple = ()
+    choices: tuple = ()  # ((key, (value, ...)), ...)
+    seed_key: str | None = "seed"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", tuple(as_param(p) for p in self.params))
+
+    @staticmethod
+    def size(recipe: dict) -> tuple[int, int]:
+        N = int(recipe["N"])
+        return N, N ** int(recipe.get("S", 1))
+
+    def explicit(self, recipe: dict) -> dict:
+        """The recipe itself: its structure is the claim's hypothesis, a table of logits would lose it."""
+        return dict(recipe)
+
+    def shape(self, recipe: dict) -> tuple:
+        return (recipe.get("N"), recipe.get("S"))
+
+    def encode(self, recipe: dict) -> np.ndarray:
+        return np.asarray([p.encode(recipe[p.name]) for p in self.params if p.name in recipe], dtype=np.float64)
+
+    def decode(self, x: np.ndarray, like: dict) -> dict:
+        N, T = self.size(like)
+        out = dict(like)
+        names = [p for p in self.params if p.name in like]
+        for i, p in enumerate(names):
+            out[p.name] = p.decode(x[i], N, T)
+        return out
+
+    def draw_params(self, rng, like: dict) -> dict:
+        N, T = self.size(like)
+        out = dict(like)
+        for p in self.params:
+            out[p.name] = p.draw(rng, N, T)
+        for key, values in self.choices:
+            out[key] = values[int(rng.integers(len(values)))]
+        if self.seed_key is not None:
+            out[self.seed_key] = int(rng.integers(2**16))
+        return out
+
+    def family_rows(self, rng, like: dict) -> int:  # noqa: ARG002 (no rows to choose: the recipe builds its task)
+        return 1
+
+    def family_recipe(self, rng, like: dict, max_n: int, T: int | None = None) -> tuple[str, dict]:  # noqa: ARG002
+        """``like`` with its parameters (and draw) redrawn over the whole regime: the family ``regime``."""
+        return "regime", self.draw_params(rng, like)
+
+    def describe(self) -> dict:
+        return {"task": "the claim's structured recipe (its N and S as sampled)",
+                "params": {p.name: p.describe() for p in self.params},
+                "choices": {k: list(v) for k, v in self.choices}}
+
+
+__all__ += ["RecipeSpace"]

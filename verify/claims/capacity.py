@@ -18,8 +18,10 @@ from aotmem.theory.targets import circle_target
 from aotmem.theory.task import Task, accuracy
 from aotmem.verify.claims.aot import CONSTRUCT_RTOL, NoConstruction, construct_or_refuse
 from aotmem.verify.recheck import exact_integers
+from aotmem.verify.params import Param
 from aotmem.verify.recipes import limits
 from aotmem.verify.registry import FULL_DRAWS_FAST, Claim, Evaluation, register
+from aotmem.verify.search import RecipeSpace
 
 # Scale of the circle target: logit gap scale * (1 - cos(2 pi/N)) >= 4 for N <= 8.
 ASSOC_SCALE = 20.0
@@ -27,15 +29,29 @@ ASSOC_SCALE = 20.0
 ACC_ATOL = 1e-12
 
 
+# The regime's parameters besides the task size, stated once (the sampler, the families, the optimiser and the
+# shrinker take their ranges from here): the width d >= 2, the head dimension d_h, the number of heads H, with
+# T_0 = H d_h + d <= N^S (an instance beyond it is outside); the draws of the task and of the construction.
+MEM_D = Param("d", 2, lambda N, T: max(2, min(T - 1, 12)), "lin-int", note="2 <= d (T_0 <= N^S)")
+MEM_DH = Param("d_h", 1, lambda N, T: max(1, min(T - 2, 12)), "lin-int", note="head dimension")
+MEM_H = Param("H", 1, lambda N, T: max(1, T - 2), "int", note="heads, up to T_0 = N^S")
+GSEED = Param("gseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the association task's draw")
+_QK = (("qk", ("full", "rank1")),)
+COR1_SPACE = RecipeSpace(params=(MEM_DH, MEM_H), choices=_QK)  # d = 2: the corollary's statement
+MEM_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H), choices=_QK)
+COR2_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H, GSEED), choices=_QK)
+
+
 @st.composite
 def _memorise_recipes(draw, profile="quick", *, d_fixed=None):
     lim = limits(profile)
     N = draw(st.integers(2, lim["max_n"]))
     S = draw(st.integers(2, lim["max_s"]).filter(lambda s: N**s <= lim["max_t"])) if lim["max_s"] >= 2 else 1
-    d = d_fixed if d_fixed is not None else draw(st.integers(2, 4))
-    d_h = draw(st.integers(1, d))
-    Hmax = max(1, (N**S - d) // d_h)
-    H = draw(st.integers(1, max(1, min(Hmax, 6))))
+    T = N**S
+    d = d_fixed if d_fixed is not None else draw(MEM_D.strategy(N, T))
+    d_h = draw(st.integers(1, max(1, min(d, MEM_DH.limits(N, T)[1]))))
+    Hmax = max(1, (T - d) // d_h)
+    H = draw(st.integers(1, Hmax))
     return {"N": N, "S": S, "d": d, "d_h": d_h, "H": H, "qk": draw(st.sampled_from(["full", "rank1"])),
             "seed": draw(st.integers(0, 2**16 - 1))}
 
@@ -96,7 +112,7 @@ register(Claim(
     id="paper.cor1", reading="memorises", source="paper", kind="construction",
     statement=r"\text{Assumption 1},\ d = 2:\ \exists \text{AoT memorising } T_0 = H d_h + 2 \text{ associations}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_memorise_eval,
-    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST,
+    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, space=COR1_SPACE,
     regime=f"association on T_0 = H d_h + 2 random sequences, eps = 0; target the circle family at scale "
            f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1; instances the constructor refuses "
            "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
@@ -105,7 +121,7 @@ register(Claim(
     id="paper.cor1", reading="params", source="paper", kind="construction",
     statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
     instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
-    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, recheck=exact_integers,
+    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, recheck=exact_integers, space=COR1_SPACE,
     regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula: an "
            "existence claim (an AoT with that many parameters), so a count above it is a finding about T*",
 ))
@@ -142,7 +158,7 @@ register(Claim(
     id="paper.cor2", reading="construction=T*", source="paper", kind="construction",
     statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
               r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
-    instances=_cor2_recipes, evaluate=_cor2_eval, cost="medium", full_draws=FULL_DRAWS_FAST,
+    instances=_cor2_recipes, evaluate=_cor2_eval, cost="medium", full_draws=FULL_DRAWS_FAST, space=COR2_SPACE,
     describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
     regime="association with uniform prior on all T_0 = N^S sequences; ONE witness, T* of theory.construct "
            "memorising K = H d_h + d of them (eps = 1 - (K - 1/2)/T_0); accuracy over all T_0. A shortfall is a "
@@ -209,6 +225,7 @@ register(Claim(
     statement=r"\text{Assumption 1, uniform prior}:\ \exists \text{AoT with accuracy} \ge \tfrac1N + "
               r"(1 - \tfrac1N)\tfrac{H d_h + d}{T_0}",
     instances=_cor2_recipes, evaluate=_cor2_witness_search, cost="medium", full_draws=FULL_DRAWS_FAST,
+    space=COR2_SPACE,
     describe=lambda r: _mem_describe(r) + f" gseed={r['gseed']}",
     regime="association with uniform prior on all T_0 = N^S sequences; witnesses: T* memorising K = H d_h + d "
            f"sequences exactly, over up to {COR2_WITNESSES} choices of the K sequences and construction seeds; "
@@ -219,8 +236,8 @@ register(Claim(
     id="paper.table1", reading="this-paper", source="paper", kind="construction",
     statement=r"\text{capacity } H d_h + d \text{ (this paper)}",
     instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe, cost="medium",
-    full_draws=FULL_DRAWS_FAST,
-    regime="association on T_0 = H d_h + d random sequences, d in [2, 4]; accuracy 1 on all of them; instances "
+    full_draws=FULL_DRAWS_FAST, space=MEM_SPACE,
+    regime="association on T_0 = H d_h + d random sequences, d >= 2; accuracy 1 on all of them; instances "
            "the constructor refuses (singular kept system or W_OV) are outside",
 ))
 register(Claim(
