@@ -311,8 +311,11 @@ class _Search:
         return [(k, ev) for k, ev in self.cache.items() if isinstance(ev, Evaluation) and ev.outside is None]
 
 
-def _sampling(claim: Claim, search: _Search, n: int, seed: int, profile: str):
-    """Phase 1: Hypothesis over the claim's own recipes. Returns a _Violation or None."""
+def _sampling(claim: Claim, search: _Search, n: int, seed: int, profile: str, salt: int = 0):
+    """Phase 1: Hypothesis over the claim's own recipes. Returns a _Violation or None.
+
+    ``salt`` > 0: a further pass with other draws (the full profile's top-up, :func:`_top_up`).
+    """
 
     # once a violation is found, Hypothesis shrinks it by calling probe again: those evaluations are
     # tagged "shrink" and counted (the counterexample's shrink_evaluations)
@@ -342,7 +345,8 @@ def _sampling(claim: Claim, search: _Search, n: int, seed: int, profile: str):
         suppress_health_check=list(HealthCheck),
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
     )(test)
-    test = hypothesis_seed(claim_seed(seed, claim.base_id))(test)  # readings of one claim draw the same instances
+    base = claim.base_id if not salt else f"{claim.base_id}#{salt}"
+    test = hypothesis_seed(claim_seed(seed, base))(test)  # readings of one claim draw the same instances
     try:
         with _no_local_constants(), warnings.catch_warnings():
             # Hypothesis warns when something else touches the global `random` state during a draw
@@ -397,6 +401,37 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
             if _is_violation(claim, ev):
                 return (rec, ev), dict(names)
     return None, dict(names)
+
+
+# The full profile's top-up: while a claim has fewer judged instances than its target (draws that repeat, or
+# fall outside the regime), up to TOP_UP_ROUNDS more passes of sampling (other draws) or of the families.
+TOP_UP_ROUNDS = 3
+
+
+def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: dict, rng, seed: int, profile: str):
+    """More instances until ``target_n`` are judged: returns ``(hit, families_used)``; stops when a pass adds none."""
+    used: dict = {}
+    for salt in range(1, TOP_UP_ROUNDS + 1):
+        if len(search.judged()) >= target_n or search.over_budget():
+            break
+        before = search.n_evals
+        try:
+            if claim.space is None:
+                v = _sampling(claim, search, n_sample, seed, profile, salt=salt)
+                if v is not None:
+                    return (v.recipe, v.ev, "sampling"), used
+            else:
+                n_fam = prof["families"][claim.cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
+                hit, fam = _families(claim, search, n_fam, rng, profile)
+                for name, c in fam.items():
+                    used[name] = used.get(name, 0) + c
+                if hit is not None:
+                    return (*hit, "families"), used
+        except _Budget:
+            break
+        if search.n_evals == before:  # nothing new: the instance space is exhausted
+            break
+    return None, used
 
 
 def _optimisation(claim: Claim, search: _Search, starts: int, evals: int, polish: int, rng):
@@ -817,6 +852,12 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
                         found = (*hit, "optimisation")
             except _Budget:
                 pass
+        if found is None and TARGET_INSTANCES[profile] and cost != "expensive" and max_examples is None:
+            hit, topped = _top_up(claim, search, TARGET_INSTANCES[profile], n_sample, prof, rng, seed, profile)
+            for name, c in topped.items():
+                families_used[name] = families_used.get(name, 0) + c
+            if hit is not None:
+                found = hit
 
         refused_info = None
         if found is None and search.refused:

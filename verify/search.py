@@ -656,6 +656,9 @@ class RecipeSpace:
     params: tuple = ()
     choices: tuple = ()  # ((key, (value, ...)), ...)
     seed_key: str | None = "seed"
+    # a joint condition of the regime the Params cannot state one by one (e.g. T_0 = H d_h + d <= N^S): the
+    # families redraw (up to 20 times) until it holds, rather than spend their draws outside the regime
+    valid: Callable | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(as_param(p) for p in self.params))
@@ -686,8 +689,11 @@ class RecipeSpace:
     def draw_params(self, rng, like: dict) -> dict:
         N, T = self.size(like)
         out = dict(like)
-        for p in self.params:
-            out[p.name] = p.draw(rng, N, T)
+        for _ in range(20):
+            for p in self.params:
+                out[p.name] = p.draw(rng, N, T)
+            if self.valid is None or self.valid(out):
+                break
         for key, values in self.choices:
             out[key] = values[int(rng.integers(len(values)))]
         if self.seed_key is not None:

@@ -37,9 +37,17 @@ MEM_DH = Param("d_h", 1, lambda N, T: max(1, min(T - 2, 12)), "lin-int", note="h
 MEM_H = Param("H", 1, lambda N, T: max(1, T - 2), "int", note="heads, up to T_0 = N^S")
 GSEED = Param("gseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the association task's draw")
 _QK = (("qk", ("full", "rank1")),)
-COR1_SPACE = RecipeSpace(params=(MEM_DH, MEM_H), choices=_QK)  # d = 2: the corollary's statement
-MEM_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H), choices=_QK)
-COR2_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H, GSEED), choices=_QK)
+
+
+def _t0_fits(r: dict) -> bool:
+    """T_0 = H d_h + d sequences exist among the N^S (the memorisation claims' joint condition)."""
+    return r["H"] * r["d_h"] + r.get("d", 2) <= r["N"] ** r["S"]
+
+
+COR1_SPACE = RecipeSpace(params=(MEM_DH, MEM_H), choices=_QK, valid=_t0_fits)  # d = 2: the corollary's statement
+MEM_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H), choices=_QK, valid=_t0_fits)
+COR2_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H, GSEED), choices=_QK,
+                         valid=lambda r: r["H"] * r["d_h"] + r["d"] < r["N"] ** r["S"])  # K < T_0: some to guess
 
 
 @st.composite

@@ -415,4 +415,36 @@ KEPT = {
          0.20000000000000004,
          0.11111111111111112,
          0.3333333333333333]},
+    # found by the full profile of 2026-12-06 (d a coordinate: d = 2 on N = 6, T = 5 near-uniform rows)
+    'seed.wls-bound[sigma=pi-prior,inf=global,fit=alternating]':
+        {'N': 6,
+         'S': 1,
+         'd': 2,
+         'kind': 'explicit',
+         'logits': [[0.002, 0.0, 0.0, 0.0, 0.0, 0.0],
+         [-0.001, -0.002, 0.0, 0.001, 0.001, 0.0],
+         [0.0, 0.002, -0.001, 0.001, 0.001, 0.0],
+         [0.0, 0.0, 0.0, 0.0, 0.0, 0.019],
+         [0.0, 0.002, 0.0, -0.003, 0.003, 0.0]],
+         'seed': 0,
+         'weights': [0.8, 0.8, 0.9, 0.1, 1.0]},
+    # a witness miss the full profile of 2026-12-06 found (all six witnesses tried miss; the as-written bound, not its factor-2 form)
+    'paper.theorem1[as-written,target=f_ls]':
+        {'N': 3,
+         'S': 2,
+         'cseed': 9764,
+         'd': 1,
+         'd_h': 1,
+         'eps': 0.05763057196698691,
+         'kind': 'explicit',
+         'logits': [[0.146291543975246, -40.0, 39.926653591110714],
+         [4.894815637847969, 11.51461704371056, -16.40943268155853],
+         [-3.5252632600600253, 5.303971546683939, -1.7787082866239132],
+         [-2.9577030790161336, 16.366523547466645, -13.40882046845051]],
+         'qk': 'rank1',
+         'seed': 0,
+         'weights': [0.7066471026021606, 0.7598595655705793, 0.15083913555328476, 1.0]},
+    # a witness miss the full profile of 2026-12-06 found (d = 10 on N = 11: beyond the old sampler's d <= 4)
+    'paper.cor2[witness-search]':
+        {'H': 1, 'N': 11, 'S': 2, 'd': 10, 'd_h': 1, 'gseed': 43214, 'qk': 'full', 'seed': 36244},
 }
