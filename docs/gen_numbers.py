@@ -116,38 +116,35 @@ def measure_peak_memory(T: int = 10**6, cases: str | None = None) -> dict:
     return record("peak-memory", f"python benchmarks/peak_memory.py --T {T}", rows)
 
 
-def measure_ledger_quick(from_file: str | None = None) -> dict:
+def _ledger(profile: str, args: list[str], from_file: str | None) -> dict:
+    """The summary of a complete ledger run of ``profile``: run now with ``args``, or read from ``from_file``."""
     if from_file is None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "v.json"
-            _run(_aotmem() + ["verify", "--json", str(out)])
+            _run(_aotmem() + ["verify", *args, "--json", str(out)])
             doc = json.loads(out.read_text())
     else:
         doc = json.loads(Path(from_file).read_text())
-    if doc["interrupted"] or doc["claims_pattern"] or doc["profile"] != "quick":
-        raise ValueError("`--from` must be a complete quick run of every claim (`aotmem verify --json FILE`)")
-    data = {k: doc[k] for k in ("created", "profile", "seed", "wall_s", "claims_run", "counts")}
-    data["instances"] = sum(r["instances"] for r in doc["results"])
-    return record("ledger-quick", "aotmem verify --json FILE  (--workers auto: min(cores, 4))", data,
-                  date=doc["created"][:10])
-
-
-def measure_ledger_full(from_file: str | None = None) -> dict:  # pragma: no cover (about 30 minutes on 2 cores)
-    if from_file is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "v.json"
-            _run(_aotmem() + ["verify", "--profile", "full", "--workers", "2", "--json", str(out)])
-            doc = json.loads(out.read_text())
-    else:
-        doc = json.loads(Path(from_file).read_text())
-    if doc["interrupted"] or doc["claims_pattern"] or doc["profile"] != "full":
-        raise ValueError("`--from` must be a complete full run of every claim (`aotmem verify --profile full --json FILE`)")
+    if doc["interrupted"] or doc["claims_pattern"] or doc["profile"] != profile:
+        raise ValueError(f"`--from` must be a complete {profile} run of every claim (`aotmem verify "
+                         f"{' '.join(args)} --json FILE`)")
     data = {k: doc[k] for k in ("created", "profile", "seed", "wall_s", "claims_run", "counts")}
     data["instances"] = sum(r["instances"] for r in doc["results"])
     holds = [r for r in doc["results"] if r["verdict"] == "holds"]
-    data["holds_at_target"] = sum(r["instances"] >= 10_000 for r in holds)
-    data["holds"] = len(holds)
-    return record("ledger-full", "aotmem verify --profile full --workers 2 --json FILE", data, date=doc["created"][:10])
+    data["holds"], data["holds_at_target"] = len(holds), sum(r["instances"] >= 10_000 for r in holds)
+    return data
+
+
+def measure_ledger_quick(from_file: str | None = None) -> dict:
+    data = _ledger("quick", [], from_file)
+    return record("ledger-quick", "aotmem verify --json FILE  (--workers auto: min(cores, 4))", data,
+                  date=data["created"][:10])
+
+
+def measure_ledger_full(from_file: str | None = None) -> dict:  # pragma: no cover (about 30 minutes on 2 cores)
+    data = _ledger("full", ["--profile", "full", "--workers", "2"], from_file)
+    return record("ledger-full", "aotmem verify --profile full --workers 2 --json FILE", data,
+                  date=data["created"][:10])
 
 
 def measure_report() -> dict:
@@ -255,7 +252,10 @@ def render_ledger_times() -> str:
             f"{_instances(q['data'])} instances; {_counts(q['data']['counts'])}) on {stamp(q)}"
             f"{' (' + q['note'] + ')' if q['note'] else ''}; the full one, which evaluates at least 10^4 instances "
             f"per claim where an instance costs milliseconds, took {_dur(f['data']['wall_s'])} "
-            f"({_instances(f['data'])} instances; {_counts(f['data']['counts'])}) on {stamp(f)}"
+            f"({_instances(f['data'])} instances; {_counts(f['data']['counts'])}"
+            + (f"; {f['data']['holds_at_target']} of the {f['data']['holds']} holds rest on 10^4 instances or more"
+               if "holds_at_target" in f["data"] else "")
+            + f") on {stamp(f)}"
             f"{' (' + f['note'] + ')' if f['note'] else ''}. Records: [`docs/numbers/`](docs/numbers/), written by "
             "`python docs/gen_numbers.py`.")
 
