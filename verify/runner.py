@@ -250,7 +250,6 @@ class _Search:
         self.n_evals = 0
         self.miss = None  # existence claims: (rel_margin, recipe, ev, method) of the worst witness miss
         self.suspects: list = []  # (rel_margin, key, recipe, ev, method): violated below float64's atol
-        self.decided_mp = 0  # refused instances decided at 50 digits
         self.refused: dict[str, dict] = {}  # key -> recipe: float64 refused it (IllConditioned), decided at 50 digits
 
     def over_budget(self) -> bool:
@@ -390,8 +389,8 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
         for _ in range(min(BATCH, n - done)):
             if redraw and claim.batch is None:  # no batch to keep whole: new parameters for every instance
                 like = claim.space.draw_params(rng, like)
-                if getattr(claim.space, "rows_at_least_d", False):
-                    T = max(T, int(like.get("d", 1)))
+                if getattr(claim.space, "rows_at_least_d", False):  # the rank parameter the space names
+                    T = max(T, int(like.get(getattr(claim.space, "rank_key", "d"), 1)))
             name, rec = claim.space.family_recipe(rng, like, max_n, T)
             names[name] += 1
             chunk.append(rec)
@@ -655,7 +654,6 @@ def _decide_refused(claim: Claim, search: _Search):
         del search.errors[k]
         del search.refused[k]
         search._record(k, recipe, ev, method)
-        search.decided_mp += 1
         info["decided"] += 1
         if _is_violation(claim, ev):
             info["violated"] += 1
@@ -970,23 +968,18 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
                       "counterexample: nothing certifies that no object reaches the claim there")
     elif found is not None:
         recipe, ev, method = found
-        r2, e2, info = finalised
-        if r2 is None:
-            res.reason = ("a float64 violation was not confirmed in extended precision (rounding): "
-                          + json.dumps(info["recheck"])[:300])
-            res.evidence["unconfirmed"] = info.get("unconfirmed")
-        else:
-            res.verdict = "fails"
-            res.counterexample = _cx(claim, r2, e2, seed, method, info)
-            rc = info.get("recheck", {})
-            conf = ("confirmed in {dps}-digit arithmetic".format(dps=rc.get("dps", 50)) if rc.get("confirmed")
-                    else "NOT re-checked in extended precision: " + rc.get("note", ""))
-            if relative:
-                conf += (f"; the violation is below float64's absolute tolerance, so it was decided there with "
-                         f"tolerance {SUSPECT_ATOL:g} + {MP_RTOL:g} |rhs|")
-                res.counterexample["below_float64_atol"] = True
-            res.reason = (f"{claim.summary(r2)}: lhs={e2.lhs:.6g} {e2.sense} rhs={e2.rhs:.6g} fails "
-                          f"(margin {e2.margin:.3g}, tol {e2.tol:.2g}; {conf})")
+        r2, e2, info = finalised  # (the search loop ends with a violation only once it is finalised)
+        res.verdict = "fails"
+        res.counterexample = _cx(claim, r2, e2, seed, method, info)
+        rc = info.get("recheck", {})
+        conf = ("confirmed in {dps}-digit arithmetic".format(dps=rc.get("dps", 50)) if rc.get("confirmed")
+                else "NOT re-checked in extended precision: " + rc.get("note", ""))
+        if relative:
+            conf += (f"; the violation is below float64's absolute tolerance, so it was decided there with "
+                     f"tolerance {SUSPECT_ATOL:g} + {MP_RTOL:g} |rhs|")
+            res.counterexample["below_float64_atol"] = True
+        res.reason = (f"{claim.summary(r2)}: lhs={e2.lhs:.6g} {e2.sense} rhs={e2.rhs:.6g} fails "
+                      f"(margin {e2.margin:.3g}, tol {e2.tol:.2g}; {conf})")
     elif not judged:
         if search.outside:
             res.verdict = "vacuous"

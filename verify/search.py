@@ -500,10 +500,7 @@ def _candidates(r: dict, params=()):
     limit and rounded (without them, ``d`` is lowered by one).
     """
     if "logits" not in r:  # a structured recipe (RecipeSpace): only its parameters are simplified
-        N, T = RecipeSpace.size(r)
-        for p in params:
-            for v in p.simpler(r[p.name], N, T) if p.name in r else ():
-                yield dict(r, **{p.name: v})
+        yield from _param_candidates(r, params, *RecipeSpace.size(r))
         return
     Z = [list(row) for row in r["logits"]]
     w = list(r["weights"])
@@ -520,12 +517,7 @@ def _candidates(r: dict, params=()):
             c["logits"] = [row[:o] + row[o + 1:] for row in Z]
             c["N"] = N - 1
             yield c
-    for p in params:
-        if p.name in r:
-            for v in p.simpler(r[p.name], N, T):
-                c = dict(r)
-                c[p.name] = v
-                yield c
+    yield from _param_candidates(r, params, N, T)
     if not any(p.name == "d" for p in params) and r.get("d", 1) > 1:
         c = dict(r)
         c["d"] = r["d"] - 1
@@ -546,6 +538,14 @@ def _candidates(r: dict, params=()):
                 c["logits"] = [list(row) for row in Z]
                 c["logits"][t][o] = 0.0
                 yield c
+
+
+def _param_candidates(r: dict, params, N: int, T: int):
+    """``r`` with one of its parameters simplified (:meth:`Param.simpler`), each in turn."""
+    for p in params:
+        if p.name in r:
+            for v in p.simpler(r[p.name], N, T):
+                yield dict(r, **{p.name: v})
 
 
 def _round(v: float, digits: int) -> float:

@@ -364,6 +364,14 @@ CONSTRUCTION_SPACE = ConstructionSpace()
 PROOF_SPACE = ConstructionSpace(design="gaussian", square=True)
 _T1_STMT = (r"d_h H + d \ge T_\varepsilon \Rightarrow \exists T:\ d_{KL}(\pi, T) \le d_{KL}(\pi, L(N,S,d))"
             r" + {k}C \varepsilon \|W E\|_2 + \gamma,\ C = \sqrt{{1 + \|M_1^{{-1}} M_2\|_2^2}}")
+
+
+def _t1_statement(k: str, proof: bool = False) -> str:
+    """paper.theorem1's statement with the constant ``k`` (``""`` as written, ``"2"``), of the proof's T* or not."""
+    out = _T1_STMT.replace("{k}", k).replace("{{", "{").replace("}}", "}")
+    return out.replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:") if proof else out
+
+
 _T1_REGIME = ("Assumption 2; S >= 2; eps in [0.01, 0.6]; H = ceil((T_eps - d)/d_h) (paper variant, gamma = 0 exact "
               "construction of theory.construct); ||W E||_2 with the row-centred W; instances whose construction "
               f"misses the target by > {CONSTRUCT_RTOL:g} relative, or that the constructor refuses (singular "
@@ -393,29 +401,27 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
               "target = f_ls (uniform): the proof's chain with any rank-d target, dKL(pi, f_ls) in place of the minimum")
     register(Claim(
         id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="construction",
-        statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}"),
+        statement=_t1_statement(""),
         instances=_theorem1_recipes, evaluate=_exists_evaluate(_target_name, 1), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_EXISTS + _T1_SEARCH, space=CONSTRUCTION_SPACE,
     ))
     register(Claim(
         id="paper.theorem1+factor2", reading=f"target={_target_name}", source="paper", kind="construction",
-        statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}"),
+        statement=_t1_statement("2"),
         instances=_theorem1_recipes, evaluate=_exists_evaluate(_target_name, 2), describe=describe,
         cost=_cost, regime=_T1_REGIME + "; " + _tnote + _T1_EXISTS + _T1_SEARCH, space=CONSTRUCTION_SPACE,
         corrects=f"paper.theorem1[as-written,target={_target_name}]",
     ))
     register(Claim(
         id="paper.theorem1", reading=f"as-written,construction=proof,target={_target_name}", source="paper",
-        kind="bound", statement=_T1_STMT.replace("{k}", "").replace("{{", "{").replace("}}", "}")
-        .replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:"),
+        kind="bound", statement=_t1_statement("", proof=True),
         instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 1), describe=describe,
         cost=_PROOF_COST[_target_name], regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
         recheck=recheck_proof(_target_name, 1),
     ))
     register(Claim(
         id="paper.theorem1+factor2", reading=f"construction=proof,target={_target_name}", source="paper",
-        kind="bound", statement=_T1_STMT.replace("{k}", "2").replace("{{", "{").replace("}}", "}")
-        .replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:"),
+        kind="bound", statement=_t1_statement("2", proof=True),
         instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 2), describe=describe,
         cost=_PROOF_COST[_target_name], regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH, space=PROOF_SPACE,
         recheck=recheck_proof(_target_name, 2),
