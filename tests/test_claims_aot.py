@@ -199,3 +199,110 @@ def test_build_construction_and_the_theorem1_sweep():
     assert eps.tolist() == [0.1, 0.3] and kl_model[0] == c.report.kl_model
     assert np.all(kl_target == kl_target[0])  # one target, two eps
     assert np.all(np.abs(kl_model - kl_target) <= rhs) and np.allclose(rhs2, 2 * rhs, rtol=0.01)
+
+
+# ---- issue 20: the whole regime of prop1[rank], theorem1[params] and seed.theorem-aot's proof construction
+def test_prop1_rank_searches_the_whole_aot_regime_and_rechecks_at_50_digits():
+    from aotmem.verify.claims.aot import AOT_SPACE
+    from aotmem.verify.registry import evaluate, get
+
+    for key in PROVED:
+        c = get(key)
+        assert c.space is AOT_SPACE and c.recheck is not None
+    assert [p.name for p in AOT_SPACE.params] == ["d_model", "H", "d_h", "wscale"]
+    # the regime's edges: no head, the largest d = N - 1, d_h > d, hard attention (weights x 100)
+    r = {"kind": "dirichlet", "N": 4, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d_model": 3, "H": 0,
+         "d_h": 4, "wscale": 100.0, "fseed": 1}
+    for h in (0, 16):
+        ev = evaluate("paper.prop1[rank]", dict(r, H=h))
+        assert ev.outside is None and not ev.violated and ev.lhs > 0  # float64 leaves sigma_4 ~ 1e-16 sigma_1
+        rc = get("paper.prop1[rank]").recheck(dict(r, H=h), ev)
+        assert rc["method"] == "mpmath" and rc["confirmed"] is not True  # exact logits: sigma_4 is 0 at 50 digits
+        assert abs(float(rc["lhs"])) < 1e-30 * ev.detail["sigma_1(F_T)"]
+
+
+def test_theorem1_params_is_searched_over_the_construction_parameters():
+    """The count depends on the task through T_eps only: the search moves eps, d, d_h, the draw and the W_QK kind
+    (ConstructionSpace's own Params, stated once), on the sampled tasks."""
+    from aotmem.verify.claims.aot import CONSTRUCTION_SPACE, PARAMS_SPACE
+    from aotmem.verify.registry import evaluate, get
+
+    assert get("paper.theorem1[params]").space is PARAMS_SPACE
+    assert [p.name for p in PARAMS_SPACE.params] == [p.name for p in CONSTRUCTION_SPACE.params]
+    rng = np.random.default_rng(0)
+    like = {"kind": "almost-rank", "N": 5, "S": 2, "d": 2, "sigma": 0.5, "decay": 0.5, "prior": "zipf", "seed": 0,
+            "d_h": 1, "eps": 0.1, "qk": "full", "cseed": 0}
+    for _ in range(30):
+        _, r = PARAMS_SPACE.family_recipe(rng, like, 7)
+        assert r["d"] <= r["N"] - 2 and r["d_h"] <= r["d"] + 1 and 1e-4 <= r["eps"] <= 0.9
+        ev = evaluate("paper.theorem1[params]", r)  # the almost-rank generator accepts every family recipe
+        assert ev.outside is not None or ev.lhs > 0
+
+
+def test_seed_theorem_aot_proof_construction_is_a_bound_and_fails_with_its_fixed_skip():
+    """seed.theorem-aot[C=paper,construction=proof]: the proof's own T* (seed variant, Gaussian draw) on a
+    near-uniform target: the fixed skip W_U x_S(t*) (W_U of unit norm) gives the dropped sequence logits +-0.107
+    while the bound scales with sigma_1(f_W*) = 6.6e-6."""
+    from aotmem.verify.claims.kept import KEPT
+    from aotmem.verify.construction_space import ConstructionSpace, proof_construction
+    from aotmem.verify.recipes import task_from
+    from aotmem.verify.registry import evaluate, get
+
+    key = "seed.theorem-aot[C=paper,construction=proof]"
+    for k in (key, "seed.theorem-aot+factor2[C=paper,construction=proof]"):
+        c = get(k)
+        assert c.kind == "bound" and isinstance(c.space, ConstructionSpace) and c.space.design == "gaussian"
+        ev = evaluate(k, KEPT[k])
+        assert ev.violated and ev.lhs > 100 * ev.rhs
+        assert c.recheck(KEPT[k], ev)["confirmed"] is True
+    assert get("seed.theorem-aot[C=paper]").kind == "construction"  # the existence readings are kept as they are
+    recipe = KEPT[key]
+    cons = proof_construction(recipe, "optimal", "seed")
+    F = cons.model.logits(task_from(recipe).seqs)
+    dropped = np.setdiff1d(np.arange(3), cons.kept)
+    assert np.linalg.norm(cons.model.W_U) == pytest.approx(1.0)
+    assert np.abs(F[dropped]).max() > 0.1  # against target logits ~1e-5
+
+
+def test_corrected_lemma2_fails_on_constant_sequences_for_every_choice():
+    """paper.lemma2+S>=2+d<=N+S-2 and +S>=2+cap: T_0 = 4 constant sequences (n, n), d = 2, H = 2. For every e, pos,
+    W_QK, A^h(t) = e(n) + pos_2 + c^h(n)(pos_1 - pos_2): the stacked A(t) lies in {1_H (x) u} + span{e_h (x) (pos_1 -
+    pos_2)}, which share 1_H (x) (pos_1 - pos_2): rank <= d + H - 1 = 3 < min(T_0, H d) = 4 (the cap H(N+S-2)+1 = 9)."""
+    from aotmem.theory.aot import AoTShape
+    from aotmem.theory.construct import draw_primed, head_features
+    from aotmem.verify.claims.aot import structural_rank_cap
+    from aotmem.verify.claims.kept import KEPT
+    from aotmem.verify.rank_space import rank_sequences
+    from aotmem.verify.registry import evaluate, get
+
+    r = KEPT["paper.lemma2+S>=2+cap[construction=draw_primed]"]
+    seqs = rank_sequences(r["N"], r["S"], r["T0"], r["seed"], r["pick"])
+    assert np.array_equal(seqs, np.array([[0, 0], [1, 1], [2, 2], [3, 3]]))
+    assert structural_rank_cap(r) == 3
+    rng = np.random.default_rng(0)
+    for seed in range(5):  # any draw, any W_QK kind, even random embeddings of any scale: rank 3
+        for qk in ("rank1", "full"):
+            primed = draw_primed(AoTShape(N=4, S=2, d=2, H=2, d_h=2), qk=qk, seed=seed, embedding="gaussian")
+            M = np.asarray(head_features(primed, seqs))[:4]
+            assert np.linalg.matrix_rank(M) <= 3
+    e, p = rng.standard_normal((4, 2)), rng.standard_normal((2, 2))
+    c = rng.random((2, 4))  # any attention weights c^h(n) on position 1
+    A = np.concatenate([(e + p[1]).T + c[h] * (p[0] - p[1])[:, None] for h in range(2)])  # (H d, T_0)
+    assert np.linalg.matrix_rank(A) == 3
+    for key in ("paper.lemma2+S>=2+d<=N+S-2[construction=draw_primed]", "paper.lemma2+S>=2+cap[construction=draw_primed]",
+                "paper.lemma2+S>=2+d<=N+S-2[certified]"):
+        ev = evaluate(key, r)
+        assert ev.violated and ev.certified and ev.lhs == 3 and ev.rhs == 4
+        assert get(key).recheck(r, ev)["confirmed"] is True
+
+
+def test_lemma2_witness_tries_further_draws_before_a_miss():
+    """A degenerate draw (d = 1, seed 9537: float64 rank 4 of 8, certified deficient) is a miss of that draw only."""
+    from aotmem.verify.claims.aot import LEMMA2_DRAWS, _lemma2_setup
+    from aotmem.theory.certify import head_rank
+    from aotmem.verify.registry import evaluate
+
+    r = {"N": 2, "S": 3, "d": 1, "H": 8, "T0": 8, "qk": "full", "seed": 9537}
+    assert head_rank(*_lemma2_setup(r)).rank == 4
+    ev = evaluate("draft.lemma-rank+S>=2+d<=N+S-2[construction=draw_primed]", r)
+    assert not ev.violated and 2 <= ev.detail["draws_tried"] <= LEMMA2_DRAWS

@@ -9,7 +9,8 @@ first. For each entry (parametrized over ``KEPT``, so a new entry is tested with
   (``SUSPECT_ATOL + MP_RTOL |rhs|``, ``verify.runner._relative``); and, where the claim has a 50-digit
   re-check, ``claim.recheck(recipe, ev)["confirmed"] is True``;
 - an existence claim (kind ``construction``): the entry is a witness miss, violated and not ``certified``
-  (no proof that no object reaches the claim there), confirmed by the re-check where there is one.
+  (no proof that no object reaches the claim there), or a certified refutation that names its certificate
+  (the rank lemmas' structural bounds); confirmed by the re-check where there is one.
 
 The 50-digit re-checks of these tiny instances (T, N <= 8, d = 1..3) take ~0.01 s each, the alternating
 fits included (measured), so every profile runs all of them.
@@ -55,8 +56,10 @@ def test_kept_counterexample_still_fails(key, recipe):
     ev = evaluate(key, recipe)
     assert ev.outside is None, f"{key}: outside the claim's regime now: {ev.outside}"
     judged = ev
-    if claim.kind == "construction":  # an existence claim: a witness miss, not a refutation
-        assert ev.violated and not ev.certified, ev
+    if claim.kind == "construction":  # an existence claim: a witness miss, or a certified refutation
+        assert ev.violated, ev
+        if ev.certified:  # a proof that no object reaches the claim: it says which
+            assert "certificate" in ev.detail, ev
     else:
         # below float64's absolute tolerance the runner decides at 50 digits with the suspects' tolerance
         judged = ev if ev.violated else dataclasses.replace(ev, atol=SUSPECT_ATOL, rtol=MP_RTOL)

@@ -146,9 +146,15 @@ def with_S(r: dict) -> dict:
 
 
 def recipe_size(recipe: dict) -> tuple:
-    """Order on explicit recipes, smaller is simpler: entries, rows, tokens, ``d``, then the digits written."""
+    """Order on recipes, smaller is simpler: entries, rows, tokens, ``d``, then the digits written.
+
+    A structured recipe (no ``logits``: :class:`RecipeSpace`) counts its task's ``T = N^S`` rows of ``N`` tokens.
+    """
     Z = recipe.get("logits") or [[]]
     T, N = len(Z), len(Z[0])
+    if "logits" not in recipe and isinstance(recipe.get("N"), int):  # a structured recipe: its task's size N^S
+        N = int(recipe["N"])
+        T = N ** int(recipe.get("S", 1))
     digits = sum(len(repr(float(v)).rstrip("0").rstrip(".")) for row in Z for v in row)
     digits += sum(len(repr(float(v)).rstrip("0").rstrip(".")) for v in recipe.get("weights", []))
     own = [v for k, v in recipe.items()  # the claim's own numbers (eps, scale, H, seeds)
