@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -307,20 +307,27 @@ def plan_heads(variant: str, T_eps: int, r: int, d: int, d_h: int, N: int, S: in
                 f"the kept system `M_1` is singular: with H = {H} heads its rank is at most {bound(H)} < T_eps = "
                 f"{T_eps} (each head adds <= {per_head}, the skip connection {skip_rank}){more}",
                 heads_needed=H_need)
+    plan = HeadPlan(variant, H, H_paper, dh, head_rank, skip, skip_rank, shared, min(T_eps, bound(H)), "",
+                    head_rows, d)
     if H > H_paper:
-        why = []
-        if head_rows < dh:
-            why.append(f"a head adds at most min(d_h, d) = {head_rows} to the rank")
-        if head_rank < head_rows:
-            why.append(f"at most N + S - 1 = {head_rank} (the span of the x_s)")
-        if shared:
-            why.append(f"N + S <= d + 1 and min(d_h, d) >= N + S - 1: every head shares the constant, so "
-                       f"{per_head} new per head")
-        if skip == "solve" and skip_rank < d:
-            why.append(f"the skip connection adds min(d, n_last) = {skip_rank} < d = {d}")
-        notes.append(f"H = {H} heads instead of the paper's {H_paper}: " + "; ".join(why or ["rank bound"]))
-    return HeadPlan(variant, H, H_paper, dh, head_rank, skip, skip_rank, shared, min(T_eps, bound(H)),
-                    "; ".join(notes), head_rows, d)
+        notes.append(_more_heads_note(plan))
+    return replace(plan, note="; ".join(notes))
+
+
+def _more_heads_note(plan: HeadPlan) -> str:
+    """Why ``plan`` uses more heads than the paper's formula (:func:`plan_heads`)."""
+    per_head = plan.head_rank - (1 if plan.shared_constant else 0)
+    why = []
+    if plan.head_rows < plan.d_h:
+        why.append(f"a head adds at most min(d_h, d) = {plan.head_rows} to the rank")
+    if plan.head_rank < plan.head_rows:
+        why.append(f"at most N + S - 1 = {plan.head_rank} (the span of the x_s)")
+    if plan.shared_constant:
+        why.append(f"N + S <= d + 1 and min(d_h, d) >= N + S - 1: every head shares the constant, so "
+                   f"{per_head} new per head")
+    if plan.skip == "solve" and plan.skip_rank < plan.d:
+        why.append(f"the skip connection adds min(d, n_last) = {plan.skip_rank} < d = {plan.d}")
+    return f"H = {plan.H} heads instead of the paper's {plan.H_paper}: " + "; ".join(why or ["rank bound"])
 
 
 def paper_param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = False) -> int:
@@ -1309,6 +1316,105 @@ def _attempt(task: Task, kept, tgt: Target, plan: HeadPlan, F1, *, qk, embedding
 # ----------------------------------------------------------------------------- construct
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """What every draw of :func:`construct` shares: the kept sequences, the target, the head plan."""
+
+    kept: np.ndarray  # indices of the kept sequences
+    tgt: Target
+    plan: HeadPlan
+    W: np.ndarray
+    E: np.ndarray
+    F1: np.ndarray  # the target logits of the kept sequences
+    d: int
+
+    @property
+    def T_eps(self) -> int:
+        return int(self.kept.size)
+
+
+@dataclass(frozen=True)
+class _BestDraw:
+    """The draw of :func:`construct` with the smallest verified error, and how many draws were tried."""
+
+    index: int
+    attempt: _Attempt
+    tried: int
+
+
+def _check_choices(variant: str, qk: str, embedding: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"`variant` must be one of {VARIANTS} (got {variant!r})")
+    if qk not in QK_KINDS:
+        raise ValueError(f"`qk` must be one of {QK_KINDS} (got {qk!r})")
+    if embedding not in EMBEDDINGS:
+        raise ValueError(f"`embedding` must be one of {EMBEDDINGS} (got {embedding!r})")
+
+
+def _setup(task: Task, target, d: int, d_h: int, eps: float, variant: str, heads: int | None) -> _Setup:
+    """The kept sequences, the target in its gauge and the head plan (:func:`plan_heads`) of a construction."""
+    W, E = _target_arrays(target, task.T, task.N, d)
+    kept = keep_sequences(task.prior, eps)
+    tgt = prepare_target(W, E, kept)
+    n_last = int(np.unique(task.seqs[kept, -1]).size)
+    plan = plan_heads(variant, int(kept.size), tgt.rank, d, d_h, task.N, task.S, n_last, heads)
+    if variant != "paper" and tgt.rank == d:
+        # seed.theorem-aot's construction fixes W_OV = I in the target's own gauge (W_U = W, the heads fit
+        # E* - x'_S): keep it, so the model off the kept set is the theorem's object, not a re-gauged one.
+        tgt = Target(W, E[kept], tgt.sigma, d, d, gauge="given")
+    return _Setup(kept, tgt, plan, W, E, (E @ W.T)[kept], d)
+
+
+def _best_draw(task: Task, setup: _Setup, draws: int, seed, **attempt_kw) -> _BestDraw:
+    """Draws until one is verified within ``rtol`` (at most ``draws``); the best of them."""
+    best = None
+    k = 0
+    for k in range(draws):
+        att = _attempt(task, setup.kept, setup.tgt, setup.plan, setup.F1, seed=_draw_seed(seed, k), **attempt_kw)
+        if best is None or att.verification.max_rel_logit_error < best.attempt.verification.max_rel_logit_error:
+            best = _BestDraw(k, att, 0)
+        if att.verification.ok:
+            break
+    return replace(best, tried=k + 1)
+
+
+def _refuse_inaccurate(best: _BestDraw, rtol: float) -> None:
+    att, ver = best.attempt, best.attempt.verification
+    raise InaccurateConstruction(
+        f"inaccurate construction refused: max relative logit error {ver.max_rel_logit_error:.3g} (float64 "
+        f"rounding scale {ver.rounding:.2g}) misses `rtol` = {rtol:.3g} after {best.tried} draw(s) (kappa_1(M_1) = "
+        f"{att.solution.cond_kept:.3g}, kappa_2(W_OV) = "
+        f"{att.mapped.cond_W_OV:.3g}): the kept system is too close to singular for float64 at this tolerance; "
+        "add heads, raise `rtol`, or pass allow_inaccurate=True to keep it",
+        error=ver.max_rel_logit_error, rtol=rtol, cond_kept=att.solution.cond_kept,
+        cond_W_OV=att.mapped.cond_W_OV, draws=best.tried)
+
+
+def _report(task: Task, setup: _Setup, best: _BestDraw, eps: float, *, variant: str, qk: str, embedding: str,
+            rtol: float, t0: float) -> ConstructionReport:
+    """The :class:`ConstructionReport` of the best draw: sizes, conditioning, verified error, the theorem's sides."""
+    att, ver, plan, tgt = best.attempt, best.attempt.verification, setup.plan, setup.tgt
+    d = setup.d
+    model = att.mapped.model
+    diag = diagnose(task, att.F_all, setup.W, setup.E, setup.kept, eps, att.M1, att.M2)
+    full = task.full_support()
+    a2_note = "" if full else (f"Assumption 2 fails: {int(np.count_nonzero(task.cond == 0))} zero entries of cond "
+                               f"in {int(np.count_nonzero((task.cond == 0).any(axis=1)))} of {task.T} rows")
+    return ConstructionReport(
+        variant=variant, qk=qk, N=task.N, S=task.S, d=d, d_h=plan.d_h, T=task.T, T_eps=setup.T_eps, H=plan.H,
+        unknown_rows=plan.unknown_rows, param_count=model.param_count(),
+        paper_param_count=paper_param_count(task.N, task.S, d, plan.d_h, plan.H, rank1_qk=(qk == "rank1")),
+        rank_kept=att.rank, cond_kept=att.solution.cond_kept, cond2_kept=att.cond2,
+        cond_W_OV=att.mapped.cond_W_OV if plan.skip == "solve" else 1.0, solve=att.solution.method,
+        max_rel_logit_error=diag.max_rel_logit_error, kl_target=diag.kl_target, kl_model=diag.kl_model,
+        C=diag.rhs.C, norm_WE=diag.rhs.norm_WE, rhs=diag.rhs.rhs, rhs_factor2=diag.rhs.rhs_factor2,
+        gamma=diag.gamma, holds=diag.holds, holds_factor2=diag.holds_factor2,
+        seconds=time.perf_counter() - t0, H_paper=plan.H_paper, head_rank=plan.head_rows, heads_note=plan.note,
+        skip=plan.skip, target_rank=tgt.rank, embedding=embedding, gauge_alpha=att.mapped.alpha,
+        refine_steps=att.solution.refine_steps, rtol=rtol, rounding=ver.rounding, accurate=ver.ok,
+        draws=best.tried, draw=best.index, assumption2=full, assumption2_note=a2_note)
+
+
 def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant: str = "paper",
               qk: str = "full", heads: int | None = None, embedding: str = DEFAULT_EMBEDDING,
               attn_scale: float | None = None, seed=0, backend: str = "numpy", solve: str = "min-norm",
@@ -1388,65 +1494,16 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
     d = check_int("d", d, minimum=1)
     d_h = check_int("d_h", d_h, minimum=1)
     eps = check_eps(eps)
-    if variant not in VARIANTS:
-        raise ValueError(f"`variant` must be one of {VARIANTS} (got {variant!r})")
-    if qk not in QK_KINDS:
-        raise ValueError(f"`qk` must be one of {QK_KINDS} (got {qk!r})")
-    if embedding not in EMBEDDINGS:
-        raise ValueError(f"`embedding` must be one of {EMBEDDINGS} (got {embedding!r})")
+    _check_choices(variant, qk, embedding)
     rtol = check_positive("rtol", rtol)
     draws = check_int("draws", draws, minimum=1)
     refine = check_int("refine", refine, minimum=0)
     get_xp(backend)  # an unknown or missing backend is refused before any work
-    W, E = _target_arrays(target, task.T, task.N, d)
-    kept = keep_sequences(task.prior, eps)
-    T_eps = int(kept.size)
-    tgt = prepare_target(W, E, kept)
-    n_last = int(np.unique(task.seqs[kept, -1]).size)
-    plan = plan_heads(variant, T_eps, tgt.rank, d, d_h, task.N, task.S, n_last, heads)
-    if variant != "paper" and tgt.rank == d:
-        # seed.theorem-aot's construction fixes W_OV = I in the target's own gauge (W_U = W, the heads fit
-        # E* - x'_S): keep it, so the model off the kept set is the theorem's object, not a re-gauged one.
-        tgt = Target(W, E[kept], tgt.sigma, d, d, gauge="given")
-    F_tgt = E @ W.T
-    F1 = F_tgt[kept]
-    best = None
-    k = 0
-    for k in range(draws):
-        att = _attempt(task, kept, tgt, plan, F1, qk=qk, embedding=embedding, attn_scale=attn_scale,
-                       seed=_draw_seed(seed, k), backend=backend, solve=solve, rank_svd_limit=rank_svd_limit,
-                       rtol=rtol, refine=refine)
-        if best is None or att.verification.max_rel_logit_error < best[1].verification.max_rel_logit_error:
-            best = (k, att)
-        if att.verification.ok:
-            break
-    k_best, att = best
-    ver = att.verification
-    if not ver.ok and not allow_inaccurate:
-        raise InaccurateConstruction(
-            f"inaccurate construction refused: max relative logit error {ver.max_rel_logit_error:.3g} (float64 "
-            f"rounding scale {ver.rounding:.2g}) misses `rtol` = {rtol:.3g} after {k + 1} draw(s) (kappa_1(M_1) = "
-            f"{att.solution.cond_kept:.3g}, kappa_2(W_OV) = "
-            f"{att.mapped.cond_W_OV:.3g}): the kept system is too close to singular for float64 at this tolerance; "
-            "add heads, raise `rtol`, or pass allow_inaccurate=True to keep it",
-            error=ver.max_rel_logit_error, rtol=rtol, cond_kept=att.solution.cond_kept,
-            cond_W_OV=att.mapped.cond_W_OV, draws=k + 1)
-    model = att.mapped.model
-    diag = diagnose(task, att.F_all, W, E, kept, eps, att.M1, att.M2)
-    full = task.full_support()
-    a2_note = "" if full else (f"Assumption 2 fails: {int(np.count_nonzero(task.cond == 0))} zero entries of cond "
-                               f"in {int(np.count_nonzero((task.cond == 0).any(axis=1)))} of {task.T} rows")
-    report = ConstructionReport(
-        variant=variant, qk=qk, N=task.N, S=task.S, d=d, d_h=plan.d_h, T=task.T, T_eps=T_eps, H=plan.H,
-        unknown_rows=plan.unknown_rows, param_count=model.param_count(),
-        paper_param_count=paper_param_count(task.N, task.S, d, plan.d_h, plan.H, rank1_qk=(qk == "rank1")),
-        rank_kept=att.rank, cond_kept=att.solution.cond_kept, cond2_kept=att.cond2,
-        cond_W_OV=att.mapped.cond_W_OV if plan.skip == "solve" else 1.0, solve=att.solution.method,
-        max_rel_logit_error=diag.max_rel_logit_error, kl_target=diag.kl_target, kl_model=diag.kl_model,
-        C=diag.rhs.C, norm_WE=diag.rhs.norm_WE, rhs=diag.rhs.rhs, rhs_factor2=diag.rhs.rhs_factor2,
-        gamma=diag.gamma, holds=diag.holds, holds_factor2=diag.holds_factor2,
-        seconds=time.perf_counter() - t0, H_paper=plan.H_paper, head_rank=plan.head_rows, heads_note=plan.note,
-        skip=plan.skip, target_rank=tgt.rank, embedding=embedding, gauge_alpha=att.mapped.alpha,
-        refine_steps=att.solution.refine_steps, rtol=rtol, rounding=ver.rounding, accurate=ver.ok, draws=k + 1, draw=k_best,
-        assumption2=full, assumption2_note=a2_note)
-    return Construction(model, report, kept, task.seqs[kept], F1, plan)
+    setup = _setup(task, target, d, d_h, eps, variant, heads)
+    best = _best_draw(task, setup, draws, seed, qk=qk, embedding=embedding, attn_scale=attn_scale, backend=backend,
+                      solve=solve, rank_svd_limit=rank_svd_limit, rtol=rtol, refine=refine)
+    if not best.attempt.verification.ok and not allow_inaccurate:
+        _refuse_inaccurate(best, rtol)
+    report = _report(task, setup, best, eps, variant=variant, qk=qk, embedding=embedding, rtol=rtol, t0=t0)
+    kept = setup.kept
+    return Construction(best.attempt.mapped.model, report, kept, task.seqs[kept], setup.F1, setup.plan)

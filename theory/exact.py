@@ -333,6 +333,17 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     xi = np.asarray(xi)
     if xi.shape != (N,) or not np.array_equal(np.sort(xi), np.arange(N)):
         raise ValueError(f"`xi` must be a permutation of range(N) = range({N}) (got {xi!r})")
+    S = xi[:d]
+    formulas = _permutation_formulas(p, P, d, xi)
+    numeric = _permutation_numeric(p, P, d, S)
+    return {"S_d": S, "formulas": formulas, "numeric": numeric, "mismatch": _permutation_mismatch(formulas, numeric),
+            "wls_strictly_better": _wls_strictly_better(formulas, numeric)}
+
+
+def _permutation_formulas(p: np.ndarray, P: np.ndarray, d: int, xi: np.ndarray) -> dict:
+    """The closed forms of :func:`permutation_closed_forms` (``draft.cor-permutation``, docs/theory.md#d5):
+    name -> ``{"logits", "divergence", "kl_of_logits"}``."""
+    N = P.shape[1]
     L = log_probs(P)
     S, Sc = xi[:d], xi[d:]
     piS, piSc = P[:, S].sum(axis=1), P[:, Sc].sum(axis=1)  # (T,)
@@ -353,7 +364,12 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     F = logits(H)
     formulas["ls"] = {"logits": F, "divergence": float(p @ np.log(piS + (N - d) * np.exp(H))),
                       "kl_of_logits": kl(p, P, F)}
+    return formulas
 
+
+def _permutation_numeric(p: np.ndarray, P: np.ndarray, d: int, S: np.ndarray) -> dict:
+    """The numeric maps :func:`permutation_closed_forms` compares with: name -> ``{"logits", "divergence"}``."""
+    N = P.shape[1]
     numeric = {}
     for name, W_U in (("wls[W=e_Sd]", np.eye(N)[:, S]), ("wls[W=f_ls-uniform]", None)):
         try:
@@ -364,7 +380,11 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     for r in LS_READINGS:
         lr = f_ls(p, P, d, r)
         numeric[f"ls[{r}]"] = {"logits": lr.F, "divergence": lr.divergence(p, P)}
+    return numeric
 
+
+def _permutation_mismatch(formulas: dict, numeric: dict) -> dict:
+    """``"A vs B"`` -> the largest centred logit difference and the divergence difference (same map kinds)."""
     def cent(F):
         return F - F.mean(axis=1, keepdims=True)
 
@@ -375,10 +395,16 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
                 continue
             mismatch[f"{a} vs {b}"] = {"logits": float(np.max(np.abs(cent(fa["logits"]) - cent(nb["logits"])))),
                                        "divergence": abs(fa["divergence"] - nb["divergence"])}
+    return mismatch
+
+
+def _wls_strictly_better(formulas: dict, numeric: dict) -> dict:
+    """name -> whether the wls map's divergence is strictly below the ls map's (formulas and numeric)."""
     better = {f"formula[{R}]": formulas[f"wls[{R}]"]["divergence"] < formulas["ls"]["divergence"] for R in H_READINGS}
     better["formula-logits[conditional]"] = formulas["wls[conditional]"]["kl_of_logits"] < formulas["ls"]["kl_of_logits"]
     for r in LS_READINGS:
         for w in ("wls[W=e_Sd]", "wls[W=f_ls-uniform]"):
             if numeric[w]["divergence"] is not None:
                 better[f"numeric {w} < ls[{r}]"] = numeric[w]["divergence"] < numeric[f"ls[{r}]"]["divergence"]
-    return {"S_d": S, "formulas": formulas, "numeric": numeric, "mismatch": mismatch, "wls_strictly_better": better}
+    return better
+

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -115,6 +116,106 @@ def bound_table(task: Task, d: int, *, seed: int = 0, starts: int = 4) -> dict:
     return bound_table_and_solution(task, d, seed=seed, starts=starts)[0]
 
 
+class _Optimum(NamedTuple):
+    """The optimal rank-d encoder's part of the table: the solver's result (None for the closed form), the
+    divergence of its logits, and the table's ``optimal`` record."""
+
+    result: object
+    divergence: float
+    record: dict
+
+
+class _TableAndSolution(NamedTuple):
+    table: dict
+    optimal: object  # OptimalResult, or None where the infimum is a closed form
+
+
+def _task_header(task: Task, d: int) -> dict:
+    """The table's sizes, assumptions, rule, trivial bound and notes (``sigma`` and ``rows`` empty)."""
+    N = task.N
+    a2 = task.full_support()
+    out: dict = {
+        "task": {"N": N, "S": task.S, "T": task.T, "T_0": t_eps(task.prior, 0.0), "d": d,
+                 "assumption1_one_hot": task.is_association(), "assumption2_full_support": a2},
+        "sigma": {}, "rows": [],
+        "rule": {"text": BOUND_RULE, "atol": KL_ATOL, "rtol": KL_RTOL},
+    }
+    out["trivial"] = zero_encoder_divergence(task)
+    out["notes"] = []
+    if d > N - 1:
+        out["notes"].append(f"d = {d} > N - 1 = {N - 1}: a rank-d map is no more expressive than rank N - 1 (the "
+                            "centred logits have rank <= N - 1); every value here is d = N - 1's")
+    return out
+
+
+def _optimum(task: Task, d: int, seed: int, starts: int, init) -> _Optimum:
+    """The optimal rank-d encoder: a closed form without Assumption 2 at ``d >= N - 1``, else the solver."""
+    p, P, N = task.prior, task.cond, task.N
+    if not task.full_support() and d >= N - 1:
+        # Closed form, no solver: the logits log pi_t (row constants aside) have centred rank <= N - 1, so the
+        # infimum is 0; a pi(o|t) = 0 needs a logit of -inf, so it is not attained (a search only creeps to it).
+        return _Optimum(None, 0.0, {
+            "divergence": 0.0, "grad_norm": 0.0, "iterations": 0, "converged": True,
+            "best_start": "closed form", "attained": False, "reason": "closed-form",
+            "message": "d >= N - 1 without Assumption 2: the infimum of dKL over L(N,S,d) is 0 "
+                       "(logits log pi_t), not attained (a pi(o|t) = 0 needs a logit of -inf)"})
+    with solver(f"optimal rank-{d} encoder (T={task.T}, N={N})") as progress:
+        opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init, progress=progress)
+    best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
+    return _Optimum(opt, best, {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
+                                "converged": opt.converged, "best_start": opt.best_start, "message": opt.message,
+                                "reason": opt.reason})
+
+
+def _rank_rows(task: Task, d: int, best: float, row) -> dict:
+    """Rows of the almost-rank-d bounds (seed.ls-bound, seed.wls-bound, draft.theorem-ls/-wls), through ``row``;
+    they need Assumption 2. Returns the table's ``sigma`` (``sigma_{d+1}`` per reading; empty where unused)."""
+    p, P, N = task.prior, task.cond, task.N
+    rank_bounds = [b for b in CATALOGUE if b.needs == "assumption2"]
+    if not task.full_support():
+        for claim in dict.fromkeys(b.claim for b in rank_bounds):
+            row(claim, "all", None, "-", None, "n/a", "needs Assumption 2 (full support): log Pi is -inf somewhere")
+        return {}
+    if d > N - 1:
+        row("seed.zero-divergence", "", 0.0, "prop2 encoder", best, _status(0.0, best),
+            "d >= N-1: divergence 0 is reachable")
+        return {}
+    sigmas = {r: sigma(p, P, d + 1, r) for r in SIGMA_READINGS}
+    cache: dict = {}
+    for b in rank_bounds:
+        sr = b.sigma_reading
+        value = b.rhs(p, P, d)
+        for fit in b.maps:
+            sol = _MAP_LABEL[fit].format(sr=sr)
+            actual = _map_divergence(p, P, d, fit, sr, cache)
+            reading = b.reading + MAP_SUFFIX[fit]
+            if isinstance(actual, Exception):
+                row(b.claim, reading, value, sol, None, "n/a", str(actual))
+            else:
+                row(b.claim, reading, value, sol, actual, _status(value, actual))
+    return sigmas
+
+
+def _lookup_rows(task: Task, d: int, seed: int, row) -> None:
+    """Rows of the look-up-table bounds (seed.lookup-bound, draft.lookup-theorem, paper.theorem2), through
+    ``row``; they need C < 1/2."""
+    p, P, N = task.prior, task.cond, task.N
+    lookup_bounds = [b for b in CATALOGUE if b.needs == "C<1/2"]
+    C = lookup_C(N, d)
+    reason = lookup_vacuous_reason(N, d)
+    if reason is not None:
+        for b in lookup_bounds:
+            row(b.claim, b.reading, None, _MAP_LABEL["lookup"], None, "vacuous", reason)
+        return
+    W, cert = jl_matrix(N, d, seed=seed)
+    actual = lookup_encoder(task, W).divergence(p)
+    note = f"C={C:.4g}; JL W achieves max|WW^T-I|={cert.max_dev:.4g}" + ("" if cert.holds else " > C (no certificate)")
+    for b in lookup_bounds:
+        value = b.rhs(p, P, d)
+        row(b.claim, b.reading, value, _MAP_LABEL["lookup"], actual,
+            _status(value, actual) if cert.holds else "n/a", note)
+
+
 def bound_table_and_solution(task: Task, d: int, *, seed: int = 0, starts: int = 4, init=None):
     """``(table, optimal)``: :func:`bound_table`'s dict and the :class:`~aotmem.theory.optimal.OptimalResult`.
 
@@ -130,83 +231,23 @@ def bound_table_and_solution(task: Task, d: int, *, seed: int = 0, starts: int =
     each with ``informative``: its bound is below ``trivial``).
     """
     d = check_int("d", d, minimum=1)
-    p, P = task.prior, task.cond
-    N = task.N
-    a2 = task.full_support()
-    out: dict = {
-        "task": {"N": N, "S": task.S, "T": task.T, "T_0": t_eps(p, 0.0), "d": d,
-                 "assumption1_one_hot": task.is_association(), "assumption2_full_support": a2},
-        "sigma": {}, "rows": [],
-        "rule": {"text": BOUND_RULE, "atol": KL_ATOL, "rtol": KL_RTOL},
-    }
-    trivial = zero_encoder_divergence(task)
-    out["trivial"] = trivial
-    out["notes"] = []
-    if d > N - 1:
-        out["notes"].append(f"d = {d} > N - 1 = {N - 1}: a rank-d map is no more expressive than rank N - 1 (the "
-                            "centred logits have rank <= N - 1); every value here is d = N - 1's")
-    if not a2 and d >= N - 1:
-        # Closed form, no solver: the logits log pi_t (row constants aside) have centred rank <= N - 1, so the
-        # infimum is 0; a pi(o|t) = 0 needs a logit of -inf, so it is not attained (a search only creeps to it).
-        opt = None
-        best = 0.0
-        out["optimal"] = {"divergence": 0.0, "grad_norm": 0.0, "iterations": 0, "converged": True,
-                          "best_start": "closed form", "attained": False, "reason": "closed-form",
-                          "message": "d >= N - 1 without Assumption 2: the infimum of dKL over L(N,S,d) is 0 "
-                                     "(logits log pi_t), not attained (a pi(o|t) = 0 needs a logit of -inf)"}
-        out["notes"].append(out["optimal"]["message"])
-    else:
-        with solver(f"optimal rank-{d} encoder (T={task.T}, N={N})") as progress:
-            opt = optimal_encoder(p, P, d, starts=starts, seed=seed, init=init, progress=progress)
-        best = kl(p, P, opt.F)  # the divergence of the logits found, computed like every other printed divergence
-        out["optimal"] = {"divergence": best, "grad_norm": opt.grad_norm, "iterations": opt.iterations,
-                          "converged": opt.converged, "best_start": opt.best_start, "message": opt.message,
-                          "reason": opt.reason}
+    out = _task_header(task, d)
+    trivial = out["trivial"]
+    opt = _optimum(task, d, seed, starts, init)
+    out["optimal"] = opt.record
+    if opt.result is None:
+        out["notes"].append(opt.record["message"])
     rows: list[Row] = []
 
     def row(claim, reading, value, sol, actual, status, note=""):
-        rows.append(_row(claim, reading, value, sol, actual, best, status, note, trivial))
+        rows.append(_row(claim, reading, value, sol, actual, opt.divergence, status, note, trivial))
 
-    # Almost-rank-d bounds (seed.ls-bound, seed.wls-bound, draft.theorem-ls/-wls): need Assumption 2.
-    rank_bounds = [b for b in CATALOGUE if b.needs == "assumption2"]
-    if not a2:
-        for claim in dict.fromkeys(b.claim for b in rank_bounds):
-            row(claim, "all", None, "-", None, "n/a", "needs Assumption 2 (full support): log Pi is -inf somewhere")
-    elif d > N - 1:
-        row("seed.zero-divergence", "", 0.0, "prop2 encoder", best, _status(0.0, best),
-            "d >= N-1: divergence 0 is reachable")
-    else:
-        out["sigma"] = {r: sigma(p, P, d + 1, r) for r in SIGMA_READINGS}
-        cache: dict = {}
-        for b in rank_bounds:
-            sr = b.sigma_reading
-            value = b.rhs(p, P, d)
-            for fit in b.maps:
-                sol = _MAP_LABEL[fit].format(sr=sr)
-                actual = _map_divergence(p, P, d, fit, sr, cache)
-                reading = b.reading + MAP_SUFFIX[fit]
-                if isinstance(actual, Exception):
-                    row(b.claim, reading, value, sol, None, "n/a", str(actual))
-                else:
-                    row(b.claim, reading, value, sol, actual, _status(value, actual))
-
-    # Look-up-table bounds (seed.lookup-bound, draft.lookup-theorem, paper.theorem2): need C < 1/2.
-    lookup_bounds = [b for b in CATALOGUE if b.needs == "C<1/2"]
-    C = lookup_C(N, d)
-    reason = lookup_vacuous_reason(N, d)
-    if reason is not None:
-        for b in lookup_bounds:
-            row(b.claim, b.reading, None, _MAP_LABEL["lookup"], None, "vacuous", reason)
-    else:
-        W, cert = jl_matrix(N, d, seed=seed)
-        actual = lookup_encoder(task, W).divergence(p)
-        note = f"C={C:.4g}; JL W achieves max|WW^T-I|={cert.max_dev:.4g}" + ("" if cert.holds else " > C (no certificate)")
-        for b in lookup_bounds:
-            value = b.rhs(p, P, d)
-            row(b.claim, b.reading, value, _MAP_LABEL["lookup"], actual,
-                _status(value, actual) if cert.holds else "n/a", note)
+    sigmas = _rank_rows(task, d, opt.divergence, row)
+    if sigmas:
+        out["sigma"] = sigmas
+    _lookup_rows(task, d, seed, row)
     out["rows"] = [asdict(r) for r in rows]
-    return out, opt
+    return _TableAndSolution(out, opt.result)
 
 
 def _fmt(x) -> str:

@@ -43,6 +43,7 @@ import warnings
 import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
 
 import mpmath
 import numpy as np
@@ -121,6 +122,50 @@ class _Violation(Exception):
 
 class _Budget(Exception):
     """The per-claim time budget is spent."""
+
+
+class Hit(NamedTuple):
+    """A violating instance met by a search phase."""
+
+    recipe: dict
+    ev: Evaluation
+
+
+class Found(NamedTuple):
+    """A violating instance and the search method that found it (``sampling``, ``families``, ...)."""
+
+    recipe: dict
+    ev: Evaluation
+    method: str
+
+
+class Finalised(NamedTuple):
+    """A violation after shrinking and re-checking: the reported counterexample (``recipe`` and ``ev`` None when
+    the re-check confirmed none of the candidates) and ``info`` (how it was found, shrunk and re-checked)."""
+
+    recipe: dict | None
+    ev: Evaluation | None
+    info: dict
+
+
+class Ranked(NamedTuple):
+    """An instance kept for its rank: the tightest (``rank`` = ``(trivial, rel_margin)``), the largest ratio
+    (``rank`` = the ratio) or the worst witness miss (``rank`` = its relative margin)."""
+
+    rank: tuple | float
+    recipe: dict
+    ev: Evaluation
+    method: str
+
+
+class Suspect(NamedTuple):
+    """An instance violated below float64's absolute tolerance, to be decided at 50 digits."""
+
+    rel_margin: float
+    key: str
+    recipe: dict
+    ev: Evaluation
+    method: str
 
 
 @dataclass
@@ -244,12 +289,12 @@ class _Search:
         self.outside: Counter = Counter()
         self.errors: dict[str, str] = {}
         self.skipped = 0
-        self.tight = None  # ((trivial, rel_margin), recipe, ev, method)
-        self.max_ratio = None  # (ratio, recipe, ev, method)
+        self.tight: Ranked | None = None  # rank (trivial, rel_margin)
+        self.max_ratio: Ranked | None = None  # rank: the ratio lhs/rhs
         self.eval_s = 0.0
         self.n_evals = 0
-        self.miss = None  # existence claims: (rel_margin, recipe, ev, method) of the worst witness miss
-        self.suspects: list = []  # (rel_margin, key, recipe, ev, method): violated below float64's atol
+        self.miss: Ranked | None = None  # existence claims: the worst witness miss (rank: its rel_margin)
+        self.suspects: list[Suspect] = []  # violated below float64's atol
         self.refused: dict[str, dict] = {}  # key -> recipe: float64 refused it (IllConditioned), decided at 50 digits
 
     def over_budget(self) -> bool:
@@ -293,18 +338,18 @@ class _Search:
             self.outside[ev.outside] += 1
             return
         if self.claim.kind == "construction" and ev.violated and not ev.certified:
-            if self.miss is None or ev.rel_margin < self.miss[0]:
-                self.miss = (ev.rel_margin, dict(recipe), ev, method)
+            if self.miss is None or ev.rel_margin < self.miss.rank:
+                self.miss = Ranked(ev.rel_margin, dict(recipe), ev, method)
         if (self.claim.recheck is not None and not ev.violated and ev.sense in ("<=", ">=")
                 and self.claim.kind != "construction" and -ev.margin > SUSPECT_ATOL
                 and -ev.margin > SUSPECT_RTOL * max(abs(ev.lhs), abs(ev.rhs))):
-            self.suspects.append((ev.rel_margin, k, dict(recipe), ev, method))
+            self.suspects.append(Suspect(ev.rel_margin, k, dict(recipe), ev, method))
         rank = (ev.trivial, ev.rel_margin)
-        if self.tight is None or (not math.isnan(ev.rel_margin) and rank < self.tight[0]):
-            self.tight = (rank, dict(recipe), ev, method)
+        if self.tight is None or (not math.isnan(ev.rel_margin) and rank < self.tight.rank):
+            self.tight = Ranked(rank, dict(recipe), ev, method)
         r = ev.ratio
-        if r is not None and not ev.trivial and (self.max_ratio is None or r > self.max_ratio[0]):
-            self.max_ratio = (r, dict(recipe), ev, method)
+        if r is not None and not ev.trivial and (self.max_ratio is None or r > self.max_ratio.rank):
+            self.max_ratio = Ranked(r, dict(recipe), ev, method)
 
     def judged(self) -> list[tuple[str, Evaluation]]:
         return [(k, ev) for k, ev in self.cache.items() if isinstance(ev, Evaluation) and ev.outside is None]
@@ -370,7 +415,8 @@ def _explicit_pool(search: _Search) -> list[dict]:
 
 
 def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
-    """Phase 2: structured families with the claim's own parameters. Returns (recipe, ev) of a violation or None."""
+    """Phase 2: structured families with the claim's own parameters. Returns ``(hit, families used)``, ``hit``
+    a :class:`Hit` or None."""
     pool = _explicit_pool(search)
     if not pool or n <= 0:
         return None, {}
@@ -398,7 +444,7 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
         evs = search.evaluate_many(chunk, "families")
         for rec, ev in zip(chunk, evs):
             if _is_violation(claim, ev):
-                return (rec, ev), dict(names)
+                return Hit(rec, ev), dict(names)
     return None, dict(names)
 
 
@@ -412,7 +458,8 @@ TOP_UP_S = 150.0
 
 
 def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: dict, rng, seed: int, profile: str):
-    """More instances until ``target_n`` are judged: returns ``(hit, families_used)``; stops when a pass adds none."""
+    """More instances until ``target_n`` are judged: returns ``(found, families_used)``, ``found`` a :class:`Found`
+    or None; stops when a pass adds none."""
     used: dict = {}
     for salt in range(1, TOP_UP_ROUNDS + 1):
         if len(search.judged()) >= target_n or search.over_budget() or time.perf_counter() - search.t0 > TOP_UP_S:
@@ -422,14 +469,14 @@ def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: d
             if claim.space is None:
                 v = _sampling(claim, search, n_sample, seed, profile, salt=salt)
                 if v is not None:
-                    return (v.recipe, v.ev, "sampling"), used
+                    return Found(v.recipe, v.ev, "sampling"), used
             else:
                 n_fam = prof["families"][claim.cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
                 hit, fam = _families(claim, search, n_fam, rng, profile)
                 for name, c in fam.items():
                     used[name] = used.get(name, 0) + c
                 if hit is not None:
-                    return (*hit, "families"), used
+                    return Found(*hit, "families"), used
         except _Budget:
             break
         if search.n_evals == before:  # nothing new: the instance space is exhausted
@@ -462,7 +509,7 @@ def _optimisation(claim: Claim, search: _Search, starts: int, evals: int, polish
         if res.found:
             ev = search.evaluate_many([res.recipe], "optimisation")[0]
             if _is_violation(claim, ev):
-                return (res.recipe, ev), info
+                return Hit(res.recipe, ev), info
     return None, info
 
 
@@ -547,7 +594,7 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
 
     ``relative``: the violation lies below float64's absolute tolerance and is judged
     with ``MP_RTOL`` alone (:func:`_relative`); only the 50-digit re-check can confirm it.
-    Returns ``(recipe, ev, info)``: the reported counterexample (the smallest
+    Returns a :class:`Finalised` ``(recipe, ev, info)``: the reported counterexample (the smallest
     one whose violation the re-check confirms, or, without a re-check, the
     smallest), and ``info`` (``found_as``, ``shrink_evaluations``, ``shrunk``: how it was shrunk,
     ``recheck``). ``sampling_shrink``: evaluations Hypothesis's own shrinker spent when the
@@ -599,7 +646,7 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
         r, e = judged[0]
         info["recheck"] = recheck_record({"confirmed": None, "method": "none",
                                           "note": "no extended-precision re-check is implemented for this claim"}, e)
-        return r, e, info
+        return Finalised(r, e, info)
     unconfirmed = []
     for r, e in judged:
         try:
@@ -611,22 +658,22 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
             # the claim cannot be re-evaluated in extended precision at all (a user's claim computed outside
             # the functions with 50-digit twins): reported as a claim without a re-check, never dropped
             info["recheck"] = rc
-            return r, e, info
+            return Finalised(r, e, info)
         if rc.get("confirmed"):
             info["recheck"] = rc
             if unconfirmed:
                 info["unconfirmed_smaller"] = unconfirmed
-            return r, e, info
+            return Finalised(r, e, info)
         unconfirmed.append({"recipe": r, "recheck": rc})
     info["recheck"] = unconfirmed[0]["recheck"]
     info["unconfirmed"] = unconfirmed
-    return None, None, info
+    return Finalised(None, None, info)
 
 
 def _decide_refused(claim: Claim, search: _Search):
     """Instances float64 refused (a system above its condition limit) are in the regime: decide them at 50 digits.
 
-    Returns ``(found, info)``: the first violation among them as ``(recipe, ev, method)`` (or None), and
+    Returns ``(found, info)``: the first violation among them as a :class:`Found` (or None), and
     the counts for the evidence (``refused``, ``decided``, ``undecided`` with the reasons).
     """
     info = {"refused": len(search.refused), "decided": 0, "undecided": 0, "violated": 0}
@@ -658,16 +705,16 @@ def _decide_refused(claim: Claim, search: _Search):
         if _is_violation(claim, ev):
             info["violated"] += 1
             if found is None:
-                found = (recipe, ev, method)
+                found = Found(recipe, ev, method)
     if why:
         info["why_undecided"] = dict(why)
     return found, info
 
 
 def _resolve_suspects(claim: Claim, search: _Search, k: int):
-    """Decide the ``k`` most violated suspects at 50 digits; the first confirmed one, as ``(recipe, ev, method)``."""
+    """Decide the ``k`` most violated suspects at 50 digits; the first confirmed one, as a :class:`Found`."""
     seen, tried = set(), 0
-    for rm, key, recipe, ev, method in sorted(search.suspects, key=lambda t: (t[0], t[1])):
+    for _, key, recipe, ev, method in sorted(search.suspects, key=lambda t: (t.rel_margin, t.key)):
         if key in seen or tried >= k:
             continue
         seen.add(key)
@@ -677,7 +724,7 @@ def _resolve_suspects(claim: Claim, search: _Search, k: int):
         except Exception:  # a re-check that cannot run decides nothing
             continue
         if rc.get("confirmed"):
-            return recipe, _relative(ev), method
+            return Found(recipe, _relative(ev), method)
     search.suspects_checked = tried
     return None
 
@@ -730,14 +777,14 @@ def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]
 def _limits(claim: Claim, search: _Search):
     """Follow the tightest explicit instance to the limits of the regime. Returns ``(hit, info)``.
 
-    ``hit``: a violation met on the way, as ``(recipe, ev)``; ``info["tight_along"]``: the directions
+    ``hit``: a violation met on the way, as a :class:`Hit`; ``info["tight_along"]``: the directions
     along which the relative margin tends to 0 (falls by ``LIMIT_FALL`` to below ``LIMIT_SMALL``),
     each with its margins: a ``holds`` that is tight in a limit says so instead of printing one number.
     """
     info = {"evaluations": 0, "tight_along": []}
     if search.tight is None:
         return None, info
-    start = _explicit(claim, search.tight[1])
+    start = _explicit(claim, search.tight.recipe)
     if start is None:
         return None, info
     for direction, recs in _limit_sequences(claim, start):
@@ -745,7 +792,7 @@ def _limits(claim: Claim, search: _Search):
         info["evaluations"] += len(recs)
         for r, ev in zip(recs, evs):
             if _is_violation(claim, ev):
-                return (r, ev), info
+                return Hit(r, ev), info
         ms = [ev.rel_margin if isinstance(ev, Evaluation) and ev.outside is None and not ev.trivial else None
               for ev in evs]
         if len(ms) >= 3 and ms[-1] is not None and ms[0] is not None and ms[-1] >= 0:
@@ -759,7 +806,7 @@ def _tightest_at_dps(claim: Claim, search: _Search) -> dict | None:
     """The tightest margin recomputed in 50-digit arithmetic where float64 rounding can decide its sign."""
     if search.tight is None:
         return None
-    (_, rm), recipe, ev, method = search.tight
+    recipe, ev = search.tight.recipe, search.tight.ev
     if claim.kind == "construction" or ev.violated:  # a witness's miss is judged as such, not re-decided here
         return None
     if not (max(abs(ev.lhs), abs(ev.rhs)) < TIGHT_SIDES or ev.rel_margin < TIGHT_REL):  # (negatives included)
@@ -785,6 +832,301 @@ def _tightest_at_dps(claim: Claim, search: _Search) -> dict | None:
     return out
 
 
+@dataclass
+class _Plan:
+    """What the profile asks of one claim: instance counts per phase, time budget, the claim's generator."""
+
+    profile: str
+    seed: int
+    prof: dict  # PROFILES[profile]
+    cost: str
+    budget: float
+    n_sample: int
+    only_sampling: bool  # max_examples given, or no TaskSpace: sampling only
+    max_examples: int | None
+    rng: np.random.Generator
+
+
+@dataclass
+class _Round:
+    """The state of one search round of :func:`run_claim` (a round ends with a violation, or with none found)."""
+
+    found: Found | None = None  # the violation found, before shrinking
+    sampling_shrink: int | None = None  # evaluations Hypothesis's shrinker spent on it (sampling only)
+    families_used: dict = field(default_factory=dict)
+    optim_info: dict = field(default_factory=lambda: {"starts": 0, "evaluations": 0, "best": None})
+    refused_info: dict | None = None
+    relative: bool = False  # decided with the suspects' tolerance (below float64's atol)
+    limits_info: dict | None = None
+    tight_mp: dict | None = None  # the tightest margin at 50 digits
+    mp_violation: Ranked | None = None  # the tightest instance, violated at 50 digits only
+    finalised: Finalised | None = None  # the violation, shrunk and re-checked
+
+
+def _plan(claim: Claim, profile: str, seed: int, max_examples: int | None, budget_s: float | None) -> _Plan:
+    """The counts and budget of ``profile`` for ``claim`` (overridden by ``max_examples`` / ``budget_s``)."""
+    prof = PROFILES[profile]
+    cost = claim.cost
+    n_sample = max_examples if max_examples is not None else prof["sample"][cost]
+    if claim.space is None and max_examples is None and profile == "full":
+        if claim.full_draws is not None:
+            n_sample = claim.full_draws
+        elif cost == "cheap":
+            n_sample = SAMPLE_ONLY_FULL
+    return _Plan(profile=profile, seed=seed, prof=prof, cost=cost,
+                 budget=float(budget_s if budget_s is not None else prof["budget_s"]), n_sample=n_sample,
+                 only_sampling=max_examples is not None or claim.space is None, max_examples=max_examples,
+                 rng=np.random.default_rng(claim_seed(seed, claim.key)))
+
+
+def _smaller_in_families(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> None:
+    """A violation from sampling: look in the families for a smaller one before shrinking.
+
+    The claim's own generators make large instances; the families make small ones (the smallest
+    counterexample that can be found is the one to keep).
+    """
+    try:
+        hit, rnd.families_used = _families(claim, search, plan.prof["families"][plan.cost], plan.rng, plan.profile)
+    except _Budget:
+        hit = None
+    if hit is not None:
+        ex = explicit_of(rnd.found.recipe)
+        if ex is None or recipe_size(hit.recipe) < recipe_size(ex):
+            rnd.found = Found(*hit, "families")
+            rnd.sampling_shrink = None
+
+
+def _families_then_optimisation(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> None:
+    """Phases 2 and 3 when sampling found nothing: the families, then the optimiser from the tightest."""
+    prof, cost = plan.prof, plan.cost
+    try:
+        n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
+        hit, rnd.families_used = _families(claim, search, n_fam, plan.rng, plan.profile)
+        if hit:
+            rnd.found = Found(*hit, "families")
+        else:
+            k = BATCHED_FAMILIES if claim.batch is not None else 1  # the ES evaluates one batch a generation
+            hit, rnd.optim_info = _optimisation(claim, search, prof["starts"][cost] * (2 if k > 1 else 1),
+                                                prof["evals"][cost] * k, prof["polish"][cost], plan.rng)
+            if hit:
+                rnd.found = Found(*hit, "optimisation")
+    except _Budget:
+        pass
+
+
+def _search_phases(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> None:
+    """Sampling, families and optimisation, and the full profile's top-up: ``rnd.found`` a violation or None."""
+    violation = _sampling(claim, search, plan.n_sample, plan.seed, plan.profile)
+    rnd.found = Found(violation.recipe, violation.ev, "sampling") if violation else None
+    rnd.sampling_shrink = violation.shrink_evaluations if violation else None
+    if rnd.found is not None and not plan.only_sampling:
+        _smaller_in_families(claim, search, plan, rnd)
+    if not plan.only_sampling and rnd.found is None:
+        _families_then_optimisation(claim, search, plan, rnd)
+    target_n = TARGET_INSTANCES[plan.profile]
+    if rnd.found is None and target_n and plan.cost != "expensive" and plan.max_examples is None:
+        hit, topped = _top_up(claim, search, target_n, plan.n_sample, plan.prof, plan.rng, plan.seed, plan.profile)
+        for name, c in topped.items():
+            rnd.families_used[name] = rnd.families_used.get(name, 0) + c
+        if hit is not None:
+            rnd.found = hit
+
+
+def _second_looks(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> None:
+    """Where float64 could not decide: the refused instances and the suspects at 50 digits, the limits of the
+    regime from the tightest instance, and the tightest margin at 50 digits (``rnd.mp_violation``)."""
+    if rnd.found is None and search.refused:
+        hit, rnd.refused_info = _decide_refused(claim, search)
+        if hit is not None:
+            rnd.found = hit
+    elif search.refused:
+        rnd.refused_info = {"refused": len(search.refused), "decided": 0, "undecided": len(search.refused),
+                            "violated": 0, "why_undecided": "not needed: the claim already failed"}
+    if rnd.found is None and search.suspects:
+        hit = _resolve_suspects(claim, search, SUSPECTS[plan.profile])
+        if hit is not None:
+            rnd.found, rnd.relative = hit, True
+    if rnd.found is None and not plan.only_sampling and claim.space is not None:
+        try:
+            hit, rnd.limits_info = _limits(claim, search)
+            if hit is not None:
+                rnd.found = Found(*hit, "limits")
+        except _Budget:
+            pass
+    if rnd.found is None:
+        rnd.tight_mp = _tightest_at_dps(claim, search)
+        if rnd.tight_mp is not None and rnd.tight_mp.get("decision") == "violated":
+            # float64 rounding hid it: the tightest instance is violated at 50 digits, by more than the tolerance
+            rnd.mp_violation = search.tight
+
+
+def _finalise_found(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> None:
+    """Shrink and re-check ``rnd.found`` into ``rnd.finalised`` (its recipe None when the re-check did not confirm)."""
+    recipe, ev, method = rnd.found
+    shrunk_by = rnd.sampling_shrink if method == "sampling" else None
+    cseed = claim_seed(plan.seed, claim.key)
+    try:
+        rnd.finalised = _finalise_violation(claim, search, recipe, ev, cseed, rnd.relative, shrunk_by)
+        if rnd.finalised.recipe is None and not rnd.relative and _relative(ev).violated:
+            # below float64's absolute tolerance: decided at 50 digits with the suspects' tolerance instead
+            again = _finalise_violation(claim, search, recipe, ev, cseed, True, shrunk_by)
+            if again.recipe is not None:
+                rnd.finalised, rnd.relative = again, True
+    except _Budget:
+        rnd.finalised = Finalised(recipe, ev, {
+            "found_as": recipe, "shrink_evaluations": 0,
+            "shrunk": "not shrunk: the time budget was spent before shrinking",
+            "recheck": recheck_record({"confirmed": None, "method": "none",
+                                       "note": "time budget spent before the re-check"}, ev)})
+
+
+def _mark_unconfirmed(search: _Search, rnd: _Round) -> None:
+    """A float64 violation that extended precision does not confirm is rounding: mark it (and the smaller
+    candidates that were not confirmed either), so that the next round searches on past it."""
+    info = rnd.finalised.info
+    for r in [rnd.found.recipe] + [u["recipe"] for u in info.get("unconfirmed") or []]:
+        e = search.cache.get(recipe_key(r))
+        if isinstance(e, Evaluation):
+            e.detail[NOT_CONFIRMED] = True
+
+
+def _search_rounds(claim: Claim, search: _Search, plan: _Plan) -> tuple[_Round, list]:
+    """Up to ``MAX_ROUNDS`` rounds of search; returns the last round and the unconfirmed violations' re-checks."""
+    unconfirmed_rounds: list = []
+    for _ in range(MAX_ROUNDS):
+        rnd = _Round()
+        _search_phases(claim, search, plan, rnd)
+        _second_looks(claim, search, plan, rnd)
+        if rnd.found is None or rnd.mp_violation is not None:
+            break
+        _finalise_found(claim, search, plan, rnd)
+        if rnd.finalised.recipe is not None:
+            break
+        unconfirmed_rounds.append(rnd.finalised.info.get("recheck"))
+        _mark_unconfirmed(search, rnd)
+        rnd.found, rnd.finalised = None, None
+    return rnd, unconfirmed_rounds
+
+
+def _short_of_target(res: Result, claim: Claim, search: _Search, plan: _Plan, wall_s: float) -> str:
+    """Why a claim of the full profile has fewer judged instances than its target (the evidence's ``short_of_target``)."""
+    target_n = TARGET_INSTANCES[plan.profile]
+    drawn = res.instances + res.outside + res.errors
+    per = wall_s / max(drawn, 1)  # wall time: drawing and building the instance count too
+    why = [f"{res.instances} instances judged (target {target_n})"]
+    # the rate of these draws understates more of them: Hypothesis draws larger instances as a run goes on
+    # (10^4 draws of paper.lemma1 averaged 4 s each against 0.03 s over its first 200, measured)
+    rate = f"{per:.2g} s of wall time each over these draws, a lower bound for more"
+    n_sample = plan.n_sample
+    if plan.cost == "expensive" and claim.full_draws is None:
+        why.append(f"each instance runs an optimiser or a construction ({rate}): the full profile draws {n_sample}")
+    elif claim.space is None:
+        why.append(f"searched by sampling only (structured instances, no continuous space to optimise): "
+                   f"{n_sample} draws requested, {drawn} distinct instances (the claim's instance space is "
+                   f"finite or repeats)" if drawn < 0.98 * n_sample and not search.skipped else
+                   f"searched by sampling only: {drawn} distinct instances drawn")
+        if plan.cost == "medium" and claim.full_draws is None:
+            why.append(f"a medium-cost claim ({rate}): the full profile draws {n_sample}")
+    if res.outside:
+        why.append(f"{res.outside} drawn outside the claim's regime")
+    if search.skipped:
+        why.append(f"time budget {plan.budget:g} s spent")
+    return "; ".join(why)
+
+
+def _fails_at_50_digits(res: Result, claim: Claim, rnd: _Round, seed: int) -> None:
+    """Verdict ``fails``: the tightest instance holds in float64 but is violated at 50 digits."""
+    recipe, ev, method, tight_mp = rnd.mp_violation.recipe, rnd.mp_violation.ev, rnd.mp_violation.method, rnd.tight_mp
+    res.verdict = "fails"
+    res.counterexample = _cx(claim, recipe, ev, seed, method,
+                             {"found_as": recipe, "shrink_evaluations": 0, "recheck": recheck_record(
+                                 {"confirmed": True, **tight_mp}, ev),
+                              "shrunk": "not shrunk: float64 judges its neighbours, and float64 misjudged this one"})
+    res.reason = (f"{claim.summary(recipe)}: holds in float64 (margin {ev.margin:.3g}) but is violated in "
+                  f"{tight_mp.get('dps')}-digit arithmetic: lhs={tight_mp.get('lhs')} rhs={tight_mp.get('rhs')} "
+                  f"(margin {tight_mp.get('margin')}, tol {ev.tol:.2g})")
+
+
+def _no_witness(res: Result, claim: Claim, search: _Search, seed: int) -> None:
+    """Verdict ``no-witness``: an existence claim's witness missed (where it missed most), and no certificate."""
+    recipe, ev, method = search.miss.recipe, search.miss.ev, search.miss.method
+    res.verdict = "no-witness"
+    res.counterexample = _cx(claim, recipe, ev, seed, method, {
+        "found_as": recipe, "shrink_evaluations": None,
+        "shrunk": "not shrunk: a witness miss is reported where the witness missed most",
+        "recheck": recheck_record({"confirmed": None, "method": "none",
+                                   "note": "a witness miss is not a counterexample: nothing to re-check"}, ev)})
+    res.reason = (f"the witness misses on {claim.summary(recipe)}: lhs={ev.lhs:.6g} {ev.sense} "
+                  f"rhs={ev.rhs:.6g} (shortfall {-ev.margin:.3g}); a finding about the witness, not a "
+                  "counterexample: nothing certifies that no object reaches the claim there")
+
+
+def _fails(res: Result, claim: Claim, rnd: _Round, seed: int) -> None:
+    """Verdict ``fails``: a violation, shrunk and (where a re-check exists) confirmed in extended precision."""
+    r2, e2, info = rnd.finalised  # (the search loop ends with a violation only once it is finalised)
+    res.verdict = "fails"
+    res.counterexample = _cx(claim, r2, e2, seed, rnd.found.method, info)
+    rc = info.get("recheck", {})
+    conf = ("confirmed in {dps}-digit arithmetic".format(dps=rc.get("dps", 50)) if rc.get("confirmed")
+            else "NOT re-checked in extended precision: " + rc.get("note", ""))
+    if rnd.relative:
+        conf += (f"; the violation is below float64's absolute tolerance, so it was decided there with "
+                 f"tolerance {SUSPECT_ATOL:g} + {MP_RTOL:g} |rhs|")
+        res.counterexample["below_float64_atol"] = True
+    res.reason = (f"{claim.summary(r2)}: lhs={e2.lhs:.6g} {e2.sense} rhs={e2.rhs:.6g} fails "
+                  f"(margin {e2.margin:.3g}, tol {e2.tol:.2g}; {conf})")
+
+
+def _nothing_judged(res: Result, search: _Search) -> None:
+    """Verdict ``vacuous`` or ``unverifiable``: no instance was judged inside the regime."""
+    if search.outside:
+        res.verdict = "vacuous"
+        res.reason = "every instance is outside the regime: " + search.outside.most_common(1)[0][0]
+    elif search.errors:
+        res.verdict = "unverifiable"
+        res.reason = "every evaluation raised: " + next(iter(search.errors.values()))
+    else:
+        res.verdict = "unverifiable"
+        res.reason = "no instance evaluated within the time budget"
+
+
+def _holds_reason(res: Result, rnd: _Round, unconfirmed_rounds: list) -> str:
+    """The reason of a ``holds``: what the search met on the way (and records the unconfirmed violations)."""
+    notes = []
+    refused_info, limits_info, tight_mp = rnd.refused_info, rnd.limits_info, rnd.tight_mp
+    if unconfirmed_rounds:
+        notes.append(f"{len(unconfirmed_rounds)} float64 violation(s) not confirmed in extended precision "
+                     f"(rounding), searched on past them: {json.dumps(unconfirmed_rounds[0])[:200]}")
+        res.evidence["unconfirmed"] = unconfirmed_rounds
+    if refused_info and refused_info.get("decided"):
+        notes.append(f"{refused_info['decided']} instances float64 refused (ill-conditioned) decided at 50 digits")
+    if refused_info and refused_info.get("undecided"):
+        notes.append(f"{refused_info['undecided']} float64-refused instances NOT decided "
+                     f"({refused_info.get('why_undecided')})")
+    if res.outside:
+        notes.append(f"{res.outside} outside the regime")
+    if res.errors:
+        notes.append(f"{res.errors} raised ({res.error_samples[0]})")
+    if res.skipped:
+        notes.append(f"time budget hit, {res.skipped} skipped")
+    if limits_info and limits_info.get("tight_along"):
+        notes.insert(0, "tight: margin -> 0 along " + ", ".join(t["direction"] for t in limits_info["tight_along"]))
+    if tight_mp is not None and tight_mp.get("decision") is not None:
+        notes.append(f"tightest margin at {tight_mp.get('dps')} digits: {tight_mp.get('margin')} "
+                     f"({tight_mp['decision']})")
+    elif tight_mp is not None:
+        notes.append(f"tightest margin in float64 only: {tight_mp.get('note')}")
+    return "; ".join(notes)
+
+
+def _unverifiable(claim: Claim, seed: int) -> Result:
+    """The result of a claim with a standing reason why it cannot be checked (not searched)."""
+    res = _base(claim, "unverifiable", seed, claim.unverifiable)
+    res.evidence = _evidence_skeleton(claim.batch is not None)
+    res.evidence["max_ratio_note"] = "not searched: the claim is unverifiable (reason)"
+    return res
+
+
 def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_examples: int | None = None,
               budget_s: float | None = None) -> Result:
     """Search ``claim`` for violations and return its :class:`Result` with the evidence.
@@ -803,219 +1145,30 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
         raise ValueError(f"`profile` must be one of {sorted(PROFILES)} (got {profile!r})")
     t0 = time.perf_counter()
     if claim.unverifiable is not None:
-        res = _base(claim, "unverifiable", seed, claim.unverifiable)
-        res.evidence = _evidence_skeleton(claim.batch is not None)
-        res.evidence["max_ratio_note"] = "not searched: the claim is unverifiable (reason)"
-        return res
-    prof = PROFILES[profile]
-    cost = claim.cost
-    budget = float(budget_s if budget_s is not None else prof["budget_s"])
-    search = _Search(claim, budget)
-    only_sampling = max_examples is not None or claim.space is None
-    n_sample = max_examples if max_examples is not None else prof["sample"][cost]
-    if claim.space is None and max_examples is None and profile == "full":
-        if claim.full_draws is not None:
-            n_sample = claim.full_draws
-        elif cost == "cheap":
-            n_sample = SAMPLE_ONLY_FULL
-    rng = np.random.default_rng(claim_seed(seed, claim.key))
-
-    finalised = None  # (r2, e2, info) of a violation, once shrunk and re-checked
-    unconfirmed_rounds: list = []
-    for _round in range(MAX_ROUNDS):
-        violation = _sampling(claim, search, n_sample, seed, profile)
-        found = (violation.recipe, violation.ev, "sampling") if violation else None
-        sampling_shrink = violation.shrink_evaluations if violation else None
-        families_used: dict = {}
-        optim_info: dict = {"starts": 0, "evaluations": 0, "best": None}
-        if found is not None and not only_sampling:
-            # the claim's own generators make large instances; the families make small ones: look there
-            # for a smaller counterexample before shrinking (the smallest that can be found is the one to keep)
-            try:
-                hit, families_used = _families(claim, search, prof["families"][cost], rng, profile)
-            except _Budget:
-                hit = None
-            if hit is not None:
-                ex = explicit_of(found[0])
-                if ex is None or recipe_size(hit[0]) < recipe_size(ex):
-                    found = (*hit, "families")
-                    sampling_shrink = None
-        if not only_sampling and found is None:
-            try:
-                n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
-                hit, families_used = _families(claim, search, n_fam, rng, profile)
-                if hit:
-                    found = (*hit, "families")
-                else:
-                    k = BATCHED_FAMILIES if claim.batch is not None else 1  # the ES evaluates one batch a generation
-                    hit, optim_info = _optimisation(claim, search, prof["starts"][cost] * (2 if k > 1 else 1),
-                                                    prof["evals"][cost] * k, prof["polish"][cost], rng)
-                    if hit:
-                        found = (*hit, "optimisation")
-            except _Budget:
-                pass
-        if found is None and TARGET_INSTANCES[profile] and cost != "expensive" and max_examples is None:
-            hit, topped = _top_up(claim, search, TARGET_INSTANCES[profile], n_sample, prof, rng, seed, profile)
-            for name, c in topped.items():
-                families_used[name] = families_used.get(name, 0) + c
-            if hit is not None:
-                found = hit
-
-        refused_info = None
-        if found is None and search.refused:
-            hit, refused_info = _decide_refused(claim, search)
-            if hit is not None:
-                found = hit
-        elif search.refused:
-            refused_info = {"refused": len(search.refused), "decided": 0, "undecided": len(search.refused),
-                            "violated": 0, "why_undecided": "not needed: the claim already failed"}
-
-        relative = False
-        if found is None and search.suspects:
-            hit = _resolve_suspects(claim, search, SUSPECTS[profile])
-            if hit is not None:
-                found, relative = hit, True
-
-        limits_info, tight_mp, mp_violation = None, None, None
-        if found is None and not only_sampling and claim.space is not None:
-            try:
-                hit, limits_info = _limits(claim, search)
-                if hit is not None:
-                    found = (*hit, "limits")
-            except _Budget:
-                pass
-        if found is None:
-            tight_mp = _tightest_at_dps(claim, search)
-            if tight_mp is not None and tight_mp.get("decision") == "violated":
-                # float64 rounding hid it: the tightest instance is violated at 50 digits, by more than the tolerance
-                mp_violation = search.tight
-        if found is None or mp_violation is not None:
-            break
-        recipe, ev, method = found
-        try:
-            finalised = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), relative,
-                                            sampling_shrink if method == "sampling" else None)
-            if finalised[0] is None and not relative and _relative(ev).violated:
-                # below float64's absolute tolerance: decided at 50 digits with the suspects' tolerance instead
-                again = _finalise_violation(claim, search, recipe, ev, claim_seed(seed, claim.key), True,
-                                            sampling_shrink if method == "sampling" else None)
-                if again[0] is not None:
-                    finalised, relative = again, True
-        except _Budget:
-            finalised = (recipe, ev, {"found_as": recipe, "shrink_evaluations": 0,
-                                      "shrunk": "not shrunk: the time budget was spent before shrinking",
-                                      "recheck": recheck_record({"confirmed": None, "method": "none",
-                                                                 "note": "time budget spent before the re-check"}, ev)})
-        if finalised[0] is not None:
-            break
-        # a float64 violation that extended precision does not confirm is rounding: mark it (and the smaller
-        # candidates that were not confirmed either) and search on, instead of stopping at it
-        unconfirmed_rounds.append(finalised[2].get("recheck"))
-        for r in [recipe] + [u["recipe"] for u in finalised[2].get("unconfirmed") or []]:
-            e = search.cache.get(recipe_key(r))
-            if isinstance(e, Evaluation):
-                e.detail[NOT_CONFIRMED] = True
-        found, finalised = None, None
+        return _unverifiable(claim, seed)
+    plan = _plan(claim, profile, seed, max_examples, budget_s)
+    search = _Search(claim, plan.budget)
+    rnd, unconfirmed_rounds = _search_rounds(claim, search, plan)
 
     res = _base(claim, "holds", seed)
-    judged = search.judged()
     extra = {"space": claim.space.describe() if hasattr(claim.space, "describe") else None,
-             "refused_float64": refused_info, "limits": limits_info}
-    _tally(res, claim, search, families_used, optim_info, extra, tight_mp)
+             "refused_float64": rnd.refused_info, "limits": rnd.limits_info}
+    _tally(res, claim, search, rnd.families_used, rnd.optim_info, extra, rnd.tight_mp)
     target_n = TARGET_INSTANCES[profile]
-    if target_n and res.instances < target_n and found is None:
-        drawn = res.instances + res.outside + res.errors
-        per = (time.perf_counter() - t0) / max(drawn, 1)  # wall time: drawing and building the instance count too
-        why = [f"{res.instances} instances judged (target {target_n})"]
-        # the rate of these draws understates more of them: Hypothesis draws larger instances as a run goes on
-        # (10^4 draws of paper.lemma1 averaged 4 s each against 0.03 s over its first 200, measured)
-        rate = f"{per:.2g} s of wall time each over these draws, a lower bound for more"
-        if cost == "expensive" and claim.full_draws is None:
-            why.append(f"each instance runs an optimiser or a construction ({rate}): the full profile draws {n_sample}")
-        elif claim.space is None:
-            why.append(f"searched by sampling only (structured instances, no continuous space to optimise): "
-                       f"{n_sample} draws requested, {drawn} distinct instances (the claim's instance space is "
-                       f"finite or repeats)" if drawn < 0.98 * n_sample and not search.skipped else
-                       f"searched by sampling only: {drawn} distinct instances drawn")
-            if cost == "medium" and claim.full_draws is None:
-                why.append(f"a medium-cost claim ({rate}): the full profile draws {n_sample}")
-        if res.outside:
-            why.append(f"{res.outside} drawn outside the claim's regime")
-        if search.skipped:
-            why.append(f"time budget {budget:g} s spent")
-        res.evidence["short_of_target"] = "; ".join(why)
-
-    if mp_violation is not None:
-        (_, _), recipe, ev, method = mp_violation
-        res.verdict = "fails"
-        res.counterexample = _cx(claim, recipe, ev, seed, method,
-                                 {"found_as": recipe, "shrink_evaluations": 0, "recheck": recheck_record(
-                                     {"confirmed": True, **tight_mp}, ev),
-                                  "shrunk": "not shrunk: float64 judges its neighbours, and float64 misjudged this one"})
-        res.reason = (f"{claim.summary(recipe)}: holds in float64 (margin {ev.margin:.3g}) but is violated in "
-                      f"{tight_mp.get('dps')}-digit arithmetic: lhs={tight_mp.get('lhs')} rhs={tight_mp.get('rhs')} "
-                      f"(margin {tight_mp.get('margin')}, tol {ev.tol:.2g})")
-    elif found is None and search.miss is not None:
-        _, recipe, ev, method = search.miss
-        res.verdict = "no-witness"
-        res.counterexample = _cx(claim, recipe, ev, seed, method, {
-            "found_as": recipe, "shrink_evaluations": None,
-            "shrunk": "not shrunk: a witness miss is reported where the witness missed most",
-            "recheck": recheck_record({"confirmed": None, "method": "none",
-                                       "note": "a witness miss is not a counterexample: nothing to re-check"}, ev)})
-        res.reason = (f"the witness misses on {claim.summary(recipe)}: lhs={ev.lhs:.6g} {ev.sense} "
-                      f"rhs={ev.rhs:.6g} (shortfall {-ev.margin:.3g}); a finding about the witness, not a "
-                      "counterexample: nothing certifies that no object reaches the claim there")
-    elif found is not None:
-        recipe, ev, method = found
-        r2, e2, info = finalised  # (the search loop ends with a violation only once it is finalised)
-        res.verdict = "fails"
-        res.counterexample = _cx(claim, r2, e2, seed, method, info)
-        rc = info.get("recheck", {})
-        conf = ("confirmed in {dps}-digit arithmetic".format(dps=rc.get("dps", 50)) if rc.get("confirmed")
-                else "NOT re-checked in extended precision: " + rc.get("note", ""))
-        if relative:
-            conf += (f"; the violation is below float64's absolute tolerance, so it was decided there with "
-                     f"tolerance {SUSPECT_ATOL:g} + {MP_RTOL:g} |rhs|")
-            res.counterexample["below_float64_atol"] = True
-        res.reason = (f"{claim.summary(r2)}: lhs={e2.lhs:.6g} {e2.sense} rhs={e2.rhs:.6g} fails "
-                      f"(margin {e2.margin:.3g}, tol {e2.tol:.2g}; {conf})")
-    elif not judged:
-        if search.outside:
-            res.verdict = "vacuous"
-            res.reason = "every instance is outside the regime: " + search.outside.most_common(1)[0][0]
-        elif search.errors:
-            res.verdict = "unverifiable"
-            res.reason = "every evaluation raised: " + next(iter(search.errors.values()))
-        else:
-            res.verdict = "unverifiable"
-            res.reason = "no instance evaluated within the time budget"
+    if target_n and res.instances < target_n and rnd.found is None:
+        res.evidence["short_of_target"] = _short_of_target(res, claim, search, plan, time.perf_counter() - t0)
+    if rnd.mp_violation is not None:
+        _fails_at_50_digits(res, claim, rnd, seed)
+    elif rnd.found is None and search.miss is not None:
+        _no_witness(res, claim, search, seed)
+    elif rnd.found is not None:
+        _fails(res, claim, rnd, seed)
+    elif not search.judged():
+        _nothing_judged(res, search)
     else:
-        notes = []
-        if unconfirmed_rounds:
-            notes.append(f"{len(unconfirmed_rounds)} float64 violation(s) not confirmed in extended precision "
-                         f"(rounding), searched on past them: {json.dumps(unconfirmed_rounds[0])[:200]}")
-            res.evidence["unconfirmed"] = unconfirmed_rounds
-        if refused_info and refused_info.get("decided"):
-            notes.append(f"{refused_info['decided']} instances float64 refused (ill-conditioned) decided at 50 digits")
-        if refused_info and refused_info.get("undecided"):
-            notes.append(f"{refused_info['undecided']} float64-refused instances NOT decided "
-                         f"({refused_info.get('why_undecided')})")
-        if res.outside:
-            notes.append(f"{res.outside} outside the regime")
-        if res.errors:
-            notes.append(f"{res.errors} raised ({res.error_samples[0]})")
-        if res.skipped:
-            notes.append(f"time budget hit, {res.skipped} skipped")
-        if limits_info and limits_info.get("tight_along"):
-            notes.insert(0, "tight: margin -> 0 along " + ", ".join(t["direction"] for t in limits_info["tight_along"]))
-        if tight_mp is not None and tight_mp.get("decision") is not None:
-            notes.append(f"tightest margin at {tight_mp.get('dps')} digits: {tight_mp.get('margin')} "
-                         f"({tight_mp['decision']})")
-        elif tight_mp is not None:
-            notes.append(f"tightest margin in float64 only: {tight_mp.get('note')}")
-        res.reason = "; ".join(notes)
-    _tally(res, claim, search, families_used, optim_info, extra, tight_mp)  # again: the shrink's evaluations count too
+        res.reason = _holds_reason(res, rnd, unconfirmed_rounds)
+    # again: the shrink's evaluations count too
+    _tally(res, claim, search, rnd.families_used, rnd.optim_info, extra, rnd.tight_mp)
     res.wall_s = time.perf_counter() - t0
     return res
 
@@ -1045,12 +1198,12 @@ def _tally(res: Result, claim: Claim, search: _Search, families_used: dict, opti
     if "unconfirmed" in (res.evidence or {}):
         ev_["unconfirmed"] = res.evidence["unconfirmed"]
     if search.tight is not None:
-        (_, _), recipe, ev, method = search.tight
+        recipe, ev, method = search.tight.recipe, search.tight.ev, search.tight.method
         res.tightest = {"recipe": recipe, "summary": claim.summary(recipe), "evaluation": ev.as_dict(),
                         "method": method, "at_50_digits": tight_mp}
     ev_.update(extra or {})
     if search.max_ratio is not None:
-        r, recipe, ev, method = search.max_ratio
+        r, recipe, _, method = search.max_ratio
         ev_["max_ratio"] = {"ratio": r, "recipe": recipe, "summary": claim.summary(recipe), "method": method}
         del ev_["max_ratio_note"]
     else:

@@ -41,7 +41,7 @@ import operator
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -367,6 +367,155 @@ def _sides(out, sense, atol, rtol) -> Evaluation:
     raise TypeError(f"a claim function must return (lhs, rhs) or an aotmem.Evaluation (got {type(out).__name__})")
 
 
+def _task_kinds(tasks) -> tuple[str, ...]:
+    """The task kinds of ``tasks=`` (a group of :data:`TASK_GROUPS`, a kind, or a sequence of kinds)."""
+    if isinstance(tasks, str):
+        kinds = TASK_GROUPS.get(tasks, (tasks,))
+    else:
+        kinds = tuple(tasks)
+    bad = [k for k in kinds if k not in TASK_KINDS]
+    if bad or not kinds:
+        raise ValueError(f"`tasks` must be one of {sorted(TASK_GROUPS)} or kinds from {sorted(TASK_KINDS)} "
+                         f"(got {tasks!r})")
+    return kinds
+
+
+def _declared_ranges(params: dict) -> tuple[dict[str, Range], Range | None]:
+    """The declared parameters' ranges, and the range of ``d`` (None when not declared) apart."""
+    for name in params:
+        if name in _RESERVED:
+            raise ValueError(f"parameter name {name!r} is reserved (the task and its sizes)")
+    ranges = {k: _as_range(k, v) for k, v in params.items()}
+    d_range = ranges.pop("d", None)
+    if d_range is not None and d_range.scale != "int":
+        raise ValueError(f"`d` must be an integer range (got {d_range})")
+    return ranges, d_range
+
+
+def _checked_readings(readings: dict | None) -> dict:
+    """``readings=`` as a dict (one unnamed reading by default), each reading a dict of fixed arguments."""
+    readings = dict(readings or {"": {}})
+    for r, fixed in readings.items():
+        if not isinstance(fixed, dict):
+            raise ValueError(f"`readings[{r!r}]` must be a dict of fixed keyword arguments (got {fixed!r})")
+    return readings
+
+
+class FamilyChoice(NamedTuple):
+    """The structured families of ``families=``: names of :data:`FAMILIES`, and the claim's own ``(name, fn)``."""
+
+    names: tuple
+    own: tuple
+
+
+def _family_choice(families) -> FamilyChoice:
+    """``families=`` (None: all of :data:`FAMILIES`; names; or ``{name: fn or None}``) checked."""
+    if families is None:
+        return FamilyChoice(tuple(FAMILIES), ())
+    fams = families if isinstance(families, dict) else {n: None for n in families}
+    unknown = [n for n, f in fams.items() if f is None and n not in FAMILIES]
+    if unknown:
+        raise ValueError(f"`families` {unknown} are not among {sorted(FAMILIES)}; give your own as "
+                         "{name: fn(rng, T, N, d)}")
+    names = tuple(n for n, f in fams.items() if f is None)
+    if not isinstance(families, dict) and not names:
+        raise ValueError("`families` must name at least one family")
+    return FamilyChoice(names, tuple((n, f) for n, f in fams.items() if f is not None))
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """What the decorator :func:`claim` was told, checked: the claim's function reads its instances through it."""
+
+    id: str
+    kinds: tuple
+    ranges: dict
+    d_range: Range | None
+    readings: dict
+    sense: str
+    atol: float
+    rtol: float
+
+
+def _uses_d(decl: _Declared, fn) -> bool:
+    """Check ``fn``'s signature against the declaration; whether it takes ``d``."""
+    sig = inspect.signature(fn)
+    pnames = list(sig.parameters)
+    if not pnames or pnames[0] != "task":
+        raise ValueError(f"claim {decl.id!r}: the function's first parameter must be `task` (got {pnames[:1]})")
+    fixed_names = set().union(*[set(f) for f in decl.readings.values()])
+    for p in pnames[1:]:
+        if p != "d" and p not in decl.ranges and p not in fixed_names and sig.parameters[p].default is inspect._empty:
+            raise ValueError(f"claim {decl.id!r}: parameter {p!r} has no range: declare it in the decorator, "
+                             f"e.g. {p}=(0.0, 1.0)")
+    for k in decl.ranges:
+        if k not in sig.parameters:
+            raise ValueError(f"claim {decl.id!r}: declared parameter {k!r} is not a parameter of {fn.__name__}")
+    return "d" in sig.parameters
+
+
+def _draw_d(draw_, r: dict, env: dict, decl: _Declared, regime_obj: Regime, max_t: int) -> None:
+    """Draw ``r["d"]`` within the regime's bounds on ``d`` at the drawn sizes ``env`` (and the declared range)."""
+    d_range = decl.d_range
+    N = r["N"]
+    lo, hi = regime_obj.bounds_of("d", env)
+    lo = max(1 if lo == -math.inf else math.ceil(lo), d_range.lo if d_range else -math.inf)
+    hi = min(N if hi == math.inf else math.floor(hi), d_range.hi if d_range else math.inf, max_t)
+    lo = int(lo)
+    if r["kind"] in _GEN_D:
+        # the generator's d shapes the task: keep it when the regime allows it, else redraw it
+        # within both the regime and the generator's own range
+        glo, ghi = max(lo, 1), min(int(hi), _GEN_D[r["kind"]](env["N"], env["T"]))
+        if not lo <= r["d"] <= hi and glo <= ghi:
+            r["d"] = draw_(st.integers(glo, ghi))
+    elif hi >= lo:
+        r["d"] = draw_(st.integers(lo, int(hi)))
+    else:
+        r["d"] = lo  # no d in the regime for this N, T: judged outside
+
+
+def _instances_of(decl: _Declared, regime_obj: Regime, uses_d: bool):
+    """The claim's ``instances(profile)``: a recipe strategy over its task kinds, parameters and ``d``."""
+    def instances(profile: str):
+        lim = limits(profile)
+        kind_strats = [TASK_KINDS[k](profile) for k in decl.kinds]
+
+        @st.composite
+        def draw(draw_):
+            r = dict(draw_(st.one_of(*kind_strats)))
+            N = r["N"]
+            T = len(r["logits"]) if r["kind"] == "explicit" else N ** r["S"]
+            env = {"N": N, "T": T, "S": r["S"]}
+            for k, rg in decl.ranges.items():
+                r[k] = draw_(rg.strategy())
+                env[k] = r[k]
+            if uses_d:
+                _draw_d(draw_, r, env, decl, regime_obj, lim["max_t"])
+            return r
+        return draw()
+    return instances
+
+
+def _evaluator(fn, decl: _Declared, regime_obj: Regime, uses_d: bool, fixed: dict):
+    """``recipe -> Evaluation`` of one reading (``fixed``: its fixed keyword arguments)."""
+    ranges, d_range = decl.ranges, decl.d_range
+
+    def evaluate(recipe):
+        task = task_from(recipe)
+        env = {"N": task.N, "T": task.T, "S": task.S, **{k: recipe[k] for k in ranges if k in recipe}}
+        kwargs = {k: recipe[k] for k in ranges if k in recipe}
+        if uses_d:
+            env["d"] = kwargs["d"] = int(recipe["d"])
+            if d_range is not None and not d_range.lo <= env["d"] <= d_range.hi:
+                return Evaluation.out_of_regime(f"d = {env['d']} outside the declared {d_range.lo}..{d_range.hi}")
+        why = regime_obj.outside(env)
+        if why:
+            return Evaluation.out_of_regime(why)
+        kwargs.update(fixed)
+        return _sides(fn(task, **kwargs), decl.sense, decl.atol, decl.rtol)
+    return evaluate
+
+
 def claim(id: str, *, regime: str = "", tasks="all", kind: str = "bound", sense: str = "<=",
           families=None, readings: dict | None = None, statement: str = "", atol: float = KL_ATOL,
           rtol: float = KL_RTOL, cost: str = "cheap", examples=(), note: str = "", **params):
@@ -413,117 +562,33 @@ def claim(id: str, *, regime: str = "", tasks="all", kind: str = "bound", sense:
     """
     if sense not in SENSES:
         raise ValueError(f"`sense` must be one of {SENSES} (got {sense!r})")
-    if isinstance(tasks, str):
-        kinds = TASK_GROUPS.get(tasks, (tasks,))
-    else:
-        kinds = tuple(tasks)
-    bad = [k for k in kinds if k not in TASK_KINDS]
-    if bad or not kinds:
-        raise ValueError(f"`tasks` must be one of {sorted(TASK_GROUPS)} or kinds from {sorted(TASK_KINDS)} "
-                         f"(got {tasks!r})")
-    for name in params:
-        if name in _RESERVED:
-            raise ValueError(f"parameter name {name!r} is reserved (the task and its sizes)")
-    ranges = {k: _as_range(k, v) for k, v in params.items()}
-    d_range = ranges.pop("d", None)
-    if d_range is not None and d_range.scale != "int":
-        raise ValueError(f"`d` must be an integer range (got {d_range})")
-    readings = dict(readings or {"": {}})
-    for r, fixed in readings.items():
-        if not isinstance(fixed, dict):
-            raise ValueError(f"`readings[{r!r}]` must be a dict of fixed keyword arguments (got {fixed!r})")
-    names = tuple(FAMILIES)
-    own = ()
-    if families is not None:
-        fams = families if isinstance(families, dict) else {n: None for n in families}
-        unknown = [n for n, f in fams.items() if f is None and n not in FAMILIES]
-        if unknown:
-            raise ValueError(f"`families` {unknown} are not among {sorted(FAMILIES)}; give your own as "
-                             "{name: fn(rng, T, N, d)}")
-        names = tuple(n for n, f in fams.items() if f is None)
-        own = tuple((n, f) for n, f in fams.items() if f is not None)
-        if not isinstance(families, dict) and not names:
-            raise ValueError("`families` must name at least one family")
+    kinds = _task_kinds(tasks)
+    ranges, d_range = _declared_ranges(params)
+    decl = _Declared(id=id, kinds=kinds, ranges=ranges, d_range=d_range, readings=_checked_readings(readings),
+                     sense=sense, atol=atol, rtol=rtol)
+    fams = _family_choice(families)
 
     def decorate(fn):
-        sig = inspect.signature(fn)
-        pnames = list(sig.parameters)
-        if not pnames or pnames[0] != "task":
-            raise ValueError(f"claim {id!r}: the function's first parameter must be `task` (got {pnames[:1]})")
-        uses_d = "d" in sig.parameters
-        fixed_names = set().union(*[set(f) for f in readings.values()])
-        for p in pnames[1:]:
-            if p != "d" and p not in ranges and p not in fixed_names and sig.parameters[p].default is inspect._empty:
-                raise ValueError(f"claim {id!r}: parameter {p!r} has no range: declare it in the decorator, "
-                                 f"e.g. {p}=(0.0, 1.0)")
-        for k in ranges:
-            if k not in sig.parameters:
-                raise ValueError(f"claim {id!r}: declared parameter {k!r} is not a parameter of {fn.__name__}")
+        uses_d = _uses_d(decl, fn)
         regime_obj = Regime(regime, {"N", "T", "S", "d", *ranges})
         # every declared parameter, and d within the regime's bounds on it, is a coordinate of the search
         params = [Param(k, r.lo, r.hi, {"int": "lin-int"}.get(r.scale, r.scale)) for k, r in ranges.items()
                   if k != "d"]
         if uses_d:
             params.append(Param("d", *_d_limits(regime_obj, d_range), "lin-int", note="from the regime"))
-        space = _Space(params=tuple(params), rows_at_least_d=uses_d, names=names, own=own)
+        space = _Space(params=tuple(params), rows_at_least_d=uses_d, names=fams.names, own=fams.own)
         text = statement or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
-
-        def instances(profile: str):
-            lim = limits(profile)
-            kind_strats = [TASK_KINDS[k](profile) for k in kinds]
-
-            @st.composite
-            def draw(draw_):
-                r = dict(draw_(st.one_of(*kind_strats)))
-                N = r["N"]
-                T = len(r["logits"]) if r["kind"] == "explicit" else N ** r["S"]
-                env = {"N": N, "T": T, "S": r["S"]}
-                for k, rg in ranges.items():
-                    r[k] = draw_(rg.strategy())
-                    env[k] = r[k]
-                if uses_d:
-                    lo, hi = regime_obj.bounds_of("d", env)
-                    lo = max(1 if lo == -math.inf else math.ceil(lo), d_range.lo if d_range else -math.inf)
-                    hi = min(N if hi == math.inf else math.floor(hi), d_range.hi if d_range else math.inf,
-                             lim["max_t"])
-                    lo = int(lo)
-                    if r["kind"] in _GEN_D:
-                        # the generator's d shapes the task: keep it when the regime allows it, else redraw it
-                        # within both the regime and the generator's own range
-                        glo, ghi = max(lo, 1), min(int(hi), _GEN_D[r["kind"]](N, T))
-                        if not lo <= r["d"] <= hi and glo <= ghi:
-                            r["d"] = draw_(st.integers(glo, ghi))
-                    elif hi >= lo:
-                        r["d"] = draw_(st.integers(lo, int(hi)))
-                    else:
-                        r["d"] = lo  # no d in the regime for this N, T: judged outside
-                return r
-            return draw()
-
+        instances = _instances_of(decl, regime_obj, uses_d)
         entries = []
-        for reading, fixed in readings.items():
-            def evaluate(recipe, fixed=fixed):
-                task = task_from(recipe)
-                env = {"N": task.N, "T": task.T, "S": task.S, **{k: recipe[k] for k in ranges if k in recipe}}
-                kwargs = {k: recipe[k] for k in ranges if k in recipe}
-                if uses_d:
-                    env["d"] = kwargs["d"] = int(recipe["d"])
-                    if d_range is not None and not d_range.lo <= env["d"] <= d_range.hi:
-                        return Evaluation.out_of_regime(f"d = {env['d']} outside the declared {d_range.lo}..{d_range.hi}")
-                why = regime_obj.outside(env)
-                if why:
-                    return Evaluation.out_of_regime(why)
-                kwargs.update(fixed)
-                return _sides(fn(task, **kwargs), sense, atol, rtol)
-
+        for reading, fixed in decl.readings.items():
             def recheck(recipe, ev, fixed=fixed):
                 return _recheck(fn, recipe, ev, ranges, uses_d, fixed)
 
             entries.append(UserEntry(
                 id=id, reading=reading, source="user", statement=text, kind=kind, instances=instances,
-                evaluate=evaluate, regime=regime, cost=cost, describe=describe, space=space, recheck=recheck,
-                examples=tuple(examples), note=note))
-        return UserClaim(fn, tuple(entries), readings, ranges, uses_d)
+                evaluate=_evaluator(fn, decl, regime_obj, uses_d, fixed), regime=regime, cost=cost,
+                describe=describe, space=space, recheck=recheck, examples=tuple(examples), note=note))
+        return UserClaim(fn, tuple(entries), decl.readings, ranges, uses_d)
 
     return decorate
 
