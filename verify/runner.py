@@ -520,6 +520,13 @@ def _explicit(claim: Claim, recipe: dict) -> dict | None:
     return explicit_of(recipe)
 
 
+def _size_if_sized(judged: tuple) -> tuple:
+    """Sort key of a judged ``(recipe, ev)``: explicit and structured (``N``, ``S``) recipes by size, others last."""
+    r = judged[0]
+    sized = r.get("kind") == "explicit" or ("logits" not in r and isinstance(r.get("S"), int))
+    return recipe_size(r) if sized else (math.inf,)
+
+
 def _relative(ev: Evaluation) -> Evaluation:
     """``ev`` judged with the suspects' tolerance ``SUSPECT_ATOL + MP_RTOL |rhs|`` (decided at 50 digits)."""
     return replace(ev, atol=SUSPECT_ATOL, rtol=MP_RTOL)
@@ -641,7 +648,7 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
             e = judge(e)
         if _is_violation(claim, e):
             judged.append((r, e))
-    judged.sort(key=lambda t: recipe_size(t[0]) if t[0].get("kind") == "explicit" else (math.inf,))
+    judged.sort(key=_size_if_sized)
     if claim.recheck is None:
         r, e = judged[0]
         info["recheck"] = recheck_record({"confirmed": None, "method": "none",
@@ -890,7 +897,7 @@ def _smaller_in_families(claim: Claim, search: _Search, plan: _Plan, rnd: _Round
     except _Budget:
         hit = None
     if hit is not None:
-        ex = explicit_of(rnd.found.recipe)
+        ex = _explicit(claim, rnd.found.recipe)  # a structured recipe is its own explicit form
         if ex is None or recipe_size(hit.recipe) < recipe_size(ex):
             rnd.found = Found(*hit, "families")
             rnd.sampling_shrink = None
