@@ -127,3 +127,25 @@ def test_theorem2_simplified_is_below_the_first_form():
     assert violated("paper.theorem2[first<=simplified]",
                      {"kind": "explicit", "N": 4, "S": 1, "logits": [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 2.0]],
                       "weights": [1.0, 1.0], "seed": 0, "d": 207, "wseed": 0})
+
+
+def test_jl_step_is_searched_over_N_d_to_2_40_and_the_draw():
+    """draft.lookup-theorem[jl] (issue 20): its space is (N, d, wseed) with C < 1/2 up to d = 2^40 (C -> 0); the
+    widest width holds through jl_factor, C = 1/2 exactly at d = 128 log(N+1) is outside, and a miss would be
+    re-checked at 50 digits (here: holds there too)."""
+    from aotmem.verify.claims.lookup import D_C_HALF, JL_SPACE
+    from aotmem.verify.registry import get
+
+    dmin = lambda N: D_C_HALF.limits(N, N)[0]  # noqa: E731 (the smallest d with C < 1/2)
+    claim = get("draft.lookup-theorem[jl]")
+    assert claim.space is JL_SPACE and [p.name for p in JL_SPACE.params] == ["N", "d", "wseed"]
+    rng = np.random.default_rng(0)
+    drawn = [JL_SPACE.draw_params(rng, {"N": 3, "d": 200, "wseed": 0}) for _ in range(400)]
+    assert all(dmin(r["N"]) <= r["d"] <= D_MAX for r in drawn)
+    assert max(r["d"] for r in drawn) == D_MAX and len({r["N"] for r in drawn}) > 5
+    wide = {"N": 12, "d": D_MAX, "wseed": 7}
+    ev = claim.evaluate(wide)
+    assert ev.outside is None and not ev.violated and ev.rhs < 1e-4
+    rc = claim.recheck(wide, ev)
+    assert rc["confirmed"] is False and rc["dps"] == 50
+    assert claim.evaluate({"N": 3, "d": dmin(3) - 1, "wseed": 0}).outside is not None

@@ -201,3 +201,22 @@ def test_cor_permutation_closed_form_wls_not_strictly_better():
     assert violated("draft.cor-permutation[wls-strictly-better,closed-forms]",
                      {"kind": "permutation", "N": 7, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform",
                       "seed": 1406})
+
+
+@pytest.mark.parametrize("reading", ["wls-logits,H=conditional", "wls-divergence,H=conditional"])
+def test_cor_permutation_conditional_readings_search_their_regime(reading):
+    """draft.cor-permutation[..., H=conditional] (issue 20): the space draws sizes, d, scale (1e-6 .. 10), prior and
+    draw; its family instances are judged (or refused with a reason) and hold; sizes beyond it are refused."""
+    from aotmem.verify.claims.lowrank import PERM_ENTRIES, PERM_SPACE
+
+    claim = get(f"draft.cor-permutation[{reading}]")
+    assert claim.space is PERM_SPACE and {p.name for p in PERM_SPACE.params} == {"N", "S", "d", "scale"}
+    rng = np.random.default_rng(3)
+    like = {"kind": "permutation", "N": 3, "S": 1, "d": 1, "scale": 1.0, "prior": "uniform", "seed": 0}
+    recs = [PERM_SPACE.draw_params(rng, like) for _ in range(30)]
+    assert min(r["scale"] for r in recs) < 1e-3 and {r["prior"] for r in recs} == {"uniform", "zipf"}
+    for r in recs[:10]:
+        ev = claim.evaluate(r)
+        assert ev.outside is not None or not ev.violated, (r, ev)
+    big = dict(like, N=8, S=2)
+    assert 8 ** 3 > PERM_ENTRIES and "searched sizes" in claim.evaluate(big).outside

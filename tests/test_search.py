@@ -138,3 +138,32 @@ def test_recipe_space_searches_a_structured_recipes_parameters():
     # a violation whenever d >= 4: the shrinker lowers d to the boundary and H to its lower limit
     small, _ = shrink(dict(like, d=8, H=9), lambda r: r["d"] >= 4, params=space.params)
     assert small["d"] == 4 and small["H"] == 1
+
+
+def test_recipe_space_sizes_first_the_other_limits_follow():
+    """A RecipeSpace that lists N among its parameters (paper.prop2[d<N-1]): d's limits follow the new N.
+
+    Drawn (families), decoded (optimiser) and sampled (the claim's strategy, :meth:`RecipeSpace.recipes`),
+    d stays in 1 <= d <= N-2 of the N drawn with it, and the joint condition ``valid`` is kept by the sampler.
+    """
+    from hypothesis import given, settings
+    from aotmem.verify.params import Param
+    from aotmem.verify.search import RecipeSpace
+
+    space = RecipeSpace(params=(Param("N", 3, 200, "int"), Param("d", 1, lambda N, T: N - 2, "lin-int")),
+                        seed_key=None, valid=lambda r: r["N"] != 7)
+    rng = np.random.default_rng(1)
+    drawn = [space.draw_params(rng, {"N": 3, "d": 1}) for _ in range(300)]
+    assert all(1 <= r["d"] <= r["N"] - 2 for r in drawn)
+    assert max(r["N"] for r in drawn) == 200 and min(r["N"] for r in drawn) == 3
+    assert any(r["d"] > 50 for r in drawn)  # the wide d's of wide N are reached (the old N's limits would cap at 1)
+    for x in rng.normal(2.0, 3.0, size=(200, 2)):
+        r = space.decode(x, {"N": 3, "d": 1})
+        assert 3 <= r["N"] <= 200 and 1 <= r["d"] <= r["N"] - 2
+
+    @settings(max_examples=100, deadline=None)
+    @given(space.recipes({"N": 3}))
+    def sampled(r):
+        assert 1 <= r["d"] <= r["N"] - 2 and r["N"] != 7
+
+    sampled()

@@ -105,7 +105,7 @@ KINDS = ("bound", "identity", "construction", "measurement")
 # The full profile's draws for a sampling-only claim whose instances stay cheap although its cost class
 # says otherwise (measured, 2000 draws, one core): paper.cor1, paper.cor2, paper.table1[this-paper]
 # (7-11 s), paper.lemma2+S>=2+d<=N+S-2[certified] (41 s), paper.prop2[d<N-1,certificate-vs-optimiser]
-# (66 distinct instances, 5 s). Not paper.lemma1 or prop1[vs-optimiser]: Hypothesis draws larger
+# (a finite space of 171 instances, N <= 20: enumerated). Not paper.lemma1 or prop1[vs-optimiser]: Hypothesis draws larger
 # instances as a run goes on; 10^4 draws of paper.lemma1 averaged 4 s each (235 in its 900 s budget).
 FULL_DRAWS_FAST = 10_000
 

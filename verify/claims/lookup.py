@@ -40,7 +40,7 @@ from aotmem.theory.precise import (
 )
 from aotmem.verify.recheck import decided, guarded
 from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
-from aotmem.verify.search import Param, TaskSpace
+from aotmem.verify.search import Param, RecipeSpace, TaskSpace
 
 # The regime's parameters besides the task, stated once: the JL width d (every claim here allows any
 # d with C < 1/2, i.e. C -> 0 as d grows: searched on a log scale up to D_MAX) and the JL draw wseed.
@@ -61,6 +61,12 @@ D_ANY = Param("d", 2, D_MAX, "int", note="any width 2 .. 2^40 (C >= 1/2 included
 WSEED = Param("wseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the JL draw (seed of jl_matrix / jl_factor)")
 TASKS = TaskSpace(params=(D_C_HALF, WSEED), rows_at_least_d=False)  # C < 1/2
 TASKS_ANY = TaskSpace(params=(D_ANY, WSEED), rows_at_least_d=False)
+# The JL step's own regime (draft.lookup-theorem[jl]): no task, only the number of rows N of W, the width d with
+# C < 1/2 (to 2^40: C -> 0) and the draw; N to JL_N_MAX, the look-up tasks' largest N (a wide draw is
+# N x 2^(N-1) floats, 0.2 MB at N = 12, and _jl caches 256 of them; jl_factor itself allows N <= 16).
+JL_N_MAX = 12
+JL_N = Param("N", 2, JL_N_MAX, "int", note=f"rows of W, 2 <= N <= {JL_N_MAX}")
+JL_SPACE = RecipeSpace(params=(JL_N, D_C_HALF, WSEED), seed_key=None)
 
 
 def with_width(draw, r: dict, regime: str) -> dict:
@@ -78,7 +84,7 @@ def lookup_d_recipes(draw, profile="quick", *, regime="any"):
     return with_width(draw, draw(lookup_recipes(profile)), regime)
 
 
-@functools.lru_cache(maxsize=256)  # W is at most N x max(JL_DENSE_MAX, 2^(N-1)) floats (<= 0.4 MB)
+@functools.lru_cache(maxsize=256)  # W is at most N x max(JL_DENSE_MAX, 2^(N-1)) floats (<= 0.4 MB at N <= 12)
 def _jl(N: int, d: int, wseed: int):
     """The certified JL draw of ``(N, d, wseed)`` (deterministic; the search reuses a few of them many times).
 
@@ -189,13 +195,26 @@ register(Claim(
 # ---------------------------------------------------- draft.lookup-theorem --
 
 
+def _jl_recipes(profile="quick"):  # noqa: ARG001 (every parameter comes from JL_SPACE)
+    return JL_SPACE.recipes({"N": 2})
+
+
 def _lookup_jl(recipe):
     N, d = recipe["N"], recipe["d"]
+    if not 2 <= N <= JL_N_MAX:
+        return Evaluation.out_of_regime(f"N = {N} outside the searched 2 .. {JL_N_MAX}")
     C = lookup_C(N, d)
     if C >= 0.5:
         return Evaluation.out_of_regime(f"C = {C:.3g} >= 1/2")
     _, cert = _jl(N, d, recipe["wseed"])
     return Evaluation(cert.max_dev, C, "<=", atol=0.0, rtol=0.0, detail={"tries": cert.tries})
+
+
+@guarded
+def _jl_recheck(recipe, ev):
+    """``||W W^T - I||_max`` of the draw (exact Gram) against ``C`` at 50 digits."""
+    W, _ = _jl(recipe["N"], recipe["d"], recipe["wseed"])
+    return decided(jl_certificate_mp(W), lookup_C_mp(recipe["N"], recipe["d"]), ev)
 
 
 def _lookup_lambda(recipe):
@@ -251,8 +270,11 @@ _D6_REGIME = "C = sqrt(32 log(N+1)/d) < 1/2 (d > 128 log(N+1)); W a certified Ra
 register(Claim(
     id="draft.lookup-theorem", reading="jl", source="draft", kind="construction",
     statement=r"\exists W \in \mathbb{R}^{N\times d}:\ \|WW^T - I\|_{\max} \le C = \sqrt{32\log(N+1)/d}",
-    instances=_large, evaluate=_lookup_jl, describe=describe,
-    regime="C < 1/2; construction: theory.lookup.jl_matrix (up to 20 Rademacher draws)",
+    instances=_jl_recipes, evaluate=_lookup_jl, describe=lambda r: f"N={r['N']} d={r['d']} wseed={r['wseed']}",
+    space=JL_SPACE, recheck=_jl_recheck,
+    regime=f"C < 1/2, i.e. d > 128 log(N+1), up to d = 2^40 (C -> 0); 2 <= N <= {JL_N_MAX}; every draw "
+           "(wseed); construction: theory.lookup.jl_matrix (up to 20 Rademacher draws; widths above "
+           f"{JL_DENSE_MAX} through their Gram matrix, theory.lookup.jl_factor)",
 ))
 register(Claim(
     id="draft.lookup-theorem", reading="lambda-bound", source="draft", kind="bound",

@@ -7,6 +7,8 @@ The bound entries are generated from the catalogue :data:`aotmem.theory.bounds.C
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import numpy as np
 from hypothesis import strategies as st
@@ -35,7 +37,7 @@ from aotmem.theory.precise import (
 from aotmem.verify.recheck import decided, evaluation_at_dps, guarded
 from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
 from aotmem.verify.params import Param, rank_d
-from aotmem.verify.search import TaskSpace
+from aotmem.verify.search import RecipeSpace, TaskSpace
 
 # Explicit tasks and the claim's rank d (1 <= d <= min(N-2, T)): families and optimisation over logits,
 # prior and d.
@@ -527,6 +529,50 @@ register(Claim(
 # -------------------------------------------------- draft.cor-permutation --
 
 
+# The corollary's regime for the readings that hold (H=conditional), stated once: permutation tasks of every size
+# (N >= 3, S; searched to N = 8 with T N <= PERM_ENTRIES: float64 misses by 1e-12 make most instances suspects,
+# each decided at 50 digits, 0.2 s at T N = 64, 1.4 s at 256), every d with 1 <= d <= min(N-1, T) - 1, the scale of
+# the centred L over seven decades (1e-6: rows near uniform; 10: near-deterministic rows; full support is the
+# corollary's Assumption 2: a task that underflows is outside), the prior and the draw (the aligned outputs xi
+# and the orthogonal columns). Beyond scale 10 the float64 WLS solve loses the identity's 1e-8 (scale 30: 2e-4,
+# each such miss re-checked at 50 digits and not confirmed, ~20 s of re-checks a run): the search stops at 10.
+PERM_ENTRIES = 2**6
+PERM_N = Param("N", 3, 8, "int", note="every N >= 3; searched to 8 (T N <= 2^6)")
+PERM_S = Param("S", 1, lambda N, T: max(1, min(3, int(math.log(PERM_ENTRIES / N) / math.log(N)))), "lin-int",
+               note="sequence length, T N <= 2^6")
+PERM_D = Param("d", 1, lambda N, T: max(1, min(N - 1, T) - 1), "lin-int", note="1 <= d <= min(N-1, T) - 1")
+PERM_SCALE_ALL = Param("scale", 1e-6, 10.0, "log", note="size of the centred L: 1e-6 (near uniform) .. 10")
+PERM_SPACE = RecipeSpace(params=(PERM_N, PERM_S, PERM_D, PERM_SCALE_ALL), choices=(("prior", ("uniform", "zipf")),),
+                         valid=lambda r: r["N"] ** r["S"] * r["N"] <= PERM_ENTRIES)
+
+
+@st.composite
+def _perm_space_recipes(draw, profile="quick"):  # noqa: ARG001 (every parameter comes from PERM_SPACE)
+    base = {"kind": "permutation", "N": 3, "S": 1, "prior": draw(st.sampled_from(["uniform", "zipf"])),
+            "seed": draw(st.integers(0, 2**16 - 1))}
+    return draw(PERM_SPACE.recipes(base))
+
+
+def _perm_outside(recipe):
+    """Why a permutation recipe is outside the searched regime (sizes, d, Assumption 2), else None."""
+    N, S, d = int(recipe["N"]), int(recipe["S"]), int(recipe["d"])
+    if N ** S * N > PERM_ENTRIES:
+        return Evaluation.out_of_regime(f"beyond the searched sizes: T N = {N ** S * N} > {PERM_ENTRIES}")
+    if not 1 <= d <= min(N - 1, N ** S) - 1:
+        return Evaluation.out_of_regime(f"needs 1 <= d <= min(N-1, T) - 1 (d = {d})")
+    if not task_from(recipe).full_support():
+        return Evaluation.out_of_regime("Assumption 2 fails: a probability underflows to 0 at this scale")
+    return None
+
+
+def _in_perm_regime(evaluate):
+    """``evaluate`` on the recipes inside :data:`PERM_SPACE`'s regime, the others outside."""
+    def inner(recipe):
+        return _perm_outside(recipe) or evaluate(recipe)
+    inner.__doc__ = evaluate.__doc__
+    return inner
+
+
 def _perm_forms(recipe):
     task = task_from(recipe)
     xi = permutation_of(task)
@@ -619,21 +665,29 @@ _PERM_REGIME = ("permutation tasks (theory.generators.permutation_task: L - c 1^
 for _R in H_READINGS:
     _hr = (r"H(\pi_t, S) = \sum_S \pi \log\pi / \pi(S)" if _R == "mean-log"
            else r"H(\pi_t, S) = \sum_S \tfrac{\pi}{\pi(S)} \log\tfrac{\pi}{\pi(S)}")
+    # the conditional reading holds: searched over PERM_SPACE (the mean-log reading fails on the first draw)
+    _searched = _R == "conditional"
+    _space = {"space": PERM_SPACE, "cost": "medium"} if _searched else {}
+    _inst = _perm_space_recipes if _searched else permutation_recipes
+    _wrap = _in_perm_regime if _searched else (lambda f: f)
+    _where = (f"; searched: every size to N = 8 (T N <= {PERM_ENTRIES}), d, scale 1e-6 .. 10, prior and draw"
+              if _searched else "")
     register(Claim(
         id="draft.cor-permutation", reading=f"wls-logits,H={_R}", source="draft", kind="identity",
         statement=(r"f_{wls}(t)_o = \log\pi(o|t) \text{ on } S_d,\ H(\pi_t, S_d^c) + \log\pi(S_d^c|t)"
                    r"\text{ off it};\ " + _hr),
-        instances=permutation_recipes, evaluate=_perm_wls_logits(_R), describe=describe,
-        recheck=_perm_recheck("wls-logits", _R),
+        instances=_inst, evaluate=_wrap(_perm_wls_logits(_R)), describe=describe,
+        recheck=_perm_recheck("wls-logits", _R), **_space,
         regime=_PERM_REGIME + "; numeric f_wls: draft.lemma-wls with W_U = (e_o)_{o in S_d}; logits compared "
-                              "after row centring",
+                              "after row centring" + _where,
     ))
     register(Claim(
         id="draft.cor-permutation", reading=f"wls-divergence,H={_R}", source="draft", kind="identity",
         statement=(r"d_{KL}(\pi, f_{wls}) = E_t\log\big(\pi(S_d|t) + \pi(S_d^c|t)(N-d)"
                    r"e^{H(\pi_t, S_d^c)}\big);\ " + _hr),
-        instances=permutation_recipes, evaluate=_perm_divergence(f"wls[{_R}]", "wls[W=e_Sd]"),
-        describe=describe, recheck=_perm_recheck("divergence", f"wls[{_R}]", "wls[W=e_Sd]"), regime=_PERM_REGIME + "; numeric f_wls with W_U = (e_o)_{o in S_d}",
+        instances=_inst, evaluate=_wrap(_perm_divergence(f"wls[{_R}]", "wls[W=e_Sd]")),
+        describe=describe, recheck=_perm_recheck("divergence", f"wls[{_R}]", "wls[W=e_Sd]"), **_space,
+        regime=_PERM_REGIME + "; numeric f_wls with W_U = (e_o)_{o in S_d}" + _where,
     ))
 register(Claim(
     id="draft.cor-permutation", reading="ls-divergence", source="draft", kind="identity",
