@@ -50,7 +50,16 @@ import numpy as np
 
 from aotmem.theory import bounds as _bounds
 from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound, seed_wls_terms, wls_ratio_times
-from aotmem.theory.divergence import exp3, log_softmax
+from aotmem.theory.divergence import (
+    exp3,
+    expect,
+    fbar_kernel,
+    kl_rows_kernel,
+    log_softmax,
+    taylor_identity_rows,
+    taylor_proxy_rows,
+    taylor_remainder_rows,
+)
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
 from aotmem.theory.lowrank import check_fit, min_rows, objective_floor_rows
 from aotmem.theory.spectra import SIGMA_READINGS
@@ -268,15 +277,6 @@ def recipes_from_batch(Z, logw, **extra) -> list:
 # ------------------------------------------------------------------ divergence
 
 
-def _kl_rows(P, F):
-    """``divergence.kl_rows_unchecked`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
-    ls = log_softmax(F)
-    pos = P > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(pos, P * (np.log(P) - ls), 0.0)
-    return np.maximum(terms.sum(axis=2), 0.0)  # KL >= 0: a negative sum is rounding (as the scalar code)
-
-
 def kl_rows_batch(cond, F):
     """Per-sequence ``KL(pi_t || softmax f(t))`` of every instance, ``(B, T)`` (``theory.divergence.kl_rows``).
 
@@ -293,10 +293,10 @@ def kl_rows_batch(cond, F):
         raise ValueError(f"`cond` and `F` must both have shape (B, T, N) (got {P.shape} and {F.shape})")
     bad = ~(_is_task(np.full(P.shape[:2], 1.0 / max(P.shape[1], 1)), P) & np.isfinite(F).all(axis=(1, 2)))
     if not bad.any():
-        return _kl_rows(P, F)
+        return kl_rows_kernel(P, F)
     ok = ~bad
     rows = np.full(P.shape[:2], np.nan)
-    rows[ok] = _kl_rows(P[ok], F[ok])
+    rows[ok] = kl_rows_kernel(P[ok], F[ok])
     return rows
 
 
@@ -763,7 +763,7 @@ def _fit(p, P, L, d, fit, sr, ok, why):
     W, E = _ls_fit(p, P, L, d, sr)
     F_ls = E @ _mT(W)
     F_w = _wls_encoder(P, L, W, ok, why) @ _mT(W)
-    kl_w, kl_ls = _kl_rows(P, F_w), _kl_rows(P, F_ls)
+    kl_w, kl_ls = kl_rows_kernel(P, F_w), kl_rows_kernel(P, F_ls)
     _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
           "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
     return min_rows(F_ls, F_w, kl_ls, kl_w)[0]
@@ -902,7 +902,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         p, P = _sanitise(p, P, ok)
         L = np.log(P)
         F = _fit(p, P, L, d, fit, sr, ok, why)
-        rows = _kl_rows(P, np.where(ok[:, None, None], F, 0.0))
+        rows = kl_rows_kernel(P, np.where(ok[:, None, None], F, 0.0))
         _fail(ok, why, ~np.isfinite(rows).all(axis=1),
               "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
         lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
@@ -918,12 +918,6 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
 # ------------------------------------------------------------------ draft.lemma-taylor
 
 
-def _fbar(P, F):
-    D = F - np.log(P)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return D - np.sum(P * D, axis=2, keepdims=True)
-
-
 def _taylor_inputs(prior, cond, F):
     p, P = _check_batch(prior, cond)
     F = _as_float("F", F)
@@ -934,7 +928,7 @@ def _taylor_inputs(prior, cond, F):
     _fail(ok, why, ~finite, "`F` contains NaN or inf")
     p, P = _sanitise(p, P, ok)
     F = np.where(ok[:, None, None], F, 0.0)
-    fb = _fbar(P, F)
+    fb = fbar_kernel(P, F)
     _fail(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
     fb = np.where(ok[:, None, None], fb, 0.0)
     return p, P, F, fb, ok, why
@@ -955,32 +949,6 @@ def fbar_batch(cond, F):
     return fb
 
 
-def _proxy(p, P, fb):
-    m = np.abs(fb).max(axis=2)
-    m_safe = np.where(m > 0, m, 1.0)
-    s = np.sum(P * (fb / m_safe[:, :, None]) ** 2, axis=2)
-    with np.errstate(over="ignore"):
-        var_half = m * m * s / 2.0
-    huge = ~(var_half < 1e300)
-    with np.errstate(divide="ignore"):
-        val = np.where(huge, 2 * np.log(m_safe) + np.log(np.where(huge, s, 1.0) / 2.0),
-                       np.log1p(np.where(huge, 0.0, var_half)))
-    return _dot_rows(p, val)
-
-
-def _remainder(p, fb):
-    with np.errstate(over="ignore"):
-        norms = np.linalg.norm(fb, axis=2)
-    vals = np.full(norms.shape, np.inf)
-    fin = norms <= EXP3_OVERFLOW  # divergence._exp3: +inf above log(float max)
-    if fin.any():
-        vals[fin] = exp3(norms[fin])
-    inf = np.isinf(vals)
-    out = _dot_rows(np.where(inf, 0.0, p), np.where(inf, 0.0, vals))
-    out[(inf & (p > 0)).any(axis=1)] = np.inf
-    return out
-
-
 def taylor_proxy_batch(prior, cond, F):
     """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_proxy``).
 
@@ -988,7 +956,7 @@ def taylor_proxy_batch(prior, cond, F):
     as in the scalar code (no overflow for huge logits). NaN where the scalar code raises.
     """
     p, P, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    out = _proxy(p, P, fb)
+    out = expect(p, taylor_proxy_rows(P, fb))
     out[~ok] = np.nan
     return out
 
@@ -1000,26 +968,9 @@ def taylor_remainder_bound_batch(prior, cond, F):
     with ``p(t) > 0`` has ``||fbar_t|| > log(float max)``; NaN where the scalar code raises.
     """
     p, _, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    out = _remainder(p, fb)
+    out = expect(p, taylor_remainder_rows(fb))
     out[~ok] = np.nan
     return out
-
-
-def _weighted_logsumexp(a, b):
-    """``scipy.special.logsumexp(a, b=b, axis=-1)`` for ``b > 0``, its algorithm step by step (scipy 1.17).
-
-    ``log sum_o b_o e^{a_o} = log1p(s) + log(b_k) + a_k`` with ``k`` the (first)
-    argmax of ``a`` and ``s = sum_{o != k} b_o e^{a_o - a_k} / b_k`` (the largest
-    term separated out for precision). Entries with ``b = 0`` add nothing.
-    """
-    a = np.where(b == 0, -np.inf, a)
-    k = np.argmax(a, axis=-1)[..., None]
-    a_max = np.take_along_axis(a, k, axis=-1)
-    m = np.take_along_axis(b, k, axis=-1)
-    np.put_along_axis(a, k, -np.inf, axis=-1)
-    s = np.sum(b * np.exp(a - a_max), axis=-1, keepdims=True)
-    s = np.where(s == 0, s, s / m)
-    return (np.log1p(s) + np.log(m) + a_max)[..., 0]
 
 
 def taylor_identity_batch(prior, cond, F):
@@ -1027,14 +978,14 @@ def taylor_identity_batch(prior, cond, F):
 
     ``lhs = dKL(pi, f)`` (:func:`kl_batch`), ``rhs = E_t log E_{o~pi_t} e^{fbar_t(o)}``
     by the algorithm of ``scipy.special.logsumexp(fbar, b=pi)``, which the
-    ledger uses (:func:`_weighted_logsumexp`). ``ok`` False (values NaN) where
+    ledger uses (``theory.divergence.taylor_identity_rows``). ``ok`` False (values NaN) where
     the scalar evaluation raises.
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
-    rows = _kl_rows(P, F)
+    rows = kl_rows_kernel(P, F)
     _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
     lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-    rhs = _dot_rows(p, _weighted_logsumexp(fb, P))
+    rhs = expect(p, taylor_identity_rows(P, fb))
     lhs[~ok] = np.nan
     rhs[~ok] = np.nan
     return lhs, rhs, ok
@@ -1049,11 +1000,11 @@ def taylor_bound_batch(prior, cond, F):
     False (values NaN) where the scalar evaluation raises.
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
-    rows = _kl_rows(P, F)
+    rows = kl_rows_kernel(P, F)
     _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
     dk = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-    lhs = np.abs(dk - _proxy(p, P, fb))
-    rhs = _remainder(p, fb)
+    lhs = np.abs(dk - expect(p, taylor_proxy_rows(P, fb)))
+    rhs = expect(p, taylor_remainder_rows(fb))
     lhs[~ok] = np.nan
     rhs[~ok] = np.nan
     return lhs, rhs, ok

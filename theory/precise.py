@@ -68,6 +68,16 @@ from aotmem.theory.bounds import (
     seed_ls_bound,
     seed_wls_bound,
 )
+from aotmem.theory.divergence import (
+    entropy_kernel,
+    exp3_kernel,
+    expect,
+    fbar_kernel,
+    log_softmax_unchecked,
+    taylor_identity_rows,
+    taylor_proxy_rows,
+    taylor_remainder_rows,
+)
 from aotmem.theory.exact import H_READINGS
 from aotmem.theory.lookup import (
     ENTROPY_RTOL,
@@ -322,6 +332,64 @@ def _dot(a, b):
         return mpmath.fdot(a, b)
 
 
+# --------------------------------------------------------------------------- the mp array namespace
+
+
+def _mp_norm(x, axis=-1):
+    return _SQRT((x * x).sum(axis=axis))
+
+
+class _MPLinalg:
+    """The ``linalg`` of :data:`MP`: only what the kernels call (``norm`` along an axis)."""
+
+    norm = staticmethod(_mp_norm)
+
+
+_SQRT = np.frompyfunc(mpmath.sqrt, 1, 1)
+
+
+class MPNamespace:
+    """NumPy for object arrays of ``mpmath.mpf``: the kernels' ``xp`` at ``dps`` digits.
+
+    Elementwise arithmetic, reductions, ``where`` and indexing are NumPy's own on object arrays; only
+    the transcendental functions are wrapped (``np.frompyfunc`` of mpmath's). ``EXP_OVERFLOW`` is
+    ``inf`` (no overflow) and ``EXP3_TERMS`` follows the working digits. Use under ``mpmath.workdps``.
+    """
+
+    exp = staticmethod(np.frompyfunc(mpmath.exp, 1, 1))
+    log = staticmethod(np.frompyfunc(mpmath.log, 1, 1))
+    log1p = staticmethod(np.frompyfunc(mpmath.log1p, 1, 1))
+    expm1 = staticmethod(np.frompyfunc(mpmath.expm1, 1, 1))
+    sqrt = staticmethod(_SQRT)
+    linalg = _MPLinalg
+    EXP_OVERFLOW = mpmath.inf
+
+    @property
+    def EXP3_TERMS(self) -> int:  # 0.1^k / k! below 10^-(dps+3) of the leading term
+        return mpmath.mp.dps + 4
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+#: The array namespace of this module's kernels (:class:`MPNamespace`).
+MP = MPNamespace()
+
+
+def _obj(rows):
+    """A list of (lists of) mpf, or an ``mpmath.matrix``, as a NumPy object array."""
+    if isinstance(rows, mpmath.matrix):
+        rows = [[rows[i, j] for j in range(rows.cols)] for i in range(rows.rows)]
+    a = np.empty((len(rows), len(rows[0])) if rows and isinstance(rows[0], list) else (len(rows),), dtype=object)
+    a[...] = rows
+    return a
+
+
+def _mat(a):
+    """A 2-d object array as an ``mpmath.matrix``."""
+    return _matrix([list(r) for r in a])
+
+
 # --------------------------------------------------------------------------- decision
 
 
@@ -366,25 +434,8 @@ def decide_mp(lhs, rhs, sense: str, *, dps: int = DPS, atol=0) -> str:
 
 
 def _exp3(x):
-    """``e^x - 1 - x - x^2/2`` to full relative precision (current context)."""
-    if x == 0:
-        return mpmath.mpf(0)
-    if abs(x) < 0.5:
-        # the series sum_{k>=3} x^k/k!: no cancellation; terms fall by |x|/k <= 1/8
-        term = x**3 / 6
-        acc = term
-        k = 3
-        eps = mpmath.eps
-        while True:
-            k += 1
-            term = term * x / k
-            if abs(term) <= eps * abs(acc):
-                return acc
-            acc += term
-    # |x| >= 1/2: the difference loses at most ~2 digits (exp3(-1/2) ~ -0.0185 from terms ~1)
-    with mpmath.extradps(10):
-        v = mpmath.expm1(x) - x - x * x / 2
-    return +v
+    """``e^x - 1 - x - x^2/2`` of an mpf (current context): :func:`theory.divergence.exp3_kernel` on :data:`MP`."""
+    return exp3_kernel(x, MP)
 
 
 def _exp2(x):
@@ -395,9 +446,9 @@ def _exp2(x):
 def exp3_mp(x, *, dps: int = DPS):
     """``exp3(x) = e^x - 1 - x - x^2/2`` (docs/theory.md#notation), every digit right.
 
-    Twin of :func:`theory.divergence.exp3`. ``|x| < 1/2``: the series
-    ``sum_{k>=3} x^k/k!`` (no cancellation); otherwise the difference with 10
-    guard digits. No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``).
+    :func:`theory.divergence.exp3_kernel` on :data:`MP`: ``|x| < 0.1`` the series
+    ``sum_{k>=3} x^k/k!`` (no cancellation); otherwise the difference (at most
+    4 digits lost). No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``).
     A scalar gives an ``mpf``, an array a ``(n, 1)`` matrix.
 
     >>> exp3_mp(1e-8) > 0
@@ -410,16 +461,7 @@ def exp3_mp(x, *, dps: int = DPS):
                 raise ValueError(f"`x` must be finite (got {x!r})")
             return _exp3(v)
         a = check_array("x", x).ravel()
-        return _column([_exp3(mpmath.mpf(float(v))) for v in a])
-
-
-def _log_softmax_row(row):
-    """``f - logsumexp(f)``, stable: max subtracted, ``log1p`` of the other terms. ``-inf`` entries stay ``-inf``."""
-    k = _argmax(row)
-    m = row[k]
-    rest = mpmath.fsum(mpmath.exp(v - m) for i, v in enumerate(row) if i != k and v != -mpmath.inf)
-    lse = m + mpmath.log1p(rest)
-    return [v - lse if v != -mpmath.inf else v for v in row]
+        return _column(list(exp3_kernel(_obj([mpmath.mpf(float(v)) for v in a]), MP)))
 
 
 def log_softmax_mp(F, *, dps: int = DPS):
@@ -444,7 +486,7 @@ def log_softmax_mp(F, *, dps: int = DPS):
             rows = [[mpmath.mpf(float(v)) for v in r] for r in a]
         if not all(any(v != -mpmath.inf for v in r) for r in rows):
             raise ValueError("`F` has a row with no finite entry (all -inf)")
-        return _matrix([_log_softmax_row(r) for r in rows])
+        return _mat(log_softmax_unchecked(_obj(rows), MP))
 
 
 def _kl_row(pi, f):
@@ -514,7 +556,7 @@ def kl_mp(prior, cond, F, *, dps: int = DPS):
 
 
 def _entropy_row(pi):
-    return -mpmath.fsum(v * mpmath.log(v) for v in pi if v > 0)
+    return entropy_kernel(_obj(list(pi)), MP)
 
 
 def entropy_mp(cond, *, dps: int = DPS):
@@ -524,77 +566,70 @@ def entropy_mp(cond, *, dps: int = DPS):
     """
     with mpmath.workdps(dps):
         _, P = _cond_rows(cond)
-        return _column([_entropy_row(r) for r in P])
-
-
-def _fbar_rows(P, L, Fr):
-    out = []
-    for pi, l, f in zip(P, L, Fr):
-        D = [a - b for a, b in zip(f, l)]
-        mean = _dot(pi, D)
-        out.append([v - mean for v in D])
-    return out
+        return _column(list(entropy_kernel(_obj(P), MP)))
 
 
 def _taylor_setup(prior, cond, F):
+    """``(p, Pi, fbar)`` as object arrays (:func:`theory.divergence.fbar_kernel` on :data:`MP`)."""
     p, P, Pf = _instance(prior, cond)
-    L = _check_L(P)
+    _check_L(P)
     Fr = _rows_of("F", F, shape=Pf.shape)
-    return p, P, L, Fr
+    P = _obj(P)
+    return _obj(p), P, fbar_kernel(P, _obj(Fr), MP)
 
 
 def fbar_mp(cond, F, *, dps: int = DPS):
-    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` (``draft.lemma-taylor``), ``(T, N)``.
+    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]``, ``(T, N)``: :func:`theory.divergence.fbar_kernel`.
 
-    Twin of :func:`theory.divergence.fbar`; needs Assumption 2.
+    Needs Assumption 2.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
+    T = np.shape(cond)[0] if np.ndim(cond) == 2 else 0
     with mpmath.workdps(dps):
-        Pf, P = _cond_rows(cond)
-        L = _check_L(P)
-        return _matrix(_fbar_rows(P, L, _rows_of("F", F, shape=Pf.shape)))
+        return _mat(_taylor_setup(np.full(T, 1.0 / max(T, 1)), cond, F)[2])
+
+
+def _taylor_mp(rows_fn, prior, cond, F, dps):
+    with mpmath.workdps(dps):
+        p, P, fb = _taylor_setup(prior, cond, F)
+        return expect(p, rows_fn(P, fb), MP)
 
 
 def taylor_proxy_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t log(1 + Var_{o~pi_t}(fbar_t)/2)``, the proxy of ``draft.lemma-taylor`` (an ``mpf``).
+    """``E_t log(1 + Var_{o~pi_t}(fbar_t)/2)`` (an ``mpf``): :func:`theory.divergence.taylor_proxy_rows`.
 
-    Twin of :func:`theory.divergence.taylor_proxy`: ``Var = sum_o pi_o fbar_o^2``
-    (``fbar`` is ``pi``-centred), ``log1p`` so that a tiny variance keeps its digits.
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
-    with mpmath.workdps(dps):
-        p, P, L, Fr = _taylor_setup(prior, cond, F)
-        fb = _fbar_rows(P, L, Fr)
-        vals = [mpmath.log1p(_dot(pi, [v * v for v in row]) / 2) for pi, row in zip(P, fb)]
-        return _dot(p, vals)
+    return _taylor_mp(lambda P, fb: taylor_proxy_rows(P, fb, MP), prior, cond, F, dps)
 
 
 def taylor_remainder_bound_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor`` (an ``mpf``).
+    """``E_t exp3(||fbar_t||_2)`` (an ``mpf``): :func:`theory.divergence.taylor_remainder_rows`; exact where
+    the float64 value overflows to ``+inf``.
 
-    Twin of :func:`theory.divergence.taylor_remainder_bound`; exact where the
-    float64 value overflows to ``+inf``.
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4, right-hand side).
     """
-    with mpmath.workdps(dps):
-        p, P, L, Fr = _taylor_setup(prior, cond, F)
-        fb = _fbar_rows(P, L, Fr)
-        vals = [_exp3(mpmath.sqrt(mpmath.fsum(v * v for v in row))) for row in fb]
-        return mpmath.fsum(pt * v for pt, v in zip(p, vals) if pt > 0)
+    return _taylor_mp(lambda P, fb: taylor_remainder_rows(fb, MP), prior, cond, F, dps)
 
 
 def taylor_identity_rhs_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t log E_{o~pi_t} e^{fbar_t(o)}``: the right-hand side of ``draft.lemma-taylor[identity]``.
+    """``E_t log E_{o~pi_t} e^{fbar_t(o)}`` (an ``mpf``): :func:`theory.divergence.taylor_identity_rows`.
 
-    Computed as its own formula (a weighted log-sum-exp of ``fbar``, max
-    subtracted), not through :func:`kl_mp`, so that the identity
+    Its own formula (a weighted log-sum-exp of ``fbar``), not through :func:`kl_mp`, so that the identity
     ``dKL = E_t log E_pi e^{fbar}`` is checked between two formulas.
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]`` (draft section 4).
     """
-    with mpmath.workdps(dps):
-        p, P, L, Fr = _taylor_setup(prior, cond, F)
-        fb = _fbar_rows(P, L, Fr)
-        vals = []
-        for pi, row in zip(P, fb):
-            m = max(row)
-            vals.append(m + mpmath.log(_dot(pi, [mpmath.exp(v - m) for v in row])))
-        return _dot(p, vals)
+    return _taylor_mp(lambda P, fb: taylor_identity_rows(P, fb, MP), prior, cond, F, dps)
 
 
 # --------------------------------------------------------------------------- spectra
