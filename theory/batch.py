@@ -48,10 +48,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from aotmem.theory import bounds as _bounds
-from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound, seed_wls_terms, wls_ratio_times
+from aotmem.theory.bounds import CATALOGUE, KERNEL_KIND, Bound, almost_rank_kernel
 from aotmem.theory.divergence import (
-    exp3,
     expect,
     fbar_kernel,
     kl_rows_kernel,
@@ -62,7 +60,7 @@ from aotmem.theory.divergence import (
 )
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
 from aotmem.theory.lowrank import check_fit, min_rows, objective_floor_rows
-from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
 from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk
 
 __all__ = [
@@ -159,12 +157,6 @@ def _fail(ok, why, mask, reason):
 def _dot_rows(p, x):
     """``p[b] @ x[b]`` for every ``b``, ``(B,)``: a stack of 1-d dots (the scalar code's ``p @ rows``)."""
     return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
-
-
-def _expect(p, rows):
-    """``bounds._expect`` per instance: ``E_t rows_t`` over rows with ``p(t) > 0`` (``0 * inf`` is 0, never NaN)."""
-    pos = p > 0
-    return _dot_rows(np.where(pos, p, 0.0), np.where(pos, rows, 0.0))
 
 
 def _mT(X):
@@ -320,22 +312,6 @@ def kl_batch(prior, cond, F):
 # ------------------------------------------------------------------ spectra
 
 
-def _centred(p, P, L, reading):
-    """``theory.spectra.centred_logits`` on a stack, ``(B, T, N)``."""
-    if reading.startswith("uniform"):
-        Lc = L - L.mean(axis=2, keepdims=True)
-    else:
-        Lc = L - np.sum(P * L, axis=2, keepdims=True)
-    if reading.endswith("-prior"):
-        Lc = np.sqrt(p)[:, :, None] * Lc
-    return Lc
-
-
-def _sigma(p, P, L, j, reading):
-    s = np.linalg.svd(_centred(p, P, L, reading), compute_uv=False)  # (B, min(T, N)), as singular_values
-    return s[:, j - 1].copy() if j <= s.shape[1] else np.zeros(P.shape[0])
-
-
 def sigma_batch(prior, cond, j, reading="uniform"):
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``, ``(B,)`` (``theory.spectra.sigma``).
 
@@ -352,67 +328,17 @@ def sigma_batch(prior, cond, j, reading="uniform"):
     p, P = _check_batch(prior, cond)
     ok, _ = _valid_tasks(p, P)
     p, P = _sanitise(p, P, ok)
-    out = _sigma(p, P, np.log(P), int(j), reading)
+    out = sigma_kernel(p, P, np.log(P), int(j), reading)
     out[~ok] = np.nan
     return out
 
 
 # ------------------------------------------------------------------ bounds
 
-_KIND = {  # the catalogue's function -> the formula evaluated here
-    _bounds.seed_ls_bound: "seed-ls",
-    _bounds.seed_wls_bound: "seed-wls",
-    _bounds.draft_ls_bound: "draft-ls",
-    _bounds.draft_wls_bound: "draft-wls",
-    _bounds.draft_min_bound: "draft-min",
-}
-
-
-def _exp3_capped(x):
-    """``bounds._exp3``: ``exp3`` with ``x > EXP3_OVERFLOW - 1`` mapped to ``+inf``."""
-    out = np.full(x.shape, np.inf)
-    ok = x <= EXP3_OVERFLOW - 1.0
-    if ok.any():
-        out[ok] = exp3(x[ok])
-    return out
-
-
-def _draft_ls_rows(P, s):
-    N = P.shape[2]
-    m = P.max(axis=2)
-    C = 1.0 + N * m / SQRT2
-    s = s[:, None]
-    return np.log1p(m * C * s**2 / 2.0) + _exp3_capped(np.sqrt(C) * s)
-
-
-def _draft_wls_rows(P, s):
-    hi, lo = P.max(axis=2), P.min(axis=2)
-    s = s[:, None]
-    return np.log1p(hi * s**2 / 2.0) + _exp3_capped(wls_ratio_times(hi, lo, s))
-
-
 def _bound_values(bound, p, P, L, d):
     """The right-hand side of ``bound`` on valid instances, ``(B,)`` (never NaN: +inf above float max)."""
-    kind = _KIND[bound.fn]
     kw = dict(bound.kwargs)
-    s = _sigma(p, P, L, d + 1, kw["sigma_reading"])  # (B,)
-    N = P.shape[2]
-    if kind == "seed-ls":
-        with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
-            if kw["inf_reading"] == "global":
-                m = P.max(axis=(1, 2))
-                return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
-            m, sc = P.max(axis=2), s[:, None]
-            return _expect(p, N * m**2 * sc**2 + (N * m) ** 1.5 * sc**3)
-    if kind == "seed-wls":
-        if kw["inf_reading"] == "global":
-            return seed_wls_terms(P.max(axis=(1, 2)), P.min(axis=(1, 2)), s)
-        return _expect(p, seed_wls_terms(P.max(axis=2), P.min(axis=2), s[:, None]))
-    if kind == "draft-ls":
-        return _expect(p, _draft_ls_rows(P, s))
-    if kind == "draft-wls":
-        return _expect(p, _draft_wls_rows(P, s))
-    return _expect(p, np.minimum(_draft_ls_rows(P, s), _draft_wls_rows(P, s)))
+    return almost_rank_kernel(KERNEL_KIND[bound.fn], p, P, L, d, kw["sigma_reading"], kw.get("inf_reading", "global"))
 
 
 def _check_bound(bound):
@@ -470,7 +396,7 @@ def _ls_fit(p, P, L, d, reading):
     stacked QR per distinct ``r``); ``E = L_c^{unw} W``.
     """
     B, T, N = P.shape
-    Lc = _centred(p, P, L, reading)
+    Lc = centred_kernel(p, P, L, reading)
     _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
     s0 = s[:, 0]
     # theory.lowrank.centring_noise per instance: sigma_1 within rounding of 0 is rank 0
@@ -493,7 +419,7 @@ def _ls_fit(p, P, L, d, reading):
             Q, _ = np.linalg.qr(Bm)
             k = sum(b.shape[2] for b in blocks)
             W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
-    Lu = _centred(p, P, L, reading.removesuffix("-prior"))
+    Lu = centred_kernel(p, P, L, reading.removesuffix("-prior"))
     return W, Lu @ W
 
 

@@ -142,7 +142,7 @@ def expect(p, rows, xp=np):
     docs/theory.md#notation: ``E_t`` is the prior-weighted mean over sequences.
     """
     pos = p > 0
-    return (xp.where(pos, p, 0.0)[..., None, :] @ xp.where(pos, rows, 0.0)[..., :, None])[..., 0, 0]
+    return (xp.where(pos, p, 0.0)[..., None, :] @ xp.where(pos, rows, 0.0)[..., :, None])[..., 0, 0][()]
 
 
 def _check_pair(cond, F):

@@ -62,6 +62,10 @@ from mpmath.libmp import mpf_mul, mpf_sum, to_float as mpf_to_float
 
 from aotmem.theory.bounds import (
     CATALOGUE,
+    INF_READINGS,
+    almost_rank_kernel,
+    check_bound_input,
+    draft_rows_kernel,
     draft_ls_bound,
     draft_min_bound,
     draft_wls_bound,
@@ -91,7 +95,7 @@ from aotmem.theory.lookup import (
 )
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, RANK_RTOL, WLS_READINGS, AlternatingReport, check_fit
 from aotmem.theory.lowrank import centring_noise, objective_floor
-from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
 from aotmem.theory.validate import (
     check_array,
     check_int,
@@ -339,13 +343,27 @@ def _mp_norm(x, axis=-1):
     return _SQRT((x * x).sum(axis=axis))
 
 
+def _mp_svd(A, compute_uv=False):
+    """Singular values, descending, of each ``(m, n)`` matrix of a stack (mpmath's ``svd_r`` per matrix)."""
+    out = np.empty(A.shape[:-2] + (min(A.shape[-2:]),), dtype=object)
+    for i in np.ndindex(A.shape[:-2]):
+        out[i] = _svals([list(r) for r in A[i]])
+    return out
+
+
+def _mp_isfinite(x):
+    return np.asarray(_ISFINITE(x), dtype=bool)
+
+
 class _MPLinalg:
-    """The ``linalg`` of :data:`MP`: only what the kernels call (``norm`` along an axis)."""
+    """The ``linalg`` of :data:`MP`: what the kernels call (``norm`` along an axis, stacked singular values)."""
 
     norm = staticmethod(_mp_norm)
+    svd = staticmethod(_mp_svd)
 
 
 _SQRT = np.frompyfunc(mpmath.sqrt, 1, 1)
+_ISFINITE = np.frompyfunc(mpmath.isfinite, 1, 1)
 
 
 class MPNamespace:
@@ -361,6 +379,7 @@ class MPNamespace:
     log1p = staticmethod(np.frompyfunc(mpmath.log1p, 1, 1))
     expm1 = staticmethod(np.frompyfunc(mpmath.expm1, 1, 1))
     sqrt = staticmethod(_SQRT)
+    isfinite = staticmethod(_mp_isfinite)
     linalg = _MPLinalg
     EXP_OVERFLOW = mpmath.inf
 
@@ -642,30 +661,18 @@ def _check_reading(reading, allowed=SIGMA_READINGS, name="reading"):
 
 
 def _centred(p, P, L, reading):
-    """The centred ``L`` of ``reading`` as rows: ``theory.spectra.centred_logits``'s formula, term for term.
-
-    ``L_t - mean(L_t)`` (``uniform``) or ``L_t - (pi_t . L_t)`` (``pi``), then rows times ``sqrt p(t)``
-    (``-prior``): the same centring as float64 (at ``dps`` digits the plain mean loses nothing
-    that matters: a constant row centres to ``~10^-dps``, which the float64 rank rule mirrored in
-    :func:`_f_ls` (``centring_noise``) counts as rank 0).
-    """
-    out = []
-    for t, (pi, l) in enumerate(zip(P, L)):
-        c = mpmath.fsum(l) / len(l) if reading.startswith("uniform") else _dot(pi, l)
-        row = [v - c for v in l]
-        if reading.endswith("-prior"):
-            s = mpmath.sqrt(p[t])
-            row = [s * v for v in row]
-        out.append(row)
-    return out
+    """The centred ``L`` of ``reading`` as rows: :func:`theory.spectra.centred_kernel` on :data:`MP`."""
+    return [list(r) for r in centred_kernel(_obj(p), _obj(P), _obj(L), reading, MP)]
 
 
 def centred_logits_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
-    """The centred ``L`` of ``reading`` (docs/theory.md#sigma), ``(T, N)``.
+    """The centred ``L`` of ``reading``, ``(T, N)``: :func:`theory.spectra.centred_kernel` at ``dps`` digits.
 
-    Twin of :func:`theory.spectra.centred_logits`: ``uniform`` ``L (I - 11^T/N)``;
-    ``pi`` ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p(t)``.
     Needs Assumption 2.
+
+    References
+    ----------
+    docs/theory.md#sigma.
     """
     _check_reading(reading)
     with mpmath.workdps(dps):
@@ -686,9 +693,11 @@ def _svd(rows):
 
 
 def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
-    """Singular values of the centred ``L`` of ``reading``, descending, ``(min(T, N), 1)``.
+    """Singular values of the centred ``L`` of ``reading``, descending, ``(min(T, N), 1)`` (mpmath's ``svd_r``).
 
-    Twin of :func:`theory.spectra.singular_values` (mpmath's ``svd_r``).
+    References
+    ----------
+    docs/theory.md#sigma.
     """
     _check_reading(reading)
     with mpmath.workdps(dps):
@@ -697,15 +706,16 @@ def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS)
 
 
 def _sigma_j(p, P, j, reading):
-    s = _svals(_centred(p, P, _check_L(P), reading))
-    return s[j - 1] if j <= len(s) else mpmath.mpf(0)
+    return sigma_kernel(_obj(p), _obj(P), _obj(_check_L(P)), j, reading, MP)
 
 
 def sigma_mp(prior, cond, j: int, reading: str = "uniform", *, dps: int = DPS):
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond ``min(T, N)``.
 
-    Twin of :func:`theory.spectra.sigma`. Claim ids ``seed.ls-bound``,
-    ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (``sigma_{d+1}``).
+    References
+    ----------
+    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (``sigma_{d+1}``).
     """
     j = check_int("j", j, minimum=1)
     _check_reading(reading)
@@ -1206,148 +1216,116 @@ def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "un
 # --------------------------------------------------------------------------- almost-rank-d bounds
 
 def _prepare(prior, cond, d):
-    """Mirror of ``theory.bounds._prepare``: Assumption 2 required, ``d >= 1``."""
-    p, P, Pf = _instance(prior, cond)
-    d = check_int("d", d, minimum=1)
-    if not np.all(Pf > 0):
-        r, c = np.argwhere(Pf == 0)[0]
-        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, "
-                         "so sigma_{d+1} of log Pi and ||pi||_-inf are undefined")
-    return p, P, d
+    """``theory.bounds``' validation (Assumption 2, ``d >= 1``); ``(p, P, L, d)`` as object arrays."""
+    check_bound_input(prior, cond, d)
+    p, P, _ = _instance(prior, cond)
+    return _obj(p), _obj(P), _obj(_check_L(P)), int(d)
 
 
 def _expect(p, rows):
-    """``E_t rows_t`` over rows with ``p(t) > 0`` (as ``theory.bounds._expect``)."""
-    return mpmath.fsum(a * b for a, b in zip(p, rows) if a > 0)
-
-
-def _check_inf(inf_reading):
-    if inf_reading not in ("global", "per-row"):
-        raise ValueError(f"`inf_reading` must be one of ('global', 'per-row') (got {inf_reading!r})")
+    """``E_t rows_t`` over rows with ``p(t) > 0`` (:func:`theory.divergence.expect`)."""
+    return expect(_obj(list(p)), _obj(list(rows)), MP)
 
 
 def sigma_d1_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
     """``sigma_{d+1}`` of the centred ``L`` of ``sigma_reading`` (0 beyond ``min(T, N)``).
 
-    Twin of ``theory.bounds.sigma_d1`` (the seed and draft almost-rank-d bounds).
+    References
+    ----------
+    docs/theory.md#sigma; the almost-rank-d bounds.
     """
     _check_reading(sigma_reading, name="sigma_reading")
     with mpmath.workdps(dps):
-        p, P, d = _prepare(prior, cond, d)
-        return _sigma_j(p, P, d + 1, sigma_reading)
+        p, P, L, d = _prepare(prior, cond, d)
+        return sigma_kernel(p, P, L, d + 1, sigma_reading, MP)
 
 
-def _seed_rows(kind, P, s):
-    N = len(P[0])
-    out = []
-    for pi in P:
-        hi = max(pi)
-        if kind == "ls":
-            out.append(N * hi**2 * s**2 + (N * hi) ** mpmath.mpf(1.5) * s**3)
-        else:
-            out.append(hi * s**2 + (hi / min(pi)) ** mpmath.mpf(1.5) * s**3)
-    return out
-
-
-def _seed_bound(kind, prior, cond, d, sigma_reading, inf_reading, dps):
-    _check_inf(inf_reading)
+def _almost_rank_mp(kind, prior, cond, d, sigma_reading, inf_reading="global", dps=DPS):
     _check_reading(sigma_reading, name="sigma_reading")
+    if inf_reading not in INF_READINGS:
+        raise ValueError(f"`inf_reading` must be one of {INF_READINGS} (got {inf_reading!r})")
     with mpmath.workdps(dps):
-        p, P, d = _prepare(prior, cond, d)
-        s = _sigma_j(p, P, d + 1, sigma_reading)
-        if inf_reading == "per-row":
-            return _expect(p, _seed_rows(kind, P, s))
-        N = len(P[0])
-        hi = max(max(r) for r in P)
-        if kind == "ls":
-            return N * hi**2 * s**2 + (N * hi) ** mpmath.mpf(1.5) * s**3
-        lo = min(min(r) for r in P)
-        return hi * s**2 + (hi / lo) ** mpmath.mpf(1.5) * s**3
+        p, P, L, d = _prepare(prior, cond, d)
+        return almost_rank_kernel(kind, p, P, L, d, sigma_reading, inf_reading, MP)
 
 
 def seed_ls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", inf_reading: str = "global",
                      dps: int = DPS):
-    """Right-hand side of ``seed.ls-bound``: ``N ||pi||_inf^2 sigma_{d+1}^2 + (N ||pi||_inf)^{3/2} sigma_{d+1}^3``.
+    """Right-hand side of ``seed.ls-bound`` at ``dps`` digits: :func:`theory.bounds.almost_rank_kernel`.
 
-    Twin of :func:`theory.bounds.seed_ls_bound` (``inf_reading`` ``global``: one
-    max over all ``(t, o)``; ``per-row``: the row form inside ``E_t``, rows with ``p > 0``).
+    References
+    ----------
+    ``seed.ls-bound`` (seed slide "almost rank d").
     """
-    return _seed_bound("ls", prior, cond, d, sigma_reading, inf_reading, dps)
+    return _almost_rank_mp("seed-ls", prior, cond, d, sigma_reading, inf_reading, dps)
 
 
 def seed_wls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", inf_reading: str = "global",
                       dps: int = DPS):
-    """Right-hand side of ``seed.wls-bound``: ``||pi||_inf sigma^2 + (||pi||_inf/||pi||_-inf)^{3/2} sigma^3``.
+    """Right-hand side of ``seed.wls-bound`` at ``dps`` digits (exact where float64 overflows).
 
-    Twin of :func:`theory.bounds.seed_wls_bound`; exact where float64 overflows.
+    References
+    ----------
+    ``seed.wls-bound`` (seed slide "almost rank d").
     """
-    return _seed_bound("wls", prior, cond, d, sigma_reading, inf_reading, dps)
+    return _almost_rank_mp("seed-wls", prior, cond, d, sigma_reading, inf_reading, dps)
 
 
-def _draft_rows(kind, P, s):
-    N = len(P[0])
-    sqrt2 = mpmath.sqrt(2)
-    out = []
-    for pi in P:
-        hi = max(pi)
-        if kind == "ls":
-            C = 1 + N * hi / sqrt2
-            out.append(mpmath.log1p(hi * C * s**2 / 2) + _exp3(mpmath.sqrt(C) * s))
-        else:
-            out.append(mpmath.log1p(hi * s**2 / 2) + _exp3(mpmath.sqrt(hi / min(pi)) * s))
-    return out
-
-
-def _draft_rows_api(kind, prior, cond, d, sigma_reading, dps):
+def _draft_rows_mp(kind, prior, cond, d, sigma_reading, dps):
     _check_reading(sigma_reading, name="sigma_reading")
     with mpmath.workdps(dps):
-        p, P, d = _prepare(prior, cond, d)
-        s = _sigma_j(p, P, d + 1, sigma_reading)
-        if kind == "min":  # docs/theory.md#d4-wls: the per-row minimum of the two row bounds
-            rows = [min(a, b) for a, b in zip(_draft_rows("ls", P, s), _draft_rows("wls", P, s))]
-        else:
-            rows = _draft_rows(kind, P, s)
-        return p, rows
+        p, P, L, d = _prepare(prior, cond, d)
+        return _column(list(draft_rows_kernel(kind, P, sigma_kernel(p, P, L, d + 1, sigma_reading, MP), MP)))
 
 
 def draft_ls_bound_rows_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Row terms of ``draft.theorem-ls``: ``log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma)``,
-    ``C_t = 1 + N ||pi_t||_inf / sqrt 2``, ``(T, 1)``. Twin of :func:`theory.bounds.draft_ls_bound_rows`."""
-    with mpmath.workdps(dps):
-        return _column(_draft_rows_api("ls", prior, cond, d, sigma_reading, dps)[1])
+    """Row terms of ``draft.theorem-ls``, ``(T, 1)``: :func:`theory.bounds.draft_rows_kernel`.
+
+    References
+    ----------
+    ``draft.theorem-ls`` (draft section 4).
+    """
+    return _draft_rows_mp("ls", prior, cond, d, sigma_reading, dps)
 
 
 def draft_wls_bound_rows_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Row terms of ``draft.theorem-wls``, ``(T, 1)``: twin of :func:`theory.bounds.draft_wls_bound_rows`.
+    """Row terms of ``draft.theorem-wls``, ``(T, 1)``: :func:`theory.bounds.draft_rows_kernel`.
 
-    Row ``t``: ``log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma)``.
+    References
+    ----------
+    ``draft.theorem-wls`` (draft section 4).
     """
-    with mpmath.workdps(dps):
-        return _column(_draft_rows_api("wls", prior, cond, d, sigma_reading, dps)[1])
-
-
-def _draft_bound(kind, prior, cond, d, sigma_reading, dps):
-    with mpmath.workdps(dps):
-        p, rows = _draft_rows_api(kind, prior, cond, d, sigma_reading, dps)
-        return _expect(p, rows)
+    return _draft_rows_mp("wls", prior, cond, d, sigma_reading, dps)
 
 
 def draft_ls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Right-hand side of ``draft.theorem-ls``: ``E_t`` of :func:`draft_ls_bound_rows_mp` (rows with ``p > 0``)."""
-    return _draft_bound("ls", prior, cond, d, sigma_reading, dps)
+    """Right-hand side of ``draft.theorem-ls`` at ``dps`` digits.
+
+    References
+    ----------
+    ``draft.theorem-ls`` (draft section 4).
+    """
+    return _almost_rank_mp("draft-ls", prior, cond, d, sigma_reading, dps=dps)
 
 
 def draft_wls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Right-hand side of ``draft.theorem-wls``: ``E_t`` of :func:`draft_wls_bound_rows_mp`."""
-    return _draft_bound("wls", prior, cond, d, sigma_reading, dps)
+    """Right-hand side of ``draft.theorem-wls`` at ``dps`` digits.
+
+    References
+    ----------
+    ``draft.theorem-wls`` (draft section 4).
+    """
+    return _almost_rank_mp("draft-wls", prior, cond, d, sigma_reading, dps=dps)
 
 
 def draft_min_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """``E_t min(ls row, wls row)`` (``draft.theorem-wls[min,...]``, docs/theory.md#d4-wls).
+    """``E_t min(ls row, wls row)`` at ``dps`` digits.
 
-    Twin of :func:`theory.bounds.draft_min_bound`.
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls).
     """
-    return _draft_bound("min", prior, cond, d, sigma_reading, dps)
+    return _almost_rank_mp("draft-min", prior, cond, d, sigma_reading, dps=dps)
 
 
 # --------------------------------------------------------------------------- look-up tables
