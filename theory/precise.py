@@ -86,6 +86,9 @@ from aotmem.theory.exact import H_READINGS
 from aotmem.theory.lookup import (
     ENTROPY_RTOL,
     PAPER_CONSTANTS,
+    lookup_bound_kernel,
+    lookup_terms_kernel,
+    psi_kernel,
     draft_lookup_bound,
     paper_theorem2_bound,
     paper_theorem2_simplified,
@@ -351,6 +354,14 @@ def _mp_svd(A, compute_uv=False):
     return out
 
 
+def _mp_asarray(x):
+    """``x`` as an object array of mpf (exact from a float or an int)."""
+    a = np.asarray(x, dtype=object)
+    out = np.empty(a.shape, dtype=object)
+    out[...] = _MPF(a)
+    return out
+
+
 def _mp_isfinite(x):
     return np.asarray(_ISFINITE(x), dtype=bool)
 
@@ -364,6 +375,7 @@ class _MPLinalg:
 
 _SQRT = np.frompyfunc(mpmath.sqrt, 1, 1)
 _ISFINITE = np.frompyfunc(mpmath.isfinite, 1, 1)
+_MPF = np.frompyfunc(lambda v: v if isinstance(v, mpmath.mpf) else mpmath.mpf(v), 1, 1)
 
 
 class MPNamespace:
@@ -380,6 +392,7 @@ class MPNamespace:
     expm1 = staticmethod(np.frompyfunc(mpmath.expm1, 1, 1))
     sqrt = staticmethod(_SQRT)
     isfinite = staticmethod(_mp_isfinite)
+    asarray = staticmethod(_mp_asarray)
     linalg = _MPLinalg
     EXP_OVERFLOW = mpmath.inf
 
@@ -1350,152 +1363,125 @@ def _resolve_C(N, d, C):
 
 
 def _psi(h, N):
-    """``psi(h) = log((N-1)/(e^h - 1))`` (``expm1``: accurate for small ``h``)."""
-    return mpmath.log(N - 1) - mpmath.log(mpmath.expm1(h))
+    """``psi(h) = log((N-1)/(e^h - 1))``: :func:`theory.lookup.psi_kernel` on :data:`MP`."""
+    return psi_kernel(h, N, MP)
 
 
 def lookup_psi_mp(h, N: int, *, dps: int = DPS):
-    """``psi(h) = log((N-1)/(e^h - 1))``; ``+inf`` at ``h = 0``. Twin of ``theory.lookup.lookup_psi`` (scalar)."""
+    """``psi(h) = log((N-1)/(e^h - 1))``; ``+inf`` at ``h = 0`` (scalar ``h``).
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6).
+    """
     N = check_int("N", N, minimum=2)
     with mpmath.workdps(dps):
         h = _check_h(h, N, dps)
         return mpmath.inf if h == 0 else _psi(h, N)
 
 
-def _lookup_terms(P):
-    """Per row ``(q_t, q_t psi(h_t), dTV(pi~_t, unif))`` (``theory.lookup.lookup_terms``).
-
-    ``q_t = sum_{o != g} pi_o`` (= ``1 - pi(g|t)`` for the normalised row, without
-    the cancellation); ``q psi = 0`` on one-hot rows (the limit); ``h`` capped at
-    ``log N`` as the float64 code does.
-    """
-    N = len(P[0])
-    logN = mpmath.log(N)
-    q, qpsi, dtv = [], [], []
-    for pi in P:
-        g = _argmax(pi)
-        rest = [v for o, v in enumerate(pi) if o != g]
-        qt = mpmath.fsum(rest)
-        q.append(qt)
-        if qt > 0:
-            qpsi.append(qt * _psi(min(_entropy_row(pi), logN), N))
-            dtv.append(mpmath.fsum(abs(v / qt - mpmath.mpf(1) / (N - 1)) for v in rest) / 2)
-        else:
-            qpsi.append(mpmath.mpf(0))
-            dtv.append(mpmath.mpf(0))
-    return q, qpsi, dtv
-
-
 def lookup_terms_mp(cond, *, dps: int = DPS):
-    """``(q, q psi(h), dTV)``, each ``(T, 1)``: twin of :func:`theory.lookup.lookup_terms`."""
+    """``(q, q psi(h), dTV)``, each ``(T, 1)``: :func:`theory.lookup.lookup_terms_kernel` at ``dps`` digits.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6).
+    """
     with mpmath.workdps(dps):
         _, P = _cond_rows(cond)
-        return tuple(_column(v) for v in _lookup_terms(P))
+        return tuple(_column(list(v)) for v in lookup_terms_kernel(_obj(P), MP))
 
 
-def _lookup_setup(prior, cond, d, C):
-    p, P, Pf = _instance(prior, cond)
-    d = check_int("d", d, minimum=1)
-    return p, P, _resolve_C(Pf.shape[1], d, C)
-
-
-def _mean_qpsi_times(prior, cond, d, C, a, dps, as_written=False):
+def _lookup_mp(form, prior, cond, d, C, dps, as_written=False):
+    """:func:`theory.lookup.lookup_bound_kernel` at ``dps`` digits; ``inf`` when ``C >= 1/2`` (unless
+    ``as_written`` and ``C != 1/2``)."""
     with mpmath.workdps(dps):
-        p, P, C = _lookup_setup(prior, cond, d, C)
+        p, P, Pf = _instance(prior, cond)
+        C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
         if C >= 0.5 and not (as_written and C != 0.5):
             return mpmath.inf
-        _, qpsi, _ = _lookup_terms(P)
-        return _dot(p, qpsi) * (1 + a * C) / (1 - 2 * C)
+        return lookup_bound_kernel(form, _obj(p), _obj(P), C, MP)
 
 
 def seed_lookup_bound_mp(prior, cond, d: int, *, C=None, as_written: bool = False, dps: int = DPS):
     """Right-hand side of ``seed.lookup-bound``: ``E_t[q_t psi(h_t)] (1+4C)/(1-2C)``; ``inf`` when ``C >= 1/2``.
 
-    Twin of :func:`theory.lookup.seed_lookup_bound` (``C`` default ``sqrt(32 log(N+1)/d)``).
-    ``as_written=True`` evaluates the slide's formula for any ``C != 1/2`` (negative
-    beyond 1/2): the right-hand side of ``seed.lookup-bound[as-written]``.
+    ``C`` default ``sqrt(32 log(N+1)/d)``. ``as_written=True`` evaluates the slide's formula for any
+    ``C != 1/2`` (negative beyond 1/2): the right-hand side of ``seed.lookup-bound[as-written]``.
+
+    References
+    ----------
+    ``seed.lookup-bound`` (seed slide "look-up table").
     """
-    return _mean_qpsi_times(prior, cond, d, C, 4, dps, as_written)
+    return _lookup_mp("seed", prior, cond, d, C, dps, as_written)
 
 
 def tight_lookup_bound_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
-    """``draft.lookup-theorem+factor(1+2C)``: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``.
+    """``draft.lookup-theorem+factor(1+2C)``: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``; ``inf`` when ``C >= 1/2``.
 
-    Twin of :func:`theory.lookup.tight_lookup_bound`; ``inf`` when ``C >= 1/2``.
+    References
+    ----------
+    ``draft.lookup-theorem+factor(1+2C)`` (draft D.6, this project's derivation).
     """
-    return _mean_qpsi_times(prior, cond, d, C, 2, dps)
+    return _lookup_mp("tight", prior, cond, d, C, dps)
 
 
 def draft_lookup_bound_rows_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
     """Row terms of ``draft.lookup-theorem``: ``q_t psi(h_t) (1 + 2C + C dTV_t)/(1 - 2C)``, ``(T, 1)``.
 
-    Twin of :func:`theory.lookup.draft_lookup_bound_rows` (``inf`` when ``C >= 1/2``).
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
     """
     with mpmath.workdps(dps):
-        p, P, C = _lookup_setup(prior, cond, d, C)
+        _, P, Pf = _instance(prior, cond)
+        C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
         if C >= 0.5:
             return _column([mpmath.inf] * len(P))
-        _, qpsi, dtv = _lookup_terms(P)
-        return _column([a * (1 + 2 * C + C * b) / (1 - 2 * C) for a, b in zip(qpsi, dtv)])
+        _, qpsi, dtv = lookup_terms_kernel(_obj(P), MP)
+        return _column(list(qpsi * (1 + 2 * C + C * dtv) / (1 - 2 * C)))
 
 
 def draft_lookup_bound_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
-    """Right-hand side of ``draft.lookup-theorem`` (D.6): ``E_t`` of the row terms (``p > 0``); ``inf`` if ``C >= 1/2``.
+    """Right-hand side of ``draft.lookup-theorem`` (D.6); ``inf`` if ``C >= 1/2``.
 
-    Twin of :func:`theory.lookup.draft_lookup_bound`.
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
     """
-    with mpmath.workdps(dps):
-        p, P, Cm = _lookup_setup(prior, cond, d, C)
-        if Cm >= 0.5:
-            return mpmath.inf
-        rows = draft_lookup_bound_rows_mp(prior, cond, d, C=Cm, dps=dps)
-        return _expect(p, [rows[i] for i in range(rows.rows)])
+    return _lookup_mp("draft", prior, cond, d, C, dps)
 
 
 def paper_theorem2_bound_mp(prior, cond, d: int, *, C=None, constant: str = "dtv", dps: int = DPS):
-    """First form of ``paper.theorem2`` (twin of :func:`theory.lookup.paper_theorem2_bound`).
+    """First form of ``paper.theorem2``: ``constant="dtv"`` the D.6 form, ``"4C"`` the seed form.
 
-    ``constant="dtv"``: :func:`draft_lookup_bound_mp`; ``"4C"``: :func:`seed_lookup_bound_mp`.
+    References
+    ----------
+    ``paper.theorem2`` (paper Theorem 2; docs/theory.md#p9).
     """
     if constant not in PAPER_CONSTANTS:
         raise ValueError(f"`constant` must be one of {PAPER_CONSTANTS} (got {constant!r})")
-    if constant == "dtv":
-        return draft_lookup_bound_mp(prior, cond, d, C=C, dps=dps)
-    return seed_lookup_bound_mp(prior, cond, d, C=C, dps=dps)
-
-
-def _simplified(prior, cond, d, C, which, dps):
-    with mpmath.workdps(dps):
-        p, P, C = _lookup_setup(prior, cond, d, C)
-        N = len(P[0])
-        if C >= 0.5:
-            return mpmath.inf
-        q, _, _ = _lookup_terms(P)
-        Eq = _dot(p, q)
-        if Eq == 0:
-            return mpmath.mpf(0)
-        if which == "h":
-            Eh = min(_dot(p, [_entropy_row(r) for r in P]), mpmath.log(N))
-            factor = _psi(Eh, N)
-        else:
-            factor = mpmath.log(N - 1) + mpmath.log1p(-Eq) - mpmath.log(Eq)
-        return Eq * (1 + 4 * C) / (1 - 2 * C) * factor
+    return _lookup_mp("draft" if constant == "dtv" else "seed", prior, cond, d, C, dps)
 
 
 def paper_theorem2_simplified_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
     """Simplified ``paper.theorem2``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)/(e^{E_t[h]} - 1))``; 0 when ``E_t q = 0``.
 
-    Twin of :func:`theory.lookup.paper_theorem2_simplified`.
+    References
+    ----------
+    ``paper.theorem2[simplified]`` (paper Theorem 2, simplified form).
     """
-    return _simplified(prior, cond, d, C, "h", dps)
+    return _lookup_mp("simplified", prior, cond, d, C, dps)
 
 
 def paper_theorem2_simplified_q_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
     """``paper.theorem2+simplified-q``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)(1 - E_t q)/E_t q)``.
 
-    Twin of :func:`theory.lookup.paper_theorem2_simplified_q`.
+    References
+    ----------
+    ``paper.theorem2+simplified-q`` (this project's correction of paper Theorem 2).
     """
-    return _simplified(prior, cond, d, C, "q", dps)
+    return _lookup_mp("simplified-q", prior, cond, d, C, dps)
 
 
 def jl_certificate_mp(W, *, dps: int = DPS):
