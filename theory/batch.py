@@ -58,10 +58,9 @@ from aotmem.theory.divergence import (
     taylor_proxy_rows,
     taylor_remainder_rows,
 )
-from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
-from aotmem.theory.lowrank import check_fit, min_rows, objective_floor_rows
-from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
-from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, check_fit, fit_kernel, ls_fit_kernel, wls_alternating_kernel
+from aotmem.theory.spectra import SIGMA_READINGS, sigma_kernel
+from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk, mark_failed
 
 __all__ = [
     "BATCH_FITS",
@@ -93,7 +92,6 @@ BATCH_BOUNDS = tuple(b for b in CATALOGUE if b.needs == "assumption2")
 #: for T = 16, N = 12, d = 10; a handful live at once.
 CHUNK = 1024
 
-_TINY = np.finfo(np.float64).tiny
 
 
 # ------------------------------------------------------------------ helpers
@@ -144,14 +142,6 @@ def _sanitise(p, P, ok):
     p = np.where(ok[:, None], p, 1.0 / T)
     P = np.where(ok[:, None, None], P, 1.0 / N)
     return p, P
-
-
-def _fail(ok, why, mask, reason):
-    """Mark the instances of ``mask`` not yet failed as failed with ``reason`` (first reason wins, as a raise would)."""
-    new = mask & ok
-    if new.any():
-        why[new] = reason
-        ok &= ~mask
 
 
 def _dot_rows(p, x):
@@ -387,312 +377,10 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
 # ------------------------------------------------------------------ fits
 
 
-def _ls_fit(p, P, L, d, reading):
-    """``theory.lowrank.f_ls`` on a stack: ``(W (B, N, d), E (B, T, d))``.
-
-    ``W`` = the first ``d`` right singular vectors of the centred ``L`` (a
-    stacked full SVD, whose ``s`` gives the numerical rank ``r`` as in the
-    scalar code), completed as ``_complete_basis`` does when ``r < d`` (one
-    stacked QR per distinct ``r``); ``E = L_c^{unw} W``.
-    """
-    B, T, N = P.shape
-    Lc = centred_kernel(p, P, L, reading)
-    _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
-    s0 = s[:, 0]
-    # theory.lowrank.centring_noise per instance: sigma_1 within rounding of 0 is rank 0
-    noise = (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(1, 2), initial=0.0)
-    r = np.where(s0 > noise, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
-    W = np.empty((B, N, d))
-    full = r >= d
-    if full.all():
-        W[...] = _mT(Vt[:, :d, :])
-    else:
-        if full.any():
-            W[full] = _mT(Vt[full, :d, :])
-        for rr in np.unique(r[~full]):  # at most d groups, each one stacked QR
-            idx = np.flatnonzero(r == rr)
-            V = _mT(Vt[idx, :rr, :])  # (G, N, rr)
-            blocks = [V]
-            if rr + 1 + (d - rr) <= N:  # avoid_ones: the new columns also orthogonal to 1
-                blocks.insert(0, np.full((idx.size, N, 1), 1.0 / np.sqrt(N)))
-            Bm = np.concatenate(blocks + [np.broadcast_to(np.eye(N), (idx.size, N, N))], axis=2)
-            Q, _ = np.linalg.qr(Bm)
-            k = sum(b.shape[2] for b in blocks)
-            W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
-    Lu = centred_kernel(p, P, L, reading.removesuffix("-prior"))
-    return W, Lu @ W
-
-
-def _argmax_split(P):
-    """``o = argmax_o pi(o|t)`` ``(B, T, 1)``, ``Pm`` = ``P`` with 0 at ``o``, ``rest = 1 - pi_{o*}`` summed from the others."""
-    o = np.argmax(P, axis=2)[:, :, None]
-    Pm = P.copy()
-    np.put_along_axis(Pm, o, 0.0, axis=2)
-    return o, Pm, Pm.sum(axis=2)
-
-
-def _centred_by_pi(P, X, o, Pm, rest):
-    """``lowrank._centred_by_pi`` on a stack: ``X (B, T, N, k)`` minus its ``pi_t``-mean, no cancellation at the likeliest token."""
-    mean = np.einsum("btn,btnk->btk", P, X)
-    D = X - mean[:, :, None, :]
-    Xo = np.take_along_axis(X, o[:, :, :, None], axis=2)[:, :, 0, :]  # (B, T, k)
-    val = rest[:, :, None] * Xo - np.einsum("btn,btnk->btk", Pm, X)
-    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
-    return D
-
-
-def _centred_W_by_pi(P, W, o, Pm, rest):
-    """:func:`_centred_by_pi` of ``X = W`` broadcast over ``t`` (``W (B, N, d)``), without materialising the broadcast sums."""
-    mean = np.einsum("btn,bnk->btk", P, W)
-    D = W[:, None, :, :] - mean[:, :, None, :]
-    Wo = W[np.arange(W.shape[0])[:, None], o[:, :, 0]]  # (B, T, d): W_{o*}
-    val = rest[:, :, None] * Wo - np.einsum("btn,bnk->btk", Pm, W)
-    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
-    return D
-
-
-# The scalar code decides ``cond(A_t) <= WLS_COND_MAX`` from a full SVD of
-# ``M_t`` (``wls_system``), the most expensive step of the closed form (a 7 x 3
-# SVD costs ~3 us). Here most rows are decided by certified bounds on
-# ``kappa = kappa_2(M_t) = kappa_2(R_t)`` (``cond(A_t) = kappa^2``) from the R
-# of the QR the solve needs anyway, in tiers, each on the rows still undecided:
-#   0. ``kappa >= max|r_ii| / min|r_ii|``: decides the clearly ill-conditioned rows;
-#   1. ``kappa <= sqrt(||R||_1 ||R||_inf) sqrt(n_1 n_inf)``, with ``n_inf >= ||R^{-1}||_inf``
-#      and ``n_1 >= ||R^{-1}||_1`` from the comparison matrix (``|R^{-1}| <= <R>^{-1}``
-#      entrywise for triangular R: two back-substitutions with a vector, vectorised);
-#   2. ``kappa <= ||R||_F ||R^{-1}||_F`` (a stacked solve for ``R^{-1}``);
-#   3. the rest (near the threshold: within the factor ``<= d`` of the bounds)
-#      get the scalar code's own SVD of ``M_t``: their decision is the scalar's bit for bit.
-# A bound decides only when it clears the threshold ``sqrt(WLS_COND_MAX) = 1e6``
-# by the relative margin below. Margin: near the threshold every computed
-# quantity (the scalar's singular values, R, the bounds) is within
-# ``c eps kappa <= 1e-8`` (``c <~ 100`` for N <= 12) relative of its exact value
-# (backward stability of SVD, QR and triangular solves), so a bound that clears
-# the threshold by 1e-6 decides as the scalar's SVD does.
-_COND_MARGIN = 1e-6
-
-
-def _comparison_bound(R):
-    """``sqrt(||R||_1 ||R||_inf) * sqrt(n_1 n_inf) >= kappa_2(R)`` for upper-triangular ``R (..., d, d)``, ``(...)``.
-
-    ``n_inf = max x``, ``<R> x = 1``, and ``n_1 = max y``, ``<R>^T y = 1``
-    (``<R>``: ``|r_ii|`` on the diagonal, ``-|r_ij|`` off it), by substitution
-    with the stack axis last (contiguous rows of length ``S``).
-    """
-    d = R.shape[-1]
-    A = np.abs(R.reshape(-1, d * d)).T.copy().reshape(d, d, -1)  # (d, d, S), the stack axis contiguous
-    x = np.empty((d,) + A.shape[2:])
-    y = np.empty_like(x)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for i in range(d - 1, -1, -1):
-            x[i] = (1.0 + np.einsum("js,js->s", A[i, i + 1:], x[i + 1:])) / A[i, i]
-        for i in range(d):
-            y[i] = (1.0 + np.einsum("js,js->s", A[:i, i], y[:i])) / A[i, i]
-        n_R = np.sqrt(A.sum(axis=0).max(axis=0) * A.sum(axis=1).max(axis=0))
-        return (n_R * np.sqrt(x.max(axis=0) * y.max(axis=0))).reshape(R.shape[:-2])
-
-
-def _cond_A_ok(M, R):
-    """``cond(A_t) <= WLS_COND_MAX`` as ``lowrank.wls_system`` decides it (from ``svd(M_t)``), bool ``(B, T)``."""
-    d = R.shape[-1]
-    hi, lo = np.sqrt(WLS_COND_MAX) * (1.0 + _COND_MARGIN), np.sqrt(WLS_COND_MAX) * (1.0 - _COND_MARGIN)
-    diag = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lb = diag.max(axis=-1) / diag.min(axis=-1)  # <= kappa; NaN (M = 0) or inf: singular
-    good = np.zeros(lb.shape, dtype=bool)
-    und = lb <= hi  # tier 0: the others are ill-conditioned (NaN compares False)
-    ub = _comparison_bound(R[und])
-    good[und] = ub <= lo
-    und &= ~good
-    if und.any():  # tier 2: Frobenius norms with R^{-1} (R triangular with a nonzero diagonal: no singular solve)
-        Ru = R[und]
-        with np.errstate(over="ignore", invalid="ignore"):
-            Rinv = np.linalg.solve(Ru, np.broadcast_to(np.eye(d), Ru.shape))
-            ub = np.sqrt(np.sum(Ru * Ru, axis=(-2, -1)) * np.sum(Rinv * Rinv, axis=(-2, -1)))
-        dec = ub <= lo
-        good[und] = dec
-        und[und] = ~dec
-    if und.any():  # tier 3: the scalar code's own decision on the rows near the threshold
-        sv = np.linalg.svd(M[und], compute_uv=False)
-        with np.errstate(divide="ignore"):
-            cond_A = np.where(sv[:, -1] > 0, (sv[:, 0] / sv[:, -1]) ** 2, np.inf)
-        good[und] = cond_A <= WLS_COND_MAX
-    return good
-
-
-# ``lowrank._check_WU`` decides "full column rank" (SVD of W) and "1 in Im(W)"
-# (distance of 1/sqrt(N) to Im(W) <= ONES_IN_IMAGE_TOL = 1e-8, from a QR of W).
-# The W here (of f_ls, or the Q of the alternating W-step) have orthonormal
-# columns: when the Gram matrix is within _ORTHO_TOL of I, its singular values
-# lie in [1 - d tol, 1 + d tol] (Gershgorin), so the rank test passes, and the
-# distance computed with W itself as the basis is within ~2 d tol of the exact
-# one, so a distance above _DIST_SURE decides "1 not in Im(W)" as the scalar's
-# QR does. The other instances get the scalar computation itself.
-_ORTHO_TOL = 1e-6
-_DIST_SURE = 1e-4
-
-
-def _check_W(W, ok, why, where=""):
-    """``lowrank._check_WU`` on a stack ``W (B, N, d)``: failures marked in ``ok``/``why``."""
-    B, N, d = W.shape
-    one = np.full(N, 1.0 / np.sqrt(N))
-    G = _mT(W) @ W
-    orth = np.abs(G - np.eye(d)).max(axis=(1, 2)) <= _ORTHO_TOL
-    dist = np.linalg.norm(one - np.einsum("bnk,bk->bn", W, np.einsum("bnk,n->bk", W, one)), axis=1)
-    rest = ~(orth & (dist > _DIST_SURE))
-    if rest.any():  # the scalar code's own tests
-        Wr = W[rest]
-        sW = np.linalg.svd(Wr, compute_uv=False)
-        rank_bad = np.zeros(B, dtype=bool)
-        rank_bad[rest] = sW[:, -1] <= RANK_RTOL * sW[:, 0]
-        _fail(ok, why, rank_bad, f"`W_U` is rank deficient{where}")
-        QW, _ = np.linalg.qr(Wr)
-        one_in = np.zeros(B, dtype=bool)
-        one_in[rest] = np.linalg.norm(one - (QW @ (_mT(QW) @ one[:, None]))[:, :, 0], axis=1) <= ONES_IN_IMAGE_TOL
-        _fail(ok, why, one_in, f"`W_U` violates the hypothesis of draft.lemma-wls: 1 lies in Im(W_U){where}")
-
-
-def _wls_encoder(P, L, W, ok, why, where=""):
-    """``theory.lowrank.wls_encoder(P, W)`` on a stack, ``E (B, T, d)``; failures marked in ``ok``/``why``.
-
-    Checks in the scalar order: ``W`` of full column rank, ``1 not in Im(W)``
-    (distance of ``1/sqrt N`` above ``ONES_IN_IMAGE_TOL``), every
-    ``cond(A_t) <= WLS_COND_MAX``; then the QR solve of ``M_t e = r_t``.
-    """
-    B, T, N = P.shape
-    d = W.shape[2]
-    _check_W(W, ok, why, where)
-    sq = np.sqrt(P)
-    o, Pm, rest = _argmax_split(P)
-    M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest)  # (B, T, N, d)
-    r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest)[:, :, :, 0]  # (B, T, N)
-    Q, R = np.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
-    _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
-          f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
-    rhs = np.einsum("btnd,btn->btd", Q, r)
-    if not ok.all():  # a singular R would make the stacked solve raise for everyone
-        R = np.where(ok[:, None, None, None], R, np.eye(d))
-    return np.linalg.solve(R, rhs[:, :, :, None])[:, :, :, 0]
-
-
-# The W-step of the alternating fit decides ``cond(A_o) <= WLS_COND_MAX`` from an
-# SVD of each ``d x d`` matrix ``A_o`` (symmetric PSD). Here eigenvalues decide
-# first (``eigvalsh``, ~2.5x cheaper than the SVD): both the eigenvalues and the
-# scalar's singular values of a symmetric matrix are within ``delta = c d eps
-# ||A||`` of the exact ones (``c = 64``, generous for LAPACK's backward error), so
-# the scalar's computed ratio lies in ``[(l_max - delta)/(l_min + delta),
-# (l_max + delta)/(l_min - delta)]``; a row is decided when that interval is on
-# one side of the threshold (``l_min + delta <= 0``: singular to working
-# precision, the scalar's ratio is then >= 1/(c d eps) > 1e12 too), the rest get
-# the scalar's own SVD.
-_EIG_C = 64.0
-
-
-def _spd_cond_ok(A):
-    """``cond(A) <= WLS_COND_MAX`` as ``f_wls_alternating`` decides it (``svd``: ``s_0/s_last``, inf if ``s_last = 0``)."""
-    d = A.shape[-1]
-    lam = np.linalg.eigvalsh(A)  # ascending
-    lo, hi = lam[..., 0], lam[..., -1]
-    delta = _EIG_C * d * np.finfo(np.float64).eps * np.abs(hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        good = (lo - delta > 0) & ((hi + delta) / (lo - delta) <= WLS_COND_MAX)
-        bad = (lo + delta <= 0) | ((hi - delta) / (lo + delta) > WLS_COND_MAX)
-    amb = ~good & ~bad
-    if amb.any():
-        sv = np.linalg.svd(A[amb], compute_uv=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)
-        good[amb] = c <= WLS_COND_MAX
-    return good
-
-
-def _weighted_residual(w, P, L, F):
-    """``theory.lowrank.weighted_residual`` on a stack: ``sum_t w_t Var_{o~pi_t}(F_t - L_t)``, ``(B,)``."""
-    D = F - L
-    D = D - np.sum(P * D, axis=2, keepdims=True)
-    var = np.sum(P * D * D, axis=2)
-    return _dot_rows(w, var)
-
-
-def _wls_alternating(p, P, L, d, ok, why, iters, tol, w=None):
-    """``theory.lowrank.f_wls_alternating`` on a stack: ``(W, E, sweeps, objective, converged)``.
-
-    Row weights ``w (B, T)`` of the objective: ``p`` (reading ``pi-prior``, the default) or ones
-    (reading ``pi``).
-
-    Each instance runs the scalar sweeps and stops by the scalar rule (an
-    exact fit up to rounding, ``hist <= lowrank.objective_floor``, or a relative
-    decrease ``<= tol``); a sweep acts on the instances still running (gathered,
-    then scattered back).
-    """
-    w = p if w is None else w
-    W, _ = _ls_fit(p, P, L, d, "uniform")
-    E = _wls_encoder(P, L, W, ok, why)
-    hist = _weighted_residual(w, P, L, E @ _mT(W))
-    sweeps = np.zeros(P.shape[0], dtype=np.int64)
-    converged = np.zeros(P.shape[0], dtype=bool)
-    floor = _dot_rows(w, objective_floor_rows(L))  # lowrank.objective_floor, per instance
-    active = ok.copy()
-    for k in range(1, iters + 1):
-        exact = active & (hist <= floor)  # an exact fit up to rounding: nothing left to decrease
-        converged |= exact
-        active &= ~exact
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        Pi, Li, Ei, Wi, wi = P[idx], L[idx], E[idx], W[idx], w[idx]
-        c = np.sum(Pi * (Li - Ei @ _mT(Wi)), axis=2)  # (G, T)
-        Wt = wi[:, :, None] * Pi
-        A = np.einsum("bto,btd,bte->bode", Wt, Ei, Ei)  # (G, N, d, d)
-        bv = np.einsum("bto,btd->bod", Wt * (Li - c[:, :, None]), Ei)  # (G, N, d)
-        oki = np.ones(idx.size, dtype=bool)
-        whyi = np.full(idx.size, "", dtype=object)
-        _fail(oki, whyi, ~np.all(_spd_cond_ok(A), axis=1),
-              f"`cond` makes the W-step of f_wls_alternating ill-conditioned at sweep {k}")
-        if not oki.all():
-            A = np.where(oki[:, None, None, None], A, np.eye(d))
-        Wn = np.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]
-        Wn = Wn - Wn.mean(axis=1, keepdims=True)  # gauge: remove the 1 direction
-        Q, _ = np.linalg.qr(Wn)
-        En = _wls_encoder(Pi, Li, Q, oki, whyi, where=f" (E-step of sweep {k})")
-        cur = _weighted_residual(wi, Pi, Li, En @ _mT(Q))
-        bad = idx[~oki]
-        ok[bad], why[bad], active[bad] = False, whyi[~oki], False
-        good = idx[oki]
-        prev = hist[good]
-        W[good], E[good], hist[good], sweeps[good] = Q[oki], En[oki], cur[oki], k
-        stop = prev - cur[oki] <= tol * np.maximum(prev, _TINY)
-        active[good[stop]] = False
-        converged[good[stop]] = True
-    return W, E, sweeps, hist, converged
-
-
 def _fit(p, P, L, d, fit, sr, ok, why):
-    """The logits ``F`` of ``fit`` (every name of ``lowrank.FITS``) on valid instances (``ok`` updated).
-
-    Each branch is the batched form of its ``lowrank.fit_encoder`` branch; an unknown name raises
-    ``ValueError`` (never a fall-through to another map).
-    """
-    fit = check_fit(fit)
-    if fit == "ls":
-        W, E = _ls_fit(p, P, L, d, sr)
-        return E @ _mT(W)
-    if fit in ("wls", "wls-matched"):  # W_U of f_ls (uniform), or of f_ls of the bound's own sigma reading
-        W, _ = _ls_fit(p, P, L, d, "uniform" if fit == "wls" else sr)
-        E = _wls_encoder(P, L, W, ok, why)
-        return E @ _mT(W)
-    if fit in ("wls-alt", "wls-alt-unweighted"):  # prior-weighted objective, or every row weight 1 ("pi")
-        w = p if fit == "wls-alt" else np.ones_like(p)
-        W, E = _wls_alternating(p, P, L, d, ok, why, ALT_SWEEPS, ALT_TOL, w=w)[:2]
-        return E @ _mT(W)
-    # min (lowrank.f_min): W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
-    W, E = _ls_fit(p, P, L, d, sr)
-    F_ls = E @ _mT(W)
-    F_w = _wls_encoder(P, L, W, ok, why) @ _mT(W)
-    kl_w, kl_ls = kl_rows_kernel(P, F_w), kl_rows_kernel(P, F_ls)
-    _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
-          "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
-    return min_rows(F_ls, F_w, kl_ls, kl_w)[0]
+    """The logits ``F`` of ``fit`` (every name of ``lowrank.FITS``; :func:`theory.lowrank.fit_kernel`)."""
+    W, E = fit_kernel(p, P, L, d, fit, sr, ok, why)
+    return E @ np.swapaxes(W, -1, -2)
 
 
 def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None):
@@ -785,9 +473,11 @@ def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chun
     def run(p, P):
         ok, why = _valid_tasks(p, P)
         p, P = _sanitise(p, P, ok)
-        W, E, sweeps, obj, conv = _wls_alternating(p, P, np.log(P), d, ok, why, int(iters), float(tol))
-        W[~ok], E[~ok], obj[~ok] = np.nan, np.nan, np.nan
-        return W, E, sweeps, obj, conv, ok, why
+        L = np.log(P)
+        r = wls_alternating_kernel(p, P, L, ls_fit_kernel(p, P, L, d, "uniform")[0], ok, why, int(iters), float(tol))
+        obj = r.history[r.sweeps, np.arange(P.shape[0])]
+        r.W[~ok], r.E[~ok], obj[~ok] = np.nan, np.nan, np.nan
+        return r.W, r.E, r.sweeps, obj, r.converged, ok, why
 
     return AlternatingBatch(*_chunked(run, P.shape[0], p, P, chunk=chunk))
 
@@ -829,7 +519,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         L = np.log(P)
         F = _fit(p, P, L, d, fit, sr, ok, why)
         rows = kl_rows_kernel(P, np.where(ok[:, None, None], F, 0.0))
-        _fail(ok, why, ~np.isfinite(rows).all(axis=1),
+        mark_failed(ok, why, ~np.isfinite(rows).all(axis=1),
               "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
         lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
         rhs = _bound_values(bound, p, P, L, d)
@@ -851,11 +541,11 @@ def _taylor_inputs(prior, cond, F):
         raise ValueError(f"`F` must have the shape of `cond` {P.shape} (got {F.shape})")
     ok, why = _valid_tasks(p, P)
     finite = np.isfinite(F).all(axis=(1, 2))
-    _fail(ok, why, ~finite, "`F` contains NaN or inf")
+    mark_failed(ok, why, ~finite, "`F` contains NaN or inf")
     p, P = _sanitise(p, P, ok)
     F = np.where(ok[:, None, None], F, 0.0)
     fb = fbar_kernel(P, F)
-    _fail(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
+    mark_failed(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
     fb = np.where(ok[:, None, None], fb, 0.0)
     return p, P, F, fb, ok, why
 
@@ -909,7 +599,7 @@ def taylor_identity_batch(prior, cond, F):
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
     rows = kl_rows_kernel(P, F)
-    _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
     lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
     rhs = expect(p, taylor_identity_rows(P, fb))
     lhs[~ok] = np.nan
@@ -927,7 +617,7 @@ def taylor_bound_batch(prior, cond, F):
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
     rows = kl_rows_kernel(P, F)
-    _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
     dk = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
     lhs = np.abs(dk - expect(p, taylor_proxy_rows(P, fb)))
     rhs = expect(p, taylor_remainder_rows(fb))
