@@ -268,6 +268,10 @@ def kl_rows_batch(cond, F):
     code raises (the log-softmax of a row underflows to ``-inf`` where
     ``pi > 0``) the row is ``+inf``; where it raises on the instance (a row of
     ``cond`` not a probability vector, ``F`` not finite) the instance's rows are NaN.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); :func:`theory.divergence.kl_rows_kernel`.
     """
     P = _as_float("cond", cond)
     F = _as_float("F", F)
@@ -288,6 +292,10 @@ def kl_batch(prior, cond, F):
     Claim ids: all (docs/theory.md#divergence). ``p @ rows`` per instance, as
     the scalar code; ``+inf`` where the scalar code raises on a log-softmax overflow,
     NaN where it raises on the instance (not a task, ``F`` not finite).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
     """
     p, P = _check_batch(prior, cond)
     rows = kl_rows_batch(P, F)
@@ -311,6 +319,10 @@ def sigma_batch(prior, cond, j, reading="uniform"):
     ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p``), its singular
     values by a stacked ``np.linalg.svd(compute_uv=False)``; 0 beyond
     ``min(T, N)``. NaN for an instance violating Assumption 2 (the scalar code raises).
+
+    References
+    ----------
+    docs/theory.md#sigma; :func:`theory.spectra.sigma_kernel`.
     """
     reading = _check_reading(reading, "reading")
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 1:
@@ -359,6 +371,10 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
     ``+inf``, never NaN; a probability below ~1e-308 (``hi/lo`` overflows) is handled by
     ``theory.bounds.wls_ratio_times`` as in the scalar code (e.g. ``0`` at ``sigma = 0``).
     An instance violating Assumption 2 (where the scalar code raises) is NaN.
+
+    References
+    ----------
+    the almost-rank-d claims of ``theory.bounds.CATALOGUE``; :func:`theory.bounds.almost_rank_kernel`.
     """
     bound = _check_bound(bound)
     p, P = _check_batch(prior, cond)
@@ -413,6 +429,10 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
     ``ok[b]`` is False exactly where the scalar code raises ``ValueError`` on
     instance ``b`` (``why[b]`` says why, ``""`` when ok); ``F[b]`` is then NaN.
     ``d`` must lie in ``[1, N]`` for ``ls``, ``[1, N-1]`` otherwise.
+
+    References
+    ----------
+    the maps of the almost-rank-d bounds; :func:`theory.lowrank.fit_kernel`.
     """
     fit = check_fit(fit)
     sr = _check_reading(sigma_reading)
@@ -461,6 +481,10 @@ def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chun
     stopping rule (objective exactly 0, or a relative decrease ``<= tol``): an
     instance that stops early stops at the same sweep as the scalar code (the
     sweeps run on a mask of the instances still running).
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``).
     """
     p, P = _check_batch(prior, cond)
     N = P.shape[2]
@@ -498,6 +522,10 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
     ``ok[b]`` is False where the scalar evaluation raises (then ``lhs``/``rhs``
     are NaN; the caller re-runs the scalar code on those recipes).
     ``with_reasons=True`` returns ``(lhs, rhs, ok, why)``.
+
+    References
+    ----------
+    the almost-rank-d claims of ``theory.bounds.CATALOGUE``.
     """
     bound = _check_bound(bound)
     if fit not in bound.maps:
@@ -555,6 +583,10 @@ def fbar_batch(cond, F):
 
     Claim ``draft.lemma-taylor``. NaN for an instance where the scalar code
     raises (Assumption 2 fails, non-finite ``F``, overflow).
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4); :func:`theory.divergence.fbar_kernel`.
     """
     P = _as_float("cond", cond)
     if P.ndim != 3:
@@ -570,6 +602,10 @@ def taylor_proxy_batch(prior, cond, F):
 
     Claim ``draft.lemma-taylor``; the variance is scaled by ``max |fbar_t|``
     as in the scalar code (no overflow for huge logits). NaN where the scalar code raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
     p, P, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
     out = expect(p, taylor_proxy_rows(P, fb))
@@ -582,6 +618,10 @@ def taylor_remainder_bound_batch(prior, cond, F):
 
     Claim ``draft.lemma-taylor`` (right-hand side). ``+inf`` when some row
     with ``p(t) > 0`` has ``||fbar_t|| > log(float max)``; NaN where the scalar code raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
     p, _, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
     out = expect(p, taylor_remainder_rows(fb))
@@ -596,6 +636,10 @@ def taylor_identity_batch(prior, cond, F):
     by the algorithm of ``scipy.special.logsumexp(fbar, b=pi)``, which the
     ledger uses (``theory.divergence.taylor_identity_rows``). ``ok`` False (values NaN) where
     the scalar evaluation raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]`` (draft section 4).
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
     rows = kl_rows_kernel(P, F)
@@ -614,6 +658,10 @@ def taylor_bound_batch(prior, cond, F):
     ``rhs = E_t exp3(||fbar_t||_2)`` (the ledger's ``_taylor_bound``:
     ``abs(kl - taylor_proxy)`` against ``taylor_remainder_bound``). ``ok``
     False (values NaN) where the scalar evaluation raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
     rows = kl_rows_kernel(P, F)

@@ -88,7 +88,12 @@ EXP3_OVERFLOW = math.log(np.finfo(np.float64).max)
 
 def exp3_capped(x, xp=np):
     """``exp3(x)`` with ``x > EXP3_OVERFLOW - 1`` mapped to ``+inf`` explicitly (no RuntimeWarning); in mpmath
-    (``xp.EXP_OVERFLOW = inf``) never capped."""
+    (``xp.EXP_OVERFLOW = inf``) never capped.
+
+    References
+    ----------
+    ``draft.theorem-ls``, ``draft.theorem-wls`` (their ``exp3`` term; draft section 4).
+    """
     big = x > getattr(xp, "EXP_OVERFLOW", EXP3_OVERFLOW) - 1.0  # margin: e^x itself must stay finite
     return xp.where(big, np.inf, exp3_kernel(xp.where(big, 0.0, x), xp))
 

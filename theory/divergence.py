@@ -61,6 +61,10 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
     row needs a finite entry. A row spanning more than float64 holds
     (``max - min > 1.8e308``) gives ``-inf`` for the entries that underflow.
 
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"): ``log softmax(f) = f - logsumexp(f)``.
+
     >>> log_softmax(np.array([[1000.0, 1.0]])).round(6).tolist()
     [[0.0, -999.0]]
     """
@@ -124,7 +128,12 @@ def kl_rows_kernel(P, F, xp=np):
 
 def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
     """Per-row KL of a validated ``(T, N)`` block, ``(T,)`` (:func:`kl_rows_kernel`); raises ``ValueError``
-    naming ``name`` where the log-softmax overflows float64 at ``pi > 0``."""
+    naming ``name`` where the log-softmax overflows float64 at ``pi > 0``.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); :func:`kl_rows_kernel`.
+    """
     rows = kl_rows_kernel(P, F)
     if np.isinf(rows).any():
         r = int(np.argmax(np.isinf(rows)))
@@ -158,6 +167,10 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     ``0 log 0 = 0``: KL is ``>= 0``, so a negative sum (``>= -1e-15`` per row
     scale) is rounding and is returned as 0.
 
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims; :func:`kl_rows_kernel`.
+
     >>> P = np.array([[0.5, 0.5], [1.0, 0.0]])
     >>> kl_rows(P, np.log(P + 1e-300)).round(12).tolist()
     [0.0, 0.0]
@@ -179,6 +192,10 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
     :func:`kl_stream`, bounding the temporaries to a few ``(chunk, N)``
     arrays; ``None`` computes it in one block. Both give the same value up
     to summation order (relative 1e-14).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
 
     >>> P = np.array([[0.25, 0.75]])
     >>> bool(np.isclose(kl(np.array([1.0]), P, np.zeros((1, 2))), 0.25*np.log(0.5) + 0.75*np.log(1.5)))
@@ -249,6 +266,10 @@ def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chun
     stream is reported after the blocks before it were computed. Peak
     memory is the prior plus a few ``(chunk, N)`` arrays (measured in
     ``benchmarks/peak_memory.py``, figures in ``docs/performance.md``).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
 
     Examples
     --------
@@ -342,6 +363,10 @@ def exp3_kernel(x, xp=np):
 
     The series runs to ``k = xp.EXP3_TERMS - 1`` (12 in float64; ``theory.precise.MP`` sets it from the
     working digits); ``e^x`` overflows above ``xp.EXP_OVERFLOW`` (``log(float max)``; none in mpmath).
+
+    References
+    ----------
+    docs/theory.md#notation (``exp3``); ``draft.lemma-taylor``, ``draft.theorem-ls``, ``draft.theorem-wls``.
     """
     small = abs(x) < 0.1
     xs = xp.where(small, x, 0.0)
@@ -358,7 +383,12 @@ def exp3_kernel(x, xp=np):
 
 
 def center_rows(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Subtract each row's mean (uniform, or weighted by the rows of ``weights``)."""
+    """Subtract each row's mean (uniform, or weighted by the rows of ``weights``).
+
+    References
+    ----------
+    docs/theory.md#sigma (the row centrings of the readings).
+    """
     X = check_array("X", X, ndim=2)
     if weights is None:
         return X - X.mean(axis=1, keepdims=True)

@@ -90,6 +90,10 @@ def _check_N_d(N, d):
 def lookup_C(N: int, d: int) -> float:
     """``C = sqrt(32 log(N+1) / d)``, the JL constant of ``seed.lookup-bound`` / ``draft.lookup-theorem``.
 
+    References
+    ----------
+    ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` (draft D.6): the JL constant.
+
     >>> round(lookup_C(3, 178), 6) < 0.5 < lookup_C(3, 177)
     True
     """
@@ -99,6 +103,10 @@ def lookup_C(N: int, d: int) -> float:
 
 def lookup_vacuous_reason(N: int, d: int, C: float | None = None) -> str | None:
     """Why the look-up bounds are ``inf`` at ``(N, d)`` (``C >= 1/2``), or ``None`` when they are not.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6: ``C < 1/2``).
 
     >>> lookup_vacuous_reason(3, 10)
     'C = sqrt(32 log(N+1)/d) = 2.106 >= 1/2: needs d > 128 log(N+1) = 177.4 (got d=10)'
@@ -144,6 +152,10 @@ def jl_certificate(W, C: float | None = None) -> float | JLCertificate:
 
     With ``C`` given, return a :class:`JLCertificate` comparing the two.
 
+    References
+    ----------
+    ``draft.lookup-theorem[C=achieved]`` (draft D.6: ``||W W^T - I||_max``).
+
     >>> jl_certificate(np.eye(3))
     0.0
     """
@@ -166,6 +178,10 @@ def jl_matrix(N: int, d: int, *, seed=0, tries: int = 20, kind: str = "rademache
 
     For Rademacher entries the diagonal is exactly 1 and Hoeffding gives
     ``P(|w_i^T w_j| > C) <= 2 exp(-d C^2 / 2) = 2 (N+1)^{-16}`` per pair.
+
+    References
+    ----------
+    draft D.6 (the JL embedding ``W``); ``draft.lookup-theorem``.
 
     >>> W, cert = jl_matrix(3, 200, seed=1)
     >>> W.shape, cert.holds, cert.max_dev == jl_certificate(W)
@@ -216,6 +232,10 @@ def jl_factor(N: int, d: int, *, seed=0, tries: int = 20, C: float | None = None
     the first with ``max_{i != j} |K_ij| / d <= C`` (default :func:`lookup_C`), else the best.
     The certificate is computed from the integer ``K`` (one rounding).
 
+    References
+    ----------
+    draft D.6 (the JL embedding ``W``); ``draft.lookup-theorem``.
+
     >>> W, cert = jl_factor(3, 2**30, seed=1)
     >>> W.shape[0], cert.holds, bool(np.allclose(W @ W.T, W.gram_exact[0] / 2**30, rtol=0, atol=1e-15))
     (3, True, True)
@@ -261,6 +281,10 @@ def _check_h(h, N):
 def lookup_gaps(W, g: int) -> np.ndarray:
     """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N,)``.
 
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the gaps ``a_j = (w_j - w_g)^T w_g``).
+
     >>> lookup_gaps(np.eye(3), 1).tolist()
     [-1.0, 0.0, -1.0]
     """
@@ -290,6 +314,10 @@ def lookup_lambda(h: float, W, g: int) -> float:
     Raises ``ValueError`` if some ``a_j >= 0`` (``j != g``): the equation is
     then not monotone and has no root for small ``h``. ``||W W^T - I||_max < 1/2``
     guarantees ``a_j <= 2C - 1 < 0``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the equation ``h = phi(lambda)``).
 
     >>> lam = lookup_lambda(0.5, np.eye(3), 0)
     >>> bool(np.isclose(np.log(1 + 2 * np.exp(-lam)), 0.5))
@@ -338,6 +366,10 @@ def lookup_lambda_bound(h: float, N: int, C: float) -> float:
     Derivation (tests/test_symbolic.py): ``a_j <= -(1-2C)`` for ``j != g``, so
     ``e^h - 1 = sum_{j!=g} e^{lambda a_j} <= (N-1) e^{-lambda (1-2C)}``.
 
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6).
+
     >>> bool(np.isclose(lookup_lambda_bound(0.5, 3, 0.0), lookup_lambda(0.5, np.eye(3), 0)))
     True
     """
@@ -354,6 +386,10 @@ def lookup_lambda_bound(h: float, N: int, C: float) -> float:
 def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
     """Lower companion: ``lambda >= log((N-1)/(e^h - 1)) / (1 + 2C)`` (from ``a_j >= -(1+2C)``).
 
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6, the lower companion derived here).
+
     >>> bool(np.isclose(lookup_lambda_lower_bound(0.5, 3, 0.0), lookup_lambda(0.5, np.eye(3), 0)))
     True
     """
@@ -369,6 +405,10 @@ def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
 
 def lookup_psi(h, N: int):
     """``psi(h) = log((N-1)/(e^h - 1))`` with ``expm1`` (``+inf`` at ``h = 0``; ``0`` at ``h = log N``).
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6); :func:`psi_kernel`.
 
     >>> float(lookup_psi(np.log(4), 4))
     0.0
@@ -449,6 +489,10 @@ def lookup_encoder(task, W) -> LookupEncoder:
     Claim id ``draft.lookup-theorem`` / ``paper.theorem2``: ``g(t) = argmax pi_t``
     (first on ties), ``h_t`` the Shannon entropy, ``lambda(t)`` from
     :func:`lookup_lambda`, ``f(t) = lambda(t) W w_{g(t)}``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2`` (paper Theorem 2): the look-up encoder.
 
     >>> from aotmem.theory.task import Task
     >>> P = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [1.0, 0.0, 0.0]])

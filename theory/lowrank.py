@@ -88,12 +88,21 @@ def objective_floor(w: np.ndarray, L: np.ndarray) -> float:
     ``F_t - L_t`` and its centring are off by ``~(N + 2) eps max_o |L_{t,o}|`` per entry at an exact fit
     (``|F| ~ |L|``), so ``R`` there is rounding up to ``sum_t w_t ((N + 2) eps max_o |L_{t,o}|)^2``: an
     objective below this is an exact fit (e.g. uniform rows: ``R ~ 1e-32``, not 0), which no sweep can improve.
+
+    References
+    ----------
+    ``seed.wls-bound[fit=alternating]`` (the stopping rule of the alternating fit).
     """
     return float(w @ objective_floor_rows(L))
 
 
 def objective_floor_rows(L: np.ndarray) -> np.ndarray:
-    """The per-row terms of :func:`objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too)."""
+    """The per-row terms of :func:`objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too).
+
+    References
+    ----------
+    ``seed.wls-bound[fit=alternating]`` (the stopping rule of the alternating fit).
+    """
     return ((L.shape[-1] + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=-1)) ** 2
 
 
@@ -106,6 +115,10 @@ def centring_noise(L: np.ndarray):
     this is zero up to rounding (every row constant, e.g. uniform rows, where
     the mean of ``N`` equal logs need not round back to them): its singular
     vectors are noise, and may point along ``1``. Any leading axes (one value per matrix).
+
+    References
+    ----------
+    ``seed.ls-bound``, ``draft.theorem-ls`` (the numerical rank of ``f_ls``).
     """
     T, N = L.shape[-2:]
     return (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(-2, -1), initial=0.0)
@@ -333,7 +346,12 @@ _DIST_SURE = 1e-4
 
 
 def check_W_kernel(W, ok, why, where=""):
-    """The hypotheses of ``draft.lemma-wls`` on ``W (B, N, d)``: full column rank, ``1 not in Im(W)``; failures marked."""
+    """The hypotheses of ``draft.lemma-wls`` on ``W (B, N, d)``: full column rank, ``1 not in Im(W)``; failures marked.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (its hypotheses: ``W_U`` of full column rank, ``1 not in Im(W_U)``).
+    """
     B, N, d = W.shape
     one = np.full(N, 1.0 / np.sqrt(N))
     G = _mT(W) @ W

@@ -4,10 +4,26 @@ The claims ledger reports a claim as ``fails`` only after the violating
 instance has been re-evaluated here: both sides of the claim recomputed from
 the same instance (the float64 ``prior (T,)`` and ``cond (T, N)`` arrays and
 the claim's parameters) in ``dps``-digit arithmetic (default 50), and the
-inequality decided there (:func:`decide_mp`). Each function mirrors a float64
-function of ``theory.divergence``, ``theory.spectra``, ``theory.lowrank``,
-``theory.bounds``, ``theory.lookup`` or ``theory.exact`` (same formula, same
-readings, same constants, same iteration); its name ends in ``_mp``.
+inequality decided there (:func:`decide_mp`). Each function is the ``dps``-digit
+version of a float64 function of ``theory.divergence``, ``theory.spectra``,
+``theory.lowrank``, ``theory.bounds``, ``theory.lookup`` or ``theory.exact``; its
+name ends in ``_mp``.
+
+One formula, two precisions: where the float64 formula is a kernel written against
+an array namespace ``xp`` (``theory.divergence``: log-softmax, entropy, ``exp3``,
+the Taylor quantities; ``theory.spectra``: the centred ``L`` and ``sigma_j``;
+``theory.bounds``: every almost-rank-d bound; ``theory.lookup``: every look-up
+bound), the function here runs THAT kernel on NumPy object arrays of ``mpf``
+(:data:`MP`, :class:`MPNamespace`): only the conversion of the inputs, the
+validation and the return types are written here. What is still written here on
+its own, and why: the divergence in its cancellation-free form (:func:`_kl_row`:
+``KL ~ 1e-40`` keeps its digits, where ``sum pi (log pi - log softmax f)`` would lose
+them all; the float64 kernel keeps the cheap form of the optimiser's inner loop);
+the fits (:func:`f_ls_mp`, the ``draft.lemma-wls`` encoder, the alternating fit),
+whose refusals are this module's resolution rules (:class:`NotUnique`) rather
+than float64's condition limits; the root of the ``lambda`` equation (safeguarded
+Newton to full precision, where float64 uses ``brentq``); exact Gram matrices of
+JL draws; ``draft.cor-permutation`` and ``paper.prop3``'s closed forms.
 
 Conventions
 -----------
@@ -483,6 +499,10 @@ def exp3_mp(x, *, dps: int = DPS):
     4 digits lost). No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``).
     A scalar gives an ``mpf``, an array a ``(n, 1)`` matrix.
 
+    References
+    ----------
+    docs/theory.md#notation (``exp3``); :func:`theory.divergence.exp3_kernel`.
+
     >>> exp3_mp(1e-8) > 0
     True
     """
@@ -503,6 +523,10 @@ def log_softmax_mp(F, *, dps: int = DPS):
     (probability 0), no NaN or ``+inf``, and each row needs a finite entry.
     No underflow: ``[0, -800]`` gives ``[-e^{-800}, ...]`` (float64: ``0.0``).
     Returns a ``(T, N)`` matrix.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); :func:`theory.divergence.log_softmax_unchecked`.
     """
     with mpmath.workdps(dps):
         if isinstance(F, mpmath.matrix):
@@ -563,6 +587,10 @@ def kl_rows_mp(cond, F, *, dps: int = DPS):
     form of :func:`_kl_row` (every value ``>= 0`` and exact to ``dps`` digits,
     even when float64 rounds it to a tiny negative number). ``F``: float64
     ``(T, N)`` (finite) or an ``mpmath.matrix`` (e.g. ``LowRankMP.F``).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -574,6 +602,10 @@ def kl_mp(prior, cond, F, *, dps: int = DPS):
     """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` (docs/theory.md#divergence), an ``mpf``.
 
     Twin of :func:`theory.divergence.kl`; rows as :func:`kl_rows_mp`.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
 
     >>> P = np.array([[0.25, 0.75]])
     >>> v = kl_mp([1.0], P, np.zeros((1, 2)))
@@ -595,6 +627,10 @@ def entropy_mp(cond, *, dps: int = DPS):
     """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` per row, ``(T, 1)`` (docs/theory.md#entropy-sign).
 
     Twin of :func:`theory.divergence.entropy` (the sources' ``H`` is ``-h``).
+
+    References
+    ----------
+    docs/theory.md#entropy-sign; :func:`theory.divergence.entropy_kernel`.
     """
     with mpmath.workdps(dps):
         _, P = _cond_rows(cond)
@@ -873,6 +909,10 @@ def f_ls_mp(prior, cond, d: int, reading: str = "uniform", *, dps: int = DPS) ->
     Raises :class:`NotUnique` when the cut is a tie at ``dps`` digits
     (``sigma_k - sigma_{k+1} <= 10^{-dps/2} sigma_1``, ``k = min(rank, d)``) or the
     rank decision is at its threshold. Needs Assumption 2.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``draft.theorem-ls`` (draft section 4; Eckart-Young).
     """
     _check_reading(reading)
     with mpmath.workdps(dps):
@@ -978,6 +1018,10 @@ def wls_encoder_mp(cond, W_U, *, dps: int = DPS) -> mpmath.matrix:
     ``mpmath.matrix``. Raises :class:`NotUnique` when some system is singular at
     ``dps`` digits (condition above ``10^{dps/2}``; e.g. ``1 in Im(W_U)`` or
     ``W_U`` rank deficient). Needs Assumption 2 and ``d <= N-1``.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4).
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -992,6 +1036,10 @@ def wls_projection_mp(cond_row, W_U, *, dps: int = DPS) -> mpmath.matrix:
     Twin of :func:`theory.lowrank.wls_projection`; ``W_U^T (I_pi - pi pi^T)``
     is formed as the columns ``pi_o (w_o - E_pi w)`` (no cancellation).
     ``NotUnique`` when the system is singular at ``dps`` digits.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4, the projection form).
     """
     pi_f = check_array("cond_row", cond_row, ndim=1)
     check_rows_stochastic("cond_row", pi_f[None, :])
@@ -1026,6 +1074,10 @@ def row_var_mp(cond, W, E, *, dps: int = DPS) -> mpmath.matrix:
 
     The quantity the closed-form encoder minimises row by row; twin of
     ``verify.claims.lowrank._row_var``. ``W (N, d)``, ``E (T, d)``: float64 or mpmath.
+
+    References
+    ----------
+    ``draft.lemma-wls[minimiser]`` (draft section 4).
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -1045,6 +1097,10 @@ def f_wls_mp(prior, cond, d: int, W_U=None, *, dps: int = DPS) -> LowRankMP:
     Twin of :func:`theory.lowrank.f_wls`: ``W = W_U`` (default the ``W`` of
     :func:`f_ls_mp` ``(uniform)``), ``E = wls_encoder_mp(cond, W_U)``.
     ``NotUnique`` from either step. Needs Assumption 2 and ``d <= N-1``.
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls`` (draft section 4).
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
@@ -1069,6 +1125,10 @@ def weighted_residual_mp(prior, cond, F, reading: str = "pi-prior", *, dps: int 
     """``R(F) = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` (``w_t = p(t)`` or 1).
 
     Twin of :func:`theory.lowrank.weighted_residual` (the objective of ``seed.wls-bound``, fit=alternating).
+
+    References
+    ----------
+    ``seed.wls-bound`` (its weighted objective; docs/theory.md#d4-wls).
     """
     _check_reading(reading, WLS_READINGS)
     with mpmath.workdps(dps):
@@ -1109,6 +1169,10 @@ def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 
 
     Returns ``(LowRankMP, AlternatingReport)`` (``history`` of mpf).
     ``NotUnique`` when a system is singular at ``dps`` digits.
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``).
     """
     _check_reading(reading, WLS_READINGS)
     iters = check_int("iters", iters, minimum=0)
@@ -1180,6 +1244,10 @@ def min_divergence_mp(prior, cond, d: int, sigma_reading: str = "uniform", *, dp
     for ``fit="min"``: ``W_U`` = the ``W`` of :func:`f_ls_mp` ``(sigma_reading)``,
     the weighted encoder :func:`wls_encoder_mp` against the same ``W_U``, and
     per row the smaller divergence.
+
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls).
     """
     _check_reading(sigma_reading, name="sigma_reading")
     with mpmath.workdps(dps):
@@ -1209,6 +1277,10 @@ def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "un
     objective; ``wls-alt-unweighted``: the same with every row weight 1; ``wls-matched``: the
     closed form with ``W_U`` of :func:`f_ls_mp` ``(sigma_reading)``; ``min``:
     :func:`min_divergence_mp`). An unknown name raises ``ValueError``.
+
+    References
+    ----------
+    the maps of ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``.
     """
     fit = check_fit(fit)
     if fit == "min":
@@ -1345,7 +1417,12 @@ def draft_min_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", d
 
 
 def lookup_C_mp(N: int, d: int, *, dps: int = DPS):
-    """``C = sqrt(32 log(N+1) / d)`` (``seed.lookup-bound``, ``draft.lookup-theorem``); twin of ``lookup_C``."""
+    """``C = sqrt(32 log(N+1) / d)`` (``seed.lookup-bound``, ``draft.lookup-theorem``); twin of ``lookup_C``.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6): the JL constant.
+    """
     N = check_int("N", N, minimum=2)
     d = check_int("d", d, minimum=1)
     with mpmath.workdps(dps):
@@ -1491,6 +1568,10 @@ def jl_certificate_mp(W, *, dps: int = DPS):
     of the float64 entries are exact and each Gram entry is rounded once, so
     the readings ``C=achieved`` get the ``C`` of the ``W`` actually used rather
     than its float64 rounding.
+
+    References
+    ----------
+    ``draft.lookup-theorem[C=achieved]`` (draft D.6).
     """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
@@ -1544,7 +1625,12 @@ def _gram_of(name, W):
 
 
 def lookup_gaps_mp(W, g: int, *, dps: int = DPS):
-    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``."""
+    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
+    """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
         g = check_int("g", g, minimum=0, maximum=len(G) - 1)
@@ -1618,6 +1704,10 @@ def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
     ``logsumexp_{j != g}(lambda a_j) = log(e^h - 1)``, solved in the bracket of
     the float64 code by safeguarded Newton (:func:`_lambda`). ``h = 0`` gives
     ``inf``; ``h >= log N`` gives 0. ``h``: a float or an ``mpf``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the equation ``h = phi(lambda)``).
     """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
@@ -1633,6 +1723,10 @@ def lookup_lambda_bound_mp(h, N: int, C, *, dps: int = DPS):
     """D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)``; ``inf`` if ``C >= 1/2`` or ``h = 0``, 0 at ``h = log N``.
 
     Twin of :func:`theory.lookup.lookup_lambda_bound` (``draft.lookup-theorem[lambda-bound]``).
+
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6).
     """
     N = check_int("N", N, minimum=2)
     if C is None:
@@ -1666,6 +1760,10 @@ def lookup_kl_rows_mp(cond, W, *, dps: int = DPS):
 
     Twin of ``LookupEncoder.kl_rows`` (:func:`theory.lookup.lookup_encoder`):
     ``g(t) = argmax pi_t`` (first on ties), ``lambda`` from :func:`lookup_lambda_mp`.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2``.
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -1679,6 +1777,10 @@ def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
     """``dKL(pi, f)`` of the D.6 look-up encoder (``seed.lookup-bound``, ``draft.lookup-theorem``, ``paper.theorem2``).
 
     Twin of ``lookup_encoder(task, W).divergence(prior)``; rows as :func:`lookup_kl_rows_mp`.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2``.
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
@@ -1717,6 +1819,10 @@ def bound_mp(name: str, prior, cond, d: int, *, C=None, dps: int = DPS):
     (look-up bounds only) overrides ``sqrt(32 log(N+1)/d)``, e.g. with the
     achieved ``||W W^T - I||_max``.
 
+    References
+    ----------
+    the claims of ``theory.bounds.CATALOGUE`` (each entry names its source).
+
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)
     >>> b = bound_mp("draft.theorem-ls[sigma=uniform]", p, P, 1)
     >>> bool(abs(b - draft_ls_bound(p, P, 1)) < 1e-13 * b)
@@ -1748,6 +1854,10 @@ def permutation_closed_forms_mp(prior, cond, d: int, xi, *, dps: int = DPS) -> d
     ``|centred logit difference|`` and ``|divergence difference|``);
     ``wls_strictly_better``. ``H(pi_t, S)``: ``mean-log``
     ``sum_S pi log pi / pi(S)``; ``conditional`` that minus ``log pi(S)``.
+
+    References
+    ----------
+    ``draft.cor-permutation`` (draft section 5; docs/theory.md#d5).
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
@@ -1845,6 +1955,10 @@ def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
     of :func:`theory.exact.prop3_family`, whose logits are ``s w_o . w_g``;
     here with mpmath's ``cos`` (the float64 ``W`` carries 1e-16 rounding).
     Needs Assumption 1 and ``d >= 2`` (``d`` adds zero coordinates only).
+
+    References
+    ----------
+    ``paper.prop3`` (paper Proposition 3).
     """
     check_int("d", d, minimum=2)
     P, g = _one_hot_targets(cond)
@@ -1857,6 +1971,10 @@ def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
     """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``).
 
     Needs Assumption 1 and ``d >= 2`` (:func:`prop3_logits_mp`).
+
+    References
+    ----------
+    ``paper.prop3[limit]`` (paper Proposition 3).
     """
     with mpmath.workdps(dps):
         return kl_mp(prior, cond, prop3_logits_mp(cond, d, scale, dps=dps), dps=dps)
@@ -1869,6 +1987,10 @@ def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> 
     (``log1p``), ``upper`` ``(N-1) e^{-s gamma_1}``, ``asymptotic``
     ``m e^{-s gamma_1}`` (``m = 2`` for ``N >= 3``, 1 for ``N = 2``), ``measured``
     :func:`prop3_divergence_mp`. Lists of ``mpf`` over ``scales``; ``gamma1`` an ``mpf``.
+
+    References
+    ----------
+    ``paper.prop3[rate-exact]``, ``paper.prop3[rate-upper]`` (paper Proposition 3).
     """
     s = check_array("scales", scales, ndim=1)
     if (s < 0).any():

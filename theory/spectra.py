@@ -30,7 +30,12 @@ def _check_reading(reading: str) -> str:
 
 
 def log_probs(cond: np.ndarray) -> np.ndarray:
-    """``L = log Pi``, requiring Assumption 2 (full support). (T, N)"""
+    """``L = log Pi``, requiring Assumption 2 (full support). (T, N)
+
+    References
+    ----------
+    docs/theory.md#notation (``L = log Pi``; Assumption 2).
+    """
     P = check_rows_stochastic("cond", cond)
     if not np.all(P > 0):
         r, c = np.argwhere(P == 0)[0]
