@@ -77,16 +77,12 @@ import numpy as np
 from mpmath.libmp import mpf_mul, mpf_sum, to_float as mpf_to_float
 
 from aotmem.theory.bounds import (
-    CATALOGUE,
     INF_READINGS,
+    KERNEL_KIND,
     almost_rank_kernel,
+    bound,
     check_bound_input,
     draft_rows_kernel,
-    draft_ls_bound,
-    draft_min_bound,
-    draft_wls_bound,
-    seed_ls_bound,
-    seed_wls_bound,
 )
 from aotmem.theory.divergence import (
     entropy_kernel,
@@ -101,16 +97,11 @@ from aotmem.theory.divergence import (
 from aotmem.theory.exact import H_READINGS
 from aotmem.theory.lookup import (
     ENTROPY_RTOL,
+    LOOKUP_FORM,
     PAPER_CONSTANTS,
     lookup_bound_kernel,
     lookup_terms_kernel,
     psi_kernel,
-    draft_lookup_bound,
-    paper_theorem2_bound,
-    paper_theorem2_simplified,
-    paper_theorem2_simplified_q,
-    seed_lookup_bound,
-    tight_lookup_bound,
 )
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, RANK_RTOL, WLS_READINGS, AlternatingReport, check_fit
 from aotmem.theory.lowrank import centring_noise, objective_floor
@@ -1792,21 +1783,6 @@ def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
 
 # --------------------------------------------------------------------------- the catalogue
 
-_TWINS = {
-    seed_ls_bound: seed_ls_bound_mp,
-    seed_wls_bound: seed_wls_bound_mp,
-    draft_ls_bound: draft_ls_bound_mp,
-    draft_wls_bound: draft_wls_bound_mp,
-    draft_min_bound: draft_min_bound_mp,
-    seed_lookup_bound: seed_lookup_bound_mp,
-    draft_lookup_bound: draft_lookup_bound_mp,
-    tight_lookup_bound: tight_lookup_bound_mp,
-    paper_theorem2_bound: paper_theorem2_bound_mp,
-    paper_theorem2_simplified: paper_theorem2_simplified_mp,
-    paper_theorem2_simplified_q: paper_theorem2_simplified_q_mp,
-}
-
-
 def bound_mp(name: str, prior, cond, d: int, *, C=None, dps: int = DPS):
     """The right-hand side of the catalogue bound ``name`` (``theory.bounds.CATALOGUE``) at ``dps`` digits.
 
@@ -1823,20 +1799,20 @@ def bound_mp(name: str, prior, cond, d: int, *, C=None, dps: int = DPS):
     ----------
     the claims of ``theory.bounds.CATALOGUE`` (each entry names its source).
 
+    >>> from aotmem.theory.bounds import draft_ls_bound
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)
     >>> b = bound_mp("draft.theorem-ls[sigma=uniform]", p, P, 1)
     >>> bool(abs(b - draft_ls_bound(p, P, 1)) < 1e-13 * b)
     True
     """
-    for b in CATALOGUE:
-        if b.name == name:
-            kw = dict(b.kwargs)
-            if b.needs == "C<1/2":
-                kw["C"] = C
-            elif C is not None:
-                raise ValueError(f"`C` applies to the look-up bounds only, not to {name!r}")
-            return _TWINS[b.fn](prior, cond, d, dps=dps, **kw)
-    raise ValueError(f"`name` {name!r} is not a bound of the catalogue; names look like {CATALOGUE[0].name!r}")
+    b = bound(name)  # ValueError naming `name` when it is not in the catalogue
+    kw = dict(b.kwargs)
+    if b.needs == "C<1/2":  # the kernel form of each look-up entry (paper.theorem2's first form: its constant)
+        form = LOOKUP_FORM.get(b.fn) or ("draft" if kw["constant"] == "dtv" else "seed")
+        return _lookup_mp(form, prior, cond, d, C, dps)
+    if C is not None:
+        raise ValueError(f"`C` applies to the look-up bounds only, not to {name!r}")
+    return _almost_rank_mp(KERNEL_KIND[b.fn], prior, cond, d, kw["sigma_reading"], kw.get("inf_reading", "global"), dps)
 
 
 # --------------------------------------------------------------------------- draft.cor-permutation
