@@ -103,7 +103,7 @@ def log_softmax_unchecked(F, xp=np):
         m = xp.take_along_axis(F, k, axis=-1)
         with np.errstate(over="ignore"):
             E = xp.where(xp.arange(F.shape[-1]) == k, 0.0, xp.exp(F - m))
-    lse = m + xp.log1p(E.sum(axis=-1, keepdims=True))
+    lse = m + xp.log1p(xp.sum(E, axis=-1, keepdims=True))
     with np.errstate(over="ignore"):
         return F - lse
 
@@ -123,7 +123,7 @@ def kl_rows_kernel(P, F, xp=np):
     pos = P > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = xp.where(pos, P * (xp.log(P) - ls), 0.0)
-    return xp.maximum(terms.sum(axis=-1), 0.0)
+    return xp.maximum(xp.sum(terms, axis=-1), 0.0)
 
 
 def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
@@ -151,7 +151,7 @@ def expect(p, rows, xp=np):
     docs/theory.md#notation: ``E_t`` is the prior-weighted mean over sequences.
     """
     pos = p > 0
-    return (xp.where(pos, p, 0.0)[..., None, :] @ xp.where(pos, rows, 0.0)[..., :, None])[..., 0, 0][()]
+    return xp.matmul(xp.where(pos, p, 0.0)[..., None, :], xp.where(pos, rows, 0.0)[..., :, None])[..., 0, 0][()]
 
 
 def _check_pair(cond, F):
@@ -320,7 +320,7 @@ def entropy_kernel(P, xp=np):
     docs/theory.md#entropy-sign (the sources' ``H`` is ``-h``).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        return xp.where(P > 0, -P * xp.log(P), 0.0).sum(axis=-1)
+        return xp.sum(xp.where(P > 0, -P * xp.log(P), 0.0), axis=-1)
 
 
 def entropy(cond: np.ndarray) -> np.ndarray:
@@ -410,7 +410,7 @@ def fbar_kernel(P, F, xp=np):
     """
     D = F - xp.log(P)
     with np.errstate(over="ignore", invalid="ignore"):
-        return D - (P * D).sum(axis=-1, keepdims=True)
+        return D - xp.sum(P * D, axis=-1, keepdims=True)
 
 
 def taylor_proxy_rows(P, fb, xp=np):
@@ -425,7 +425,7 @@ def taylor_proxy_rows(P, fb, xp=np):
     """
     m = abs(fb).max(axis=-1)
     m_safe = xp.where(m > 0, m, 1.0)
-    s = (P * (fb / m_safe[..., None]) ** 2).sum(axis=-1)
+    s = xp.sum(P * (fb / m_safe[..., None]) ** 2, axis=-1)
     with np.errstate(over="ignore"):
         var_half = m * m * s / 2.0
     huge = ~(var_half < 1e300)
@@ -460,7 +460,7 @@ def taylor_identity_rows(P, fb, xp=np):
     a_max = xp.take_along_axis(a, k, axis=-1)
     b_k = xp.take_along_axis(P, k, axis=-1)
     a = xp.where(xp.arange(a.shape[-1]) == k, -np.inf, a)
-    s = (P * xp.exp(a - a_max)).sum(axis=-1, keepdims=True)
+    s = xp.sum(P * xp.exp(a - a_max), axis=-1, keepdims=True)
     s = xp.where(s == 0, s, s / b_k)
     return (xp.log1p(s) + xp.log(b_k) + a_max)[..., 0]
 

@@ -537,12 +537,12 @@ def lookup_terms_kernel(P, xp=np):
     N = P.shape[-1]
     other = xp.arange(N) != xp.argmax(P, axis=-1)[..., None]
     rest = xp.where(other, P, 0.0)
-    q = rest.sum(axis=-1)
+    q = xp.sum(rest, axis=-1)
     pos = q > 0
     h = xp.minimum(entropy_kernel(P, xp), xp.log(N))
     qpsi = xp.where(pos, q * psi_kernel(xp.where(pos, h, 1.0), N, xp), 0.0)
     dev = abs(rest / xp.where(pos, q, 1.0)[..., None] - 1.0 / xp.asarray(N - 1.0))
-    dtv = xp.where(pos, 0.5 * xp.where(other, dev, 0.0).sum(axis=-1), 0.0)
+    dtv = xp.where(pos, 0.5 * xp.sum(xp.where(other, dev, 0.0), axis=-1), 0.0)
     return q, qpsi, dtv
 
 

@@ -349,8 +349,31 @@ def _dot(a, b):
 # --------------------------------------------------------------------------- the mp array namespace
 
 
+def _mp_sum(x, axis=None, keepdims=False):
+    """``mpmath.fsum`` along ``axis`` (one rounding per sum, as the scalar mp code did), NumPy's signature."""
+    x = np.asarray(x, dtype=object)
+    if axis is None:
+        out = np.asarray(mpmath.fsum(x.ravel()), dtype=object)
+        return out.reshape((1,) * x.ndim) if keepdims else out[()]
+    out = np.empty(np.delete(x.shape, axis), dtype=object)
+    moved = np.moveaxis(x, axis, -1)
+    for i in np.ndindex(out.shape):
+        out[i] = mpmath.fsum(moved[i])
+    return np.expand_dims(out, axis) if keepdims else out[()] if out.ndim == 0 else out
+
+
+def _mp_mean(x, axis=None, keepdims=False):
+    n = np.asarray(x).size if axis is None else np.shape(x)[axis]
+    return _mp_sum(x, axis, keepdims) / n
+
+
+def _mp_matmul(a, b):
+    """``a @ b`` with each entry an ``mpmath.fsum`` of its products."""
+    return _mp_sum(np.asarray(a, dtype=object)[..., :, :, None] * np.asarray(b, dtype=object)[..., None, :, :], axis=-2)
+
+
 def _mp_norm(x, axis=-1):
-    return _SQRT((x * x).sum(axis=axis))
+    return _SQRT(_mp_sum(x * x, axis=axis))
 
 
 def _mp_svd(A, compute_uv=False):
@@ -400,6 +423,9 @@ class MPNamespace:
     sqrt = staticmethod(_SQRT)
     isfinite = staticmethod(_mp_isfinite)
     asarray = staticmethod(_mp_asarray)
+    sum = staticmethod(_mp_sum)
+    mean = staticmethod(_mp_mean)
+    matmul = staticmethod(_mp_matmul)
     linalg = _MPLinalg
     EXP_OVERFLOW = mpmath.inf
 

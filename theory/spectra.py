@@ -51,9 +51,9 @@ def centred_kernel(p, P, L, reading: str, xp=np):
     docs/theory.md#sigma (the readings of "the centred ``L``" of ``seed.ls-bound`` and draft section 4).
     """
     if reading.startswith("uniform"):
-        Lc = L - L.mean(axis=-1, keepdims=True)
+        Lc = L - xp.mean(L, axis=-1, keepdims=True)
     else:
-        Lc = L - (P * L).sum(axis=-1, keepdims=True)
+        Lc = L - xp.sum(P * L, axis=-1, keepdims=True)
     if reading.endswith("-prior"):
         Lc = xp.sqrt(p)[..., None] * Lc
     return Lc
