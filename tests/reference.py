@@ -205,6 +205,76 @@ def lookup_bound(form, prior, cond, d, C=None, dps=DPS):
         raise ValueError(form)
 
 
+# ------------------------------------------------------------------ entropy, log-softmax, Taylor quantities
+
+def entropy_rows(cond, dps=DPS):
+    """``h(pi_t) = sum_o pi log(1/pi)`` per row (``0 log 0 = 0``)."""
+    with mp.workdps(dps + 10):
+        _, P = instance([1.0] * len(cond), cond)
+        return [mp.fsum(a * mp.log(1 / a) for a in pi if a > 0) for pi in P]
+
+
+def log_softmax(F, dps=DPS):
+    """``log(e^{F_o} / sum_k e^{F_k})`` per entry (the package subtracts a log-sum-exp)."""
+    with mp.workdps(dps + 10):
+        out = []
+        for f in F:
+            e = [mp.exp(_mpf(v)) for v in f]
+            z = mp.fsum(e)
+            out.append([mp.log(x / z) for x in e])
+        return out
+
+
+def _fbar_rows(P, F):
+    """``fbar_t = (F_t - L_t) - E_pi(F_t - L_t)`` from its definition (loops, ``L = log pi``)."""
+    out = []
+    for pi, f in zip(P, F):
+        D = [_mpf(v) - mp.log(a) for v, a in zip(f, pi)]
+        m = mp.fsum(a * x for a, x in zip(pi, D))
+        out.append([x - m for x in D])
+    return out
+
+
+def fbar(cond, F, dps=DPS):
+    with mp.workdps(dps + 10):
+        _, P = instance([1.0] * len(cond), cond)
+        return _fbar_rows(P, F)
+
+
+def taylor(kind, prior, cond, F, dps=DPS):
+    """``draft.lemma-taylor``: ``proxy`` ``E_t log(1 + Var/2)`` with ``Var = E_pi fbar^2 - (E_pi fbar)^2``
+    (the package uses ``E_pi fbar^2`` of the centred ``fbar``, scaled); ``remainder`` ``E_t exp3(||fbar_t||)``
+    (``exp3`` by :func:`exp3`); ``identity`` ``E_t log sum_o pi_o e^{fbar_o}`` (no max subtracted)."""
+    with mp.workdps(dps + 10):
+        p, P = instance(prior, cond)
+        rows = []
+        for pi, fb in zip(P, _fbar_rows(P, F)):
+            if kind == "proxy":
+                m1 = mp.fsum(a * x for a, x in zip(pi, fb))
+                rows.append(mp.log(1 + (mp.fsum(a * x * x for a, x in zip(pi, fb)) - m1 * m1) / 2))
+            elif kind == "remainder":
+                rows.append(exp3(mp.sqrt(mp.fsum(x * x for x in fb))))
+            else:
+                rows.append(mp.log(mp.fsum(a * mp.exp(x) for a, x in zip(pi, fb))))
+        return _E(p, rows)
+
+
+def lookup_terms(cond, dps=DPS):
+    """``(q_t, q_t psi(h_t), dTV_t)`` per row, from their definitions (docs/theory.md#d6)."""
+    with mp.workdps(dps + 10):
+        _, P = instance([1.0] * len(cond), cond)
+        out = []
+        for pi in P:
+            N = len(pi)
+            g = max(range(N), key=lambda o: pi[o])
+            q = 1 - pi[g]
+            rest = [pi[o] for o in range(N) if o != g]
+            qpsi = q * mp.log((N - 1) / (mp.exp(_entropy(pi)) - 1)) if q > 0 else mp.mpf(0)
+            dtv = mp.fsum(abs(x / q - mp.mpf(1) / (N - 1)) for x in rest) / 2 if q > 0 else mp.mpf(0)
+            out.append((q, qpsi, dtv))
+        return out
+
+
 # ------------------------------------------------------------------ fits
 
 def _matmul_T(E, W):

@@ -60,6 +60,7 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from aotmem.theory import batch as bt
+from aotmem.theory import lowrank as lowrank_mod
 from aotmem.theory.bounds import CATALOGUE
 from aotmem.theory.divergence import fbar, kl, kl_rows, taylor_proxy, taylor_remainder_bound
 from aotmem.theory.generators import explicit_task
@@ -502,9 +503,9 @@ def test_certified_condition_tests_decide_as_the_scalar_svd(d):
     if d == 1:
         M[:10] = 0.0  # M = 0: singular
     _, R = np.linalg.qr(M)
-    np.testing.assert_array_equal(bt._cond_A_ok(M, R), _scalar_svd_decision(M, squared=True))
+    np.testing.assert_array_equal(lowrank_mod._cond_A_ok(M, R), _scalar_svd_decision(M, squared=True))
     A = np.swapaxes(M, 1, 2) @ M  # symmetric PSD, cond(A) = kappa(M)^2 straddles 1e12
-    np.testing.assert_array_equal(bt._spd_cond_ok(A), _scalar_svd_decision(A, squared=False))
+    np.testing.assert_array_equal(lowrank_mod._spd_cond_ok(A), _scalar_svd_decision(A, squared=False))
 
 
 # ------------------------------------------------------------------ draft.lemma-taylor

@@ -18,7 +18,19 @@ import pytest
 
 from aotmem.theory import precise as pr
 from aotmem.theory.bounds import CATALOGUE
-from aotmem.theory.divergence import kl, kl_rows
+from aotmem.theory import batch as bt
+from aotmem.theory.divergence import (
+    entropy,
+    exp3,
+    fbar,
+    kl,
+    kl_rows,
+    log_softmax,
+    taylor_identity_rhs,
+    taylor_proxy,
+    taylor_remainder_bound,
+)
+from aotmem.theory.lookup import lookup_terms
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, f_ls, f_wls, f_wls_alternating, fit_encoder, wls_encoder
 from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, sigma
 from tests import reference as ref
@@ -84,6 +96,70 @@ def test_divergence(task):
     for t, w in enumerate(ref.kl_rows(P, F)):
         close_f64(kl_rows(P, F)[t], w, F64_RTOL, scale=1e-16)
     close_mp(pr.kl_mp(p, P, F), want)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+def test_entropy_and_log_softmax(task):
+    """divergence.entropy / log_softmax (float64) and their 50-digit twins against the references."""
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    F = 3.0 * np.random.default_rng(seed + 200).standard_normal((T, N))
+    h, hmp = entropy(P), pr.entropy_mp(P)
+    for t, w in enumerate(ref.entropy_rows(P)):
+        close_f64(h[t], w, F64_RTOL)
+        close_mp(hmp[t], w)
+    ls, lsmp = log_softmax(F), _rows(pr.log_softmax_mp(F))
+    for t, row in enumerate(ref.log_softmax(F)):
+        for o, w in enumerate(row):
+            close_f64(ls[t, o], w, F64_RTOL, scale=1.0)
+            close_mp(lsmp[t][o], w, scale=1.0)
+
+
+@pytest.mark.parametrize("x", [1e-9, -3e-4, 0.05, -0.099, 0.1, 0.5, -2.0, 30.0])
+def test_exp3(x):
+    """exp3 (float64 series / difference) and exp3_mp against e^x - 1 - x - x^2/2 at 90 digits."""
+    with mp.workdps(50):
+        want = ref.exp3(mp.mpf(x))
+    close_f64(exp3(x), want, F64_RTOL)
+    close_mp(pr.exp3_mp(x), want)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+@pytest.mark.parametrize("scale", [1e-3, 0.5])
+def test_taylor_quantities(task, scale):
+    """draft.lemma-taylor: fbar, the proxy, the remainder bound and the identity's right-hand side, float64
+    (scalar and batched) and 50 digits, against the references."""
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    F = np.log(P) + scale * np.random.default_rng(seed + 300).standard_normal((T, N))
+    fb, fbmp = fbar(P, F), _rows(pr.fbar_mp(P, F))
+    for t, row in enumerate(ref.fbar(P, F)):
+        for o, w in enumerate(row):
+            close_f64(fb[t, o], w, F64_RTOL, scale=scale)
+            close_mp(fbmp[t][o], w, scale=scale)
+    B = (p[None], P[None], F[None])
+    for kind, f64, batch, twin in (("proxy", taylor_proxy, bt.taylor_proxy_batch, pr.taylor_proxy_mp),
+                                   ("remainder", taylor_remainder_bound, bt.taylor_remainder_bound_batch,
+                                    pr.taylor_remainder_bound_mp),
+                                   ("identity", taylor_identity_rhs, lambda *a: bt.taylor_identity_batch(*a)[1],
+                                    pr.taylor_identity_rhs_mp)):
+        want = ref.taylor(kind, p, P, F)
+        # float64's fbar = F - L carries ~eps |L| absolute error: measured against |fbar| ~ scale, not the value
+        close_f64(f64(p, P, F), want, F64_RTOL, scale=scale)
+        close_f64(batch(*B)[0], want, F64_RTOL, scale=scale)
+        close_mp(twin(p, P, F), want)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=IDS)
+def test_lookup_terms(task):
+    """lookup.lookup_terms (float64) and lookup_terms_mp: q, q psi(h), dTV against their definitions."""
+    seed, T, N, d = task
+    p, P = _task(seed, T, N)
+    got, gotmp = lookup_terms(P), pr.lookup_terms_mp(P)
+    for t, want in enumerate(ref.lookup_terms(P)):
+        for k in range(3):
+            close_f64(got[k][t], want[k], F64_RTOL * 100)
+            close_mp(gotmp[k][t], want[k])
 
 
 # ------------------------------------------------------------------ spectra (item 2: the same centring)

@@ -48,13 +48,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from aotmem.theory import bounds as _bounds
-from aotmem.theory.bounds import CATALOGUE, EXP3_OVERFLOW, SQRT2, Bound, seed_wls_terms, wls_ratio_times
-from aotmem.theory.divergence import exp3, log_softmax
-from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, ONES_IN_IMAGE_TOL, RANK_RTOL, WLS_COND_MAX
-from aotmem.theory.lowrank import check_fit, min_rows, objective_floor_rows
-from aotmem.theory.spectra import SIGMA_READINGS
-from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk
+from aotmem.theory.bounds import CATALOGUE, KERNEL_KIND, Bound, almost_rank_kernel
+from aotmem.theory.divergence import (
+    expect,
+    fbar_kernel,
+    kl_rows_kernel,
+    log_softmax,
+    taylor_identity_rows,
+    taylor_proxy_rows,
+    taylor_remainder_rows,
+)
+from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, check_fit, fit_kernel, ls_fit_kernel, wls_alternating_kernel
+from aotmem.theory.spectra import SIGMA_READINGS, sigma_kernel
+from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk, mark_failed
 
 __all__ = [
     "BATCH_FITS",
@@ -86,7 +92,6 @@ BATCH_BOUNDS = tuple(b for b in CATALOGUE if b.needs == "assumption2")
 #: for T = 16, N = 12, d = 10; a handful live at once.
 CHUNK = 1024
 
-_TINY = np.finfo(np.float64).tiny
 
 
 # ------------------------------------------------------------------ helpers
@@ -139,23 +144,9 @@ def _sanitise(p, P, ok):
     return p, P
 
 
-def _fail(ok, why, mask, reason):
-    """Mark the instances of ``mask`` not yet failed as failed with ``reason`` (first reason wins, as a raise would)."""
-    new = mask & ok
-    if new.any():
-        why[new] = reason
-        ok &= ~mask
-
-
 def _dot_rows(p, x):
     """``p[b] @ x[b]`` for every ``b``, ``(B,)``: a stack of 1-d dots (the scalar code's ``p @ rows``)."""
     return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
-
-
-def _expect(p, rows):
-    """``bounds._expect`` per instance: ``E_t rows_t`` over rows with ``p(t) > 0`` (``0 * inf`` is 0, never NaN)."""
-    pos = p > 0
-    return _dot_rows(np.where(pos, p, 0.0), np.where(pos, rows, 0.0))
 
 
 def _mT(X):
@@ -268,15 +259,6 @@ def recipes_from_batch(Z, logw, **extra) -> list:
 # ------------------------------------------------------------------ divergence
 
 
-def _kl_rows(P, F):
-    """``divergence.kl_rows_unchecked`` on a stack: per-row KL ``(B, T)``, ``max(0, row sum)``; ``+inf`` where the log-softmax underflows at ``pi > 0``."""
-    ls = log_softmax(F)
-    pos = P > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(pos, P * (np.log(P) - ls), 0.0)
-    return np.maximum(terms.sum(axis=2), 0.0)  # KL >= 0: a negative sum is rounding (as the scalar code)
-
-
 def kl_rows_batch(cond, F):
     """Per-sequence ``KL(pi_t || softmax f(t))`` of every instance, ``(B, T)`` (``theory.divergence.kl_rows``).
 
@@ -286,6 +268,10 @@ def kl_rows_batch(cond, F):
     code raises (the log-softmax of a row underflows to ``-inf`` where
     ``pi > 0``) the row is ``+inf``; where it raises on the instance (a row of
     ``cond`` not a probability vector, ``F`` not finite) the instance's rows are NaN.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); :func:`theory.divergence.kl_rows_kernel`.
     """
     P = _as_float("cond", cond)
     F = _as_float("F", F)
@@ -293,10 +279,10 @@ def kl_rows_batch(cond, F):
         raise ValueError(f"`cond` and `F` must both have shape (B, T, N) (got {P.shape} and {F.shape})")
     bad = ~(_is_task(np.full(P.shape[:2], 1.0 / max(P.shape[1], 1)), P) & np.isfinite(F).all(axis=(1, 2)))
     if not bad.any():
-        return _kl_rows(P, F)
+        return kl_rows_kernel(P, F)
     ok = ~bad
     rows = np.full(P.shape[:2], np.nan)
-    rows[ok] = _kl_rows(P[ok], F[ok])
+    rows[ok] = kl_rows_kernel(P[ok], F[ok])
     return rows
 
 
@@ -306,6 +292,10 @@ def kl_batch(prior, cond, F):
     Claim ids: all (docs/theory.md#divergence). ``p @ rows`` per instance, as
     the scalar code; ``+inf`` where the scalar code raises on a log-softmax overflow,
     NaN where it raises on the instance (not a task, ``F`` not finite).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
     """
     p, P = _check_batch(prior, cond)
     rows = kl_rows_batch(P, F)
@@ -320,22 +310,6 @@ def kl_batch(prior, cond, F):
 # ------------------------------------------------------------------ spectra
 
 
-def _centred(p, P, L, reading):
-    """``theory.spectra.centred_logits`` on a stack, ``(B, T, N)``."""
-    if reading.startswith("uniform"):
-        Lc = L - L.mean(axis=2, keepdims=True)
-    else:
-        Lc = L - np.sum(P * L, axis=2, keepdims=True)
-    if reading.endswith("-prior"):
-        Lc = np.sqrt(p)[:, :, None] * Lc
-    return Lc
-
-
-def _sigma(p, P, L, j, reading):
-    s = np.linalg.svd(_centred(p, P, L, reading), compute_uv=False)  # (B, min(T, N)), as singular_values
-    return s[:, j - 1].copy() if j <= s.shape[1] else np.zeros(P.shape[0])
-
-
 def sigma_batch(prior, cond, j, reading="uniform"):
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``, ``(B,)`` (``theory.spectra.sigma``).
 
@@ -345,6 +319,10 @@ def sigma_batch(prior, cond, j, reading="uniform"):
     ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p``), its singular
     values by a stacked ``np.linalg.svd(compute_uv=False)``; 0 beyond
     ``min(T, N)``. NaN for an instance violating Assumption 2 (the scalar code raises).
+
+    References
+    ----------
+    docs/theory.md#sigma; :func:`theory.spectra.sigma_kernel`.
     """
     reading = _check_reading(reading, "reading")
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 1:
@@ -352,67 +330,17 @@ def sigma_batch(prior, cond, j, reading="uniform"):
     p, P = _check_batch(prior, cond)
     ok, _ = _valid_tasks(p, P)
     p, P = _sanitise(p, P, ok)
-    out = _sigma(p, P, np.log(P), int(j), reading)
+    out = sigma_kernel(p, P, np.log(P), int(j), reading)
     out[~ok] = np.nan
     return out
 
 
 # ------------------------------------------------------------------ bounds
 
-_KIND = {  # the catalogue's function -> the formula evaluated here
-    _bounds.seed_ls_bound: "seed-ls",
-    _bounds.seed_wls_bound: "seed-wls",
-    _bounds.draft_ls_bound: "draft-ls",
-    _bounds.draft_wls_bound: "draft-wls",
-    _bounds.draft_min_bound: "draft-min",
-}
-
-
-def _exp3_capped(x):
-    """``bounds._exp3``: ``exp3`` with ``x > EXP3_OVERFLOW - 1`` mapped to ``+inf``."""
-    out = np.full(x.shape, np.inf)
-    ok = x <= EXP3_OVERFLOW - 1.0
-    if ok.any():
-        out[ok] = exp3(x[ok])
-    return out
-
-
-def _draft_ls_rows(P, s):
-    N = P.shape[2]
-    m = P.max(axis=2)
-    C = 1.0 + N * m / SQRT2
-    s = s[:, None]
-    return np.log1p(m * C * s**2 / 2.0) + _exp3_capped(np.sqrt(C) * s)
-
-
-def _draft_wls_rows(P, s):
-    hi, lo = P.max(axis=2), P.min(axis=2)
-    s = s[:, None]
-    return np.log1p(hi * s**2 / 2.0) + _exp3_capped(wls_ratio_times(hi, lo, s))
-
-
 def _bound_values(bound, p, P, L, d):
     """The right-hand side of ``bound`` on valid instances, ``(B,)`` (never NaN: +inf above float max)."""
-    kind = _KIND[bound.fn]
     kw = dict(bound.kwargs)
-    s = _sigma(p, P, L, d + 1, kw["sigma_reading"])  # (B,)
-    N = P.shape[2]
-    if kind == "seed-ls":
-        with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
-            if kw["inf_reading"] == "global":
-                m = P.max(axis=(1, 2))
-                return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
-            m, sc = P.max(axis=2), s[:, None]
-            return _expect(p, N * m**2 * sc**2 + (N * m) ** 1.5 * sc**3)
-    if kind == "seed-wls":
-        if kw["inf_reading"] == "global":
-            return seed_wls_terms(P.max(axis=(1, 2)), P.min(axis=(1, 2)), s)
-        return _expect(p, seed_wls_terms(P.max(axis=2), P.min(axis=2), s[:, None]))
-    if kind == "draft-ls":
-        return _expect(p, _draft_ls_rows(P, s))
-    if kind == "draft-wls":
-        return _expect(p, _draft_wls_rows(P, s))
-    return _expect(p, np.minimum(_draft_ls_rows(P, s), _draft_wls_rows(P, s)))
+    return almost_rank_kernel(KERNEL_KIND[bound.fn], p, P, L, d, kw["sigma_reading"], kw.get("inf_reading", "global"))
 
 
 def _check_bound(bound):
@@ -443,6 +371,10 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
     ``+inf``, never NaN; a probability below ~1e-308 (``hi/lo`` overflows) is handled by
     ``theory.bounds.wls_ratio_times`` as in the scalar code (e.g. ``0`` at ``sigma = 0``).
     An instance violating Assumption 2 (where the scalar code raises) is NaN.
+
+    References
+    ----------
+    the almost-rank-d claims of ``theory.bounds.CATALOGUE``; :func:`theory.bounds.almost_rank_kernel`.
     """
     bound = _check_bound(bound)
     p, P = _check_batch(prior, cond)
@@ -461,312 +393,10 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
 # ------------------------------------------------------------------ fits
 
 
-def _ls_fit(p, P, L, d, reading):
-    """``theory.lowrank.f_ls`` on a stack: ``(W (B, N, d), E (B, T, d))``.
-
-    ``W`` = the first ``d`` right singular vectors of the centred ``L`` (a
-    stacked full SVD, whose ``s`` gives the numerical rank ``r`` as in the
-    scalar code), completed as ``_complete_basis`` does when ``r < d`` (one
-    stacked QR per distinct ``r``); ``E = L_c^{unw} W``.
-    """
-    B, T, N = P.shape
-    Lc = _centred(p, P, L, reading)
-    _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
-    s0 = s[:, 0]
-    # theory.lowrank.centring_noise per instance: sigma_1 within rounding of 0 is rank 0
-    noise = (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(1, 2), initial=0.0)
-    r = np.where(s0 > noise, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
-    W = np.empty((B, N, d))
-    full = r >= d
-    if full.all():
-        W[...] = _mT(Vt[:, :d, :])
-    else:
-        if full.any():
-            W[full] = _mT(Vt[full, :d, :])
-        for rr in np.unique(r[~full]):  # at most d groups, each one stacked QR
-            idx = np.flatnonzero(r == rr)
-            V = _mT(Vt[idx, :rr, :])  # (G, N, rr)
-            blocks = [V]
-            if rr + 1 + (d - rr) <= N:  # avoid_ones: the new columns also orthogonal to 1
-                blocks.insert(0, np.full((idx.size, N, 1), 1.0 / np.sqrt(N)))
-            Bm = np.concatenate(blocks + [np.broadcast_to(np.eye(N), (idx.size, N, N))], axis=2)
-            Q, _ = np.linalg.qr(Bm)
-            k = sum(b.shape[2] for b in blocks)
-            W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
-    Lu = _centred(p, P, L, reading.removesuffix("-prior"))
-    return W, Lu @ W
-
-
-def _argmax_split(P):
-    """``o = argmax_o pi(o|t)`` ``(B, T, 1)``, ``Pm`` = ``P`` with 0 at ``o``, ``rest = 1 - pi_{o*}`` summed from the others."""
-    o = np.argmax(P, axis=2)[:, :, None]
-    Pm = P.copy()
-    np.put_along_axis(Pm, o, 0.0, axis=2)
-    return o, Pm, Pm.sum(axis=2)
-
-
-def _centred_by_pi(P, X, o, Pm, rest):
-    """``lowrank._centred_by_pi`` on a stack: ``X (B, T, N, k)`` minus its ``pi_t``-mean, no cancellation at the likeliest token."""
-    mean = np.einsum("btn,btnk->btk", P, X)
-    D = X - mean[:, :, None, :]
-    Xo = np.take_along_axis(X, o[:, :, :, None], axis=2)[:, :, 0, :]  # (B, T, k)
-    val = rest[:, :, None] * Xo - np.einsum("btn,btnk->btk", Pm, X)
-    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
-    return D
-
-
-def _centred_W_by_pi(P, W, o, Pm, rest):
-    """:func:`_centred_by_pi` of ``X = W`` broadcast over ``t`` (``W (B, N, d)``), without materialising the broadcast sums."""
-    mean = np.einsum("btn,bnk->btk", P, W)
-    D = W[:, None, :, :] - mean[:, :, None, :]
-    Wo = W[np.arange(W.shape[0])[:, None], o[:, :, 0]]  # (B, T, d): W_{o*}
-    val = rest[:, :, None] * Wo - np.einsum("btn,bnk->btk", Pm, W)
-    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
-    return D
-
-
-# The scalar code decides ``cond(A_t) <= WLS_COND_MAX`` from a full SVD of
-# ``M_t`` (``wls_system``), the most expensive step of the closed form (a 7 x 3
-# SVD costs ~3 us). Here most rows are decided by certified bounds on
-# ``kappa = kappa_2(M_t) = kappa_2(R_t)`` (``cond(A_t) = kappa^2``) from the R
-# of the QR the solve needs anyway, in tiers, each on the rows still undecided:
-#   0. ``kappa >= max|r_ii| / min|r_ii|``: decides the clearly ill-conditioned rows;
-#   1. ``kappa <= sqrt(||R||_1 ||R||_inf) sqrt(n_1 n_inf)``, with ``n_inf >= ||R^{-1}||_inf``
-#      and ``n_1 >= ||R^{-1}||_1`` from the comparison matrix (``|R^{-1}| <= <R>^{-1}``
-#      entrywise for triangular R: two back-substitutions with a vector, vectorised);
-#   2. ``kappa <= ||R||_F ||R^{-1}||_F`` (a stacked solve for ``R^{-1}``);
-#   3. the rest (near the threshold: within the factor ``<= d`` of the bounds)
-#      get the scalar code's own SVD of ``M_t``: their decision is the scalar's bit for bit.
-# A bound decides only when it clears the threshold ``sqrt(WLS_COND_MAX) = 1e6``
-# by the relative margin below. Margin: near the threshold every computed
-# quantity (the scalar's singular values, R, the bounds) is within
-# ``c eps kappa <= 1e-8`` (``c <~ 100`` for N <= 12) relative of its exact value
-# (backward stability of SVD, QR and triangular solves), so a bound that clears
-# the threshold by 1e-6 decides as the scalar's SVD does.
-_COND_MARGIN = 1e-6
-
-
-def _comparison_bound(R):
-    """``sqrt(||R||_1 ||R||_inf) * sqrt(n_1 n_inf) >= kappa_2(R)`` for upper-triangular ``R (..., d, d)``, ``(...)``.
-
-    ``n_inf = max x``, ``<R> x = 1``, and ``n_1 = max y``, ``<R>^T y = 1``
-    (``<R>``: ``|r_ii|`` on the diagonal, ``-|r_ij|`` off it), by substitution
-    with the stack axis last (contiguous rows of length ``S``).
-    """
-    d = R.shape[-1]
-    A = np.abs(R.reshape(-1, d * d)).T.copy().reshape(d, d, -1)  # (d, d, S), the stack axis contiguous
-    x = np.empty((d,) + A.shape[2:])
-    y = np.empty_like(x)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for i in range(d - 1, -1, -1):
-            x[i] = (1.0 + np.einsum("js,js->s", A[i, i + 1:], x[i + 1:])) / A[i, i]
-        for i in range(d):
-            y[i] = (1.0 + np.einsum("js,js->s", A[:i, i], y[:i])) / A[i, i]
-        n_R = np.sqrt(A.sum(axis=0).max(axis=0) * A.sum(axis=1).max(axis=0))
-        return (n_R * np.sqrt(x.max(axis=0) * y.max(axis=0))).reshape(R.shape[:-2])
-
-
-def _cond_A_ok(M, R):
-    """``cond(A_t) <= WLS_COND_MAX`` as ``lowrank.wls_system`` decides it (from ``svd(M_t)``), bool ``(B, T)``."""
-    d = R.shape[-1]
-    hi, lo = np.sqrt(WLS_COND_MAX) * (1.0 + _COND_MARGIN), np.sqrt(WLS_COND_MAX) * (1.0 - _COND_MARGIN)
-    diag = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lb = diag.max(axis=-1) / diag.min(axis=-1)  # <= kappa; NaN (M = 0) or inf: singular
-    good = np.zeros(lb.shape, dtype=bool)
-    und = lb <= hi  # tier 0: the others are ill-conditioned (NaN compares False)
-    ub = _comparison_bound(R[und])
-    good[und] = ub <= lo
-    und &= ~good
-    if und.any():  # tier 2: Frobenius norms with R^{-1} (R triangular with a nonzero diagonal: no singular solve)
-        Ru = R[und]
-        with np.errstate(over="ignore", invalid="ignore"):
-            Rinv = np.linalg.solve(Ru, np.broadcast_to(np.eye(d), Ru.shape))
-            ub = np.sqrt(np.sum(Ru * Ru, axis=(-2, -1)) * np.sum(Rinv * Rinv, axis=(-2, -1)))
-        dec = ub <= lo
-        good[und] = dec
-        und[und] = ~dec
-    if und.any():  # tier 3: the scalar code's own decision on the rows near the threshold
-        sv = np.linalg.svd(M[und], compute_uv=False)
-        with np.errstate(divide="ignore"):
-            cond_A = np.where(sv[:, -1] > 0, (sv[:, 0] / sv[:, -1]) ** 2, np.inf)
-        good[und] = cond_A <= WLS_COND_MAX
-    return good
-
-
-# ``lowrank._check_WU`` decides "full column rank" (SVD of W) and "1 in Im(W)"
-# (distance of 1/sqrt(N) to Im(W) <= ONES_IN_IMAGE_TOL = 1e-8, from a QR of W).
-# The W here (of f_ls, or the Q of the alternating W-step) have orthonormal
-# columns: when the Gram matrix is within _ORTHO_TOL of I, its singular values
-# lie in [1 - d tol, 1 + d tol] (Gershgorin), so the rank test passes, and the
-# distance computed with W itself as the basis is within ~2 d tol of the exact
-# one, so a distance above _DIST_SURE decides "1 not in Im(W)" as the scalar's
-# QR does. The other instances get the scalar computation itself.
-_ORTHO_TOL = 1e-6
-_DIST_SURE = 1e-4
-
-
-def _check_W(W, ok, why, where=""):
-    """``lowrank._check_WU`` on a stack ``W (B, N, d)``: failures marked in ``ok``/``why``."""
-    B, N, d = W.shape
-    one = np.full(N, 1.0 / np.sqrt(N))
-    G = _mT(W) @ W
-    orth = np.abs(G - np.eye(d)).max(axis=(1, 2)) <= _ORTHO_TOL
-    dist = np.linalg.norm(one - np.einsum("bnk,bk->bn", W, np.einsum("bnk,n->bk", W, one)), axis=1)
-    rest = ~(orth & (dist > _DIST_SURE))
-    if rest.any():  # the scalar code's own tests
-        Wr = W[rest]
-        sW = np.linalg.svd(Wr, compute_uv=False)
-        rank_bad = np.zeros(B, dtype=bool)
-        rank_bad[rest] = sW[:, -1] <= RANK_RTOL * sW[:, 0]
-        _fail(ok, why, rank_bad, f"`W_U` is rank deficient{where}")
-        QW, _ = np.linalg.qr(Wr)
-        one_in = np.zeros(B, dtype=bool)
-        one_in[rest] = np.linalg.norm(one - (QW @ (_mT(QW) @ one[:, None]))[:, :, 0], axis=1) <= ONES_IN_IMAGE_TOL
-        _fail(ok, why, one_in, f"`W_U` violates the hypothesis of draft.lemma-wls: 1 lies in Im(W_U){where}")
-
-
-def _wls_encoder(P, L, W, ok, why, where=""):
-    """``theory.lowrank.wls_encoder(P, W)`` on a stack, ``E (B, T, d)``; failures marked in ``ok``/``why``.
-
-    Checks in the scalar order: ``W`` of full column rank, ``1 not in Im(W)``
-    (distance of ``1/sqrt N`` above ``ONES_IN_IMAGE_TOL``), every
-    ``cond(A_t) <= WLS_COND_MAX``; then the QR solve of ``M_t e = r_t``.
-    """
-    B, T, N = P.shape
-    d = W.shape[2]
-    _check_W(W, ok, why, where)
-    sq = np.sqrt(P)
-    o, Pm, rest = _argmax_split(P)
-    M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest)  # (B, T, N, d)
-    r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest)[:, :, :, 0]  # (B, T, N)
-    Q, R = np.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
-    _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
-          f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
-    rhs = np.einsum("btnd,btn->btd", Q, r)
-    if not ok.all():  # a singular R would make the stacked solve raise for everyone
-        R = np.where(ok[:, None, None, None], R, np.eye(d))
-    return np.linalg.solve(R, rhs[:, :, :, None])[:, :, :, 0]
-
-
-# The W-step of the alternating fit decides ``cond(A_o) <= WLS_COND_MAX`` from an
-# SVD of each ``d x d`` matrix ``A_o`` (symmetric PSD). Here eigenvalues decide
-# first (``eigvalsh``, ~2.5x cheaper than the SVD): both the eigenvalues and the
-# scalar's singular values of a symmetric matrix are within ``delta = c d eps
-# ||A||`` of the exact ones (``c = 64``, generous for LAPACK's backward error), so
-# the scalar's computed ratio lies in ``[(l_max - delta)/(l_min + delta),
-# (l_max + delta)/(l_min - delta)]``; a row is decided when that interval is on
-# one side of the threshold (``l_min + delta <= 0``: singular to working
-# precision, the scalar's ratio is then >= 1/(c d eps) > 1e12 too), the rest get
-# the scalar's own SVD.
-_EIG_C = 64.0
-
-
-def _spd_cond_ok(A):
-    """``cond(A) <= WLS_COND_MAX`` as ``f_wls_alternating`` decides it (``svd``: ``s_0/s_last``, inf if ``s_last = 0``)."""
-    d = A.shape[-1]
-    lam = np.linalg.eigvalsh(A)  # ascending
-    lo, hi = lam[..., 0], lam[..., -1]
-    delta = _EIG_C * d * np.finfo(np.float64).eps * np.abs(hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        good = (lo - delta > 0) & ((hi + delta) / (lo - delta) <= WLS_COND_MAX)
-        bad = (lo + delta <= 0) | ((hi - delta) / (lo + delta) > WLS_COND_MAX)
-    amb = ~good & ~bad
-    if amb.any():
-        sv = np.linalg.svd(A[amb], compute_uv=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)
-        good[amb] = c <= WLS_COND_MAX
-    return good
-
-
-def _weighted_residual(w, P, L, F):
-    """``theory.lowrank.weighted_residual`` on a stack: ``sum_t w_t Var_{o~pi_t}(F_t - L_t)``, ``(B,)``."""
-    D = F - L
-    D = D - np.sum(P * D, axis=2, keepdims=True)
-    var = np.sum(P * D * D, axis=2)
-    return _dot_rows(w, var)
-
-
-def _wls_alternating(p, P, L, d, ok, why, iters, tol, w=None):
-    """``theory.lowrank.f_wls_alternating`` on a stack: ``(W, E, sweeps, objective, converged)``.
-
-    Row weights ``w (B, T)`` of the objective: ``p`` (reading ``pi-prior``, the default) or ones
-    (reading ``pi``).
-
-    Each instance runs the scalar sweeps and stops by the scalar rule (an
-    exact fit up to rounding, ``hist <= lowrank.objective_floor``, or a relative
-    decrease ``<= tol``); a sweep acts on the instances still running (gathered,
-    then scattered back).
-    """
-    w = p if w is None else w
-    W, _ = _ls_fit(p, P, L, d, "uniform")
-    E = _wls_encoder(P, L, W, ok, why)
-    hist = _weighted_residual(w, P, L, E @ _mT(W))
-    sweeps = np.zeros(P.shape[0], dtype=np.int64)
-    converged = np.zeros(P.shape[0], dtype=bool)
-    floor = _dot_rows(w, objective_floor_rows(L))  # lowrank.objective_floor, per instance
-    active = ok.copy()
-    for k in range(1, iters + 1):
-        exact = active & (hist <= floor)  # an exact fit up to rounding: nothing left to decrease
-        converged |= exact
-        active &= ~exact
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        Pi, Li, Ei, Wi, wi = P[idx], L[idx], E[idx], W[idx], w[idx]
-        c = np.sum(Pi * (Li - Ei @ _mT(Wi)), axis=2)  # (G, T)
-        Wt = wi[:, :, None] * Pi
-        A = np.einsum("bto,btd,bte->bode", Wt, Ei, Ei)  # (G, N, d, d)
-        bv = np.einsum("bto,btd->bod", Wt * (Li - c[:, :, None]), Ei)  # (G, N, d)
-        oki = np.ones(idx.size, dtype=bool)
-        whyi = np.full(idx.size, "", dtype=object)
-        _fail(oki, whyi, ~np.all(_spd_cond_ok(A), axis=1),
-              f"`cond` makes the W-step of f_wls_alternating ill-conditioned at sweep {k}")
-        if not oki.all():
-            A = np.where(oki[:, None, None, None], A, np.eye(d))
-        Wn = np.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]
-        Wn = Wn - Wn.mean(axis=1, keepdims=True)  # gauge: remove the 1 direction
-        Q, _ = np.linalg.qr(Wn)
-        En = _wls_encoder(Pi, Li, Q, oki, whyi, where=f" (E-step of sweep {k})")
-        cur = _weighted_residual(wi, Pi, Li, En @ _mT(Q))
-        bad = idx[~oki]
-        ok[bad], why[bad], active[bad] = False, whyi[~oki], False
-        good = idx[oki]
-        prev = hist[good]
-        W[good], E[good], hist[good], sweeps[good] = Q[oki], En[oki], cur[oki], k
-        stop = prev - cur[oki] <= tol * np.maximum(prev, _TINY)
-        active[good[stop]] = False
-        converged[good[stop]] = True
-    return W, E, sweeps, hist, converged
-
-
 def _fit(p, P, L, d, fit, sr, ok, why):
-    """The logits ``F`` of ``fit`` (every name of ``lowrank.FITS``) on valid instances (``ok`` updated).
-
-    Each branch is the batched form of its ``lowrank.fit_encoder`` branch; an unknown name raises
-    ``ValueError`` (never a fall-through to another map).
-    """
-    fit = check_fit(fit)
-    if fit == "ls":
-        W, E = _ls_fit(p, P, L, d, sr)
-        return E @ _mT(W)
-    if fit in ("wls", "wls-matched"):  # W_U of f_ls (uniform), or of f_ls of the bound's own sigma reading
-        W, _ = _ls_fit(p, P, L, d, "uniform" if fit == "wls" else sr)
-        E = _wls_encoder(P, L, W, ok, why)
-        return E @ _mT(W)
-    if fit in ("wls-alt", "wls-alt-unweighted"):  # prior-weighted objective, or every row weight 1 ("pi")
-        w = p if fit == "wls-alt" else np.ones_like(p)
-        W, E = _wls_alternating(p, P, L, d, ok, why, ALT_SWEEPS, ALT_TOL, w=w)[:2]
-        return E @ _mT(W)
-    # min (lowrank.f_min): W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
-    W, E = _ls_fit(p, P, L, d, sr)
-    F_ls = E @ _mT(W)
-    F_w = _wls_encoder(P, L, W, ok, why) @ _mT(W)
-    kl_w, kl_ls = _kl_rows(P, F_w), _kl_rows(P, F_ls)
-    _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
-          "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
-    return min_rows(F_ls, F_w, kl_ls, kl_w)[0]
+    """The logits ``F`` of ``fit`` (every name of ``lowrank.FITS``; :func:`theory.lowrank.fit_kernel`)."""
+    W, E = fit_kernel(p, P, L, d, fit, sr, ok, why)
+    return E @ np.swapaxes(W, -1, -2)
 
 
 def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None):
@@ -799,6 +429,10 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
     ``ok[b]`` is False exactly where the scalar code raises ``ValueError`` on
     instance ``b`` (``why[b]`` says why, ``""`` when ok); ``F[b]`` is then NaN.
     ``d`` must lie in ``[1, N]`` for ``ls``, ``[1, N-1]`` otherwise.
+
+    References
+    ----------
+    the maps of the almost-rank-d bounds; :func:`theory.lowrank.fit_kernel`.
     """
     fit = check_fit(fit)
     sr = _check_reading(sigma_reading)
@@ -847,6 +481,10 @@ def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chun
     stopping rule (objective exactly 0, or a relative decrease ``<= tol``): an
     instance that stops early stops at the same sweep as the scalar code (the
     sweeps run on a mask of the instances still running).
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``).
     """
     p, P = _check_batch(prior, cond)
     N = P.shape[2]
@@ -859,9 +497,11 @@ def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chun
     def run(p, P):
         ok, why = _valid_tasks(p, P)
         p, P = _sanitise(p, P, ok)
-        W, E, sweeps, obj, conv = _wls_alternating(p, P, np.log(P), d, ok, why, int(iters), float(tol))
-        W[~ok], E[~ok], obj[~ok] = np.nan, np.nan, np.nan
-        return W, E, sweeps, obj, conv, ok, why
+        L = np.log(P)
+        r = wls_alternating_kernel(p, P, L, ls_fit_kernel(p, P, L, d, "uniform")[0], ok, why, int(iters), float(tol))
+        obj = r.history[r.sweeps, np.arange(P.shape[0])]
+        r.W[~ok], r.E[~ok], obj[~ok] = np.nan, np.nan, np.nan
+        return r.W, r.E, r.sweeps, obj, r.converged, ok, why
 
     return AlternatingBatch(*_chunked(run, P.shape[0], p, P, chunk=chunk))
 
@@ -882,6 +522,10 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
     ``ok[b]`` is False where the scalar evaluation raises (then ``lhs``/``rhs``
     are NaN; the caller re-runs the scalar code on those recipes).
     ``with_reasons=True`` returns ``(lhs, rhs, ok, why)``.
+
+    References
+    ----------
+    the almost-rank-d claims of ``theory.bounds.CATALOGUE``.
     """
     bound = _check_bound(bound)
     if fit not in bound.maps:
@@ -902,8 +546,8 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         p, P = _sanitise(p, P, ok)
         L = np.log(P)
         F = _fit(p, P, L, d, fit, sr, ok, why)
-        rows = _kl_rows(P, np.where(ok[:, None, None], F, 0.0))
-        _fail(ok, why, ~np.isfinite(rows).all(axis=1),
+        rows = kl_rows_kernel(P, np.where(ok[:, None, None], F, 0.0))
+        mark_failed(ok, why, ~np.isfinite(rows).all(axis=1),
               "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
         lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
         rhs = _bound_values(bound, p, P, L, d)
@@ -918,12 +562,6 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
 # ------------------------------------------------------------------ draft.lemma-taylor
 
 
-def _fbar(P, F):
-    D = F - np.log(P)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return D - np.sum(P * D, axis=2, keepdims=True)
-
-
 def _taylor_inputs(prior, cond, F):
     p, P = _check_batch(prior, cond)
     F = _as_float("F", F)
@@ -931,11 +569,11 @@ def _taylor_inputs(prior, cond, F):
         raise ValueError(f"`F` must have the shape of `cond` {P.shape} (got {F.shape})")
     ok, why = _valid_tasks(p, P)
     finite = np.isfinite(F).all(axis=(1, 2))
-    _fail(ok, why, ~finite, "`F` contains NaN or inf")
+    mark_failed(ok, why, ~finite, "`F` contains NaN or inf")
     p, P = _sanitise(p, P, ok)
     F = np.where(ok[:, None, None], F, 0.0)
-    fb = _fbar(P, F)
-    _fail(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
+    fb = fbar_kernel(P, F)
+    mark_failed(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
     fb = np.where(ok[:, None, None], fb, 0.0)
     return p, P, F, fb, ok, why
 
@@ -945,6 +583,10 @@ def fbar_batch(cond, F):
 
     Claim ``draft.lemma-taylor``. NaN for an instance where the scalar code
     raises (Assumption 2 fails, non-finite ``F``, overflow).
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4); :func:`theory.divergence.fbar_kernel`.
     """
     P = _as_float("cond", cond)
     if P.ndim != 3:
@@ -955,40 +597,18 @@ def fbar_batch(cond, F):
     return fb
 
 
-def _proxy(p, P, fb):
-    m = np.abs(fb).max(axis=2)
-    m_safe = np.where(m > 0, m, 1.0)
-    s = np.sum(P * (fb / m_safe[:, :, None]) ** 2, axis=2)
-    with np.errstate(over="ignore"):
-        var_half = m * m * s / 2.0
-    huge = ~(var_half < 1e300)
-    with np.errstate(divide="ignore"):
-        val = np.where(huge, 2 * np.log(m_safe) + np.log(np.where(huge, s, 1.0) / 2.0),
-                       np.log1p(np.where(huge, 0.0, var_half)))
-    return _dot_rows(p, val)
-
-
-def _remainder(p, fb):
-    with np.errstate(over="ignore"):
-        norms = np.linalg.norm(fb, axis=2)
-    vals = np.full(norms.shape, np.inf)
-    fin = norms <= EXP3_OVERFLOW  # divergence._exp3: +inf above log(float max)
-    if fin.any():
-        vals[fin] = exp3(norms[fin])
-    inf = np.isinf(vals)
-    out = _dot_rows(np.where(inf, 0.0, p), np.where(inf, 0.0, vals))
-    out[(inf & (p > 0)).any(axis=1)] = np.inf
-    return out
-
-
 def taylor_proxy_batch(prior, cond, F):
     """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_proxy``).
 
     Claim ``draft.lemma-taylor``; the variance is scaled by ``max |fbar_t|``
     as in the scalar code (no overflow for huge logits). NaN where the scalar code raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
     p, P, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    out = _proxy(p, P, fb)
+    out = expect(p, taylor_proxy_rows(P, fb))
     out[~ok] = np.nan
     return out
 
@@ -998,28 +618,15 @@ def taylor_remainder_bound_batch(prior, cond, F):
 
     Claim ``draft.lemma-taylor`` (right-hand side). ``+inf`` when some row
     with ``p(t) > 0`` has ``||fbar_t|| > log(float max)``; NaN where the scalar code raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
     p, _, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    out = _remainder(p, fb)
+    out = expect(p, taylor_remainder_rows(fb))
     out[~ok] = np.nan
     return out
-
-
-def _weighted_logsumexp(a, b):
-    """``scipy.special.logsumexp(a, b=b, axis=-1)`` for ``b > 0``, its algorithm step by step (scipy 1.17).
-
-    ``log sum_o b_o e^{a_o} = log1p(s) + log(b_k) + a_k`` with ``k`` the (first)
-    argmax of ``a`` and ``s = sum_{o != k} b_o e^{a_o - a_k} / b_k`` (the largest
-    term separated out for precision). Entries with ``b = 0`` add nothing.
-    """
-    a = np.where(b == 0, -np.inf, a)
-    k = np.argmax(a, axis=-1)[..., None]
-    a_max = np.take_along_axis(a, k, axis=-1)
-    m = np.take_along_axis(b, k, axis=-1)
-    np.put_along_axis(a, k, -np.inf, axis=-1)
-    s = np.sum(b * np.exp(a - a_max), axis=-1, keepdims=True)
-    s = np.where(s == 0, s, s / m)
-    return (np.log1p(s) + np.log(m) + a_max)[..., 0]
 
 
 def taylor_identity_batch(prior, cond, F):
@@ -1027,14 +634,18 @@ def taylor_identity_batch(prior, cond, F):
 
     ``lhs = dKL(pi, f)`` (:func:`kl_batch`), ``rhs = E_t log E_{o~pi_t} e^{fbar_t(o)}``
     by the algorithm of ``scipy.special.logsumexp(fbar, b=pi)``, which the
-    ledger uses (:func:`_weighted_logsumexp`). ``ok`` False (values NaN) where
+    ledger uses (``theory.divergence.taylor_identity_rows``). ``ok`` False (values NaN) where
     the scalar evaluation raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]`` (draft section 4).
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
-    rows = _kl_rows(P, F)
-    _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    rows = kl_rows_kernel(P, F)
+    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
     lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-    rhs = _dot_rows(p, _weighted_logsumexp(fb, P))
+    rhs = expect(p, taylor_identity_rows(P, fb))
     lhs[~ok] = np.nan
     rhs[~ok] = np.nan
     return lhs, rhs, ok
@@ -1047,13 +658,17 @@ def taylor_bound_batch(prior, cond, F):
     ``rhs = E_t exp3(||fbar_t||_2)`` (the ledger's ``_taylor_bound``:
     ``abs(kl - taylor_proxy)`` against ``taylor_remainder_bound``). ``ok``
     False (values NaN) where the scalar evaluation raises.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
-    rows = _kl_rows(P, F)
-    _fail(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    rows = kl_rows_kernel(P, F)
+    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
     dk = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-    lhs = np.abs(dk - _proxy(p, P, fb))
-    rhs = _remainder(p, fb)
+    lhs = np.abs(dk - expect(p, taylor_proxy_rows(P, fb)))
+    rhs = expect(p, taylor_remainder_rows(fb))
     lhs[~ok] = np.nan
     rhs[~ok] = np.nan
     return lhs, rhs, ok

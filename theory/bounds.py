@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-from aotmem.theory.divergence import exp3
+from aotmem.theory.divergence import exp3_kernel, expect
 from aotmem.theory.lookup import (
     draft_lookup_bound,
     paper_theorem2_bound,
@@ -53,7 +53,7 @@ from aotmem.theory.lookup import (
     seed_lookup_bound,
     tight_lookup_bound,
 )
-from aotmem.theory.spectra import SIGMA_READINGS, sigma as _sigma
+from aotmem.theory.spectra import SIGMA_READINGS, sigma_kernel
 from aotmem.theory.validate import check_int, check_prior_cond
 
 __all__ = [
@@ -86,51 +86,123 @@ SQRT2 = math.sqrt(2.0)
 EXP3_OVERFLOW = math.log(np.finfo(np.float64).max)
 
 
-def _exp3(x):
-    """``exp3`` with overflow mapped to ``+inf`` explicitly (no RuntimeWarning)."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.full(x.shape, np.inf)
-    ok = x <= EXP3_OVERFLOW - 1.0  # margin: e^x itself must stay finite
-    out[ok] = exp3(x[ok])
-    return out
+def exp3_capped(x, xp=np):
+    """``exp3(x)`` with ``x > EXP3_OVERFLOW - 1`` mapped to ``+inf`` explicitly (no RuntimeWarning); in mpmath
+    (``xp.EXP_OVERFLOW = inf``) never capped.
+
+    References
+    ----------
+    ``draft.theorem-ls``, ``draft.theorem-wls`` (their ``exp3`` term; draft section 4).
+    """
+    big = x > getattr(xp, "EXP_OVERFLOW", EXP3_OVERFLOW) - 1.0  # margin: e^x itself must stay finite
+    return xp.where(big, np.inf, exp3_kernel(xp.where(big, 0.0, x), xp))
 
 
-def wls_ratio_times(hi, lo, s):
+def wls_ratio_times(hi, lo, s, xp=np):
     """``sqrt(hi / lo) * s`` (``sqrt(||pi||_inf / ||pi||_-inf) sigma_{d+1}``), elementwise, without spurious overflow.
 
     Under Assumption 2 ``lo > 0``, but below ~1e-308 ``hi / lo`` overflows to ``+inf`` although
     ``sqrt(hi/lo) s`` is finite (``0`` at ``sigma = 0``, where ``inf * 0`` would be NaN). Such entries
     are recomputed as ``s sqrt(hi) / sqrt(lo)`` (``sqrt(lo) >= 2e-162``: finite); the others keep the
-    plain form (bit for bit what it was). Used by the seed and draft wls bounds, scalar and batched.
+    plain form. Used by the seed and draft wls bounds.
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (docs/theory.md#d4-wls).
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        x = np.sqrt(hi / lo) * s
-        bad = ~np.isfinite(x)
-        if np.any(bad):
-            x = np.where(bad, s * (np.sqrt(hi) / np.sqrt(lo)), x)
+        x = xp.sqrt(hi / lo) * s
+        bad = ~xp.isfinite(x)
+        if xp.any(bad):
+            x = xp.where(bad, s * (xp.sqrt(hi) / xp.sqrt(lo)), x)
     return x
 
 
-def seed_wls_terms(hi, lo, s):
-    """``hi s^2 + (hi/lo)^{3/2} s^3``, the ``seed.wls-bound`` formula, elementwise (scalar and batched code).
+def seed_wls_terms(hi, lo, s, xp=np):
+    """``hi s^2 + (hi/lo)^{3/2} s^3``, the ``seed.wls-bound`` formula, elementwise.
 
     The value of the formula, ``+inf`` only where it exceeds float max: where ``(hi/lo)^{3/2} s^3``
     is not finite in the plain form (``hi/lo`` overflows for ``lo < ~1e-308``: ``inf * 0 = NaN`` at
     ``sigma = 0``, ``inf`` for a tiny ``sigma``), it is recomputed as ``(s sqrt(hi)/sqrt(lo))^3``
     (:func:`wls_ratio_times`), e.g. ``0`` at ``sigma = 0``, as the exact (50-digit) value is.
+
+    References
+    ----------
+    ``seed.wls-bound`` (seed slide "almost rank d", WLS line).
     """
     with np.errstate(over="ignore", invalid="ignore"):
         tail = (hi / lo) ** 1.5 * s**3
-        bad = ~np.isfinite(tail)
-        if np.any(bad):
-            tail = np.where(bad, wls_ratio_times(hi, lo, s) ** 3, tail)
+        bad = ~xp.isfinite(tail)
+        if xp.any(bad):
+            tail = xp.where(bad, wls_ratio_times(hi, lo, s, xp) ** 3, tail)
         return hi * s**2 + tail
 
 
-def _expect(p: np.ndarray, rows: np.ndarray) -> float:
-    """``E_t rows_t`` under the prior, over rows with ``p(t) > 0`` only (``0 * inf`` is 0, never NaN)."""
-    pos = p > 0
-    return float(p[pos] @ rows[pos])
+def seed_ls_terms(N, m, s):
+    """``N m^2 s^2 + (N m)^{3/2} s^3``, the ``seed.ls-bound`` formula, elementwise (``+inf`` above float max).
+
+    References
+    ----------
+    ``seed.ls-bound`` (seed slide "almost rank d", LS line).
+    """
+    with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
+        return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
+
+
+def draft_rows_kernel(kind: str, P, s, xp=np):
+    """The per-row terms of a draft bound, ``(..., T)``, from ``P (..., T, N)`` and ``s = sigma_{d+1} (...)``.
+
+    ``ls``: ``log(1 + ||pi_t||_inf C_t s^2/2) + exp3(sqrt(C_t) s)``, ``C_t = 1 + N ||pi_t||_inf / sqrt 2``;
+    ``wls``: ``log(1 + ||pi_t||_inf s^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) s)``;
+    ``min``: their row-wise minimum (docs/theory.md#d4, last line).
+
+    References
+    ----------
+    ``draft.theorem-ls``, ``draft.theorem-wls`` (draft section 4, Theorems LS and WLS).
+    """
+    if kind == "min":
+        return xp.minimum(draft_rows_kernel("ls", P, s, xp), draft_rows_kernel("wls", P, s, xp))
+    s = xp.asarray(s)[..., None]
+    hi = P.max(axis=-1)
+    if kind == "ls":
+        C = 1.0 + P.shape[-1] * hi / xp.sqrt(2.0)
+        return xp.log1p(hi * C * s**2 / 2.0) + exp3_capped(xp.sqrt(C) * s, xp)
+    return xp.log1p(hi * s**2 / 2.0) + exp3_capped(wls_ratio_times(hi, P.min(axis=-1), s, xp), xp)
+
+
+def seed_rows_kernel(kind: str, P, s, xp=np):
+    """The ``per-row`` terms of a seed bound (``ls`` or ``wls``), ``(..., T)``.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``seed.wls-bound`` (the ``inf=per-row`` reading, docs/theory.md).
+    """
+    s = xp.asarray(s)[..., None]
+    if kind == "ls":
+        return seed_ls_terms(P.shape[-1], P.max(axis=-1), s)
+    return seed_wls_terms(P.max(axis=-1), P.min(axis=-1), s, xp)
+
+
+def almost_rank_kernel(kind: str, p, P, L, d: int, sigma_reading: str, inf_reading: str = "global", xp=np):
+    """The right-hand side of an almost-rank-d bound, ``(...)``, any leading axes, any namespace.
+
+    ``kind``: ``seed-ls``, ``seed-wls``, ``draft-ls``, ``draft-wls``, ``draft-min``; ``sigma = sigma_{d+1}`` of
+    the centred ``L`` of ``sigma_reading``; ``E_t`` over rows with ``p(t) > 0``.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``seed.wls-bound`` (seed slide "almost rank d"), ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (draft section 4); docs/theory.md#d4.
+    """
+    s = sigma_kernel(p, P, L, d + 1, sigma_reading, xp)
+    family, form = kind.split("-")
+    if family == "draft":
+        return expect(p, draft_rows_kernel(form, P, s, xp), xp)
+    if inf_reading == "per-row":
+        return expect(p, seed_rows_kernel(form, P, s, xp), xp)
+    if form == "ls":
+        return seed_ls_terms(P.shape[-1], P.max(axis=(-2, -1)), s)
+    return seed_wls_terms(P.max(axis=(-2, -1)), P.min(axis=(-2, -1)), s, xp)
 
 
 def _check_inf_reading(inf_reading: str) -> str:
@@ -145,10 +217,9 @@ def _check_sigma_reading(sigma_reading: str) -> str:
     return sigma_reading
 
 
-def _prepare(prior, cond, d):
+def check_bound_input(prior, cond, d):
     """Validate ``(prior, cond, d)``; Assumption 2 is required by every bound here."""
     p, P = check_prior_cond(prior, cond)
-    T, N = P.shape
     d = check_int("d", d, minimum=1)
     if not np.all(P > 0):
         r, c = np.argwhere(P == 0)[0]
@@ -157,15 +228,32 @@ def _prepare(prior, cond, d):
     return p, P, d
 
 
+def _rows(kind, prior, cond, d, sigma_reading):
+    p, P, d = check_bound_input(prior, cond, d)
+    s = sigma_kernel(p, P, np.log(P), d + 1, _check_sigma_reading(sigma_reading))
+    family, form = kind.split("-")
+    return (draft_rows_kernel if family == "draft" else seed_rows_kernel)(form, P, s)
+
+
+def _value(kind, prior, cond, d, sigma_reading, inf_reading="global"):
+    p, P, d = check_bound_input(prior, cond, d)
+    return float(almost_rank_kernel(kind, p, P, np.log(P), d, _check_sigma_reading(sigma_reading),
+                                    _check_inf_reading(inf_reading)))
+
+
 def sigma_d1(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     """``sigma_{d+1}`` of the centred ``L`` of ``sigma_reading`` (0 when ``d+1`` exceeds ``min(T, N)``).
+
+    References
+    ----------
+    docs/theory.md#sigma; the almost-rank-d bounds.
 
     >>> P = np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]])
     >>> sigma_d1(np.full(2, 0.5), P, 2)
     0.0
     """
-    p, P, d = _prepare(prior, cond, d)
-    return _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
+    p, P, d = check_bound_input(prior, cond, d)
+    return float(sigma_kernel(p, P, np.log(P), d + 1, _check_sigma_reading(sigma_reading)))
 
 
 # ---------------------------------------------------------------- seed bounds
@@ -174,13 +262,12 @@ def seed_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.
     """Per-row terms of ``seed.ls-bound`` in the ``per-row`` reading, ``(T,)``.
 
     Row ``t``: ``N ||pi_t||_inf^2 sigma_{d+1}^2 + (N ||pi_t||_inf)^{3/2} sigma_{d+1}^3``.
+
+    References
+    ----------
+    ``seed.ls-bound[inf=per-row]`` (seed slide "almost rank d").
     """
-    p, P, d = _prepare(prior, cond, d)
-    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
-    N = P.shape[1]
-    m = P.max(axis=1)  # ||pi_t||_inf, (T,)
-    with np.errstate(over="ignore"):  # above float max: +inf (vacuous), never NaN
-        return N * m**2 * s**2 + (N * m) ** 1.5 * s**3
+    return _rows("seed-ls", prior, cond, d, sigma_reading)
 
 
 def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
@@ -206,6 +293,10 @@ def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading
     ------
     ValueError on malformed input, a bad reading name, or a row violating Assumption 2.
 
+    References
+    ----------
+    ``seed.ls-bound`` (seed slide "almost rank d"); :func:`almost_rank_kernel`.
+
     Examples
     --------
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
@@ -213,27 +304,19 @@ def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading
     >>> bool(np.isclose(seed_ls_bound(p, P, 1), 3 * 0.7**2 * s**2 + (3 * 0.7)**1.5 * s**3))
     True
     """
-    inf_reading = _check_inf_reading(inf_reading)
-    if inf_reading == "per-row":
-        p, _, _ = _prepare(prior, cond, d)
-        return _expect(p, seed_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
-    p, P, d = _prepare(prior, cond, d)
-    s = np.float64(_sigma(p, P, d + 1, _check_sigma_reading(sigma_reading)))
-    N = P.shape[1]
-    m = np.float64(P.max())
-    with np.errstate(over="ignore"):  # numpy floats: overflow is +inf, not OverflowError
-        return float(N * m**2 * s**2 + (N * m) ** 1.5 * s**3)
+    return _value("seed-ls", prior, cond, d, sigma_reading, inf_reading)
 
 
 def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
     """Per-row terms of ``seed.wls-bound`` in the ``per-row`` reading, ``(T,)``.
 
     Row ``t``: ``||pi_t||_inf sigma^2 + (||pi_t||_inf / ||pi_t||_-inf)^{3/2} sigma^3``.
+
+    References
+    ----------
+    ``seed.wls-bound[inf=per-row]`` (seed slide "almost rank d").
     """
-    p, P, d = _prepare(prior, cond, d)
-    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
-    hi, lo = P.max(axis=1), P.min(axis=1)
-    return seed_wls_terms(hi, lo, s)  # above float max: +inf (vacuous), never NaN
+    return _rows("seed-wls", prior, cond, d, sigma_reading)
 
 
 def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
@@ -247,19 +330,16 @@ def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_readin
     ``(t, o)``; per-row reading: of ``pi_t``, inside ``E_t``). Parameters,
     Returns and Raises as :func:`seed_ls_bound`.
 
+    References
+    ----------
+    ``seed.wls-bound`` (seed slide "almost rank d"); :func:`almost_rank_kernel`.
+
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
     >>> p = np.full(3, 1 / 3); s = sigma_d1(p, P, 1)
     >>> bool(np.isclose(seed_wls_bound(p, P, 1), 0.7 * s**2 + 7**1.5 * s**3))
     True
     """
-    inf_reading = _check_inf_reading(inf_reading)
-    if inf_reading == "per-row":
-        p, _, _ = _prepare(prior, cond, d)
-        return _expect(p, seed_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
-    p, P, d = _prepare(prior, cond, d)
-    s = np.float64(_sigma(p, P, d + 1, _check_sigma_reading(sigma_reading)))
-    hi, lo = np.float64(P.max()), np.float64(P.min())
-    return float(seed_wls_terms(hi, lo, s))  # numpy floats: overflow is +inf, not OverflowError
+    return _value("seed-wls", prior, cond, d, sigma_reading, inf_reading)
 
 
 # --------------------------------------------------------------- draft bounds
@@ -269,13 +349,12 @@ def draft_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
 
     Row ``t``: ``log(1 + ||pi_t||_inf C_t sigma^2 / 2) + exp3(sqrt(C_t) sigma)``,
     ``C_t = 1 + N ||pi_t||_inf / sqrt 2``.
+
+    References
+    ----------
+    ``draft.theorem-ls`` (draft section 4); :func:`draft_rows_kernel`.
     """
-    p, P, d = _prepare(prior, cond, d)
-    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
-    N = P.shape[1]
-    m = P.max(axis=1)
-    C = 1.0 + N * m / SQRT2  # C_t, (T,)
-    return np.log1p(m * C * s**2 / 2.0) + _exp3(np.sqrt(C) * s)
+    return _rows("draft-ls", prior, cond, d, sigma_reading)
 
 
 def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -288,6 +367,10 @@ def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
 
     ``E_t`` is weighted by the prior. Assumption 2 required.
 
+    References
+    ----------
+    ``draft.theorem-ls`` (draft section 4); :func:`almost_rank_kernel`.
+
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
     >>> p = np.full(3, 1 / 3)
     >>> bool(np.isclose(draft_ls_bound(p, P, 1), p @ draft_ls_bound_rows(p, P, 1)))
@@ -295,19 +378,19 @@ def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     >>> draft_ls_bound(p, P, 2) < 1e-30  # sigma_3 of a centred (3, 3) matrix is 0 (computed ~1e-16)
     True
     """
-    p, _, _ = _prepare(prior, cond, d)
-    return _expect(p, draft_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    return _value("draft-ls", prior, cond, d, sigma_reading)
 
 
 def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
     """Per-row terms of ``draft.theorem-wls``, ``(T,)``.
 
     Row ``t``: ``log(1 + ||pi_t||_inf sigma^2 / 2) + exp3(sqrt(||pi_t||_inf / ||pi_t||_-inf) sigma)``.
+
+    References
+    ----------
+    ``draft.theorem-wls`` (draft section 4); :func:`draft_rows_kernel`.
     """
-    p, P, d = _prepare(prior, cond, d)
-    s = _sigma(p, P, d + 1, _check_sigma_reading(sigma_reading))
-    hi, lo = P.max(axis=1), P.min(axis=1)
-    return np.log1p(hi * s**2 / 2.0) + _exp3(wls_ratio_times(hi, lo, s))
+    return _rows("draft-wls", prior, cond, d, sigma_reading)
 
 
 def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -317,19 +400,26 @@ def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
         d_{KL}(\\pi, f_{wls}) \\le E_t\\Big[\\log\\big(1 + \\|\\pi_t\\|_\\infty \\sigma_{d+1}^2/2\\big)
         + \\mathrm{exp3}\\big(\\sqrt{\\|\\pi_t\\|_\\infty / \\|\\pi_t\\|_{-\\infty}}\\,\\sigma_{d+1}\\big)\\Big]
 
+    References
+    ----------
+    ``draft.theorem-wls`` (draft section 4); :func:`almost_rank_kernel`.
+
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
     >>> p = np.full(3, 1 / 3)
     >>> bool(draft_wls_bound(p, P, 1) > 0)
     True
     """
-    p, _, _ = _prepare(prior, cond, d)
-    return _expect(p, draft_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    return _value("draft-wls", prior, cond, d, sigma_reading)
 
 
 def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
-    """Row-wise minimum of the ``draft.theorem-ls`` and ``draft.theorem-wls`` row terms, ``(T,)``."""
-    return np.minimum(draft_ls_bound_rows(prior, cond, d, sigma_reading=sigma_reading),
-                      draft_wls_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    """Row-wise minimum of the ``draft.theorem-ls`` and ``draft.theorem-wls`` row terms, ``(T,)``.
+
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4, last line).
+    """
+    return _rows("draft-min", prior, cond, d, sigma_reading)
 
 
 def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -338,13 +428,21 @@ def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     Claim ids ``draft.theorem-ls`` / ``draft.theorem-wls``; it bounds ``f_wls``
     (shared ``W_U``, per-row best ``E(t)``).
 
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4, last line); :func:`almost_rank_kernel`.
+
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
     >>> p = np.full(3, 1 / 3)
     >>> bool(draft_min_bound(p, P, 1) <= min(draft_ls_bound(p, P, 1), draft_wls_bound(p, P, 1)))
     True
     """
-    p, _, _ = _prepare(prior, cond, d)
-    return _expect(p, draft_min_bound_rows(prior, cond, d, sigma_reading=sigma_reading))
+    return _value("draft-min", prior, cond, d, sigma_reading)
+
+
+#: The almost-rank-d kernel kind of each catalogue function (:func:`almost_rank_kernel`).
+KERNEL_KIND = {seed_ls_bound: "seed-ls", seed_wls_bound: "seed-wls", draft_ls_bound: "draft-ls",
+               draft_wls_bound: "draft-wls", draft_min_bound: "draft-min"}
 
 
 @dataclass(frozen=True)

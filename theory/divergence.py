@@ -61,6 +61,10 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
     row needs a finite entry. A row spanning more than float64 holds
     (``max - min > 1.8e308``) gives ``-inf`` for the entries that underflow.
 
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"): ``log softmax(f) = f - logsumexp(f)``.
+
     >>> log_softmax(np.array([[1000.0, 1.0]])).round(6).tolist()
     [[0.0, -999.0]]
     """
@@ -74,49 +78,80 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
     return log_softmax_unchecked(F)
 
 
-def log_softmax_unchecked(F: np.ndarray) -> np.ndarray:
+def log_softmax_unchecked(F, xp=np):
     """:func:`log_softmax` without its input checks, for callers whose ``F`` is already validated (finite
-    rows; the optimiser's inner loop): the package's one stable log-softmax. Any leading axes."""
+    rows; the optimiser's inner loop): the package's one stable log-softmax. Any leading axes; ``xp`` the
+    array namespace (NumPy, or ``theory.precise.MP`` for 50 digits).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"): ``log softmax(f) = f - logsumexp(f)``.
+    """
     # logsumexp by hand, as scipy.special.logsumexp does it: m + log1p(sum of
     # exp(F - m) over all but one maximal entry), m the row max (finite: checked
     # by the callers). log1p keeps full relative accuracy when the max
     # dominates (log(1 + 1e-3) would lose ~3 digits); ~4x faster than
     # logsumexp on (10^6, 10) blocks (benchmarks/bench_kl.py).
-    if F.ndim == 2:  # the common (T, N) case by plain fancy indexing: the same numbers, ~20% faster
+    if xp is np and F.ndim == 2:  # the common (T, N) case by plain fancy indexing: the same numbers, ~20% faster
         r, k = np.arange(F.shape[0]), F.argmax(axis=1)
         m = F[r, k][:, None]
         with np.errstate(over="ignore"):  # F - m overflows only to -inf (documented in log_softmax)
             E = np.exp(F - m)
         E[r, k] = 0.0
     else:
-        k = F.argmax(axis=-1)[..., None]
-        m = np.take_along_axis(F, k, axis=-1)
+        k = xp.argmax(F, axis=-1)[..., None]
+        m = xp.take_along_axis(F, k, axis=-1)
         with np.errstate(over="ignore"):
-            E = np.exp(F - m)
-        np.put_along_axis(E, k, 0.0, axis=-1)
-    lse = m + np.log1p(E.sum(axis=-1, keepdims=True))
+            E = xp.where(xp.arange(F.shape[-1]) == k, 0.0, xp.exp(F - m))
+    lse = m + xp.log1p(xp.sum(E, axis=-1, keepdims=True))
     with np.errstate(over="ignore"):
         return F - lse
 
 
-def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
-    """Per-row KL of a validated block, ``(B,)``; ``0 log 0 = 0`` (:func:`kl_rows` without its input checks).
+def kl_rows_kernel(P, F, xp=np):
+    """Per-row ``KL(pi_t || softmax f(t))``, ``(..., T)``, of validated arrays; ``+inf`` where the
+    log-softmax underflows at ``pi > 0`` (:func:`kl_rows` raises there). Any leading axes.
 
-    The terms are ``P (log P - log softmax F)`` elementwise, as in
-    :func:`kl_rows` (so F = log P gives exact zeros).
+    ``max(0, sum_o pi (log pi - log softmax f))``, ``0 log 0 = 0``: KL is ``>= 0`` (Gibbs), so a negative
+    row sum is rounding of cancelling terms (an exact fit gives ``-4.8e-18``) and is returned as 0.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
     """
-    ls = log_softmax_unchecked(F)
+    ls = log_softmax_unchecked(F, xp)
     pos = P > 0
-    if not np.all(np.isfinite(ls) | ~pos):
-        r = int(np.argmax(~np.all(np.isfinite(ls) | ~pos, axis=1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = xp.where(pos, P * (xp.log(P) - ls), 0.0)
+    return xp.maximum(xp.sum(terms, axis=-1), 0.0)
+
+
+def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:
+    """Per-row KL of a validated ``(T, N)`` block, ``(T,)`` (:func:`kl_rows_kernel`); raises ``ValueError``
+    naming ``name`` where the log-softmax overflows float64 at ``pi > 0``.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); :func:`kl_rows_kernel`.
+    """
+    rows = kl_rows_kernel(P, F)
+    if np.isinf(rows).any():
+        r = int(np.argmax(np.isinf(rows)))
         raise ValueError(f"`{name}` row {r + row_offset}: the log-softmax overflows float64 (logits from "
                          f"{F[r].min():.3g} to {F[r].max():.3g}) where pi > 0, so the divergence is not representable")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(pos, P * (np.log(P) - ls), 0.0)
-    # KL(pi_t || q_t) >= 0 (Gibbs' inequality); a negative row sum can only be
-    # rounding of terms that cancel (e.g. -4.8e-18 for an exact fit, F = log pi
-    # up to a row constant), so it is returned as 0: a divergence is never negative.
-    return np.maximum(terms.sum(axis=1), 0.0)
+    return rows
+
+
+def expect(p, rows, xp=np):
+    """``E_t rows_t = sum_t p(t) rows_t`` over the rows with ``p(t) > 0`` (``0 * inf`` is 0, never NaN),
+    reducing the last axis: ``(..., T) -> (...)``. A ``+inf`` row of positive prior gives ``+inf``.
+
+    References
+    ----------
+    docs/theory.md#notation: ``E_t`` is the prior-weighted mean over sequences.
+    """
+    pos = p > 0
+    return xp.matmul(xp.where(pos, p, 0.0)[..., None, :], xp.where(pos, rows, 0.0)[..., :, None])[..., 0, 0][()]
 
 
 def _check_pair(cond, F):
@@ -131,6 +166,10 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     Formula: ``max(0, sum_o pi(o|t) [log pi(o|t) - log softmax(f(t))_o])`` with
     ``0 log 0 = 0``: KL is ``>= 0``, so a negative sum (``>= -1e-15`` per row
     scale) is rounding and is returned as 0.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims; :func:`kl_rows_kernel`.
 
     >>> P = np.array([[0.5, 0.5], [1.0, 0.0]])
     >>> kl_rows(P, np.log(P + 1e-300)).round(12).tolist()
@@ -153,6 +192,10 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
     :func:`kl_stream`, bounding the temporaries to a few ``(chunk, N)``
     arrays; ``None`` computes it in one block. Both give the same value up
     to summation order (relative 1e-14).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
 
     >>> P = np.array([[0.25, 0.75]])
     >>> bool(np.isclose(kl(np.array([1.0]), P, np.zeros((1, 2))), 0.25*np.log(0.5) + 0.75*np.log(1.5)))
@@ -224,6 +267,10 @@ def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chun
     memory is the prior plus a few ``(chunk, N)`` arrays (measured in
     ``benchmarks/peak_memory.py``, figures in ``docs/performance.md``).
 
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -265,19 +312,30 @@ def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chun
     return math.fsum(parts)
 
 
+def entropy_kernel(P, xp=np):
+    """Shannon entropy ``-sum_o pi log pi`` of each row, ``(..., T)``, ``0 log 0 = 0``. Any leading axes.
+
+    References
+    ----------
+    docs/theory.md#entropy-sign (the sources' ``H`` is ``-h``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xp.sum(xp.where(P > 0, -P * xp.log(P), 0.0), axis=-1)
+
+
 def entropy(cond: np.ndarray) -> np.ndarray:
     """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` of each row, ``(T,)``.
 
     The sources' ``H(pi_t)`` is ``-h``; ``e^{h}`` is the perplexity.
 
+    References
+    ----------
+    docs/theory.md#entropy-sign; ``seed.lookup-bound``, ``paper.theorem2`` (their ``H(pi_t)``).
+
     >>> bool(np.isclose(entropy(np.full((1, 4), 0.25))[0], np.log(4)))
     True
     """
-    P = check_rows_stochastic("cond", cond)
-    pos = P > 0
-    terms = np.zeros_like(P)
-    terms[pos] = -P[pos] * np.log(P[pos])
-    return terms.sum(axis=1)
+    return entropy_kernel(check_rows_stochastic("cond", cond))
 
 
 def exp3(x) -> np.ndarray:
@@ -288,37 +346,49 @@ def exp3(x) -> np.ndarray:
     ``x`` must be finite; beyond float64 range the value is ``+inf``
     (``x > 709.78``) or ``-inf`` (``x < -1.3e154``), never NaN.
 
+    References
+    ----------
+    docs/theory.md#notation (``exp3``); ``draft.lemma-taylor``, ``draft.theorem-ls``, ``draft.theorem-wls``.
+
     >>> x = 1e-3; round(float(exp3(x)) / (x**3 / 6), 9)  # = 1 + x/4 + x^2/20 + ...
     1.00025005
     >>> float(np.expm1(x) - x - x*x/2) == float(exp3(x))  # the naive form loses digits
     False
     """
-    x = check_array("x", x)
-    return _exp3(x)
+    return exp3_kernel(check_array("x", x))
 
 
-def _exp3(x: np.ndarray) -> np.ndarray:
-    """:func:`exp3` without the finiteness check (``+inf`` maps to ``+inf``)."""
-    out = np.empty_like(x)
-    small = np.abs(x) < 0.1
-    xs = x[small]
+def exp3_kernel(x, xp=np):
+    """:func:`exp3` without the finiteness check (``+inf`` maps to ``+inf``), elementwise on any namespace.
+
+    The series runs to ``k = xp.EXP3_TERMS - 1`` (12 in float64; ``theory.precise.MP`` sets it from the
+    working digits); ``e^x`` overflows above ``xp.EXP_OVERFLOW`` (``log(float max)``; none in mpmath).
+
+    References
+    ----------
+    docs/theory.md#notation (``exp3``); ``draft.lemma-taylor``, ``draft.theorem-ls``, ``draft.theorem-wls``.
+    """
+    small = abs(x) < 0.1
+    xs = xp.where(small, x, 0.0)
     term = xs**3 / 6.0
-    acc = term.copy()
-    for k in range(4, 13):
+    acc = term
+    for k in range(4, getattr(xp, "EXP3_TERMS", 13)):
         term = term * xs / k
-        acc += term
-    out[small] = acc
-    big = x > _EXP_OVERFLOW  # e^x overflows: the value is +inf in float64
-    mid = ~small & ~big
-    xl = x[mid]
+        acc = acc + term
+    big = x > getattr(xp, "EXP_OVERFLOW", _EXP_OVERFLOW)  # e^x overflows: the value is +inf in float64
+    xl = xp.where(small | big, 0.0, x)
     with np.errstate(over="ignore"):  # x^2/2 overflows only for x < -1.3e154: -inf is then correct
-        out[mid] = np.expm1(xl) - xl - 0.5 * xl * xl
-    out[big] = np.inf
+        out = xp.where(small, acc, xp.where(big, np.inf, xp.expm1(xl) - xl - 0.5 * xl * xl))
     return out if out.ndim else out[()]
 
 
 def center_rows(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Subtract each row's mean (uniform, or weighted by the rows of ``weights``)."""
+    """Subtract each row's mean (uniform, or weighted by the rows of ``weights``).
+
+    References
+    ----------
+    docs/theory.md#sigma (the row centrings of the readings).
+    """
     X = check_array("X", X, ndim=2)
     if weights is None:
         return X - X.mean(axis=1, keepdims=True)
@@ -328,47 +398,114 @@ def center_rows(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     return X - np.sum(w * X, axis=1, keepdims=True)
 
 
+# ---------------------------------------------------------------- draft.lemma-taylor: kernels (any leading axes)
+
+
+def fbar_kernel(P, F, xp=np):
+    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]``, ``(..., T, N)``; ``P > 0`` (Assumption 2).
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4, the centred logit error).
+    """
+    D = F - xp.log(P)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return D - xp.sum(P * D, axis=-1, keepdims=True)
+
+
+def taylor_proxy_rows(P, fb, xp=np):
+    """``log(1 + Var_{o~pi_t}(fbar_t) / 2)`` per row, ``(..., T)`` (``E_pi fbar = 0``).
+
+    ``Var = m^2 sum pi (fb/m)^2`` with ``m = max |fb|``: no overflow of ``fb**2`` for huge logits;
+    ``log1p(Var/2) = 2 log m + log(s/2)`` once ``Var/2`` exceeds 1e300.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (the proxy ``E_t log(1 + Var/2)``).
+    """
+    m = abs(fb).max(axis=-1)
+    m_safe = xp.where(m > 0, m, 1.0)
+    s = xp.sum(P * (fb / m_safe[..., None]) ** 2, axis=-1)
+    with np.errstate(over="ignore"):
+        var_half = m * m * s / 2.0
+    huge = ~(var_half < 1e300)
+    with np.errstate(divide="ignore"):
+        return xp.where(huge, 2 * xp.log(m_safe) + xp.log(xp.where(huge, s, 1.0) / 2.0),
+                        xp.log1p(xp.where(huge, 0.0, var_half)))
+
+
+def taylor_remainder_rows(fb, xp=np):
+    """``exp3(||fbar_t||_2)`` per row, ``(..., T)``; ``+inf`` above float max (a true, vacuous bound).
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (the right-hand side ``E_t exp3(||fbar_t||)``).
+    """
+    with np.errstate(over="ignore"):  # a norm over 1.8e308 is inf, and exp3 of it is inf either way
+        return exp3_kernel(xp.linalg.norm(fb, axis=-1), xp)
+
+
+def taylor_identity_rows(P, fb, xp=np):
+    """``log E_{o~pi_t} e^{fbar_t(o)}`` per row, ``(..., T)``: a weighted log-sum-exp, the algorithm of
+    ``scipy.special.logsumexp(fbar, b=pi)`` (the largest term separated out; ``pi = 0`` adds nothing).
+
+    Its own formula, not through the KL, so ``draft.lemma-taylor[identity]`` compares two formulas.
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]``: ``dKL(pi, f) = E_t log E_{o~pi_t} e^{fbar_t(o)}``.
+    """
+    a = xp.where(P == 0, -np.inf, fb)
+    k = xp.argmax(a, axis=-1)[..., None]
+    a_max = xp.take_along_axis(a, k, axis=-1)
+    b_k = xp.take_along_axis(P, k, axis=-1)
+    a = xp.where(xp.arange(a.shape[-1]) == k, -np.inf, a)
+    s = xp.sum(P * xp.exp(a - a_max), axis=-1, keepdims=True)
+    s = xp.where(s == 0, s, s / b_k)
+    return (xp.log1p(s) + xp.log(b_k) + a_max)[..., 0]
+
+
+# ---------------------------------------------------------------- draft.lemma-taylor: float64 API
+
+
 def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` (``draft.lemma-taylor``), ``(T, N)``.
 
     Needs Assumption 2 (every ``pi(o|t) > 0``) so that ``L = log Pi`` is finite.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4); :func:`fbar_kernel`.
     """
     P, F = _check_pair(cond, F)
     if not np.all(P > 0):
         raise ValueError("`cond` must satisfy Assumption 2 (full support, every pi(o|t) > 0) for fbar")
-    D = F - np.log(P)
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = D - np.sum(P * D, axis=1, keepdims=True)
+    out = fbar_kernel(P, F)
     if not np.all(np.isfinite(out)):
         r = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
         raise ValueError(f"`F` row {r}: fbar overflows float64 (logits of size {np.abs(F[r]).max():.3g})")
     return out
 
 
+def _taylor_setup(prior, cond, F):
+    p = check_distribution("prior", prior)
+    fb = fbar(cond, F)
+    if p.shape[0] != fb.shape[0]:
+        raise ValueError(f"`prior` must have length T={fb.shape[0]} (got {p.shape[0]})")
+    return p, np.asarray(cond, dtype=np.float64), fb  # cond validated by fbar
+
+
 def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
     """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)``, the proxy of ``draft.lemma-taylor``.
 
     Needs Assumption 2 (``fbar`` uses ``L = log Pi``).
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4); :func:`taylor_proxy_rows`.
     """
-    p = check_distribution("prior", prior)
-    fb = fbar(cond, F)
-    P = np.asarray(cond, dtype=np.float64)  # validated by fbar
-    _check_prior_len(p, fb.shape[0])
-    # Var = m^2 sum pi (fb/m)^2 with m = max |fb|: no overflow of fb**2 for
-    # huge logits; log1p(Var/2) = 2 log m + log(s/2) once Var/2 exceeds 1e300.
-    m = np.abs(fb).max(axis=1)
-    m_safe = np.where(m > 0, m, 1.0)
-    s = np.sum(P * (fb / m_safe[:, None]) ** 2, axis=1)  # E_pi fbar = 0 by construction
-    with np.errstate(over="ignore"):
-        var_half = m * m * s / 2.0
-    huge = ~(var_half < 1e300)
-    val = np.where(huge, 2 * np.log(m_safe) + np.log(np.where(huge, s, 1.0) / 2.0), np.log1p(np.where(huge, 0.0, var_half)))
-    return float(p @ val)
-
-
-def _check_prior_len(p: np.ndarray, T: int) -> None:
-    if p.shape[0] != T:
-        raise ValueError(f"`prior` must have length T={T} (got {p.shape[0]})")
+    p, P, fb = _taylor_setup(prior, cond, F)
+    return float(expect(p, taylor_proxy_rows(P, fb)))
 
 
 def taylor_remainder_bound(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
@@ -376,13 +513,21 @@ def taylor_remainder_bound(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -
 
     ``+inf`` (a true, vacuous bound) when some ``||fbar_t|| > 709.78`` has ``p(t) > 0``.
     Needs Assumption 2 (``fbar`` uses ``L = log Pi``).
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4); :func:`taylor_remainder_rows`.
     """
-    p = check_distribution("prior", prior)
-    fb = fbar(cond, F)
-    _check_prior_len(p, fb.shape[0])
-    with np.errstate(over="ignore"):  # a norm over 1.8e308 is inf, and exp3 of it is inf either way
-        norms = np.linalg.norm(fb, axis=1)
-    vals = _exp3(norms)
-    if np.isinf(vals).any():  # +inf: the bound is vacuous, and p @ would give NaN where p = 0
-        return float(np.inf) if (p[np.isinf(vals)] > 0).any() else float(p[~np.isinf(vals)] @ vals[~np.isinf(vals)])
-    return float(p @ vals)
+    p, _, fb = _taylor_setup(prior, cond, F)
+    return float(expect(p, taylor_remainder_rows(fb)))
+
+
+def taylor_identity_rhs(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
+    """``E_t log E_{o~pi_t} e^{fbar_t(o)}``, the right-hand side of ``draft.lemma-taylor[identity]``.
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]`` (draft section 4); :func:`taylor_identity_rows`.
+    """
+    p, P, fb = _taylor_setup(prior, cond, F)
+    return float(expect(p, taylor_identity_rows(P, fb)))

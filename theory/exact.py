@@ -52,6 +52,10 @@ _check_task = check_prior_cond
 def ones_complement(N: int) -> np.ndarray:
     """An orthonormal basis ``(N, N-1)`` of ``1^perp`` (the ``W`` of ``paper.prop2``): ``B B^T = I - 11^T/N``, ``B^T 1 = 0``.
 
+    References
+    ----------
+    ``paper.prop2`` (paper Proposition 2: the ``W`` of the zero-divergence encoder).
+
     >>> B = ones_complement(4); bool(np.allclose(B @ B.T, np.eye(4) - 0.25))
     True
     """
@@ -70,6 +74,10 @@ def prop2_encoder(prior: np.ndarray, cond: np.ndarray) -> LowRank:
     ``F = L_c B B^T = L (I - 11^T/N) = L - (row means) 1^T`` and
     ``softmax(F_t) = pi_t`` exactly: ``dKL(pi, f) = 0`` (to ``PROP2_ATOL``).
     Needs Assumption 2.
+
+    References
+    ----------
+    ``paper.prop2`` (paper Proposition 2), ``seed.zero-divergence``.
 
     >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(4, 2, seed=3)
@@ -107,6 +115,10 @@ def rank_lower_bound(prior: np.ndarray, cond: np.ndarray, d: int) -> float:
     Certified up to the float64 evaluation of ``tau`` (an SVD, relative error
     ~1e-15 sigma_1, absorbed by shrinking ``tau`` by ``1e-12 sigma_1``): a
     NUMERICAL certificate. :func:`prop2_hard_instance` gives a closed form.
+
+    References
+    ----------
+    ``paper.prop2`` (paper Proposition 2, second part).
     """
     p, P = _check_task(prior, cond)
     N = P.shape[1]
@@ -175,6 +187,10 @@ def prop2_hard_instance(N: int, d: int, *, scale: float | None = None) -> HardIn
     task; the float64 task differs by ~1e-16 relative in ``pi``, which moves
     ``dKL`` by ~1e-16, far below the bound.
 
+    References
+    ----------
+    ``paper.prop2`` (paper Proposition 2, second part).
+
     >>> hi = prop2_hard_instance(3, 1)
     >>> 0 < hi.lower_bound < 0.01, hi.task.full_support()
     (True, True)
@@ -200,6 +216,10 @@ def centred_rank(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", 
     """Numerical rank of the centred ``L`` of ``reading`` (``seed.zero-divergence``) (``theory.spectra``): ``#{sigma_j > rtol sigma_1}``.
 
     Needs Assumption 2 (``L = log Pi`` finite).
+
+    References
+    ----------
+    ``seed.zero-divergence`` (seed slide "zero divergence"; docs/theory.md#sigma).
     """
     rtol = check_positive("rtol", rtol)
     s = np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
@@ -222,6 +242,10 @@ def zero_divergence_reachable(prior: np.ndarray, cond: np.ndarray, d: int, rtol:
       count in the rank but not in ``dKL`` (only "if" holds);
     - ``pi`` / ``pi-prior``: only "if" holds: ``L - (pi.L) 1^T`` can have
       rank ``rank(L_c) + 1`` (counterexample in ``tests/test_exact.py``).
+
+    References
+    ----------
+    ``seed.zero-divergence`` (seed slide "zero divergence").
 
     >>> from aotmem.theory.generators import almost_rank_task
     >>> task = almost_rank_task(5, 1, d=2, sigma=0.0, seed=0)
@@ -253,6 +277,10 @@ def prop3_family(task: Task, d: int, scale: float) -> LowRank:
     Needs Assumption 1 (one-hot rows) and ``d >= 2``. Rate:
     :func:`prop3_divergence_rate`.
 
+    References
+    ----------
+    ``paper.prop3`` (paper Proposition 3).
+
     >>> from aotmem.theory.generators import association_task
     >>> task = association_task(5, 2, seed=0)
     >>> bool(prop3_family(task, 2, 40.0).divergence(task.prior, task.cond) < 1e-10)
@@ -283,6 +311,10 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
 
     Returns a dict of arrays over ``scales``: ``measured`` (:func:`theory.divergence.kl`),
     ``exact``, ``upper`` (``(N-1) e^{-s gamma_1}``), ``asymptotic`` (``m e^{-s gamma_1}``).
+
+    References
+    ----------
+    ``paper.prop3[rate-exact]``, ``paper.prop3[rate-upper]`` (paper Proposition 3).
     """
     s = check_array("scales", scales, ndim=1)
     if (s < 0).any():
@@ -326,6 +358,10 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     ``"A vs B"`` -> ``{"logits": max |centred difference|, "divergence": |difference|}``
     (logits compared after uniform row centring: softmax ignores row constants);
     ``wls_strictly_better``: name -> bool. Needs Assumption 2.
+
+    References
+    ----------
+    ``draft.cor-permutation`` (draft section 5, the permutation corollary; docs/theory.md#d5).
     """
     p, P = _check_task(prior, cond)
     T, N = P.shape

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from aotmem.theory.divergence import entropy, kl_rows
+from aotmem.theory.divergence import entropy, entropy_kernel, expect, kl_rows
 from aotmem.theory.validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
 
 __all__ = [
@@ -90,6 +90,10 @@ def _check_N_d(N, d):
 def lookup_C(N: int, d: int) -> float:
     """``C = sqrt(32 log(N+1) / d)``, the JL constant of ``seed.lookup-bound`` / ``draft.lookup-theorem``.
 
+    References
+    ----------
+    ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` (draft D.6): the JL constant.
+
     >>> round(lookup_C(3, 178), 6) < 0.5 < lookup_C(3, 177)
     True
     """
@@ -99,6 +103,10 @@ def lookup_C(N: int, d: int) -> float:
 
 def lookup_vacuous_reason(N: int, d: int, C: float | None = None) -> str | None:
     """Why the look-up bounds are ``inf`` at ``(N, d)`` (``C >= 1/2``), or ``None`` when they are not.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6: ``C < 1/2``).
 
     >>> lookup_vacuous_reason(3, 10)
     'C = sqrt(32 log(N+1)/d) = 2.106 >= 1/2: needs d > 128 log(N+1) = 177.4 (got d=10)'
@@ -144,6 +152,10 @@ def jl_certificate(W, C: float | None = None) -> float | JLCertificate:
 
     With ``C`` given, return a :class:`JLCertificate` comparing the two.
 
+    References
+    ----------
+    ``draft.lookup-theorem[C=achieved]`` (draft D.6: ``||W W^T - I||_max``).
+
     >>> jl_certificate(np.eye(3))
     0.0
     """
@@ -166,6 +178,10 @@ def jl_matrix(N: int, d: int, *, seed=0, tries: int = 20, kind: str = "rademache
 
     For Rademacher entries the diagonal is exactly 1 and Hoeffding gives
     ``P(|w_i^T w_j| > C) <= 2 exp(-d C^2 / 2) = 2 (N+1)^{-16}`` per pair.
+
+    References
+    ----------
+    draft D.6 (the JL embedding ``W``); ``draft.lookup-theorem``.
 
     >>> W, cert = jl_matrix(3, 200, seed=1)
     >>> W.shape, cert.holds, cert.max_dev == jl_certificate(W)
@@ -216,6 +232,10 @@ def jl_factor(N: int, d: int, *, seed=0, tries: int = 20, C: float | None = None
     the first with ``max_{i != j} |K_ij| / d <= C`` (default :func:`lookup_C`), else the best.
     The certificate is computed from the integer ``K`` (one rounding).
 
+    References
+    ----------
+    draft D.6 (the JL embedding ``W``); ``draft.lookup-theorem``.
+
     >>> W, cert = jl_factor(3, 2**30, seed=1)
     >>> W.shape[0], cert.holds, bool(np.allclose(W @ W.T, W.gram_exact[0] / 2**30, rtol=0, atol=1e-15))
     (3, True, True)
@@ -261,6 +281,10 @@ def _check_h(h, N):
 def lookup_gaps(W, g: int) -> np.ndarray:
     """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N,)``.
 
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the gaps ``a_j = (w_j - w_g)^T w_g``).
+
     >>> lookup_gaps(np.eye(3), 1).tolist()
     [-1.0, 0.0, -1.0]
     """
@@ -290,6 +314,10 @@ def lookup_lambda(h: float, W, g: int) -> float:
     Raises ``ValueError`` if some ``a_j >= 0`` (``j != g``): the equation is
     then not monotone and has no root for small ``h``. ``||W W^T - I||_max < 1/2``
     guarantees ``a_j <= 2C - 1 < 0``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the equation ``h = phi(lambda)``).
 
     >>> lam = lookup_lambda(0.5, np.eye(3), 0)
     >>> bool(np.isclose(np.log(1 + 2 * np.exp(-lam)), 0.5))
@@ -338,6 +366,10 @@ def lookup_lambda_bound(h: float, N: int, C: float) -> float:
     Derivation (tests/test_symbolic.py): ``a_j <= -(1-2C)`` for ``j != g``, so
     ``e^h - 1 = sum_{j!=g} e^{lambda a_j} <= (N-1) e^{-lambda (1-2C)}``.
 
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6).
+
     >>> bool(np.isclose(lookup_lambda_bound(0.5, 3, 0.0), lookup_lambda(0.5, np.eye(3), 0)))
     True
     """
@@ -353,6 +385,10 @@ def lookup_lambda_bound(h: float, N: int, C: float) -> float:
 
 def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
     """Lower companion: ``lambda >= log((N-1)/(e^h - 1)) / (1 + 2C)`` (from ``a_j >= -(1+2C)``).
+
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6, the lower companion derived here).
 
     >>> bool(np.isclose(lookup_lambda_lower_bound(0.5, 3, 0.0), lookup_lambda(0.5, np.eye(3), 0)))
     True
@@ -370,6 +406,10 @@ def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
 def lookup_psi(h, N: int):
     """``psi(h) = log((N-1)/(e^h - 1))`` with ``expm1`` (``+inf`` at ``h = 0``; ``0`` at ``h = log N``).
 
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6); :func:`psi_kernel`.
+
     >>> float(lookup_psi(np.log(4), 4))
     0.0
 
@@ -381,8 +421,7 @@ def lookup_psi(h, N: int):
     if h.size and (h.min() < 0 or h.max() > math.log(N) * (1 + ENTROPY_RTOL)):
         raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {math.log(N):.6g}] "
                          f"(got range [{h.min():.6g}, {h.max():.6g}])")
-    with np.errstate(divide="ignore"):
-        return math.log(N - 1) - np.log(np.expm1(h))
+    return psi_kernel(h, N)
 
 
 # ------------------------------------------------------------------ encoder
@@ -451,6 +490,10 @@ def lookup_encoder(task, W) -> LookupEncoder:
     (first on ties), ``h_t`` the Shannon entropy, ``lambda(t)`` from
     :func:`lookup_lambda`, ``f(t) = lambda(t) W w_{g(t)}``.
 
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2`` (paper Theorem 2): the look-up encoder.
+
     >>> from aotmem.theory.task import Task
     >>> P = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [1.0, 0.0, 0.0]])
     >>> enc = lookup_encoder(Task(np.full(3, 1/3), P, np.arange(3)[:, None]), np.eye(3))
@@ -467,9 +510,71 @@ def lookup_encoder(task, W) -> LookupEncoder:
     return LookupEncoder(W, lam, g, h, cond)
 
 
-# ------------------------------------------------------------------- bounds
+# ------------------------------------------------------------------- bounds: kernels (any leading axes, any namespace)
 
-_prepare = check_prior_cond
+
+def psi_kernel(h, N: int, xp=np):
+    """``psi(h) = log((N-1)/(e^h - 1))`` with ``expm1`` (accurate for small ``h``; ``+inf`` at ``h = 0``).
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6, the ``lambda`` bound).
+    """
+    with np.errstate(divide="ignore"):
+        return xp.log(N - 1) - xp.log(xp.expm1(h))
+
+
+def lookup_terms_kernel(P, xp=np):
+    """Per-row ``(q_t, q_t psi(h_t), dTV(pi~_t, unif))`` of rows ``P (..., T, N)``, each ``(..., T)``.
+
+    ``q_t = sum_{o != g(t)} pi(o|t)`` (``= 1 - pi(g|t)`` without its cancellation); ``q psi = 0`` and
+    ``dTV = 0`` on one-hot rows (the limits); ``h`` above ``log N`` (rounding) read as ``log N``.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2`` (paper Theorem 2).
+    """
+    N = P.shape[-1]
+    other = xp.arange(N) != xp.argmax(P, axis=-1)[..., None]
+    rest = xp.where(other, P, 0.0)
+    q = xp.sum(rest, axis=-1)
+    pos = q > 0
+    h = xp.minimum(entropy_kernel(P, xp), xp.log(N))
+    qpsi = xp.where(pos, q * psi_kernel(xp.where(pos, h, 1.0), N, xp), 0.0)
+    dev = abs(rest / xp.where(pos, q, 1.0)[..., None] - 1.0 / xp.asarray(N - 1.0))
+    dtv = xp.where(pos, 0.5 * xp.sum(xp.where(other, dev, 0.0), axis=-1), 0.0)
+    return q, qpsi, dtv
+
+
+def lookup_bound_kernel(form: str, p, P, C, xp=np):
+    """The right-hand side of a look-up bound at a given ``C`` (``C < 1/2`` checked by the callers), ``(...)``.
+
+    ``form``: ``seed`` ``E_t[q psi(h)] (1+4C)/(1-2C)``; ``tight`` the same with ``(1+2C)``; ``draft``
+    ``E_t[q psi(h) (1 + 2C + C dTV)]/(1-2C)``; ``simplified`` ``E_t[q] (1+4C)/(1-2C) psi(E_t h)``;
+    ``simplified-q`` ``E_t[q] (1+4C)/(1-2C) log((N-1)(1 - E_t q)/E_t q)`` (0 when ``E_t q = 0``).
+
+    References
+    ----------
+    ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` and
+    ``draft.lookup-theorem+factor(1+2C)`` (draft D.6), ``paper.theorem2`` and
+    ``paper.theorem2+simplified-q`` (paper Theorem 2; docs/theory.md#p9).
+    """
+    q, qpsi, dtv = lookup_terms_kernel(P, xp)
+    if form in ("seed", "tight"):
+        return expect(p, qpsi, xp) * (1 + (4 if form == "seed" else 2) * C) / (1 - 2 * C)
+    if form == "draft":
+        return expect(p, qpsi * (1 + 2 * C + C * dtv) / (1 - 2 * C), xp)
+    N = P.shape[-1]
+    Eq = expect(p, q, xp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if form == "simplified":  # Eh > 0 where Eq > 0: some row with p > 0 has q > 0, hence h >= q > 0
+            factor = psi_kernel(xp.minimum(expect(p, entropy_kernel(P, xp), xp), xp.log(N)), N, xp)
+        else:
+            factor = xp.log(N - 1) + xp.log1p(-Eq) - xp.log(Eq)
+        return xp.where(Eq == 0, 0.0, Eq * (1 + 4 * C) / (1 - 2 * C) * factor)[()]
+
+
+# ------------------------------------------------------------------- bounds: float64
 
 
 def lookup_terms(cond) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -479,22 +584,19 @@ def lookup_terms(cond) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     limit derived in the module docstring); ``pi~_t`` is ``pi_t`` conditioned
     on ``o != g(t)``, ``unif`` uniform on those ``N-1`` tokens (``dTV = 0`` on
     one-hot rows, where ``pi~`` is undefined and its factor ``q = 0``).
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6); :func:`lookup_terms_kernel`.
     """
-    P = check_rows_stochastic("cond", cond)
-    T, N = P.shape
-    g = np.argmax(P, axis=1)
-    q = 1.0 - P[np.arange(T), g]
-    h = entropy(P)
-    qpsi = np.zeros(T)
-    pos = q > 0
-    # h <= log N exactly; a computed h above it is rounding (~N ulp), read as log N (psi = 0)
-    qpsi[pos] = q[pos] * lookup_psi(np.minimum(h[pos], math.log(N)), N)
-    rest = P.copy()
-    rest[np.arange(T), g] = np.nan
-    rest = rest[~np.isnan(rest)].reshape(T, N - 1)
-    dtv = np.zeros(T)
-    dtv[pos] = 0.5 * np.abs(rest[pos] / q[pos, None] - 1.0 / (N - 1)).sum(axis=1)
-    return q, qpsi, dtv
+    return lookup_terms_kernel(check_rows_stochastic("cond", cond))
+
+
+def _lookup_value(form, prior, cond, d, C):
+    """``inf`` when ``C >= 1/2`` (vacuous), else :func:`lookup_bound_kernel` as a float."""
+    p, P = check_prior_cond(prior, cond)
+    C = _resolve_C(P.shape[1], check_int("d", d, minimum=1), C)
+    return math.inf if C >= 0.5 else float(lookup_bound_kernel(form, p, P, C))
 
 
 def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
@@ -508,34 +610,31 @@ def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     Returns ``math.inf`` when ``C >= 1/2`` (see :func:`lookup_vacuous_reason`).
     One-hot rows contribute 0 (limit). Needs neither assumption.
 
+    References
+    ----------
+    ``seed.lookup-bound`` (seed slide "look-up table"); :func:`lookup_bound_kernel`.
+
     >>> P = np.array([[0.8, 0.1, 0.1]])
     >>> bool(np.isclose(seed_lookup_bound([1.0], P, 200, C=0.0), 0.2 * np.log(2 / np.expm1(0.639031859650177))))
     True
     >>> seed_lookup_bound([1.0], P, 10)
     inf
     """
-    return _mean_qpsi_times(prior, cond, d, C, 4.0)
-
-
-def _mean_qpsi_times(prior, cond, d, C, a: float) -> float:
-    """``E_t[q_t psi(h_t)] (1 + a C) / (1 - 2C)``, ``math.inf`` when ``C >= 1/2``: the seed form (``a = 4``) and the tight one (``a = 2``)."""
-    p, P = _prepare(prior, cond)
-    d = check_int("d", d, minimum=1)
-    C = _resolve_C(P.shape[1], d, C)
-    if C >= 0.5:
-        return math.inf
-    _, qpsi, _ = lookup_terms(P)
-    return float(p @ qpsi) * (1 + a * C) / (1 - 2 * C)
+    return _lookup_value("seed", prior, cond, d, C)
 
 
 def draft_lookup_bound_rows(prior, cond, d, *, C: float | None = None) -> np.ndarray:
-    """Per-row terms of ``draft.lookup-theorem``: ``q_t psi(h_t) (1 + 2C + C dTV_t) / (1 - 2C)``, ``(T,)``."""
-    p, P = _prepare(prior, cond)
-    d = check_int("d", d, minimum=1)
-    C = _resolve_C(P.shape[1], d, C)
+    """Per-row terms of ``draft.lookup-theorem``: ``q_t psi(h_t) (1 + 2C + C dTV_t) / (1 - 2C)``, ``(T,)``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
+    """
+    p, P = check_prior_cond(prior, cond)
+    C = _resolve_C(P.shape[1], check_int("d", d, minimum=1), C)
     if C >= 0.5:
         return np.full(P.shape[0], math.inf)
-    _, qpsi, dtv = lookup_terms(P)
+    _, qpsi, dtv = lookup_terms_kernel(P)
     return qpsi * (1 + 2 * C + C * dtv) / (1 - 2 * C)
 
 
@@ -548,16 +647,15 @@ def draft_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
 
     ``math.inf`` when ``C >= 1/2``.
 
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6); :func:`lookup_bound_kernel`.
+
     >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
     >>> draft_lookup_bound([0.5, 0.5], P, 500) <= seed_lookup_bound([0.5, 0.5], P, 500)
     True
     """
-    p, _ = _prepare(prior, cond)
-    rows = draft_lookup_bound_rows(prior, cond, d, C=C)
-    if np.isinf(rows).all():  # vacuous (C >= 1/2), whatever the prior
-        return math.inf
-    pos = p > 0  # rows of prior 0 contribute 0
-    return float(p[pos] @ rows[pos])
+    return _lookup_value("draft", prior, cond, d, C)
 
 
 def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
@@ -568,11 +666,15 @@ def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     ``lambda <= psi(h)/(1-2C)``. It is ``<=`` both the draft and the seed forms
     (``dTV >= 0``); at ``C = 0`` (orthonormal ``W``) it is an equality.
 
+    References
+    ----------
+    ``draft.lookup-theorem+factor(1+2C)`` (this project's derivation from draft D.6).
+
     >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
     >>> tight_lookup_bound([0.5, 0.5], P, 500) <= draft_lookup_bound([0.5, 0.5], P, 500)
     True
     """
-    return _mean_qpsi_times(prior, cond, d, C, 2.0)
+    return _lookup_value("tight", prior, cond, d, C)
 
 
 PAPER_CONSTANTS = ("dtv", "4C")
@@ -585,15 +687,17 @@ def paper_theorem2_bound(prior, cond, d, *, C: float | None = None, constant: st
     seed's constant ``(1+4C)``, so two readings: ``constant="dtv"``
     (:func:`draft_lookup_bound`) and ``constant="4C"`` (:func:`seed_lookup_bound`).
 
+    References
+    ----------
+    ``paper.theorem2`` (paper Theorem 2, first form; docs/theory.md#p9).
+
     >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
     >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") == seed_lookup_bound([0.5, 0.5], P, 500)
     True
     """
     if constant not in PAPER_CONSTANTS:
         raise ValueError(f"`constant` must be one of {PAPER_CONSTANTS} (got {constant!r})")
-    if constant == "dtv":
-        return draft_lookup_bound(prior, cond, d, C=C)
-    return seed_lookup_bound(prior, cond, d, C=C)
+    return _lookup_value("draft" if constant == "dtv" else "seed", prior, cond, d, C)
 
 
 def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> float:
@@ -604,31 +708,15 @@ def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> floa
     the first form (``psi`` is convex, so Jensen gives ``psi(E h) <= E psi(h)``,
     the wrong way); tests/test_lookup.py keeps a counterexample.
 
+    References
+    ----------
+    ``paper.theorem2[simplified]`` (paper Theorem 2, simplified form).
+
     >>> P = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1]])
     >>> bool(np.isclose(paper_theorem2_simplified([0.5, 0.5], P, 500), paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C")))
     True
     """
-    def log_factor(p, P, N, Eq):
-        Eh = min(float(p @ entropy(P)), math.log(N))
-        # Eh > 0 here: some row with p > 0 has q > 0, hence h >= q > 0.
-        return float(lookup_psi(Eh, N))
-
-    return _simplified_form(prior, cond, d, C, log_factor)
-
-
-def _simplified_form(prior, cond, d, C, log_factor) -> float:
-    """``E_t[q_t] (1+4C)/(1-2C) log_factor(p, P, N, E_t q)``: ``inf`` when ``C >= 1/2``, ``0`` when ``E_t q = 0``."""
-    p, P = _prepare(prior, cond)
-    d = check_int("d", d, minimum=1)
-    N = P.shape[1]
-    C = _resolve_C(N, d, C)
-    if C >= 0.5:
-        return math.inf
-    q, _, _ = lookup_terms(P)
-    Eq = float(p @ q)
-    if Eq == 0.0:
-        return 0.0
-    return Eq * (1 + 4 * C) / (1 - 2 * C) * log_factor(p, P, N, Eq)
+    return _lookup_value("simplified", prior, cond, d, C)
 
 
 def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> float:
@@ -642,9 +730,17 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     concave on ``(0, 1)``, so ``E_t phi(q_t) <= phi(E_t q_t)`` (Jensen, the
     right way). ``0`` when every row is one-hot; ``inf`` when ``C >= 1/2``.
 
+    References
+    ----------
+    ``paper.theorem2+simplified-q`` (this project's correction of paper Theorem 2's simplified form).
+
     >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
     >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") <= paper_theorem2_simplified_q([0.5, 0.5], P, 500)
     True
     """
-    return _simplified_form(prior, cond, d, C,
-                            lambda p, P, N, Eq: math.log(N - 1) + math.log1p(-Eq) - math.log(Eq))
+    return _lookup_value("simplified-q", prior, cond, d, C)
+
+
+#: The look-up kernel form of each catalogue function (:func:`lookup_bound_kernel`).
+LOOKUP_FORM = {seed_lookup_bound: "seed", draft_lookup_bound: "draft", tight_lookup_bound: "tight",
+               paper_theorem2_simplified: "simplified", paper_theorem2_simplified_q: "simplified-q"}

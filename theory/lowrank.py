@@ -25,12 +25,13 @@ For a fixed ``W`` the rows decouple, so ``f_wls`` minimises both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-from aotmem.theory.divergence import kl, kl_rows
-from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, log_probs
-from aotmem.theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic
+from aotmem.theory.divergence import kl, kl_rows_kernel
+from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, log_probs
+from aotmem.theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic, mark_failed as _fail
 
 class IllConditioned(ValueError):
     """A float64 linear system above its condition limit (``WLS_COND_MAX``): refused, not solved.
@@ -78,6 +79,7 @@ ONES_IN_IMAGE_TOL = 1e-8
 # Singular values below RANK_RTOL * sigma_1 count as zero (SVD backward error
 # is ~ eps * sigma_1 * sqrt(max(T, N)) < 1e-12 sigma_1 for T <= 1e6).
 RANK_RTOL = 1e-10
+_TINY = np.finfo(np.float64).tiny
 
 
 def objective_floor(w: np.ndarray, L: np.ndarray) -> float:
@@ -86,16 +88,25 @@ def objective_floor(w: np.ndarray, L: np.ndarray) -> float:
     ``F_t - L_t`` and its centring are off by ``~(N + 2) eps max_o |L_{t,o}|`` per entry at an exact fit
     (``|F| ~ |L|``), so ``R`` there is rounding up to ``sum_t w_t ((N + 2) eps max_o |L_{t,o}|)^2``: an
     objective below this is an exact fit (e.g. uniform rows: ``R ~ 1e-32``, not 0), which no sweep can improve.
+
+    References
+    ----------
+    ``seed.wls-bound[fit=alternating]`` (the stopping rule of the alternating fit).
     """
     return float(w @ objective_floor_rows(L))
 
 
 def objective_floor_rows(L: np.ndarray) -> np.ndarray:
-    """The per-row terms of :func:`objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too)."""
+    """The per-row terms of :func:`objective_floor`, ``((N + 2) eps max_o |L_{t,o}|)^2``, over the last axis (stacks too).
+
+    References
+    ----------
+    ``seed.wls-bound[fit=alternating]`` (the stopping rule of the alternating fit).
+    """
     return ((L.shape[-1] + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=-1)) ** 2
 
 
-def centring_noise(L: np.ndarray) -> float:
+def centring_noise(L: np.ndarray):
     """Float64 rounding's reach in the centred ``L`` of any reading, in Frobenius norm.
 
     Each entry of ``L_c`` is ``L_{t,o}`` minus a mean of ``N`` terms (uniform or
@@ -103,10 +114,14 @@ def centring_noise(L: np.ndarray) -> float:
     scale rows by ``sqrt p(t) <= 1``. A centred ``L`` whose ``sigma_1`` is below
     this is zero up to rounding (every row constant, e.g. uniform rows, where
     the mean of ``N`` equal logs need not round back to them): its singular
-    vectors are noise, and may point along ``1``.
+    vectors are noise, and may point along ``1``. Any leading axes (one value per matrix).
+
+    References
+    ----------
+    ``seed.ls-bound``, ``draft.theorem-ls`` (the numerical rank of ``f_ls``).
     """
-    T, N = L.shape
-    return float((N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), initial=0.0))
+    T, N = L.shape[-2:]
+    return (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(-2, -1), initial=0.0)
 
 
 @dataclass(frozen=True)
@@ -164,35 +179,390 @@ class LowRank:
         return kl(prior, P, self.F)
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- the fit kernels (stacks (B, T, N))
+#
+# Every fit is computed on a stack of instances: ``p (B, T)``, ``P (B, T, N)``, ``L = log P``. The scalar
+# functions below are these kernels with ``B = 1`` (one code for one instance and for a batch,
+# ``theory.batch``). A kernel never raises for one instance: it marks it in ``ok (B,)`` with the reason in
+# ``why (B,)`` (the first reason wins, as a raise would); the scalar wrappers raise that reason
+# (:class:`IllConditioned` for a float64 condition limit, ``ValueError`` otherwise).
 
 
-_check_task = check_prior_cond
+def _mT(X):
+    return np.swapaxes(X, -1, -2)
 
 
-def _check_d(d, N):
-    return check_int("d", d, minimum=1, maximum=N)
+def _dot_rows(p, x):
+    """``p[b] @ x[b]`` for every ``b``, ``(B,)``: a stack of 1-d dots."""
+    return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
 
 
-def _complete_basis(V: np.ndarray, d: int, avoid_ones: bool) -> np.ndarray:
-    """Extend orthonormal columns ``V (N, r)`` to ``d`` orthonormal columns.
+def ls_fit_kernel(p, P, L, d, reading):
+    """``f_ls`` on a stack: ``(W (B, N, d), E (B, T, d))`` (:func:`f_ls`).
 
-    New columns are orthogonal to ``V`` and, when ``avoid_ones`` and room
-    remains, to ``1`` (the softmax-invisible direction), chosen deterministically.
+    ``W`` = the first ``d`` right singular vectors of the centred ``L`` (a stacked SVD, whose ``s`` gives
+    the numerical rank ``r``: ``s_j > RANK_RTOL s_1``, and rank 0 when ``s_1`` is within
+    :func:`centring_noise`), completed when ``r < d`` by a QR of ``[1/sqrt N (when room remains), V, I]``
+    (one stacked QR per distinct ``r``); ``E = L_c^{unw} W``.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``draft.theorem-ls`` (Eckart-Young; docs/theory.md#d4).
     """
-    N, r = V.shape
-    if r >= d:
-        return V[:, :d]
-    blocks = [V]
-    if avoid_ones and r + 1 + (d - r) <= N:
-        blocks.insert(0, np.full((N, 1), 1.0 / np.sqrt(N)))
-    B = np.concatenate(blocks + [np.eye(N)], axis=1)
-    Q, _ = np.linalg.qr(B)  # Gram-Schmidt order: the first columns span the blocks
-    k = sum(b.shape[1] for b in blocks)
-    return np.concatenate([V, Q[:, k:k + d - r]], axis=1)
+    B, T, N = P.shape
+    Lc = centred_kernel(p, P, L, reading)
+    _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
+    s0 = s[:, 0]
+    r = np.where(s0 > centring_noise(L), np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
+    W = np.empty((B, N, d))
+    full = r >= d
+    if full.all():
+        W[...] = _mT(Vt[:, :d, :])
+    else:
+        if full.any():
+            W[full] = _mT(Vt[full, :d, :])
+        for rr in np.unique(r[~full]):  # at most d groups, each one stacked QR
+            idx = np.flatnonzero(r == rr)
+            V = _mT(Vt[idx, :rr, :])  # (G, N, rr)
+            blocks = [V]
+            if rr + 1 + (d - rr) <= N:  # avoid_ones: the new columns also orthogonal to 1
+                blocks.insert(0, np.full((idx.size, N, 1), 1.0 / np.sqrt(N)))
+            Bm = np.concatenate(blocks + [np.broadcast_to(np.eye(N), (idx.size, N, N))], axis=2)
+            Q, _ = np.linalg.qr(Bm)
+            k = sum(b.shape[2] for b in blocks)
+            W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
+    Lu = centred_kernel(p, P, L, reading.removesuffix("-prior"))
+    return W, Lu @ W
 
 
-# --------------------------------------------------------------------------- f_ls
+def _argmax_split(P):
+    """``o = argmax_o pi(o|t)`` ``(B, T, 1)``, ``Pm`` = ``P`` with 0 at ``o``, ``rest = 1 - pi_{o*}`` summed from the others."""
+    o = np.argmax(P, axis=2)[:, :, None]
+    Pm = P.copy()
+    np.put_along_axis(Pm, o, 0.0, axis=2)
+    return o, Pm, Pm.sum(axis=2)
+
+
+def _centred_by_pi(P, X, o, Pm, rest):
+    """``X (B, T, N, k)`` minus its ``pi_t``-mean, without cancellation at the likeliest token ``o*``: there
+    ``(1 - pi_{o*}) X_{o*} - sum_{k != o*} pi_k X_k`` with ``1 - pi_{o*}`` summed from the other entries."""
+    mean = np.einsum("btn,btnk->btk", P, X)
+    D = X - mean[:, :, None, :]
+    Xo = np.take_along_axis(X, o[:, :, :, None], axis=2)[:, :, 0, :]  # (B, T, k)
+    val = rest[:, :, None] * Xo - np.einsum("btn,btnk->btk", Pm, X)
+    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
+    return D
+
+
+def _centred_W_by_pi(P, W, o, Pm, rest):
+    """:func:`_centred_by_pi` of ``X = W`` broadcast over ``t`` (``W (B, N, d)``), without materialising the broadcast sums."""
+    mean = np.einsum("btn,bnk->btk", P, W)
+    D = W[:, None, :, :] - mean[:, :, None, :]
+    Wo = W[np.arange(W.shape[0])[:, None], o[:, :, 0]]  # (B, T, d): W_{o*}
+    val = rest[:, :, None] * Wo - np.einsum("btn,bnk->btk", Pm, W)
+    np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
+    return D
+
+
+# The scalar code decides ``cond(A_t) <= WLS_COND_MAX`` from a full SVD of
+# ``M_t`` (``wls_system``), the most expensive step of the closed form (a 7 x 3
+# SVD costs ~3 us). Here most rows are decided by certified bounds on
+# ``kappa = kappa_2(M_t) = kappa_2(R_t)`` (``cond(A_t) = kappa^2``) from the R
+# of the QR the solve needs anyway, in tiers, each on the rows still undecided:
+#   0. ``kappa >= max|r_ii| / min|r_ii|``: decides the clearly ill-conditioned rows;
+#   1. ``kappa <= sqrt(||R||_1 ||R||_inf) sqrt(n_1 n_inf)``, with ``n_inf >= ||R^{-1}||_inf``
+#      and ``n_1 >= ||R^{-1}||_1`` from the comparison matrix (``|R^{-1}| <= <R>^{-1}``
+#      entrywise for triangular R: two back-substitutions with a vector, vectorised);
+#   2. ``kappa <= ||R||_F ||R^{-1}||_F`` (a stacked solve for ``R^{-1}``);
+#   3. the rest (near the threshold: within the factor ``<= d`` of the bounds)
+#      get the scalar code's own SVD of ``M_t``: their decision is the scalar's bit for bit.
+# A bound decides only when it clears the threshold ``sqrt(WLS_COND_MAX) = 1e6``
+# by the relative margin below. Margin: near the threshold every computed
+# quantity (the scalar's singular values, R, the bounds) is within
+# ``c eps kappa <= 1e-8`` (``c <~ 100`` for N <= 12) relative of its exact value
+# (backward stability of SVD, QR and triangular solves), so a bound that clears
+# the threshold by 1e-6 decides as the scalar's SVD does.
+_COND_MARGIN = 1e-6
+
+
+def _comparison_bound(R):
+    """``sqrt(||R||_1 ||R||_inf) * sqrt(n_1 n_inf) >= kappa_2(R)`` for upper-triangular ``R (..., d, d)``, ``(...)``.
+
+    ``n_inf = max x``, ``<R> x = 1``, and ``n_1 = max y``, ``<R>^T y = 1``
+    (``<R>``: ``|r_ii|`` on the diagonal, ``-|r_ij|`` off it), by substitution
+    with the stack axis last (contiguous rows of length ``S``).
+    """
+    d = R.shape[-1]
+    A = np.abs(R.reshape(-1, d * d)).T.copy().reshape(d, d, -1)  # (d, d, S), the stack axis contiguous
+    x = np.empty((d,) + A.shape[2:])
+    y = np.empty_like(x)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for i in range(d - 1, -1, -1):
+            x[i] = (1.0 + np.einsum("js,js->s", A[i, i + 1:], x[i + 1:])) / A[i, i]
+        for i in range(d):
+            y[i] = (1.0 + np.einsum("js,js->s", A[:i, i], y[:i])) / A[i, i]
+        n_R = np.sqrt(A.sum(axis=0).max(axis=0) * A.sum(axis=1).max(axis=0))
+        return (n_R * np.sqrt(x.max(axis=0) * y.max(axis=0))).reshape(R.shape[:-2])
+
+
+def _cond_A_ok(M, R):
+    """``cond(A_t) <= WLS_COND_MAX`` as :func:`wls_system` decides it (from ``svd(M_t)``), bool ``(B, T)``."""
+    d = R.shape[-1]
+    hi, lo = np.sqrt(WLS_COND_MAX) * (1.0 + _COND_MARGIN), np.sqrt(WLS_COND_MAX) * (1.0 - _COND_MARGIN)
+    diag = np.abs(np.diagonal(R, axis1=-2, axis2=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lb = diag.max(axis=-1) / diag.min(axis=-1)  # <= kappa; NaN (M = 0) or inf: singular
+    good = np.zeros(lb.shape, dtype=bool)
+    und = lb <= hi  # tier 0: the others are ill-conditioned (NaN compares False)
+    ub = _comparison_bound(R[und])
+    good[und] = ub <= lo
+    und &= ~good
+    if und.any():  # tier 2: Frobenius norms with R^{-1} (R triangular with a nonzero diagonal: no singular solve)
+        Ru = R[und]
+        with np.errstate(over="ignore", invalid="ignore"):
+            Rinv = np.linalg.solve(Ru, np.broadcast_to(np.eye(d), Ru.shape))
+            ub = np.sqrt(np.sum(Ru * Ru, axis=(-2, -1)) * np.sum(Rinv * Rinv, axis=(-2, -1)))
+        dec = ub <= lo
+        good[und] = dec
+        und[und] = ~dec
+    if und.any():  # tier 3: the scalar code's own decision on the rows near the threshold
+        sv = np.linalg.svd(M[und], compute_uv=False)
+        with np.errstate(divide="ignore"):
+            cond_A = np.where(sv[:, -1] > 0, (sv[:, 0] / sv[:, -1]) ** 2, np.inf)
+        good[und] = cond_A <= WLS_COND_MAX
+    return good
+
+
+# The rank test decides "full column rank" (SVD of W) and "1 in Im(W)"
+# (distance of 1/sqrt(N) to Im(W) <= ONES_IN_IMAGE_TOL = 1e-8, from a QR of W).
+# The W here (of f_ls, or the Q of the alternating W-step) have orthonormal
+# columns: when the Gram matrix is within _ORTHO_TOL of I, its singular values
+# lie in [1 - d tol, 1 + d tol] (Gershgorin), so the rank test passes, and the
+# distance computed with W itself as the basis is within ~2 d tol of the exact
+# one, so a distance above _DIST_SURE decides "1 not in Im(W)" as the scalar's
+# QR does. The other instances get the scalar computation itself.
+_ORTHO_TOL = 1e-6
+_DIST_SURE = 1e-4
+
+
+def check_W_kernel(W, ok, why, where=""):
+    """The hypotheses of ``draft.lemma-wls`` on ``W (B, N, d)``: full column rank, ``1 not in Im(W)``; failures marked.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (its hypotheses: ``W_U`` of full column rank, ``1 not in Im(W_U)``).
+    """
+    B, N, d = W.shape
+    one = np.full(N, 1.0 / np.sqrt(N))
+    G = _mT(W) @ W
+    orth = np.abs(G - np.eye(d)).max(axis=(1, 2)) <= _ORTHO_TOL
+    dist = np.linalg.norm(one - np.einsum("bnk,bk->bn", W, np.einsum("bnk,n->bk", W, one)), axis=1)
+    rest = ~(orth & (dist > _DIST_SURE))
+    if rest.any():  # the scalar code's own tests
+        Wr = W[rest]
+        sW = np.linalg.svd(Wr, compute_uv=False)
+        rank_bad = np.zeros(B, dtype=bool)
+        rank_bad[rest] = sW[:, -1] <= RANK_RTOL * sW[:, 0]
+        _fail(ok, why, rank_bad, f"`W_U` must have full column rank{where}")
+        QW, _ = np.linalg.qr(Wr)
+        one_in = np.zeros(B, dtype=bool)
+        one_in[rest] = np.linalg.norm(one - (QW @ (_mT(QW) @ one[:, None]))[:, :, 0], axis=1) <= ONES_IN_IMAGE_TOL
+        _fail(ok, why, one_in, f"`W_U` violates the hypothesis of draft.lemma-wls: 1 lies in Im(W_U){where}")
+
+
+def wls_encoder_kernel(P, L, W, ok, why, where=""):
+    """:func:`wls_encoder` on a stack, ``E (B, T, d)``; failures marked in ``ok``/``why``.
+
+    Checks in order: ``W`` of full column rank, ``1 not in Im(W)`` (distance of ``1/sqrt N`` above
+    ``ONES_IN_IMAGE_TOL``), every ``cond(A_t) <= WLS_COND_MAX``; then the QR solve of ``M_t e = r_t``.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4, the closed-form weighted encoder).
+    """
+    B, T, N = P.shape
+    d = W.shape[2]
+    check_W_kernel(W, ok, why, where)
+    sq = np.sqrt(P)
+    o, Pm, rest = _argmax_split(P)
+    M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest)  # (B, T, N, d)
+    r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest)[:, :, :, 0]  # (B, T, N)
+    Q, R = np.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
+    _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
+          f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
+    rhs = np.einsum("btnd,btn->btd", Q, r)
+    if not ok.all():  # a singular R would make the stacked solve raise for everyone
+        R = np.where(ok[:, None, None, None], R, np.eye(d))
+    return np.linalg.solve(R, rhs[:, :, :, None])[:, :, :, 0]
+
+
+# The W-step of the alternating fit decides ``cond(A_o) <= WLS_COND_MAX`` from an
+# SVD of each ``d x d`` matrix ``A_o`` (symmetric PSD). Here eigenvalues decide
+# first (``eigvalsh``, ~2.5x cheaper than the SVD): both the eigenvalues and the
+# scalar's singular values of a symmetric matrix are within ``delta = c d eps
+# ||A||`` of the exact ones (``c = 64``, generous for LAPACK's backward error), so
+# the scalar's computed ratio lies in ``[(l_max - delta)/(l_min + delta),
+# (l_max + delta)/(l_min - delta)]``; a row is decided when that interval is on
+# one side of the threshold (``l_min + delta <= 0``: singular to working
+# precision, the scalar's ratio is then >= 1/(c d eps) > 1e12 too), the rest get
+# the scalar's own SVD.
+_EIG_C = 64.0
+
+
+def _spd_cond_ok(A):
+    """``cond(A) <= WLS_COND_MAX`` as ``f_wls_alternating`` decides it (``svd``: ``s_0/s_last``, inf if ``s_last = 0``)."""
+    d = A.shape[-1]
+    lam = np.linalg.eigvalsh(A)  # ascending
+    lo, hi = lam[..., 0], lam[..., -1]
+    delta = _EIG_C * d * np.finfo(np.float64).eps * np.abs(hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        good = (lo - delta > 0) & ((hi + delta) / (lo - delta) <= WLS_COND_MAX)
+        bad = (lo + delta <= 0) | ((hi - delta) / (lo + delta) > WLS_COND_MAX)
+    amb = ~good & ~bad
+    if amb.any():
+        sv = np.linalg.svd(A[amb], compute_uv=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)
+        good[amb] = c <= WLS_COND_MAX
+    return good
+
+
+def weighted_residual_kernel(w, P, L, F):
+    """``R(F) = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` on a stack, ``(B,)`` (module docstring).
+
+    References
+    ----------
+    ``seed.wls-bound`` (its weighted objective, read with a free per-row constant; docs/theory.md#d4-wls).
+    """
+    D = F - L
+    D = D - np.sum(P * D, axis=-1, keepdims=True)
+    return _dot_rows(w, np.sum(P * D * D, axis=-1))
+
+
+class AlternatingRun(NamedTuple):
+    """What :func:`wls_alternating_kernel` returns, per instance: the map ``W (B, N, d)``, ``E (B, T, d)``,
+    ``sweeps (B,)``, ``history (iters + 1, B)`` (objective after each sweep; NaN after the last) and
+    ``converged (B,)``."""
+
+    W: np.ndarray
+    E: np.ndarray
+    sweeps: np.ndarray
+    history: np.ndarray
+    converged: np.ndarray
+
+
+def _w_step(w, P, L, E, W, k, ok, why):
+    """One W-step and gauge on the running instances: ``Q (G, N, d)`` (failures marked in ``ok``/``why``)."""
+    d = W.shape[-1]
+    c = np.sum(P * (L - E @ _mT(W)), axis=2)  # (G, T) optimal constants for (W, E)
+    Wt = w[:, :, None] * P
+    A = np.einsum("bto,btd,bte->bode", Wt, E, E)  # (G, N, d, d)
+    bv = np.einsum("bto,btd->bod", Wt * (L - c[:, :, None]), E)  # (G, N, d)
+    _fail(ok, why, ~np.all(_spd_cond_ok(A), axis=1),
+          f"`cond` makes the W-step of f_wls_alternating ill-conditioned (cond > WLS_COND_MAX) at sweep {k}")
+    if not ok.all():
+        A = np.where(ok[:, None, None, None], A, np.eye(d))
+    Wn = np.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]
+    Wn = Wn - Wn.mean(axis=1, keepdims=True)  # gauge: remove the 1 direction (row constants absorb it)
+    return np.linalg.qr(Wn)[0]
+
+
+def wls_alternating_kernel(w, P, L, W, ok, why, iters, tol) -> AlternatingRun:
+    """:func:`f_wls_alternating` on a stack from ``W (B, N, d)``, row weights ``w (B, T)``.
+
+    Each instance runs the sweeps (E-step: the closed form; W-step: per output ``o`` the weighted
+    regression, ``cond(A_o) <= WLS_COND_MAX``; gauge: ``W <- Q`` of the centred ``W``) and stops at an
+    exact fit up to rounding (``objective_floor``) or a relative decrease ``<= tol``; a sweep acts on the
+    instances still running (gathered, then scattered back).
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``: the true weighted rank-``d`` problem).
+    """
+    E = wls_encoder_kernel(P, L, W, ok, why)
+    hist = np.full((iters + 1, P.shape[0]), np.nan)
+    hist[0] = weighted_residual_kernel(w, P, L, E @ _mT(W))
+    sweeps = np.zeros(P.shape[0], dtype=np.int64)
+    converged = np.zeros(P.shape[0], dtype=bool)
+    floor = _dot_rows(w, objective_floor_rows(L))
+    active = ok.copy()
+    cur_all = hist[0].copy()
+    for k in range(1, iters + 1):
+        exact = active & (cur_all <= floor)  # an exact fit up to rounding: nothing left to decrease
+        converged |= exact
+        active &= ~exact
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        Pi, Li, wi = P[idx], L[idx], w[idx]
+        oki, whyi = np.ones(idx.size, dtype=bool), np.full(idx.size, "", dtype=object)
+        Q = _w_step(wi, Pi, Li, E[idx], W[idx], k, oki, whyi)
+        En = wls_encoder_kernel(Pi, Li, Q, oki, whyi, where=f" (E-step of sweep {k})")
+        cur = weighted_residual_kernel(wi, Pi, Li, En @ _mT(Q))
+        bad = idx[~oki]
+        ok[bad], why[bad], active[bad] = False, whyi[~oki], False
+        good = idx[oki]
+        prev = cur_all[good]
+        W[good], E[good], cur_all[good], sweeps[good] = Q[oki], En[oki], cur[oki], k
+        hist[k, good] = cur[oki]
+        stop = prev - cur[oki] <= tol * np.maximum(prev, _TINY)
+        active[good[stop]] = False
+        converged[good[stop]] = True
+    return AlternatingRun(W, E, sweeps, hist, converged)
+
+
+def fit_kernel(p, P, L, d, fit, sr, ok, why):
+    """The map ``(W (B, N, d), E (B, T, d))`` of ``fit`` (:data:`FITS`) on a stack (``ok``/``why`` updated).
+
+    ``sr`` is the bound's sigma reading (used by :data:`SIGMA_FITS`). An unknown name raises.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-ls``, ``draft.theorem-wls``
+    (and ``[min]``, docs/theory.md#d4-wls): the maps the almost-rank-d bounds are about.
+    """
+    fit = check_fit(fit)
+    if fit == "ls":
+        return ls_fit_kernel(p, P, L, d, sr)
+    W, E = ls_fit_kernel(p, P, L, d, "uniform" if fit in ("wls", "wls-alt", "wls-alt-unweighted") else sr)
+    if fit in ("wls-alt", "wls-alt-unweighted"):  # prior-weighted objective, or every row weight 1 ("pi")
+        w = p if fit == "wls-alt" else np.ones_like(p)
+        run = wls_alternating_kernel(w, P, L, W, ok, why, ALT_SWEEPS, ALT_TOL)
+        return run.W, run.E
+    E_w = wls_encoder_kernel(P, L, W, ok, why)
+    if fit in ("wls", "wls-matched"):
+        return W, E_w
+    # min: W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
+    F_ls, F_w = E @ _mT(W), E_w @ _mT(W)
+    kl_w, kl_ls = kl_rows_kernel(P, F_w), kl_rows_kernel(P, F_ls)
+    _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
+          "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
+    return W, np.where(min_rows(F_ls, F_w, kl_ls, kl_w)[1][..., None], E_w, E)
+
+
+# --------------------------------------------------------------------------- the scalar fits (B = 1)
+
+
+def _one(prior, cond):
+    """``(p, P, L)`` of one validated instance with a batch axis of 1 (Assumption 2 checked by ``log_probs``)."""
+    p, P = check_prior_cond(prior, cond)
+    return p[None], P[None], log_probs(P)[None]
+
+
+def _raise_if_refused(ok, why):
+    if not ok[0]:
+        raise (IllConditioned if "ill-conditioned" in why[0] else ValueError)(why[0])
+
+
+def _fit_one(prior, cond, d, fit, sr, maximum_d):
+    p, P, L = _one(prior, cond)
+    if sr not in LS_READINGS:
+        raise ValueError(f"`reading` must be one of {LS_READINGS} (got {sr!r})")
+    d = check_int("d", d, minimum=1, maximum=P.shape[2] - maximum_d)
+    ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
+    W, E = fit_kernel(p, P, L, d, fit, sr, ok, why)
+    _raise_if_refused(ok, why)
+    return LowRank(W[0], E[0])
 
 
 def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") -> LowRank:
@@ -215,7 +585,11 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
     completed orthonormally, orthogonal to ``1`` when room remains (so that
     ``1 not in Im(W)`` for ``d <= N-1`` under the ``uniform`` readings).
 
-    Needs Assumption 2 (``L`` finite).
+    Needs Assumption 2 (``L`` finite). :func:`ls_fit_kernel` with one instance.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``draft.theorem-ls`` (draft section 4; Eckart-Young).
 
     Examples
     --------
@@ -225,18 +599,7 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
     >>> bool(lr.divergence(task.prior, task.cond) < 1e-12)   # rank-2 centred L: exact
     True
     """
-    p, P = _check_task(prior, cond)
-    if reading not in LS_READINGS:
-        raise ValueError(f"`reading` must be one of {LS_READINGS} (got {reading!r})")
-    d = _check_d(d, P.shape[1])
-    Lc = centred_logits(p, P, reading)  # (T, N), weighted for -prior readings
-    _, s, Vt = np.linalg.svd(Lc, full_matrices=False)
-    # sigma_1 within rounding of 0 (rows constant up to rounding): rank 0, not rounding noise's directions
-    r = int(np.sum(s > RANK_RTOL * s[0])) if s.size and s[0] > centring_noise(np.log(P)) else 0
-    W = _complete_basis(Vt[: min(r, d)].T, d, avoid_ones=True)  # (N, d)
-    Lu = centred_logits(p, P, reading.removesuffix("-prior"))  # unweighted rows
-    E = Lu @ W  # (T, d)
-    return LowRank(W, E)
+    return _fit_one(prior, cond, d, "ls", reading, 0)
 
 
 # --------------------------------------------------------------------------- f_wls (closed form)
@@ -248,40 +611,14 @@ def _check_WU(W_U, N: int) -> np.ndarray:
         raise ValueError(f"`W_U` must have shape (N, d) = ({N}, d>=1) (got {W.shape})")
     if W.shape[1] > N - 1:
         raise ValueError(f"`W_U` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) (got d={W.shape[1]})")
-    s = np.linalg.svd(W, compute_uv=False)
-    if s[-1] <= RANK_RTOL * s[0]:
-        raise ValueError(f"`W_U` must have full column rank (singular values {s[0]:.3g} .. {s[-1]:.3g})")
-    Q, _ = np.linalg.qr(W)
-    one = np.full(N, 1.0 / np.sqrt(N))
-    dist = np.linalg.norm(one - Q @ (Q.T @ one))
-    if dist <= ONES_IN_IMAGE_TOL:
-        raise ValueError(f"`W_U` violates the hypothesis of draft.lemma-wls: 1 lies in Im(W_U) "
-                         f"(distance of 1/sqrt(N) to Im(W_U) = {dist:.2e} <= {ONES_IN_IMAGE_TOL:g})")
+    ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
+    check_W_kernel(W[None], ok, why)
+    _raise_if_refused(ok, why)
     return W
 
 
-def _centred_by_pi(P: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``X_{t,o} - sum_k pi(k|t) X_{t,k}`` for ``X (T, N, k)``, without cancellation at the likeliest token.
-
-    For ``o* = argmax_o pi(o|t)`` the difference is computed as
-    ``sum_{k != o*} pi_k (X_{o*} - X_k)``-style: ``(1 - pi_{o*}) X_{o*} - sum_{k != o*} pi_k X_k``
-    with ``1 - pi_{o*}`` summed from the other entries, so a row with
-    ``pi_{o*} = 1 - 1e-24`` keeps its digits (the naive form returns 0 there).
-    """
-    T = P.shape[0]
-    mean = np.einsum("tn,tnk->tk", P, X)  # (T, k)
-    D = X - mean[:, None, :]
-    o = np.argmax(P, axis=1)  # (T,)
-    rows = np.arange(T)
-    Pm = P.copy()
-    Pm[rows, o] = 0.0
-    rest = Pm.sum(axis=1)  # (T,) = 1 - pi_{o*}, summed from the small entries
-    D[rows, o] = rest[:, None] * X[rows, o] - np.einsum("tn,tnk->tk", Pm, X)
-    return D
-
-
 def wls_system(cond: np.ndarray, W_U: np.ndarray):
-    """The per-row least-squares form of ``draft.lemma-wls``, with its conditioning (used by :func:`wls_encoder`).
+    """The per-row least-squares form of ``draft.lemma-wls``, with its conditioning.
 
     Returns ``(M, r, cond_A)``: ``M_t = diag(sqrt pi_t) (I - 1 pi_t^T) W_U``
     ``(T, N, d)``, ``r_t = diag(sqrt pi_t) (L_t - (pi_t . L_t) 1)`` ``(T, N)``,
@@ -289,14 +626,18 @@ def wls_system(cond: np.ndarray, W_U: np.ndarray):
     ``A_t = M_t^T M_t = W_U^T (I_pi - pi pi^T) W_U`` (the draft's ``d x d`` system).
     ``M_t^T r_t = W_U^T (I_pi - pi pi^T) L_t``, so ``argmin ||M_t e - r_t||`` is
     the draft's ``w_E(t)``. Needs Assumption 2.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4).
     """
-    L = log_probs(cond)  # (T, N); raises on Assumption 2
-    P = np.asarray(cond, dtype=np.float64)
-    W = _check_WU(W_U, P.shape[1])
-    sq = np.sqrt(P)  # (T, N)
-    DW = _centred_by_pi(P, np.broadcast_to(W, (P.shape[0],) + W.shape))  # (T, N, d): W_o - E_pi[W]
-    M = sq[:, :, None] * DW  # (T, N, d)
-    r = sq * _centred_by_pi(P, L[:, :, None])[:, :, 0]  # (T, N)
+    L = log_probs(cond)[None]  # raises on Assumption 2
+    P = np.asarray(cond, dtype=np.float64)[None]
+    W = _check_WU(W_U, P.shape[2])[None]
+    sq = np.sqrt(P)
+    o, Pm, rest = _argmax_split(P)
+    M = (sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest))[0]
+    r = (sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest)[:, :, :, 0])[0]
     sv = np.linalg.svd(M, compute_uv=False)  # (T, d)
     with np.errstate(divide="ignore"):
         cond_A = np.where(sv[:, -1] > 0, (sv[:, 0] / sv[:, -1]) ** 2, np.inf)
@@ -312,32 +653,37 @@ def wls_encoder(cond: np.ndarray, W_U: np.ndarray) -> np.ndarray:
 
         w_E(t) = [W_U^T (I_\\pi - \\pi\\pi^T) W_U]^{-1} W_U^T (I_\\pi - \\pi\\pi^T) L_t,
 
-    the minimiser of ``Var_{o ~ pi_t}(W_U e - L_t)``. Computed, vectorised over
-    ``t``, as the least-squares solution of ``M_t e = r_t`` (:func:`wls_system`)
-    by batched QR; the ``d x d`` system's condition number ``cond(A_t)`` is
-    checked against ``WLS_COND_MAX``.
+    the minimiser of ``Var_{o ~ pi_t}(W_U e - L_t)``, as the least-squares solution of
+    ``M_t e = r_t`` (:func:`wls_system`) by batched QR; ``cond(A_t) <= WLS_COND_MAX`` checked
+    (:func:`wls_encoder_kernel` with one instance).
 
     Raises
     ------
     ValueError
         Assumption 2 fails; ``W_U`` is rank deficient or ``1 in Im(W_U)``;
-        some ``A_t`` has condition number above ``WLS_COND_MAX``.
+        :class:`IllConditioned` when some ``A_t`` has condition number above ``WLS_COND_MAX``.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4).
 
     >>> P = np.array([[0.5, 0.3, 0.2]])
     >>> E = wls_encoder(P, np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]))
     >>> bool(np.allclose(E @ np.eye(3)[:2] - np.log(P) + np.log(0.2), 0))   # d = N-1: exact
     True
     """
-    M, r, cond_A = wls_system(cond, W_U)
-    bad = np.flatnonzero(~(cond_A <= WLS_COND_MAX))
-    if bad.size:
-        t = int(bad[np.argmax(cond_A[bad])])
-        raise IllConditioned(f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) = {cond_A[t]:.3g} "
-                         f"> WLS_COND_MAX = {WLS_COND_MAX:g} at row t={t} ({bad.size} rows); "
-                         f"min pi(.|t) = {np.min(np.asarray(cond)[t]):.3g}")
-    Q, R = np.linalg.qr(M)  # (T, N, d), (T, d, d)
-    rhs = np.einsum("tnd,tn->td", Q, r)
-    return np.linalg.solve(R, rhs[:, :, None])[:, :, 0]  # R triangular, cond(R) = sqrt(cond_A)
+    L = log_probs(cond)
+    P = np.asarray(cond, dtype=np.float64)
+    W = check_array("W_U", W_U, ndim=2)
+    if W.shape[0] != P.shape[1] or W.shape[1] < 1:
+        raise ValueError(f"`W_U` must have shape (N, d) = ({P.shape[1]}, d>=1) (got {W.shape})")
+    if W.shape[1] > P.shape[1] - 1:
+        raise ValueError(f"`W_U` must have d <= N-1 = {P.shape[1] - 1} columns so that 1 can lie outside "
+                         f"Im(W_U) (got d={W.shape[1]})")
+    ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
+    E = wls_encoder_kernel(P[None], L[None], W[None].copy(), ok, why)
+    _raise_if_refused(ok, why)
+    return E[0]
 
 
 def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
@@ -346,6 +692,10 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     An (oblique) projection onto ``Im(W_U)``: ``P_t^2 = P_t``. Then
     ``W_U w_E(t) = P_t L_t``. Computed by the QR of :func:`wls_system`'s ``M_t`` (as
     :func:`wls_encoder`), ``cond(A_t)`` checked against ``WLS_COND_MAX``. Needs ``pi_t > 0`` (Assumption 2).
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4, the projection form).
 
     >>> Pt = wls_projection(np.array([0.5, 0.3, 0.2]), np.array([[1.0], [0.0], [-1.0]]))
     >>> bool(np.allclose(Pt @ Pt, Pt))
@@ -358,7 +708,7 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     W = _check_WU(W_U, pi.size)
     # P_t x = W_U e(x), e(x) = argmin ||M e - B x|| with B = diag(sqrt pi) (I - 1 pi^T), M = B W_U
     # (B^T B = I_pi - pi pi^T): by QR, P_t = W_U R^{-1} Q^T B, so the error scales with
-    # cond(R) = sqrt(cond(A_t)), as in wls_encoder (the normal equations' solve scaled with cond(A_t))
+    # cond(R) = sqrt(cond(A_t)), as in wls_encoder
     M, _, cond_A = wls_system(pi[None, :], W)
     c = float(cond_A[0])
     if not c <= WLS_COND_MAX:
@@ -377,20 +727,23 @@ def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = 
     does: ``W_U`` rank deficient or ``1 in Im(W_U)``, or some ``A_t`` ill-conditioned
     (``WLS_COND_MAX``; e.g. rows with probabilities of 1e-300).
 
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls`` (draft section 4).
+
     >>> from aotmem.theory.generators import dirichlet_task
     >>> task = dirichlet_task(4, 2, alpha=2.0, seed=1)
     >>> a = f_wls(task.prior, task.cond, 2); b = f_ls(task.prior, task.cond, 2)
     >>> bool(weighted_residual(task.prior, task.cond, a.F) <= weighted_residual(task.prior, task.cond, b.F))
     True
     """
-    p, P = _check_task(prior, cond)
-    d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
     if W_U is None:
-        W_U = f_ls(p, P, d, "uniform").W
-    else:
-        W_U = check_array("W_U", W_U, ndim=2)
-        if W_U.shape[1] != d:
-            raise ValueError(f"`W_U` must have d = {d} columns (got {W_U.shape[1]})")
+        return _fit_one(prior, cond, d, "wls", "uniform", 1)
+    p, P = check_prior_cond(prior, cond)
+    d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
+    W_U = check_array("W_U", W_U, ndim=2)
+    if W_U.shape[1] != d:
+        raise ValueError(f"`W_U` must have d = {d} columns (got {W_U.shape[1]})")
     return LowRank(W_U, wls_encoder(P, W_U))
 
 
@@ -399,22 +752,22 @@ def weighted_residual(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, readin
 
     ``reading``: ``"pi-prior"`` (``w_t = p(t)``) or ``"pi"`` (``w_t = 1``). Needs Assumption 2.
 
+    References
+    ----------
+    ``seed.wls-bound`` (the weighted objective); :func:`weighted_residual_kernel`.
+
     >>> P = np.array([[0.5, 0.5]])
     >>> bool(np.isclose(weighted_residual(np.ones(1), P, np.array([[1.0, 0.0]])), 0.25))   # Var of (+-1/2)
     True
     """
-    p, P = _check_task(prior, cond)
+    p, P, L = _one(prior, cond)
     if reading not in WLS_READINGS:
         raise ValueError(f"`reading` must be one of {WLS_READINGS} (got {reading!r})")
-    L = log_probs(P)
     F = check_array("F", F, ndim=2)
-    if F.shape != P.shape:
-        raise ValueError(f"`F` must have shape {P.shape} (got {F.shape})")
-    D = F - L
-    D = D - np.sum(P * D, axis=1, keepdims=True)
-    var = np.sum(P * D * D, axis=1)  # (T,)
+    if F.shape != P.shape[1:]:
+        raise ValueError(f"`F` must have shape {P.shape[1:]} (got {F.shape})")
     w = p if reading == "pi-prior" else np.ones_like(p)
-    return float(w @ var)
+    return float(weighted_residual_kernel(w, P, L, F[None])[0])
 
 
 # --------------------------------------------------------------------------- f_wls (alternating)
@@ -445,61 +798,41 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     ``min_{w_o} sum_t w_t pi(o|t) (E(t) . w_o + c_t - L_{t,o})^2``, a batched
     ``d x d`` solve whose condition number is checked against
     ``WLS_COND_MAX``; (3) gauge: ``W <- W - 1 (1^T W)/N`` (shifting ``c``),
-    then ``W = Q R``, ``W <- Q``, ``E <- E R^T`` -- ``F`` up to row constants
-    and ``R`` unchanged. Each step cannot increase ``R``, and ``history[0]`` is
+    then ``W = Q R``, ``W <- Q`` -- ``F`` up to row constants and ``R`` unchanged.
+    Each step cannot increase ``R``, and ``history[0]`` is
     ``R(f_wls)`` for ``W_U0``, so the result is never worse than ``f_wls``.
     Stops when the relative decrease of a sweep is below ``tol``, or when the objective
     is an exact fit up to float64's rounding (``objective_floor``; e.g. uniform rows).
+    :func:`wls_alternating_kernel` with one instance.
 
     Returns ``(LowRank, AlternatingReport)``. Needs Assumption 2 and ``d <= N-1``.
     Raises ``ValueError`` when an E-step is refused as by :func:`f_wls` or a W-step is
     ill-conditioned (``WLS_COND_MAX``): the weighted regression does not determine ``w_o``,
     e.g. with fewer than ``d`` rows of ``p(t) > 0`` under the ``pi-prior`` reading.
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``; docs/theory.md#d4-wls).
     """
-    p, P = _check_task(prior, cond)
-    N = P.shape[1]
+    p, P, L = _one(prior, cond)
+    N = P.shape[2]
     d = check_int("d", d, minimum=1, maximum=N - 1)
     iters = check_int("iters", iters, minimum=0)
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"`tol` must be a finite number >= 0 (got {tol!r})")
     if reading not in WLS_READINGS:
         raise ValueError(f"`reading` must be one of {WLS_READINGS} (got {reading!r})")
-    L = log_probs(P)
-    w = p if reading == "pi-prior" else np.ones_like(p)
-    W = f_ls(p, P, d, "uniform").W if W_U0 is None else check_array("W_U0", W_U0, ndim=2)
-    if W.shape != (N, d):
-        raise ValueError(f"`W_U0` must have shape (N, d) = ({N}, {d}) (got {W.shape})")
-    E = wls_encoder(P, W)
-    hist = [weighted_residual(p, P, E @ W.T, reading)]
-    floor = objective_floor(w, L)
-    converged = False
-    k = 0
-    for k in range(1, iters + 1):
-        if hist[-1] <= floor:  # an exact fit up to rounding (e.g. uniform rows): nothing left to decrease
-            converged = True
-            break
-        c = np.sum(P * (L - E @ W.T), axis=1)  # (T,) optimal constants for (W, E)
-        Wt = w[:, None] * P  # (T, N) weights of the W-step
-        A = np.einsum("to,td,te->ode", Wt, E, E)  # (N, d, d)
-        b = np.einsum("to,td->od", Wt * (L - c[:, None]), E)  # (N, d)
-        sv = np.linalg.svd(A, compute_uv=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            condA = np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)  # singular (E = 0 columns): inf
-        if not np.all(condA <= WLS_COND_MAX):
-            o = int(np.argmax(condA))
-            raise IllConditioned(f"`cond` makes the W-step of f_wls_alternating ill-conditioned: "
-                             f"cond = {condA[o]:.3g} > {WLS_COND_MAX:g} for output o={o} at sweep {k}")
-        Wn = np.linalg.solve(A, b[:, :, None])[:, :, 0]  # (N, d)
-        Wn = Wn - Wn.mean(axis=0, keepdims=True)  # gauge: remove the 1 direction (row constants absorb it)
-        Q, R = np.linalg.qr(Wn)
-        W, E = Q, E @ R.T
-        E = wls_encoder(P, W)  # E-step (re-solves E, c jointly for the new W)
-        hist.append(weighted_residual(p, P, E @ W.T, reading))
-        prev, cur = hist[-2], hist[-1]
-        if prev - cur <= tol * max(prev, np.finfo(float).tiny):
-            converged = True
-            break
-    return LowRank(W, E), AlternatingReport(iterations=len(hist) - 1, history=tuple(hist), converged=converged, reading=reading)
+    W = ls_fit_kernel(p, P, L, d, "uniform")[0] if W_U0 is None else check_array("W_U0", W_U0, ndim=2)[None]
+    if W.shape[1:] != (N, d):
+        raise ValueError(f"`W_U0` must have shape (N, d) = ({N}, {d}) (got {W.shape[1:]})")
+    ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
+    run = wls_alternating_kernel(p if reading == "pi-prior" else np.ones_like(p), P, L, W.copy(), ok, why,
+                                 iters, float(tol))
+    _raise_if_refused(ok, why)
+    n = int(run.sweeps[0])
+    report = AlternatingReport(iterations=n, history=tuple(float(h) for h in run.history[:n + 1, 0]),
+                               converged=bool(run.converged[0]), reading=reading)
+    return LowRank(run.W[0], run.E[0]), report
 
 
 #: The fitted maps the almost-rank-d bounds are about (``theory.bounds.CATALOGUE``), the one list of fits
@@ -533,6 +866,10 @@ def min_rows(F_ls: np.ndarray, F_w: np.ndarray, kl_ls: np.ndarray, kl_w: np.ndar
     Row ``t`` of ``F`` is the row of ``F_w`` where ``KL_t(F_w) < KL_t(F_ls)`` (``take_w``), else of
     ``F_ls`` (ties keep ``f_ls``: the same KL), so ``dKL(pi, F) = E_t min(KL_t(f_ls), KL_t(f_wls))``.
     Any leading axes (scalar ``(T, N)`` and batched ``(B, T, N)`` alike); the one place the rule is written.
+
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls, last line).
     """
     take_w = kl_w < kl_ls
     return np.where(take_w[..., None], F_w, F_ls), take_w
@@ -546,16 +883,14 @@ def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
     smaller ``KL_t`` (:func:`min_rows`). ``F = E W_U^T`` has rank ``<= d`` and
     ``dKL(pi, F) = E_t min(KL_t(f_ls), KL_t(f_wls))`` (docs/theory.md#d4-wls). Needs Assumption 2,
     ``d <= N-1`` and ``1 not in Im(W_U)`` (raises as :func:`wls_encoder`).
+
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls).
     """
-    p, P = _check_task(prior, cond)
     if sigma_reading not in LS_READINGS:
         raise ValueError(f"`sigma_reading` must be one of {LS_READINGS} (got {sigma_reading!r})")
-    d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
-    ls = f_ls(p, P, d, sigma_reading)
-    E_w = wls_encoder(P, ls.W)
-    F_ls, F_w = ls.F, E_w @ ls.W.T
-    _, take_w = min_rows(F_ls, F_w, kl_rows(P, F_ls), kl_rows(P, F_w))
-    return LowRank(ls.W, np.where(take_w[:, None], E_w, ls.E))
+    return _fit_one(prior, cond, d, "min", sigma_reading, 1)
 
 
 def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -> LowRank:
@@ -567,20 +902,15 @@ def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -
     prior-weighted rank-``d`` problem, ``ALT_SWEEPS`` sweeps), ``"wls-matched"``
     (the closed form with ``W_U`` of ``f_ls[sigma_reading]``), ``"wls-alt-unweighted"``
     (the alternating fit of the unweighted objective), ``"min"`` (:func:`f_min`).
+    :func:`fit_kernel` with one instance.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (the maps they bound).
 
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
     >>> fit_encoder([0.5, 0.5], P, 1, "wls").d
     1
     """
     fit = check_fit(fit)
-    if fit == "ls":
-        return f_ls(prior, cond, d, sigma_reading)
-    if fit == "wls":
-        return f_wls(prior, cond, d)
-    if fit == "wls-alt":
-        return f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)[0]
-    if fit == "wls-matched":
-        return f_wls(prior, cond, d, W_U=f_ls(prior, cond, d, sigma_reading).W)
-    if fit == "wls-alt-unweighted":
-        return f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL, reading="pi")[0]
-    return f_min(prior, cond, d, sigma_reading)
+    return _fit_one(prior, cond, d, fit, sigma_reading if fit in SIGMA_FITS else "uniform", 0 if fit == "ls" else 1)

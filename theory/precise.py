@@ -4,10 +4,26 @@ The claims ledger reports a claim as ``fails`` only after the violating
 instance has been re-evaluated here: both sides of the claim recomputed from
 the same instance (the float64 ``prior (T,)`` and ``cond (T, N)`` arrays and
 the claim's parameters) in ``dps``-digit arithmetic (default 50), and the
-inequality decided there (:func:`decide_mp`). Each function mirrors a float64
-function of ``theory.divergence``, ``theory.spectra``, ``theory.lowrank``,
-``theory.bounds``, ``theory.lookup`` or ``theory.exact`` (same formula, same
-readings, same constants, same iteration); its name ends in ``_mp``.
+inequality decided there (:func:`decide_mp`). Each function is the ``dps``-digit
+version of a float64 function of ``theory.divergence``, ``theory.spectra``,
+``theory.lowrank``, ``theory.bounds``, ``theory.lookup`` or ``theory.exact``; its
+name ends in ``_mp``.
+
+One formula, two precisions: where the float64 formula is a kernel written against
+an array namespace ``xp`` (``theory.divergence``: log-softmax, entropy, ``exp3``,
+the Taylor quantities; ``theory.spectra``: the centred ``L`` and ``sigma_j``;
+``theory.bounds``: every almost-rank-d bound; ``theory.lookup``: every look-up
+bound), the function here runs THAT kernel on NumPy object arrays of ``mpf``
+(:data:`MP`, :class:`MPNamespace`): only the conversion of the inputs, the
+validation and the return types are written here. What is still written here on
+its own, and why: the divergence in its cancellation-free form (:func:`_kl_row`:
+``KL ~ 1e-40`` keeps its digits, where ``sum pi (log pi - log softmax f)`` would lose
+them all; the float64 kernel keeps the cheap form of the optimiser's inner loop);
+the fits (:func:`f_ls_mp`, the ``draft.lemma-wls`` encoder, the alternating fit),
+whose refusals are this module's resolution rules (:class:`NotUnique`) rather
+than float64's condition limits; the root of the ``lambda`` equation (safeguarded
+Newton to full precision, where float64 uses ``brentq``); exact Gram matrices of
+JL draws; ``draft.cor-permutation`` and ``paper.prop3``'s closed forms.
 
 Conventions
 -----------
@@ -61,27 +77,35 @@ import numpy as np
 from mpmath.libmp import mpf_mul, mpf_sum, to_float as mpf_to_float
 
 from aotmem.theory.bounds import (
-    CATALOGUE,
-    draft_ls_bound,
-    draft_min_bound,
-    draft_wls_bound,
-    seed_ls_bound,
-    seed_wls_bound,
+    INF_READINGS,
+    KERNEL_KIND,
+    almost_rank_kernel,
+    bound,
+    check_bound_input,
+    draft_rows_kernel,
+)
+from aotmem.theory.divergence import (
+    entropy_kernel,
+    exp3_kernel,
+    expect,
+    fbar_kernel,
+    log_softmax_unchecked,
+    taylor_identity_rows,
+    taylor_proxy_rows,
+    taylor_remainder_rows,
 )
 from aotmem.theory.exact import H_READINGS
 from aotmem.theory.lookup import (
     ENTROPY_RTOL,
+    LOOKUP_FORM,
     PAPER_CONSTANTS,
-    draft_lookup_bound,
-    paper_theorem2_bound,
-    paper_theorem2_simplified,
-    paper_theorem2_simplified_q,
-    seed_lookup_bound,
-    tight_lookup_bound,
+    lookup_bound_kernel,
+    lookup_terms_kernel,
+    psi_kernel,
 )
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, RANK_RTOL, WLS_READINGS, AlternatingReport, check_fit
 from aotmem.theory.lowrank import centring_noise, objective_floor
-from aotmem.theory.spectra import SIGMA_READINGS
+from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
 from aotmem.theory.validate import (
     check_array,
     check_int,
@@ -322,6 +346,115 @@ def _dot(a, b):
         return mpmath.fdot(a, b)
 
 
+# --------------------------------------------------------------------------- the mp array namespace
+
+
+def _mp_sum(x, axis=None, keepdims=False):
+    """``mpmath.fsum`` along ``axis`` (one rounding per sum, as the scalar mp code did), NumPy's signature."""
+    x = np.asarray(x, dtype=object)
+    if axis is None:
+        out = np.asarray(mpmath.fsum(x.ravel()), dtype=object)
+        return out.reshape((1,) * x.ndim) if keepdims else out[()]
+    out = np.empty(np.delete(x.shape, axis), dtype=object)
+    moved = np.moveaxis(x, axis, -1)
+    for i in np.ndindex(out.shape):
+        out[i] = mpmath.fsum(moved[i])
+    return np.expand_dims(out, axis) if keepdims else out[()] if out.ndim == 0 else out
+
+
+def _mp_mean(x, axis=None, keepdims=False):
+    n = np.asarray(x).size if axis is None else np.shape(x)[axis]
+    return _mp_sum(x, axis, keepdims) / n
+
+
+def _mp_matmul(a, b):
+    """``a @ b`` with each entry an ``mpmath.fsum`` of its products."""
+    return _mp_sum(np.asarray(a, dtype=object)[..., :, :, None] * np.asarray(b, dtype=object)[..., None, :, :], axis=-2)
+
+
+def _mp_norm(x, axis=-1):
+    return _SQRT(_mp_sum(x * x, axis=axis))
+
+
+def _mp_svd(A, compute_uv=False):
+    """Singular values, descending, of each ``(m, n)`` matrix of a stack (mpmath's ``svd_r`` per matrix)."""
+    out = np.empty(A.shape[:-2] + (min(A.shape[-2:]),), dtype=object)
+    for i in np.ndindex(A.shape[:-2]):
+        out[i] = _svals([list(r) for r in A[i]])
+    return out
+
+
+def _mp_asarray(x):
+    """``x`` as an object array of mpf (exact from a float or an int)."""
+    a = np.asarray(x, dtype=object)
+    out = np.empty(a.shape, dtype=object)
+    out[...] = _MPF(a)
+    return out
+
+
+def _mp_isfinite(x):
+    return np.asarray(_ISFINITE(x), dtype=bool)
+
+
+class _MPLinalg:
+    """The ``linalg`` of :data:`MP`: what the kernels call (``norm`` along an axis, stacked singular values)."""
+
+    norm = staticmethod(_mp_norm)
+    svd = staticmethod(_mp_svd)
+
+
+_SQRT = np.frompyfunc(mpmath.sqrt, 1, 1)
+_ISFINITE = np.frompyfunc(mpmath.isfinite, 1, 1)
+_MPF = np.frompyfunc(lambda v: v if isinstance(v, mpmath.mpf) else mpmath.mpf(v), 1, 1)
+
+
+class MPNamespace:
+    """NumPy for object arrays of ``mpmath.mpf``: the kernels' ``xp`` at ``dps`` digits.
+
+    Elementwise arithmetic, reductions, ``where`` and indexing are NumPy's own on object arrays; only
+    the transcendental functions are wrapped (``np.frompyfunc`` of mpmath's). ``EXP_OVERFLOW`` is
+    ``inf`` (no overflow) and ``EXP3_TERMS`` follows the working digits. Use under ``mpmath.workdps``.
+    """
+
+    exp = staticmethod(np.frompyfunc(mpmath.exp, 1, 1))
+    log = staticmethod(np.frompyfunc(mpmath.log, 1, 1))
+    log1p = staticmethod(np.frompyfunc(mpmath.log1p, 1, 1))
+    expm1 = staticmethod(np.frompyfunc(mpmath.expm1, 1, 1))
+    sqrt = staticmethod(_SQRT)
+    isfinite = staticmethod(_mp_isfinite)
+    asarray = staticmethod(_mp_asarray)
+    sum = staticmethod(_mp_sum)
+    mean = staticmethod(_mp_mean)
+    matmul = staticmethod(_mp_matmul)
+    linalg = _MPLinalg
+    EXP_OVERFLOW = mpmath.inf
+
+    @property
+    def EXP3_TERMS(self) -> int:  # 0.1^k / k! below 10^-(dps+3) of the leading term
+        return mpmath.mp.dps + 4
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+#: The array namespace of this module's kernels (:class:`MPNamespace`).
+MP = MPNamespace()
+
+
+def _obj(rows):
+    """A list of (lists of) mpf, or an ``mpmath.matrix``, as a NumPy object array."""
+    if isinstance(rows, mpmath.matrix):
+        rows = [[rows[i, j] for j in range(rows.cols)] for i in range(rows.rows)]
+    a = np.empty((len(rows), len(rows[0])) if rows and isinstance(rows[0], list) else (len(rows),), dtype=object)
+    a[...] = rows
+    return a
+
+
+def _mat(a):
+    """A 2-d object array as an ``mpmath.matrix``."""
+    return _matrix([list(r) for r in a])
+
+
 # --------------------------------------------------------------------------- decision
 
 
@@ -366,25 +499,8 @@ def decide_mp(lhs, rhs, sense: str, *, dps: int = DPS, atol=0) -> str:
 
 
 def _exp3(x):
-    """``e^x - 1 - x - x^2/2`` to full relative precision (current context)."""
-    if x == 0:
-        return mpmath.mpf(0)
-    if abs(x) < 0.5:
-        # the series sum_{k>=3} x^k/k!: no cancellation; terms fall by |x|/k <= 1/8
-        term = x**3 / 6
-        acc = term
-        k = 3
-        eps = mpmath.eps
-        while True:
-            k += 1
-            term = term * x / k
-            if abs(term) <= eps * abs(acc):
-                return acc
-            acc += term
-    # |x| >= 1/2: the difference loses at most ~2 digits (exp3(-1/2) ~ -0.0185 from terms ~1)
-    with mpmath.extradps(10):
-        v = mpmath.expm1(x) - x - x * x / 2
-    return +v
+    """``e^x - 1 - x - x^2/2`` of an mpf (current context): :func:`theory.divergence.exp3_kernel` on :data:`MP`."""
+    return exp3_kernel(x, MP)
 
 
 def _exp2(x):
@@ -395,10 +511,14 @@ def _exp2(x):
 def exp3_mp(x, *, dps: int = DPS):
     """``exp3(x) = e^x - 1 - x - x^2/2`` (docs/theory.md#notation), every digit right.
 
-    Twin of :func:`theory.divergence.exp3`. ``|x| < 1/2``: the series
-    ``sum_{k>=3} x^k/k!`` (no cancellation); otherwise the difference with 10
-    guard digits. No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``).
+    :func:`theory.divergence.exp3_kernel` on :data:`MP`: ``|x| < 0.1`` the series
+    ``sum_{k>=3} x^k/k!`` (no cancellation); otherwise the difference (at most
+    4 digits lost). No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``).
     A scalar gives an ``mpf``, an array a ``(n, 1)`` matrix.
+
+    References
+    ----------
+    docs/theory.md#notation (``exp3``); :func:`theory.divergence.exp3_kernel`.
 
     >>> exp3_mp(1e-8) > 0
     True
@@ -410,16 +530,7 @@ def exp3_mp(x, *, dps: int = DPS):
                 raise ValueError(f"`x` must be finite (got {x!r})")
             return _exp3(v)
         a = check_array("x", x).ravel()
-        return _column([_exp3(mpmath.mpf(float(v))) for v in a])
-
-
-def _log_softmax_row(row):
-    """``f - logsumexp(f)``, stable: max subtracted, ``log1p`` of the other terms. ``-inf`` entries stay ``-inf``."""
-    k = _argmax(row)
-    m = row[k]
-    rest = mpmath.fsum(mpmath.exp(v - m) for i, v in enumerate(row) if i != k and v != -mpmath.inf)
-    lse = m + mpmath.log1p(rest)
-    return [v - lse if v != -mpmath.inf else v for v in row]
+        return _column(list(exp3_kernel(_obj([mpmath.mpf(float(v)) for v in a]), MP)))
 
 
 def log_softmax_mp(F, *, dps: int = DPS):
@@ -429,6 +540,10 @@ def log_softmax_mp(F, *, dps: int = DPS):
     (probability 0), no NaN or ``+inf``, and each row needs a finite entry.
     No underflow: ``[0, -800]`` gives ``[-e^{-800}, ...]`` (float64: ``0.0``).
     Returns a ``(T, N)`` matrix.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); :func:`theory.divergence.log_softmax_unchecked`.
     """
     with mpmath.workdps(dps):
         if isinstance(F, mpmath.matrix):
@@ -444,7 +559,7 @@ def log_softmax_mp(F, *, dps: int = DPS):
             rows = [[mpmath.mpf(float(v)) for v in r] for r in a]
         if not all(any(v != -mpmath.inf for v in r) for r in rows):
             raise ValueError("`F` has a row with no finite entry (all -inf)")
-        return _matrix([_log_softmax_row(r) for r in rows])
+        return _mat(log_softmax_unchecked(_obj(rows), MP))
 
 
 def _kl_row(pi, f):
@@ -489,6 +604,10 @@ def kl_rows_mp(cond, F, *, dps: int = DPS):
     form of :func:`_kl_row` (every value ``>= 0`` and exact to ``dps`` digits,
     even when float64 rounds it to a tiny negative number). ``F``: float64
     ``(T, N)`` (finite) or an ``mpmath.matrix`` (e.g. ``LowRankMP.F``).
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -500,6 +619,10 @@ def kl_mp(prior, cond, F, *, dps: int = DPS):
     """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` (docs/theory.md#divergence), an ``mpf``.
 
     Twin of :func:`theory.divergence.kl`; rows as :func:`kl_rows_mp`.
+
+    References
+    ----------
+    docs/theory.md#notation ("Divergence"); all claims.
 
     >>> P = np.array([[0.25, 0.75]])
     >>> v = kl_mp([1.0], P, np.zeros((1, 2)))
@@ -514,87 +637,84 @@ def kl_mp(prior, cond, F, *, dps: int = DPS):
 
 
 def _entropy_row(pi):
-    return -mpmath.fsum(v * mpmath.log(v) for v in pi if v > 0)
+    return entropy_kernel(_obj(list(pi)), MP)
 
 
 def entropy_mp(cond, *, dps: int = DPS):
     """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` per row, ``(T, 1)`` (docs/theory.md#entropy-sign).
 
     Twin of :func:`theory.divergence.entropy` (the sources' ``H`` is ``-h``).
+
+    References
+    ----------
+    docs/theory.md#entropy-sign; :func:`theory.divergence.entropy_kernel`.
     """
     with mpmath.workdps(dps):
         _, P = _cond_rows(cond)
-        return _column([_entropy_row(r) for r in P])
-
-
-def _fbar_rows(P, L, Fr):
-    out = []
-    for pi, l, f in zip(P, L, Fr):
-        D = [a - b for a, b in zip(f, l)]
-        mean = _dot(pi, D)
-        out.append([v - mean for v in D])
-    return out
+        return _column(list(entropy_kernel(_obj(P), MP)))
 
 
 def _taylor_setup(prior, cond, F):
+    """``(p, Pi, fbar)`` as object arrays (:func:`theory.divergence.fbar_kernel` on :data:`MP`)."""
     p, P, Pf = _instance(prior, cond)
-    L = _check_L(P)
+    _check_L(P)
     Fr = _rows_of("F", F, shape=Pf.shape)
-    return p, P, L, Fr
+    P = _obj(P)
+    return _obj(p), P, fbar_kernel(P, _obj(Fr), MP)
 
 
 def fbar_mp(cond, F, *, dps: int = DPS):
-    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` (``draft.lemma-taylor``), ``(T, N)``.
+    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]``, ``(T, N)``: :func:`theory.divergence.fbar_kernel`.
 
-    Twin of :func:`theory.divergence.fbar`; needs Assumption 2.
+    Needs Assumption 2.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
+    T = np.shape(cond)[0] if np.ndim(cond) == 2 else 0
     with mpmath.workdps(dps):
-        Pf, P = _cond_rows(cond)
-        L = _check_L(P)
-        return _matrix(_fbar_rows(P, L, _rows_of("F", F, shape=Pf.shape)))
+        return _mat(_taylor_setup(np.full(T, 1.0 / max(T, 1)), cond, F)[2])
+
+
+def _taylor_mp(rows_fn, prior, cond, F, dps):
+    with mpmath.workdps(dps):
+        p, P, fb = _taylor_setup(prior, cond, F)
+        return expect(p, rows_fn(P, fb), MP)
 
 
 def taylor_proxy_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t log(1 + Var_{o~pi_t}(fbar_t)/2)``, the proxy of ``draft.lemma-taylor`` (an ``mpf``).
+    """``E_t log(1 + Var_{o~pi_t}(fbar_t)/2)`` (an ``mpf``): :func:`theory.divergence.taylor_proxy_rows`.
 
-    Twin of :func:`theory.divergence.taylor_proxy`: ``Var = sum_o pi_o fbar_o^2``
-    (``fbar`` is ``pi``-centred), ``log1p`` so that a tiny variance keeps its digits.
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4).
     """
-    with mpmath.workdps(dps):
-        p, P, L, Fr = _taylor_setup(prior, cond, F)
-        fb = _fbar_rows(P, L, Fr)
-        vals = [mpmath.log1p(_dot(pi, [v * v for v in row]) / 2) for pi, row in zip(P, fb)]
-        return _dot(p, vals)
+    return _taylor_mp(lambda P, fb: taylor_proxy_rows(P, fb, MP), prior, cond, F, dps)
 
 
 def taylor_remainder_bound_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor`` (an ``mpf``).
+    """``E_t exp3(||fbar_t||_2)`` (an ``mpf``): :func:`theory.divergence.taylor_remainder_rows`; exact where
+    the float64 value overflows to ``+inf``.
 
-    Twin of :func:`theory.divergence.taylor_remainder_bound`; exact where the
-    float64 value overflows to ``+inf``.
+    References
+    ----------
+    ``draft.lemma-taylor`` (draft section 4, right-hand side).
     """
-    with mpmath.workdps(dps):
-        p, P, L, Fr = _taylor_setup(prior, cond, F)
-        fb = _fbar_rows(P, L, Fr)
-        vals = [_exp3(mpmath.sqrt(mpmath.fsum(v * v for v in row))) for row in fb]
-        return mpmath.fsum(pt * v for pt, v in zip(p, vals) if pt > 0)
+    return _taylor_mp(lambda P, fb: taylor_remainder_rows(fb, MP), prior, cond, F, dps)
 
 
 def taylor_identity_rhs_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t log E_{o~pi_t} e^{fbar_t(o)}``: the right-hand side of ``draft.lemma-taylor[identity]``.
+    """``E_t log E_{o~pi_t} e^{fbar_t(o)}`` (an ``mpf``): :func:`theory.divergence.taylor_identity_rows`.
 
-    Computed as its own formula (a weighted log-sum-exp of ``fbar``, max
-    subtracted), not through :func:`kl_mp`, so that the identity
+    Its own formula (a weighted log-sum-exp of ``fbar``), not through :func:`kl_mp`, so that the identity
     ``dKL = E_t log E_pi e^{fbar}`` is checked between two formulas.
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]`` (draft section 4).
     """
-    with mpmath.workdps(dps):
-        p, P, L, Fr = _taylor_setup(prior, cond, F)
-        fb = _fbar_rows(P, L, Fr)
-        vals = []
-        for pi, row in zip(P, fb):
-            m = max(row)
-            vals.append(m + mpmath.log(_dot(pi, [mpmath.exp(v - m) for v in row])))
-        return _dot(p, vals)
+    return _taylor_mp(lambda P, fb: taylor_identity_rows(P, fb, MP), prior, cond, F, dps)
 
 
 # --------------------------------------------------------------------------- spectra
@@ -607,30 +727,18 @@ def _check_reading(reading, allowed=SIGMA_READINGS, name="reading"):
 
 
 def _centred(p, P, L, reading):
-    """The centred ``L`` of ``reading`` as rows: ``theory.spectra.centred_logits``'s formula, term for term.
-
-    ``L_t - mean(L_t)`` (``uniform``) or ``L_t - (pi_t . L_t)`` (``pi``), then rows times ``sqrt p(t)``
-    (``-prior``): the same centring as float64 (at ``dps`` digits the plain mean loses nothing
-    that matters: a constant row centres to ``~10^-dps``, which the float64 rank rule mirrored in
-    :func:`_f_ls` (``centring_noise``) counts as rank 0).
-    """
-    out = []
-    for t, (pi, l) in enumerate(zip(P, L)):
-        c = mpmath.fsum(l) / len(l) if reading.startswith("uniform") else _dot(pi, l)
-        row = [v - c for v in l]
-        if reading.endswith("-prior"):
-            s = mpmath.sqrt(p[t])
-            row = [s * v for v in row]
-        out.append(row)
-    return out
+    """The centred ``L`` of ``reading`` as rows: :func:`theory.spectra.centred_kernel` on :data:`MP`."""
+    return [list(r) for r in centred_kernel(_obj(p), _obj(P), _obj(L), reading, MP)]
 
 
 def centred_logits_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
-    """The centred ``L`` of ``reading`` (docs/theory.md#sigma), ``(T, N)``.
+    """The centred ``L`` of ``reading``, ``(T, N)``: :func:`theory.spectra.centred_kernel` at ``dps`` digits.
 
-    Twin of :func:`theory.spectra.centred_logits`: ``uniform`` ``L (I - 11^T/N)``;
-    ``pi`` ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p(t)``.
     Needs Assumption 2.
+
+    References
+    ----------
+    docs/theory.md#sigma.
     """
     _check_reading(reading)
     with mpmath.workdps(dps):
@@ -651,9 +759,11 @@ def _svd(rows):
 
 
 def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
-    """Singular values of the centred ``L`` of ``reading``, descending, ``(min(T, N), 1)``.
+    """Singular values of the centred ``L`` of ``reading``, descending, ``(min(T, N), 1)`` (mpmath's ``svd_r``).
 
-    Twin of :func:`theory.spectra.singular_values` (mpmath's ``svd_r``).
+    References
+    ----------
+    docs/theory.md#sigma.
     """
     _check_reading(reading)
     with mpmath.workdps(dps):
@@ -662,15 +772,16 @@ def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS)
 
 
 def _sigma_j(p, P, j, reading):
-    s = _svals(_centred(p, P, _check_L(P), reading))
-    return s[j - 1] if j <= len(s) else mpmath.mpf(0)
+    return sigma_kernel(_obj(p), _obj(P), _obj(_check_L(P)), j, reading, MP)
 
 
 def sigma_mp(prior, cond, j: int, reading: str = "uniform", *, dps: int = DPS):
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond ``min(T, N)``.
 
-    Twin of :func:`theory.spectra.sigma`. Claim ids ``seed.ls-bound``,
-    ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (``sigma_{d+1}``).
+    References
+    ----------
+    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (``sigma_{d+1}``).
     """
     j = check_int("j", j, minimum=1)
     _check_reading(reading)
@@ -815,6 +926,10 @@ def f_ls_mp(prior, cond, d: int, reading: str = "uniform", *, dps: int = DPS) ->
     Raises :class:`NotUnique` when the cut is a tie at ``dps`` digits
     (``sigma_k - sigma_{k+1} <= 10^{-dps/2} sigma_1``, ``k = min(rank, d)``) or the
     rank decision is at its threshold. Needs Assumption 2.
+
+    References
+    ----------
+    ``seed.ls-bound``, ``draft.theorem-ls`` (draft section 4; Eckart-Young).
     """
     _check_reading(reading)
     with mpmath.workdps(dps):
@@ -920,6 +1035,10 @@ def wls_encoder_mp(cond, W_U, *, dps: int = DPS) -> mpmath.matrix:
     ``mpmath.matrix``. Raises :class:`NotUnique` when some system is singular at
     ``dps`` digits (condition above ``10^{dps/2}``; e.g. ``1 in Im(W_U)`` or
     ``W_U`` rank deficient). Needs Assumption 2 and ``d <= N-1``.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4).
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -934,6 +1053,10 @@ def wls_projection_mp(cond_row, W_U, *, dps: int = DPS) -> mpmath.matrix:
     Twin of :func:`theory.lowrank.wls_projection`; ``W_U^T (I_pi - pi pi^T)``
     is formed as the columns ``pi_o (w_o - E_pi w)`` (no cancellation).
     ``NotUnique`` when the system is singular at ``dps`` digits.
+
+    References
+    ----------
+    ``draft.lemma-wls`` (draft section 4, the projection form).
     """
     pi_f = check_array("cond_row", cond_row, ndim=1)
     check_rows_stochastic("cond_row", pi_f[None, :])
@@ -968,6 +1091,10 @@ def row_var_mp(cond, W, E, *, dps: int = DPS) -> mpmath.matrix:
 
     The quantity the closed-form encoder minimises row by row; twin of
     ``verify.claims.lowrank._row_var``. ``W (N, d)``, ``E (T, d)``: float64 or mpmath.
+
+    References
+    ----------
+    ``draft.lemma-wls[minimiser]`` (draft section 4).
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -987,6 +1114,10 @@ def f_wls_mp(prior, cond, d: int, W_U=None, *, dps: int = DPS) -> LowRankMP:
     Twin of :func:`theory.lowrank.f_wls`: ``W = W_U`` (default the ``W`` of
     :func:`f_ls_mp` ``(uniform)``), ``E = wls_encoder_mp(cond, W_U)``.
     ``NotUnique`` from either step. Needs Assumption 2 and ``d <= N-1``.
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls`` (draft section 4).
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
@@ -1011,6 +1142,10 @@ def weighted_residual_mp(prior, cond, F, reading: str = "pi-prior", *, dps: int 
     """``R(F) = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` (``w_t = p(t)`` or 1).
 
     Twin of :func:`theory.lowrank.weighted_residual` (the objective of ``seed.wls-bound``, fit=alternating).
+
+    References
+    ----------
+    ``seed.wls-bound`` (its weighted objective; docs/theory.md#d4-wls).
     """
     _check_reading(reading, WLS_READINGS)
     with mpmath.workdps(dps):
@@ -1051,6 +1186,10 @@ def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 
 
     Returns ``(LowRankMP, AlternatingReport)`` (``history`` of mpf).
     ``NotUnique`` when a system is singular at ``dps`` digits.
+
+    References
+    ----------
+    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``).
     """
     _check_reading(reading, WLS_READINGS)
     iters = check_int("iters", iters, minimum=0)
@@ -1122,6 +1261,10 @@ def min_divergence_mp(prior, cond, d: int, sigma_reading: str = "uniform", *, dp
     for ``fit="min"``: ``W_U`` = the ``W`` of :func:`f_ls_mp` ``(sigma_reading)``,
     the weighted encoder :func:`wls_encoder_mp` against the same ``W_U``, and
     per row the smaller divergence.
+
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls).
     """
     _check_reading(sigma_reading, name="sigma_reading")
     with mpmath.workdps(dps):
@@ -1151,6 +1294,10 @@ def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "un
     objective; ``wls-alt-unweighted``: the same with every row weight 1; ``wls-matched``: the
     closed form with ``W_U`` of :func:`f_ls_mp` ``(sigma_reading)``; ``min``:
     :func:`min_divergence_mp`). An unknown name raises ``ValueError``.
+
+    References
+    ----------
+    the maps of ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``.
     """
     fit = check_fit(fit)
     if fit == "min":
@@ -1171,155 +1318,128 @@ def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "un
 # --------------------------------------------------------------------------- almost-rank-d bounds
 
 def _prepare(prior, cond, d):
-    """Mirror of ``theory.bounds._prepare``: Assumption 2 required, ``d >= 1``."""
-    p, P, Pf = _instance(prior, cond)
-    d = check_int("d", d, minimum=1)
-    if not np.all(Pf > 0):
-        r, c = np.argwhere(Pf == 0)[0]
-        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, "
-                         "so sigma_{d+1} of log Pi and ||pi||_-inf are undefined")
-    return p, P, d
+    """``theory.bounds``' validation (Assumption 2, ``d >= 1``); ``(p, P, L, d)`` as object arrays."""
+    check_bound_input(prior, cond, d)
+    p, P, _ = _instance(prior, cond)
+    return _obj(p), _obj(P), _obj(_check_L(P)), int(d)
 
 
 def _expect(p, rows):
-    """``E_t rows_t`` over rows with ``p(t) > 0`` (as ``theory.bounds._expect``)."""
-    return mpmath.fsum(a * b for a, b in zip(p, rows) if a > 0)
-
-
-def _check_inf(inf_reading):
-    if inf_reading not in ("global", "per-row"):
-        raise ValueError(f"`inf_reading` must be one of ('global', 'per-row') (got {inf_reading!r})")
+    """``E_t rows_t`` over rows with ``p(t) > 0`` (:func:`theory.divergence.expect`)."""
+    return expect(_obj(list(p)), _obj(list(rows)), MP)
 
 
 def sigma_d1_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
     """``sigma_{d+1}`` of the centred ``L`` of ``sigma_reading`` (0 beyond ``min(T, N)``).
 
-    Twin of ``theory.bounds.sigma_d1`` (the seed and draft almost-rank-d bounds).
+    References
+    ----------
+    docs/theory.md#sigma; the almost-rank-d bounds.
     """
     _check_reading(sigma_reading, name="sigma_reading")
     with mpmath.workdps(dps):
-        p, P, d = _prepare(prior, cond, d)
-        return _sigma_j(p, P, d + 1, sigma_reading)
+        p, P, L, d = _prepare(prior, cond, d)
+        return sigma_kernel(p, P, L, d + 1, sigma_reading, MP)
 
 
-def _seed_rows(kind, P, s):
-    N = len(P[0])
-    out = []
-    for pi in P:
-        hi = max(pi)
-        if kind == "ls":
-            out.append(N * hi**2 * s**2 + (N * hi) ** mpmath.mpf(1.5) * s**3)
-        else:
-            out.append(hi * s**2 + (hi / min(pi)) ** mpmath.mpf(1.5) * s**3)
-    return out
-
-
-def _seed_bound(kind, prior, cond, d, sigma_reading, inf_reading, dps):
-    _check_inf(inf_reading)
+def _almost_rank_mp(kind, prior, cond, d, sigma_reading, inf_reading="global", dps=DPS):
     _check_reading(sigma_reading, name="sigma_reading")
+    if inf_reading not in INF_READINGS:
+        raise ValueError(f"`inf_reading` must be one of {INF_READINGS} (got {inf_reading!r})")
     with mpmath.workdps(dps):
-        p, P, d = _prepare(prior, cond, d)
-        s = _sigma_j(p, P, d + 1, sigma_reading)
-        if inf_reading == "per-row":
-            return _expect(p, _seed_rows(kind, P, s))
-        N = len(P[0])
-        hi = max(max(r) for r in P)
-        if kind == "ls":
-            return N * hi**2 * s**2 + (N * hi) ** mpmath.mpf(1.5) * s**3
-        lo = min(min(r) for r in P)
-        return hi * s**2 + (hi / lo) ** mpmath.mpf(1.5) * s**3
+        p, P, L, d = _prepare(prior, cond, d)
+        return almost_rank_kernel(kind, p, P, L, d, sigma_reading, inf_reading, MP)
 
 
 def seed_ls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", inf_reading: str = "global",
                      dps: int = DPS):
-    """Right-hand side of ``seed.ls-bound``: ``N ||pi||_inf^2 sigma_{d+1}^2 + (N ||pi||_inf)^{3/2} sigma_{d+1}^3``.
+    """Right-hand side of ``seed.ls-bound`` at ``dps`` digits: :func:`theory.bounds.almost_rank_kernel`.
 
-    Twin of :func:`theory.bounds.seed_ls_bound` (``inf_reading`` ``global``: one
-    max over all ``(t, o)``; ``per-row``: the row form inside ``E_t``, rows with ``p > 0``).
+    References
+    ----------
+    ``seed.ls-bound`` (seed slide "almost rank d").
     """
-    return _seed_bound("ls", prior, cond, d, sigma_reading, inf_reading, dps)
+    return _almost_rank_mp("seed-ls", prior, cond, d, sigma_reading, inf_reading, dps)
 
 
 def seed_wls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", inf_reading: str = "global",
                       dps: int = DPS):
-    """Right-hand side of ``seed.wls-bound``: ``||pi||_inf sigma^2 + (||pi||_inf/||pi||_-inf)^{3/2} sigma^3``.
+    """Right-hand side of ``seed.wls-bound`` at ``dps`` digits (exact where float64 overflows).
 
-    Twin of :func:`theory.bounds.seed_wls_bound`; exact where float64 overflows.
+    References
+    ----------
+    ``seed.wls-bound`` (seed slide "almost rank d").
     """
-    return _seed_bound("wls", prior, cond, d, sigma_reading, inf_reading, dps)
+    return _almost_rank_mp("seed-wls", prior, cond, d, sigma_reading, inf_reading, dps)
 
 
-def _draft_rows(kind, P, s):
-    N = len(P[0])
-    sqrt2 = mpmath.sqrt(2)
-    out = []
-    for pi in P:
-        hi = max(pi)
-        if kind == "ls":
-            C = 1 + N * hi / sqrt2
-            out.append(mpmath.log1p(hi * C * s**2 / 2) + _exp3(mpmath.sqrt(C) * s))
-        else:
-            out.append(mpmath.log1p(hi * s**2 / 2) + _exp3(mpmath.sqrt(hi / min(pi)) * s))
-    return out
-
-
-def _draft_rows_api(kind, prior, cond, d, sigma_reading, dps):
+def _draft_rows_mp(kind, prior, cond, d, sigma_reading, dps):
     _check_reading(sigma_reading, name="sigma_reading")
     with mpmath.workdps(dps):
-        p, P, d = _prepare(prior, cond, d)
-        s = _sigma_j(p, P, d + 1, sigma_reading)
-        if kind == "min":  # docs/theory.md#d4-wls: the per-row minimum of the two row bounds
-            rows = [min(a, b) for a, b in zip(_draft_rows("ls", P, s), _draft_rows("wls", P, s))]
-        else:
-            rows = _draft_rows(kind, P, s)
-        return p, rows
+        p, P, L, d = _prepare(prior, cond, d)
+        return _column(list(draft_rows_kernel(kind, P, sigma_kernel(p, P, L, d + 1, sigma_reading, MP), MP)))
 
 
 def draft_ls_bound_rows_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Row terms of ``draft.theorem-ls``: ``log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma)``,
-    ``C_t = 1 + N ||pi_t||_inf / sqrt 2``, ``(T, 1)``. Twin of :func:`theory.bounds.draft_ls_bound_rows`."""
-    with mpmath.workdps(dps):
-        return _column(_draft_rows_api("ls", prior, cond, d, sigma_reading, dps)[1])
+    """Row terms of ``draft.theorem-ls``, ``(T, 1)``: :func:`theory.bounds.draft_rows_kernel`.
+
+    References
+    ----------
+    ``draft.theorem-ls`` (draft section 4).
+    """
+    return _draft_rows_mp("ls", prior, cond, d, sigma_reading, dps)
 
 
 def draft_wls_bound_rows_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Row terms of ``draft.theorem-wls``, ``(T, 1)``: twin of :func:`theory.bounds.draft_wls_bound_rows`.
+    """Row terms of ``draft.theorem-wls``, ``(T, 1)``: :func:`theory.bounds.draft_rows_kernel`.
 
-    Row ``t``: ``log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma)``.
+    References
+    ----------
+    ``draft.theorem-wls`` (draft section 4).
     """
-    with mpmath.workdps(dps):
-        return _column(_draft_rows_api("wls", prior, cond, d, sigma_reading, dps)[1])
-
-
-def _draft_bound(kind, prior, cond, d, sigma_reading, dps):
-    with mpmath.workdps(dps):
-        p, rows = _draft_rows_api(kind, prior, cond, d, sigma_reading, dps)
-        return _expect(p, rows)
+    return _draft_rows_mp("wls", prior, cond, d, sigma_reading, dps)
 
 
 def draft_ls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Right-hand side of ``draft.theorem-ls``: ``E_t`` of :func:`draft_ls_bound_rows_mp` (rows with ``p > 0``)."""
-    return _draft_bound("ls", prior, cond, d, sigma_reading, dps)
+    """Right-hand side of ``draft.theorem-ls`` at ``dps`` digits.
+
+    References
+    ----------
+    ``draft.theorem-ls`` (draft section 4).
+    """
+    return _almost_rank_mp("draft-ls", prior, cond, d, sigma_reading, dps=dps)
 
 
 def draft_wls_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """Right-hand side of ``draft.theorem-wls``: ``E_t`` of :func:`draft_wls_bound_rows_mp`."""
-    return _draft_bound("wls", prior, cond, d, sigma_reading, dps)
+    """Right-hand side of ``draft.theorem-wls`` at ``dps`` digits.
+
+    References
+    ----------
+    ``draft.theorem-wls`` (draft section 4).
+    """
+    return _almost_rank_mp("draft-wls", prior, cond, d, sigma_reading, dps=dps)
 
 
 def draft_min_bound_mp(prior, cond, d: int, *, sigma_reading: str = "uniform", dps: int = DPS):
-    """``E_t min(ls row, wls row)`` (``draft.theorem-wls[min,...]``, docs/theory.md#d4-wls).
+    """``E_t min(ls row, wls row)`` at ``dps`` digits.
 
-    Twin of :func:`theory.bounds.draft_min_bound`.
+    References
+    ----------
+    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls).
     """
-    return _draft_bound("min", prior, cond, d, sigma_reading, dps)
+    return _almost_rank_mp("draft-min", prior, cond, d, sigma_reading, dps=dps)
 
 
 # --------------------------------------------------------------------------- look-up tables
 
 
 def lookup_C_mp(N: int, d: int, *, dps: int = DPS):
-    """``C = sqrt(32 log(N+1) / d)`` (``seed.lookup-bound``, ``draft.lookup-theorem``); twin of ``lookup_C``."""
+    """``C = sqrt(32 log(N+1) / d)`` (``seed.lookup-bound``, ``draft.lookup-theorem``); twin of ``lookup_C``.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6): the JL constant.
+    """
     N = check_int("N", N, minimum=2)
     d = check_int("d", d, minimum=1)
     with mpmath.workdps(dps):
@@ -1337,152 +1457,125 @@ def _resolve_C(N, d, C):
 
 
 def _psi(h, N):
-    """``psi(h) = log((N-1)/(e^h - 1))`` (``expm1``: accurate for small ``h``)."""
-    return mpmath.log(N - 1) - mpmath.log(mpmath.expm1(h))
+    """``psi(h) = log((N-1)/(e^h - 1))``: :func:`theory.lookup.psi_kernel` on :data:`MP`."""
+    return psi_kernel(h, N, MP)
 
 
 def lookup_psi_mp(h, N: int, *, dps: int = DPS):
-    """``psi(h) = log((N-1)/(e^h - 1))``; ``+inf`` at ``h = 0``. Twin of ``theory.lookup.lookup_psi`` (scalar)."""
+    """``psi(h) = log((N-1)/(e^h - 1))``; ``+inf`` at ``h = 0`` (scalar ``h``).
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6).
+    """
     N = check_int("N", N, minimum=2)
     with mpmath.workdps(dps):
         h = _check_h(h, N, dps)
         return mpmath.inf if h == 0 else _psi(h, N)
 
 
-def _lookup_terms(P):
-    """Per row ``(q_t, q_t psi(h_t), dTV(pi~_t, unif))`` (``theory.lookup.lookup_terms``).
-
-    ``q_t = sum_{o != g} pi_o`` (= ``1 - pi(g|t)`` for the normalised row, without
-    the cancellation); ``q psi = 0`` on one-hot rows (the limit); ``h`` capped at
-    ``log N`` as the float64 code does.
-    """
-    N = len(P[0])
-    logN = mpmath.log(N)
-    q, qpsi, dtv = [], [], []
-    for pi in P:
-        g = _argmax(pi)
-        rest = [v for o, v in enumerate(pi) if o != g]
-        qt = mpmath.fsum(rest)
-        q.append(qt)
-        if qt > 0:
-            qpsi.append(qt * _psi(min(_entropy_row(pi), logN), N))
-            dtv.append(mpmath.fsum(abs(v / qt - mpmath.mpf(1) / (N - 1)) for v in rest) / 2)
-        else:
-            qpsi.append(mpmath.mpf(0))
-            dtv.append(mpmath.mpf(0))
-    return q, qpsi, dtv
-
-
 def lookup_terms_mp(cond, *, dps: int = DPS):
-    """``(q, q psi(h), dTV)``, each ``(T, 1)``: twin of :func:`theory.lookup.lookup_terms`."""
+    """``(q, q psi(h), dTV)``, each ``(T, 1)``: :func:`theory.lookup.lookup_terms_kernel` at ``dps`` digits.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6).
+    """
     with mpmath.workdps(dps):
         _, P = _cond_rows(cond)
-        return tuple(_column(v) for v in _lookup_terms(P))
+        return tuple(_column(list(v)) for v in lookup_terms_kernel(_obj(P), MP))
 
 
-def _lookup_setup(prior, cond, d, C):
-    p, P, Pf = _instance(prior, cond)
-    d = check_int("d", d, minimum=1)
-    return p, P, _resolve_C(Pf.shape[1], d, C)
-
-
-def _mean_qpsi_times(prior, cond, d, C, a, dps, as_written=False):
+def _lookup_mp(form, prior, cond, d, C, dps, as_written=False):
+    """:func:`theory.lookup.lookup_bound_kernel` at ``dps`` digits; ``inf`` when ``C >= 1/2`` (unless
+    ``as_written`` and ``C != 1/2``)."""
     with mpmath.workdps(dps):
-        p, P, C = _lookup_setup(prior, cond, d, C)
+        p, P, Pf = _instance(prior, cond)
+        C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
         if C >= 0.5 and not (as_written and C != 0.5):
             return mpmath.inf
-        _, qpsi, _ = _lookup_terms(P)
-        return _dot(p, qpsi) * (1 + a * C) / (1 - 2 * C)
+        return lookup_bound_kernel(form, _obj(p), _obj(P), C, MP)
 
 
 def seed_lookup_bound_mp(prior, cond, d: int, *, C=None, as_written: bool = False, dps: int = DPS):
     """Right-hand side of ``seed.lookup-bound``: ``E_t[q_t psi(h_t)] (1+4C)/(1-2C)``; ``inf`` when ``C >= 1/2``.
 
-    Twin of :func:`theory.lookup.seed_lookup_bound` (``C`` default ``sqrt(32 log(N+1)/d)``).
-    ``as_written=True`` evaluates the slide's formula for any ``C != 1/2`` (negative
-    beyond 1/2): the right-hand side of ``seed.lookup-bound[as-written]``.
+    ``C`` default ``sqrt(32 log(N+1)/d)``. ``as_written=True`` evaluates the slide's formula for any
+    ``C != 1/2`` (negative beyond 1/2): the right-hand side of ``seed.lookup-bound[as-written]``.
+
+    References
+    ----------
+    ``seed.lookup-bound`` (seed slide "look-up table").
     """
-    return _mean_qpsi_times(prior, cond, d, C, 4, dps, as_written)
+    return _lookup_mp("seed", prior, cond, d, C, dps, as_written)
 
 
 def tight_lookup_bound_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
-    """``draft.lookup-theorem+factor(1+2C)``: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``.
+    """``draft.lookup-theorem+factor(1+2C)``: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``; ``inf`` when ``C >= 1/2``.
 
-    Twin of :func:`theory.lookup.tight_lookup_bound`; ``inf`` when ``C >= 1/2``.
+    References
+    ----------
+    ``draft.lookup-theorem+factor(1+2C)`` (draft D.6, this project's derivation).
     """
-    return _mean_qpsi_times(prior, cond, d, C, 2, dps)
+    return _lookup_mp("tight", prior, cond, d, C, dps)
 
 
 def draft_lookup_bound_rows_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
     """Row terms of ``draft.lookup-theorem``: ``q_t psi(h_t) (1 + 2C + C dTV_t)/(1 - 2C)``, ``(T, 1)``.
 
-    Twin of :func:`theory.lookup.draft_lookup_bound_rows` (``inf`` when ``C >= 1/2``).
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
     """
     with mpmath.workdps(dps):
-        p, P, C = _lookup_setup(prior, cond, d, C)
+        _, P, Pf = _instance(prior, cond)
+        C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
         if C >= 0.5:
             return _column([mpmath.inf] * len(P))
-        _, qpsi, dtv = _lookup_terms(P)
-        return _column([a * (1 + 2 * C + C * b) / (1 - 2 * C) for a, b in zip(qpsi, dtv)])
+        _, qpsi, dtv = lookup_terms_kernel(_obj(P), MP)
+        return _column(list(qpsi * (1 + 2 * C + C * dtv) / (1 - 2 * C)))
 
 
 def draft_lookup_bound_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
-    """Right-hand side of ``draft.lookup-theorem`` (D.6): ``E_t`` of the row terms (``p > 0``); ``inf`` if ``C >= 1/2``.
+    """Right-hand side of ``draft.lookup-theorem`` (D.6); ``inf`` if ``C >= 1/2``.
 
-    Twin of :func:`theory.lookup.draft_lookup_bound`.
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
     """
-    with mpmath.workdps(dps):
-        p, P, Cm = _lookup_setup(prior, cond, d, C)
-        if Cm >= 0.5:
-            return mpmath.inf
-        rows = draft_lookup_bound_rows_mp(prior, cond, d, C=Cm, dps=dps)
-        return _expect(p, [rows[i] for i in range(rows.rows)])
+    return _lookup_mp("draft", prior, cond, d, C, dps)
 
 
 def paper_theorem2_bound_mp(prior, cond, d: int, *, C=None, constant: str = "dtv", dps: int = DPS):
-    """First form of ``paper.theorem2`` (twin of :func:`theory.lookup.paper_theorem2_bound`).
+    """First form of ``paper.theorem2``: ``constant="dtv"`` the D.6 form, ``"4C"`` the seed form.
 
-    ``constant="dtv"``: :func:`draft_lookup_bound_mp`; ``"4C"``: :func:`seed_lookup_bound_mp`.
+    References
+    ----------
+    ``paper.theorem2`` (paper Theorem 2; docs/theory.md#p9).
     """
     if constant not in PAPER_CONSTANTS:
         raise ValueError(f"`constant` must be one of {PAPER_CONSTANTS} (got {constant!r})")
-    if constant == "dtv":
-        return draft_lookup_bound_mp(prior, cond, d, C=C, dps=dps)
-    return seed_lookup_bound_mp(prior, cond, d, C=C, dps=dps)
-
-
-def _simplified(prior, cond, d, C, which, dps):
-    with mpmath.workdps(dps):
-        p, P, C = _lookup_setup(prior, cond, d, C)
-        N = len(P[0])
-        if C >= 0.5:
-            return mpmath.inf
-        q, _, _ = _lookup_terms(P)
-        Eq = _dot(p, q)
-        if Eq == 0:
-            return mpmath.mpf(0)
-        if which == "h":
-            Eh = min(_dot(p, [_entropy_row(r) for r in P]), mpmath.log(N))
-            factor = _psi(Eh, N)
-        else:
-            factor = mpmath.log(N - 1) + mpmath.log1p(-Eq) - mpmath.log(Eq)
-        return Eq * (1 + 4 * C) / (1 - 2 * C) * factor
+    return _lookup_mp("draft" if constant == "dtv" else "seed", prior, cond, d, C, dps)
 
 
 def paper_theorem2_simplified_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
     """Simplified ``paper.theorem2``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)/(e^{E_t[h]} - 1))``; 0 when ``E_t q = 0``.
 
-    Twin of :func:`theory.lookup.paper_theorem2_simplified`.
+    References
+    ----------
+    ``paper.theorem2[simplified]`` (paper Theorem 2, simplified form).
     """
-    return _simplified(prior, cond, d, C, "h", dps)
+    return _lookup_mp("simplified", prior, cond, d, C, dps)
 
 
 def paper_theorem2_simplified_q_mp(prior, cond, d: int, *, C=None, dps: int = DPS):
     """``paper.theorem2+simplified-q``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)(1 - E_t q)/E_t q)``.
 
-    Twin of :func:`theory.lookup.paper_theorem2_simplified_q`.
+    References
+    ----------
+    ``paper.theorem2+simplified-q`` (this project's correction of paper Theorem 2).
     """
-    return _simplified(prior, cond, d, C, "q", dps)
+    return _lookup_mp("simplified-q", prior, cond, d, C, dps)
 
 
 def jl_certificate_mp(W, *, dps: int = DPS):
@@ -1492,6 +1585,10 @@ def jl_certificate_mp(W, *, dps: int = DPS):
     of the float64 entries are exact and each Gram entry is rounded once, so
     the readings ``C=achieved`` get the ``C`` of the ``W`` actually used rather
     than its float64 rounding.
+
+    References
+    ----------
+    ``draft.lookup-theorem[C=achieved]`` (draft D.6).
     """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
@@ -1545,7 +1642,12 @@ def _gram_of(name, W):
 
 
 def lookup_gaps_mp(W, g: int, *, dps: int = DPS):
-    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``."""
+    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6).
+    """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
         g = check_int("g", g, minimum=0, maximum=len(G) - 1)
@@ -1619,6 +1721,10 @@ def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
     ``logsumexp_{j != g}(lambda a_j) = log(e^h - 1)``, solved in the bracket of
     the float64 code by safeguarded Newton (:func:`_lambda`). ``h = 0`` gives
     ``inf``; ``h >= log N`` gives 0. ``h``: a float or an ``mpf``.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the equation ``h = phi(lambda)``).
     """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
@@ -1634,6 +1740,10 @@ def lookup_lambda_bound_mp(h, N: int, C, *, dps: int = DPS):
     """D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)``; ``inf`` if ``C >= 1/2`` or ``h = 0``, 0 at ``h = log N``.
 
     Twin of :func:`theory.lookup.lookup_lambda_bound` (``draft.lookup-theorem[lambda-bound]``).
+
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6).
     """
     N = check_int("N", N, minimum=2)
     if C is None:
@@ -1667,6 +1777,10 @@ def lookup_kl_rows_mp(cond, W, *, dps: int = DPS):
 
     Twin of ``LookupEncoder.kl_rows`` (:func:`theory.lookup.lookup_encoder`):
     ``g(t) = argmax pi_t`` (first on ties), ``lambda`` from :func:`lookup_lambda_mp`.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2``.
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -1680,6 +1794,10 @@ def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
     """``dKL(pi, f)`` of the D.6 look-up encoder (``seed.lookup-bound``, ``draft.lookup-theorem``, ``paper.theorem2``).
 
     Twin of ``lookup_encoder(task, W).divergence(prior)``; rows as :func:`lookup_kl_rows_mp`.
+
+    References
+    ----------
+    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2``.
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
@@ -1690,21 +1808,6 @@ def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
 
 
 # --------------------------------------------------------------------------- the catalogue
-
-_TWINS = {
-    seed_ls_bound: seed_ls_bound_mp,
-    seed_wls_bound: seed_wls_bound_mp,
-    draft_ls_bound: draft_ls_bound_mp,
-    draft_wls_bound: draft_wls_bound_mp,
-    draft_min_bound: draft_min_bound_mp,
-    seed_lookup_bound: seed_lookup_bound_mp,
-    draft_lookup_bound: draft_lookup_bound_mp,
-    tight_lookup_bound: tight_lookup_bound_mp,
-    paper_theorem2_bound: paper_theorem2_bound_mp,
-    paper_theorem2_simplified: paper_theorem2_simplified_mp,
-    paper_theorem2_simplified_q: paper_theorem2_simplified_q_mp,
-}
-
 
 def bound_mp(name: str, prior, cond, d: int, *, C=None, dps: int = DPS):
     """The right-hand side of the catalogue bound ``name`` (``theory.bounds.CATALOGUE``) at ``dps`` digits.
@@ -1718,20 +1821,24 @@ def bound_mp(name: str, prior, cond, d: int, *, C=None, dps: int = DPS):
     (look-up bounds only) overrides ``sqrt(32 log(N+1)/d)``, e.g. with the
     achieved ``||W W^T - I||_max``.
 
+    References
+    ----------
+    the claims of ``theory.bounds.CATALOGUE`` (each entry names its source).
+
+    >>> from aotmem.theory.bounds import draft_ls_bound
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)
     >>> b = bound_mp("draft.theorem-ls[sigma=uniform]", p, P, 1)
     >>> bool(abs(b - draft_ls_bound(p, P, 1)) < 1e-13 * b)
     True
     """
-    for b in CATALOGUE:
-        if b.name == name:
-            kw = dict(b.kwargs)
-            if b.needs == "C<1/2":
-                kw["C"] = C
-            elif C is not None:
-                raise ValueError(f"`C` applies to the look-up bounds only, not to {name!r}")
-            return _TWINS[b.fn](prior, cond, d, dps=dps, **kw)
-    raise ValueError(f"`name` {name!r} is not a bound of the catalogue; names look like {CATALOGUE[0].name!r}")
+    b = bound(name)  # ValueError naming `name` when it is not in the catalogue
+    kw = dict(b.kwargs)
+    if b.needs == "C<1/2":  # the kernel form of each look-up entry (paper.theorem2's first form: its constant)
+        form = LOOKUP_FORM.get(b.fn) or ("draft" if kw["constant"] == "dtv" else "seed")
+        return _lookup_mp(form, prior, cond, d, C, dps)
+    if C is not None:
+        raise ValueError(f"`C` applies to the look-up bounds only, not to {name!r}")
+    return _almost_rank_mp(KERNEL_KIND[b.fn], prior, cond, d, kw["sigma_reading"], kw.get("inf_reading", "global"), dps)
 
 
 # --------------------------------------------------------------------------- draft.cor-permutation
@@ -1749,6 +1856,10 @@ def permutation_closed_forms_mp(prior, cond, d: int, xi, *, dps: int = DPS) -> d
     ``|centred logit difference|`` and ``|divergence difference|``);
     ``wls_strictly_better``. ``H(pi_t, S)``: ``mean-log``
     ``sum_S pi log pi / pi(S)``; ``conditional`` that minus ``log pi(S)``.
+
+    References
+    ----------
+    ``draft.cor-permutation`` (draft section 5; docs/theory.md#d5).
     """
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
@@ -1846,6 +1957,10 @@ def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
     of :func:`theory.exact.prop3_family`, whose logits are ``s w_o . w_g``;
     here with mpmath's ``cos`` (the float64 ``W`` carries 1e-16 rounding).
     Needs Assumption 1 and ``d >= 2`` (``d`` adds zero coordinates only).
+
+    References
+    ----------
+    ``paper.prop3`` (paper Proposition 3).
     """
     check_int("d", d, minimum=2)
     P, g = _one_hot_targets(cond)
@@ -1858,6 +1973,10 @@ def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
     """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``).
 
     Needs Assumption 1 and ``d >= 2`` (:func:`prop3_logits_mp`).
+
+    References
+    ----------
+    ``paper.prop3[limit]`` (paper Proposition 3).
     """
     with mpmath.workdps(dps):
         return kl_mp(prior, cond, prop3_logits_mp(cond, d, scale, dps=dps), dps=dps)
@@ -1870,6 +1989,10 @@ def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> 
     (``log1p``), ``upper`` ``(N-1) e^{-s gamma_1}``, ``asymptotic``
     ``m e^{-s gamma_1}`` (``m = 2`` for ``N >= 3``, 1 for ``N = 2``), ``measured``
     :func:`prop3_divergence_mp`. Lists of ``mpf`` over ``scales``; ``gamma1`` an ``mpf``.
+
+    References
+    ----------
+    ``paper.prop3[rate-exact]``, ``paper.prop3[rate-upper]`` (paper Proposition 3).
     """
     s = check_array("scales", scales, ndim=1)
     if (s < 0).any():

@@ -30,7 +30,12 @@ def _check_reading(reading: str) -> str:
 
 
 def log_probs(cond: np.ndarray) -> np.ndarray:
-    """``L = log Pi``, requiring Assumption 2 (full support). (T, N)"""
+    """``L = log Pi``, requiring Assumption 2 (full support). (T, N)
+
+    References
+    ----------
+    docs/theory.md#notation (``L = log Pi``; Assumption 2).
+    """
     P = check_rows_stochastic("cond", cond)
     if not np.all(P > 0):
         r, c = np.argwhere(P == 0)[0]
@@ -38,8 +43,40 @@ def log_probs(cond: np.ndarray) -> np.ndarray:
     return np.log(P)
 
 
+def centred_kernel(p, P, L, reading: str, xp=np):
+    """The centred ``L`` of ``reading`` (module docstring), ``(..., T, N)``; ``p (..., T)``, ``P``, ``L = log P``.
+
+    References
+    ----------
+    docs/theory.md#sigma (the readings of "the centred ``L``" of ``seed.ls-bound`` and draft section 4).
+    """
+    if reading.startswith("uniform"):
+        Lc = L - xp.mean(L, axis=-1, keepdims=True)
+    else:
+        Lc = L - xp.sum(P * L, axis=-1, keepdims=True)
+    if reading.endswith("-prior"):
+        Lc = xp.sqrt(p)[..., None] * Lc
+    return Lc
+
+
+def sigma_kernel(p, P, L, j: int, reading: str, xp=np):
+    """``sigma_j`` (1-based) of :func:`centred_kernel`, ``(...)``; 0 beyond ``min(T, N)``.
+
+    References
+    ----------
+    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``
+    (``j = d + 1``).
+    """
+    s = xp.linalg.svd(centred_kernel(p, P, L, reading, xp), compute_uv=False)  # (..., min(T, N)), descending
+    return xp.asarray(s[..., j - 1].copy() if j <= s.shape[-1] else 0 * s[..., 0])[()]
+
+
 def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform") -> np.ndarray:
     """The centred ``L`` of a reading (see module docstring). (T, N)
+
+    References
+    ----------
+    docs/theory.md#sigma; :func:`centred_kernel`.
 
     >>> P = np.array([[0.5, 0.25, 0.25]])
     >>> bool(np.allclose(centred_logits(np.ones(1), P).sum(axis=1), 0))
@@ -50,25 +87,25 @@ def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform"
     p = check_distribution("prior", prior)
     if p.shape != (L.shape[0],):
         raise ValueError(f"`prior` must have shape ({L.shape[0]},) (got {p.shape})")
-    if reading.startswith("uniform"):
-        Lc = L - L.mean(axis=1, keepdims=True)
-    else:
-        P = np.asarray(cond, dtype=np.float64)
-        Lc = L - np.sum(P * L, axis=1, keepdims=True)
-    if reading.endswith("-prior"):
-        Lc = np.sqrt(p)[:, None] * Lc
-    return Lc
+    return centred_kernel(p, np.asarray(cond, dtype=np.float64), L, reading)
 
 
 def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform") -> np.ndarray:
-    """Singular values of the centred ``L`` of ``reading``, descending, length ``min(T, N)``."""
+    """Singular values of the centred ``L`` of ``reading``, descending, length ``min(T, N)``.
+
+    References
+    ----------
+    docs/theory.md#sigma.
+    """
     return np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
 
 
 def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform") -> float:
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond the rank's length.
 
-    Claim ids: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+    References
+    ----------
+    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
     ``draft.theorem-wls`` (all use ``sigma_{d+1}``).
     """
     j = check_int("j", j, minimum=1)

@@ -207,3 +207,12 @@ def load_user_npz(what: str, path, *, readable_as: str = ".npz", missing_hint: s
     except Exception as exc:  # any unreadable file means the same to the user
         raise ValueError(f"{what} file `{path}` is not a readable {readable_as} ({exc.__class__.__name__}: {exc})") \
             from None
+
+
+def mark_failed(ok: np.ndarray, why: np.ndarray, mask: np.ndarray, reason: str) -> None:
+    """Per-instance refusal of a batched kernel: the instances of ``mask`` not yet failed get ``ok = False``
+    and ``why = reason`` (the first reason wins, as a raise would). ``ok`` and ``why`` are updated in place."""
+    new = mask & ok
+    if new.any():
+        why[new] = reason
+        ok &= ~mask
