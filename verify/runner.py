@@ -953,7 +953,8 @@ def _second_looks(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> No
         hit = _resolve_suspects(claim, search, SUSPECTS[plan.profile])
         if hit is not None:
             rnd.found, rnd.relative = hit, True
-    if rnd.found is None and not plan.only_sampling and claim.space is not None:
+    # (no limit probe where the profile gives the claim no optimiser evaluations: an expensive claim in quick)
+    if rnd.found is None and not plan.only_sampling and claim.space is not None and plan.prof["evals"][plan.cost] > 0:
         try:
             hit, rnd.limits_info = _limits(claim, search)
             if hit is not None:

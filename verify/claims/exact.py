@@ -21,6 +21,7 @@ from aotmem.theory.lowrank import f_ls
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.spectra import sigma, singular_values
 from aotmem.verify.recipes import (
+    RANK_D,
     describe,
     dirichlet_recipes,
     explicit_recipes,
@@ -461,12 +462,18 @@ def _lemma1(recipe):
                               "norm_F": float(np.linalg.norm(res.F)), "divergence": res.divergence})
 
 
+# paper.lemma1 quantifies over every task with full support and every d: the task and d are searched.
+LEMMA1_SPACE = TaskSpace(params=(RANK_D,))  # the sampler's own d (full_support_recipes), 1 <= d <= min(N-2, T)
+
+
 register(Claim(
     id="paper.lemma1", reading="optimiser-converges", source="paper", kind="construction",
     statement=r"\text{Assumption 2} \Rightarrow \exists f^* \in L(N,S,d):\ d_{KL}(\pi, f^*) = d_{KL}(\pi, L(N,S,d))",
-    instances=full_support_recipes, evaluate=_lemma1, describe=describe, cost="expensive",
+    instances=full_support_recipes, evaluate=_lemma1, describe=describe, cost="expensive", space=LEMMA1_SPACE,
     regime="Assumption 2; evidence, not proof: L-BFGS (theory.optimal) reaches a stationary point at finite F "
-           "(gradient test of GRAD_TOL); a failure may be the optimiser's",
+           "(gradient test of GRAD_TOL); a failure may be the optimiser's; searched over the task and d in 1..min(N-2, T) "
+           "(LEMMA1_SPACE: the families of the task space in the full profile, where near-deterministic rows make "
+           "the optimum hardest to reach)",
 ))
 
 # --------------------------------------------------- seed.no-quantity-limit --
