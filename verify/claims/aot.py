@@ -480,7 +480,7 @@ def _theorem1_recipes(draw, profile="quick"):
     r = draw(full_support_recipes(profile).filter(lambda r: r["S"] >= 2))
     r["prior"] = draw(st.sampled_from(["zipf", "uniform"]))
     r["d_h"] = draw(st.integers(1, r["d"]))
-    r["eps"] = draw(st.floats(0.01, 0.6))
+    r["eps"] = draw(CONSTRUCTION_SPACE.params[0].strategy(r["N"], 0))  # the space's eps: log scale over EPS_RANGE
     r["qk"] = draw(st.sampled_from(["rank1", "full"]))
     r["cseed"] = draw(st.integers(0, 2**16 - 1))
     return r
@@ -539,7 +539,7 @@ def _t1_statement(k: str, proof: bool = False) -> str:
     return out.replace(r"\exists T:", r"T = T^*_{\mathrm{proof}}:") if proof else out
 
 
-_T1_REGIME = ("Assumption 2; S >= 2; eps in [0.01, 0.6]; H = ceil((T_eps - d)/d_h) (paper variant, gamma = 0 exact "
+_T1_REGIME = ("Assumption 2; S >= 2; eps in [1e-4, 0.9] (EPS_RANGE, log scale); H = ceil((T_eps - d)/d_h) (paper variant, gamma = 0 exact "
               "construction of theory.construct); ||W E||_2 with the row-centred W; instances whose construction "
               f"misses the target by > {CONSTRUCT_RTOL:g} relative, or that the constructor refuses (singular "
               "kept system or W_OV), are outside")
