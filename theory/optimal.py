@@ -147,7 +147,13 @@ def neg_entropy(p, P):
     pos = P > 0
     T = np.zeros_like(P)
     T[pos] = P[pos] * np.log(P[pos])
-    return np.sum(p * T.sum(axis=-1), axis=-1)
+    return _weighted(p, T.sum(axis=-1))
+
+
+def _weighted(p, rows):
+    """``sum_t p(t) rows(t)`` over the last axis: ``p @ rows`` for one task (the scalar code's BLAS dot, so the
+    scalar optimiser's numbers are the same as before the batch axis), the elementwise sum for a batch."""
+    return p @ rows if p.ndim == 1 else np.sum(p * rows, axis=-1)
 
 
 def kl_and_grad(prior: np.ndarray, cond: np.ndarray, W: np.ndarray, E: np.ndarray):
@@ -183,7 +189,7 @@ def objective_grad(p, P, negent, W, E):
     log-softmax); the scalar minimisers and :mod:`aotmem.theory.optimal_batch` descend this one kernel."""
     F = E @ np.swapaxes(W, -1, -2)  # (..., T, N)
     ls = log_softmax_unchecked(F)  # the package's one stable log-softmax (theory.divergence)
-    ce = -np.sum(p * np.sum(P * ls, axis=-1), axis=-1)
+    ce = -_weighted(p, np.sum(P * ls, axis=-1))
     G = p[..., None] * (np.exp(ls) - P)  # (..., T, N)
     return negent + ce, np.swapaxes(G, -1, -2) @ E, G @ W
 

@@ -411,7 +411,7 @@ TOP_UP_ROUNDS = 3
 TOP_UP_S = 150.0
 # An expensive claim with a batch evaluator (an optimiser batched over the instances of one shape) is topped up
 # in family passes of at most TOP_UP_PASS instances, so that the TOP_UP_S cap bounds its time too.
-TOP_UP_PASS = 2048
+TOP_UP_PASS = 512
 
 
 def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: dict, rng, seed: int, profile: str):
