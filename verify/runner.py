@@ -409,16 +409,12 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
 # 30-minute promise comes first, and a claim short of 10^4 says why in `short_of_target`.
 TOP_UP_ROUNDS = 3
 TOP_UP_S = 150.0
-# An expensive claim with a batch evaluator (an optimiser batched over the instances of one shape) is topped up
-# in family passes of at most TOP_UP_PASS instances, so that the TOP_UP_S cap bounds its time too.
-TOP_UP_PASS = 512
 
 
 def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: dict, rng, seed: int, profile: str):
     """More instances until ``target_n`` are judged: returns ``(hit, families_used)``; stops when a pass adds none."""
     used: dict = {}
-    rounds = TOP_UP_ROUNDS if claim.cost != "expensive" else -(-target_n // TOP_UP_PASS) + TOP_UP_ROUNDS
-    for salt in range(1, rounds + 1):
+    for salt in range(1, TOP_UP_ROUNDS + 1):
         if len(search.judged()) >= target_n or search.over_budget() or time.perf_counter() - search.t0 > TOP_UP_S:
             break
         before = search.n_evals
@@ -429,8 +425,6 @@ def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: d
                     return (v.recipe, v.ev, "sampling"), used
             else:
                 n_fam = prof["families"][claim.cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
-                if claim.cost == "expensive":  # batched (see run_claim): passes of what is missing, TOP_UP_S-capped
-                    n_fam = max(n_fam, min(target_n - len(search.judged()), TOP_UP_PASS))
                 hit, fam = _families(claim, search, n_fam, rng, profile)
                 for name, c in fam.items():
                     used[name] = used.get(name, 0) + c
@@ -860,10 +854,7 @@ def run_claim(claim: Claim, *, profile: str = "quick", seed: int = 0, max_exampl
                         found = (*hit, "optimisation")
             except _Budget:
                 pass
-        # expensive claims are topped up only with a batch evaluator (an optimiser batched over the instances
-        # of one shape, theory.optimal_batch): one instance at a time, 10^4 of them would take hours
-        if (found is None and TARGET_INSTANCES[profile] and (cost != "expensive" or claim.batch is not None)
-                and max_examples is None):
+        if found is None and TARGET_INSTANCES[profile] and cost != "expensive" and max_examples is None:
             hit, topped = _top_up(claim, search, TARGET_INSTANCES[profile], n_sample, prof, rng, seed, profile)
             for name, c in topped.items():
                 families_used[name] = families_used.get(name, 0) + c
