@@ -110,3 +110,19 @@ def test_association_sizes_beyond_the_searched_entries_are_refused_not_built():
     ev = get("paper.prop3[limit]").evaluate({"kind": "association", "N": 64, "S": 3, "prior": "uniform",
                                              "seed": 0, "d": 2})
     assert ev.outside is not None and "searched sizes" in ev.outside
+
+
+def test_only_if_a_small_positive_optimum_is_not_a_confirmed_zero():
+    # Found by the batched families of the full profile (issue 20): prior weights near 1e-10 put the optimiser's
+    # divergence below float64's KL_ATOL; the optimum is an upper bound on the minimum, so only a divergence that is
+    # 0 at 50 digits would confirm ``min = 0``: the re-check must not confirm this one.
+    from aotmem.verify.registry import get
+
+    c = get("seed.zero-divergence[only-if]")
+    r = {"kind": "explicit", "N": 3, "S": 1, "seed": 0, "d_claim": 1,
+         "logits": [[0, 1, 3], [2, 0, -1], [1, 1, 0], [0, -2, 1], [3, 0, 0], [0, 0, 2]],
+         "weights": [1, 1e-10, 1e-10, 1e-10, 1e-10, 1e-10]}
+    ev = c.evaluate(r)
+    assert ev.violated and 0 < ev.lhs < 1e-9  # float64 cannot tell it from 0 at KL_ATOL
+    rc = c.recheck(r, ev)
+    assert rc["confirmed"] is False and rc["decision"] == "holds" and float(rc["lhs"]) > 0

@@ -58,7 +58,7 @@ from aotmem.theory.validate import check_array, check_distribution, check_int, c
 
 __all__ = ["OptimalResult", "MinimizeResult", "GRAD_TOL", "NEWTON_DAMP", "ROW_DAMP_FLOOR", "TR_RCOND_MIN",
            "NEWTON_RADIUS", "NEWTON_MAX_DIM", "NEWTON_MAX_WORK", "optimal_encoder", "optimal_encoders", "minimize_newton", "minimize_factors", "minimize_varpro", "inner_encoder",
-           "kl_and_grad", "balance"]
+           "kl_and_grad", "balance", "objective_grad", "neg_entropy"]
 
 # Default stopping rule: max |gradient entry| w.r.t. the (balanced) factors.
 # A line search resolves f only to ~eps*f ~ 1e-17, i.e. gradients only down to
@@ -139,10 +139,21 @@ class OptimalResult:
 
 def _neg_entropy_term(p, P):
     """``sum_t p(t) sum_o pi log pi`` with ``0 log 0 = 0``."""
+    return float(neg_entropy(p, P))
+
+
+def neg_entropy(p, P):
+    """``sum_t p(t) sum_o pi log pi`` (``0 log 0 = 0``) with any leading batch axes: ``p (..., T)``, ``P (..., T, N)``."""
     pos = P > 0
     T = np.zeros_like(P)
     T[pos] = P[pos] * np.log(P[pos])
-    return float(p @ T.sum(axis=1))
+    return _weighted(p, T.sum(axis=-1))
+
+
+def _weighted(p, rows):
+    """``sum_t p(t) rows(t)`` over the last axis: ``p @ rows`` for one task (the scalar code's BLAS dot, so the
+    scalar optimiser's numbers are the same as before the batch axis), the elementwise sum for a batch."""
+    return p @ rows if p.ndim == 1 else np.sum(p * rows, axis=-1)
 
 
 def kl_and_grad(prior: np.ndarray, cond: np.ndarray, W: np.ndarray, E: np.ndarray):
@@ -166,12 +177,21 @@ def kl_and_grad(prior: np.ndarray, cond: np.ndarray, W: np.ndarray, E: np.ndarra
 
 
 def _objective(p, P, negent, W, E):
-    """``(negent + cross-entropy, grad_W, grad_E)``: the objective the minimisers descend (one GEMM, one log-softmax)."""
-    F = E @ W.T  # (T, N)
+    """``(negent + cross-entropy, grad_W, grad_E)``: the objective the minimisers descend (:func:`objective_grad`)."""
+    v, gW, gE = objective_grad(p, P, negent, W, E)
+    return float(v), gW, gE
+
+
+def objective_grad(p, P, negent, W, E):
+    """``(negent + cross-entropy, grad_W, grad_E)`` of ``dKL(pi, E W^T)`` (``paper.prop1``'s objective), any leading
+    batch axes: ``p (..., T)``, ``P (..., T, N)``, ``W (..., N, d)``, ``E (..., T, d)``, ``negent`` (...,)
+    (:func:`neg_entropy`). ``G = p (softmax(F) - pi)``, ``grad_W = G^T E``, ``grad_E = G W`` (one GEMM, one
+    log-softmax); the scalar minimisers and :mod:`aotmem.theory.optimal_batch` descend this one kernel."""
+    F = E @ np.swapaxes(W, -1, -2)  # (..., T, N)
     ls = log_softmax_unchecked(F)  # the package's one stable log-softmax (theory.divergence)
-    ce = -float(p @ np.sum(P * ls, axis=1))
-    G = p[:, None] * (np.exp(ls) - P)  # (T, N)
-    return negent + ce, G.T @ E, G @ W
+    ce = -_weighted(p, np.sum(P * ls, axis=-1))
+    G = p[..., None] * (np.exp(ls) - P)  # (..., T, N)
+    return negent + ce, np.swapaxes(G, -1, -2) @ E, G @ W
 
 
 def _dkl(p, P, F):
@@ -198,15 +218,16 @@ def _result(p, P, W, E, tol, iterations, stop_reason, message=""):
 
 def balance(W: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gauge fixing for the factors of ``F = E W^T`` (``paper.prop1``'s rank-``d`` maps): same logits up to row constants, balanced factors: ``W <- W - 1 mean(W)``, then
-    ``E W^T = (Q_E U sqrt S)(Q_W V sqrt S)^T`` from the SVD of the ``d x d`` core."""
+    ``E W^T = (Q_E U sqrt S)(Q_W V sqrt S)^T`` from the SVD of the ``d x d`` core. Any leading batch axes
+    (``W (..., N, d)``, ``E (..., T, d)``: :mod:`aotmem.theory.optimal_batch`)."""
     W = np.asarray(W, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)
-    Wc = W - W.mean(axis=0, keepdims=True)  # removes only per-row constants E(t).mean(W) from F
-    Qw, Rw = np.linalg.qr(Wc)
+    Wc = W - W.mean(axis=-2, keepdims=True)  # removes only per-row constants E(t).mean(W) from F
+    Qw, Rw = np.linalg.qr(Wc)  # any leading batch axes (stacked LAPACK calls, the same routine per matrix)
     Qe, Re = np.linalg.qr(E)
-    U, s, Vt = np.linalg.svd(Re @ Rw.T)
-    rs = np.sqrt(s)
-    return Qw @ (Vt.T * rs), Qe @ (U * rs)
+    U, s, Vt = np.linalg.svd(Re @ np.swapaxes(Rw, -1, -2))
+    rs = np.sqrt(s)[..., None, :]
+    return Qw @ (np.swapaxes(Vt, -1, -2) * rs), Qe @ (U * rs)
 
 
 def _check_start(name, X, shape):

@@ -56,7 +56,8 @@ from aotmem.theory.construct import (
     plan_heads,
 )
 from aotmem.theory.precise import DPS, kl_mp
-from aotmem.theory.targets import rank_d_target
+from aotmem.theory.optimal_batch import optimal_encoder_batch
+from aotmem.theory.targets import OPTIMAL_MAX_ITER, rank_d_target
 from aotmem.theory.task import all_sequences
 from aotmem.verify.recheck import decided
 from aotmem.verify.recipes import task_from
@@ -67,7 +68,7 @@ from aotmem.verify.search import LOGIT_BOX, TaskSpace, family_tasks, with_S
 
 __all__ = ["EPS_RANGE", "CONSTRUCT_RTOL", "WITNESSES", "PROOF_DESIGN", "FAMILIES", "ConstructionSpace",
            "theorem1_sides", "seed_aot_sides", "best_witness", "proof_construction", "recheck_proof", "proof_evaluate",
-           "worst_direction_task", "SURPLUS_NOTE", "logits_mp"]
+           "worst_direction_task", "SURPLUS_NOTE", "logits_mp", "warm_targets"]
 
 # eps searched over [1e-4, 0.9] on a log scale: below 1e-4 the families' priors (weights >= 1e-3 of the
 # largest, T <= 16) leave nothing out, so the bound is 0 <= 0; 0.9 leaves at most one sequence kept.
@@ -113,17 +114,52 @@ def _detail(rep) -> dict:
 
 
 _TARGETS: dict = {}
+_TARGETS_MAX = 1024  # cached targets (a few KB each); the cache is emptied when full
 
 
 def _target(recipe: dict, which: str):
     """:func:`rank_d_target` of the recipe's task (cached: the witnesses and readings share it)."""
-    key = json.dumps([{k: v for k, v in recipe.items() if k not in ("d_h", "eps", "qk", "cseed")}, which],
-                     sort_keys=True)
+    key = _target_key(recipe, which)
     if key not in _TARGETS:
-        if len(_TARGETS) > 256:
+        if len(_TARGETS) > _TARGETS_MAX:
             _TARGETS.clear()
         _TARGETS[key] = rank_d_target(task_from(recipe), recipe["d"], which)
     return _TARGETS[key]
+
+
+def _target_key(recipe: dict, which: str) -> str:
+    return json.dumps([{k: v for k, v in recipe.items() if k not in ("d_h", "eps", "qk", "cseed")}, which],
+                      sort_keys=True)
+
+
+def warm_targets(recipes: list, which: str) -> None:
+    """Compute the ``optimal`` targets of ``recipes`` not yet cached, batched over the tasks of one shape
+    ``(T, N, d)`` (:func:`aotmem.theory.optimal_batch.optimal_encoder_batch`: the scalar optimiser's starts and
+    gradient certificate, ``OPTIMAL_MAX_ITER``; an instance the batch does not certify is the scalar
+    optimiser's), so that :func:`best_witness` and :func:`proof_construction` find them cached. Tasks that
+    violate Assumption 2 (or whose recipe does not build) are left to the scalar path, which says why."""
+    if which != "optimal":
+        return
+    groups: dict = {}
+    for r in recipes:
+        key = _target_key(r, which)
+        if key in _TARGETS:
+            continue
+        try:
+            task = task_from(r)
+        except ValueError:
+            continue
+        if task.full_support():
+            groups.setdefault((task.T, task.N, int(r["d"])), {})[key] = task
+    for (_, _, d), tasks in groups.items():
+        if len(tasks) < 2:
+            continue  # one task: the scalar path (the same result, without the batch's set-up)
+        if len(_TARGETS) + len(tasks) > _TARGETS_MAX:
+            _TARGETS.clear()
+        res = optimal_encoder_batch(np.stack([t.prior for t in tasks.values()]),
+                                    np.stack([t.cond for t in tasks.values()]), d, max_iter=OPTIMAL_MAX_ITER)
+        for key, r in zip(tasks, res):
+            _TARGETS[key] = (r.W, r.E)
 
 
 def _build(recipe: dict, which: str, variant: str, *, seed, embedding: str, qk: str, draws: int):

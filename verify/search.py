@@ -622,7 +622,7 @@ def _hypothesis_shrink(r: dict, violates, tries: int, seed: int):  # noqa: ARG00
 
     try:
         found = find(rows, cond, settings=settings(
-            database=None, max_examples=tries, derandomize=True, verbosity=Verbosity.quiet,
+            database=None, max_examples=tries, derandomize=True, verbosity=Verbosity.quiet, deadline=None,
             suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink)))
     except (NoSuchExample, Unsatisfiable):
         return None, count[0]
