@@ -4,7 +4,7 @@ For each fit family (``ls``, ``wls``, ``wls-alt``, ``min``), one catalogue
 bound it is checked against (:data:`FAMILIES`), and each shape ``(T, N, d)``:
 
 - ``scalar``: the ledger's own evaluation, one instance at a time,
-  ``aotmem.verify.registry.get(key).evaluate(recipe)`` on the explicit
+  ``aotmem.verify.ledger.registry.get(key).evaluate(recipe)`` on the explicit
   recipes of the batch (:func:`aotmem.theory.batch.recipes_from_batch`),
   over the first ``--scalar`` instances;
 - ``batch B``: :func:`aotmem.theory.batch.evaluate_bound_batch` on ``B``
@@ -46,7 +46,7 @@ import numpy as np
 
 from aotmem.theory.batch import evaluate_bound_batch, recipes_from_batch
 from aotmem.theory.bounds import bound
-from aotmem.verify.registry import get
+from aotmem.verify.ledger.registry import get
 from timing import best_of
 
 FAMILIES = {  # fit -> (catalogue bound, ledger key suffix)

@@ -7,7 +7,7 @@ the verdict of
   own recipes with ``target()`` and one scalar evaluation per instance
   (``run_claim(claim, max_examples=n)``, ``n`` = the quick profile's count
   times ``--scale``);
-- ``new``: the phases of :mod:`aotmem.verify.runner` (sampling, structured
+- ``new``: the phases of :mod:`aotmem.verify.ledger.runner` (sampling, structured
   families, optimisation; batched evaluation where the claim has a batch
   evaluator), quick profile (or ``--profile full``).
 
@@ -25,8 +25,8 @@ import dataclasses
 import json
 import time
 
-from aotmem.verify.registry import select
-from aotmem.verify.runner import PROFILES, run_claim
+from aotmem.verify.ledger.registry import select
+from aotmem.verify.ledger.runner import PROFILES, run_claim
 
 DEFAULT = ("draft.theorem-wls[sigma=uniform,fit=alternating],draft.theorem-wls[sigma=pi,fit=alternating],"
            "draft.theorem-wls[sigma=uniform],seed.ls-bound[sigma=uniform,inf=global],"

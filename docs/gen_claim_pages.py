@@ -60,7 +60,7 @@ CLAIMS = [
                    "`capacity<=d`: the largest `N` recalled at 90% is at most `d`.",
                    "`linear-growth`: doubling `d` at most doubles that capacity."],
          code=["aotmem.theory.assoc.assoc_memory_recall", "aotmem.theory.assoc.recall_curve", "aotmem.theory.assoc.recall_capacity",
-               "aotmem.verify.experiments.assoc_recall_experiment"],
+               "aotmem.verify.outputs.experiments.assoc_recall_experiment"],
          figure="assoc_recall.png",
          report="assoc",
          settings="Two settings, two capacities: the ledger's verdict above measures the capacity at 90% recall "
@@ -124,7 +124,7 @@ CLAIMS = [
          readings=["Measured by `aotmem report` (experiment `encoder`): the divergence of the best rank-`d` "
                    "encoder of a task with `K` classes does not depend on the number `T` of sequences and is 0 "
                    "from `d = K - 1` on; the Gram matrices of its unembeddings and encodings are block matrices."],
-         code=["aotmem.verify.experiments.optimal_encoder_experiment", "aotmem.verify.experiments.structured_task",
+         code=["aotmem.verify.outputs.experiments.optimal_encoder_experiment", "aotmem.verify.outputs.experiments.structured_task",
                "aotmem.theory.optimal.optimal_encoder"],
          figure="optimal_encoder_blocks.png",
          report="encoder"),
@@ -436,7 +436,7 @@ def render(claim: dict, verdicts: dict, numbers: dict | None = None) -> str:
                 "(see [the experiments](../index.md#experiments)).", ""]
         res = (numbers or {}).get("experiments", {}).get(claim["report"])
         if res:
-            from aotmem.verify.experiments import summary_lines
+            from aotmem.verify.outputs.experiments import summary_lines
 
             out += [f"Measured (`aotmem report`, size `{numbers['size']}`, seed {numbers['seed']}; "
                     "numbers in [`numbers.json`](../figures/numbers.json)):", ""]

@@ -312,7 +312,7 @@ def render_real_text_factor() -> str:
 def render_unverified() -> str:
     """What the ledger does not verify, and why: the registry's unverifiable claims and the recorded no-witness verdicts."""
     sys.path.insert(0, str(ROOT))
-    from aotmem.verify.registry import all_claims  # noqa: PLC0415
+    from aotmem.verify.ledger.registry import all_claims  # noqa: PLC0415
 
     out = ["Not verified, and why (from the claims registry, `Claim.unverifiable`, and the `no-witness` verdicts "
            "of the ledger run in [`docs/claims/verdicts.json`](docs/claims/verdicts.json)):", ""]

@@ -15,7 +15,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import pytest
 from hypothesis import HealthCheck, Verbosity, settings
 
-from aotmem import interop  # imports neither torch nor transformer-lens: the fixtures below do
+from aotmem.theory import interop  # imports neither torch nor transformer-lens: the fixtures below do
 from aotmem.theory.construct import construct, svd_target
 from aotmem.theory.generators import dirichlet_task
 

@@ -77,8 +77,8 @@ from aotmem.theory.lowrank import (
     wls_system,
 )
 from aotmem.theory.spectra import SIGMA_READINGS, sigma, singular_values
-from aotmem.verify.recipes import task_from
-from aotmem.verify.registry import get
+from aotmem.verify.ledger.recipes import task_from
+from aotmem.verify.ledger.registry import get
 
 RTOL = 1e-9
 KL_FLOOR = 1e-13

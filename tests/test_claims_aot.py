@@ -164,7 +164,7 @@ def test_random_aot_has_the_recipes_shape_and_logits_of_rank_at_most_d(data):
     import json
 
     from aotmem.verify.claims.aot import aot_recipes, random_aot
-    from aotmem.verify.recipes import task_from
+    from aotmem.verify.ledger.recipes import task_from
 
     r = data.draw(aot_recipes())
     assert json.loads(json.dumps(r)) == r and 1 <= r["d_h"] <= r["d_model"] and 0 <= r["H"] <= 16 and 1e-2 <= r["wscale"] <= 1e2
@@ -204,7 +204,7 @@ def test_build_construction_and_the_theorem1_sweep():
 # ---- issue 20: the whole regime of prop1[rank], theorem1[params] and seed.theorem-aot's proof construction
 def test_prop1_rank_searches_the_whole_aot_regime_and_rechecks_at_50_digits():
     from aotmem.verify.claims.aot import AOT_SPACE
-    from aotmem.verify.registry import evaluate, get
+    from aotmem.verify.ledger.registry import evaluate, get
 
     for key in PROVED:
         c = get(key)
@@ -225,7 +225,7 @@ def test_theorem1_params_is_searched_over_the_construction_parameters():
     """The count depends on the task through T_eps only: the search moves eps, d, d_h, the draw and the W_QK kind
     (ConstructionSpace's own Params, stated once), on the sampled tasks."""
     from aotmem.verify.claims.aot import CONSTRUCTION_SPACE, PARAMS_SPACE
-    from aotmem.verify.registry import evaluate, get
+    from aotmem.verify.ledger.registry import evaluate, get
 
     assert get("paper.theorem1[params]").space is PARAMS_SPACE
     assert [p.name for p in PARAMS_SPACE.params] == [p.name for p in CONSTRUCTION_SPACE.params]
@@ -244,9 +244,9 @@ def test_seed_theorem_aot_proof_construction_is_a_bound_and_fails_with_its_fixed
     near-uniform target: the fixed skip W_U x_S(t*) (W_U of unit norm) gives the dropped sequence logits +-0.107
     while the bound scales with sigma_1(f_W*) = 6.6e-6."""
     from aotmem.verify.claims.kept import KEPT
-    from aotmem.verify.construction_space import ConstructionSpace, proof_construction
-    from aotmem.verify.recipes import task_from
-    from aotmem.verify.registry import evaluate, get
+    from aotmem.verify.ledger.construction_space import ConstructionSpace, proof_construction
+    from aotmem.verify.ledger.recipes import task_from
+    from aotmem.verify.ledger.registry import evaluate, get
 
     key = "seed.theorem-aot[C=paper,construction=proof]"
     for k in (key, "seed.theorem-aot+factor2[C=paper,construction=proof]"):
@@ -272,8 +272,8 @@ def test_corrected_lemma2_fails_on_constant_sequences_for_every_choice():
     from aotmem.theory.construct import draw_primed, head_features
     from aotmem.verify.claims.aot import structural_rank_cap
     from aotmem.verify.claims.kept import KEPT
-    from aotmem.verify.rank_space import rank_sequences
-    from aotmem.verify.registry import evaluate, get
+    from aotmem.verify.ledger.rank_space import rank_sequences
+    from aotmem.verify.ledger.registry import evaluate, get
 
     r = KEPT["paper.lemma2+S>=2+cap[construction=draw_primed]"]
     seqs = rank_sequences(r["N"], r["S"], r["T0"], r["seed"], r["pick"])
@@ -300,7 +300,7 @@ def test_lemma2_witness_tries_further_draws_before_a_miss():
     """A degenerate draw (d = 1, seed 9537: float64 rank 4 of 8, certified deficient) is a miss of that draw only."""
     from aotmem.verify.claims.aot import LEMMA2_DRAWS, _lemma2_setup
     from aotmem.theory.certify import head_rank
-    from aotmem.verify.registry import evaluate
+    from aotmem.verify.ledger.registry import evaluate
 
     r = {"N": 2, "S": 3, "d": 1, "H": 8, "T0": 8, "qk": "full", "seed": 9537}
     assert head_rank(*_lemma2_setup(r)).rank == 4

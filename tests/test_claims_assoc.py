@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.registry import get
+from aotmem.verify.ledger.registry import get
 from topic import check_own_instance, claims_of, violated
 
 

@@ -9,7 +9,7 @@ registry (``verify.registry.evaluate``) so that a verdict that changes is notice
 import numpy as np
 import pytest
 
-from aotmem.verify.registry import evaluate
+from aotmem.verify.ledger.registry import evaluate
 from topic import claims_of, example_test
 
 

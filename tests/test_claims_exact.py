@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from aotmem.verify.claims import exact  # noqa: E402
-from aotmem.verify.registry import get  # noqa: E402
-from aotmem.verify.search import explicit_of  # noqa: E402
+from aotmem.verify.ledger.registry import get  # noqa: E402
+from aotmem.verify.ledger.search import explicit_of  # noqa: E402
 
 SEARCHED = ["seed.zero-divergence[if]", "paper.prop2[d>=N-1]", "paper.prop2[d<N-1]", "paper.prop3[limit]",
             "paper.prop3[rate-exact]", "paper.prop3[rate-upper]", "seed.no-quantity-limit[quantity]",
@@ -116,7 +116,7 @@ def test_only_if_a_small_positive_optimum_is_not_a_confirmed_zero():
     # Found by the batched families of the full profile (issue 20): prior weights near 1e-10 put the optimiser's
     # divergence below float64's KL_ATOL; the optimum is an upper bound on the minimum, so only a divergence that is
     # 0 at 50 digits would confirm ``min = 0``: the re-check must not confirm this one.
-    from aotmem.verify.registry import get
+    from aotmem.verify.ledger.registry import get
 
     c = get("seed.zero-divergence[only-if]")
     r = {"kind": "explicit", "N": 3, "S": 1, "seed": 0, "d_claim": 1,

@@ -23,8 +23,8 @@ import dataclasses
 import pytest
 
 from aotmem.verify.claims.kept import KEPT
-from aotmem.verify.registry import evaluate, get
-from aotmem.verify.runner import MP_RTOL, SUSPECT_ATOL
+from aotmem.verify.ledger.registry import evaluate, get
+from aotmem.verify.ledger.runner import MP_RTOL, SUSPECT_ATOL
 
 # Kept entries that no longer reproduce, each with why: strict xfail, so the entry's fix (or its removal
 # from KEPT) is noticed. Reported to the ledger's owner.

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from aotmem.theory.lookup import lookup_C, lookup_encoder
 from aotmem.verify.claims.lookup import D_MAX, lookup_d_recipes, lookup_div_eval, lookup_regime, lookup_setup
-from aotmem.verify.registry import KL_ATOL, KL_RTOL
+from aotmem.verify.ledger.registry import KL_ATOL, KL_RTOL
 from topic import claims_of, example_test, proved_test, violated
 
 
@@ -134,7 +134,7 @@ def test_jl_step_is_searched_over_N_d_to_2_40_and_the_draw():
     widest width holds through jl_factor, C = 1/2 exactly at d = 128 log(N+1) is outside, and a miss would be
     re-checked at 50 digits (here: holds there too)."""
     from aotmem.verify.claims.lookup import D_C_HALF, JL_SPACE
-    from aotmem.verify.registry import get
+    from aotmem.verify.ledger.registry import get
 
     dmin = lambda N: D_C_HALF.limits(N, N)[0]  # noqa: E731 (the smallest d with C < 1/2)
     claim = get("draft.lookup-theorem[jl]")

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 
 from aotmem.theory.generators import explicit_task
 from aotmem.verify.claims.lowrank import explicit_groups, rank_regime, wls_recipes
-from aotmem.verify.recipes import task_from
-from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, get
+from aotmem.verify.ledger.recipes import task_from
+from aotmem.verify.ledger.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, get
 from topic import claims_of, example_test, proved_test, violated
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aotmem.verify import cli, cmd_bounds
+from aotmem.verify import cli
+from aotmem.verify.cli import cmd_bounds
 from aotmem.verify.cli import main
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from aotmem.theory.task import load_task
 from aotmem.verify.cli import main
-from aotmem.verify.cmd_bounds import bound_table
+from aotmem.verify.cli.cmd_bounds import bound_table
 
 
 def _write(path, **arrays):
@@ -187,7 +187,7 @@ def test_one_bound_rule_stated_and_applied_at_d_N_minus_1(tmp_path, capsys):
     """Issue 17: `aotmem bounds` decides "holds" by the ledger's rule (registry.bound_holds: the Evaluation of
     lhs <= rhs with KL_ATOL/KL_RTOL), prints the rule (text and JSON), and marks the rows that hold only by
     its tolerance (at d = N - 1 the divergence is rounding, ~1e-17, above bounds of ~1e-30): `holds*`."""
-    from aotmem.verify.registry import BOUND_RULE, KL_ATOL, KL_RTOL, Evaluation
+    from aotmem.verify.ledger.registry import BOUND_RULE, KL_ATOL, KL_RTOL, Evaluation
 
     path = tmp_path / "t.npz"
     assert main(["task", "random", "--kind", "almost-rank", "--N", "4", "--S", "1", "--d", "2",

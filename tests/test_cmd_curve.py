@@ -8,10 +8,10 @@ import pytest
 from aotmem.theory.bounds import CATALOGUE
 from aotmem.theory.divergence import entropy
 from aotmem.theory.task import load_task
-from aotmem.verify import cmd_curve
+from aotmem.verify.cli import cmd_curve
 from aotmem.verify.cli import main
-from aotmem.verify.cmd_curve import curve, parse_ds
-from aotmem.verify.registry import KL_ATOL, KL_RTOL
+from aotmem.verify.cli.cmd_curve import curve, parse_ds
+from aotmem.verify.ledger.registry import KL_ATOL, KL_RTOL
 
 # The best divergence may not grow with d (L(N,S,d) is inside L(N,S,d+1)); "b1 <= b0" is decided by the
 # one rule of `aotmem bounds` and the ledger (registry.BOUND_RULE: KL_ATOL + KL_RTOL |b0|).

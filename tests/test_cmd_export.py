@@ -1,5 +1,5 @@
 """``aotmem export MODEL.npz --to transformer-lens|torch --out FILE``: the written file, its ``--check``, and the
-one-line refusals (verify/cmd_export.py). Without the optional extra ``[interop]`` only the refusals run; the
+one-line refusals (verify/cli/cmd_export.py). Without the optional extra ``[interop]`` only the refusals run; the
 rest skips (``AOTMEM_INTEROP_REQUIRED=1`` turns those skips into failures, as in tests/test_interop.py)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from aotmem import interop
+from aotmem.theory import interop
 from aotmem.verify.cli import build_parser, main
 
 

@@ -1,12 +1,12 @@
 """``aotmem report DIR``: the seed's experiments run, their figures, numbers and summary written, ``--only`` and
-``--seed`` (verify/cmd_report.py)."""
+``--seed`` (verify/cli/cmd_report.py)."""
 
 import json
 
 import pytest
 
 from aotmem.verify.cli import main
-from aotmem.verify.experiments import EXPERIMENTS, SIZES
+from aotmem.verify.outputs.experiments import EXPERIMENTS, SIZES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from aotmem.verify.cli import main
-from aotmem.verify.report import SCHEMA
+from aotmem.verify.outputs.report import SCHEMA
 
 ONE = "draft.lemma-taylor[identity]"
 FAILING = "seed.lookup-bound[as-written]"  # RHS negative for C > 1/2: a standing finding
@@ -59,7 +59,7 @@ def test_list(capsys):
 
 
 def test_ctrl_c_writes_partial_results_and_exits_130(tmp_path, monkeypatch, capsys):
-    import aotmem.verify.runner as runner
+    import aotmem.verify.ledger.runner as runner
 
     real = runner.run_claim
     calls = []

@@ -1,11 +1,11 @@
-"""aotmem.verify.construction_space: the T* claims' search space, families, witnesses and 50-digit re-check."""
+"""aotmem.verify.ledger.construction_space: the T* claims' search space, families, witnesses and 50-digit re-check."""
 
 import math
 
 import numpy as np
 import pytest
 
-from aotmem.verify.construction_space import (
+from aotmem.verify.ledger.construction_space import (
     EPS_RANGE,
     FAMILIES,
     WITNESSES,
@@ -16,8 +16,8 @@ from aotmem.verify.construction_space import (
     recheck_proof,
     worst_direction_task,
 )
-from aotmem.verify.registry import evaluate, get
-from aotmem.verify.search import is_valid_task
+from aotmem.verify.ledger.registry import evaluate, get
+from aotmem.verify.ledger.search import is_valid_task
 
 
 def _like(N=3, d=1, d_h=1, qk="rank1", cseed=5):
@@ -161,7 +161,7 @@ def test_surplus_rows_the_constructors_solve_is_not_the_one_C_measures():
     # with the left inverse the constructor really uses, (D M_1)^+ D, the extrapolation is the model's own
     from aotmem.theory.aot import AoTShape
     from aotmem.theory.construct import draw_primed, head_features
-    from aotmem.verify.recipes import task_from
+    from aotmem.verify.ledger.recipes import task_from
 
     task = task_from(SURPLUS)
     primed = draw_primed(AoTShape(N=3, S=2, d=2, H=rep.H, d_h=rep.d_h), qk="rank1", embedding="gaussian", seed=5)

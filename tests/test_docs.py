@@ -57,7 +57,7 @@ def test_api_reader_sees_a_deleted_entry(tmp_path):
 
 
 def _registry_ids():
-    from aotmem.verify.registry import all_claims
+    from aotmem.verify.ledger.registry import all_claims
 
     return {c.id.split("+")[0] for c in all_claims()}
 
@@ -101,7 +101,7 @@ def test_code_named_on_claim_pages_exists():
 
 
 def test_reproduce_commands_of_claim_pages_select_their_claims():
-    from aotmem.verify.registry import select
+    from aotmem.verify.ledger.registry import select
 
     for cid in gcp.CLAIM_IDS:
         keys = [c.key for c in select(f"{cid}*")]
@@ -118,8 +118,8 @@ def _cheapest_recorded_result():
 
 
 def test_a_fresh_ledger_run_gives_the_verdict_the_page_states():
-    from aotmem.verify.registry import select
-    from aotmem.verify.runner import run_claims
+    from aotmem.verify.ledger.registry import select
+    from aotmem.verify.ledger.runner import run_claims
 
     run, rec = _cheapest_recorded_result()
     (res,), interrupted = run_claims(select(rec["key"]), profile=run["profile"], seed=run["seed"])
@@ -167,7 +167,7 @@ def test_committed_experiment_numbers_are_reproducible_spot_checks():
 
     from aotmem.theory.assoc import assoc_memory_recall
     from aotmem.theory.capacity import cor2_accuracy_bound
-    from aotmem.verify.experiments import SIZES
+    from aotmem.verify.outputs.experiments import SIZES
 
     numbers = gcp.load_numbers()
     assert numbers["size"] == "full" and set(numbers["experiments"]) == {"assoc", "encoder", "capacity"}

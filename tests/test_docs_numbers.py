@@ -58,7 +58,7 @@ def test_the_quick_ledger_record_agrees_with_the_claim_pages_ledger():
 
 
 def test_the_unverified_block_names_every_unverifiable_claim():
-    from aotmem.verify.registry import all_claims
+    from aotmem.verify.ledger.registry import all_claims
 
     text = gn.render_unverified()
     unver = [c for c in all_claims() if c.unverifiable is not None]

@@ -24,7 +24,7 @@ FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
 
 def test_modules_found():
-    assert "aotmem.theory.divergence" in MODULES and "aotmem.verify.registry" in MODULES
+    assert "aotmem.theory.divergence" in MODULES and "aotmem.verify.ledger.registry" in MODULES
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,4 @@
-"""The seed's experiments (verify/experiments.py) at their tiny size (``aotmem report``: tests/test_cmd_report.py)."""
+"""The seed's experiments (verify/outputs/experiments.py) at their tiny size (``aotmem report``: tests/test_cmd_report.py)."""
 
 import json
 
@@ -8,8 +8,8 @@ import pytest
 from aotmem.theory.assoc import assoc_memory_recall
 from aotmem.theory.spectra import singular_values
 from aotmem.theory.assoc import recall_curve
-from aotmem.verify import figures
-from aotmem.verify.experiments import (
+from aotmem.verify.outputs import figures
+from aotmem.verify.outputs.experiments import (
     SIZES,
     assoc_numbers,
     assoc_recall_experiment,
@@ -153,7 +153,7 @@ def test_cor2_bound_rises_from_guessing_to_at_most_one(capacity):
 
 
 def test_measured_cor2_points_are_the_ledgers_own_evaluations(capacity):
-    from aotmem.verify.registry import evaluate
+    from aotmem.verify.ledger.registry import evaluate
 
     m = capacity["measured"]
     assert m["H"], "no construction succeeded"
@@ -248,7 +248,7 @@ def test_experiments_reject_bad_input_before_computing(fn, kw, match, tmp_path):
 
 
 def test_run_all_rejects_a_bad_size(tmp_path):
-    from aotmem.verify.experiments import run_all
+    from aotmem.verify.outputs.experiments import run_all
 
     with pytest.raises(ValueError, match="`size`"):
         run_all(tmp_path, size="huge")

@@ -1,4 +1,4 @@
-"""verify/figures.py: every figure function writes a PNG and returns its caption; the one style; the lazy set-up."""
+"""verify/outputs/figures.py: every figure function writes a PNG and returns its caption; the one style; the lazy set-up."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from aotmem.verify import figures as F
+from aotmem.verify.outputs import figures as F
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -211,7 +211,7 @@ def test_a_failing_figure_writes_nothing(tmp_path):
 
 def test_matplotlib_is_imported_by_the_first_figure_not_by_the_cli_or_this_module(tmp_path):
     code = ("import sys; import aotmem.verify.cli as cli; cli.build_parser(); "
-            "import aotmem.verify.figures as F, aotmem.verify.experiments, aotmem.verify.cmd_report; "
+            "import aotmem.verify.outputs.figures as F, aotmem.verify.outputs.experiments, aotmem.verify.cli.cmd_report; "
             "print('matplotlib' in sys.modules); "
             f"F.curve_plot({str(tmp_path / 'c.png')!r}, [1, 2], [F.Series('s', [1.0, 2.0])], xlabel='x', ylabel='y', "
             "caption='c'); print('matplotlib' in sys.modules, 'matplotlib.pyplot' in sys.modules)")

@@ -46,7 +46,9 @@ from aotmem.theory.task import Task
 
 # Modules whose functions take a free-form `name` or solver inputs with no
 # fixed shape (their checks are exercised by the modules that call them).
-SKIP_MODULES = {"aotmem.theory.validate", "aotmem.theory.backend"}
+# aotmem.theory.interop: the export to the optional extra [interop] (torch, TransformerLens),
+# not a formula of a task: tests/test_interop.py checks it.
+SKIP_MODULES = {"aotmem.theory.validate", "aotmem.theory.backend", "aotmem.theory.interop"}
 
 # Largest sizes of a fuzz world: keeps each call well under 10 ms.
 MAX_N, MAX_T = 6, 36
@@ -328,6 +330,7 @@ def _d_at_least_2(w, tmp_path):
 
 DOMAIN = {
     "aotmem.theory.batch": _batched,
+    "aotmem.theory.optimal_batch.optimal_encoder_batch": _batched,
     "aotmem.theory.construct.load_target": _target_file,
     "aotmem.theory.aot.load_aot": _model_file,
     "aotmem.theory.ngram.load_counts": _counts_file,

@@ -135,12 +135,12 @@ def _cycles(graph) -> list[list[str]]:
 
 def test_the_walk_sees_the_package():
     """The walk finds the modules and the edges it is about (so the checks below cannot pass vacuously)."""
-    assert {"aotmem", "aotmem.theory.batch", "aotmem.verify.registry", "aotmem.verify.claims",
-            "aotmem.verify.claims.lowrank", "aotmem.verify.runner", "aotmem.verify.parallel"} <= set(MODULES)
+    assert {"aotmem", "aotmem.theory.batch", "aotmem.verify.ledger.registry", "aotmem.verify.claims",
+            "aotmem.verify.claims.lowrank", "aotmem.verify.ledger.runner", "aotmem.verify.ledger.parallel"} <= set(MODULES)
     g = _graph()
     assert "aotmem.theory.lowrank" in g["aotmem.theory.batch"]
-    assert "aotmem.verify.registry" in g["aotmem.verify.claims"]  # a relative import, resolved
-    assert "aotmem.verify.parallel" in g["aotmem.verify.runner"]
+    assert "aotmem.verify.ledger.registry" in g["aotmem.verify.claims"]  # a relative import, resolved
+    assert "aotmem.verify.ledger.parallel" in g["aotmem.verify.ledger.runner"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -191,12 +191,12 @@ def test_the_private_check_flags_what_it_should():
 def test_the_cycle_check_flags_the_old_cycles():
     """The two cycles issue 17 names, as they were written (runner <-> parallel, registry <-> claims.kept)."""
     g = _graph()
-    g["aotmem.verify.parallel"] = g["aotmem.verify.parallel"] | {"aotmem.verify.runner"}  # `from runner import _run_key`
-    assert ["aotmem.verify.parallel", "aotmem.verify.runner"] in _cycles(g)
+    g["aotmem.verify.ledger.parallel"] = g["aotmem.verify.ledger.parallel"] | {"aotmem.verify.ledger.runner"}  # `from runner import _run_key`
+    assert ["aotmem.verify.ledger.parallel", "aotmem.verify.ledger.runner"] in _cycles(g)
     g = _graph()
     kept = "aotmem.verify.claims.kept"  # the lazy `from aotmem.verify.claims.kept import KEPT` in register()
-    g["aotmem.verify.registry"] |= {kept} | _parents(kept, "aotmem.verify.registry")
-    assert any("aotmem.verify.registry" in c and "aotmem.verify.claims" in c for c in _cycles(g))
+    g["aotmem.verify.ledger.registry"] |= {kept} | _parents(kept, "aotmem.verify.ledger.registry")
+    assert any("aotmem.verify.ledger.registry" in c and "aotmem.verify.claims" in c for c in _cycles(g))
 
 
 # ------------------------------------------------------------------ function length (issue 17, item 4)

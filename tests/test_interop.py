@@ -1,4 +1,4 @@
-"""aotmem.interop: the exported models' last-position logits equal ``AoT.logits`` (``aotmem export``:
+"""aotmem.theory.interop: the exported models' last-position logits equal ``AoT.logits`` (``aotmem export``:
 tests/test_cmd_export.py).
 
 Without the optional extra ``[interop]`` (torch, transformer-lens; absent in
@@ -9,7 +9,7 @@ installs the extra in a throwaway environment and runs this file with
 ``AOTMEM_INTEROP_REQUIRED=1``, which turns those skips into failures.
 
 Tolerances: the exported network computes the AoT's function exactly (the
-module docstring of ``aotmem.interop``); float64 evaluations in another order
+module docstring of ``aotmem.theory.interop``); float64 evaluations in another order
 differ by the rounding each model amplifies (measured 4e-15 for random models
 and the small T* here, up to 4e-11 for the T* of docs/interop.md).
 ``interop.CHECK_RTOL = 1e-10`` is the issue's bar; the NumPy layout is held to
@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aotmem import interop
+from aotmem.theory import interop
 from aotmem.theory.aot import AoT
 from aotmem.theory.construct import construct, svd_target
 from aotmem.theory.generators import dirichlet_task

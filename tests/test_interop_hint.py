@@ -4,7 +4,7 @@ import re
 import sys
 from pathlib import Path
 
-from aotmem import interop
+from aotmem.theory import interop
 from aotmem.verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

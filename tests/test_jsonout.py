@@ -1,4 +1,4 @@
-"""verify/jsonout.py: strict JSON for every ``--json`` output (no ``Infinity``, no ``NaN``; notes say why)."""
+"""verify/outputs/jsonout.py: strict JSON for every ``--json`` output (no ``Infinity``, no ``NaN``; notes say why)."""
 
 import dataclasses
 import io
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aotmem.verify.jsonout import dump, dumps, nonfinite_label, strict
+from aotmem.verify.outputs.jsonout import dump, dumps, nonfinite_label, strict
 
 
 def test_nonfinite_labels():

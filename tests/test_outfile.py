@@ -2,7 +2,7 @@
 
 import pytest
 
-from aotmem.verify.outfile import out_dir, out_path
+from aotmem.verify.cli.outfile import out_dir, out_path
 
 
 def test_suffix_added_once_and_the_path_returned(tmp_path):

@@ -20,7 +20,7 @@ def test_every_public_name_is_the_theory_or_verify_object(name):
     obj = getattr(aotmem, name)
     mod = importlib.import_module(obj.__module__)
     assert obj.__module__.startswith(("aotmem.theory.", "aotmem.verify.")), obj.__module__
-    # re-exported, not a copy; or the precision dispatcher around it (verify/precision.py: the same function,
+    # re-exported, not a copy; or the precision dispatcher around it (verify/ledger/precision.py: the same function,
     # calling its theory.precise twin only inside `with aotmem.precision(...)`)
     assert getattr(mod, name) is obj or getattr(obj, "__wrapped__", None) is getattr(mod, name)
     assert obj.__doc__, f"aotmem.{name} has no docstring"
@@ -41,12 +41,12 @@ def test_version_is_the_projects():
 
 def test_import_needs_no_top_level_theory_or_verify(tmp_path):
     """From outside the repository: ``aotmem`` imports, and neither ``theory`` nor ``verify`` is a module."""
-    code = ("import sys, aotmem, aotmem.interop, aotmem.verify.cli; "
+    code = ("import sys, aotmem, aotmem.theory.interop, aotmem.verify.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('theory', 'verify'))); "
-            "print(aotmem.theory.__name__, aotmem.verify.__name__, aotmem.interop.__name__)")
+            "print(aotmem.theory.__name__, aotmem.verify.__name__, aotmem.theory.interop.__name__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
-    assert lines == ["[]", "aotmem.theory aotmem.verify aotmem.interop"], out.stderr
+    assert lines == ["[]", "aotmem.theory aotmem.verify aotmem.theory.interop"], out.stderr
 
 
 def test_the_command_line_entry_point_is_aotmem_verify_cli():
@@ -59,11 +59,12 @@ def _modules():
     import pkgutil
 
     out = []
-    for pkg in ("aotmem.theory", "aotmem.verify", "aotmem.verify.claims"):
+    for pkg in ("aotmem.theory", "aotmem.verify", "aotmem.verify.claims", "aotmem.verify.ledger", "aotmem.verify.cli",
+                "aotmem.verify.outputs"):
         for m in pkgutil.iter_modules(importlib.import_module(pkg).__path__):
             if not m.ispkg and not m.name.startswith("_"):
                 out.append(f"{pkg}.{m.name}")
-    return out + ["aotmem.interop", "aotmem.strategies"]
+    return out + ["aotmem.strategies"]
 
 
 def _test_file(module: str) -> str:
@@ -76,6 +77,6 @@ def _test_file(module: str) -> str:
 @pytest.mark.parametrize("module", _modules())
 def test_every_module_has_its_test_file(module):
     """Tests by module: aotmem.theory.<m> and aotmem.verify.<m> in tests/test_<m>.py, aotmem.verify.claims.<t> in
-    tests/test_claims_<t>.py, aotmem.interop in tests/test_interop.py (and aotmem itself here)."""
+    tests/test_claims_<t>.py, aotmem.theory.interop in tests/test_interop.py (and aotmem itself here)."""
     path = ROOT / "tests" / _test_file(module)
     assert path.is_file(), f"{module} has no {path.name}"

@@ -1,11 +1,11 @@
-"""aotmem.verify.parallel: the same verdicts whatever the number of workers, locally and on Dask."""
+"""aotmem.verify.ledger.parallel: the same verdicts whatever the number of workers, locally and on Dask."""
 
 import json
 
 import pytest
 
-from aotmem.verify.registry import select
-from aotmem.verify.runner import run_claims
+from aotmem.verify.ledger.registry import select
+from aotmem.verify.ledger.runner import run_claims
 
 # Cheap claims of different kinds: an identity and a bound searched with families and
 # optimisation, a construction searched by sampling only, and one that fails.

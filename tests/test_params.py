@@ -1,4 +1,4 @@
-"""aotmem.verify.params: a claim's parameters, stated once, searched over their whole range."""
+"""aotmem.verify.ledger.params: a claim's parameters, stated once, searched over their whole range."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.params import Param, as_param, rank_d
-from aotmem.verify.search import TaskSpace
+from aotmem.verify.ledger.params import Param, as_param, rank_d
+from aotmem.verify.ledger.search import TaskSpace
 
 PARAMS = [
     Param("d", 1, lambda N, T: min(N - 2, T), "lin-int"),

@@ -1,4 +1,4 @@
-"""aotmem.precision (verify/precision.py): the public functions switched to their theory.precise twins, exactly."""
+"""aotmem.precision (verify/ledger/precision.py): the public functions switched to their theory.precise twins, exactly."""
 
 import mpmath
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import aotmem
 from aotmem.theory.precise import entropy_mp, f_ls_mp, f_wls_mp, kl_mp, seed_wls_bound_mp, sigma_mp
-from aotmem.verify.precision import PUBLIC, current_dps, precise_task
+from aotmem.verify.ledger.precision import PUBLIC, current_dps, precise_task
 
 
 
@@ -28,7 +28,7 @@ def test_precision_switches_the_public_functions_to_their_twins():
         assert fit1.W.shape == (4, 1) and (fit1.E @ fit1.W.T).shape == P.shape
         w1 = kl_mp(p, P, f_ls_mp(p, P, 1).F)
         assert abs(aotmem.kl(p, P, fit1.E @ fit1.W.T) - w1) <= mpmath.mpf("1e-45") * abs(w1)
-    assert aotmem.precision.__module__ == "aotmem.verify.precision"
+    assert aotmem.precision.__module__ == "aotmem.verify.ledger.precision"
     assert isinstance(aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F), float)  # float64 again outside
     assert abs(float(v) - aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F)) <= 1e-12
 

@@ -1,6 +1,6 @@
 """verify.progress: tqdm on a terminal, nothing at all otherwise."""
 
-from aotmem.verify import progress
+from aotmem.verify.cli import progress
 
 
 def test_silent_off_a_terminal(capsys):

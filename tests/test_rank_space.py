@@ -1,4 +1,4 @@
-"""aotmem.verify.rank_space: the search space of ``paper.lemma2`` / ``draft.lemma-rank`` (issue 20: every parameter
+"""aotmem.verify.ledger.rank_space: the search space of ``paper.lemma2`` / ``draft.lemma-rank`` (issue 20: every parameter
 of the regime searched, families from the equality cases, a recipe outside a reading's conditions never judged)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.rank_space import PICKS, RANK_FAMILIES, RankSpace, rank_sequences
-from aotmem.verify.registry import evaluate, get
-from aotmem.verify.search import recipe_size
+from aotmem.verify.ledger.rank_space import PICKS, RANK_FAMILIES, RankSpace, rank_sequences
+from aotmem.verify.ledger.registry import evaluate, get
+from aotmem.verify.ledger.search import recipe_size
 
 FLOAT64_READINGS = ("paper.lemma2[construction=draw_primed]", "paper.lemma2+S>=2+d<=N+S-2[construction=draw_primed]",
                     "paper.lemma2+S>=2+cap[construction=draw_primed]",

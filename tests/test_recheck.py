@@ -1,4 +1,4 @@
-"""verify/recheck.py: the 50-digit re-check of a float64 violation, decided with the float64 verdict's tolerance."""
+"""verify/ledger/recheck.py: the 50-digit re-check of a float64 violation, decided with the float64 verdict's tolerance."""
 
 import json
 
@@ -6,8 +6,8 @@ import mpmath
 import pytest
 
 from aotmem.theory.precise import DPS, NotUnique
-from aotmem.verify.recheck import decided, exact_integers, guarded
-from aotmem.verify.registry import Evaluation
+from aotmem.verify.ledger.recheck import decided, exact_integers, guarded
+from aotmem.verify.ledger.registry import Evaluation
 
 
 def test_decided_confirms_a_violation_beyond_the_tolerance():

@@ -1,4 +1,4 @@
-"""verify/recipes.py: the JSON-able instances every claim is searched over, rebuilt into tasks by ``task_from``."""
+"""verify/ledger/recipes.py: the JSON-able instances every claim is searched over, rebuilt into tasks by ``task_from``."""
 
 import json
 import math
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aotmem.theory.generators import KINDS, explicit_task, random_task
-from aotmem.verify.recipes import (
+from aotmem.verify.ledger.recipes import (
     KNOBS,
     LIMITS,
     almost_rank_recipes,

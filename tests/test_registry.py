@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aotmem.verify.registry import SENSES, Claim, Evaluation, all_claims, evaluate, get, select
+from aotmem.verify.ledger.registry import SENSES, Claim, Evaluation, all_claims, evaluate, get, select
 
 THEORY = Path(__file__).resolve().parents[1] / "docs" / "theory.md"
 # The "Claim ids" list at the end of docs/theory.md: one `- `id`` per line.

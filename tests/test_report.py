@@ -1,4 +1,4 @@
-"""verify/report.py: the outputs of ``aotmem verify``: terminal table, strict JSON (schema ``aotmem.verify/1``),
+"""verify/outputs/report.py: the outputs of ``aotmem verify``: terminal table, strict JSON (schema ``aotmem.verify/1``),
 Markdown report with the ledger's figures."""
 
 import json
@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-import aotmem.verify.report as report
-from aotmem.verify.registry import select
-from aotmem.verify.report import SCHEMA, table, to_json, write_json
-from aotmem.verify.runner import VERDICTS, Result, run_claim
+import aotmem.verify.outputs.report as report
+from aotmem.verify.ledger.registry import select
+from aotmem.verify.outputs.report import SCHEMA, table, to_json, write_json
+from aotmem.verify.ledger.runner import VERDICTS, Result, run_claim
 from tests.test_figures import ASSOC, FIGURES, H, _png
 
 FAILING = "seed.lookup-bound[as-written]"  # RHS negative for C > 1/2: a standing finding
@@ -75,7 +75,7 @@ def test_markdown_report_embeds_figures(tmp_path, monkeypatch):
     json.dumps(doc, allow_nan=False)
 
 
-# ---- the ledger's figures: drawn by verify/figures.py from their sweeps (moved from tests/test_figures.py)
+# ---- the ledger's figures: drawn by verify/outputs/figures.py from their sweeps (moved from tests/test_figures.py)
 def test_report_figures_draw_their_sweeps_with_this_module(tmp_path, monkeypatch):
     """The ledger's FIGURES entries wire each sweep to its figure (sweeps replaced by small data here)."""
     calls = []

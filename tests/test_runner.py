@@ -6,8 +6,8 @@ import math
 import pytest
 from hypothesis import strategies as st
 
-from aotmem.verify.registry import Claim, Evaluation, get
-from aotmem.verify.runner import PROFILES, claim_seed, run_claim, run_claims
+from aotmem.verify.ledger.registry import Claim, Evaluation, get
+from aotmem.verify.ledger.runner import PROFILES, claim_seed, run_claim, run_claims
 
 
 def _claim(evaluate, *, reading="t", instances=None, unverifiable=None, examples=()):
@@ -115,7 +115,7 @@ def test_generation_ignores_local_constants():
     """Hypothesis mixes constants of imported local modules into generation; the runner empties that pool."""
     from hypothesis.internal.conjecture import providers
 
-    from aotmem.verify.runner import _no_local_constants
+    from aotmem.verify.ledger.runner import _no_local_constants
 
     before = providers._get_local_constants
     with _no_local_constants():
@@ -129,7 +129,7 @@ def test_hypothesis_private_names_still_exist():
     or reshapes a private name the runner touches, where the patch itself would silently do nothing."""
     from hypothesis.internal.conjecture import providers
 
-    from aotmem.verify.runner import HYPOTHESIS_PRIVATE_NAMES
+    from aotmem.verify.ledger.runner import HYPOTHESIS_PRIVATE_NAMES
 
     missing = [n for n in HYPOTHESIS_PRIVATE_NAMES if not hasattr(providers, n)]
     assert not missing, f"Hypothesis changed its internals: {missing} gone; revisit runner._no_local_constants"

@@ -96,7 +96,7 @@ def test_unverifiable_and_no_witness_carry_every_key_with_reasons(ledger):
 
 
 def test_interrupted_verify_json_validates(tmp_path, monkeypatch):
-    import aotmem.verify.runner as runner
+    import aotmem.verify.ledger.runner as runner
 
     real, calls = runner.run_claim, []
 

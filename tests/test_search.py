@@ -1,4 +1,4 @@
-"""aotmem.verify.search: explicit forms, the task space, families, the optimiser and the shrinker."""
+"""aotmem.verify.ledger.search: explicit forms, the task space, families, the optimiser and the shrinker."""
 
 import math
 
@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.recipes import almost_rank_recipes, dirichlet_recipes, task_from
-from aotmem.verify.registry import Evaluation
-from aotmem.verify.search import (
+from aotmem.verify.ledger.recipes import almost_rank_recipes, dirichlet_recipes, task_from
+from aotmem.verify.ledger.registry import Evaluation
+from aotmem.verify.ledger.search import (
     FAMILIES,
     LOGIT_BOX,
     TaskSpace,
@@ -112,7 +112,7 @@ def test_shrink_finds_the_minimal_violation():
 
 def test_two_scale_family_reaches_the_draft_wls_counterexample():
     """The kind of instance issue 11 reported (two prior scales, a near-uniform and a near-deterministic row)."""
-    from aotmem.verify.registry import get
+    from aotmem.verify.ledger.registry import get
 
     claim = get("draft.theorem-wls[sigma=uniform,fit=alternating]")
     r = {"kind": "explicit", "N": 3, "S": 1, "seed": 0, "d": 1,
@@ -124,8 +124,8 @@ def test_two_scale_family_reaches_the_draft_wls_counterexample():
 
 def test_recipe_space_searches_a_structured_recipes_parameters():
     """RecipeSpace (association and capacity claims): parameters redrawn over the regime, moved, and shrunk."""
-    from aotmem.verify.params import Param
-    from aotmem.verify.search import RecipeSpace, shrink
+    from aotmem.verify.ledger.params import Param
+    from aotmem.verify.ledger.search import RecipeSpace, shrink
 
     space = RecipeSpace(params=(Param("d", 2, lambda N, T: T - 1, "lin-int"), Param("H", 1, lambda N, T: T, "int")),
                         choices=(("qk", ("full", "rank1")),))
@@ -147,8 +147,8 @@ def test_recipe_space_sizes_first_the_other_limits_follow():
     d stays in 1 <= d <= N-2 of the N drawn with it, and the joint condition ``valid`` is kept by the sampler.
     """
     from hypothesis import given, settings
-    from aotmem.verify.params import Param
-    from aotmem.verify.search import RecipeSpace
+    from aotmem.verify.ledger.params import Param
+    from aotmem.verify.ledger.search import RecipeSpace
 
     space = RecipeSpace(params=(Param("N", 3, 200, "int"), Param("d", 1, lambda N, T: N - 2, "lin-int")),
                         seed_key=None, valid=lambda r: r["N"] != 7)

@@ -7,12 +7,12 @@ import aotmem
 import aotmem.strategies as ast
 from aotmem.theory.aot import AoT
 from aotmem.theory.lowrank import LowRank
-from aotmem.verify import recipes
-from aotmem.verify.search import FAMILIES
+from aotmem.verify.ledger import recipes
+from aotmem.verify.ledger.search import FAMILIES
 
 
 def test_the_public_strategies_are_the_ledgers():
-    # the same objects verify/recipes.py gives the claims, not copies
+    # the same objects verify/ledger/recipes.py gives the claims, not copies
     for name in ("dirichlet_recipes", "almost_rank_recipes", "lookup_recipes", "association_recipes",
                  "permutation_recipes", "explicit_recipes", "full_support_recipes", "task_from", "seeds"):
         assert getattr(ast, name) is getattr(recipes, name), name

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from aotmem import interop
+from aotmem.theory import interop
 from aotmem.theory.task import load_task
-from aotmem.verify import cmd_construct, cmd_curve, progress
+from aotmem.verify.cli import cmd_construct, cmd_curve, progress
 from aotmem.verify.cli import main
 
 TEXT = Path(_textwrap.__file__).read_text(encoding="utf-8")[:6000]

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from aotmem.verify.textfiles import describe, read_texts
+from aotmem.verify.cli.textfiles import describe, read_texts
 
 
 def test_files_and_stdin(tmp_path):

@@ -1,4 +1,4 @@
-"""Claims of your own (verify/userclaims.py): a claims file outside the repository, run by the CLI, check,
+"""Claims of your own (verify/ledger/userclaims.py): a claims file outside the repository, run by the CLI, check,
 assert_holds; the 50-digit re-check through aotmem.precision; the regime; bad input."""
 
 import contextlib
@@ -13,7 +13,7 @@ import pytest
 import aotmem
 from aotmem.theory.precise import f_ls_mp, kl_mp, singular_values_mp
 from aotmem.verify.cli import main
-from aotmem.verify.userclaims import Regime, load_claims
+from aotmem.verify.ledger.userclaims import Regime, load_claims
 
 # Public names only (``import aotmem``): what a user writes in a file of their own.
 CLAIMS = textwrap.dedent('''
@@ -108,7 +108,7 @@ def test_a_false_claim_fails_with_a_shrunk_50_digit_confirmed_counterexample(cli
     (entry,) = [e for e in load_claims(claims_file) if e.key == "mine.ls-eighth"]
     ev = entry.evaluate(cx["recipe"])
     assert ev.violated and ev.lhs == cx["evaluation"]["lhs"]
-    from aotmem.verify.recipes import task_from
+    from aotmem.verify.ledger.recipes import task_from
     t = task_from(cx["recipe"])
     d = cx["recipe"]["d"]
     with mpmath.workdps(50):
@@ -140,7 +140,7 @@ def test_the_table_says_float64_only(cli_run):
 
 
 def test_nothing_is_registered_inside_the_package(claims_file):
-    from aotmem.verify.registry import all_claims
+    from aotmem.verify.ledger.registry import all_claims
 
     load_claims(claims_file)
     assert not any(c.key.startswith("mine.") for c in all_claims())

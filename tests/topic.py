@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aotmem.verify.registry import Evaluation, all_claims, evaluate, get
+from aotmem.verify.ledger.registry import Evaluation, all_claims, evaluate, get
 
 # the proved statements' property tests: a fifth of the profile's examples (each draws a whole ledger instance)
 PROVED_SETTINGS = settings(max_examples=max(5, settings.default.max_examples // 5))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aotmem.theory.backend import check_backend, get_xp, to_numpy
-from aotmem.theory.validate import check_array, check_int, load_user_npz
+from .backend import check_backend, get_xp, to_numpy
+from .validate import check_array, check_int, load_user_npz
 
 __all__ = ["AoTShape", "AoT", "load_aot", "head_values", "forward_chunk", "NPZ_KEYS", "DEFAULT_CHUNK", "CHUNK_ELEMS",
            "DEVICE_CHUNK_ELEMS", "DEVICE_MAX_CHUNK"]

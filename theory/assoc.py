@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from aotmem.theory.validate import check_array, check_int, check_positive
+from .validate import check_array, check_int, check_positive
 
 __all__ = [
     "MAPPINGS",

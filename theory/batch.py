@@ -48,8 +48,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from aotmem.theory.bounds import CATALOGUE, KERNEL_KIND, Bound, almost_rank_kernel
-from aotmem.theory.divergence import (
+from .bounds import CATALOGUE, KERNEL_KIND, Bound, almost_rank_kernel
+from .divergence import (
     expect,
     fbar_kernel,
     kl_rows_kernel,
@@ -58,9 +58,9 @@ from aotmem.theory.divergence import (
     taylor_proxy_rows,
     taylor_remainder_rows,
 )
-from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, check_fit, fit_kernel, ls_fit_kernel, wls_alternating_kernel
-from aotmem.theory.spectra import SIGMA_READINGS, sigma_kernel
-from aotmem.theory.validate import SUM_RTOL, check_array, check_chunk, mark_failed
+from .lowrank import ALT_SWEEPS, ALT_TOL, FITS, check_fit, fit_kernel, ls_fit_kernel, wls_alternating_kernel
+from .spectra import SIGMA_READINGS, sigma_kernel
+from .validate import SUM_RTOL, check_array, check_chunk, mark_failed
 
 __all__ = [
     "BATCH_FITS",

@@ -44,8 +44,8 @@ from typing import Callable
 
 import numpy as np
 
-from aotmem.theory.divergence import exp3_kernel, expect
-from aotmem.theory.lookup import (
+from .divergence import exp3_kernel, expect
+from .lookup import (
     draft_lookup_bound,
     paper_theorem2_bound,
     paper_theorem2_simplified,
@@ -53,8 +53,8 @@ from aotmem.theory.lookup import (
     seed_lookup_bound,
     tight_lookup_bound,
 )
-from aotmem.theory.spectra import SIGMA_READINGS, sigma_kernel
-from aotmem.theory.validate import check_int, check_prior_cond
+from .spectra import SIGMA_READINGS, sigma_kernel
+from .validate import check_int, check_prior_cond
 
 __all__ = [
     "INF_READINGS",

@@ -27,7 +27,7 @@ counted as ``2 d d_h`` (factored ``W_Q^T W_K`` with ``W_Q, W_K in R^{d_h x d}``,
 
 from __future__ import annotations
 
-from aotmem.theory.validate import check_int
+from .validate import check_int
 
 __all__ = [
     "QK_FORMS",

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from aotmem.theory.construct import Primed, head_features
-from aotmem.theory.validate import check_int
+from .construct import Primed, head_features
+from .validate import check_int
 
 __all__ = ["MAX_T", "AGREE_RTOL", "RankCertificate", "NumericalRank", "features_mp", "certify_rank", "skip_rank_bound",
            "head_rank", "attention_rank_cap"]

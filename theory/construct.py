@@ -53,13 +53,13 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
-from aotmem.theory.aot import AoT, AoTShape, forward_chunk, head_values
-from aotmem.theory.backend import (LUFactors, col_abs_sums, cond1_triangular, cond_from_lu, get_xp, lu_factor_cond,
+from .aot import AoT, AoTShape, forward_chunk, head_values
+from .backend import (LUFactors, col_abs_sums, cond1_triangular, cond_from_lu, get_xp, lu_factor_cond,
                                    residual_extended, row_norms, to_numpy, xp_of)
-from aotmem.theory.capacity import param_count
-from aotmem.theory.divergence import kl
-from aotmem.theory.task import Task, kept_indices
-from aotmem.theory.validate import check_array, check_eps, check_int, check_positive, load_user_npz
+from .capacity import param_count
+from .divergence import kl
+from .task import Task, kept_indices
+from .validate import check_array, check_eps, check_int, check_positive, load_user_npz
 
 __all__ = [
     "VARIANTS", "QK_KINDS", "EMBEDDINGS", "ATTN_SCALE", "BALANCED_SCORE_STD", "POS_NORM", "DEFAULT_EMBEDDING",

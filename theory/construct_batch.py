@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aotmem.theory.aot import AoTShape
-from aotmem.theory.backend import to_numpy
-from aotmem.theory.construct import (
+from .aot import AoTShape
+from .backend import to_numpy
+from .construct import (
     DEFAULT_EMBEDDING,
     ROUNDING_FACTOR,
     RTOL,
@@ -44,8 +44,8 @@ from aotmem.theory.construct import (
     keep_sequences,
     plan_heads,
 )
-from aotmem.theory.divergence import kl_rows
-from aotmem.theory.task import Task
+from .divergence import kl_rows
+from .task import Task
 
 __all__ = ["SmallConstruction", "construct_batch"]
 

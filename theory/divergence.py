@@ -13,7 +13,7 @@ from typing import Callable, Union
 
 import numpy as np
 
-from aotmem.theory.validate import (
+from .validate import (
     check_array,
     check_chunk,
     check_distribution,

@@ -13,11 +13,11 @@ import mpmath
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from aotmem.theory.divergence import kl, log_softmax
-from aotmem.theory.lowrank import LS_READINGS, LowRank, f_ls, f_wls
-from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, log_probs
-from aotmem.theory.task import Task
-from aotmem.theory.validate import check_array, check_int, check_positive, check_prior_cond
+from .divergence import kl, log_softmax
+from .lowrank import LS_READINGS, LowRank, f_ls, f_wls
+from .spectra import SIGMA_READINGS, centred_logits, log_probs
+from .task import Task
+from .validate import check_array, check_int, check_positive, check_prior_cond
 
 __all__ = [
     "RANK_RTOL",

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from aotmem.theory.divergence import log_softmax
-from aotmem.theory.task import Task, all_sequences
-from aotmem.theory.validate import check_array, check_int, check_positive
+from .divergence import log_softmax
+from .task import Task, all_sequences
+from .validate import check_array, check_int, check_positive
 
 __all__ = ["KINDS", "make_prior", "dirichlet_task", "almost_rank_task", "lookup_task",
            "association_task", "permutation_task", "permutation_of", "random_task", "lookup_mass_for_entropy",

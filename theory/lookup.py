@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from aotmem.theory.divergence import entropy, entropy_kernel, expect, kl_rows
-from aotmem.theory.validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
+from .divergence import entropy, entropy_kernel, expect, kl_rows
+from .validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
 
 __all__ = [
     "ENTROPY_RTOL",

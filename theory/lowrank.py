@@ -29,9 +29,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from aotmem.theory.divergence import kl, kl_rows_kernel
-from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, log_probs
-from aotmem.theory.validate import check_array, check_int, check_prior_cond, check_rows_stochastic, mark_failed as _fail
+from .divergence import kl, kl_rows_kernel
+from .spectra import SIGMA_READINGS, centred_kernel, log_probs
+from .validate import check_array, check_int, check_prior_cond, check_rows_stochastic, mark_failed as _fail
 
 class IllConditioned(ValueError):
     """A float64 linear system above its condition limit (``WLS_COND_MAX``): refused, not solved.

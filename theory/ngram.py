@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aotmem.theory.task import Task, all_sequences
-from aotmem.theory.validate import check_array, check_int, check_positive, load_user_npz
+from .task import Task, all_sequences
+from .validate import check_array, check_int, check_positive, load_user_npz
 
 __all__ = ["LEVELS", "KEEP", "OTHER", "MAX_CELLS", "NgramTask", "tokenize", "choose_alphabet", "count_contexts",
            "counts_task", "text_task", "load_counts", "python_docs_text", "python_docs_split"]

@@ -51,10 +51,10 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.linalg.lapack import dpocon
 from scipy.optimize import minimize
 
-from aotmem.theory.exact import prop2_encoder
-from aotmem.theory.divergence import kl_rows_unchecked, log_softmax_unchecked
-from aotmem.theory.lowrank import LowRank, f_ls, f_wls
-from aotmem.theory.validate import check_array, check_distribution, check_int, check_rows_stochastic
+from .exact import prop2_encoder
+from .divergence import kl_rows_unchecked, log_softmax_unchecked
+from .lowrank import LowRank, f_ls, f_wls
+from .validate import check_array, check_distribution, check_int, check_rows_stochastic
 
 __all__ = ["OptimalResult", "MinimizeResult", "GRAD_TOL", "NEWTON_DAMP", "ROW_DAMP_FLOOR", "TR_RCOND_MIN",
            "NEWTON_RADIUS", "NEWTON_MAX_DIM", "NEWTON_MAX_WORK", "optimal_encoder", "optimal_encoders", "minimize_newton", "minimize_factors", "minimize_varpro", "inner_encoder",

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aotmem.theory.batch import fit_logits_batch
-from aotmem.theory.divergence import kl_rows_unchecked, log_softmax_unchecked
-from aotmem.theory.optimal import GRAD_TOL, OptimalResult, balance, neg_entropy, objective_grad, optimal_encoder
-from aotmem.theory.validate import check_array, check_int
+from .batch import fit_logits_batch
+from .divergence import kl_rows_unchecked, log_softmax_unchecked
+from .optimal import GRAD_TOL, OptimalResult, balance, neg_entropy, objective_grad, optimal_encoder
+from .validate import check_array, check_int
 
 __all__ = ["optimal_encoder_batch", "BATCH_MAX_ITER", "BATCH_MAX_DIM", "BATCH_AGREE_RTOL", "BatchRun"]
 

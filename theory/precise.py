@@ -76,7 +76,7 @@ import mpmath
 import numpy as np
 from mpmath.libmp import mpf_mul, mpf_sum, to_float as mpf_to_float
 
-from aotmem.theory.bounds import (
+from .bounds import (
     INF_READINGS,
     KERNEL_KIND,
     almost_rank_kernel,
@@ -84,7 +84,7 @@ from aotmem.theory.bounds import (
     check_bound_input,
     draft_rows_kernel,
 )
-from aotmem.theory.divergence import (
+from .divergence import (
     entropy_kernel,
     exp3_kernel,
     expect,
@@ -94,8 +94,8 @@ from aotmem.theory.divergence import (
     taylor_proxy_rows,
     taylor_remainder_rows,
 )
-from aotmem.theory.exact import H_READINGS
-from aotmem.theory.lookup import (
+from .exact import H_READINGS
+from .lookup import (
     ENTROPY_RTOL,
     LOOKUP_FORM,
     PAPER_CONSTANTS,
@@ -103,10 +103,10 @@ from aotmem.theory.lookup import (
     lookup_terms_kernel,
     psi_kernel,
 )
-from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, FITS, RANK_RTOL, WLS_READINGS, AlternatingReport, check_fit
-from aotmem.theory.lowrank import centring_noise, objective_floor
-from aotmem.theory.spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
-from aotmem.theory.validate import (
+from .lowrank import ALT_SWEEPS, ALT_TOL, FITS, RANK_RTOL, WLS_READINGS, AlternatingReport, check_fit
+from .lowrank import centring_noise, objective_floor
+from .spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
+from .validate import (
     check_array,
     check_int,
     check_positive,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aotmem.theory.validate import check_distribution, check_int, check_rows_stochastic
+from .validate import check_distribution, check_int, check_rows_stochastic
 
 __all__ = ["SIGMA_READINGS", "log_probs", "centred_logits", "singular_values", "sigma"]
 

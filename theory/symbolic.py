@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from aotmem.theory.validate import check_int
+from .validate import check_int
 
 __all__ = [
     "exp3_expr",

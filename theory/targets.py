@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from aotmem.theory.lowrank import f_ls
-from aotmem.theory.optimal import optimal_encoder
-from aotmem.theory.task import Task
-from aotmem.theory.validate import check_int, check_positive
+from .lowrank import f_ls
+from .optimal import optimal_encoder
+from .task import Task
+from .validate import check_int, check_positive
 
 __all__ = ["TARGETS", "CIRCLE_LIFT", "OPTIMAL_MAX_ITER", "rank_d_target", "circle_target"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aotmem.theory.validate import (
+from .validate import (
     check_distribution,
     check_logits,
     check_eps,

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aotmem.theory.ngram import LEVELS, OTHER, tokenize
-from aotmem.theory.validate import load_user_npz
+from .ngram import LEVELS, OTHER, tokenize
+from .validate import load_user_npz
 
 __all__ = ["Vocabulary", "load_vocabulary", "has_vocabulary", "show_symbol", "encode", "windows", "bits",
            "score", "heldout_counts", "heldout_bits", "vocabulary_of", "add_to_npz"]

@@ -27,8 +27,8 @@ _LAZY = {
     "optimal_encoder": "aotmem.theory.optimal",
     "Task": "aotmem.theory.task", "load_task": "aotmem.theory.task", "save_task": "aotmem.theory.task",
     "t_eps": "aotmem.theory.task",
-    "evaluate": "aotmem.verify.registry", "Evaluation": "aotmem.verify.registry",
-    "precision": "aotmem.verify.precision", "PrecisionUnavailable": "aotmem.verify.precision",
+    "evaluate": "aotmem.verify.ledger.registry", "Evaluation": "aotmem.verify.ledger.registry",
+    "precision": "aotmem.verify.ledger.precision", "PrecisionUnavailable": "aotmem.verify.ledger.precision",
 }
 # The functions with a 50-digit twin (aotmem.theory.precise): the float64 kernels themselves, except inside
 # ``with aotmem.precision(dps):``, where they call the twin (a user's claim is re-checked that way).
@@ -53,7 +53,7 @@ __all__ = [
 
 
 # Claims of your own (they import Hypothesis and the ledger's search: ~0.1 s that `import aotmem` need not pay).
-_LAZY.update({name: "aotmem.verify.userclaims"
+_LAZY.update({name: "aotmem.verify.ledger.userclaims"
               for name in ("claim", "check", "assert_holds", "load_claims", "log_range", "int_range")})
 _LAZY["strategies"] = None
 
@@ -62,13 +62,13 @@ def __getattr__(name):
     import importlib
 
     if name in _PRECISE:
-        value = importlib.import_module("aotmem.verify.precision").PUBLIC[name]
+        value = importlib.import_module("aotmem.verify.ledger.precision").PUBLIC[name]
     elif name in _LAZY:
         if _LAZY[name] is None:
             return importlib.import_module(f"aotmem.{name}")
         value = getattr(importlib.import_module(_LAZY[name]), name)
         if name in _NO_TWIN:
-            value = importlib.import_module("aotmem.verify.precision").dispatch(value)
+            value = importlib.import_module("aotmem.verify.ledger.precision").dispatch(value)
     else:
         raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
     globals()[name] = value  # once imported, a plain attribute

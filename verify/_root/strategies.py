@@ -5,7 +5,7 @@ Use them in your own ``@given`` tests to draw what ``aotmem verify`` draws:
 - *recipes* (``dirichlet_recipes``, ``almost_rank_recipes``, ``lookup_recipes``,
   ``association_recipes``, ``permutation_recipes``, ``explicit_recipes``,
   ``full_support_recipes``, ``aot_recipes``, ``family_recipes``): the JSON-able dicts
-  the ledger searches over (:mod:`aotmem.verify.recipes`); :func:`task_from` rebuilds
+  the ledger searches over (:mod:`aotmem.verify.ledger.recipes`); :func:`task_from` rebuilds
   the task from one, so a failing example is a recipe the ledger can replay;
 - *tasks* (``dirichlet_tasks``, ``almost_rank_tasks``, ``lookup_tasks``,
   ``association_tasks``, ``permutation_tasks``, ``explicit_tasks``,
@@ -19,11 +19,11 @@ Use them in your own ``@given`` tests to draw what ``aotmem verify`` draws:
   :class:`aotmem.theory.aot.AoT` with Gaussian weights of that shape).
 
 Knobs are keyword-only: ``profile`` (the recipes' size limits,
-:data:`aotmem.verify.recipes.LIMITS`: ``quick`` ``T <= 64``, ``full`` ``T <= 256``),
+:data:`aotmem.verify.ledger.recipes.LIMITS`: ``quick`` ``T <= 64``, ``full`` ``T <= 256``),
 ``min_n`` where the recipe has one, and ``max_n`` / ``max_t`` to keep a test's sizes
 smaller than the profile's (a filter on the recipe: ``N <= max_n``, ``T <= max_t``).
 The structured families are those of the ledger's search (:data:`FAMILIES`,
-:mod:`aotmem.verify.search`): the equality cases of the proofs.
+:mod:`aotmem.verify.ledger.search`): the equality cases of the proofs.
 
 >>> from hypothesis import find
 >>> import aotmem.strategies as ast
@@ -47,7 +47,7 @@ from aotmem.theory.spectra import sigma as sigma_of
 from aotmem.theory.task import Task
 from aotmem.theory.aot import AoT
 from aotmem.theory.lowrank import LowRank
-from aotmem.verify.recipes import (
+from aotmem.verify.ledger.recipes import (
     almost_rank_recipes,
     association_recipes,
     dirichlet_recipes,
@@ -58,8 +58,8 @@ from aotmem.verify.recipes import (
     seeds,
     task_from,
 )
-from aotmem.verify.search import FAMILIES
-from aotmem.verify.search import family_tasks as _family_draw
+from aotmem.verify.ledger.search import FAMILIES
+from aotmem.verify.ledger.search import family_tasks as _family_draw
 
 __all__ = [
     # the ledger's recipes (JSON-able instances: what a counterexample records)

@@ -12,12 +12,12 @@
 - :mod:`.capacity`: memorisation capacity (``paper.cor1``, ``paper.cor2``, ``paper.table1``);
 - :mod:`.assoc`: associative memory (``seed.assoc-memory``).
 
-Importing this package registers every claim (:func:`aotmem.verify.registry.register`), then adds
+Importing this package registers every claim (:func:`aotmem.verify.ledger.registry.register`), then adds
 to each claim the counterexample the search kept for it (:data:`.kept.KEPT`,
-:func:`aotmem.verify.registry.add_examples`), so every run replays it first.
+:func:`aotmem.verify.ledger.registry.add_examples`), so every run replays it first.
 """
 
-from ..registry import add_examples
+from aotmem.verify.ledger.registry import add_examples
 from . import lowrank, lookup, exact, aot, capacity, assoc  # noqa: F401  in this order: the ledger lists claims by
 # source, then by topic (written out, not a loop of importlib calls, so that tools following imports see them)
 from .kept import KEPT

@@ -25,9 +25,9 @@ from aotmem.theory.construct import (
 from aotmem.theory.divergence import kl
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.targets import rank_d_target
-from aotmem.verify.params import Param
-from aotmem.verify.rank_space import PICKS, RankSpace, rank_sequences
-from aotmem.verify.construction_space import (
+from aotmem.verify.ledger.params import Param
+from aotmem.verify.ledger.rank_space import PICKS, RankSpace, rank_sequences
+from aotmem.verify.ledger.construction_space import (
     CONSTRUCT_RTOL,
     ConstructionSpace,
     best_witness,
@@ -39,10 +39,10 @@ from aotmem.verify.construction_space import (
     warm_targets,
 )
 from aotmem.theory.precise import DPS
-from aotmem.verify.recheck import decided, exact_integers
-from aotmem.verify.recipes import describe, full_support_recipes, limits, rng_of, task_from
-from aotmem.verify.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
-from aotmem.verify.search import RecipeSpace
+from aotmem.verify.ledger.recheck import decided, exact_integers
+from aotmem.verify.ledger.recipes import describe, full_support_recipes, limits, rng_of, task_from
+from aotmem.verify.ledger.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.ledger.search import RecipeSpace
 
 # ------------------------------------------------------- draft/paper.prop1 --
 # Numerical rank of a logit matrix: singular values below this times
@@ -106,7 +106,7 @@ def _prop1_rank(recipe):
 
 def _prop1_rank_recheck(recipe, ev):
     """``sigma_{d+1}`` of the AoT's logits at 50 digits: the float64 weights' exact logits
-    (:func:`aotmem.verify.construction_space.logits_mp`), their singular values by mpmath; decided with ``ev.tol``."""
+    (:func:`aotmem.verify.ledger.construction_space.logits_mp`), their singular values by mpmath; decided with ``ev.tol``."""
     task = task_from(recipe)
     model = random_aot(recipe, task.N, task.S)
     d = recipe["d_model"]
@@ -398,7 +398,7 @@ def _rank_space(conds, *, full=False):
 
 def _rank_instances(conds, *, full=False):
     """The reading's sampler: its own recipes (filtered on its conditions) and, one draw in two, a family of its
-    space (:data:`aotmem.verify.rank_space.RANK_FAMILIES`) from a drawn seed: the certified readings (~30 ms
+    space (:data:`aotmem.verify.ledger.rank_space.RANK_FAMILIES`) from a drawn seed: the certified readings (~30 ms
     of mpmath per instance) are searched by sampling only, so the families come through the sampler."""
     space = _rank_space(conds, full=full)
 

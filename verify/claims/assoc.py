@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from aotmem.theory.assoc import certified_recall, recall_capacity
-from aotmem.verify.registry import Claim, Evaluation, register
+from aotmem.verify.ledger.registry import Claim, Evaluation, register
 
 # ------------------------------------------------------------ S: assoc ---
 # The recall level that counts an association set as "remembered", and the

@@ -16,12 +16,12 @@ from aotmem.theory.construct import construct
 from aotmem.theory.generators import association_on_support, association_task
 from aotmem.theory.targets import circle_target
 from aotmem.theory.task import Task, accuracy
-from aotmem.verify.claims.aot import CONSTRUCT_RTOL, NoConstruction, construct_or_refuse
-from aotmem.verify.recheck import exact_integers
-from aotmem.verify.params import Param
-from aotmem.verify.recipes import limits
-from aotmem.verify.registry import FULL_DRAWS_FAST, Claim, Evaluation, register
-from aotmem.verify.search import RecipeSpace
+from .aot import CONSTRUCT_RTOL, NoConstruction, construct_or_refuse
+from aotmem.verify.ledger.recheck import exact_integers
+from aotmem.verify.ledger.params import Param
+from aotmem.verify.ledger.recipes import limits
+from aotmem.verify.ledger.registry import FULL_DRAWS_FAST, Claim, Evaluation, register
+from aotmem.verify.ledger.search import RecipeSpace
 
 # Scale of the circle target: logit gap scale * (1 - cos(2 pi/N)) >= 4 for N <= 8.
 ASSOC_SCALE = 20.0

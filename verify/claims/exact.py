@@ -22,7 +22,7 @@ from aotmem.theory.lowrank import f_ls
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.optimal_batch import optimal_encoder_batch
 from aotmem.theory.spectra import sigma, singular_values
-from aotmem.verify.recipes import (
+from aotmem.verify.ledger.recipes import (
     RANK_D,
     describe,
     dirichlet_recipes,
@@ -31,10 +31,10 @@ from aotmem.verify.recipes import (
     task_from,
 )
 from aotmem.theory.precise import f_ls_mp, kl_mp, prop3_divergence_rate_mp
-from aotmem.verify.recheck import decided, guarded
-from aotmem.verify.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
-from aotmem.verify.params import Param
-from aotmem.verify.search import RecipeSpace, TaskSpace
+from aotmem.verify.ledger.recheck import decided, guarded
+from aotmem.verify.ledger.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.ledger.params import Param
+from aotmem.verify.ledger.search import RecipeSpace, TaskSpace
 
 # ----------------------------------------------------- seed.zero-divergence --
 # Numerical rank of the centred L: singular values below this times sigma_1

@@ -1,6 +1,6 @@
 """Counterexamples the ledger's search found, kept: each claim runs them first (``Claim.examples``).
 
-One per claim key (:func:`aotmem.verify.registry.register` adds it to the claim's examples): the
+One per claim key (:func:`aotmem.verify.ledger.registry.register` adds it to the claim's examples): the
 smallest explicit instance found (or, for the structured rank claims, the smallest recipe) (``kind="explicit"``: logits and prior weights entry by entry),
 shrunk and confirmed in 50-digit arithmetic when it was found. The test suite recomputes every one
 of them (still violated in float64, or, below float64's absolute tolerance, at 50 digits), so a

@@ -25,7 +25,7 @@ from aotmem.theory.lookup import (
     paper_theorem2_bound,
     paper_theorem2_simplified,
 )
-from aotmem.verify.recipes import describe, dirichlet_recipes, explicit_recipes, lookup_recipes, task_from
+from aotmem.verify.ledger.recipes import describe, dirichlet_recipes, explicit_recipes, lookup_recipes, task_from
 from aotmem.theory.precise import (
     bound_mp,
     entropy_mp,
@@ -38,9 +38,9 @@ from aotmem.theory.precise import (
     paper_theorem2_simplified_mp,
     seed_lookup_bound_mp,
 )
-from aotmem.verify.recheck import decided, guarded
-from aotmem.verify.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
-from aotmem.verify.search import Param, RecipeSpace, TaskSpace
+from aotmem.verify.ledger.recheck import decided, guarded
+from aotmem.verify.ledger.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
+from aotmem.verify.ledger.search import Param, RecipeSpace, TaskSpace
 
 # The regime's parameters besides the task, stated once: the JL width d (every claim here allows any
 # d with C < 1/2, i.e. C -> 0 as d grows: searched on a log scale up to D_MAX) and the JL draw wseed.

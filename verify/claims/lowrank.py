@@ -20,7 +20,7 @@ from aotmem.theory.divergence import fbar, kl, taylor_proxy, taylor_remainder_bo
 from aotmem.theory.exact import H_READINGS, permutation_closed_forms
 from aotmem.theory.generators import permutation_of
 from aotmem.theory.lowrank import fit_encoder, wls_encoder, wls_projection
-from aotmem.verify.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
+from aotmem.verify.ledger.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
 from aotmem.theory.precise import (
     DPS,
     row_var_mp,
@@ -34,10 +34,10 @@ from aotmem.theory.precise import (
     taylor_proxy_mp,
     taylor_remainder_bound_mp,
 )
-from aotmem.verify.recheck import decided, evaluation_at_dps, guarded
-from aotmem.verify.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
-from aotmem.verify.params import Param, rank_d
-from aotmem.verify.search import RecipeSpace, TaskSpace
+from aotmem.verify.ledger.recheck import decided, evaluation_at_dps, guarded
+from aotmem.verify.ledger.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
+from aotmem.verify.ledger.params import Param, rank_d
+from aotmem.verify.ledger.search import RecipeSpace, TaskSpace
 
 # Explicit tasks and the claim's rank d (1 <= d <= min(N-2, T)): families and optimisation over logits,
 # prior and d.

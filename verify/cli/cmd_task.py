@@ -42,9 +42,9 @@ from aotmem.theory.ngram import (KEEP, LEVELS, OTHER, counts_task, load_counts, 
 from aotmem.theory.task import save_task
 from aotmem.theory.validate import load_user_npz
 from aotmem.theory.vocab import heldout_counts, load_vocabulary, show_symbol, vocabulary_of
-from aotmem.verify.jsonout import dumps
-from aotmem.verify.outfile import out_path
-from aotmem.verify.textfiles import describe, read_texts
+from aotmem.verify.outputs.jsonout import dumps
+from .outfile import out_path
+from .textfiles import describe, read_texts
 
 # `task example-text --heldout FILE`: the share of the topics (the last ones, in sorted order) held out.
 HELDOUT_FRACTION = 0.1

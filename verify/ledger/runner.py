@@ -1,8 +1,8 @@
 """The runner: search each claim for violations, and give a verdict with its evidence.
 
-Each claim is searched in phases (:mod:`aotmem.verify.search` explains why):
+Each claim is searched in phases (:mod:`aotmem.verify.ledger.search` explains why):
 ``sampling`` (Hypothesis, steered by ``target(-rel_margin)``), then, for claims
-with a :class:`~aotmem.verify.search.TaskSpace`, ``families`` (structured
+with a :class:`~aotmem.verify.ledger.search.TaskSpace`, ``families`` (structured
 instances from the proofs' equality cases) and ``optimisation`` (evolution
 strategy and Powell from the tightest instances). A violation is shrunk and
 re-checked in 50-digit arithmetic before it is reported.
@@ -52,10 +52,10 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisDeprecationWarning
 
 from aotmem.theory.lowrank import IllConditioned
-from aotmem.verify.parallel import map_claims
-from aotmem.verify.recipes import limits
-from aotmem.verify.registry import Claim, Evaluation, get, select
-from aotmem.verify.search import LOGIT_BOX, explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
+from .parallel import map_claims
+from .recipes import limits
+from .registry import Claim, Evaluation, get, select
+from .search import LOGIT_BOX, explicit_of, objective_of, optimise, recipe_key, recipe_size, shrink
 
 __all__ = ["VERDICTS", "PROFILES", "TARGET_INSTANCES", "Result", "run_claim", "run_claims", "run_key", "claim_seed"]
 
@@ -263,10 +263,10 @@ def claim_seed(seed: int, key: str) -> int:
 
 
 def _reproduce(claim: Claim, recipe: dict, seed: int) -> str:
-    if hasattr(claim, "reproduce_command"):  # a user's claim (verify/userclaims.py): not in the registry
+    if hasattr(claim, "reproduce_command"):  # a user's claim (verify/ledger/userclaims.py): not in the registry
         return claim.reproduce_command(recipe, seed)
     rec = json.dumps(recipe, sort_keys=True)
-    return (f"python -c 'from aotmem.verify.registry import evaluate; "
+    return (f"python -c 'from aotmem.verify.ledger.registry import evaluate; "
             f"print(evaluate(\"{claim.key}\", {rec}).as_dict())'  "
             f"# or: aotmem verify --claims \"{claim.key}\" --seed {seed}")
 
@@ -1238,11 +1238,11 @@ def _cx(claim: Claim, recipe: dict, ev: Evaluation, seed: int, method: str, info
 
 
 def run_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
-    """Worker entry point (:func:`aotmem.verify.parallel.map_claims`): the result of registered claim ``key`` as a
-    dict (picklable). A user's claim (``path``: its file) needs ``aotmem.verify.userclaims.run_any_key``, which
+    """Worker entry point (:func:`aotmem.verify.ledger.parallel.map_claims`): the result of registered claim ``key`` as a
+    dict (picklable). A user's claim (``path``: its file) needs ``aotmem.verify.ledger.userclaims.run_any_key``, which
     :func:`run_claims` takes as ``worker`` (the runner does not import the user-claims module: no import cycle)."""
     if path is not None:
-        raise ValueError(f"claim {key!r} comes from {path}: run it with worker=aotmem.verify.userclaims.run_any_key")
+        raise ValueError(f"claim {key!r} comes from {path}: run it with worker=aotmem.verify.ledger.userclaims.run_any_key")
     return run_claim(get(key), profile=profile, seed=seed).as_dict()
 
 
@@ -1253,7 +1253,7 @@ def run_claims(claims: list[Claim], *, profile: str = "quick", seed: int = 0, pr
 
     ``workers > 1`` runs claims in that many processes on this machine;
     ``scheduler`` (``tcp://HOST:PORT``, or a ``distributed.Client``) runs them on
-    a Dask cluster (:mod:`aotmem.verify.parallel`). Claims are independent units:
+    a Dask cluster (:mod:`aotmem.verify.ledger.parallel`). Claims are independent units:
     the verdicts do not depend on where they ran. ``progress`` (a text stream)
     gets one line per finished claim; ``on_result(result)`` is called after each
     (in completion order). Ctrl-C stops cleanly: the results so far are returned

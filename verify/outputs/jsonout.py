@@ -15,7 +15,7 @@ JSON has no infinity and no NaN; Python's ``json`` writes them anyway
 - and then serialises with ``allow_nan=False``, so a non-finite value that
   slipped through is an error, not invalid JSON.
 
-Use: ``from aotmem.verify.jsonout import dumps``; ``print(dumps(result))``.
+Use: ``from aotmem.verify.outputs.jsonout import dumps``; ``print(dumps(result))``.
 """
 
 from __future__ import annotations

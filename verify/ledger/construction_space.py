@@ -25,7 +25,7 @@ equality, the model's logit error on ``t*`` is ``||W_c E^T||_2 C`` exactly, and 
 by up to ``sqrt 2``, the factor-2 one cannot. ``worst-direction-edge`` puts ``eps`` on the edge of its
 ``T_eps`` jump; ``near-singular`` drops the sequence whose ``||b_t||`` (the kept system's amplification)
 is largest; ``realisable`` draws a random rank-``min(d, N-1)`` ``F``; the task families of
-:mod:`aotmem.verify.search` (with ``eps`` redrawn) cover the non-realisable tasks.
+:mod:`aotmem.verify.ledger.search` (with ``eps`` redrawn) cover the non-realisable tasks.
 
 Witnesses (:func:`best_witness`): an existence statement ("there is a T") is tried with ``WITNESSES``:
 several primed draws, the three primed designs of ``theory.construct`` and both ``W_QK`` kinds; the
@@ -59,12 +59,12 @@ from aotmem.theory.precise import DPS, kl_mp
 from aotmem.theory.optimal_batch import optimal_encoder_batch
 from aotmem.theory.targets import OPTIMAL_MAX_ITER, rank_d_target
 from aotmem.theory.task import all_sequences
-from aotmem.verify.recheck import decided
-from aotmem.verify.recipes import task_from
-from aotmem.verify.registry import KL_ATOL, KL_RTOL, Evaluation
-from aotmem.verify.params import Param
-from aotmem.verify.search import FAMILIES as TASK_FAMILIES
-from aotmem.verify.search import LOGIT_BOX, TaskSpace, family_tasks, with_S
+from .recheck import decided
+from .recipes import task_from
+from .registry import KL_ATOL, KL_RTOL, Evaluation
+from .params import Param
+from .search import FAMILIES as TASK_FAMILIES
+from .search import LOGIT_BOX, TaskSpace, family_tasks, with_S
 
 __all__ = ["EPS_RANGE", "CONSTRUCT_RTOL", "WITNESSES", "PROOF_DESIGN", "FAMILIES", "ConstructionSpace",
            "theorem1_sides", "seed_aot_sides", "best_witness", "proof_construction", "recheck_proof", "proof_evaluate",
@@ -428,7 +428,7 @@ FAMILIES = {
 
 @dataclass(frozen=True)
 class ConstructionSpace:
-    """The construction claims' search space (the interface of :class:`aotmem.verify.search.TaskSpace`).
+    """The construction claims' search space (the interface of :class:`aotmem.verify.ledger.search.TaskSpace`).
 
     ``x = [TaskSpace coordinates of the task and log eps, d, d_h, cseed]``: ``d``, ``d_h`` and the draw are
     coordinates the optimiser moves (rounded to integers, ``d`` in ``1 .. N``, ``d_h`` in ``1 .. d + 1``,

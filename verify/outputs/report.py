@@ -1,11 +1,11 @@
 """Outputs of ``aotmem verify``: terminal table, JSON (docs/verify-json-schema.md), Markdown report with figures.
 
-Figures (``FIGURES``, drawn by :mod:`aotmem.verify.figures`) put each bound
+Figures (``FIGURES``, drawn by :mod:`aotmem.verify.outputs.figures`) put each bound
 next to the divergence it bounds as its driving quantity varies, computed by
 deterministic sweeps through the public theory API (not from the search's
-samples: :func:`aotmem.verify.experiments.sigma_sweep`,
-:func:`~aotmem.verify.experiments.entropy_sweep`,
-:func:`~aotmem.verify.experiments.recall_curves`,
+samples: :func:`aotmem.verify.outputs.experiments.sigma_sweep`,
+:func:`~aotmem.verify.outputs.experiments.entropy_sweep`,
+:func:`~aotmem.verify.outputs.experiments.recall_curves`,
 :func:`aotmem.verify.claims.aot.theorem1_sweep`,
 :func:`aotmem.verify.claims.capacity.capacity_sweep`):
 
@@ -28,12 +28,12 @@ import json
 from pathlib import Path
 
 
-from aotmem.verify import figures as _figures
+from . import figures as _figures
 from aotmem.verify.claims.aot import theorem1_sweep
 from aotmem.verify.claims.capacity import capacity_sweep
-from aotmem.verify.experiments import entropy_sweep, recall_curves, sigma_sweep
-from aotmem.verify.jsonout import dumps, strict
-from aotmem.verify.runner import VERDICTS, Result
+from .experiments import entropy_sweep, recall_curves, sigma_sweep
+from .jsonout import dumps, strict
+from aotmem.verify.ledger.runner import VERDICTS, Result
 
 __all__ = ["SCHEMA", "table", "to_json", "write_json", "write_markdown", "FIGURES"]
 
@@ -70,10 +70,10 @@ def table(results: list[Result], *, width: int = 60) -> str:
 
     ``methods`` counts instances per search method (``S`` sampling, ``F`` structured
     families, ``O`` optimisation); ``ratio`` is the largest ``lhs/rhs`` found
-    (:attr:`aotmem.verify.registry.Evaluation.ratio`); ``check`` says how a
+    (:attr:`aotmem.verify.ledger.registry.Evaluation.ratio`); ``check`` says how a
     violation was confirmed (``mp50``: recomputed in 50-digit arithmetic).
 
-    >>> from aotmem.verify.runner import Result
+    >>> from aotmem.verify.ledger.runner import Result
     >>> r = Result(key="a.b", id="paper.x", reading="", source="paper", kind="bound", statement="",
     ...            regime="", verdict="holds", instances=3)
     >>> print(table([r]).splitlines()[0].split())
@@ -130,7 +130,7 @@ def write_json(path, doc: dict) -> None:
 
 
 # ------------------------------------------------------------------ figures
-# Drawn by verify/figures.py from the sweeps of verify/experiments.py and verify/claims.
+# Drawn by verify/outputs/figures.py from the sweeps of verify/outputs/experiments.py and verify/claims.
 
 _THEOREM1_TASK = "a Zipf-prior Dirichlet task (N=5, S=2, d=2, d_h=1)"  # theorem1_sweep's recipe
 _TABLE1_D, _TABLE1_D_H = 2, 2  # capacity_sweep's d and d_h

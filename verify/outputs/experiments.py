@@ -1,9 +1,9 @@
 """The seed's experiments, reproduced, and the sweeps behind the ledger's figures: the numbers only.
 
-Every figure is drawn by :mod:`aotmem.verify.figures`; this module computes
+Every figure is drawn by :mod:`aotmem.verify.outputs.figures`; this module computes
 what they show. Each experiment is three steps: a sweep (the computation,
 returning a named result: a dataclass), the figure
-(:mod:`~aotmem.verify.figures`) and the JSON numbers. Three experiments
+(:mod:`~aotmem.verify.outputs.figures`) and the JSON numbers. Three experiments
 (issue 6), each a function ``<name>(out_dir, *, size, seed)`` that runs the
 three and returns a JSON-able ``dict`` whose ``"figure"`` entry is the PNG
 written and ``"caption"`` its caption:
@@ -28,7 +28,7 @@ written and ``"caption"`` its caption:
 ``"full"`` (``aotmem report``). :func:`run_all` runs the three.
 
 The sweeps behind the figures of ``aotmem verify --report``
-(:data:`aotmem.verify.report.FIGURES`) that need only the theory are here
+(:data:`aotmem.verify.outputs.report.FIGURES`) that need only the theory are here
 too: :func:`sigma_sweep`, :func:`entropy_sweep`, :func:`recall_curves`
 (the other two, ``theorem1_sweep`` and ``capacity_sweep``, live with their
 claims in :mod:`aotmem.verify.claims`).
@@ -58,8 +58,8 @@ from aotmem.theory.lowrank import f_ls, f_wls
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.task import Task, all_sequences
 from aotmem.theory.validate import check_int, check_positive
-from aotmem.verify import figures
-from aotmem.verify.registry import evaluate
+from . import figures
+from aotmem.verify.ledger.registry import evaluate
 
 __all__ = [
     "SIZES",
@@ -174,7 +174,7 @@ def assoc_numbers(data: figures.AssocRecall) -> dict:
 def assoc_recall_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
     """Recall of Bietti et al.'s outer-product memory against ``N/d`` (``seed.assoc-memory``).
 
-    :func:`assoc_sweep`, drawn by :func:`aotmem.verify.figures.assoc_recall`
+    :func:`assoc_sweep`, drawn by :func:`aotmem.verify.outputs.figures.assoc_recall`
     into ``assoc_recall.png``, to compare with the slides' "only d of
     them". Returns ``{"figure", "caption", "ds", "ratios", "recall": {d:
     [recall per ratio]}, "capacity90": {d: N}, "capacity50": {d: N},
@@ -331,7 +331,7 @@ def optimal_encoder_experiment(out_dir, *, size: str = "full", seed: int = 0) ->
     """The optimal rank-``d`` encoder of a structured task (``seed.no-quantity-limit``).
 
     :func:`encoder_sweep`, drawn by
-    :func:`aotmem.verify.figures.optimal_encoder_blocks` into
+    :func:`aotmem.verify.outputs.figures.optimal_encoder_blocks` into
     ``optimal_encoder_blocks.png``. The seed's reading: "no memorization
     limit in quantity, but in quality": the divergence against ``d`` is the
     same for every ``T`` (quantity) and reaches 0 at ``d = K - 1``, the rank
@@ -429,7 +429,7 @@ def capacity_numbers(data: figures.CapacityVsH) -> dict:
 def capacity_experiment(out_dir, *, size: str = "full", seed: int = 0) -> dict:
     """Capacities of ``paper.table1`` and the accuracy bound of ``paper.cor2`` as ``H`` grows.
 
-    :func:`capacity_sweep`, drawn by :func:`aotmem.verify.figures.capacity`
+    :func:`capacity_sweep`, drawn by :func:`aotmem.verify.outputs.figures.capacity`
     into ``capacity.png`` (left: the capacities for two head dimensions;
     middle: the ``paper.cor2`` bound; right: the same bound at a size where
     ``T*`` can be built, next to its measured accuracy averaged over random

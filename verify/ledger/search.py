@@ -4,7 +4,7 @@ Sampling alone does not find the boundary cases of an inequality: they sit
 where the proofs' estimates are tight, on instances a random generator
 rarely draws (a prior with two very different scales, a near-uniform row
 beside a near-deterministic one, a flat trailing spectrum). The runner
-(:mod:`aotmem.verify.runner`) therefore searches each claim in phases, all
+(:mod:`aotmem.verify.ledger.runner`) therefore searches each claim in phases, all
 deterministic for a given seed:
 
 1. ``sampling``: Hypothesis draws the claim's own recipes, steered by
@@ -46,9 +46,9 @@ from hypothesis.errors import NoSuchExample, Unsatisfiable
 from scipy.optimize import minimize
 
 from aotmem.theory.task import Task
-from aotmem.verify.params import Param, as_param
-from aotmem.verify.recipes import KNOBS, task_from
-from aotmem.verify.registry import Evaluation
+from .params import Param, as_param
+from .recipes import KNOBS, task_from
+from .registry import Evaluation
 
 __all__ = ["LOGIT_BOX", "LOGW_BOX", "FAMILIES", "Param", "as_param", "TaskSpace", "explicit_of", "family_tasks", "optimise",
            "shrink", "recipe_size", "objective_of"]

@@ -23,7 +23,7 @@ import math
 import mpmath
 
 from aotmem.theory.precise import DPS, NotUnique, decide_mp
-from aotmem.verify.registry import KL_ATOL, KL_RTOL, Evaluation
+from .registry import KL_ATOL, KL_RTOL, Evaluation
 
 __all__ = ["decided", "exact_integers", "guarded", "evaluation_at_dps"]
 

@@ -2,9 +2,9 @@
 
 Writes the AoT of ``MODEL.npz`` (``aotmem construct --save``) as a
 TransformerLens ``HookedTransformer`` or a plain PyTorch module
-(:mod:`aotmem.interop`), saved with ``torch.save`` as
+(:mod:`aotmem.theory.interop`), saved with ``torch.save`` as
 ``{"format", "kind", "config", "state_dict", "vocabulary"}`` (reload:
-``aotmem.interop.load_export``; the model's text vocabulary, when it has
+``aotmem.theory.interop.load_export``; the model's text vocabulary, when it has
 one, becomes the module's ``aotmem_vocabulary``). ``--check`` reloads the written file and
 prints the largest relative difference between its last-position logits
 and ``AoT.logits`` on the given sequences; above ``--tol`` (default
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import sys
 
-from aotmem import interop
+from aotmem.theory import interop
 from aotmem.theory.vocab import has_vocabulary, load_vocabulary
-from aotmem.verify.outfile import out_path
+from .outfile import out_path
 
 
 def add_parser(sub) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
                        " (needs the [interop] extra)")
     p.add_argument("model", help="model file (.npz from `aotmem construct --save`)")
     p.add_argument("--to", required=True, choices=interop.KINDS, help="target framework")
-    p.add_argument("--out", required=True, help="output file (torch.save; reload with aotmem.interop.load_export)")
+    p.add_argument("--out", required=True, help="output file (torch.save; reload with aotmem.theory.interop.load_export)")
     p.add_argument("--qk", choices=interop.QK_SCHEMES, default="identity",
                    help="how W_QK is split into W_Q W_K^T for transformer-lens (identity: d_head = d; svd: its rank)")
     p.add_argument("--check", metavar="all|FILE",
@@ -67,7 +67,7 @@ def run(args) -> int:
     print(f"wrote {args.out}: {what}")
     if vocab is not None:
         print(f"vocabulary: {vocab['N']} symbols ({vocab['level']} level, S={vocab['S']}) in the file's metadata "
-              "(aotmem.interop.load_export(...).aotmem_vocabulary)")
+              "(aotmem.theory.interop.load_export(...).aotmem_vocabulary)")
     if seqs is None:
         return 0
     diff = interop.check_export(model, interop.load_export(args.out), seqs)  # the file as written, reloaded

@@ -26,9 +26,9 @@ from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.spectra import SIGMA_READINGS, sigma
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.theory.validate import check_int
-from aotmem.verify.jsonout import dumps
-from aotmem.verify.progress import solver
-from aotmem.verify.registry import BOUND_RULE, KL_ATOL, KL_RTOL, bound_holds
+from aotmem.verify.outputs.jsonout import dumps
+from .progress import solver
+from aotmem.verify.ledger.registry import BOUND_RULE, KL_ATOL, KL_RTOL, bound_holds
 
 # A bound "holds" on this instance by the claims ledger's rule (registry.BOUND_RULE / bound_holds:
 # actual <= bound + KL_ATOL + KL_RTOL |bound|), stated in the output (text and JSON "rule").

@@ -1,7 +1,7 @@
 """Run the ledger's claims in parallel: local processes, or a Dask cluster past one machine.
 
-A claim is the unit of work (:func:`aotmem.verify.runner.run_key`, passed to :func:`map_claims`):
-:func:`aotmem.verify.runner.run_claim` is
+A claim is the unit of work (:func:`aotmem.verify.ledger.runner.run_key`, passed to :func:`map_claims`):
+:func:`aotmem.verify.ledger.runner.run_claim` is
 deterministic for a given ``(claim, profile, seed)`` (its seeds derive from
 them, not from the process it runs in), so the verdicts do not depend on the
 number of workers or on where a claim ran. Results travel as plain dicts.
@@ -22,7 +22,7 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from aotmem.verify.registry import get
+from .registry import get
 
 __all__ = ["map_claims", "dask_client"]
 
@@ -56,7 +56,7 @@ def map_claims(run_key, keys: list[str], profile: str, seed: int, *, workers: in
                files: dict | None = None, costs: dict | None = None):
     """Yield ``run_key(key, profile, seed, path)`` (a result dict) for the claims ``keys`` as they finish (any order).
 
-    ``run_key``: a picklable module-level function (:func:`aotmem.verify.runner.run_key`), passed in
+    ``run_key``: a picklable module-level function (:func:`aotmem.verify.ledger.runner.run_key`), passed in
     so that this module does not import the runner (which imports this one: no import cycle).
     ``files``: ``{key: path}`` for users' claims (``--claims-from``), which each worker loads from
     ``path``; ``costs``: ``{key: cost}`` where the key is not registered.

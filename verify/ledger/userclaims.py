@@ -13,19 +13,19 @@ of the parameters declared in the decorator, returning its two sides
         return aotmem.kl(task.prior, task.cond, fit.F), 2 * aotmem.singular_values(task.prior, task.cond)[d]
 
 Nothing is registered inside the package: the decorated object is the claim.
-The engine (:func:`aotmem.verify.runner.run_claim`) searches it as it searches
+The engine (:func:`aotmem.verify.ledger.runner.run_claim`) searches it as it searches
 the built-in claims: Hypothesis sampling over the task kinds of ``tasks``, ``d``
 over the regime and the declared parameters; the structured families of
-:data:`aotmem.verify.search.FAMILIES` (and the claim's own); the optimiser over
+:data:`aotmem.verify.ledger.search.FAMILIES` (and the claim's own); the optimiser over
 the explicit task's logits, log prior and the declared continuous parameters;
 shrinking; a 50-digit re-check, by running the same function again under
-:func:`aotmem.precision` (see :mod:`aotmem.verify.precision`). A claim whose
+:func:`aotmem.precision` (see :mod:`aotmem.verify.ledger.precision`). A claim whose
 function cannot be re-evaluated there gets ``fails`` with ``recheck.confirmed``
 null and the note ``float64 only, not re-checked: <why>``, never a silent pass.
 
 Run it with ``aotmem verify --claims-from FILE`` (same table, JSON and exit
 statuses as the built-in claims), :func:`check` (the ledger's
-:class:`~aotmem.verify.runner.Result`) or :func:`assert_holds` (pytest).
+:class:`~aotmem.verify.ledger.runner.Result`) or :func:`assert_holds` (pytest).
 docs/own-claims.md is the worked example.
 """
 
@@ -47,9 +47,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from aotmem.theory.precise import DPS, NotUnique
-from aotmem.verify.precision import PrecisionUnavailable, is_exact_number, precise_task, precision
-from aotmem.verify.recheck import decided
-from aotmem.verify.recipes import (
+from .precision import PrecisionUnavailable, is_exact_number, precise_task, precision
+from .recheck import decided
+from .recipes import (
     almost_rank_recipes,
     association_recipes,
     describe,
@@ -60,14 +60,14 @@ from aotmem.verify.recipes import (
     permutation_recipes,
     task_from,
 )
-from aotmem.verify.registry import KINDS, KL_ATOL, KL_RTOL, SENSES, Claim, Evaluation
-from aotmem.verify.params import Param
-from aotmem.verify.search import FAMILIES, LOGIT_BOX, LOGW_BOX, TaskSpace, with_S
+from .registry import KINDS, KL_ATOL, KL_RTOL, SENSES, Claim, Evaluation
+from .params import Param
+from .search import FAMILIES, LOGIT_BOX, LOGW_BOX, TaskSpace, with_S
 
 __all__ = ["Range", "log_range", "int_range", "claim", "UserClaim", "UserEntry", "TASK_KINDS", "TASK_GROUPS",
            "check", "assert_holds", "load_claims", "run_user_key"]
 
-#: The task kinds the ledger draws, each with its recipe strategy (:mod:`aotmem.verify.recipes`).
+#: The task kinds the ledger draws, each with its recipe strategy (:mod:`aotmem.verify.ledger.recipes`).
 TASK_KINDS = {
     "dirichlet": dirichlet_recipes,
     "almost-rank": almost_rank_recipes,
@@ -83,7 +83,7 @@ TASK_GROUPS = {
     "one-hot": ("association",),
 }
 _RESERVED = {"task", "N", "T", "S"}
-# The largest d the generators that take one accept (verify/recipes.py draws within these).
+# The largest d the generators that take one accept (verify/ledger/recipes.py draws within these).
 _GEN_D = {"almost-rank": lambda N, T: min(N - 2, T - 1), "permutation": lambda N, T: min(N - 1, T) - 1}
 
 
@@ -257,7 +257,7 @@ class Regime:
 
 @dataclass(frozen=True)
 class UserEntry(Claim):
-    """A user's claim under one reading, as the runner takes it (a :class:`~aotmem.verify.registry.Claim`).
+    """A user's claim under one reading, as the runner takes it (a :class:`~aotmem.verify.ledger.registry.Claim`).
 
     ``source`` is ``"user"`` and the id is free (``mine.ls-range``); ``file`` is the claims file it
     was loaded from (worker processes load it from there), or None.
@@ -539,7 +539,7 @@ def claim(id: str, *, regime: str = "", tasks="all", kind: str = "bound", sense:
     sense : {"<=", ">=", ">", "=="}
         How ``(lhs, rhs)`` is read (``==``: within ``atol + rtol max(|lhs|, |rhs|)``).
     families : None, tuple of names, or dict
-        Structured families for phase 2: names of :data:`aotmem.verify.search.FAMILIES`
+        Structured families for phase 2: names of :data:`aotmem.verify.ledger.search.FAMILIES`
         (default all), and/or your own ``{name: fn(rng, T, N, d) -> (logits (T, N), log_weights (T,))}``.
     readings : dict or None
         ``{reading: {param: value}}``: one claim entry per reading, each calling the function
@@ -648,12 +648,12 @@ def _entries(c) -> list[UserEntry]:
 
 
 def check(claim, *, profile: str = "quick", seed: int = 0, reading: str | None = None, budget_s: float | None = None):
-    """Run the ledger's engine on ``claim``: the :class:`~aotmem.verify.runner.Result` (same as the command line).
+    """Run the ledger's engine on ``claim``: the :class:`~aotmem.verify.ledger.runner.Result` (same as the command line).
 
     ``claim``: a function decorated with :func:`claim` (or a registry ``Claim``). With several
     readings and no ``reading``: a list of results, one per reading.
     """
-    from aotmem.verify.runner import run_claim
+    from .runner import run_claim
 
     entries = _entries(claim)
     if reading is not None:
@@ -758,14 +758,14 @@ def load_claims(path) -> list[UserEntry]:
 
 def run_any_key(key: str, profile: str, seed: int, path: str | None = None) -> dict:
     """Worker entry point for a run that mixes registered claims and a user's (``run_claims(worker=...)``)."""
-    from aotmem.verify.runner import run_key
+    from .runner import run_key
 
     return run_key(key, profile, seed) if path is None else run_user_key(path, key, profile, seed)
 
 
 def run_user_key(path: str, key: str, profile: str, seed: int) -> dict:
     """Worker entry point for a user's claim: load ``path``, run ``key``, the result as a dict."""
-    from aotmem.verify.runner import run_claim
+    from .runner import run_claim
 
     for e in load_claims(path):
         if e.key == key:

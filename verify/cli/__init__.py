@@ -6,7 +6,7 @@ bound against ``d``), ``construct`` (build T* explicitly), ``score`` (bits per
 symbol of a model on a text, with baselines), ``verify`` (the
 claims ledger), ``report`` (the seed's experiments and figures), ``export``
 (the AoT for TransformerLens/PyTorch). Each lives in its own module
-``verify/cmd_<name>.py`` exposing ``add_parser(subparsers)`` and
+``verify/cli/cmd_<name>.py`` exposing ``add_parser(subparsers)`` and
 ``run(args) -> int``.
 
 Exit statuses (also in the README):
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on any error, show the full traceback instead of one line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(f"aotmem.verify.cmd_{name}").add_parser(sub)
+        importlib.import_module(f"aotmem.verify.cli.cmd_{name}").add_parser(sub)
     return parser
 
 

@@ -20,8 +20,8 @@ import math
 from aotmem.theory.aot import NPZ_KEYS, load_aot
 from aotmem.theory.validate import load_user_npz
 from aotmem.theory.vocab import load_vocabulary, score
-from aotmem.verify.jsonout import dumps
-from aotmem.verify.textfiles import describe, read_texts
+from aotmem.verify.outputs.jsonout import dumps
+from .textfiles import describe, read_texts
 
 __all__ = ["add_parser", "run", "format_score"]
 

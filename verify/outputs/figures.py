@@ -2,7 +2,7 @@
 
 Each figure function is pure: it takes the numbers to draw (one of the
 dataclasses below, computed elsewhere: the sweeps live in
-:mod:`aotmem.verify.experiments` and :mod:`aotmem.verify.claims`), writes
+:mod:`aotmem.verify.outputs.experiments` and :mod:`aotmem.verify.claims`), writes
 one PNG and returns its caption. Nothing here computes a quantity of the
 theory.
 

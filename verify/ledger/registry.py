@@ -221,7 +221,7 @@ class Evaluation:
 
     def as_dict(self) -> dict:
         """The evaluation as a dict of plain values (floats may be non-finite: JSON writers go through
-        :func:`aotmem.verify.jsonout.strict`, which writes them as ``null`` with a ``<key>_note``)."""
+        :func:`aotmem.verify.outputs.jsonout.strict`, which writes them as ``null`` with a ``<key>_note``)."""
         return {
             "lhs": self.lhs, "rhs": self.rhs, "sense": self.sense,
             "margin": self.margin, "rel_margin": self.rel_margin,
@@ -280,7 +280,7 @@ class Claim:
         claim whose optimiser takes ~10 ms per instance: 10^4 of them fit).
     corrects : str or None
         For a corrected statement, the key of the claim it corrects.
-    space : aotmem.verify.search.TaskSpace or None
+    space : aotmem.verify.ledger.search.TaskSpace or None
         How the claim's instances map to explicit tasks and continuous
         parameters: enables the structured families and the adversarial
         optimisation (claims without one are searched by sampling only).

@@ -93,9 +93,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aotmem.theory.aot import AoT, load_aot
-from aotmem.theory.task import load_task
-from aotmem.theory.validate import check_int, load_user_npz
+from .aot import AoT, load_aot
+from .task import load_task
+from .validate import check_int, load_user_npz
 
 __all__ = ["EXTRA", "TL_REQUIREMENT", "CHECK_RTOL", "QK_SCHEMES", "KINDS", "FORMAT", "as_aot", "qk_factors", "TLWeights",
            "tl_weights", "max_rel_logit_diff", "seqs_for_check", "require", "to_transformer_lens", "to_torch",
@@ -540,7 +540,7 @@ def load_export(path, *, device: str = "cpu"):
     except Exception as exc:  # any unreadable file means the same to the user
         raise ValueError(f"export file `{path}` is not readable by torch.load ({exc.__class__.__name__})") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("kind") not in KINDS:
-        raise ValueError(f"export file `{path}` was not written by aotmem.interop.save_export ({FORMAT})")
+        raise ValueError(f"export file `{path}` was not written by aotmem.theory.interop.save_export ({FORMAT})")
     if blob["kind"] == "torch":
         mod = _torch_module_class()(**blob["config"])
         mod.load_state_dict(blob["state_dict"], strict=True)

@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from aotmem.verify.jsonout import dumps
-from aotmem.verify.experiments import EXPERIMENTS, SIZES, summary_lines
+from aotmem.verify.outputs.jsonout import dumps
+from aotmem.verify.outputs.experiments import EXPERIMENTS, SIZES, summary_lines
 
 
 def add_parser(sub) -> None:

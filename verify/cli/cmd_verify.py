@@ -14,9 +14,9 @@ import os
 import sys
 import time
 
-from aotmem.verify.registry import select
-from aotmem.verify.report import table, to_json, write_json, write_markdown
-from aotmem.verify.runner import PROFILES, run_claims
+from aotmem.verify.ledger.registry import select
+from aotmem.verify.outputs.report import table, to_json, write_json, write_markdown
+from aotmem.verify.ledger.runner import PROFILES, run_claims
 
 
 def add_parser(sub) -> None:
@@ -61,8 +61,8 @@ def run(args) -> int:
     claims = select(args.claims) if (args.claims or not args.claims_from) else []
     worker = None  # the runner's own worker, unless a user's claims file is given
     if args.claims_from:
-        from aotmem.verify.registry import all_claims
-        from aotmem.verify.userclaims import load_claims, run_any_key
+        from aotmem.verify.ledger.registry import all_claims
+        from aotmem.verify.ledger.userclaims import load_claims, run_any_key
 
         worker = run_any_key
 

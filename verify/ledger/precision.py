@@ -1,6 +1,6 @@
 """Extended precision for the public functions: ``with aotmem.precision(50): ...``.
 
-A user's claim (:mod:`aotmem.verify.userclaims`) is re-checked at 50 digits by
+A user's claim (:mod:`aotmem.verify.ledger.userclaims`) is re-checked at 50 digits by
 running the same Python function again with the precision switched: inside
 :func:`precision`, each public function of ``aotmem`` that has an mpmath twin
 in :mod:`aotmem.theory.precise` (``kl`` -> ``kl_mp``, ``f_ls`` -> ``f_ls_mp``,

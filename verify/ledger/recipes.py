@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from aotmem.theory.generators import explicit_task, random_task
 from aotmem.theory.task import Task
-from aotmem.verify.params import Param, rank_d
+from .params import Param, rank_d
 
 # The rank d of the almost-rank-d statements (1 <= d <= min(N-2, T)): stated once, in verify.params.
 RANK_D = rank_d()

@@ -43,10 +43,10 @@ from aotmem.theory.generators import KINDS, random_task
 from aotmem.theory.optimal import optimal_encoder
 from aotmem.theory.task import load_task
 from aotmem.theory.vocab import add_to_npz, has_vocabulary, load_vocabulary
-from aotmem.verify.cmd_bounds import zero_encoder_divergence
-from aotmem.verify.jsonout import dumps
-from aotmem.verify.outfile import out_path
-from aotmem.verify.progress import solver, stage
+from .cmd_bounds import zero_encoder_divergence
+from aotmem.verify.outputs.jsonout import dumps
+from .outfile import out_path
+from .progress import solver, stage
 
 TARGETS = ("optimal", "svd")
 # Exit status of a run that kept an inaccurate model (--allow-inaccurate): distinct from 0 (success),

@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from aotmem.theory.task import all_sequences
-from aotmem.verify.search import RecipeSpace
+from .search import RecipeSpace
 
 __all__ = ["PICKS", "RANK_FAMILIES", "RankSpace", "rank_sequences"]
 

@@ -4,7 +4,7 @@ For each ``d``: the optimal rank-``d`` encoder's divergence with its
 convergence report (``theory.optimal.optimal_encoder``), the divergences of
 ``f_ls`` (uniform reading) and ``f_wls`` (closed form), every bound of
 ``theory.bounds.CATALOGUE`` with the row ``aotmem bounds --d d`` prints for it
-(:func:`aotmem.verify.cmd_bounds.bound_table`), and whether each bound is
+(:func:`aotmem.verify.cli.cmd_bounds.bound_table`), and whether each bound is
 informative: below the divergence ``E_t[log N - h(pi_t)]`` of the zero
 encoder, which every ``d`` reaches. ``--out DIR`` writes ``curve.png`` (the
 plot) and ``curve.json`` there. One progress line per ``d`` goes to stderr;
@@ -30,12 +30,12 @@ from aotmem.theory.spectra import singular_values
 from aotmem.theory.task import Task, load_task, t_eps
 from aotmem.theory.validate import load_user_npz
 from aotmem.theory.vocab import heldout_bits
-from aotmem.verify.cmd_bounds import bound_table_and_solution, zero_encoder_divergence
-from aotmem.verify.registry import bound_holds
-from aotmem.verify.figures import Rule, Series, curve_plot
-from aotmem.verify.jsonout import dumps
-from aotmem.verify.outfile import out_dir as make_out_dir
-from aotmem.verify.progress import bar
+from .cmd_bounds import bound_table_and_solution, zero_encoder_divergence
+from aotmem.verify.ledger.registry import bound_holds
+from aotmem.verify.outputs.figures import Rule, Series, curve_plot
+from aotmem.verify.outputs.jsonout import dumps
+from .outfile import out_dir as make_out_dir
+from .progress import bar
 
 __all__ = ["parse_ds", "curve", "format_curve", "plot_curve", "plot_heldout", "plot_spectrum", "spectrum",
            "load_heldout", "add_parser", "run"]
@@ -119,10 +119,10 @@ def curve(task: Task, ds, *, seed: int = 0, starts: int = 4, progress=None, held
     """The curve over ``ds``: per ``d``, the best divergence, ``f_ls``, ``f_wls`` and every bound (module docstring).
 
     Returns ``{"task", "trivial", "ds", "points", "interrupted", "non_increasing", "increases"}``.
-    ``trivial`` is :func:`~aotmem.verify.cmd_bounds.zero_encoder_divergence`.
+    ``trivial`` is :func:`~aotmem.verify.cli.cmd_bounds.zero_encoder_divergence`.
     Each point: ``d``, ``optimal`` (divergence, converged, grad_norm,
     iterations, ...), ``f_ls``/``f_wls`` (with ``*_note`` when absent),
-    ``rows`` (the rows of :func:`~aotmem.verify.cmd_bounds.bound_table`,
+    ``rows`` (the rows of :func:`~aotmem.verify.cli.cmd_bounds.bound_table`,
     each with ``bound``, ``status`` and ``informative``), ``informative``
     (how many bounds are below ``trivial``), ``smallest`` (the smallest
     finite bound and its name), ``seconds``; or ``d`` and ``error`` when the
@@ -283,7 +283,7 @@ def _merge_coinciding(series, floor):
 
 
 def plot_curve(result: dict, path) -> str:
-    """Write the curve as a PNG in the package's figure style (:func:`aotmem.verify.figures.curve_plot`).
+    """Write the curve as a PNG in the package's figure style (:func:`aotmem.verify.outputs.figures.curve_plot`).
 
     Best divergence, ``f_ls``, ``f_wls``, the zero encoder's divergence (a
     rule) and, per claim, its smallest bound over readings, against ``d`` on
