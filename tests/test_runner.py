@@ -227,3 +227,10 @@ def test_the_search_goes_on_past_a_violation_extended_precision_does_not_confirm
     only_rounding = dataclasses.replace(claim, evaluate=lambda r: evaluate({"x": 5 if r["x"] == 5 else 0}))
     res = run_claim(only_rounding, max_examples=50)
     assert res.verdict == "holds" and "not confirmed" in res.reason and res.evidence["unconfirmed"]
+
+
+def test_an_exact_recheck_is_reported_as_exact_not_as_a_precision():
+    # integer sides (a rank against its target) are compared exactly: the reason must not print "None-digit"
+    res = run_claim(get("paper.lemma2[construction=draw_primed]"), seed=0)
+    assert res.verdict == "fails"
+    assert "confirmed exactly (integer sides)" in res.reason and "None-digit" not in res.reason

@@ -1075,8 +1075,12 @@ def _fails(res: Result, claim: Claim, rnd: _Round, seed: int) -> None:
     res.verdict = "fails"
     res.counterexample = _cx(claim, r2, e2, seed, rnd.found.method, info)
     rc = info.get("recheck", {})
-    conf = ("confirmed in {dps}-digit arithmetic".format(dps=rc.get("dps", 50)) if rc.get("confirmed")
-            else "NOT re-checked in extended precision: " + rc.get("note", ""))
+    if not rc.get("confirmed"):
+        conf = "NOT re-checked in extended precision: " + rc.get("note", "")
+    elif rc.get("method") == "exact":  # integer sides (ranks, counts): compared exactly, no precision involved
+        conf = "confirmed exactly (integer sides)"
+    else:
+        conf = f"confirmed in {rc.get('dps') or 50}-digit arithmetic"
     if rnd.relative:
         conf += (f"; the violation is below float64's absolute tolerance, so it was decided there with "
                  f"tolerance {SUSPECT_ATOL:g} + {MP_RTOL:g} |rhs|")
