@@ -65,6 +65,10 @@ AOT_WSCALE = Param("wscale", 1e-2, 1e2, "log", note="scale of the Gaussian weigh
 # prop1[rank]'s search space: the AoT's parameters over their whole ranges (the families redraw them, limits
 # included; the optimiser moves them; the shrinker lowers them), a fresh weight draw `fseed` per family instance.
 AOT_SPACE = RecipeSpace(params=(AOT_D, AOT_HEADS, AOT_DH, AOT_WSCALE), seed_key="fseed")
+# prop1[vs-optimiser]'s: the same AoT parameters, width d <= N - 2 (from d = N - 1 on the minimum is 0 and the
+# statement is empty); the families redraw the AoT on the claim's task, whose optimum is cached (_prop1_optimum).
+VS_OPT_D = Param("d_model", 1, lambda N, T: max(1, N - 2), "lin-int", note="width d, 1 <= d <= N - 2")
+VS_OPT_SPACE = RecipeSpace(params=(VS_OPT_D, AOT_HEADS, AOT_DH, AOT_WSCALE), seed_key="fseed")
 
 
 @st.composite
@@ -152,9 +156,11 @@ for _src in ("draft", "paper"):
     register(Claim(
         id=f"{_src}.prop1", reading="vs-optimiser", source=_src, kind="bound",
         statement=r"d_{KL}(\pi, T) \ge \min_{f \in L(N,S,d)} d_{KL}(\pi, f)\ \text{for any Transformer of width } d",
-        instances=aot_recipes, evaluate=_prop1_optimal, describe=describe, cost="expensive",
+        instances=aot_recipes, evaluate=_prop1_optimal, describe=describe, cost="expensive", space=VS_OPT_SPACE,
+        family_cost="medium",  # a family instance redraws the AoT on the same task: its optimum is cached
         regime="random AoTs vs theory.optimal.optimal_encoder (an upper bound on the minimum): a violation "
-               "would also expose a sub-optimal optimiser",
+               "would also expose a sub-optimal optimiser; searched over VS_OPT_SPACE: width d in 1..N-2, head "
+               "dimension d_h in 1..N, heads H in 0..16, weight scale 1e-2..1e2 (log), fresh weight draws",
     ))
 
 # --------------------------------------------------- paper.lemma2 and D.7 --

@@ -278,6 +278,10 @@ class Claim:
         For a claim searched by sampling only: the draws of the full profile,
         where its cost class's default is wrong for it (e.g. an ``expensive``
         claim whose optimiser takes ~10 ms per instance: 10^4 of them fit).
+    family_cost : {"cheap", "medium", "expensive"} or None
+        The cost class of the claim's family instances where it differs from ``cost``: an ``expensive``
+        claim whose families reuse a cached expensive part (the same task's optimum) gets that class's
+        family counts, and the full profile's top-up, instead of the expensive class's 20 families.
     corrects : str or None
         For a corrected statement, the key of the claim it corrects.
     space : aotmem.verify.ledger.search.TaskSpace or None
@@ -313,6 +317,7 @@ class Claim:
     examples: tuple = ()
     cost: str = "cheap"
     full_draws: int | None = None
+    family_cost: str | None = None
     corrects: str | None = None
     describe: Callable[[dict], str] | None = None
     note: str = ""
@@ -330,6 +335,8 @@ class Claim:
             raise ValueError(f"`kind` must be one of {KINDS} (got {self.kind!r})")
         if self.cost not in ("cheap", "medium", "expensive"):
             raise ValueError(f"`cost` must be cheap, medium or expensive (got {self.cost!r})")
+        if self.family_cost is not None and self.family_cost not in ("cheap", "medium", "expensive"):
+            raise ValueError(f"`family_cost` must be 'cheap', 'medium', 'expensive' or None (got {self.family_cost!r})")
         if self.full_draws is not None and not (isinstance(self.full_draws, int) and self.full_draws >= 1):
             raise ValueError(f"`full_draws` must be a positive int or None (got {self.full_draws!r})")
         if self.unverifiable is None and (self.instances is None or self.evaluate is None):

@@ -471,7 +471,8 @@ def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: d
                 if v is not None:
                     return Found(v.recipe, v.ev, "sampling"), used
             else:
-                n_fam = prof["families"][claim.cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
+                cost = claim.family_cost or claim.cost  # (an expensive claim whose families reuse a cached part)
+                n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
                 hit, fam = _families(claim, search, n_fam, rng, profile)
                 for name, c in fam.items():
                     used[name] = used.get(name, 0) + c
@@ -931,7 +932,8 @@ def _search_phases(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> N
     if not plan.only_sampling and rnd.found is None:
         _families_then_optimisation(claim, search, plan, rnd)
     target_n = TARGET_INSTANCES[plan.profile]
-    if rnd.found is None and target_n and plan.cost != "expensive" and plan.max_examples is None:
+    cheap_top_up = plan.cost != "expensive" or claim.family_cost not in (None, "expensive")
+    if rnd.found is None and target_n and cheap_top_up and plan.max_examples is None:
         hit, topped = _top_up(claim, search, target_n, plan.n_sample, plan.prof, plan.rng, plan.seed, plan.profile)
         for name, c in topped.items():
             rnd.families_used[name] = rnd.families_used.get(name, 0) + c
