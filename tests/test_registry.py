@@ -112,3 +112,12 @@ def test_every_strategy_draws_json_recipes(data):
     recipe = data.draw(claim.instances("quick"))
     assert json.loads(json.dumps(recipe)) == recipe
     assert isinstance(claim.summary(recipe), str)
+
+
+def test_family_cost_is_a_cost_class_and_the_vs_optimiser_readings_use_it():
+    with pytest.raises(ValueError, match="family_cost"):
+        Claim(id="seed.y", reading="", source="seed", kind="bound", statement="", instances=lambda p: st.just({}),
+              evaluate=lambda r: Evaluation(0.0, 1.0), family_cost="free")
+    for src in ("draft", "paper"):
+        c = get(f"{src}.prop1[vs-optimiser]")
+        assert c.cost == "expensive" and c.family_cost == "medium" and c.space is not None
