@@ -501,7 +501,7 @@ def _theorem1_recipes(draw, profile="quick"):
     r = draw(full_support_recipes(profile).filter(lambda r: r["S"] >= 2))
     r["prior"] = draw(st.sampled_from(["zipf", "uniform"]))
     r["d_h"] = draw(st.integers(1, r["d"]))
-    r["eps"] = draw(CONSTRUCTION_SPACE.params[0].strategy(r["N"], 0))  # the space's eps: log scale over EPS_RANGE
+    r["eps"] = draw(CONSTRUCTION_SPACE.param("eps").strategy(r["N"], 0))  # the space's eps: log scale over EPS_RANGE
     r["qk"] = draw(st.sampled_from(["rank1", "full"]))
     r["cseed"] = draw(st.integers(0, 2**16 - 1))
     return r

@@ -452,6 +452,10 @@ class ConstructionSpace:
                 Param("d_h", 1, lambda N, T: N + 1, "lin-int", note="1 <= d_h <= d + 1 (d_h <= d where square)"),
                 Param("cseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the construction's draw"))
 
+    def param(self, name: str) -> Param | None:
+        """The statement's parameter called ``name`` (TaskSpace's interface)."""
+        return next((p for p in self.params if p.name == name), None)
+
     def describe(self) -> dict:
         return {"task": "explicit logits and prior weights (T > N: sequences of length S >= 2)",
                 "params": {p.name: p.describe() for p in self.params}, "design": self.design}

@@ -156,19 +156,7 @@ class RankSpace(RecipeSpace):
     def draw_params(self, rng, like: dict, *, shape: bool = True) -> dict:
         """``like`` with every parameter redrawn over its whole range, in order (the shape ``N``, ``S`` first,
         then the others within the new ``N^S``); ``shape=False`` keeps ``like``'s ``N`` and ``S``."""
-        out = dict(like)
-        for _ in range(20):
-            out = dict(like)
-            for p in self.params:
-                if shape or p.name not in ("N", "S"):
-                    out[p.name] = p.draw(rng, *self.size(out))
-            out = self.finish(out)
-            if self.valid is None or self.valid(out):
-                break
-        for key, values in self.choices:
-            out[key] = values[int(rng.integers(len(values)))]
-        if self.seed_key is not None:
-            out[self.seed_key] = int(rng.integers(2**16))
+        out = super().draw_params(rng, like, keep=() if shape else ("N", "S"))
         out["pick"] = PICKS[0]
         return out
 

@@ -678,6 +678,10 @@ class RecipeSpace:
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(as_param(p) for p in self.params))
 
+    def finish(self, recipe: dict) -> dict:
+        """A drawn recipe made consistent (a subclass's hook; here the recipe as drawn)."""
+        return recipe
+
     @staticmethod
     def size(recipe: dict) -> tuple[int, int]:
         N = int(recipe["N"])
@@ -705,11 +709,15 @@ class RecipeSpace:
             out[p.name] = p.decode(x[i], *self.size(out))
         return out
 
-    def draw_params(self, rng, like: dict) -> dict:
-        out = dict(like)
+    def draw_params(self, rng, like: dict, *, keep: tuple = ()) -> dict:
+        """``like`` with every parameter but those named in ``keep`` redrawn over its whole range (up to 20
+        tries for ``valid``), then the choices and a fresh seed."""
         for _ in range(20):
+            out = dict(like)
             for p in self.params:  # (sizes first where the space lists them: the next limits follow them)
-                out[p.name] = p.draw(rng, *self.size(out))
+                if p.name not in keep:
+                    out[p.name] = p.draw(rng, *self.size(out))
+            out = self.finish(out)
             if self.valid is None or self.valid(out):
                 break
         for key, values in self.choices:
