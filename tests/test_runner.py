@@ -101,6 +101,12 @@ def test_profiles_and_bad_profile():
         for cost in ("cheap", "medium", "expensive"):
             assert PROFILES["quick"][phase][cost] <= PROFILES["full"][phase][cost], (phase, cost)
     assert sum(PROFILES["full"][p]["cheap"] for p in ("sample", "families")) >= 8000
+    # a batched claim: the full profile's families and optimiser evaluations (all starts) are at least quick's
+    for cost in ("cheap", "medium", "expensive"):
+        fam, opt = ({prof: PROFILES[prof][phase][cost] * PROFILES[prof]["batched"] *
+                     (2 * PROFILES[prof]["starts"][cost] if phase == "evals" else 1)
+                     for prof in ("quick", "full")} for phase in ("families", "evals"))
+        assert fam["quick"] <= fam["full"] and opt["quick"] <= opt["full"], cost
     with pytest.raises(ValueError, match="`profile`"):
         run_claim(_claim(lambda r: Evaluation(0.0, 1.0)), profile="huge")
 

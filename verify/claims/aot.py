@@ -658,7 +658,11 @@ PARAMS_SPACE = RecipeSpace(params=CONSTRUCTION_SPACE.params, choices=_QK_KINDS, 
 register(Claim(
     id="paper.theorem1", reading="params", source="paper", kind="construction",
     statement=r"\#\text{params} = d(S + 2N + 4 d_h H)\ \text{or}\ d(S + 2N + 2(d_h + 1) H)\ (\text{rank-1 } W_{QK})",
-    instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe, cost="medium",
+    instances=_theorem1_recipes, evaluate=_theorem1_params, describe=describe,
+    # one construction per instance (the runner's "expensive"), on tasks up to the profile's size: 75 ms each on
+    # average, 0.7 s at N = 12, S = 2 (the full run of 2026-12-06 spent 708 s on 9,307 of them); its families
+    # take the medium counts, and the full profile's top-up stops at TOP_UP_S
+    cost="expensive", family_cost="medium",
     recheck=exact_integers, space=PARAMS_SPACE,
     examples=({"kind": "dirichlet", "N": 5, "S": 2, "alpha": 1.0, "prior": "zipf", "seed": 0, "d": 3, "d_h": 1,
                "eps": 0.1, "qk": "full", "cseed": 0},),  # edge case: full W_QK with d > 2 d_h

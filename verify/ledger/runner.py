@@ -74,12 +74,14 @@ PROFILES = {
               "starts": {"cheap": 3, "medium": 2, "expensive": 0},
               "evals": {"cheap": 200, "medium": 120, "expensive": 0},
               "polish": {"cheap": 100, "medium": 40, "expensive": 0},
+              "batched": 5,
               "budget_s": 60.0},
     "full": {"sample": {"cheap": 1000, "medium": 400, "expensive": 25},
              "families": {"cheap": 7000, "medium": 7000, "expensive": 20},
              "starts": {"cheap": 6, "medium": 6, "expensive": 1},
              "evals": {"cheap": 400, "medium": 400, "expensive": 30},
              "polish": {"cheap": 200, "medium": 200, "expensive": 0},
+             "batched": 2,
              "budget_s": 900.0},
 }
 # The full profile's promise for a `holds`: at least this many instances evaluated.
@@ -89,10 +91,12 @@ TARGET_INSTANCES = {"quick": None, "full": 10_000}
 # claim's instance space is smaller).
 SAMPLE_ONLY_FULL = 10_000
 BATCH = 64  # instances per call of a claim's batch evaluator
-# A claim with a batch evaluator gets this many times the profile's family instances:
-# the batch makes them 10-60x cheaper (benchmarks/bench_batch.py), and the families are
-# where the sharp cases of the bounds come from.
-BATCHED_FAMILIES = 5
+# A claim with a batch evaluator gets PROFILES[profile]["batched"] times the profile's family
+# instances and optimiser evaluations: the batch makes them 10-60x cheaper
+# (benchmarks/bench_batch.py), and the families are where the sharp cases of the bounds come
+# from. quick: 5 (its few instances are its whole search); full: 2, which still gives a batched
+# claim about 25,000 instances (2.5x TARGET_INSTANCES): at 5 the 18 batched bounds judged
+# about 60,000 each and took 913 s of the 2,346 s full run of 2026-12-06, over the 30-minute promise.
 # Below float64's absolute tolerance (KL_ATOL = 1e-9, sized for the worst rounding of a
 # divergence with |f| up to 1e3), an instance whose two sides are tiny can still be
 # violated by far more than its own rounding. Such an instance, lhs beyond rhs by more
@@ -414,16 +418,20 @@ def _explicit_pool(search: _Search) -> list[dict]:
     return [r for _, _, r in items]
 
 
-def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
+def _families(claim: Claim, search: _Search, n: int, rng, profile: str, deadline: float | None = None,
+              enough: int | None = None):
     """Phase 2: structured families with the claim's own parameters. Returns ``(hit, families used)``, ``hit``
-    a :class:`Hit` or None."""
+    a :class:`Hit` or None. The top-up's stops: no new batch once the claim has run ``deadline`` seconds, or
+    once ``enough`` instances are judged."""
     pool = _explicit_pool(search)
     if not pool or n <= 0:
         return None, {}
     max_n = limits(profile)["max_n"]
     names: Counter = Counter()
     done = 0
-    while done < n:
+    while done < n and (deadline is None or time.perf_counter() - search.t0 <= deadline):
+        if enough is not None and len(search.judged()) >= enough:
+            break
         chunk = []
         # one shape per chunk (the claim's parameters and T of one template), so a batch evaluator gets
         # whole batches; the families, rows and prior vary within it
@@ -450,9 +458,10 @@ def _families(claim: Claim, search: _Search, n: int, rng, profile: str):
 
 # The full profile's top-up: while a claim has fewer judged instances than its target (draws that repeat, or
 # fall outside the regime), up to TOP_UP_ROUNDS more passes of sampling (other draws) or of the families, and
-# no new pass once the claim has run TOP_UP_S seconds: the full run of 2026-12-06 without this cap took 48 min
-# (under load), the top-ups of six construction and capacity claims 180 to 710 s each; the profile's
-# 30-minute promise comes first, and a claim short of 10^4 says why in `short_of_target`.
+# no new pass, nor a new batch of families, once the claim has run TOP_UP_S seconds: the full run of 2026-12-06
+# without this cap took 48 min (under load), the top-ups of six construction and capacity claims 180 to 710 s
+# each; the profile's 30-minute promise comes first, and a claim short of 10^4 says why in `short_of_target`.
+# (So the top-up's instance count depends on the machine's speed; the phases before it do not.)
 TOP_UP_ROUNDS = 3
 TOP_UP_S = 150.0
 
@@ -472,8 +481,8 @@ def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: d
                     return Found(v.recipe, v.ev, "sampling"), used
             else:
                 cost = claim.family_cost or claim.cost  # (an expensive claim whose families reuse a cached part)
-                n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
-                hit, fam = _families(claim, search, n_fam, rng, profile)
+                n_fam = prof["families"][cost] * (prof["batched"] if claim.batch is not None else 1)
+                hit, fam = _families(claim, search, n_fam, rng, profile, deadline=TOP_UP_S, enough=target_n)
                 for name, c in fam.items():
                     used[name] = used.get(name, 0) + c
                 if hit is not None:
@@ -908,12 +917,12 @@ def _families_then_optimisation(claim: Claim, search: _Search, plan: _Plan, rnd:
     """Phases 2 and 3 when sampling found nothing: the families, then the optimiser from the tightest."""
     prof, cost = plan.prof, plan.cost
     try:
-        n_fam = prof["families"][cost] * (BATCHED_FAMILIES if claim.batch is not None else 1)
+        n_fam = prof["families"][cost] * (prof["batched"] if claim.batch is not None else 1)
         hit, rnd.families_used = _families(claim, search, n_fam, plan.rng, plan.profile)
         if hit:
             rnd.found = Found(*hit, "families")
         else:
-            k = BATCHED_FAMILIES if claim.batch is not None else 1  # the ES evaluates one batch a generation
+            k = prof["batched"] if claim.batch is not None else 1  # the ES evaluates one batch a generation
             hit, rnd.optim_info = _optimisation(claim, search, prof["starts"][cost] * (2 if k > 1 else 1),
                                                 prof["evals"][cost] * k, prof["polish"][cost], plan.rng)
             if hit:
@@ -1041,6 +1050,8 @@ def _short_of_target(res: Result, claim: Claim, search: _Search, plan: _Plan, wa
         why.append(f"{res.outside} drawn outside the claim's regime")
     if search.skipped:
         why.append(f"time budget {plan.budget:g} s spent")
+    elif wall_s > TOP_UP_S:
+        why.append(f"the top-up adds no instances after {TOP_UP_S:g} s")
     return "; ".join(why)
 
 
