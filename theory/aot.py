@@ -137,6 +137,10 @@ class AoT:
         ``d x d_h`` factors; with rank-1 ``W_QK`` both agree:
         ``d(S + 2N + 2(d_h + 1) H)``.
 
+        References
+        ----------
+        ``paper.theorem1[params]`` (paper Theorem 1 and Remark 2; docs/theory.md#aot, parameter counts).
+
         >>> m = AoT(np.zeros((3, 2)), np.zeros((2, 2)), np.zeros((4, 2, 2)), np.zeros((4, 1, 2)),
         ...         np.zeros((4, 2, 1)), np.zeros((3, 2)), qk_rank1=True)
         >>> m.param_count() == 2 * (2 + 2 * 3 + 2 * (1 + 1) * 4)
@@ -180,7 +184,13 @@ class AoT:
         return out, absout
 
     def hidden(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
-        """Last-position residual ``x_S + sum_h W_O^h W_V^h A^h(t)``, ``(T, d)``, streamed in chunks (``None``: :func:`forward_chunk`)."""
+        """Last-position residual ``x_S + sum_h W_O^h W_V^h A^h(t)``, ``(T, d)``, streamed in chunks (``None``: :func:`forward_chunk`).
+
+        References
+        ----------
+        docs/theory.md#aot (paper eq. 1-2); ``paper.prop1[rank]`` and ``draft.prop1[rank]`` (``T(t) = W_U x(t)``,
+        ``x(t) in R^d``: docs/theory.md#d1).
+        """
         return self._forward(seqs, chunk, backend, False)[0]
 
     def logits_with_rounding(self, seqs, *, chunk: int | None = None, backend: str = "numpy"):
@@ -200,6 +210,11 @@ class AoT:
         """Last-position logits ``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))`` of each sequence, ``(T, N)``.
 
         Claim id: docs/theory.md#aot (the AoT, paper eq. 1-2).
+
+        References
+        ----------
+        docs/theory.md#aot (paper eq. 1-2); the AoTs of ``paper.prop1`` and ``draft.prop1`` (docs/theory.md#p1),
+        the built ``T*`` of ``paper.theorem1`` and ``seed.theorem-aot`` (docs/theory.md#construction).
 
         >>> m = AoT(np.eye(2), np.zeros((1, 2)), np.zeros((1, 2, 2)), np.zeros((1, 1, 2)),
         ...         np.zeros((1, 2, 1)), np.eye(2))
@@ -249,6 +264,12 @@ def head_values(xp, X, QKcat, WV):
     ``X (c, S, d)`` holds the embedded sequences, ``QKcat (d, H d)`` all heads' ``W_QK``
     side by side, ``WV (H, d_h, d)``. Shared by :meth:`AoT.hidden` and
     :func:`theory.construct.head_features`.
+
+    References
+    ----------
+    docs/theory.md#aot (paper eq. 1-2: ``a^h = softmax_s(x_S^T W_QK^h x_s)``, ``A^h(t) = sum_s a^h_s x_s``); the
+    features of ``paper.lemma2`` and ``paper.theorem1`` (docs/theory.md#construction, step 3), the AoTs of
+    ``paper.prop1``.
     """
     c, _, d = X.shape
     H = WV.shape[0]

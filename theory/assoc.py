@@ -49,6 +49,11 @@ def random_embeddings(N: int, d: int, *, seed=None) -> tuple[np.ndarray, np.ndar
     have squared norm ``~ 1`` and distinct rows nearly orthogonal
     (inner products ``~ N(0, 1/d)``).
 
+    References
+    ----------
+    ``seed.assoc-memory`` (seed slide "Associative memory", after Bietti et al. 2023; docs/theory.md#s1, Readings:
+    random ``N(0, 1/d)`` embeddings).
+
     >>> W_U, W_E = random_embeddings(1000, 400, seed=0)
     >>> W_U.shape, bool(abs(np.mean(np.sum(W_U**2, axis=1)) - 1) < 0.01)
     ((1000, 400), True)
@@ -64,6 +69,10 @@ def random_embeddings(N: int, d: int, *, seed=None) -> tuple[np.ndarray, np.ndar
 
 def random_mapping(N: int, mapping: str = "random", *, seed=None) -> np.ndarray:
     """The map ``g`` to store, ``(N,)``: uniform over ``[N]^N`` (``random``) or a permutation.
+
+    References
+    ----------
+    ``seed.assoc-memory`` (seed slide "Associative memory": ``g: [N] -> [N]``; docs/theory.md#s1).
 
     >>> sorted(random_mapping(5, "permutation", seed=1).tolist())
     [0, 1, 2, 3, 4]
@@ -99,6 +108,11 @@ def outer_product_memory(g, W_U: np.ndarray, W_E: np.ndarray) -> np.ndarray:
 
     Claim id: ``seed.assoc-memory`` (the slides' formula, Bietti et al. 2023).
 
+    References
+    ----------
+    ``seed.assoc-memory`` (seed slide "Associative memory": ``W = sum_i w_U(g(i)) w_E(i)^T``; docs/theory.md#s1,
+    Notes: the outer product with column vectors).
+
     >>> W_U, W_E = random_embeddings(3, 2, seed=0)
     >>> g = np.array([2, 0, 1])
     >>> W = outer_product_memory(g, W_U, W_E)
@@ -111,7 +125,13 @@ def outer_product_memory(g, W_U: np.ndarray, W_E: np.ndarray) -> np.ndarray:
 
 
 def recall_predictions(W: np.ndarray, W_U: np.ndarray, W_E: np.ndarray) -> np.ndarray:
-    """``ghat(i) = argmax_j w_U(j)^T W w_E(i)`` for every input ``i``, ``(N,)`` (first on ties)."""
+    """``ghat(i) = argmax_j w_U(j)^T W w_E(i)`` for every input ``i``, ``(N,)`` (first on ties).
+
+    References
+    ----------
+    ``seed.assoc-memory`` (seed slide "Associative memory": ``argmax W_U W w_E(i)`` recalls ``g(i)``;
+    docs/theory.md#s1).
+    """
     W_U, W_E = _check_embeddings(W_U, W_E)
     d = W_U.shape[1]
     W = check_array("W", W, ndim=2)
@@ -167,6 +187,10 @@ def assoc_memory_recall(N: int, d: int, *, seed=0, trials: int = 1, mapping: str
     -------
     AssocRecall
 
+    References
+    ----------
+    ``seed.assoc-memory`` (seed slide "Associative memory"; docs/theory.md#s1).
+
     Examples
     --------
     Few associations in a large dimension are all recalled; many are not:
@@ -211,6 +235,11 @@ def certified_recall(N: int, d: int, *, seed=0, trials: int = 1, mapping: str = 
     recall of these draws, free of rounding; it equals the float64 measurement
     whenever no decision was close.
 
+    References
+    ----------
+    ``seed.assoc-memory[capacity<=d]`` and ``seed.assoc-memory[linear-growth]`` (seed slide "Associative memory";
+    docs/theory.md#s1).
+
     >>> certified_recall(20, 256, seed=0, trials=3) == assoc_memory_recall(20, 256, seed=0, trials=3).mean
     True
     """
@@ -247,6 +276,10 @@ def recall_curve(d: int, ratios, *, seed=0, trials: int = 3, mapping: str = "ran
     Claim id: ``seed.assoc-memory`` (the recall curve: recall against ``N/d``).
     Each point uses its own seed derived from ``(seed, index)``.
 
+    References
+    ----------
+    ``seed.assoc-memory`` (docs/theory.md#s1, Notes: verified as a measured recall curve, recall against ``N/d``).
+
     >>> recall_curve(64, [0.25, 32], seed=0, trials=2).round(2).tolist()
     [1.0, 0.02]
     """
@@ -274,6 +307,11 @@ def recall_capacity(d: int, *, level: float = 0.9, seed=0, trials: int = 3, mapp
     ``N`` are not judged on a handful of recalls).
 
     At ``d = 64`` the memory recalls 90% of about ``2d`` associations, not ``d``:
+
+    References
+    ----------
+    ``seed.assoc-memory[capacity<=d]`` and ``seed.assoc-memory[linear-growth]`` (seed slide "Associative memory":
+    "only d of them"; docs/theory.md#s1).
 
     >>> recall_capacity(64, level=0.9, seed=0)
     126

@@ -67,6 +67,12 @@ def _check_heads(H, d_h, d=_NO_D, *, min_H: int = 1):
 def effective_head_rank(d_h: int, d: int) -> int:
     """``min(d_h, d)``: the largest rank of one head's output ``W_O^h W_V^h A^h(t)`` (``A^h(t)`` lies in ``R^d``).
 
+    References
+    ----------
+    ``paper.lemma2`` (paper Lemma 2; docs/theory.md#p5, Notes: heads of inner dimension ``d_h`` give at most ``H
+    min(d_h, d)`` independent rows); docs/theory.md#aot (a head's effective rank ``min(d_h, d)``); used by
+    ``paper.cor2`` (``effective=True``).
+
     >>> effective_head_rank(10, 6), effective_head_rank(4, 6)
     (6, 4)
     """
@@ -82,6 +88,11 @@ def capacity_this_paper(H: int, d_h: int, d: int) -> int:
     overcounts: each head adds at most ``min(d_h, d)`` to the rank of the
     kept system, so at most :func:`capacity_effective` sequences are reached.
 
+    References
+    ----------
+    ``paper.table1[this-paper]`` (paper Table 1: capacity ``H d_h + d``); ``paper.theorem1`` (paper Theorem 1: the
+    condition ``d_h H + d >= T_eps``).
+
     >>> capacity_this_paper(4, 8, 16), capacity_this_paper(4, 10, 6)
     (48, 46)
     """
@@ -96,6 +107,11 @@ def capacity_effective(H: int, d_h: int, d: int) -> int:
     with ``H`` heads: ``rank M_1 <= H min(d_h, d) + d`` (each head's
     ``W_V^h A^h(t)`` spans at most ``d`` dimensions; the skip connection ``d``).
 
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1, the rank of ``M_1``), ``paper.lemma2`` (paper Lemma 2); docs/theory.md#aot
+    (``min(d_h, d)`` in place of ``d_h``).
+
     >>> capacity_effective(4, 10, 6), capacity_effective(4, 4, 6) == capacity_this_paper(4, 4, 6)
     (30, True)
     """
@@ -105,6 +121,10 @@ def capacity_effective(H: int, d_h: int, d: int) -> int:
 
 def capacity_mahdavi(H: int, d_h: int) -> int:
     """``H (d_h - 1) + 1`` (Mahdavi et al. 2024, as listed in ``paper.table1``).
+
+    References
+    ----------
+    ``paper.table1[mahdavi]`` (paper Table 1: ``H(d_h - 1) + 1``, Mahdavi et al. 2024).
 
     >>> capacity_mahdavi(4, 8)
     29
@@ -122,6 +142,10 @@ def capacity_kim(L: int) -> int:
     ``O~(d + n + sqrt(n N))`` parameters, i.e. a count quadratic in the
     parameter budget.)
 
+    References
+    ----------
+    ``paper.table1[kim]`` (paper Table 1: ``O(L^2)``, Kim et al. 2023).
+
     >>> capacity_kim(10)
     100
     """
@@ -131,6 +155,11 @@ def capacity_kim(L: int) -> int:
 
 def seed_modules(N_eps: int, d: int) -> int:
     """``ceil(N_eps / d)`` parallel attention modules of inner dimension ``d`` (``seed.theorem-aot``).
+
+    References
+    ----------
+    ``seed.theorem-aot`` (seed slide "Attention-only Transformers", Theorem: ``ceil(N_eps / d)`` parallel attention
+    modules; docs/theory.md#s2).
 
     >>> seed_modules(100, 10), seed_modules(101, 10)
     (10, 11)
@@ -149,6 +178,11 @@ def paper_heads(T_eps: int, d: int, d_h: int) -> int:
     ``ceil((T_eps - d) / min(d_h, d))`` heads (``theory.construct.plan_heads``
     also counts the skip connection's own rank).
 
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1: ``d_h H + d >= T_eps``; docs/theory.md#p6, Readings: ``H = ceil((T_eps -
+    d)/d_h)``); ``seed.theorem-aot`` (docs/theory.md#s2, with ``d_h = d``).
+
     >>> paper_heads(100, 10, 10), paper_heads(5, 10, 4), paper_heads(100, 6, 10)
     (9, 0, 10)
     """
@@ -160,6 +194,11 @@ def paper_heads(T_eps: int, d: int, d_h: int) -> int:
 
 def param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: bool = False) -> int:
     """The paper's parameter count (``paper.theorem1``): ``d(S + 2N + 4 d_h H)``, or ``d(S + 2N + 2(d_h+1) H)``.
+
+    References
+    ----------
+    ``paper.theorem1[params]`` (paper Theorem 1: ``d(S + 2N + 4 d_h H)``, and ``d(S + 2N + 2(d_h + 1) H)`` with
+    rank-1 ``W_QK``, Remark 2); docs/theory.md#aot (parameter counts).
 
     >>> param_count(10, 3, 8, 4, 2), param_count(10, 3, 8, 4, 2, rank1_qk=True)
     (440, 344)
@@ -178,6 +217,11 @@ def param_count_shapes(N: int, S: int, d: int, d_h: int, H: int, *, qk: str = "f
     ``N d`` (embeddings) ``+ S d`` (positions) ``+ N d`` (``W_U``) ``+ H (qk + d_h d + d d_h)``,
     with ``qk = d^2`` (``"full"``), ``2 d d_h`` (``"factored"``) or ``2 d`` (``"rank1"``).
 
+    References
+    ----------
+    docs/theory.md#aot (parameter counts, from the shapes of paper eq. 1-2); compared with
+    ``paper.theorem1[params]`` and ``paper.cor1[params]``.
+
     >>> param_count_shapes(10, 3, 8, 4, 2, qk="factored") == param_count(10, 3, 8, 4, 2)
     True
     >>> param_count_shapes(10, 3, 8, 4, 2, qk="rank1") == param_count(10, 3, 8, 4, 2, rank1_qk=True)
@@ -195,6 +239,11 @@ def param_count_shapes(N: int, S: int, d: int, d_h: int, H: int, *, qk: str = "f
 def param_count_gap(N: int, S: int, d: int, d_h: int, H: int) -> int:
     """Shapes count (full ``d x d`` ``W_QK``) minus the paper's count: ``H d (d - 2 d_h)``.
 
+    References
+    ----------
+    docs/theory.md#aot (a full ``d x d`` ``W_QK^h`` has more than ``2 d d_h`` entries when ``d > 2 d_h``);
+    ``paper.theorem1[params]`` (docs/theory.md#p6, Notes).
+
     >>> param_count_gap(10, 3, 8, 2, 3)
     96
     """
@@ -207,6 +256,10 @@ def cor1_capacity(H: int, d_h: int) -> int:
     As written for any ``d_h``; with ``d_h > 2`` a head adds at most 2 to the
     rank, and ``capacity_effective(H, d_h, 2) = 2 H + 2`` is what can be reached.
 
+    References
+    ----------
+    ``paper.cor1`` (paper Corollary 1: ``T_0 = H d_h + 2`` associations with ``d = 2``; docs/theory.md#p7).
+
     >>> cor1_capacity(3, 2)
     8
     """
@@ -216,6 +269,10 @@ def cor1_capacity(H: int, d_h: int) -> int:
 
 def cor1_params(S: int, N: int, T_0: int) -> int:
     """``2(S + 2N + 4(T_0 - 2))`` parameters (``paper.cor1``); equals ``param_count(N, S, 2, d_h, H)`` at ``T_0 = H d_h + 2``.
+
+    References
+    ----------
+    ``paper.cor1[params]`` (paper Corollary 1: ``2(S + 2N + 4(T_0 - 2))`` parameters; docs/theory.md#p7).
 
     >>> cor1_params(3, 10, 8) == param_count(10, 3, 2, 2, 3)
     True
@@ -236,6 +293,10 @@ def cor2_accuracy_bound(N: int, H: int, d_h: int, d: int, T_0: int, *, effective
     ``effective=True`` uses ``m = H min(d_h, d) + d`` (:func:`capacity_effective`),
     the same value when ``d_h <= d``.
 
+    References
+    ----------
+    ``paper.cor2`` (paper Corollary 2: accuracy ``>= 1/N + (1 - 1/N)(H d_h + d)/T_0``; docs/theory.md#p8).
+
     >>> round(cor2_accuracy_bound(10, 2, 4, 4, 20), 12)
     0.64
     >>> cor2_accuracy_bound(10, 2, 4, 4, 5) > 1
@@ -252,6 +313,10 @@ def cor2_accuracy_bound(N: int, H: int, d_h: int, d: int, T_0: int, *, effective
 
 def cor2_vacuous_reason(N: int, H: int, d_h: int, d: int, T_0: int, *, effective: bool = False) -> str | None:
     """Why ``cor2_accuracy_bound`` exceeds 1 (``H d_h + d > T_0``, or ``H min(d_h, d) + d`` with ``effective``), or ``None``.
+
+    References
+    ----------
+    ``paper.cor2`` (paper Corollary 2; docs/theory.md#p8): where its formula exceeds 1.
 
     >>> cor2_vacuous_reason(10, 2, 4, 4, 5)
     'H d_h + d = 12 > T_0 = 5: the formula gives 2.26 > 1; every association fits and the accuracy is 1'

@@ -53,7 +53,14 @@ class RankCertificate:
 
 
 def features_mp(primed: Primed, seqs, dps: int) -> mpmath.matrix:
-    """``M`` (as in ``head_features``) computed in mpmath at ``dps`` digits, ``(H min(d_h, d) + d, T)``."""
+    """``M`` (as in ``head_features``) computed in mpmath at ``dps`` digits, ``(H min(d_h, d) + d, T)``.
+
+    References
+    ----------
+    ``paper.lemma2`` (paper Lemma 2), ``draft.lemma-rank`` (draft D.7): the features ``M`` of
+    docs/theory.md#construction, step 3; the 50-digit re-check of
+    ``paper.theorem1[as-written,construction=proof,...]`` (docs/theory.md#p6).
+    """
     s = np.asarray(seqs, dtype=np.int64)
     H, d_h, d = primed.W_V.shape
     rows = primed.head_rows  # min(d_h, d): with d_h > d a head's rows are A'(t) itself, as in head_features
@@ -96,6 +103,11 @@ def certify_rank(primed: Primed, seqs, *, dps: int = 40, heads_only: bool = Fals
 
     ``heads_only=True`` drops the skip rows (the fixed-skip system).
 
+    References
+    ----------
+    ``paper.lemma2[certified]`` (paper Lemma 2 and Remark 2: ``rank{A(t)} >= min(T_0, H d)``; docs/theory.md#p5),
+    ``draft.lemma-rank`` (draft D.7; docs/theory.md#d7).
+
     >>> from aotmem.theory.aot import AoTShape
     >>> from aotmem.theory.construct import draw_primed
     >>> from aotmem.theory.task import all_sequences
@@ -134,6 +146,11 @@ def skip_rank_bound(seqs_kept, d: int, H: int, d_h: int) -> int:
     ``paper.theorem1`` counts them as ``d`` generic rows (``H d_h + d >= T_eps``):
     when ``n_last < d`` that count is not enough (see ``docs/construction.md``).
 
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#p6, Notes: the skip rows ``x_S(t)`` have rank at most ``min(d, n_last)``, so
+    ``d_h H + d >= T_eps`` need not give a full-rank ``M_1``).
+
     >>> skip_rank_bound(np.array([[0, 0], [1, 0]]), d=2, H=0, d_h=1)
     1
     """
@@ -162,6 +179,11 @@ def head_rank(primed: Primed, seqs) -> NumericalRank:
     float64 cannot tell a rank shortfall from bad conditioning:
     :func:`certify_rank` decides small cases in mpmath.
 
+    References
+    ----------
+    ``paper.lemma2[construction=draw_primed]`` (paper Lemma 2: ``rank{A(t)} >= min(T_0, H d)``; docs/theory.md#p5),
+    ``draft.lemma-rank[construction=draw_primed]`` (draft D.7; docs/theory.md#d7).
+
     >>> from aotmem.theory.aot import AoTShape
     >>> from aotmem.theory.construct import draw_primed
     >>> from aotmem.theory.task import all_sequences
@@ -188,6 +210,11 @@ def attention_rank_cap(T0: int, H: int, d: int, N: int, S: int) -> int:
     sum c_pos = 1`` for every head, ``2H - 1`` independent linear constraints
     on the stacked ``c`` in ``R^{H(N+S)}``, so ``rank{A(t)} <= H(N+S-2) + 1``
     whatever ``e, pos, W_QK`` are (docs/theory.md#p5).
+
+    References
+    ----------
+    ``paper.lemma2+S>=2+cap`` (docs/theory.md#p5, corrected forms: ``rank{A(t)} <= H(N + S - 2) + 1`` for every
+    choice); ``paper.lemma2+S>=2+d<=N+S-2``, ``draft.lemma-rank+S>=2+d<=N+S-2`` (docs/theory.md#d7).
 
     >>> attention_rank_cap(T0=50, H=2, d=8, N=3, S=2)
     7

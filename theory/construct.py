@@ -188,6 +188,12 @@ def heads_for(variant: str, T_eps: int, d: int, d_h: int) -> HeadCount:
     ``d_h > d`` is the formula as written; :func:`plan_heads` counts what the
     construction really needs (a head adds at most ``min(d_h, d)`` to the rank).
 
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1: ``d_h H + d >= T_eps``; docs/theory.md#p6), ``seed.theorem-aot`` (seed
+    slide "Attention-only Transformers": ``ceil(N_eps / d)`` modules; docs/theory.md#s2); the ``fixed-skip``
+    variant: docs/theory.md#construction.
+
     >>> heads_for("paper", 2500, 10, 10), heads_for("seed", 2500, 10, 5), heads_for("fixed-skip", 2500, 10, 5)
     ((249, 10), (250, 10), (500, 5))
     """
@@ -258,6 +264,12 @@ def plan_heads(variant: str, T_eps: int, r: int, d: int, d_h: int, N: int, S: in
     Raises ``ValueError`` for ``heads`` below the variant's formula,
     :class:`SingularSystem` when no head count can reach ``T_eps`` (``S = 1``)
     or ``heads`` is below the bound.
+
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1; docs/theory.md#p6, Notes: the skip rows have rank at most ``min(d,
+    n_last)``), ``paper.lemma2`` (paper Lemma 2 and its corrected forms: ``rank <= H(N + S - 2) + 1``;
+    docs/theory.md#p5).
 
     >>> p = plan_heads("paper", 4096, 7, 10, 10, 8, 4, 8)
     >>> (p.H, p.H_paper, p.skip, p.skip_rank, p.rank_bound, p.unknown_rows)
@@ -335,6 +347,11 @@ def paper_param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: boo
 
     The formula is :func:`aotmem.theory.capacity.param_count`'s.
 
+    References
+    ----------
+    ``paper.theorem1[params]`` (paper Theorem 1, and Remark 2 for rank-1 ``W_QK``; docs/theory.md#p6);
+    :func:`aotmem.theory.capacity.param_count`.
+
     >>> paper_param_count(50, 2, 10, 10, 249)
     100620
     """
@@ -342,7 +359,12 @@ def paper_param_count(N: int, S: int, d: int, d_h: int, H: int, *, rank1_qk: boo
 
 
 def keep_sequences(prior, eps: float) -> np.ndarray:
-    """Step 1: indices of the ``T_eps`` likeliest sequences (``theory.task.kept_indices``), most likely first."""
+    """Step 1: indices of the ``T_eps`` likeliest sequences (``theory.task.kept_indices``), most likely first.
+
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#construction, step 1; docs/theory.md#t-eps), ``seed.theorem-aot``.
+    """
     return kept_indices(prior, eps)
 
 
@@ -373,6 +395,11 @@ def prepare_target(W, E, kept, *, rank_rtol: float = TARGET_RANK_RTOL) -> Target
     conditioning from the caller's factors. A target of rank ``r < d``
     (``d >= N``, or a kept set on which the target has lower rank) is padded
     to width ``d`` later, where :func:`map_back` completes ``W_OV``.
+
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#construction, steps 1 and 4: the kept encodings ``E*_1``, whose rank ``d``
+    makes ``W_OV`` invertible).
 
     >>> t = prepare_target(np.eye(3)[:, :2] * 5.0, np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 2.0]]), np.arange(3))
     >>> t.rank, np.allclose(t.E1 @ t.W.T, 5.0 * np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [1.0, 2.0, 0.0]]))
@@ -443,6 +470,13 @@ def draw_primed(shape: AoTShape, *, qk: str = "full", embedding: str = "orthogon
     ``W'_QK`` at a typical score ``attn_scale`` (default ``ATTN_SCALE``);
     ``"gaussian"``: i.i.d. ``N(0, 1/d)`` embeddings. ``W'_V^h`` has orthonormal
     rows (``d_h <= d``) or columns (``d_h > d``).
+
+    References
+    ----------
+    ``paper.lemma2`` (paper Lemma 2; rank-1 ``W_QK``: Remark 2; docs/theory.md#p5),
+    ``draft.lemma-rank[construction=draw_primed]`` (draft D.7; docs/theory.md#d7): docs/theory.md#construction, step
+    2. ``embedding="gaussian"`` is the proof's draw of ``paper.theorem1[as-written,construction=proof,...]``
+    (docs/theory.md#p6).
     """
     if qk not in QK_KINDS:
         raise ValueError(f"`qk` must be one of {QK_KINDS} (got {qk!r})")
@@ -508,6 +542,11 @@ def head_features(primed: Primed, seqs, *, backend: str = "numpy", chunk: int | 
     chunk's features are written as contiguous rows, and LAPACK factors the
     matrix without a transposed copy. ``chunk=None``:
     :func:`theory.aot.forward_chunk`.
+
+    References
+    ----------
+    ``paper.lemma2`` (paper Lemma 2; docs/theory.md#p5), ``draft.lemma-rank`` (draft D.7):
+    docs/theory.md#construction, step 3 (``M = [W'_V A'(t); x'_S(t)]``), the ``M`` of ``paper.theorem1``.
     """
     xp = get_xp(backend)
     s = np.asarray(seqs, dtype=np.int64)
@@ -565,6 +604,10 @@ def factor_kept(A, *, n_head_rows: int, solve: str = "min-norm", overwrite: bool
     surplus ones). ``overwrite=True`` lets a square system be scaled and factored
     in ``A``'s memory (its contents are then lost): half the peak memory.
     Raises :class:`SingularSystem` for an all-zero row or an exactly zero pivot.
+
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#construction, step 4: the kept system ``[W_O, W_OV] M_1 = E*_1``).
     """
     if solve not in SOLVES:
         raise ValueError(f"`solve` must be one of {SOLVES} (got {solve!r})")
@@ -757,6 +800,11 @@ def solve_output(M1, E1, *, H: int, d_h: int, skip: str = "solve", solve: str = 
     ``overwrite=True`` lets a square system be row-scaled and factored in the
     memory of ``M_1`` (its contents are then lost): half the peak memory.
     Raises :class:`SingularSystem` when the system is singular.
+
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1; docs/theory.md#construction, step 4); ``seed.theorem-aot``
+    (``skip="fixed"``: ``W_OV = I``, docs/theory.md#construction).
     """
     rows_total = M1.shape[0]
     E1 = np.asarray(to_numpy(E1), dtype=np.float64)
@@ -806,6 +854,10 @@ def refine_output(sol: Solution, primed: Primed, seqs_kept, E1, *, M1=None, step
     still holds the features (``M1``), else they are recomputed block by
     block (``construct`` factors ``M_1`` in place when nothing is dropped).
     Returns the refined :class:`Solution` (``refine_steps`` counts the steps).
+
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#construction, step 4, and its last paragraph on float64 conditioning).
     """
     if sol.system is None:
         raise ValueError("`sol` has no factored system to refine with (solve_output keeps it)")
@@ -873,6 +925,11 @@ def map_back(primed: Primed, sol: Solution, W_U, *, alpha: float = 1.0) -> Mappe
     are ignored by ``W_U``). With ``d_h > d``, ``W_O^h (d, d_h) = W~_O^h W'_V^{hT}``.
     Raises :class:`SingularSystem` when ``W_OV`` is numerically singular
     (``kappa_2 > SINGULAR_COND``).
+
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#construction, step 5: ``e = W_OV e'``, ``pos = W_OV pos'``, ``W_QK^h =
+    W_OV^{-T} W'_QK^h W_OV^{-1}``, ``W_V^h = W'_V^h W_OV^{-1}``).
     """
     alpha = float(alpha)
     if not 0.0 <= alpha <= 1.0:
@@ -918,6 +975,11 @@ def max_relative_error(F_model, F_target) -> float:
 
     (Normwise relative to the largest target logit; 0 when both vanish.)
 
+    References
+    ----------
+    ``paper.theorem1`` (docs/theory.md#construction, step 5: the logits equal ``W E*`` on the kept sequences up to
+    rounding), ``paper.cor1``, ``paper.table1[this-paper]``.
+
     >>> max_relative_error(np.array([[1.0, 2.0]]), np.array([[1.0, 2.0 + 1e-9]])) < 1e-9
     True
     """
@@ -955,6 +1017,10 @@ def verify_kept(F_model_kept, F_target_kept, rtol: float = RTOL, scale=None) -> 
     model. ``ok`` when ``error + ROUNDING_FACTOR * eta <= rtol``: then any
     other float64 evaluation of the same weights (another order of sums,
     another BLAS) also stays within ``rtol``.
+
+    References
+    ----------
+    ``paper.theorem1`` with ``gamma = 0`` (docs/theory.md#construction, step 5), ``seed.theorem-aot``.
 
     >>> verify_kept(np.array([[1.0, 2.0]]), np.array([[1.0, 2.0 + 1e-9]])).ok
     True
@@ -1001,6 +1067,12 @@ def theorem1_rhs(kl_target: float, eps: float, W, E, M1, M2) -> Theorem1RHS:
     inverse (square) or pseudo-inverse (more rows than kept sequences).
     ``dKL(pi, L(N,S,d))`` is replaced by the target's own divergence, which
     equals it for the optimal target and is what the proof uses.
+
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1: ``dKL(pi, L(N,S,d)) + C eps ||W E||_2 + gamma``; docs/theory.md#p6),
+    ``paper.theorem1+factor2`` (the proof's ``||I - 1 pi^T||_{2,inf} <= 2``; docs/theory.md#p6, corrected forms),
+    ``seed.theorem-aot[C=paper]`` and ``seed.theorem-aot+factor2`` (docs/theory.md#s2).
     """
     eps = check_eps(eps)
     W = np.asarray(W, dtype=np.float64)
@@ -1037,6 +1109,10 @@ def diagnose(task: Task, F_model, W, E, kept, eps: float, M1, M2) -> Diagnostics
     rounding: ``2 max_{t kept} ||T(t) - W E*(t)||_inf`` (KL is 2-Lipschitz in
     the logits' sup norm: ``|d KL/d f_o| = |softmax_o - pi_o|``, summing to
     ``<= 2``) plus ``KL_SUM_RTOL max(1, KL)`` for the sum.
+
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1; docs/theory.md#p6), ``seed.theorem-aot`` (docs/theory.md#s2).
     """
     F_tgt = np.asarray(E, dtype=np.float64) @ np.asarray(W, dtype=np.float64).T
     err = max_relative_error(F_model[kept], F_tgt[kept])
@@ -1056,6 +1132,11 @@ def svd_target(task: Task, d: int):
     reading). For ``d > min(T, N)`` the factors are padded with zero columns
     (the centred ``L`` has rank ``<= min(T, N - 1)``, so nothing is lost);
     :func:`construct` builds such targets of rank below ``d``.
+
+    References
+    ----------
+    ``seed.ls-bound`` (seed slide "Almost rank d": ``f_ls``, uniform reading; docs/theory.md#s4); a target of
+    ``paper.theorem1`` (docs/theory.md#p6).
     """
     if not isinstance(task, Task):
         raise ValueError(f"`task` must be a theory.task.Task (got {type(task).__name__})")
@@ -1479,6 +1560,13 @@ def construct(task: Task, target, d: int, d_h: int, eps: float = 0.0, *, variant
     Assumption 2 (zeros in ``cond``) the construction is still defined for a
     finite target; ``report.assumption2`` is False and ``assumption2_note``
     says how it fails.
+
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1; docs/theory.md#p6 and docs/theory.md#construction), ``paper.lemma2`` (paper
+    Lemma 2; docs/theory.md#p5), ``draft.lemma-rank`` (draft D.7), ``seed.theorem-aot`` (seed slide "Attention-only
+    Transformers"; docs/theory.md#s2), ``paper.cor1`` (paper Corollary 1), ``paper.cor2`` (paper Corollary 2),
+    ``paper.table1[this-paper]`` (paper Table 1).
 
     Examples
     --------

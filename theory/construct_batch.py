@@ -109,6 +109,12 @@ def construct_batch(tasks, targets, d: int, d_h: int, eps: float, *, qk: str = "
     Returns, per instance, a :class:`SmallConstruction` or the :class:`ConstructionError` that ``construct``
     raises for it (typed refusals are returned, not raised, so one refused instance does not stop the
     batch). ``tasks``: :class:`Task` objects; ``targets``: ``(W (N, d), E (T, d))`` pairs.
+
+    References
+    ----------
+    ``paper.theorem1`` (paper Theorem 1; docs/theory.md#construction, steps 3-5, and the constants in
+    docs/theory.md#p6), ``seed.theorem-aot`` (docs/theory.md#s2): the search of ``verify.construction_space``;
+    :func:`theory.construct.construct`.
     """
     tasks, targets = list(tasks), list(targets)
     if len(tasks) != len(targets):

@@ -273,6 +273,11 @@ def counts_task(counts, *, smoothing: float = 0.0, keep: str = "seen", seqs=None
     ``generators.explicit_task``), fixed before any row is dropped.
     ``symbols`` ``(N,)`` and ``contexts`` ``(T,)`` are labels kept in the task.
 
+    References
+    ----------
+    docs/theory.md#notation (the task model: prior ``p(t)`` and conditionals ``pi_t``); docs/real-text.md. No claim
+    of the ledger: a task built from data, on which any claim's quantities can be computed.
+
     >>> r = counts_task(np.array([[3.0, 1.0], [0.0, 0.0]]), keep="all", smoothing=1.0)
     >>> r.task.prior.tolist(), r.task.cond.tolist(), r.unseen
     ([1.0, 0.0], [[0.6666666666666666, 0.3333333333333333], [0.5, 0.5]], 1)

@@ -143,7 +143,13 @@ def _neg_entropy_term(p, P):
 
 
 def neg_entropy(p, P):
-    """``sum_t p(t) sum_o pi log pi`` (``0 log 0 = 0``) with any leading batch axes: ``p (..., T)``, ``P (..., T, N)``."""
+    """``sum_t p(t) sum_o pi log pi`` (``0 log 0 = 0``) with any leading batch axes: ``p (..., T)``, ``P (..., T, N)``.
+
+    References
+    ----------
+    docs/theory.md#entropy-sign (the sources' ``H``, prior-weighted): the constant term of the objective of
+    ``paper.prop1`` (docs/theory.md#divergence).
+    """
     pos = P > 0
     T = np.zeros_like(P)
     T[pos] = P[pos] * np.log(P[pos])
@@ -158,6 +164,11 @@ def _weighted(p, rows):
 
 def kl_and_grad(prior: np.ndarray, cond: np.ndarray, W: np.ndarray, E: np.ndarray):
     """``(dKL(pi, E W^T), grad_W, grad_E)`` (objective of ``paper.prop1``'s ``dKL(pi, L(N,S,d))``) with ``G = p (softmax(F) - pi)``, ``grad_W = G^T E``, ``grad_E = G W``.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1: ``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``draft.prop1`` (draft D.1);
+    docs/theory.md#divergence. The gradient is derived here (module docstring), not quoted from a source.
 
     >>> P = np.array([[0.5, 0.5]]); W = np.array([[1.0], [0.0]]); E = np.zeros((1, 1))
     >>> v, gW, gE = kl_and_grad(np.ones(1), P, W, E)
@@ -186,7 +197,13 @@ def objective_grad(p, P, negent, W, E):
     """``(negent + cross-entropy, grad_W, grad_E)`` of ``dKL(pi, E W^T)`` (``paper.prop1``'s objective), any leading
     batch axes: ``p (..., T)``, ``P (..., T, N)``, ``W (..., N, d)``, ``E (..., T, d)``, ``negent`` (...,)
     (:func:`neg_entropy`). ``G = p (softmax(F) - pi)``, ``grad_W = G^T E``, ``grad_E = G W`` (one GEMM, one
-    log-softmax); the scalar minimisers and :mod:`aotmem.theory.optimal_batch` descend this one kernel."""
+    log-softmax); the scalar minimisers and :mod:`aotmem.theory.optimal_batch` descend this one kernel.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1; docs/theory.md#p1), ``draft.prop1`` (draft D.1);
+    docs/theory.md#divergence. The gradient is derived here (module docstring), not quoted from a source.
+    """
     F = E @ np.swapaxes(W, -1, -2)  # (..., T, N)
     ls = log_softmax_unchecked(F)  # the package's one stable log-softmax (theory.divergence)
     ce = -_weighted(p, np.sum(P * ls, axis=-1))
@@ -219,7 +236,13 @@ def _result(p, P, W, E, tol, iterations, stop_reason, message=""):
 def balance(W: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gauge fixing for the factors of ``F = E W^T`` (``paper.prop1``'s rank-``d`` maps): same logits up to row constants, balanced factors: ``W <- W - 1 mean(W)``, then
     ``E W^T = (Q_E U sqrt S)(Q_W V sqrt S)^T`` from the SVD of the ``d x d`` core. Any leading batch axes
-    (``W (..., N, d)``, ``E (..., T, d)``: :mod:`aotmem.theory.optimal_batch`)."""
+    (``W (..., N, d)``, ``E (..., T, d)``: :mod:`aotmem.theory.optimal_batch`).
+
+    References
+    ----------
+    ``paper.prop1`` (the rank-``d`` maps ``L(N,S,d)``, docs/theory.md#notation); the gauge ``W -> W + 1 a^T`` of
+    docs/theory.md#divergence and docs/theory.md#p6, Notes.
+    """
     W = np.asarray(W, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)
     Wc = W - W.mean(axis=-2, keepdims=True)  # removes only per-row constants E(t).mean(W) from F
@@ -453,6 +476,11 @@ def inner_encoder(cond, W, E0=None, *, max_newton: int = 50, gtol: float = 1e-14
     factorisation and its conditioning: :func:`_row_factor`), with per-row
     backtracking so no row's objective increases. Needs Assumption 2 for the
     minimum to exist. Returns ``(E, max_row_grad)``.
+
+    References
+    ----------
+    ``paper.lemma1`` (paper Lemma 1: under Assumption 2 the infimum is attained; docs/theory.md#p4);
+    ``paper.prop1``.
     """
     P = check_rows_stochastic("cond", cond)
     W = check_array("W", W, ndim=2)
@@ -545,6 +573,11 @@ def minimize_factors(prior, cond, W0, E0, *, tol: float = GRAD_TOL, max_iter: in
     (:func:`_on_support`). ``callback(divergence)`` is called after every
     iteration (for timing traces). Stops when ``max |grad| <= tol``, or after
     ``max_iter`` iterations. Returns a :class:`MinimizeResult`.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1; docs/theory.md#p1), ``paper.prop3`` (without Assumption 2 the infimum is
+    approached, not attained; docs/theory.md#p3).
     """
     p, P, W0, E0, tol, max_iter = _check_min_args(prior, cond, W0, E0, tol, max_iter, need_e0=True)
     return _on_support(_factors, p, P, W0, E0, tol=tol, max_iter=max_iter, callback=callback, maxcor=maxcor)
@@ -607,6 +640,11 @@ def minimize_varpro(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter
     contexts with ``p(t) > 0``, the only ones fitted: :func:`_on_support`).
     Returns a :class:`MinimizeResult`, its gradient that of the joint gradient
     w.r.t. ``(W, E)``.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1; docs/theory.md#p1), ``paper.lemma1[optimiser-converges]`` (paper Lemma 1;
+    docs/theory.md#p4).
     """
     p, P, W0, E0, tol, max_iter = _check_min_args(prior, cond, W0, E0, tol, max_iter)
     return _on_support(_varpro, p, P, W0, E0, tol=tol, max_iter=max_iter, callback=callback, maxcor=maxcor)
@@ -861,6 +899,11 @@ def minimize_newton(prior, cond, W0, E0=None, *, tol: float = GRAD_TOL, max_iter
 
     ``callback(divergence)`` is called after every iteration. Returns a
     :class:`MinimizeResult` with ``(W, E)`` balanced.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1; docs/theory.md#p1), ``paper.lemma1[optimiser-converges]`` (paper Lemma 1;
+    docs/theory.md#p4).
     """
     p, P, W0, E0, tol, max_iter = _check_min_args(prior, cond, W0, E0, tol, max_iter)
     N, d = W0.shape
@@ -1059,6 +1102,14 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
     called after every solver iteration (the CLI's progress line; it must not
     raise, except ``KeyboardInterrupt``).
 
+    References
+    ----------
+    ``paper.prop1[vs-optimiser]`` (paper Proposition 1; docs/theory.md#p1), ``draft.prop1[vs-optimiser]`` (draft
+    D.1), ``paper.lemma1[optimiser-converges]`` (paper Lemma 1; docs/theory.md#p4), ``paper.prop2`` (paper
+    Proposition 2: ``d >= N-1``; docs/theory.md#p2), ``seed.zero-divergence[only-if]`` (docs/theory.md#s3),
+    ``seed.theorem-aot`` (``f_W*``, seed slide "Attention-only Transformers"),
+    ``paper.theorem1[as-written,target=optimal]`` (docs/theory.md#p6).
+
     Examples
     --------
     >>> from aotmem.theory.generators import dirichlet_task
@@ -1208,6 +1259,11 @@ def optimal_encoders(prior: np.ndarray, cond: np.ndarray, ds, **kwargs) -> dict:
     ``dKL(pi, L(N,S,d))`` (``paper.prop1``) is non-increasing in ``d`` (a rank-``d`` map is a rank-``d+1`` map), and
     so are the values returned here: the previous result, widened with the same logits, is a start, and no start ends
     above where it began. ``kwargs`` go to :func:`optimal_encoder` (``starts``, ``seed``, ``tol``, ``max_iter``).
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1: ``dKL(pi, L(N,S,d))``, non-increasing in ``d``; docs/theory.md#p1);
+    :func:`optimal_encoder`.
 
     >>> from aotmem.theory.generators import dirichlet_task
     >>> t = dirichlet_task(5, 2, seed=0)

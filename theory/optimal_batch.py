@@ -173,6 +173,11 @@ def minimize_batch(p, P, W0, E0, *, tol: float = GRAD_TOL, max_iter: int = BATCH
     """Damped Newton on ``(W, E)`` for ``K`` stacked problems of one shape (module docstring), from ``(W0, E0)``.
 
     Needs ``p > 0`` and Assumption 2 (``P > 0``) on every instance (the callers check). Returns a :class:`BatchRun`.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1: ``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``paper.lemma1`` (paper Lemma
+    1: attained under Assumption 2; docs/theory.md#p4).
     """
     K, T, N = P.shape
     d = W0.shape[2]
@@ -250,6 +255,11 @@ def optimal_encoder_batch(prior, cond, d: int, *, tol: float = GRAD_TOL, max_ite
     takes over. Instances the batch certifies (every start converged, module docstring) come from the batch,
     with ``message`` saying so; every other instance is ``optimal_encoder(prior[b], cond[b], d, starts=0,
     seed=0, tol=tol, max_iter=max_iter)`` itself.
+
+    References
+    ----------
+    ``paper.prop1`` (paper Proposition 1; docs/theory.md#p1), ``draft.prop1`` (draft D.1), ``paper.lemma1`` (paper
+    Lemma 1; docs/theory.md#p4); :func:`aotmem.theory.optimal.optimal_encoder`.
 
     >>> from aotmem.theory.generators import dirichlet_task
     >>> ts = [dirichlet_task(5, 1, seed=s) for s in range(3)]

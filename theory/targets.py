@@ -38,6 +38,12 @@ def rank_d_target(task: Task, d: int, which: str = "optimal"):
     Needs Assumption 2: both are deterministic maps of ``L = log Pi`` (``"optimal"`` runs
     :func:`theory.optimal.optimal_encoder` from the ``f_ls`` / ``f_wls`` starts only).
 
+    References
+    ----------
+    ``paper.theorem1[as-written,target=optimal]`` and ``[as-written,target=f_ls]`` (paper Theorem 1;
+    docs/theory.md#p6, Readings: the rank-``d`` target ``W E`` the construction reproduces); ``seed.theorem-aot``
+    (``f_W*``, docs/theory.md#s2); ``paper.prop1`` (``dKL(pi, L(N,S,d))`` from above).
+
     >>> from aotmem.theory.generators import dirichlet_task
     >>> W, E = rank_d_target(dirichlet_task(3, 2, seed=0), 1, "f_ls")
     >>> W.shape, E.shape
@@ -69,6 +75,12 @@ def circle_target(g, N: int, d: int, scale: float, *, seed: int = 0):
     have full rank ``d`` (a rank-deficient target makes ``W_OV`` singular in
     the exact construction). ``w_j . w_g < w_g . w_g``: argmax is ``g(t)``.
     Returns ``(W (N,d), E (T,d))``.
+
+    References
+    ----------
+    ``paper.prop3`` (paper Proposition 3: the unit-circle family ``E(t) = s w_{g(t)}``; docs/theory.md#p3), lifted
+    to rank ``d`` for ``paper.cor1`` (paper Corollary 1, the rank-2 target; docs/theory.md#p7), ``paper.cor2`` and
+    ``paper.table1[this-paper]``.
 
     >>> W, E = circle_target(np.array([2, 0, 1]), 3, 2, 5.0)
     >>> np.argmax(E @ W.T, axis=1).tolist()

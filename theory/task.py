@@ -31,6 +31,12 @@ __all__ = ["Task", "all_sequences", "t_eps", "kept_indices", "load_task", "save_
 def all_sequences(N: int, S: int) -> np.ndarray:
     """All ``N**S`` sequences of length ``S`` over ``[N]``, lexicographic, ``(N**S, S)``.
 
+    References
+    ----------
+    docs/theory.md#notation (``T`` is the number of sequences: all ``N^S``); ``paper.lemma2`` and
+    ``draft.lemma-rank[construction=draw_primed]`` (``k = S``: all ``N^S`` sequences, docs/theory.md#d7),
+    ``paper.cor2`` (``T_0 = N^S``, docs/theory.md#p8).
+
     >>> all_sequences(2, 2).tolist()
     [[0, 0], [0, 1], [1, 0], [1, 1]]
     """
@@ -211,6 +217,11 @@ def t_eps(prior: np.ndarray, eps: float) -> int:
     mass ``sum of the rest <= eps``, summed smallest first, so that
     ``1 - eps`` is never rounded away for tiny ``eps``.
 
+    References
+    ----------
+    docs/theory.md#t-eps; ``seed.theorem-aot`` (seed slide "Attention-only Transformers": ``N_eps``),
+    ``paper.theorem1`` (paper Theorem 1: ``T_eps``).
+
     >>> t_eps(np.array([0.5, 0.3, 0.2, 0.0]), 0.0)
     3
     >>> t_eps(np.array([0.5, 0.3, 0.2]), 0.25)
@@ -224,7 +235,13 @@ def t_eps(prior: np.ndarray, eps: float) -> int:
 
 
 def kept_indices(prior: np.ndarray, eps: float) -> np.ndarray:
-    """Indices of the ``T_eps`` likeliest sequences, most likely first (stable on ties)."""
+    """Indices of the ``T_eps`` likeliest sequences, most likely first (stable on ties).
+
+    References
+    ----------
+    docs/theory.md#t-eps and docs/theory.md#construction, step 1 (keep the ``T_eps`` likeliest sequences);
+    ``paper.theorem1``, ``seed.theorem-aot``.
+    """
     p = check_distribution("prior", prior)
     eps = check_eps(eps)
     order = np.argsort(-p, kind="stable")
@@ -246,6 +263,11 @@ def accuracy(task: Task, F, rows=None) -> float:
 
     ``acc = sum_t p(t) 1[argmax_o F(t)_o = g(t)] / sum_t p(t)``, the sums over
     ``rows`` (indices into the task's sequences; all of them when ``None``).
+
+    References
+    ----------
+    ``paper.cor1[memorises]`` (paper Corollary 1: "memorises" read as argmax accuracy 1; docs/theory.md#p7),
+    ``paper.cor2`` (paper Corollary 2: the accuracy bound; docs/theory.md#p8), ``paper.table1[this-paper]``.
 
     >>> task = Task(np.array([0.5, 0.25, 0.25]), np.eye(3), np.arange(3)[:, None])
     >>> accuracy(task, np.array([[1.0, 0, 0], [0, 1, 0], [1, 0, 0]]))
