@@ -220,3 +220,29 @@ def test_cor_permutation_conditional_readings_search_their_regime(reading):
         assert ev.outside is not None or not ev.violated, (r, ev)
     big = dict(like, N=8, S=2)
     assert 8 ** 3 > PERM_ENTRIES and "searched sizes" in claim.evaluate(big).outside
+
+
+# ---- draft.lemma-wls: instances float64 refuses are decided at 50 digits (issue 20, item 4)
+_WLS_REFUSED = {  # found by the full profile of 2026-12-06: some A_t above WLS_COND_MAX
+    "draft.lemma-wls[minimiser]": {"N": 10, "S": 2, "alpha": 0.1, "d": 8, "delta": 2.7182546457766743,
+                                   "fseed": 32383, "kind": "dirichlet", "prior": "zipf", "seed": 904},
+    "draft.lemma-wls[image]": {"N": 11, "S": 2, "alpha": 0.1, "d": 9, "delta": 1.0, "fseed": 6078,
+                               "kind": "dirichlet", "prior": "uniform", "seed": 323},
+}
+
+
+@pytest.mark.parametrize("key", sorted(_WLS_REFUSED))
+def test_lemma_wls_refused_instances_are_decided_at_50_digits(key):
+    from aotmem.theory.lowrank import IllConditioned
+
+    claim, recipe = get(key), _WLS_REFUSED[key]
+    with pytest.raises(IllConditioned):
+        claim.evaluate(dict(recipe))
+    ev = claim.decide_mp(dict(recipe))
+    assert ev.outside is None and ev.detail["decided_at_dps"] == 50 and not ev.violated
+    # the decision is the claim's own evaluation at 50 digits: on a well-conditioned instance both agree
+    fine = {"N": 5, "S": 2, "alpha": 1.0, "d": 2, "delta": 0.5, "fseed": 1, "kind": "dirichlet", "prior": "zipf",
+            "seed": 3}
+    e64, e50 = claim.evaluate(dict(fine)), claim.decide_mp(dict(fine))
+    assert e50.lhs == pytest.approx(e64.lhs, rel=1e-6, abs=1e-12) and e50.rhs == pytest.approx(e64.rhs, rel=1e-9)
+    assert e50.tol == pytest.approx(e64.tol, rel=1e-9)

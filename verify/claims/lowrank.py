@@ -469,6 +469,47 @@ def _wls_minimiser_recheck(recipe, ev):
     return decided(v0, best, ev)
 
 
+def _wls_minimiser_decide(recipe):
+    """``decide_mp`` of the minimiser reading: an instance float64 refused (some ``A_t`` above WLS_COND_MAX)
+    judged at 50 digits, every row, by the claim's own rule. The competitors are those of the float64
+    evaluation, centred on the 50-digit closed form rounded to float64 (the float64 one was refused): any
+    encoder is a fair competitor of the minimiser."""
+    task = task_from(recipe)
+    if (out := _wls_regime(task, recipe["d"])) is not None:
+        return out
+    W = _wls_WU(recipe, task.N)
+    E_mp = wls_encoder_mp(task.cond, W)
+    with mpmath.workdps(DPS):
+        v0 = row_var_mp(task.cond, W, E_mp)
+        E = np.array([[float(E_mp[t, j]) for j in range(E_mp.cols)] for t in range(E_mp.rows)])
+        alts = [row_var_mp(task.cond, W, A) for A in _wls_alternatives(recipe, task, W, E)]
+        best = [min(a[t] for a in alts) for t in range(task.T)]
+        t = min(range(task.T), key=lambda i: best[i] - v0[i])
+        lhs, rhs = float(v0[t]), float(best[t])
+    return Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL,
+                      detail={"row": t, "decided_at_dps": DPS, "float64": "refused: ill-conditioned"})
+
+
+def _wls_image_decide(recipe):
+    """``decide_mp`` of the image reading: the float64-refused instance (an ``A_t`` outside the checked rows
+    above WLS_COND_MAX) on the same rows, both sides at 50 digits, the claim's own tolerance."""
+    task = task_from(recipe)
+    if (out := _wls_regime(task, recipe["d"])) is not None:
+        return out
+    W = _wls_WU(recipe, task.N)
+    rows, cmax = _rows_in_regime(task, W)
+    if not rows:
+        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
+    rc = _wls_image_recheck(recipe, Evaluation(0.0, 0.0, "<="))
+    if rc.get("lhs") is None:
+        raise ValueError(f"no 50-digit evaluation: {rc.get('note')}")
+    with mpmath.workdps(DPS):
+        worst, scale = float(mpmath.mpf(rc["lhs"])), float(mpmath.mpf(rc["scale"]))
+    return Evaluation(worst, 0.0, "<=", atol=PROJ_ATOL * max(1.0, scale), rtol=0.0,
+                      detail={"scale": scale, "rows": len(rows), "max_cond": cmax, "decided_at_dps": DPS,
+                              "float64": "refused: ill-conditioned"})
+
+
 @guarded
 def _wls_projection_recheck(recipe, ev):
     """``max |P_t P_t - P_t|`` over the same rows, with ``P_t`` at 50 digits."""
@@ -491,7 +532,7 @@ def _wls_image_recheck(recipe, ev):
     W = _wls_WU(recipe, task.N)
     rows, _ = _rows_in_regime(task, W)
     E = wls_encoder_mp(task.cond, W)
-    worst = mpmath.mpf(0)
+    worst, scale = mpmath.mpf(0), mpmath.mpf(0)
     with mpmath.workdps(DPS):
         Wm = mpmath.matrix(W.tolist())
         for t in rows:
@@ -499,7 +540,10 @@ def _wls_image_recheck(recipe, ev):
             L = mpmath.matrix([[mpmath.log(mpmath.mpf(float(v)))] for v in task.cond[t]])
             b = wls_projection_mp(task.cond[t], W) * L
             worst = max([worst] + [abs(a[i] - b[i]) for i in range(task.N)])
-    return decided(worst, 0.0, ev)
+            scale = max([scale] + [abs(b[i]) for i in range(task.N)])
+        out = decided(worst, 0.0, ev)
+        out["scale"] = str(scale)  # max |P_t L_t|: the evaluation's tolerance scales with it
+    return out
 
 
 _WLS_REGIME = "Assumption 2; W_U (N x d) Gaussian, d <= N-2, so 1 not in Im(W_U) almost surely"
@@ -508,7 +552,7 @@ register(Claim(
     statement=(r"w_E(t) = [W_U^T (I_\pi - \pi\pi^T) W_U]^{-1} W_U^T (I_\pi - \pi\pi^T) L_t"
                r"\ \text{minimises}\ \mathrm{Var}_{o\sim\pi_t}(\bar f_t)"),
     instances=wls_recipes, evaluate=_wls_minimiser, describe=describe, space=_WLS_SPACE,
-    recheck=_wls_minimiser_recheck,
+    recheck=_wls_minimiser_recheck, decide_mp=_wls_minimiser_decide,
     regime=_WLS_REGIME + f"; compared with the LS encoder and {WLS_PERTURBATIONS} random perturbations of size delta",
 ))
 register(Claim(
@@ -522,7 +566,7 @@ register(Claim(
     id="draft.lemma-wls", reading="image", source="draft", kind="identity",
     statement=r"W_U w_E(t) = P_t L_t",
     instances=wls_recipes, evaluate=_wls_image, describe=describe, space=_WLS_SPACE,
-    recheck=_wls_image_recheck,
+    recheck=_wls_image_recheck, decide_mp=_wls_image_decide,
     regime=_WLS_REGIME + f"; first 8 rows with cond(A_t) <= {PROJ_COND_MAX:g} (float64 resolves 1e-9 there)",
 ))
 
