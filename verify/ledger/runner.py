@@ -778,6 +778,8 @@ def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]
         vals = list(dict.fromkeys(int(round(v)) if p.integer else float(v) for v in grid))
         vals = [min(max(v, lo), hi) for v in vals]
         recs = [dict(recipe, **{p.name: v}) for v in vals]
+        valid = getattr(claim.space, "valid", None)  # the space's joint condition (e.g. d_h <= d + 1)
+        recs = [r for r in recs if valid is None or valid(r)]
         out.append((f"{p.name} -> {hi:g}", recs))
         out.append((f"{p.name} -> {lo:g}", recs[::-1]))
     if Z is None:
