@@ -25,6 +25,7 @@ __all__ = [
     "PROP2_ATOL",
     "H_READINGS",
     "permutation_forms_kernel",
+    "prop3_rate_kernel",
     "ones_complement",
     "prop2_encoder",
     "rank_lower_bound",
@@ -323,12 +324,25 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
         raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
     N = task.N if isinstance(task, Task) else None
     measured = np.array([prop3_family(task, d, float(x)).divergence(task.prior, task.cond) for x in s])
-    gam = 1.0 - np.cos(2 * np.pi * np.arange(1, N) / N)  # (N-1,)
-    exact = np.log1p(np.exp(-np.outer(s, gam)).sum(axis=1))
-    g1 = gam.min()
+    exact, upper, asymptotic, g1 = prop3_rate_kernel(N, s)
+    return {"scales": s, "measured": measured, "exact": exact, "upper": upper, "asymptotic": asymptotic,
+            "gamma1": float(g1)}
+
+
+def prop3_rate_kernel(N: int, s, xp=np):
+    """The closed forms of :func:`prop3_divergence_rate` over scales ``s``: ``(exact, upper, asymptotic, gamma1)``.
+
+    ``gamma_k = 1 - cos(2 pi k/N)``; ``exact = log1p(sum_k e^{-s gamma_k})``, ``upper = (N-1) e^{-s gamma_1}``,
+    ``asymptotic = m e^{-s gamma_1}`` (``m = 2`` for ``N >= 3``, 1 for ``N = 2``). Any namespace ``xp``.
+
+    References
+    ----------
+    ``paper.prop3[rate-exact]``, ``paper.prop3[rate-upper]`` (paper Proposition 3).
+    """
+    gam = 1.0 - xp.cos(2 * xp.pi * xp.asarray(np.arange(1, N)) / N)  # (N-1,)
+    g1 = xp.min(gam)
     mult = 2.0 if N >= 3 else 1.0
-    return {"scales": s, "measured": measured, "exact": exact, "upper": (N - 1) * np.exp(-s * g1),
-            "asymptotic": mult * np.exp(-s * g1), "gamma1": float(g1)}
+    return xp.log1p(xp.sum(xp.exp(-np.outer(s, gam)), axis=1)), (N - 1) * xp.exp(-s * g1), mult * xp.exp(-s * g1), g1
 
 
 # --------------------------------------------------------------------------- draft.cor-permutation

@@ -394,7 +394,7 @@ def wls_encoder_kernel(P, L, W, ok, why, where="", xp=np):
     M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest, xp)  # (B, T, N, d)
     r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest, xp)[:, :, :, 0]  # (B, T, N)
     Q, R = xp.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
-    policy.mark_cond_A(M, R, ok, why, where)
+    policy.mark_cond_A(M, R, W, ok, why, where)
     rhs = xp.einsum("btnd,btn->btd", Q, r)
     if not ok.all():  # a singular R would make the stacked solve raise for everyone
         R = np.where(ok[:, None, None, None], R, np.eye(d))
@@ -449,7 +449,7 @@ class Float64Policy:
         """The numerical rank / truncation cut of ``f_ls`` is not in doubt in float64."""
 
     @staticmethod
-    def mark_cond_A(M, R, ok, why, where):
+    def mark_cond_A(M, R, W, ok, why, where):
         _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
               f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
 

@@ -33,7 +33,6 @@ Conventions
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import mpmath
@@ -52,11 +51,9 @@ from .divergence import (
     taylor_proxy_rows,
     taylor_remainder_rows,
 )
-from .exact import permutation_forms_kernel
+from .exact import permutation_forms_kernel, prop3_rate_kernel
 from .lookup import ENTROPY_RTOL, LOOKUP_FORM, lookup_bound_kernel, lookup_terms_kernel, psi_kernel
 from .lowrank import (
-    ALT_SWEEPS,
-    ALT_TOL,
     FITS,
     RANK_RTOL,
     WLS_READINGS,
@@ -396,14 +393,13 @@ class MPPolicy:
                             f"10^-{dps // 2} sigma_1 (sigma_1 = {mpmath.nstr(s1, 8)})")
 
     @staticmethod
-    def mark_cond_A(M, R, ok, why, where):
-        """``A_t = R_t^T R_t`` singular at the working digits: ``cond(R_t)^2 > 10^{dps/2}``, or ``M_t`` is
-        ``10^{-dps/2}`` of ``W_U`` (the columns of ``W_U`` in ``span(1)`` to the working digits)."""
-        scale = MP.sqrt(MP.sum(M * M, axis=(-2, -1)))
-        small = np.array([[v <= 0 for v in row] for row in scale.reshape(M.shape[:2])], dtype=bool)
-        bad = _cond_exceeds(R, 2) | small
-        mark_failed(ok, why, bad.any(axis=1), f"draft.lemma-wls system A_t = W_U^T (I_pi - pi pi^T) W_U: singular "
-                    f"at {mpmath.mp.dps} digits (condition number above 10^{mpmath.mp.dps // 2}){where}")
+    def mark_cond_A(M, R, W, ok, why, where):
+        """``A_t = R_t^T R_t`` singular at the working digits: ``cond(R_t)^2 > 10^{dps/2}``, or ``R_t`` within
+        ``10^{-dps/2} max|W_U|`` of 0 (the columns of ``W_U`` in ``span(1)`` to the working digits)."""
+        small = np.max(np.abs(R), axis=(-2, -1)) <= _tau() * np.max(np.abs(W), axis=(-2, -1))[:, None]
+        mark_failed(ok, why, (small | _cond_exceeds(R, 2)).any(axis=1), "draft.lemma-wls system A_t = W_U^T "
+                    f"(I_pi - pi pi^T) W_U: singular at {mpmath.mp.dps} digits (condition number above "
+                    f"10^{mpmath.mp.dps // 2}){where}")
 
     @staticmethod
     def mark_spd(A, ok, why, k):
@@ -439,6 +435,8 @@ class MPNamespace:
     log1p = staticmethod(np.frompyfunc(mpmath.log1p, 1, 1))
     expm1 = staticmethod(np.frompyfunc(mpmath.expm1, 1, 1))
     sqrt = staticmethod(np.frompyfunc(mpmath.sqrt, 1, 1))
+    cos = staticmethod(np.frompyfunc(mpmath.cos, 1, 1))
+    pi = mpmath.pi
     isfinite = staticmethod(lambda x: np.asarray(np.frompyfunc(mpmath.isfinite, 1, 1)(x), dtype=bool))
     asarray = staticmethod(_mp_asarray)
     sum = staticmethod(_mp_sum)
@@ -1309,11 +1307,9 @@ def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
 
 
 def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> dict:
-    """Twin of :func:`theory.exact.prop3_divergence_rate` (``paper.prop3[rate-exact]``, ``[rate-upper]``).
+    """:func:`theory.exact.prop3_divergence_rate` at ``dps`` digits (``theory.exact.prop3_rate_kernel`` on :data:`MP`).
 
-    With ``gamma_k = 1 - cos(2 pi k/N)``: ``exact`` ``log(1 + sum_{k=1}^{N-1} e^{-s gamma_k})``, ``upper``
-    ``(N-1) e^{-s gamma_1}``, ``asymptotic`` ``m e^{-s gamma_1}`` (``m = 2`` for ``N >= 3``, 1 for
-    ``N = 2``), ``measured`` :func:`prop3_divergence_mp`. Lists of ``mpf`` over ``scales``; ``gamma1`` an ``mpf``.
+    ``measured``: :func:`prop3_divergence_mp`. Lists of ``mpf`` over ``scales``; ``gamma1`` an ``mpf``.
 
     References
     ----------
@@ -1324,12 +1320,7 @@ def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> 
         raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
     N = _one_hot_targets(cond)[0].shape[1]
     with mpmath.workdps(dps):
-        gam = [1 - mpmath.cos(2 * mpmath.pi * k / N) for k in range(1, N)]
-        g1, mult = min(gam), (2 if N >= 3 else 1)
-        sm = [mpmath.mpf(float(x)) for x in s]
-        return {"scales": sm,
-                "measured": [prop3_divergence_mp(prior, cond, d, x, dps=dps) for x in sm],
-                "exact": [mpmath.log1p(mpmath.fsum(mpmath.exp(-x * gk) for gk in gam)) for x in sm],
-                "upper": [(N - 1) * mpmath.exp(-x * g1) for x in sm],
-                "asymptotic": [mult * mpmath.exp(-x * g1) for x in sm],
-                "gamma1": g1}
+        sm = MP.asarray(s)
+        exact, upper, asymptotic, g1 = prop3_rate_kernel(N, sm, MP)
+        return {"scales": list(sm), "measured": [prop3_divergence_mp(prior, cond, d, x, dps=dps) for x in sm],
+                "exact": list(exact), "upper": list(upper), "asymptotic": list(asymptotic), "gamma1": g1}
