@@ -272,6 +272,7 @@ def test_permutation_twin():
     assert set(a["formulas"]) == set(b["formulas"]) and set(a["numeric"]) == set(b["numeric"])
     for k, f in b["formulas"].items():
         for q in ("divergence", "kl_of_logits"):
+            assert isinstance(a["formulas"][k][q], mpmath.mpf), (k, q)  # was a 0-d array (the re-check's TypeError)
             close(a["formulas"][k][q], f[q], rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
         close(a["formulas"][k]["logits"], f["logits"], rtol=CLOSED_RTOL)
     for k, n in b["numeric"].items():

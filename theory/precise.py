@@ -272,7 +272,7 @@ def _mp_matmul(a, b):
     va, vb = a.ndim == 1, b.ndim == 1
     out = _mp_sum((a[None] if va else a)[..., :, :, None] * (b[:, None] if vb else b)[..., None, :, :], axis=-2)
     out = out[..., 0, :] if va else out
-    return out[..., 0] if vb else out
+    return (out[..., 0] if vb else out)[()]
 
 
 def _per_matrix(fn, A, *rest):
@@ -345,8 +345,8 @@ def _mp_asarray(x):
     return out
 
 
-def _cond_exceeds(A, power):
-    """Per matrix of ``A (..., d, d)``: ``cond(A)^power > 10^{dps/2}`` (float64 prescreen, then mpmath's SVD)."""
+def _cond_exceeds(A):
+    """Per symmetric PSD matrix of ``A (..., d, d)``: ``cond(A) > 10^{dps/2}`` (float64 prescreen, then ``eigsy``)."""
     lim = 1 / _tau()
     out = np.zeros(A.shape[:-2], dtype=bool)
     for i in np.ndindex(out.shape):
@@ -354,10 +354,11 @@ def _cond_exceeds(A, power):
         with np.errstate(all="ignore"):
             m = np.max(np.abs(Af))
             c = np.linalg.cond(Af / m) if np.isfinite(m) and m > 0 else np.inf
-        if np.isfinite(c) and c ** power <= _PRESCREEN_COND:
+        if np.isfinite(c) and c <= _PRESCREEN_COND:
             continue
-        s = _svd1(A[i])[0]
-        out[i] = s[-1] <= 0 or (s[0] / s[-1]) ** power > lim
+        ev = mpmath.eigsy(_mat(A[i]), eigvals_only=True)
+        lo, hi = min(ev), max(ev)
+        out[i] = lo <= 0 or hi / lo > lim
     return out
 
 
@@ -397,13 +398,14 @@ class MPPolicy:
         """``A_t = R_t^T R_t`` singular at the working digits: ``cond(R_t)^2 > 10^{dps/2}``, or ``R_t`` within
         ``10^{-dps/2} max|W_U|`` of 0 (the columns of ``W_U`` in ``span(1)`` to the working digits)."""
         small = np.max(np.abs(R), axis=(-2, -1)) <= _tau() * np.max(np.abs(W), axis=(-2, -1))[:, None]
-        mark_failed(ok, why, (small | _cond_exceeds(R, 2)).any(axis=1), "draft.lemma-wls system A_t = W_U^T "
+        bad = small | _cond_exceeds(_mp_matmul(np.swapaxes(R, -1, -2), R))
+        mark_failed(ok, why, bad.any(axis=1), "draft.lemma-wls system A_t = W_U^T "
                     f"(I_pi - pi pi^T) W_U: singular at {mpmath.mp.dps} digits (condition number above "
                     f"10^{mpmath.mp.dps // 2}){where}")
 
     @staticmethod
     def mark_spd(A, ok, why, k):
-        mark_failed(ok, why, _cond_exceeds(A, 1).any(axis=1), f"W-step of f_wls_alternating (sweep {k}): singular "
+        mark_failed(ok, why, _cond_exceeds(A).any(axis=1), f"W-step of f_wls_alternating (sweep {k}): singular "
                     f"at {mpmath.mp.dps} digits (condition number above 10^{mpmath.mp.dps // 2})")
 
     @staticmethod
