@@ -90,10 +90,9 @@ __all__ = [
 #: Default working precision, decimal digits.
 DPS = 50
 
-# The float64 prescreen of a d x d condition number: when float64 (on the mp matrix scaled to max entry 1)
-# says cond <= this, the true condition is <= this * (1 + 1e-7) (Weyl), far below 10^{dps/2} for any
-# dps >= 20; only above it is the (slow) mp singular-value decomposition needed.
-_PRESCREEN_COND = 1e8
+# The float64 prescreen of a d x d condition number (:func:`_cond_exceeds`): its eigenvalues are within
+# _EIG_C d eps max|A| of the exact ones (generous for LAPACK's backward error plus the entries' rounding).
+_EIG_C = 64.0
 
 
 class NotUnique(ValueError):
@@ -299,18 +298,37 @@ def _svd1(a):
 
 
 def _qr1(a):
-    """``(Q, R)`` of one ``(m, n)`` matrix (Householder, mpmath's ``qr``); ``m < n``: the Q of the first ``m`` columns."""
-    m, n = a.shape
-    Q, _ = mpmath.qr(_mat(a[:, :min(m, n)]), mode="skinny")
-    Q = _obj(Q)
+    """``(Q, R)`` of one ``(m, n)`` matrix: Gram-Schmidt with one reorthogonalisation (twice is enough), ``R = Q^T a``;
+    ``m < n``: the Q of the first ``m`` columns. A column dependent to the last digit gives a zero column of Q."""
+    Q = []
+    for v in (list(a[:, j]) for j in range(min(a.shape))):
+        for q in Q * 2:
+            c = mpmath.fdot(q, v)
+            v = [x - c * y for x, y in zip(v, q)]
+        nv = mpmath.sqrt(mpmath.fdot(v, v))
+        Q.append([x / nv for x in v] if nv else v)
+    Q = np.array(Q, dtype=object).T.reshape(a.shape[0], -1)
     return Q, _mp_matmul(Q.T, a)
 
 
 def _solve1(a, b):
-    try:
-        return _obj(mpmath.lu_solve(_mat(a), _mat(b)))
-    except ZeroDivisionError:  # singular: the policy has marked the instance, the value is not used
-        return np.full(b.shape, mpmath.nan, dtype=object)
+    """``a^{-1} b`` by Gaussian elimination with partial pivoting; NaN when ``a`` is singular (the policy has
+    marked the instance: the value is not used)."""
+    n, k = a.shape[0], b.shape[1]
+    M = [list(a[i]) + list(b[i]) for i in range(n)]
+    for j in range(n):
+        p = max(range(j, n), key=lambda i: abs(M[i][j]))
+        if not M[p][j]:
+            return np.full(b.shape, mpmath.nan, dtype=object)
+        M[j], M[p] = M[p], M[j]
+        for i in range(j + 1, n):
+            f = M[i][j] / M[j][j]
+            M[i] = [x - f * y for x, y in zip(M[i], M[j])]
+    X = [None] * n
+    for i in reversed(range(n)):
+        X[i] = [(M[i][n + c] - mpmath.fdot(M[i][i + 1:n], [X[r][c] for r in range(i + 1, n)])) / M[i][i]
+                for c in range(k)]
+    return np.array(X, dtype=object).reshape(b.shape)
 
 
 class _MPLinalg:
@@ -346,15 +364,21 @@ def _mp_asarray(x):
 
 
 def _cond_exceeds(A):
-    """Per symmetric PSD matrix of ``A (..., d, d)``: ``cond(A) > 10^{dps/2}`` (float64 prescreen, then ``eigsy``)."""
+    """Per symmetric PSD matrix of ``A (..., d, d)``: ``cond(A) > 10^{dps/2}``.
+
+    Decided in float64 where that is certain: the float64 eigenvalues of ``A / max|A|`` are within
+    ``delta = 64 d eps`` of the exact ones (rounding of the entries, backward error of ``eigvalsh``), so
+    ``(l_max + delta) / (l_min - delta) <= 10^{dps/2}`` proves the condition small; otherwise ``eigsy``.
+    """
     lim = 1 / _tau()
     out = np.zeros(A.shape[:-2], dtype=bool)
+    delta = _EIG_C * A.shape[-1] * np.finfo(np.float64).eps
     for i in np.ndindex(out.shape):
         Af = np.array([[mpf_to_float(v._mpf_) if isinstance(v, mpmath.mpf) else float(v) for v in r] for r in A[i]])
         with np.errstate(all="ignore"):
             m = np.max(np.abs(Af))
-            c = np.linalg.cond(Af / m) if np.isfinite(m) and m > 0 else np.inf
-        if np.isfinite(c) and c <= _PRESCREEN_COND:
+            lam = np.linalg.eigvalsh(Af / m) if np.isfinite(m) and m > 0 else np.array([0.0])
+        if lam[0] - delta > 0 and (lam[-1] + delta) / (lam[0] - delta) <= min(float(lim), 1e300):
             continue
         ev = mpmath.eigsy(_mat(A[i]), eigvals_only=True)
         lo, hi = min(ev), max(ev)
