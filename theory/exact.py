@@ -24,8 +24,6 @@ __all__ = [
     "RANK_RTOL",
     "PROP2_ATOL",
     "H_READINGS",
-    "permutation_forms_kernel",
-    "prop3_rate_kernel",
     "ones_complement",
     "prop2_encoder",
     "rank_lower_bound",

@@ -232,9 +232,13 @@ def ls_fit_kernel(p, P, L, d, reading, xp=np, ok=None, why=None):
             if rr + 1 + (d - rr) <= N:  # avoid_ones: the new columns also orthogonal to 1
                 blocks.insert(0, xp.full((idx.size, N, 1), 1.0 / xp.sqrt(xp.asarray(N))))
             Bm = np.concatenate(blocks + [np.broadcast_to(np.eye(N), (idx.size, N, N))], axis=2)
-            Q, _ = xp.linalg.qr(Bm)
+            Q, R = xp.linalg.qr(Bm)
             k = sum(b.shape[2] for b in blocks)
             W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
+            if ok is not None:  # a completion column dependent on the others (float64: a rounding-determined one)
+                oki, whyi, n = ok[idx], why[idx], k + d - rr
+                _policy(xp).mark_dependent(Bm[:, :, :n], R[:, :n, :n], oki, whyi, f"f_ls ({reading}) completion")
+                ok[idx], why[idx] = oki, whyi
     Lu = centred_kernel(p, P, L, reading.removesuffix("-prior"), xp)
     return W, xp.matmul(Lu, W)
 

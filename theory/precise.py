@@ -481,6 +481,9 @@ class MPNamespace:
     def __getattr__(self, name):
         return getattr(np, name)
 
+    def __repr__(self) -> str:
+        return "MPNamespace()"
+
 
 #: The array namespace of this module's kernels (:class:`MPNamespace`).
 MP = MPNamespace()
