@@ -20,6 +20,8 @@ Conventions
 - Everything runs under ``mpmath.workdps(dps)``. Scalars come back as ``mpf``, per-row values as
   ``(T, 1)`` and matrices as ``mpmath.matrix``; :func:`to_float` turns either into float64. Compare the
   numbers inside a ``workdps(dps)`` block or with :func:`decide_mp`.
+- Assumption 2: every function of ``L = log Pi`` (the Taylor quantities, the spectra, the fits, the
+  bounds) needs full support, as in float64, and refuses a zero of ``cond`` with the same ``ValueError``.
 - No overflow: where float64 returns ``+inf`` above float max, the exact value is returned (vacuous
   look-up bounds, ``C >= 1/2``, stay ``mpmath.inf``).
 - Resolution: a result is good to :func:`resolution` ``= 10^{-dps/2}`` relative. Where the map is not
@@ -569,6 +571,8 @@ def log_softmax_mp(F, *, dps: int = DPS):
             a = check_array("F", F, finite=False)
             if a.ndim != 2 or a.shape[-1] == 0:
                 raise ValueError(f"`F` must be a (T, N) matrix with N >= 1 (got shape {a.shape})")
+            if np.isnan(a).any() or (a == np.inf).any():
+                raise ValueError(f"`F` contains {'NaN' if np.isnan(a).any() else '+inf'}")
         a = _arr("F", F, finite=False)
         if np.array([mpmath.isnan(v) or v == mpmath.inf for v in a.ravel()]).any():
             raise ValueError("`F` contains NaN or +inf")
@@ -952,6 +956,7 @@ def almost_rank_bound_mp(kind: str, prior, cond, d: int, *, sigma_reading: str =
     ``seed.ls-bound``, ``seed.wls-bound`` (seed slide "almost rank d"), ``draft.theorem-ls``,
     ``draft.theorem-wls`` (and ``[min]``; draft section 4).
     """
+    _check_reading(kind, tuple(KERNEL_KIND.values()), "kind")
     _check_reading(sigma_reading, name="sigma_reading")
     if inf_reading not in INF_READINGS:
         raise ValueError(f"`inf_reading` must be one of {INF_READINGS} (got {inf_reading!r})")
@@ -982,6 +987,7 @@ def lookup_bound_mp(form: str, prior, cond, d: int, *, C=None, as_written: bool 
     ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` (draft D.6),
     ``paper.theorem2`` (paper Theorem 2).
     """
+    _check_reading(form, tuple(dict.fromkeys(LOOKUP_FORM.values())), "form")
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
         C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
@@ -1326,6 +1332,8 @@ def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
 
 def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
     """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``).
+
+    Needs Assumption 1 and ``d >= 2`` (:func:`prop3_logits_mp`).
 
     References
     ----------
