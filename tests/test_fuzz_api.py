@@ -328,8 +328,15 @@ def _d_at_least_2(w, tmp_path):
     return dict(w, d=max(w["d"], 2))
 
 
+def _bound_kind(w, tmp_path):
+    """The bound's kernel kind / look-up form (theory.precise.almost_rank_bound_mp, lookup_bound_mp), not a task kind."""
+    return dict(w, kind="seed-wls", form="draft")
+
+
 DOMAIN = {
     "aotmem.theory.batch": _batched,
+    "aotmem.theory.precise.almost_rank_bound_mp": _bound_kind,
+    "aotmem.theory.precise.lookup_bound_mp": _bound_kind,
     "aotmem.theory.optimal_batch.optimal_encoder_batch": _batched,
     "aotmem.theory.construct.load_target": _target_file,
     "aotmem.theory.aot.load_aot": _model_file,

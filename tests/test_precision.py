@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import aotmem
-from aotmem.theory.precise import entropy_mp, f_ls_mp, f_wls_mp, kl_mp, seed_wls_bound_mp, sigma_mp
+from aotmem.theory.precise import almost_rank_bound_mp, entropy_mp, f_ls_mp, f_wls_mp, kl_mp, sigma_mp
 from aotmem.verify.ledger.precision import PUBLIC, current_dps, precise_task
 
 
@@ -52,7 +52,7 @@ def test_every_dispatched_function_is_its_float64_self_outside_and_its_twin_insi
     with aotmem.precision(50):
         assert current_dps() == 50
         assert aotmem.sigma(p, P, 2) == sigma_mp(p, P, 2)
-        assert aotmem.seed_wls_bound(p, P, 1) == seed_wls_bound_mp(p, P, 1)
+        assert aotmem.seed_wls_bound(p, P, 1) == almost_rank_bound_mp("seed-wls", p, P, 1)
         h = aotmem.entropy(P)
         assert h.shape == (4,) and all(a == b for a, b in zip(h, entropy_mp(P)))
         w = aotmem.f_wls(p, P, 2)

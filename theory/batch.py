@@ -1,38 +1,15 @@
 """Batched evaluation of the ledger's cheap claims: many instances of one shape ``(T, N)`` and one ``d`` at once.
 
-Every array here carries a leading batch axis ``B``: ``prior (B, T)``,
-``cond (B, T, N)``, logits ``F (B, T, N)``. Each function computes, instance
-by instance, what its scalar twin computes (named in its docstring), with the
-same formulas in the same order of operations, vectorised over ``B`` with
-stacked LAPACK calls (``np.linalg.svd`` / ``qr`` / ``solve`` on ``(B, ...)``
-stacks, which call the same LAPACK routine per matrix as the 2-d call) and
-the same einsum contractions and reductions. The contract is agreement with
-the scalar code (tests/test_batch.py): the fitted maps, divergences, singular
-values and Taylor quantities come out bit for bit those of the scalar code on
-the tested shapes (the bounds within 1 ulp: numpy's vectorised ``pow`` is not
-libm's), which is also what makes the alternating fit stop at the scalar's
-sweep. Two steps are computed differently, with the same outcome: the
-conditioning tests (``cond(A_t) <= WLS_COND_MAX``, ``1 in Im(W_U)``) are
-decided by certified bounds where those are conclusive and by the scalar's own
-SVD/QR elsewhere (:func:`_cond_A_ok`, :func:`_spd_cond_ok`, :func:`_check_W`).
-
-Claims (docs/theory.md): ``seed.ls-bound``, ``seed.wls-bound``,
-``draft.theorem-ls``, ``draft.theorem-wls`` (its ``min`` reading),
-``draft.lemma-wls`` (the closed-form encoder), ``draft.lemma-taylor`` (both
-readings).
-
-Where the scalar code raises ``ValueError`` on an instance (Assumption 2
-fails, an ill-conditioned ``draft.lemma-wls`` system, ``1 in Im(W_U)``, an
-ill-conditioned W-step of the alternating fit, a log-softmax that overflows),
-the batch does not raise: the instance gets ``ok = False`` and a reason
-(``why``), its values are NaN, and the caller falls back to the scalar code
-for exactly those instances. Malformed input (wrong shapes, a bad reading
-name, ``d`` out of range) raises ``ValueError`` as the scalar code does.
-
-Nothing loops over the batch in Python: the only loops are over the sweeps of
-the alternating fit (each sweep acts on the instances still running, a mask),
-over the distinct numerical ranks ``r < d`` of the completion of ``f_ls``
-(at most ``d`` groups), and over chunks of :data:`CHUNK` instances (memory).
+Every array carries a leading batch axis ``B``: ``prior (B, T)``, ``cond (B, T, N)``, logits
+``F (B, T, N)``. The formulas are the kernels of ``theory.divergence``, ``theory.spectra``,
+``theory.bounds`` and ``theory.lowrank`` (the scalar functions are the same kernels with ``B = 1``, so
+batch and scalar agree bit for bit; tests/test_batch.py). What is this module's own: the per-instance
+validation (a kernel never raises for one instance: where the scalar code raises ``ValueError`` the
+instance gets ``ok = False``, a reason ``why`` and NaN values, and the caller falls back to the scalar
+code for exactly those instances; malformed input raises as the scalar code does), the chunking
+(:data:`CHUNK`), the explicit tasks and recipes of a batch, and the ledger's bound evaluation
+(:func:`evaluate_bound_batch`). Claims: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
+``draft.theorem-wls``, ``draft.lemma-wls``, ``draft.lemma-taylor``.
 
 >>> rng = np.random.default_rng(0)
 >>> Z, logw = rng.normal(size=(3, 4, 5)), rng.uniform(-3, 0, size=(3, 4))
@@ -149,10 +126,6 @@ def _dot_rows(p, x):
     return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
 
 
-def _mT(X):
-    return np.swapaxes(X, -1, -2)
-
-
 def _chunked(fn, B, *arrays, chunk=None):
     """Apply ``fn`` to slices of at most ``chunk`` instances and concatenate each output along axis 0."""
     chunk = CHUNK if chunk is None else check_chunk(chunk)
@@ -200,21 +173,11 @@ def _explicit_inputs(Z, logw):
 
 
 def tasks_from_logits(Z, logw):
-    """Batched ``theory.generators.explicit_task``: ``prior (B, T)``, ``cond (B, T, N)``.
+    """Batched ``theory.generators.explicit_task``: ``prior (B, T)``, ``cond (B, T, N)``, bit for bit.
 
-    Instance ``b`` is ``explicit_task(Z[b], np.exp(logw[b]))``, computed the same
-    way: ``cond = exp(log_softmax(Z))`` (stable), ``cond /= cond.sum``,
-    ``w = exp(logw)``, ``prior = w / w.sum`` -- elementwise operations and
-    last-axis sums, so each instance is its scalar twin bit for bit.
-
-    Parameters
-    ----------
-    Z : (B, T, N) finite logits, ``N >= 2``.
-    logw : (B, T) log prior weights, ``-inf`` (weight 0) to ``709`` (``exp``
-        finite); each instance needs a positive total weight (``max logw > -745``).
-
-    Raises ``ValueError`` on a shape error, or naming the first instance that
-    ``explicit_task`` rejects (non-finite logits, weights not finite or all 0).
+    ``cond = exp(log_softmax(Z))`` renormalised, ``prior = exp(logw) / sum``. ``Z (B, T, N)`` finite,
+    ``N >= 2``; ``logw (B, T)`` with a positive total weight per instance. ``ValueError`` on a shape error
+    or naming the first instance ``explicit_task`` rejects.
 
     >>> prior, cond = tasks_from_logits(np.zeros((1, 2, 3)), np.log([[1.0, 3.0]]))
     >>> prior.round(12).tolist(), cond[0, 0].round(4).tolist()
@@ -260,14 +223,10 @@ def recipes_from_batch(Z, logw, **extra) -> list:
 
 
 def kl_rows_batch(cond, F):
-    """Per-sequence ``KL(pi_t || softmax f(t))`` of every instance, ``(B, T)`` (``theory.divergence.kl_rows``).
+    """Per-sequence ``KL(pi_t || softmax f(t))`` of every instance, ``(B, T)``: ``theory.divergence.kl_rows_kernel``.
 
-    ``max(0, sum_o pi(o|t) [log pi(o|t) - log softmax(f(t))_o])``, ``0 log 0 = 0``
-    (a negative sum is rounding: KL >= 0), the same elementwise terms and row
-    sums as the scalar code. Where the scalar
-    code raises (the log-softmax of a row underflows to ``-inf`` where
-    ``pi > 0``) the row is ``+inf``; where it raises on the instance (a row of
-    ``cond`` not a probability vector, ``F`` not finite) the instance's rows are NaN.
+    ``+inf`` on a row where the scalar code raises on a log-softmax underflow at ``pi > 0``; NaN rows for an
+    instance it refuses (``cond`` not stochastic, ``F`` not finite).
 
     References
     ----------
@@ -289,9 +248,7 @@ def kl_rows_batch(cond, F):
 def kl_batch(prior, cond, F):
     """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` of every instance, ``(B,)`` (``theory.divergence.kl``).
 
-    Claim ids: all (docs/theory.md#divergence). ``p @ rows`` per instance, as
-    the scalar code; ``+inf`` where the scalar code raises on a log-softmax overflow,
-    NaN where it raises on the instance (not a task, ``F`` not finite).
+    ``+inf`` where the scalar code raises on a log-softmax overflow, NaN where it refuses the instance.
 
     References
     ----------
@@ -311,18 +268,13 @@ def kl_batch(prior, cond, F):
 
 
 def sigma_batch(prior, cond, j, reading="uniform"):
-    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``, ``(B,)`` (``theory.spectra.sigma``).
+    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``, ``(B,)``: ``theory.spectra.sigma_kernel``.
 
-    Claim ids: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
-    ``draft.theorem-wls`` (``j = d + 1``). The centred ``L`` of
-    docs/theory.md#sigma (``uniform``: ``L (I - 11^T/N)``; ``pi``:
-    ``L - (pi_t . L_t) 1^T``; ``-prior``: rows times ``sqrt p``), its singular
-    values by a stacked ``np.linalg.svd(compute_uv=False)``; 0 beyond
-    ``min(T, N)``. NaN for an instance violating Assumption 2 (the scalar code raises).
+    0 beyond ``min(T, N)``; NaN for an instance violating Assumption 2 (the scalar code raises).
 
     References
     ----------
-    docs/theory.md#sigma; :func:`theory.spectra.sigma_kernel`.
+    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``.
     """
     reading = _check_reading(reading, "reading")
     if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 1:
@@ -352,25 +304,10 @@ def _check_bound(bound):
 
 
 def bound_batch(bound, prior, cond, d, *, chunk=None):
-    """The right-hand side ``bound.rhs(prior[b], cond[b], d)`` of every instance, ``(B,)``.
+    """The right-hand side ``bound.rhs(prior[b], cond[b], d)`` of every instance, ``(B,)``: ``almost_rank_kernel``.
 
-    ``bound``: a :class:`theory.bounds.Bound` of ``CATALOGUE`` with
-    ``needs == "assumption2"`` (:data:`BATCH_BOUNDS`), with ``sigma =
-    sigma_{d+1}`` of its sigma reading (:func:`sigma_batch`):
-
-    - ``seed.ls-bound``: ``N ||pi||_inf^2 sigma^2 + (N ||pi||_inf)^{3/2} sigma^3``
-      (``inf=global``: one max over ``(t, o)``; ``inf=per-row``: ``E_t`` of the row form);
-    - ``seed.wls-bound``: ``||pi||_inf sigma^2 + (||pi||_inf / ||pi||_-inf)^{3/2} sigma^3``;
-    - ``draft.theorem-ls``: ``E_t[log(1 + ||pi_t||_inf C_t sigma^2/2) + exp3(sqrt(C_t) sigma)]``,
-      ``C_t = 1 + N ||pi_t||_inf / sqrt 2``;
-    - ``draft.theorem-wls``: ``E_t[log(1 + ||pi_t||_inf sigma^2/2) + exp3(sqrt(||pi_t||_inf/||pi_t||_-inf) sigma)]``;
-    - ``draft.theorem-wls[min,...]``: ``E_t`` of the row-wise minimum of the two draft rows.
-
-    Conventions of ``theory.bounds``: ``E_t`` over rows with ``p(t) > 0``; a value
-    above float max, or an ``exp3`` argument above ``EXP3_OVERFLOW - 1``, is
-    ``+inf``, never NaN; a probability below ~1e-308 (``hi/lo`` overflows) is handled by
-    ``theory.bounds.wls_ratio_times`` as in the scalar code (e.g. ``0`` at ``sigma = 0``).
-    An instance violating Assumption 2 (where the scalar code raises) is NaN.
+    ``bound``: a catalogue :class:`theory.bounds.Bound` that needs Assumption 2 (:data:`BATCH_BOUNDS`);
+    ``theory.bounds``' conventions (``+inf`` above float max, never NaN). NaN where the scalar code raises.
 
     References
     ----------
@@ -402,33 +339,11 @@ def _fit(p, P, L, d, fit, sr, ok, why):
 def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None):
     """Logits ``F (B, T, N)`` of the rank-``d`` map ``fit`` of every instance, with ``ok (B,)`` and ``why (B,)``.
 
-    ``fit`` (:data:`BATCH_FITS` = ``theory.lowrank.FITS``; any other name raises ``ValueError``),
-    each the scalar map of ``theory.lowrank.fit_encoder``:
-
-    - ``ls``: ``f_ls(prior, cond, d, sigma_reading)`` (``seed.ls-bound``,
-      ``draft.theorem-ls``): truncated SVD of the centred ``L``, ``W = V_{:, :d}``
-      (completed orthonormally, avoiding ``1``, beyond the numerical rank),
-      ``E = L_c^{unw} W``, ``F = E W^T``;
-    - ``wls``: ``f_wls(prior, cond, d)`` (``seed.wls-bound``,
-      ``draft.lemma-wls``, ``draft.theorem-wls``): ``W_U`` of ``f_ls`` (uniform),
-      ``w_E(t) = [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T) L_t``
-      (QR form, ``cond(A_t) <= WLS_COND_MAX``); ``sigma_reading`` is not used;
-    - ``wls-alt``: ``f_wls_alternating(prior, cond, d, iters=ALT_SWEEPS, tol=ALT_TOL)``
-      (prior-weighted objective): per instance the same sweeps, gauge steps
-      and stopping rule as the scalar code; ``sigma_reading`` is not used;
-    - ``wls-matched``: ``f_wls(prior, cond, d, W_U=f_ls(prior, cond, d, sigma_reading).W)`` (the
-      corrected ``+matched-W_U`` statements): the closed form with ``W_U`` of the bound's own reading;
-    - ``wls-alt-unweighted``: ``f_wls_alternating(..., reading="pi")`` (``+unweighted-fit``): the
-      alternating sweeps with every row weight 1; ``sigma_reading`` is not used;
-    - ``min`` (``draft.theorem-wls[min,...]``, ``lowrank.f_min``): ``W_U`` = ``W`` of
-      ``f_ls[sigma_reading]``; row ``t`` of ``F`` is the row of ``f_ls`` or of
-      ``E_w W_U^T`` (``E_w = wls_encoder(cond, W_U)``), whichever has the
-      smaller ``KL_t``. So ``kl(F) = E_t min(KL_t(f_ls), KL_t(f_wls))``, the
-      ledger's left-hand side, and ``F`` has rank ``<= d`` (shared ``W_U``).
-
-    ``ok[b]`` is False exactly where the scalar code raises ``ValueError`` on
-    instance ``b`` (``why[b]`` says why, ``""`` when ok); ``F[b]`` is then NaN.
-    ``d`` must lie in ``[1, N]`` for ``ls``, ``[1, N-1]`` otherwise.
+    ``fit``: a name of :data:`BATCH_FITS` = ``theory.lowrank.FITS`` (any other raises ``ValueError``), the
+    map of ``theory.lowrank.fit_encoder(prior[b], cond[b], d, fit, sigma_reading)`` by the same kernel
+    (:func:`theory.lowrank.fit_kernel`). ``ok[b]`` is False exactly where the scalar code raises on
+    instance ``b`` (``why[b]`` says why, ``""`` when ok; ``F[b]`` is then NaN). ``d`` in ``[1, N]`` for
+    ``ls``, ``[1, N-1]`` otherwise.
 
     References
     ----------
@@ -471,16 +386,8 @@ class AlternatingBatch(NamedTuple):
 def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chunk=None) -> AlternatingBatch:
     """``theory.lowrank.f_wls_alternating(prior[b], cond[b], d, iters=iters, tol=tol)`` for every ``b``.
 
-    Claim ``seed.wls-bound`` / ``draft.theorem-wls`` (``fit=alternating``): the
-    weighted rank-``d`` problem ``min_{W, E} sum_t p(t) Var_{o~pi_t}(F_t - L_t)``
-    by alternating weighted regressions, reading ``pi-prior``, from ``W_U`` of
-    ``f_ls`` (uniform). Per instance the same sweeps as the scalar code: the
-    E-step (``draft.lemma-wls`` encoder), the W-step (per output ``o`` the
-    weighted regression ``A_o w_o = b_o``, ``cond(A_o) <= WLS_COND_MAX``), the
-    gauge (remove the ``1`` direction, ``W <- Q`` of its QR), and the same
-    stopping rule (objective exactly 0, or a relative decrease ``<= tol``): an
-    instance that stops early stops at the same sweep as the scalar code (the
-    sweeps run on a mask of the instances still running).
+    The same kernel (:func:`theory.lowrank.wls_alternating_kernel`, from ``W_U`` of ``f_ls`` (uniform),
+    reading ``pi-prior``): an instance stops at the scalar's sweep (the sweeps run on a mask).
 
     References
     ----------
@@ -509,19 +416,12 @@ def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chun
 def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=False):
     """The ledger's evaluation of a bound claim on a batch of explicit instances: ``(lhs, rhs, ok)``, each ``(B,)``.
 
-    Instance ``b`` is the recipe ``{"kind": "explicit", "logits": Z[b],
-    "weights": exp(logw[b]), "d": d}`` (:func:`recipes_from_batch`) of the
-    ledger entry ``f"{bound.claim}[{bound.reading}{suffix}]"`` (suffix
-    ``,fit=alternating`` for ``wls-alt``), and ``(lhs, rhs)`` are that entry's
-    ``Evaluation.lhs`` / ``.rhs`` (``verify/claims/lowrank.py::_bound_evaluator``):
-
-    - ``lhs = dKL(pi, f_fit)`` (``fit`` in ``bound.maps``), for ``min``
-      ``E_t min(KL_t(f_ls), KL_t(E_w W_U^T))`` with ``W_U`` of ``f_ls[sigma reading]``;
-    - ``rhs = bound.rhs(prior, cond, d)`` (:func:`bound_batch`).
-
-    ``ok[b]`` is False where the scalar evaluation raises (then ``lhs``/``rhs``
-    are NaN; the caller re-runs the scalar code on those recipes).
-    ``with_reasons=True`` returns ``(lhs, rhs, ok, why)``.
+    Instance ``b`` is the recipe of :func:`recipes_from_batch` (``Z[b]``, ``exp(logw[b])``, ``d``) of the
+    ledger entry ``f"{bound.claim}[{bound.reading}{suffix}]"`` (``,fit=alternating`` for ``wls-alt``);
+    ``lhs = dKL(pi, f_fit)`` (``fit`` in ``bound.maps``; :func:`fit_logits_batch`) and
+    ``rhs = bound.rhs(prior, cond, d)`` (:func:`bound_batch`), as ``verify/claims/lowrank.py``'s
+    ``_bound_evaluator``. ``ok[b]`` False where the scalar evaluation raises (values NaN; the caller
+    re-runs the scalar code). ``with_reasons=True`` returns ``(lhs, rhs, ok, why)``.
 
     References
     ----------
@@ -560,6 +460,9 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
 
 
 # ------------------------------------------------------------------ draft.lemma-taylor
+#
+# Each function: the kernels of theory.divergence (fbar_kernel, taylor_*_rows, kl_rows_kernel) on the valid
+# instances; NaN (and ok = False) where the scalar code raises (Assumption 2, non-finite F, an overflow).
 
 
 def _taylor_inputs(prior, cond, F):
@@ -568,21 +471,29 @@ def _taylor_inputs(prior, cond, F):
     if F.shape != P.shape:
         raise ValueError(f"`F` must have the shape of `cond` {P.shape} (got {F.shape})")
     ok, why = _valid_tasks(p, P)
-    finite = np.isfinite(F).all(axis=(1, 2))
-    mark_failed(ok, why, ~finite, "`F` contains NaN or inf")
+    mark_failed(ok, why, ~np.isfinite(F).all(axis=(1, 2)), "`F` contains NaN or inf")
     p, P = _sanitise(p, P, ok)
     F = np.where(ok[:, None, None], F, 0.0)
     fb = fbar_kernel(P, F)
     mark_failed(ok, why, ~np.isfinite(fb).all(axis=(1, 2)), "`F`: fbar overflows float64")
-    fb = np.where(ok[:, None, None], fb, 0.0)
-    return p, P, F, fb, ok, why
+    return p, P, F, np.where(ok[:, None, None], fb, 0.0), ok, why
+
+
+def _nan_where_refused(ok, *values):
+    for v in values:
+        v[~ok] = np.nan
+    return values if len(values) > 1 else values[0]
+
+
+def _taylor_kl(p, P, F, ok, why):
+    """``dKL(pi, f)`` per instance (``theory.divergence.kl``); a log-softmax overflow refuses the instance."""
+    rows = kl_rows_kernel(P, F)
+    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
+    return _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
 
 
 def fbar_batch(cond, F):
     """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` of every instance, ``(B, T, N)`` (``theory.divergence.fbar``).
-
-    Claim ``draft.lemma-taylor``. NaN for an instance where the scalar code
-    raises (Assumption 2 fails, non-finite ``F``, overflow).
 
     References
     ----------
@@ -591,84 +502,56 @@ def fbar_batch(cond, F):
     P = _as_float("cond", cond)
     if P.ndim != 3:
         raise ValueError(f"`cond` must have shape (B, T, N) (got {P.shape})")
-    p = np.full(P.shape[:2], 1.0 / P.shape[1])
-    _, _, _, fb, ok, _ = _taylor_inputs(p, P, F)
-    fb[~ok] = np.nan
-    return fb
+    _, _, _, fb, ok, _ = _taylor_inputs(np.full(P.shape[:2], 1.0 / P.shape[1]), P, F)
+    return _nan_where_refused(ok, fb)
 
 
 def taylor_proxy_batch(prior, cond, F):
     """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_proxy``).
-
-    Claim ``draft.lemma-taylor``; the variance is scaled by ``max |fbar_t|``
-    as in the scalar code (no overflow for huge logits). NaN where the scalar code raises.
 
     References
     ----------
     ``draft.lemma-taylor`` (draft section 4).
     """
     p, P, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    out = expect(p, taylor_proxy_rows(P, fb))
-    out[~ok] = np.nan
-    return out
+    return _nan_where_refused(ok, expect(p, taylor_proxy_rows(P, fb)))
 
 
 def taylor_remainder_bound_batch(prior, cond, F):
     """``E_t exp3(||fbar_t||_2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_remainder_bound``).
 
-    Claim ``draft.lemma-taylor`` (right-hand side). ``+inf`` when some row
-    with ``p(t) > 0`` has ``||fbar_t|| > log(float max)``; NaN where the scalar code raises.
-
     References
     ----------
-    ``draft.lemma-taylor`` (draft section 4).
+    ``draft.lemma-taylor`` (draft section 4, right-hand side).
     """
     p, _, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    out = expect(p, taylor_remainder_rows(fb))
-    out[~ok] = np.nan
-    return out
+    return _nan_where_refused(ok, expect(p, taylor_remainder_rows(fb)))
 
 
 def taylor_identity_batch(prior, cond, F):
     """``draft.lemma-taylor[identity]`` of every instance: ``(lhs, rhs, ok)``, each ``(B,)``.
 
-    ``lhs = dKL(pi, f)`` (:func:`kl_batch`), ``rhs = E_t log E_{o~pi_t} e^{fbar_t(o)}``
-    by the algorithm of ``scipy.special.logsumexp(fbar, b=pi)``, which the
-    ledger uses (``theory.divergence.taylor_identity_rows``). ``ok`` False (values NaN) where
-    the scalar evaluation raises.
+    ``lhs = dKL(pi, f)``, ``rhs = E_t log E_{o~pi_t} e^{fbar_t(o)}`` (``theory.divergence.taylor_identity_rows``).
 
     References
     ----------
     ``draft.lemma-taylor[identity]`` (draft section 4).
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
-    rows = kl_rows_kernel(P, F)
-    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
-    lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-    rhs = expect(p, taylor_identity_rows(P, fb))
-    lhs[~ok] = np.nan
-    rhs[~ok] = np.nan
-    return lhs, rhs, ok
+    lhs = _taylor_kl(p, P, F, ok, why)
+    return (*_nan_where_refused(ok, lhs, expect(p, taylor_identity_rows(P, fb))), ok)
 
 
 def taylor_bound_batch(prior, cond, F):
     """``draft.lemma-taylor`` (the bound) of every instance: ``(lhs, rhs, ok)``, each ``(B,)``.
 
-    ``lhs = |dKL(pi, f) - E_t log(1 + Var_{o~pi_t}(fbar_t)/2)|`` and
-    ``rhs = E_t exp3(||fbar_t||_2)`` (the ledger's ``_taylor_bound``:
-    ``abs(kl - taylor_proxy)`` against ``taylor_remainder_bound``). ``ok``
-    False (values NaN) where the scalar evaluation raises.
+    ``lhs = |dKL(pi, f) - E_t log(1 + Var_{o~pi_t}(fbar_t)/2)|``, ``rhs = E_t exp3(||fbar_t||_2)`` (the
+    ledger's ``_taylor_bound``).
 
     References
     ----------
     ``draft.lemma-taylor`` (draft section 4).
     """
     p, P, F, fb, ok, why = _taylor_inputs(prior, cond, F)
-    rows = kl_rows_kernel(P, F)
-    mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
-    dk = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-    lhs = np.abs(dk - expect(p, taylor_proxy_rows(P, fb)))
-    rhs = expect(p, taylor_remainder_rows(fb))
-    lhs[~ok] = np.nan
-    rhs[~ok] = np.nan
-    return lhs, rhs, ok
+    lhs = np.abs(_taylor_kl(p, P, F, ok, why) - expect(p, taylor_proxy_rows(P, fb)))
+    return (*_nan_where_refused(ok, lhs, expect(p, taylor_remainder_rows(fb))), ok)

@@ -119,11 +119,34 @@ def kl_rows_kernel(P, F, xp=np):
     ----------
     docs/theory.md#notation ("Divergence"); all claims.
     """
+    if getattr(xp, "KL_CANCELLATION_FREE", False):  # theory.precise.MP: every digit of a KL ~ 1e-40
+        return _kl_rows_cancellation_free(P, F, xp)
     ls = log_softmax_unchecked(F, xp)
     pos = P > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = xp.where(pos, P * (xp.log(P) - ls), 0.0)
     return xp.maximum(xp.sum(terms, axis=-1), 0.0)
+
+
+def _kl_rows_cancellation_free(P, F, xp):
+    """:func:`kl_rows_kernel` as two sums of non-negative terms (rows of ``P`` summing to 1 exactly).
+
+    With ``delta_o = f_o - log pi_o`` on the support and ``dbar`` it centred by its ``pi``-mean,
+    ``e^{f_o} = pi_o e^{delta_o}`` gives (docs/theory.md#d2's identity, plus the mass ``f`` puts off
+    the support) ``KL = log1p(E_pi[e^{dbar} - 1 - dbar]) + log1p(R)``,
+    ``R = sum_{pi_o = 0} e^{f_o} / sum_{pi_o > 0} e^{f_o}``: no cancellation even when ``KL ~ 1e-40``,
+    where ``sum pi (log pi - log softmax f)`` loses every digit. ``+inf`` where ``f = -inf`` at ``pi > 0``.
+    """
+    pos = P > 0
+    inf = xp.any(pos & (F == -np.inf), axis=-1)
+    F = xp.where(inf[..., None], 0.0, F)
+    delta = xp.where(pos, F - xp.log(xp.where(pos, P, 1.0)), 0.0)
+    x = delta - xp.sum(P * delta, axis=-1, keepdims=True)
+    kl = xp.log1p(xp.sum(xp.where(pos, P * (x * x / 2 + exp3_kernel(x, xp)), 0.0), axis=-1))
+    m = xp.max(xp.where(pos, F, -np.inf), axis=-1, keepdims=True)
+    e = xp.exp(F - m)
+    kl = kl + xp.log1p(xp.sum(xp.where(pos, 0.0, e), axis=-1) / xp.sum(xp.where(pos, e, 0.0), axis=-1))
+    return xp.where(inf, np.inf, kl)
 
 
 def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: str = "F") -> np.ndarray:

@@ -7,13 +7,14 @@ sources' NEGATIVE entropy.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .divergence import kl, log_softmax
+from .divergence import expect, kl, kl_rows_kernel, log_softmax
 from .lowrank import LS_READINGS, LowRank, f_ls, f_wls
 from .spectra import SIGMA_READINGS, centred_logits, log_probs
 from .task import Task
@@ -321,12 +322,25 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
         raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
     N = task.N if isinstance(task, Task) else None
     measured = np.array([prop3_family(task, d, float(x)).divergence(task.prior, task.cond) for x in s])
-    gam = 1.0 - np.cos(2 * np.pi * np.arange(1, N) / N)  # (N-1,)
-    exact = np.log1p(np.exp(-np.outer(s, gam)).sum(axis=1))
-    g1 = gam.min()
+    exact, upper, asymptotic, g1 = prop3_rate_kernel(N, s)
+    return {"scales": s, "measured": measured, "exact": exact, "upper": upper, "asymptotic": asymptotic,
+            "gamma1": float(g1)}
+
+
+def prop3_rate_kernel(N: int, s, xp=np):
+    """The closed forms of :func:`prop3_divergence_rate` over scales ``s``: ``(exact, upper, asymptotic, gamma1)``.
+
+    ``gamma_k = 1 - cos(2 pi k/N)``; ``exact = log1p(sum_k e^{-s gamma_k})``, ``upper = (N-1) e^{-s gamma_1}``,
+    ``asymptotic = m e^{-s gamma_1}`` (``m = 2`` for ``N >= 3``, 1 for ``N = 2``). Any namespace ``xp``.
+
+    References
+    ----------
+    ``paper.prop3[rate-exact]``, ``paper.prop3[rate-upper]`` (paper Proposition 3).
+    """
+    gam = 1.0 - xp.cos(2 * xp.pi * xp.asarray(np.arange(1, N)) / N)  # (N-1,)
+    g1 = xp.min(gam)
     mult = 2.0 if N >= 3 else 1.0
-    return {"scales": s, "measured": measured, "exact": exact, "upper": (N - 1) * np.exp(-s * g1),
-            "asymptotic": mult * np.exp(-s * g1), "gamma1": float(g1)}
+    return xp.log1p(xp.sum(xp.exp(-np.outer(s, gam)), axis=1)), (N - 1) * xp.exp(-s * g1), mult * xp.exp(-s * g1), g1
 
 
 # --------------------------------------------------------------------------- draft.cor-permutation
@@ -364,72 +378,82 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     ``draft.cor-permutation`` (draft section 5, the permutation corollary; docs/theory.md#d5).
     """
     p, P = _check_task(prior, cond)
+    log_probs(P)  # Assumption 2
+    return permutation_forms_kernel(p, P, d, xi, lambda W_U: f_wls(p, P, d, W_U), lambda r: f_ls(p, P, d, r))
+
+
+def permutation_forms_kernel(p, P, d: int, xi, f_wls_of, f_ls_of, xp=np) -> dict:
+    """:func:`permutation_closed_forms` of a validated instance on any namespace (``theory.precise.MP`` too).
+
+    ``f_wls_of(W_U)`` / ``f_ls_of(reading)``: the numeric maps (objects with ``F`` and
+    ``divergence(prior, cond)``); a ``ValueError`` they raise is recorded as ``error``.
+
+    References
+    ----------
+    ``draft.cor-permutation`` (draft section 5; docs/theory.md#d5).
+    """
     T, N = P.shape
     d = check_int("d", d, minimum=1, maximum=N - 1)
     xi = np.asarray(xi)
     if xi.shape != (N,) or not np.array_equal(np.sort(xi), np.arange(N)):
         raise ValueError(f"`xi` must be a permutation of range(N) = range({N}) (got {xi!r})")
-    S = xi[:d]
-    formulas = _permutation_formulas(p, P, d, xi)
-    numeric = _permutation_numeric(p, P, d, S)
-    return {"S_d": S, "formulas": formulas, "numeric": numeric, "mismatch": _permutation_mismatch(formulas, numeric),
-            "wls_strictly_better": _wls_strictly_better(formulas, numeric)}
+    formulas = _permutation_formulas(p, P, d, xi, xp)
+    numeric = {}
+    for name, make in (("wls[W=e_Sd]", lambda: f_wls_of(np.eye(N)[:, xi[:d]])), ("wls[W=f_ls-uniform]", lambda: f_wls_of(None))
+                       ) + tuple((f"ls[{r}]", functools.partial(f_ls_of, r)) for r in LS_READINGS):
+        try:
+            lr = make()
+            numeric[name] = {"logits": lr.F, "divergence": lr.divergence(p, P)}
+        except ValueError as exc:  # NotUnique (50 digits) included
+            numeric[name] = {"logits": None, "divergence": None, "error": str(exc)}
+    return {"S_d": xi[:d], "formulas": formulas, "numeric": numeric,
+            "mismatch": _permutation_mismatch(formulas, numeric, xp), "wls_strictly_better": _wls_strictly_better(formulas, numeric)}
 
 
-def _permutation_formulas(p: np.ndarray, P: np.ndarray, d: int, xi: np.ndarray) -> dict:
+def _permutation_formulas(p, P, d: int, xi: np.ndarray, xp=np) -> dict:
     """The closed forms of :func:`permutation_closed_forms` (``draft.cor-permutation``, docs/theory.md#d5):
     name -> ``{"logits", "divergence", "kl_of_logits"}``."""
     N = P.shape[1]
-    L = log_probs(P)
+    L = xp.log(P)
     S, Sc = xi[:d], xi[d:]
-    piS, piSc = P[:, S].sum(axis=1), P[:, Sc].sum(axis=1)  # (T,)
-    H = np.sum(P * L, axis=1)  # negative entropy (T,)
-    meanlog = np.sum(P[:, Sc] * L[:, Sc], axis=1) / piSc
-    Hs = {"mean-log": meanlog, "conditional": meanlog - np.log(piSc)}
+    piS, piSc = xp.sum(P[:, S], axis=1), xp.sum(P[:, Sc], axis=1)  # (T,)
+    H = xp.sum(P * L, axis=1)  # negative entropy (T,)
+    meanlog = xp.sum(P[:, Sc] * L[:, Sc], axis=1) / piSc
+    Hs = {"mean-log": meanlog, "conditional": meanlog - xp.log(piSc)}
+    num = float if xp is np else (lambda v: v)
 
     def logits(off):
         F = L.copy()
         F[:, Sc] = off[:, None]
         return F
 
+    def kl_of(F):
+        return kl(p, P, F) if xp is np else expect(p, kl_rows_kernel(P, F, xp), xp)
+
     formulas = {}
     for R in H_READINGS:
-        F = logits(Hs[R] + np.log(piSc))
-        div = float(p @ np.log(piS + piSc * (N - d) * np.exp(Hs[R])))
-        formulas[f"wls[{R}]"] = {"logits": F, "divergence": div, "kl_of_logits": kl(p, P, F)}
+        F = logits(Hs[R] + xp.log(piSc))
+        div = num(xp.matmul(p, xp.log(piS + piSc * (N - d) * xp.exp(Hs[R]))))
+        formulas[f"wls[{R}]"] = {"logits": F, "divergence": div, "kl_of_logits": kl_of(F)}
     F = logits(H)
-    formulas["ls"] = {"logits": F, "divergence": float(p @ np.log(piS + (N - d) * np.exp(H))),
-                      "kl_of_logits": kl(p, P, F)}
+    formulas["ls"] = {"logits": F, "divergence": num(xp.matmul(p, xp.log(piS + (N - d) * xp.exp(H)))),
+                      "kl_of_logits": kl_of(F)}
     return formulas
 
 
-def _permutation_numeric(p: np.ndarray, P: np.ndarray, d: int, S: np.ndarray) -> dict:
-    """The numeric maps :func:`permutation_closed_forms` compares with: name -> ``{"logits", "divergence"}``."""
-    N = P.shape[1]
-    numeric = {}
-    for name, W_U in (("wls[W=e_Sd]", np.eye(N)[:, S]), ("wls[W=f_ls-uniform]", None)):
-        try:
-            lr = f_wls(p, P, d, W_U)
-            numeric[name] = {"logits": lr.F, "divergence": lr.divergence(p, P)}
-        except ValueError as exc:
-            numeric[name] = {"logits": None, "divergence": None, "error": str(exc)}
-    for r in LS_READINGS:
-        lr = f_ls(p, P, d, r)
-        numeric[f"ls[{r}]"] = {"logits": lr.F, "divergence": lr.divergence(p, P)}
-    return numeric
-
-
-def _permutation_mismatch(formulas: dict, numeric: dict) -> dict:
+def _permutation_mismatch(formulas: dict, numeric: dict, xp=np) -> dict:
     """``"A vs B"`` -> the largest centred logit difference and the divergence difference (same map kinds)."""
     def cent(F):
-        return F - F.mean(axis=1, keepdims=True)
+        F = np.asarray(F.tolist(), dtype=object) if not isinstance(F, np.ndarray) else F
+        return F - xp.mean(F, axis=1, keepdims=True)
 
+    num = float if xp is np else (lambda v: v)
     mismatch = {}
     for a, fa in formulas.items():
         for b, nb in numeric.items():
             if a[:2] != b[:2] or nb["logits"] is None:
                 continue
-            mismatch[f"{a} vs {b}"] = {"logits": float(np.max(np.abs(cent(fa["logits"]) - cent(nb["logits"])))),
+            mismatch[f"{a} vs {b}"] = {"logits": num(np.max(np.abs(cent(fa["logits"]) - cent(nb["logits"])))),
                                        "divergence": abs(fa["divergence"] - nb["divergence"])}
     return mismatch
 
@@ -440,7 +464,7 @@ def _wls_strictly_better(formulas: dict, numeric: dict) -> dict:
     better["formula-logits[conditional]"] = formulas["wls[conditional]"]["kl_of_logits"] < formulas["ls"]["kl_of_logits"]
     for r in LS_READINGS:
         for w in ("wls[W=e_Sd]", "wls[W=f_ls-uniform]"):
-            if numeric[w]["divergence"] is not None:
+            if numeric[w]["divergence"] is not None and numeric[f"ls[{r}]"]["divergence"] is not None:
                 better[f"numeric {w} < ls[{r}]"] = numeric[w]["divergence"] < numeric[f"ls[{r}]"]["divergence"]
     return better
 

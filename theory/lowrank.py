@@ -43,6 +43,7 @@ class IllConditioned(ValueError):
 
 __all__ = [
     "IllConditioned",
+    "Float64Policy",
     "LowRank",
     "FITS",
     "SIGMA_FITS",
@@ -197,24 +198,27 @@ def _dot_rows(p, x):
     return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
 
 
-def ls_fit_kernel(p, P, L, d, reading):
-    """``f_ls`` on a stack: ``(W (B, N, d), E (B, T, d))`` (:func:`f_ls`).
+def ls_fit_kernel(p, P, L, d, reading, xp=np, ok=None, why=None):
+    """``f_ls`` on a stack: ``(W (B, N, d), E (B, T, d))`` (:func:`f_ls`); ``xp`` any namespace.
 
     ``W`` = the first ``d`` right singular vectors of the centred ``L`` (a stacked SVD, whose ``s`` gives
     the numerical rank ``r``: ``s_j > RANK_RTOL s_1``, and rank 0 when ``s_1`` is within
     :func:`centring_noise`), completed when ``r < d`` by a QR of ``[1/sqrt N (when room remains), V, I]``
-    (one stacked QR per distinct ``r``); ``E = L_c^{unw} W``.
+    (one stacked QR per distinct ``r``); ``E = L_c^{unw} W``. With ``ok``/``why`` given, the namespace's
+    policy may refuse an instance whose rank or cut is undetermined (:data:`Float64Policy`: never).
 
     References
     ----------
     ``seed.ls-bound``, ``draft.theorem-ls`` (Eckart-Young; docs/theory.md#d4).
     """
     B, T, N = P.shape
-    Lc = centred_kernel(p, P, L, reading)
-    _, s, Vt = np.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
-    s0 = s[:, 0]
-    r = np.where(s0 > centring_noise(L), np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
-    W = np.empty((B, N, d))
+    Lc = centred_kernel(p, P, L, reading, xp)
+    _, s, Vt = xp.linalg.svd(Lc, full_matrices=False)  # s (B, K), Vt (B, K, N)
+    s0, noise = s[:, 0], centring_noise(L)
+    r = np.where(s0 > noise, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
+    if ok is not None:
+        _policy(xp).mark_rank(s, noise, r, d, reading, ok, why)
+    W = np.empty((B, N, d), dtype=Lc.dtype)
     full = r >= d
     if full.all():
         W[...] = _mT(Vt[:, :d, :])
@@ -226,40 +230,44 @@ def ls_fit_kernel(p, P, L, d, reading):
             V = _mT(Vt[idx, :rr, :])  # (G, N, rr)
             blocks = [V]
             if rr + 1 + (d - rr) <= N:  # avoid_ones: the new columns also orthogonal to 1
-                blocks.insert(0, np.full((idx.size, N, 1), 1.0 / np.sqrt(N)))
+                blocks.insert(0, xp.full((idx.size, N, 1), 1.0 / xp.sqrt(xp.asarray(N))))
             Bm = np.concatenate(blocks + [np.broadcast_to(np.eye(N), (idx.size, N, N))], axis=2)
-            Q, _ = np.linalg.qr(Bm)
+            Q, R = xp.linalg.qr(Bm)
             k = sum(b.shape[2] for b in blocks)
             W[idx] = np.concatenate([V, Q[:, :, k:k + d - rr]], axis=2)
-    Lu = centred_kernel(p, P, L, reading.removesuffix("-prior"))
-    return W, Lu @ W
+            if ok is not None:  # a completion column dependent on the others (float64: a rounding-determined one)
+                oki, whyi, n = ok[idx], why[idx], k + d - rr
+                _policy(xp).mark_dependent(Bm[:, :, :n], R[:, :n, :n], oki, whyi, f"f_ls ({reading}) completion")
+                ok[idx], why[idx] = oki, whyi
+    Lu = centred_kernel(p, P, L, reading.removesuffix("-prior"), xp)
+    return W, xp.matmul(Lu, W)
 
 
-def _argmax_split(P):
+def _argmax_split(P, xp=np):
     """``o = argmax_o pi(o|t)`` ``(B, T, 1)``, ``Pm`` = ``P`` with 0 at ``o``, ``rest = 1 - pi_{o*}`` summed from the others."""
     o = np.argmax(P, axis=2)[:, :, None]
     Pm = P.copy()
     np.put_along_axis(Pm, o, 0.0, axis=2)
-    return o, Pm, Pm.sum(axis=2)
+    return o, Pm, xp.sum(Pm, axis=2)
 
 
-def _centred_by_pi(P, X, o, Pm, rest):
+def _centred_by_pi(P, X, o, Pm, rest, xp=np):
     """``X (B, T, N, k)`` minus its ``pi_t``-mean, without cancellation at the likeliest token ``o*``: there
     ``(1 - pi_{o*}) X_{o*} - sum_{k != o*} pi_k X_k`` with ``1 - pi_{o*}`` summed from the other entries."""
-    mean = np.einsum("btn,btnk->btk", P, X)
+    mean = xp.einsum("btn,btnk->btk", P, X)
     D = X - mean[:, :, None, :]
     Xo = np.take_along_axis(X, o[:, :, :, None], axis=2)[:, :, 0, :]  # (B, T, k)
-    val = rest[:, :, None] * Xo - np.einsum("btn,btnk->btk", Pm, X)
+    val = rest[:, :, None] * Xo - xp.einsum("btn,btnk->btk", Pm, X)
     np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
     return D
 
 
-def _centred_W_by_pi(P, W, o, Pm, rest):
+def _centred_W_by_pi(P, W, o, Pm, rest, xp=np):
     """:func:`_centred_by_pi` of ``X = W`` broadcast over ``t`` (``W (B, N, d)``), without materialising the broadcast sums."""
-    mean = np.einsum("btn,bnk->btk", P, W)
+    mean = xp.einsum("btn,bnk->btk", P, W)
     D = W[:, None, :, :] - mean[:, :, None, :]
     Wo = W[np.arange(W.shape[0])[:, None], o[:, :, 0]]  # (B, T, d): W_{o*}
-    val = rest[:, :, None] * Wo - np.einsum("btn,bnk->btk", Pm, W)
+    val = rest[:, :, None] * Wo - xp.einsum("btn,bnk->btk", Pm, W)
     np.put_along_axis(D, o[:, :, :, None], val[:, :, None, :], axis=2)
     return D
 
@@ -370,11 +378,12 @@ def check_W_kernel(W, ok, why, where=""):
         _fail(ok, why, one_in, f"`W_U` violates the hypothesis of draft.lemma-wls: 1 lies in Im(W_U){where}")
 
 
-def wls_encoder_kernel(P, L, W, ok, why, where=""):
-    """:func:`wls_encoder` on a stack, ``E (B, T, d)``; failures marked in ``ok``/``why``.
+def wls_encoder_kernel(P, L, W, ok, why, where="", xp=np):
+    """:func:`wls_encoder` on a stack, ``E (B, T, d)``; failures marked in ``ok``/``why``; ``xp`` any namespace.
 
-    Checks in order: ``W`` of full column rank, ``1 not in Im(W)`` (distance of ``1/sqrt N`` above
-    ``ONES_IN_IMAGE_TOL``), every ``cond(A_t) <= WLS_COND_MAX``; then the QR solve of ``M_t e = r_t``.
+    Checks in order (:data:`Float64Policy`; a namespace's ``policy`` replaces them): ``W`` of full column
+    rank, ``1 not in Im(W)`` (distance of ``1/sqrt N`` above ``ONES_IN_IMAGE_TOL``), every
+    ``cond(A_t) <= WLS_COND_MAX``; then the QR solve of ``M_t e = r_t``.
 
     References
     ----------
@@ -382,18 +391,18 @@ def wls_encoder_kernel(P, L, W, ok, why, where=""):
     """
     B, T, N = P.shape
     d = W.shape[2]
-    check_W_kernel(W, ok, why, where)
-    sq = np.sqrt(P)
-    o, Pm, rest = _argmax_split(P)
-    M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest)  # (B, T, N, d)
-    r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest)[:, :, :, 0]  # (B, T, N)
-    Q, R = np.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
-    _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
-          f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
-    rhs = np.einsum("btnd,btn->btd", Q, r)
+    policy = _policy(xp)
+    policy.check_W(W, ok, why, where)
+    sq = xp.sqrt(P)
+    o, Pm, rest = _argmax_split(P, xp)
+    M = sq[:, :, :, None] * _centred_W_by_pi(P, W, o, Pm, rest, xp)  # (B, T, N, d)
+    r = sq * _centred_by_pi(P, L[:, :, :, None], o, Pm, rest, xp)[:, :, :, 0]  # (B, T, N)
+    Q, R = xp.linalg.qr(M)  # (B, T, N, d), (B, T, d, d)
+    policy.mark_cond_A(M, R, W, ok, why, where)
+    rhs = xp.einsum("btnd,btn->btd", Q, r)
     if not ok.all():  # a singular R would make the stacked solve raise for everyone
         R = np.where(ok[:, None, None, None], R, np.eye(d))
-    return np.linalg.solve(R, rhs[:, :, :, None])[:, :, :, 0]
+    return xp.linalg.solve(R, rhs[:, :, :, None])[:, :, :, 0]
 
 
 # The W-step of the alternating fit decides ``cond(A_o) <= WLS_COND_MAX`` from an
@@ -427,16 +436,65 @@ def _spd_cond_ok(A):
     return good
 
 
-def weighted_residual_kernel(w, P, L, F):
+class Float64Policy:
+    """The refusals of the fit kernels in float64 (each marks ``ok``/``why``, never raises).
+
+    A namespace with a ``policy`` attribute replaces them (``theory.precise.MP``: refuse only what is not
+    determined at its working digits, :class:`theory.precise.NotUnique`). Float64's limits are
+    ``WLS_COND_MAX`` (the draft.lemma-wls rows and the W-step, by the certified tiers above) and the
+    hypotheses of draft.lemma-wls on ``W_U`` (:func:`check_W_kernel`); the rank and the cut of ``f_ls``
+    and the gauge step are never refused (float64 returns a rounding-determined answer there).
+    """
+
+    check_W = staticmethod(check_W_kernel)
+
+    @staticmethod
+    def mark_rank(s, noise, r, d, reading, ok, why):
+        """The numerical rank / truncation cut of ``f_ls`` is not in doubt in float64."""
+
+    @staticmethod
+    def mark_cond_A(M, R, W, ok, why, where):
+        _fail(ok, why, ~np.all(_cond_A_ok(M, R), axis=1),
+              f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
+
+    @staticmethod
+    def mark_spd(A, ok, why, k):
+        _fail(ok, why, ~np.all(_spd_cond_ok(A), axis=1),
+              f"`cond` makes the W-step of f_wls_alternating ill-conditioned (cond > WLS_COND_MAX) at sweep {k}")
+
+    @staticmethod
+    def mark_dependent(X, R, ok, why, what):
+        """The gauge step's QR is not refused in float64."""
+
+    @staticmethod
+    def mark_floor(cur, floor, active, ok, why, k):
+        """The stopping rule at the rounding floor is decided as computed in float64."""
+
+
+def _policy(xp):
+    return getattr(xp, "policy", Float64Policy)
+
+
+def row_var_kernel(P, L, F, xp=np):
+    """``Var_{o~pi_t}(F_t - L_t)`` per row, ``(..., T)``: what the closed-form encoder minimises row by row.
+
+    References
+    ----------
+    ``draft.lemma-wls[minimiser]``, ``seed.wls-bound`` (its objective's rows; docs/theory.md#d4-wls).
+    """
+    D = F - L
+    D = D - xp.sum(P * D, axis=-1, keepdims=True)
+    return xp.sum(P * D * D, axis=-1)
+
+
+def weighted_residual_kernel(w, P, L, F, xp=np):
     """``R(F) = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` on a stack, ``(B,)`` (module docstring).
 
     References
     ----------
     ``seed.wls-bound`` (its weighted objective, read with a free per-row constant; docs/theory.md#d4-wls).
     """
-    D = F - L
-    D = D - np.sum(P * D, axis=-1, keepdims=True)
-    return _dot_rows(w, np.sum(P * D * D, axis=-1))
+    return _dot_rows(w, row_var_kernel(P, L, F, xp))
 
 
 class AlternatingRun(NamedTuple):
@@ -451,24 +509,26 @@ class AlternatingRun(NamedTuple):
     converged: np.ndarray
 
 
-def _w_step(w, P, L, E, W, k, ok, why):
+def _w_step(w, P, L, E, W, k, ok, why, xp=np):
     """One W-step and gauge on the running instances: ``Q (G, N, d)`` (failures marked in ``ok``/``why``)."""
     d = W.shape[-1]
-    c = np.sum(P * (L - E @ _mT(W)), axis=2)  # (G, T) optimal constants for (W, E)
+    policy = _policy(xp)
+    c = xp.sum(P * (L - xp.matmul(E, _mT(W))), axis=2)  # (G, T) optimal constants for (W, E)
     Wt = w[:, :, None] * P
-    A = np.einsum("bto,btd,bte->bode", Wt, E, E)  # (G, N, d, d)
-    bv = np.einsum("bto,btd->bod", Wt * (L - c[:, :, None]), E)  # (G, N, d)
-    _fail(ok, why, ~np.all(_spd_cond_ok(A), axis=1),
-          f"`cond` makes the W-step of f_wls_alternating ill-conditioned (cond > WLS_COND_MAX) at sweep {k}")
+    A = xp.einsum("bto,btd,bte->bode", Wt, E, E)  # (G, N, d, d)
+    bv = xp.einsum("bto,btd->bod", Wt * (L - c[:, :, None]), E)  # (G, N, d)
+    policy.mark_spd(A, ok, why, k)
     if not ok.all():
         A = np.where(ok[:, None, None, None], A, np.eye(d))
-    Wn = np.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]
-    Wn = Wn - Wn.mean(axis=1, keepdims=True)  # gauge: remove the 1 direction (row constants absorb it)
-    return np.linalg.qr(Wn)[0]
+    Wn = xp.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]
+    Wn = Wn - xp.mean(Wn, axis=1, keepdims=True)  # gauge: remove the 1 direction (row constants absorb it)
+    Q, R = xp.linalg.qr(Wn)
+    policy.mark_dependent(Wn, R, ok, why, f"gauge step of f_wls_alternating (sweep {k})")
+    return Q
 
 
-def wls_alternating_kernel(w, P, L, W, ok, why, iters, tol) -> AlternatingRun:
-    """:func:`f_wls_alternating` on a stack from ``W (B, N, d)``, row weights ``w (B, T)``.
+def wls_alternating_kernel(w, P, L, W, ok, why, iters, tol, xp=np) -> AlternatingRun:
+    """:func:`f_wls_alternating` on a stack from ``W (B, N, d)``, row weights ``w (B, T)``; ``xp`` any namespace.
 
     Each instance runs the sweeps (E-step: the closed form; W-step: per output ``o`` the weighted
     regression, ``cond(A_o) <= WLS_COND_MAX``; gauge: ``W <- Q`` of the centred ``W``) and stops at an
@@ -479,15 +539,17 @@ def wls_alternating_kernel(w, P, L, W, ok, why, iters, tol) -> AlternatingRun:
     ----------
     ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``: the true weighted rank-``d`` problem).
     """
-    E = wls_encoder_kernel(P, L, W, ok, why)
-    hist = np.full((iters + 1, P.shape[0]), np.nan)
-    hist[0] = weighted_residual_kernel(w, P, L, E @ _mT(W))
+    E = wls_encoder_kernel(P, L, W, ok, why, xp=xp)
+    hist = np.full((iters + 1, P.shape[0]), np.nan, dtype=L.dtype)
+    hist[0] = weighted_residual_kernel(w, P, L, xp.matmul(E, _mT(W)), xp)
     sweeps = np.zeros(P.shape[0], dtype=np.int64)
     converged = np.zeros(P.shape[0], dtype=bool)
     floor = _dot_rows(w, objective_floor_rows(L))
     active = ok.copy()
     cur_all = hist[0].copy()
     for k in range(1, iters + 1):
+        _policy(xp).mark_floor(cur_all, floor, active, ok, why, k)
+        active &= ok
         exact = active & (cur_all <= floor)  # an exact fit up to rounding: nothing left to decrease
         converged |= exact
         active &= ~exact
@@ -496,9 +558,9 @@ def wls_alternating_kernel(w, P, L, W, ok, why, iters, tol) -> AlternatingRun:
             break
         Pi, Li, wi = P[idx], L[idx], w[idx]
         oki, whyi = np.ones(idx.size, dtype=bool), np.full(idx.size, "", dtype=object)
-        Q = _w_step(wi, Pi, Li, E[idx], W[idx], k, oki, whyi)
-        En = wls_encoder_kernel(Pi, Li, Q, oki, whyi, where=f" (E-step of sweep {k})")
-        cur = weighted_residual_kernel(wi, Pi, Li, En @ _mT(Q))
+        Q = _w_step(wi, Pi, Li, E[idx], W[idx], k, oki, whyi, xp)
+        En = wls_encoder_kernel(Pi, Li, Q, oki, whyi, where=f" (E-step of sweep {k})", xp=xp)
+        cur = weighted_residual_kernel(wi, Pi, Li, xp.matmul(En, _mT(Q)), xp)
         bad = idx[~oki]
         ok[bad], why[bad], active[bad] = False, whyi[~oki], False
         good = idx[oki]
@@ -511,7 +573,7 @@ def wls_alternating_kernel(w, P, L, W, ok, why, iters, tol) -> AlternatingRun:
     return AlternatingRun(W, E, sweeps, hist, converged)
 
 
-def fit_kernel(p, P, L, d, fit, sr, ok, why):
+def fit_kernel(p, P, L, d, fit, sr, ok, why, xp=np):
     """The map ``(W (B, N, d), E (B, T, d))`` of ``fit`` (:data:`FITS`) on a stack (``ok``/``why`` updated).
 
     ``sr`` is the bound's sigma reading (used by :data:`SIGMA_FITS`). An unknown name raises.
@@ -523,19 +585,20 @@ def fit_kernel(p, P, L, d, fit, sr, ok, why):
     """
     fit = check_fit(fit)
     if fit == "ls":
-        return ls_fit_kernel(p, P, L, d, sr)
-    W, E = ls_fit_kernel(p, P, L, d, "uniform" if fit in ("wls", "wls-alt", "wls-alt-unweighted") else sr)
+        return ls_fit_kernel(p, P, L, d, sr, xp, ok, why)
+    W, E = ls_fit_kernel(p, P, L, d, "uniform" if fit in ("wls", "wls-alt", "wls-alt-unweighted") else sr,
+                         xp, ok, why)
     if fit in ("wls-alt", "wls-alt-unweighted"):  # prior-weighted objective, or every row weight 1 ("pi")
         w = p if fit == "wls-alt" else np.ones_like(p)
-        run = wls_alternating_kernel(w, P, L, W, ok, why, ALT_SWEEPS, ALT_TOL)
+        run = wls_alternating_kernel(w, P, L, W, ok, why, ALT_SWEEPS, ALT_TOL, xp)
         return run.W, run.E
-    E_w = wls_encoder_kernel(P, L, W, ok, why)
+    E_w = wls_encoder_kernel(P, L, W, ok, why, xp=xp)
     if fit in ("wls", "wls-matched"):
         return W, E_w
     # min: W_U = W of f_ls[sr]; per row the better (in KL) of the LS and the draft.lemma-wls encoder
-    F_ls, F_w = E @ _mT(W), E_w @ _mT(W)
-    kl_w, kl_ls = kl_rows_kernel(P, F_w), kl_rows_kernel(P, F_ls)
-    _fail(ok, why, ~(np.isfinite(kl_w) & np.isfinite(kl_ls)).all(axis=1),
+    F_ls, F_w = xp.matmul(E, _mT(W)), xp.matmul(E_w, _mT(W))
+    kl_w, kl_ls = kl_rows_kernel(P, F_w, xp), kl_rows_kernel(P, F_ls, xp)
+    _fail(ok, why, ~(xp.isfinite(kl_w) & xp.isfinite(kl_ls)).all(axis=1),
           "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
     return W, np.where(min_rows(F_ls, F_w, kl_ls, kl_w)[1][..., None], E_w, E)
 

@@ -34,9 +34,6 @@ from aotmem.theory.precise import (
     lookup_divergence_mp,
     lookup_lambda_bound_mp,
     lookup_lambda_mp,
-    paper_theorem2_bound_mp,
-    paper_theorem2_simplified_mp,
-    seed_lookup_bound_mp,
 )
 from aotmem.verify.ledger.recheck import decided, guarded
 from aotmem.verify.ledger.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
@@ -126,7 +123,8 @@ def _lookup_recheck(C_mode, name=None):
         C = _C_mp(task, recipe["d"], W, C_mode)
         lhs = lookup_divergence_mp(task.prior, task.cond, W)
         if name is None:  # seed.lookup-bound: the slide's formula (as written: for every C)
-            rhs = seed_lookup_bound_mp(task.prior, task.cond, recipe["d"], C=C, as_written=(C_mode == "as-written"))
+            rhs = bound_mp("seed.lookup-bound", task.prior, task.cond, recipe["d"], C=C,
+                           as_written=(C_mode == "as-written"))
         else:
             rhs = bound_mp(name, task.prior, task.cond, recipe["d"], C=C)
         return decided(lhs, rhs, ev)
@@ -323,8 +321,8 @@ def _t2_step(recipe):
 @guarded
 def _t2_step_recheck(recipe, ev):
     task = task_from(recipe)
-    first = paper_theorem2_bound_mp(task.prior, task.cond, recipe["d"], constant="4C")
-    return decided(first, paper_theorem2_simplified_mp(task.prior, task.cond, recipe["d"]), ev)
+    first = bound_mp("paper.theorem2[constant=4C]", task.prior, task.cond, recipe["d"])
+    return decided(first, bound_mp("paper.theorem2[simplified]", task.prior, task.cond, recipe["d"]), ev)
 
 
 @st.composite

@@ -225,7 +225,9 @@ def _public_table():
     from aotmem.theory import bounds, divergence, lowrank, spectra
 
     def bound(name):
-        return dispatch(getattr(bounds, name), getattr(precise, name + "_mp"), argnames=("prior", "cond", "d"))
+        fn = getattr(bounds, name)
+        return dispatch(fn, functools.partial(precise.almost_rank_bound_mp, bounds.KERNEL_KIND[fn]),
+                        argnames=("prior", "cond", "d"))
 
     return {
         "kl": dispatch(divergence.kl, lambda prior, cond, F, *, dps, chunk=None: precise.kl_mp(prior, cond, F, dps=dps),
