@@ -108,18 +108,18 @@ def _family_draws(key, n, seed=0):
 @given(N=st.integers(2, 6), S=st.integers(2, 3), d=st.integers(2, 6), d_h=st.integers(1, 6), H=st.integers(1, 12),
        seed=st.integers(0, 2**16 - 1))
 def test_heads_needed_is_what_the_construction_uses(N, S, d, d_h, H, seed):
-    """heads_needed (theory.construct.plan_heads at target rank 1) is a lower bound on the heads T* uses, and equal
+    """_heads_needed (theory.construct.plan_heads at target rank 1) is a lower bound on the heads T* uses, and equal
     to them when the target's rank fits the skip connection; a recipe it refuses is outside (never judged)."""
     from aotmem.theory.generators import association_on_support
     from aotmem.verify.claims.aot import NoConstruction
-    from aotmem.verify.claims.capacity import heads_needed, memorise
+    from aotmem.verify.claims.capacity import _heads_needed, memorise
 
     rec = {"N": N, "S": S, "d": d, "d_h": d_h, "H": H, "qk": "full", "seed": seed}
     if H * d_h + d > N**S:
         return
     task = association_on_support(N, S, H * d_h + d, seed=seed)
     n_last = int(np.unique(task.seqs[task.prior > 0][:, -1]).size)
-    need = heads_needed(rec, H * d_h + d, n_last)
+    need = _heads_needed(rec, H * d_h + d, n_last)
     try:
         _, c = memorise(rec, task)
     except NoConstruction:
@@ -168,13 +168,13 @@ def test_cor1_params_keeps_every_head_dimension():
 @given(N=st.integers(2, 6), S=st.integers(2, 3), d=st.integers(2, 4), d_h=st.integers(1, 4), H=st.integers(1, 6),
        seed=st.integers(0, 2**16 - 1), qk=st.sampled_from(["full", "rank1"]))
 def test_construct_on_kept_is_the_construction_on_the_whole_task(N, S, d, d_h, H, seed, qk):
-    """construct_on_kept builds the T* that construct builds on the whole task with those sequences kept (eps = 0):
+    """_construct_on_kept builds the T* that construct builds on the whole task with those sequences kept (eps = 0):
     the same heads and the same logits on every sequence, so the readings' accuracies are unchanged."""
     from aotmem.theory.construct import ConstructionError, construct
     from aotmem.theory.generators import association_on_support
     from aotmem.theory.targets import circle_target
     from aotmem.verify.claims.aot import NoConstruction
-    from aotmem.verify.claims.capacity import ASSOC_SCALE, construct_on_kept
+    from aotmem.verify.claims.capacity import ASSOC_SCALE, _construct_on_kept
 
     T0 = H * min(d_h, d) + d
     if T0 > N**S:
@@ -185,9 +185,9 @@ def test_construct_on_kept_is_the_construction_on_the_whole_task(N, S, d, d_h, H
         whole = construct(task, (W, E), d, d_h, 0.0, variant="paper", qk=qk, seed=seed)
     except ConstructionError:
         with pytest.raises(NoConstruction):
-            construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=qk, seed=seed)
+            _construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=qk, seed=seed)
         return
-    kept = construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=qk, seed=seed)
+    kept = _construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=qk, seed=seed)
     assert kept.report.H == whole.report.H and kept.report.T_eps == whole.report.T_eps == T0
     Fw, Fk = whole.model.logits(task.seqs), kept.model.logits(task.seqs)
     np.testing.assert_allclose(Fk, Fw, rtol=1e-9, atol=1e-9 * np.abs(Fw).max())

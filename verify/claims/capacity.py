@@ -51,7 +51,7 @@ def _t0_fits(r: dict) -> bool:
     return r["H"] * r["d_h"] + r.get("d", 2) <= r["N"] ** r["S"]
 
 
-def heads_needed(r: dict, T_eps: int, n_last: int) -> int | None:
+def _heads_needed(r: dict, T_eps: int, n_last: int) -> int | None:
     """The fewest heads ``T*`` can keep ``T_eps`` sequences with (None: no head count can), for a draw whose kept
     sequences end in ``n_last`` distinct tokens.
 
@@ -64,7 +64,7 @@ def heads_needed(r: dict, T_eps: int, n_last: int) -> int | None:
         return None
 
 
-def heads_suffice(r: dict, T_eps: int) -> bool:
+def _heads_suffice(r: dict, T_eps: int) -> bool:
     """Whether ``T*`` can keep ``T_eps`` sequences with the recipe's ``H`` heads for some draw of the task.
 
     The evaluators judge only constructions with exactly ``H`` heads (more is not the statement's AoT: outside).
@@ -73,13 +73,13 @@ def heads_suffice(r: dict, T_eps: int) -> bool:
     condition, so that the families do not spend their draws outside. The draw can still fall outside (fewer
     distinct last tokens): the evaluators check it with the drawn task (:func:`_more_heads`).
     """
-    return heads_needed(r, T_eps, min(r["N"], T_eps)) == r["H"]
+    return _heads_needed(r, T_eps, min(r["N"], T_eps)) == r["H"]
 
 
 def _more_heads(recipe: dict, seqs_kept) -> str | None:
     """Why the construction on these kept sequences needs more than the recipe's ``H`` heads (None: it does not)."""
     n_last = int(np.unique(seqs_kept[:, -1]).size)
-    need = heads_needed(recipe, len(seqs_kept), n_last)
+    need = _heads_needed(recipe, len(seqs_kept), n_last)
     if need == recipe["H"]:
         return None
     return (f"construction needs H = {need} heads, not {recipe['H']} (theory.construct.plan_heads; "
@@ -88,13 +88,13 @@ def _more_heads(recipe: dict, seqs_kept) -> str | None:
 
 def _memorises_fits(r: dict) -> bool:
     """The memorising readings' regime: T_0 = H d_h + d <= N^S, kept with exactly H heads."""
-    return _t0_fits(r) and heads_suffice(r, r["H"] * r["d_h"] + r.get("d", 2))
+    return _t0_fits(r) and _heads_suffice(r, r["H"] * r["d_h"] + r.get("d", 2))
 
 
 def _cor2_fits(r: dict) -> bool:
     """paper.cor2's regime: K = H d_h + d < N^S (some sequences to guess), kept with exactly H heads."""
     K = r["H"] * r["d_h"] + r["d"]
-    return K < r["N"] ** r["S"] and heads_suffice(r, K)
+    return K < r["N"] ** r["S"] and _heads_suffice(r, K)
 
 
 # d = 2: the corollary's statement. The params reading judges every T_0 <= N^S: its evaluator counts the
@@ -135,11 +135,11 @@ def memorise(recipe, task=None):
     N, d, d_h = recipe["N"], recipe["d"], recipe["d_h"]
     task = _support_task(recipe) if task is None else task
     W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
-    return task, construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=recipe["qk"],
+    return task, _construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=recipe["qk"],
                                    seed=recipe["seed"])
 
 
-def construct_on_kept(task: Task, kept, target, d: int, d_h: int, *, qk: str, seed, heads: int | None = None):
+def _construct_on_kept(task: Task, kept, target, d: int, d_h: int, *, qk: str, seed, heads: int | None = None):
     """``T*`` (paper variant, eps = 0) memorising the sequences ``kept`` of ``task`` with target ``(W, E)``.
 
     Built on the task restricted to ``kept`` (uniform prior there): ``T*`` depends only on the kept sequences,
@@ -245,8 +245,8 @@ def _cor2_eval(recipe):
     if more is not None:  # (before the construction, which would use them)
         return Evaluation.out_of_regime(more)
     W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
-    try:  # T* with eps: built on the T_eps kept sequences (construct_on_kept)
-        c = construct_on_kept(task, kept, (W, E), d, d_h, qk=recipe["qk"], seed=recipe["seed"])
+    try:  # T* with eps: built on the T_eps kept sequences (_construct_on_kept)
+        c = _construct_on_kept(task, kept, (W, E), d, d_h, qk=recipe["qk"], seed=recipe["seed"])
     except NoConstruction as exc:
         return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
     if c.report.T_eps != K or c.report.H != H:
@@ -304,7 +304,7 @@ def _cor2_witness_search(recipe):
             refused += 1
             continue
         try:  # exactly H heads: the claim's AoT has H heads of dimension d_h
-            c = construct_on_kept(task, kept, (W, E), d, d_h, qk=recipe["qk"], seed=recipe["seed"] + j, heads=H)
+            c = _construct_on_kept(task, kept, (W, E), d, d_h, qk=recipe["qk"], seed=recipe["seed"] + j, heads=H)
         except (NoConstruction, ValueError):  # singular, or more heads needed than H for this kept set
             refused += 1
             continue
