@@ -12,7 +12,7 @@ from aotmem.theory.capacity import (
     cor1_params,
     cor2_accuracy_bound,
 )
-from aotmem.theory.construct import construct
+from aotmem.theory.construct import ConstructionError, construct, keep_sequences, plan_heads
 from aotmem.theory.generators import association_on_support, association_task
 from aotmem.theory.targets import circle_target
 from aotmem.theory.task import Task, accuracy
@@ -27,12 +27,19 @@ from aotmem.verify.ledger.search import RecipeSpace
 ASSOC_SCALE = 20.0
 # An accuracy is a prior-weighted sum of <= 1e4 zeros and ones: rounding below 1e-12.
 ACC_ATOL = 1e-12
+# The evaluators read the accuracy, the heads and the verified error of T*, not the rank of its kept system:
+# construct skips that SVD (report.rank_kept is None; ~10% of a small construction, measured).
+NO_RANK_SVD = 0
 
 
 # The regime's parameters besides the task size, stated once (the sampler, the families, the optimiser and the
 # shrinker take their ranges from here): the width d >= 2, the head dimension d_h, the number of heads H, with
 # T_0 = H d_h + d <= N^S (an instance beyond it is outside); the draws of the task and of the construction.
-MEM_D = Param("d", 2, lambda N, T: max(2, min(T - 1, 12)), "lin-int", note="2 <= d (T_0 <= N^S)")
+# d <= N: the skip connection adds min(d, n_last) <= N to the kept system's rank (n_last distinct last tokens,
+# theory.construct.plan_heads), so for d > N the construction needs more than H heads: outside every reading
+# that draws d (the memorising ones and both of paper.cor2).
+MEM_D = Param("d", 2, lambda N, T: max(2, min(N, T - 1, 12)), "lin-int",
+              note="2 <= d <= N (T_0 <= N^S; the skip connection's rank is at most N)")
 MEM_DH = Param("d_h", 1, lambda N, T: max(1, min(T - 2, 12)), "lin-int", note="head dimension")
 MEM_H = Param("H", 1, lambda N, T: max(1, T - 2), "int", note="heads, up to T_0 = N^S")
 GSEED = Param("gseed", 0, 2**16 - 1, "lin-int", edge=0.0, note="the association task's draw")
@@ -44,14 +51,62 @@ def _t0_fits(r: dict) -> bool:
     return r["H"] * r["d_h"] + r.get("d", 2) <= r["N"] ** r["S"]
 
 
-COR1_SPACE = RecipeSpace(params=(MEM_DH, MEM_H), choices=_QK, valid=_t0_fits)  # d = 2: the corollary's statement
-MEM_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H), choices=_QK, valid=_t0_fits)
-COR2_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H, GSEED), choices=_QK,
-                         valid=lambda r: r["H"] * r["d_h"] + r["d"] < r["N"] ** r["S"])  # K < T_0: some to guess
+def _heads_needed(r: dict, T_eps: int, n_last: int) -> int | None:
+    """The fewest heads ``T*`` can keep ``T_eps`` sequences with (None: no head count can), for a draw whose kept
+    sequences end in ``n_last`` distinct tokens.
+
+    :func:`theory.construct.plan_heads` with a target of rank 1 (the skip connection solved for): a target of
+    higher rank needs as many or more, so a recipe with fewer heads than this is outside on every target.
+    """
+    try:
+        return plan_heads("paper", T_eps, 1, r.get("d", 2), r["d_h"], r["N"], r["S"], n_last, None).H
+    except ConstructionError:  # no head count reaches T_eps (S = 1)
+        return None
+
+
+def _heads_suffice(r: dict, T_eps: int) -> bool:
+    """Whether ``T*`` can keep ``T_eps`` sequences with the recipe's ``H`` heads for some draw of the task.
+
+    The evaluators judge only constructions with exactly ``H`` heads (more is not the statement's AoT: outside).
+    With the most favourable draw (``n_last = min(N, T_eps)``), a recipe refused here needs more than ``H`` heads
+    on every draw (``d_h > d``, ``d_h > N + S - 1``, ``d > N``, heads sharing the constant): the spaces' joint
+    condition, so that the families do not spend their draws outside. The draw can still fall outside (fewer
+    distinct last tokens): the evaluators check it with the drawn task (:func:`_more_heads`).
+    """
+    return _heads_needed(r, T_eps, min(r["N"], T_eps)) == r["H"]
+
+
+def _more_heads(recipe: dict, seqs_kept) -> str | None:
+    """Why the construction on these kept sequences needs more than the recipe's ``H`` heads (None: it does not)."""
+    n_last = int(np.unique(seqs_kept[:, -1]).size)
+    need = _heads_needed(recipe, len(seqs_kept), n_last)
+    if need == recipe["H"]:
+        return None
+    return (f"construction needs H = {need} heads, not {recipe['H']} (theory.construct.plan_heads; "
+            f"n_last = {n_last} distinct last tokens)")
+
+
+def _memorises_fits(r: dict) -> bool:
+    """The memorising readings' regime: T_0 = H d_h + d <= N^S, kept with exactly H heads."""
+    return _t0_fits(r) and _heads_suffice(r, r["H"] * r["d_h"] + r.get("d", 2))
+
+
+def _cor2_fits(r: dict) -> bool:
+    """paper.cor2's regime: K = H d_h + d < N^S (some sequences to guess), kept with exactly H heads."""
+    K = r["H"] * r["d_h"] + r["d"]
+    return K < r["N"] ** r["S"] and _heads_suffice(r, K)
+
+
+# d = 2: the corollary's statement. The params reading judges every T_0 <= N^S: its evaluator counts the
+# parameters of the model T* builds, more heads included (a count above the formula is its finding).
+COR1_SPACE = RecipeSpace(params=(MEM_DH, MEM_H), choices=_QK, valid=_memorises_fits)
+COR1_PARAMS_SPACE = RecipeSpace(params=(MEM_DH, MEM_H), choices=_QK, valid=_t0_fits)
+MEM_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H), choices=_QK, valid=_memorises_fits)
+COR2_SPACE = RecipeSpace(params=(MEM_D, MEM_DH, MEM_H, GSEED), choices=_QK, valid=_cor2_fits)
 
 
 @st.composite
-def _memorise_recipes(draw, profile="quick", *, d_fixed=None):
+def _memorise_draw(draw, profile="quick", *, d_fixed=None):
     lim = limits(profile)
     N = draw(st.integers(2, lim["max_n"]))
     S = draw(st.integers(2, lim["max_s"]).filter(lambda s: N**s <= lim["max_t"])) if lim["max_s"] >= 2 else 1
@@ -64,18 +119,46 @@ def _memorise_recipes(draw, profile="quick", *, d_fixed=None):
             "seed": draw(st.integers(0, 2**16 - 1))}
 
 
-def memorise(recipe):
+def _memorise_recipes(profile="quick", *, d_fixed=None, valid=_memorises_fits):
+    """The sampler's recipes, inside the reading's joint condition ``valid`` (None: every draw)."""
+    base = _memorise_draw(profile, d_fixed=d_fixed)
+    return base if valid is None else base.filter(valid)
+
+
+def memorise(recipe, task=None):
     """Construct an AoT memorising ``T_0 = H d_h + d`` associations (eps = 0); returns (task, construction).
 
     ``T_0`` is ``theory.capacity.capacity_this_paper(H, d_h, d)`` (``cor1_capacity`` when ``d = 2``
-    gives the same): the formula under test decides how many associations are asked for.
+    gives the same): the formula under test decides how many associations are asked for. ``task``: the
+    recipe's task (:func:`_support_task`) when already built.
     """
-    N, S, d, d_h, H = recipe["N"], recipe["S"], recipe["d"], recipe["d_h"], recipe["H"]
-    T0 = capacity_this_paper(H, d_h, d)
-    task = association_on_support(N, S, T0, seed=recipe["seed"])
+    N, d, d_h = recipe["N"], recipe["d"], recipe["d_h"]
+    task = _support_task(recipe) if task is None else task
     W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
-    return task, construct_or_refuse(task, (W, E), d, d_h, 0.0, variant="paper", qk=recipe["qk"],
-                                     seed=recipe["seed"])
+    return task, _construct_on_kept(task, np.flatnonzero(task.prior > 0), (W, E), d, d_h, qk=recipe["qk"],
+                                   seed=recipe["seed"])
+
+
+def _construct_on_kept(task: Task, kept, target, d: int, d_h: int, *, qk: str, seed, heads: int | None = None):
+    """``T*`` (paper variant, eps = 0) memorising the sequences ``kept`` of ``task`` with target ``(W, E)``.
+
+    Built on the task restricted to ``kept`` (uniform prior there): ``T*`` depends only on the kept sequences,
+    their target logits and the draw, so it is the model ``construct`` builds on the whole task with these
+    sequences kept, without the diagnostics over the others (their forward pass, divergences and
+    ``paper.theorem1``'s ``C``), which no reading here uses; ``model.logits`` gives every sequence's logits.
+    Refusals are :class:`NoConstruction`.
+    """
+    kept = np.asarray(kept)
+    W, E = target
+    sub = Task(np.full(kept.size, 1.0 / kept.size), task.cond[kept], task.seqs[kept])
+    return construct_or_refuse(sub, (W, np.asarray(E)[kept]), d, d_h, 0.0, variant="paper", qk=qk, seed=seed,
+                               heads=heads, rank_svd_limit=NO_RANK_SVD)
+
+
+def _support_task(recipe) -> Task:
+    """The association task on ``T_0 = H d_h + d`` random sequences of the recipe."""
+    T0 = capacity_this_paper(recipe["H"], recipe["d_h"], recipe["d"])
+    return association_on_support(recipe["N"], recipe["S"], T0, seed=recipe["seed"])
 
 
 def _mem_describe(r):
@@ -88,8 +171,12 @@ def _memorise_eval(recipe):
           else capacity_this_paper(recipe["H"], recipe["d_h"], recipe["d"]))
     if T0 > recipe["N"] ** recipe["S"]:
         return Evaluation.out_of_regime(f"T_0 = {T0} > N^S")
+    task = _support_task(recipe)
+    more = _more_heads(recipe, task.seqs[task.prior > 0])  # (before the construction, which would use them)
+    if more is not None:
+        return Evaluation.out_of_regime(more)
     try:
-        task, c = memorise(recipe)
+        task, c = memorise(recipe, task)
     except NoConstruction as exc:
         return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
     if c.report.H != recipe["H"]:
@@ -123,13 +210,16 @@ register(Claim(
     describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, space=COR1_SPACE,
     regime=f"association on T_0 = H d_h + 2 random sequences, eps = 0; target the circle family at scale "
            f"{ASSOC_SCALE:g}; accuracy (argmax) on the support must be 1; instances the constructor refuses "
-           "(singular kept system or W_OV, e.g. a target of rank < d) are outside",
+           "(singular kept system or W_OV, e.g. a target of rank < d) are outside, and so are those where T* "
+           "needs more than H heads (theory.construct.plan_heads: d_h > d, heads sharing the constant, too few "
+           "distinct last tokens), which the search draws only where the task's draw decides it",
 ))
 register(Claim(
     id="paper.cor1", reading="params", source="paper", kind="construction",
     statement=r"\text{with } 2(S + 2N + 4(T_0 - 2)) \text{ parameters}",
-    instances=lambda profile: _memorise_recipes(profile, d_fixed=2), evaluate=_cor1_params,
-    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, recheck=exact_integers, space=COR1_SPACE,
+    instances=lambda profile: _memorise_recipes(profile, d_fixed=2, valid=None), evaluate=_cor1_params,
+    describe=_mem_describe, cost="medium", full_draws=FULL_DRAWS_FAST, recheck=exact_integers,
+    space=COR1_PARAMS_SPACE,
     regime="the constructed model's own parameter count (theory.aot.AoT.param_count) against the formula: an "
            "existence claim (an AoT with that many parameters), so a count above it is a finding about T*",
 ))
@@ -137,7 +227,7 @@ register(Claim(
 
 @st.composite
 def _cor2_recipes(draw, profile="quick"):
-    r = draw(_memorise_recipes(profile))
+    r = draw(_memorise_recipes(profile, valid=_cor2_fits))
     r["gseed"] = draw(st.integers(0, 2**16 - 1))
     return r
 
@@ -150,9 +240,13 @@ def _cor2_eval(recipe):
     if K >= T0:
         return Evaluation.out_of_regime(f"H d_h + d = {K} >= T_0 = {T0}: nothing left to guess")
     eps = 1.0 - (K - 0.5) / T0  # uniform prior: T_eps = K exactly
+    kept = keep_sequences(task.prior, eps)
+    more = _more_heads(recipe, task.seqs[kept]) if kept.size == K else None
+    if more is not None:  # (before the construction, which would use them)
+        return Evaluation.out_of_regime(more)
     W, E = circle_target(task.argmax_map(), N, d, ASSOC_SCALE)
-    try:
-        c = construct_or_refuse(task, (W, E), d, d_h, eps, variant="paper", qk=recipe["qk"], seed=recipe["seed"])
+    try:  # T* with eps: built on the T_eps kept sequences (_construct_on_kept)
+        c = _construct_on_kept(task, kept, (W, E), d, d_h, qk=recipe["qk"], seed=recipe["seed"])
     except NoConstruction as exc:
         return Evaluation.out_of_regime(f"no exact construction: {str(exc)[:120]}")
     if c.report.T_eps != K or c.report.H != H:
@@ -206,12 +300,11 @@ def _cor2_witness_search(recipe):
         W, E = circle_target(g, N, d, ASSOC_SCALE, seed=j)
         if j > 0:
             E = E * rng.uniform(0.5, 2.0, size=(T0, 1))
-        prior = np.zeros(T0)
-        prior[kept] = 1.0 / K
-        design = Task(prior, task.cond, task.seqs)
+        if _more_heads(recipe, task.seqs[kept]) is not None:  # more than H heads needed: construct would refuse
+            refused += 1
+            continue
         try:  # exactly H heads: the claim's AoT has H heads of dimension d_h
-            c = construct_or_refuse(design, (W, E), d, d_h, 0.0, variant="paper", qk=recipe["qk"],
-                                    seed=recipe["seed"] + j, heads=H)
+            c = _construct_on_kept(task, kept, (W, E), d, d_h, qk=recipe["qk"], seed=recipe["seed"] + j, heads=H)
         except (NoConstruction, ValueError):  # singular, or more heads needed than H for this kept set
             refused += 1
             continue
@@ -246,7 +339,9 @@ register(Claim(
     instances=_memorise_recipes, evaluate=_memorise_eval, describe=_mem_describe, cost="medium",
     full_draws=FULL_DRAWS_FAST, space=MEM_SPACE,
     regime="association on T_0 = H d_h + d random sequences, d >= 2; accuracy 1 on all of them; instances "
-           "the constructor refuses (singular kept system or W_OV) are outside",
+           "the constructor refuses (singular kept system or W_OV) are outside, and so are those where T* needs "
+           "more than H heads (theory.construct.plan_heads: d > N, d_h > d, d_h > N + S - 1, heads sharing the "
+           "constant, too few distinct last tokens), which the search draws only where the task's draw decides it",
 ))
 register(Claim(
     id="paper.table1", reading="mahdavi", source="paper", kind="construction",
