@@ -944,7 +944,9 @@ def _search_phases(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> N
         _families_then_optimisation(claim, search, plan, rnd)
     target_n = TARGET_INSTANCES[plan.profile]
     cheap_top_up = plan.cost != "expensive" or claim.family_cost not in (None, "expensive")
-    if rnd.found is None and target_n and cheap_top_up and plan.max_examples is None:
+    # the top-up serves the 10^4 promise of a holds: an existence claim whose witness has missed cannot hold
+    # (its verdict is no-witness, or fails where its phases met a certified violation)
+    if rnd.found is None and target_n and cheap_top_up and plan.max_examples is None and search.miss is None:
         hit, topped = _top_up(claim, search, target_n, plan.n_sample, plan.prof, plan.rng, plan.seed, plan.profile)
         for name, c in topped.items():
             rnd.families_used[name] = rnd.families_used.get(name, 0) + c
