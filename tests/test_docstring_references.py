@@ -18,7 +18,8 @@ import pytest
 from aotmem.verify.ledger.registry import all_claims
 
 MODULES = ("construct", "construct_batch", "aot", "optimal", "optimal_batch", "capacity", "assoc", "ngram",
-           "targets", "task", "certify")
+           "targets", "task", "certify", "divergence", "spectra", "bounds", "lookup", "lowrank", "exact", "precise",
+           "batch", "symbolic", "generators")
 
 # Public methods that are formulas of the theory (the AoT's forward pass and its parameter count).
 METHODS = (("aot", "AoT.logits"), ("aot", "AoT.hidden"), ("aot", "AoT.param_count"))
@@ -40,6 +41,20 @@ NOT_FORMULAS = {
     "ngram.load_counts": "file input",
     "ngram.python_docs_text": "a bundled text corpus",
     "ngram.python_docs_split": "a split of that corpus",
+    "divergence.auto_chunk": "a chunk size of the streamed divergence (memory), no formula",
+    "bounds.check_bound_input": "input validation (Assumption 2, d >= 1) shared by the bounds, no formula",
+    "lowrank.check_fit": "input validation: a name of FITS, no formula",
+    "precise.resolution": "the accuracy of the 50-digit re-check (docs/theory.md#how-a-verdict-is-searched), "
+                          "no formula",
+    "precise.exact_instance": "float64 input converted to mpmath and renormalised, no formula",
+    "precise.to_float": "mpmath to float64 conversion, no formula",
+    "precise.decide_mp": "the verifier's 50-digit decision rule (docs/theory.md#how-a-verdict-is-searched), "
+                         "not a formula of a claim",
+    "batch.tasks_from_logits": "batched explicit_task: instances from logits and weights, no formula",
+    "batch.recipes_from_batch": "the ledger's recipes of a batch (bookkeeping), no formula",
+    "generators.make_prior": "the prior (uniform or Zipf) of every generated task, for every recipe kind; "
+                             "no claim of its own",
+    "generators.random_task": "dispatch to the generator named by a recipe's kind (KINDS), no formula",
 }
 
 # A numpydoc section header: a title line followed by a line of dashes.

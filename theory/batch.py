@@ -230,7 +230,10 @@ def kl_rows_batch(cond, F):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); :func:`theory.divergence.kl_rows_kernel`.
+    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
+    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
+    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6);
+    :func:`theory.divergence.kl_rows_kernel`.
     """
     P = _as_float("cond", cond)
     F = _as_float("F", F)
@@ -252,7 +255,9 @@ def kl_batch(prior, cond, F):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims.
+    docs/theory.md#divergence: ``dKL(pi, f)``, the divergence every claim is about, e.g. ``paper.prop1``
+    (``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3), ``seed.ls-bound``
+    (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6); :func:`theory.divergence.kl`.
     """
     p, P = _check_batch(prior, cond)
     rows = kl_rows_batch(P, F)
@@ -311,7 +316,9 @@ def bound_batch(bound, prior, cond, d, *, chunk=None):
 
     References
     ----------
-    the almost-rank-d claims of ``theory.bounds.CATALOGUE``; :func:`theory.bounds.almost_rank_kernel`.
+    the almost-rank-d claims of ``theory.bounds.CATALOGUE``: ``seed.ls-bound``, ``seed.wls-bound``
+    (docs/theory.md#s4, docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4,
+    docs/theory.md#d4-wls); :func:`theory.bounds.almost_rank_kernel`.
     """
     bound = _check_bound(bound)
     p, P = _check_batch(prior, cond)
@@ -347,7 +354,11 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
 
     References
     ----------
-    the maps of the almost-rank-d bounds; :func:`theory.lowrank.fit_kernel`.
+    the maps of the almost-rank-d bounds ``seed.ls-bound``, ``seed.wls-bound`` (docs/theory.md#s4,
+    docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls)
+    (their ``fit=alternating`` and ``min`` readings) and of their corrections ``seed.wls-bound+matched-W_U``,
+    ``seed.wls-bound+unweighted-fit``; the closed-form weighted encoder of ``draft.lemma-wls`` (docs/theory.md#d3);
+    :func:`theory.lowrank.fit_kernel`.
     """
     fit = check_fit(fit)
     sr = _check_reading(sigma_reading)
@@ -425,7 +436,9 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
 
     References
     ----------
-    the almost-rank-d claims of ``theory.bounds.CATALOGUE``.
+    the almost-rank-d claims of ``theory.bounds.CATALOGUE``: ``seed.ls-bound``, ``seed.wls-bound``
+    (docs/theory.md#s4, docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4,
+    docs/theory.md#d4-wls); ``dKL(pi, f)`` of docs/theory.md#divergence.
     """
     bound = _check_bound(bound)
     if fit not in bound.maps:

@@ -246,7 +246,9 @@ def sigma_d1(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
 
     References
     ----------
-    docs/theory.md#sigma; the almost-rank-d bounds.
+    docs/theory.md#sigma: the ``sigma_{d+1}`` of ``seed.ls-bound[sigma=...]`` (docs/theory.md#s4),
+    ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]`` (docs/theory.md#d4),
+    ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls).
 
     >>> P = np.array([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]])
     >>> sigma_d1(np.full(2, 0.5), P, 2)
@@ -265,7 +267,8 @@ def seed_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.
 
     References
     ----------
-    ``seed.ls-bound[inf=per-row]`` (seed slide "almost rank d").
+    ``seed.ls-bound[sigma=...,inf=per-row]`` (seed slide "almost rank d"; docs/theory.md#s4, the ``inf`` readings in
+    docs/theory.md#sigma).
     """
     return _rows("seed-ls", prior, cond, d, sigma_reading)
 
@@ -314,7 +317,8 @@ def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
 
     References
     ----------
-    ``seed.wls-bound[inf=per-row]`` (seed slide "almost rank d").
+    ``seed.wls-bound[sigma=...,inf=per-row]`` (seed slide "almost rank d"; docs/theory.md#s5, the ``inf`` readings
+    in docs/theory.md#sigma).
     """
     return _rows("seed-wls", prior, cond, d, sigma_reading)
 
@@ -417,7 +421,7 @@ def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
 
     References
     ----------
-    ``draft.theorem-wls[min]`` (docs/theory.md#d4, last line).
+    ``draft.theorem-wls[min,sigma=...]`` (docs/theory.md#d4-wls, the per-row minimum).
     """
     return _rows("draft-min", prior, cond, d, sigma_reading)
 
@@ -430,7 +434,7 @@ def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
 
     References
     ----------
-    ``draft.theorem-wls[min]`` (docs/theory.md#d4, last line); :func:`almost_rank_kernel`.
+    ``draft.theorem-wls[min,sigma=...]`` (docs/theory.md#d4-wls, the per-row minimum); :func:`almost_rank_kernel`.
 
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]])
     >>> p = np.full(3, 1 / 3)
@@ -517,6 +521,15 @@ CATALOGUE: tuple = _catalogue()
 
 def bound(name: str) -> Bound:
     """The catalogue entry named ``name`` (``claim[reading]``).
+
+    References
+    ----------
+    the catalogue (:data:`CATALOGUE`) of the bounds of ``seed.ls-bound``, ``seed.wls-bound`` (docs/theory.md#s4,
+    docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls),
+    ``seed.lookup-bound`` (docs/theory.md#s6), ``draft.lookup-theorem`` and ``draft.lookup-theorem+factor(1+2C)``
+    (docs/theory.md#d6), ``paper.theorem2`` (docs/theory.md#p9); `paper.theorem2+simplified-q` is this project's
+    corrected simplified form, a bound of ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a
+    registered claim (docs/theory.md#p9: no corrected form registered).
 
     >>> bound("draft.theorem-wls[min,sigma=pi]").maps
     ('min',)

@@ -63,7 +63,8 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"): ``log softmax(f) = f - logsumexp(f)``.
+    docs/theory.md#divergence: ``log softmax(f) = f - logsumexp(f)``, the model's log-probabilities in
+    ``dKL(pi, f)`` of every claim, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.ls-bound`` (docs/theory.md#s4).
 
     >>> log_softmax(np.array([[1000.0, 1.0]])).round(6).tolist()
     [[0.0, -999.0]]
@@ -85,7 +86,9 @@ def log_softmax_unchecked(F, xp=np):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"): ``log softmax(f) = f - logsumexp(f)``.
+    docs/theory.md#divergence: ``log softmax(f) = f - logsumexp(f)``, the model's log-probabilities in
+    ``dKL(pi, f)`` of every claim, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.ls-bound`` (docs/theory.md#s4);
+    :func:`log_softmax`.
     """
     # logsumexp by hand, as scipy.special.logsumexp does it: m + log1p(sum of
     # exp(F - m) over all but one maximal entry), m the row max (finite: checked
@@ -117,7 +120,9 @@ def kl_rows_kernel(P, F, xp=np):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims.
+    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
+    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
+    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6).
     """
     if getattr(xp, "KL_CANCELLATION_FREE", False):  # theory.precise.MP: every digit of a KL ~ 1e-40
         return _kl_rows_cancellation_free(P, F, xp)
@@ -155,7 +160,9 @@ def kl_rows_unchecked(P: np.ndarray, F: np.ndarray, row_offset: int = 0, name: s
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); :func:`kl_rows_kernel`.
+    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
+    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
+    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6); :func:`kl_rows_kernel`.
     """
     rows = kl_rows_kernel(P, F)
     if np.isinf(rows).any():
@@ -171,7 +178,11 @@ def expect(p, rows, xp=np):
 
     References
     ----------
-    docs/theory.md#notation: ``E_t`` is the prior-weighted mean over sequences.
+    docs/theory.md#notation: ``E_t`` is the prior-weighted mean over sequences: the ``E_t`` of ``dKL(pi, f)``
+    (docs/theory.md#divergence) and of the row bounds of ``seed.ls-bound[sigma=...,inf=per-row]``,
+    ``seed.wls-bound[sigma=...,inf=per-row]`` (docs/theory.md#s4, docs/theory.md#s5), ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls), ``seed.lookup-bound`` (docs/theory.md#s6),
+    ``draft.lookup-theorem`` (docs/theory.md#d6) and ``paper.theorem2`` (docs/theory.md#p9).
     """
     pos = p > 0
     return xp.matmul(xp.where(pos, p, 0.0)[..., None, :], xp.where(pos, rows, 0.0)[..., :, None])[..., 0, 0][()]
@@ -192,7 +203,9 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims; :func:`kl_rows_kernel`.
+    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
+    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
+    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6); :func:`kl_rows_kernel`.
 
     >>> P = np.array([[0.5, 0.5], [1.0, 0.0]])
     >>> kl_rows(P, np.log(P + 1e-300)).round(12).tolist()
@@ -218,7 +231,9 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims.
+    docs/theory.md#divergence: ``dKL(pi, f)``, the divergence every claim is about, e.g. ``paper.prop1``
+    (``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3), ``seed.ls-bound``
+    (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6).
 
     >>> P = np.array([[0.25, 0.75]])
     >>> bool(np.isclose(kl(np.array([1.0]), P, np.zeros((1, 2))), 0.25*np.log(0.5) + 0.75*np.log(1.5)))
@@ -292,7 +307,9 @@ def kl_stream(prior: np.ndarray, cond: BlockSource, logits: BlockSource, *, chun
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims.
+    docs/theory.md#divergence: ``dKL(pi, f)``, the divergence every claim is about, e.g. ``paper.prop1``
+    (``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3), ``seed.ls-bound``
+    (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6); :func:`kl`.
 
     Examples
     --------
@@ -340,7 +357,8 @@ def entropy_kernel(P, xp=np):
 
     References
     ----------
-    docs/theory.md#entropy-sign (the sources' ``H`` is ``-h``).
+    docs/theory.md#entropy-sign (the sources' ``H`` is ``-h``): the entropy of ``seed.lookup-bound``
+    (docs/theory.md#s6), ``draft.lookup-theorem`` (docs/theory.md#d6) and ``paper.theorem2`` (docs/theory.md#p9).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         return xp.sum(xp.where(P > 0, -P * xp.log(P), 0.0), axis=-1)
@@ -410,7 +428,9 @@ def center_rows(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
 
     References
     ----------
-    docs/theory.md#sigma (the row centrings of the readings).
+    docs/theory.md#sigma: the row centrings (uniform, or ``pi_t``-weighted) of the ``sigma`` readings of
+    ``seed.ls-bound[sigma=...]`` (docs/theory.md#s4), ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5),
+    ``draft.theorem-ls[sigma=...]`` (docs/theory.md#d4), ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls).
     """
     X = check_array("X", X, ndim=2)
     if weights is None:

@@ -54,6 +54,14 @@ def dirichlet_task(N: int, S: int, *, alpha: float = 1.0, prior: str = "uniform"
 
     Rows are drawn through their logs (``log Gamma`` samples) so that small
     ``alpha`` never underflows a probability to exactly 0.
+
+    References
+    ----------
+    builds the ``dirichlet`` recipes (verify/ledger/recipes.py; Assumption 2, docs/theory.md#assumptions) of the
+    full-support claims ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``
+    (docs/theory.md#s4 to docs/theory.md#d4-wls), ``draft.lemma-taylor``, ``draft.lemma-wls``, ``paper.prop1``,
+    ``draft.prop1``, ``paper.lemma1``, ``paper.theorem1``, ``seed.theorem-aot``, and of ``seed.zero-divergence``
+    (docs/theory.md#s3), ``paper.prop2`` (docs/theory.md#p2), ``paper.theorem2`` (docs/theory.md#p9).
     """
     N, S = _check_NS(N, S)
     alpha = check_positive("alpha", alpha)
@@ -76,6 +84,14 @@ def almost_rank_task(N: int, S: int, *, d: int, sigma: float, prior: str = "unif
     unweighted reading), since ``log softmax`` only shifts rows by a constant.
     The first ``d`` singular values are spaced in ``[top, 2 top]``; ``top`` must
     exceed ``sigma``.
+
+    References
+    ----------
+    builds the ``almost-rank`` recipes (verify/ledger/recipes.py) of the full-support claims ``seed.ls-bound``,
+    ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#s4 to docs/theory.md#d4-wls),
+    ``draft.lemma-taylor``, ``draft.lemma-wls``, ``paper.prop1``, ``draft.prop1``, ``paper.lemma1``,
+    ``paper.theorem1``, ``seed.theorem-aot``, and at ``sigma = 0`` of ``seed.zero-divergence[if]``
+    (docs/theory.md#s3); the ``uniform`` reading of docs/theory.md#sigma.
     """
     N, S = _check_NS(N, S)
     d = check_int("d", d, minimum=1, maximum=N - 2)
@@ -103,6 +119,11 @@ def lookup_mass_for_entropy(N: int, h: float) -> float:
 
     ``h(q) = -(1-q) log(1-q) - q log q + q log(N-1)`` increases on ``[0, (N-1)/N]``
     from 0 to ``log N``.
+
+    References
+    ----------
+    the rows of :func:`lookup_task`: the ``lookup`` recipes of ``seed.lookup-bound`` (docs/theory.md#s6),
+    ``draft.lookup-theorem`` (docs/theory.md#d6) and ``paper.theorem2`` (docs/theory.md#p9).
     """
     N = check_int("N", N, minimum=2)
     h = check_positive("h", h, allow_zero=True)
@@ -130,6 +151,11 @@ def lookup_task(N: int, S: int, *, entropy: float, prior: str = "uniform", seed=
     """Noisy look-up table: ``pi_t = (1-q) delta_{g(t)} + q/(N-1)`` off ``g(t)``, Shannon entropy ``entropy``.
 
     ``g`` is a uniformly random map from sequences to tokens.
+
+    References
+    ----------
+    builds the ``lookup`` recipes (verify/ledger/recipes.py) of ``seed.lookup-bound`` (docs/theory.md#s6),
+    ``draft.lookup-theorem`` (docs/theory.md#d6) and ``paper.theorem2`` (docs/theory.md#p9).
     """
     N, S = _check_NS(N, S)
     entropy = check_positive("entropy", entropy, allow_zero=True)
@@ -145,7 +171,14 @@ def lookup_task(N: int, S: int, *, entropy: float, prior: str = "uniform", seed=
 
 
 def association_task(N: int, S: int, *, prior: str = "uniform", seed=None) -> Task:
-    """Association task (Assumption 1): ``pi_t`` one-hot at a random ``g(t)``."""
+    """Association task (Assumption 1): ``pi_t`` one-hot at a random ``g(t)``.
+
+    References
+    ----------
+    Assumption 1 (docs/theory.md#assumptions): the association tasks of ``paper.prop3`` (docs/theory.md#p3),
+    ``seed.no-quantity-limit`` (docs/theory.md#s7), ``paper.cor1``, ``paper.cor2``, ``paper.table1``
+    (docs/theory.md#p7, docs/theory.md#p8, docs/theory.md#p11).
+    """
     N, S = _check_NS(N, S)
     rng = _rng(seed)
     T = N**S
@@ -165,6 +198,11 @@ def permutation_task(N: int, S: int, *, d: int, scale: float = 1.0, prior: str =
     uniform-centred ``L`` cannot have such ``V``: its rows are orthogonal to
     ``1``; the corollary's centring is the one by ``c_t``.) ``xi`` is not
     stored on the (frozen) task: :func:`permutation_of` recovers it.
+
+    References
+    ----------
+    ``draft.cor-permutation`` (its hypothesis; docs/theory.md#d5): the ``permutation`` recipes
+    (verify/ledger/recipes.py).
     """
     N, S = _check_NS(N, S)
     d = check_int("d", d, minimum=1, maximum=N - 1)
@@ -200,6 +238,10 @@ def permutation_of(task: Task) -> np.ndarray:
     off the aligned set, so those come last, ties by index). ``xi[:d]`` is
     ``S_d``. Raises ``ValueError`` when no output gives orthogonal columns
     (the task does not satisfy the corollary's hypothesis) or Assumption 2 fails.
+
+    References
+    ----------
+    ``draft.cor-permutation`` (the permutation ``xi`` and ``S_d``; docs/theory.md#d5).
 
     >>> t = permutation_task(5, 2, d=2, seed=0)
     >>> xi = permutation_of(t); sorted(xi.tolist()) == list(range(5))
@@ -246,6 +288,14 @@ def explicit_task(logits, weights) -> Task:
     ``S = ceil(log_N T)`` in lexicographic order. Used by the claims ledger
     for instances its search builds and shrinks number by number.
 
+    References
+    ----------
+    builds the ``explicit`` recipes (verify/ledger/recipes.py) the search shrinks, of the full-support claims
+    ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#s4 to
+    docs/theory.md#d4-wls), ``draft.lemma-taylor``, ``draft.lemma-wls``, ``paper.prop1``, ``draft.prop1``,
+    ``paper.lemma1``, ``paper.theorem1``, ``seed.theorem-aot``, of ``seed.zero-divergence[only-if]``
+    (docs/theory.md#s3) and ``paper.theorem2`` (docs/theory.md#p9).
+
     >>> task = explicit_task([[0.0, 0.0], [0.0, 1.0]], [1.0, 3.0])
     >>> task.prior.tolist(), task.seqs.ravel().tolist()
     ([0.25, 0.75], [0, 1])
@@ -274,6 +324,11 @@ def association_on_support(N: int, S: int, T0: int, *, seed) -> Task:
     The rows are those of :func:`association_task` with the same seed; the
     support is ``T0`` sequences drawn without replacement (``paper.cor1``,
     ``paper.table1``: memorise exactly ``T_0`` associations).
+
+    References
+    ----------
+    ``paper.cor1`` (docs/theory.md#p7), ``paper.table1`` (docs/theory.md#p11): memorise exactly ``T_0`` associations
+    (docs/theory.md#t-eps).
 
     >>> task = association_on_support(3, 2, 4, seed=0)
     >>> int((task.prior > 0).sum()), task.is_association()

@@ -154,7 +154,9 @@ def jl_certificate(W, C: float | None = None) -> float | JLCertificate:
 
     References
     ----------
-    ``draft.lookup-theorem[C=achieved]`` (draft D.6: ``||W W^T - I||_max``).
+    ``draft.lookup-theorem[jl]`` (draft D.6: ``||W W^T - I||_max <= C``; docs/theory.md#d6); the achieved ``C`` of
+    ``draft.lookup-theorem[divergence,C=achieved]`` (docs/theory.md#d6) and ``seed.lookup-bound[C=achieved]``
+    (docs/theory.md#s6).
 
     >>> jl_certificate(np.eye(3))
     0.0
@@ -555,9 +557,11 @@ def lookup_bound_kernel(form: str, p, P, C, xp=np):
 
     References
     ----------
-    ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` and
-    ``draft.lookup-theorem+factor(1+2C)`` (draft D.6), ``paper.theorem2`` and
-    ``paper.theorem2+simplified-q`` (paper Theorem 2; docs/theory.md#p9).
+    ``seed.lookup-bound`` (seed slide "look-up table"; docs/theory.md#s6), ``draft.lookup-theorem`` and
+    ``draft.lookup-theorem+factor(1+2C)`` (draft D.6; docs/theory.md#d6), ``paper.theorem2`` (paper Theorem 2;
+    docs/theory.md#p9). The ``simplified-q`` form: `paper.theorem2+simplified-q` is this project's corrected
+    simplified form, a bound of ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim
+    (docs/theory.md#p9: no corrected form registered).
     """
     q, qpsi, dtv = lookup_terms_kernel(P, xp)
     if form in ("seed", "tight"):
@@ -732,7 +736,11 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
 
     References
     ----------
-    ``paper.theorem2+simplified-q`` (this project's correction of paper Theorem 2's simplified form).
+    ``paper.theorem2[simplified]`` (paper Theorem 2, the simplified form this corrects; docs/theory.md#p9) and
+    ``paper.theorem2[first<=simplified]`` (the Jensen step that fails for ``psi``; here it is taken on the concave
+    ``phi``). `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
+    ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim (docs/theory.md#p9: no
+    corrected form registered).
 
     >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
     >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") <= paper_theorem2_simplified_q([0.5, 0.5], P, 500)

@@ -92,7 +92,9 @@ def objective_floor(w: np.ndarray, L: np.ndarray) -> float:
 
     References
     ----------
-    ``seed.wls-bound[fit=alternating]`` (the stopping rule of the alternating fit).
+    ``seed.wls-bound[sigma=...,inf=...,fit=alternating]`` (docs/theory.md#s5) and
+    ``draft.theorem-wls[sigma=...,fit=alternating]`` (docs/theory.md#d4-wls): the stopping rule of the alternating
+    fit.
     """
     return float(w @ objective_floor_rows(L))
 
@@ -102,7 +104,9 @@ def objective_floor_rows(L: np.ndarray) -> np.ndarray:
 
     References
     ----------
-    ``seed.wls-bound[fit=alternating]`` (the stopping rule of the alternating fit).
+    ``seed.wls-bound[sigma=...,inf=...,fit=alternating]`` (docs/theory.md#s5) and
+    ``draft.theorem-wls[sigma=...,fit=alternating]`` (docs/theory.md#d4-wls): the stopping rule of the alternating
+    fit.
     """
     return ((L.shape[-1] + 2) * np.finfo(np.float64).eps * np.max(np.abs(L), axis=-1)) ** 2
 
@@ -932,7 +936,7 @@ def min_rows(F_ls: np.ndarray, F_w: np.ndarray, kl_ls: np.ndarray, kl_w: np.ndar
 
     References
     ----------
-    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls, last line).
+    ``draft.theorem-wls[min,sigma=...]`` (docs/theory.md#d4-wls, the per-row minimum).
     """
     take_w = kl_w < kl_ls
     return np.where(take_w[..., None], F_w, F_ls), take_w
@@ -949,7 +953,8 @@ def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
 
     References
     ----------
-    ``draft.theorem-wls[min]`` (docs/theory.md#d4-wls).
+    ``draft.theorem-wls[min,sigma=...]`` (docs/theory.md#d4-wls, the per-row minimum); ``draft.lemma-wls``
+    (docs/theory.md#d3).
     """
     if sigma_reading not in LS_READINGS:
         raise ValueError(f"`sigma_reading` must be one of {LS_READINGS} (got {sigma_reading!r})")

@@ -542,7 +542,8 @@ def exp3_mp(x, *, dps: int = DPS):
 
     References
     ----------
-    docs/theory.md#notation (``exp3``); :func:`theory.divergence.exp3_kernel`.
+    docs/theory.md#notation (``exp3``); ``draft.lemma-taylor`` (docs/theory.md#d2), ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls); :func:`theory.divergence.exp3_kernel`.
 
     >>> exp3_mp(1e-8) > 0
     True
@@ -564,7 +565,9 @@ def log_softmax_mp(F, *, dps: int = DPS):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); :func:`theory.divergence.log_softmax_unchecked`.
+    docs/theory.md#divergence: ``log softmax(f) = f - logsumexp(f)``, the model's log-probabilities in
+    ``dKL(pi, f)`` of every claim, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.ls-bound`` (docs/theory.md#s4);
+    :func:`theory.divergence.log_softmax_unchecked`.
     """
     with mpmath.workdps(dps):
         if not isinstance(F, mpmath.matrix):
@@ -589,7 +592,10 @@ def kl_rows_mp(cond, F, *, dps: int = DPS):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims.
+    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
+    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
+    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6);
+    :func:`theory.divergence.kl_rows_kernel`.
     """
     with mpmath.workdps(dps):
         Pf, P = _cond_rows(cond)
@@ -601,7 +607,9 @@ def kl_mp(prior, cond, F, *, dps: int = DPS):
 
     References
     ----------
-    docs/theory.md#notation ("Divergence"); all claims.
+    docs/theory.md#divergence: ``dKL(pi, f)``, the divergence every claim is about, e.g. ``paper.prop1``
+    (``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3), ``seed.ls-bound``
+    (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6).
 
     >>> P = np.array([[0.25, 0.75]])
     >>> v = kl_mp([1.0], P, np.zeros((1, 2)))
@@ -619,7 +627,9 @@ def entropy_mp(cond, *, dps: int = DPS):
 
     References
     ----------
-    docs/theory.md#entropy-sign; :func:`theory.divergence.entropy_kernel`.
+    docs/theory.md#entropy-sign (the sources' ``H`` is ``-h``): the entropy of ``seed.lookup-bound``
+    (docs/theory.md#s6), ``draft.lookup-theorem`` (docs/theory.md#d6) and ``paper.theorem2`` (docs/theory.md#p9);
+    :func:`theory.divergence.entropy_kernel`.
     """
     with mpmath.workdps(dps):
         return _col(entropy_kernel(_cond_rows(cond)[1], MP))
@@ -697,7 +707,10 @@ def centred_logits_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
 
     References
     ----------
-    docs/theory.md#sigma.
+    docs/theory.md#sigma: the centred ``L`` of the ``sigma`` readings of ``seed.ls-bound[sigma=...]``
+    (docs/theory.md#s4), ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]``
+    (docs/theory.md#d4), ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls), and of ``seed.zero-divergence``
+    (``uniform`` centring; docs/theory.md#s3); :func:`theory.spectra.centred_kernel`.
     """
     with mpmath.workdps(dps):
         return _mat(_centred(prior, cond, reading))
@@ -708,7 +721,10 @@ def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS)
 
     References
     ----------
-    docs/theory.md#sigma.
+    docs/theory.md#sigma: the ``sigma_{d+1}`` of ``seed.ls-bound[sigma=...]`` (docs/theory.md#s4),
+    ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]`` (docs/theory.md#d4),
+    ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls); the rank of the centred ``L`` in
+    ``seed.zero-divergence`` (docs/theory.md#s3).
     """
     with mpmath.workdps(dps):
         return _col(MP.linalg.svd(_centred(prior, cond, reading), compute_uv=False))
@@ -1005,7 +1021,13 @@ def bound_mp(name: str, prior, cond, d: int, *, C=None, as_written: bool = False
 
     References
     ----------
-    the claims of ``theory.bounds.CATALOGUE`` (each entry names its source).
+    the claims of ``theory.bounds.CATALOGUE`` (each entry names its source): ``seed.ls-bound``, ``seed.wls-bound``
+    (docs/theory.md#s4, docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4,
+    docs/theory.md#d4-wls), ``seed.lookup-bound`` (docs/theory.md#s6), ``draft.lookup-theorem`` and
+    ``draft.lookup-theorem+factor(1+2C)`` (docs/theory.md#d6), ``paper.theorem2`` (docs/theory.md#p9);
+    `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
+    ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim (docs/theory.md#p9: no
+    corrected form registered).
 
     >>> from aotmem.theory.bounds import draft_ls_bound
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)
@@ -1072,7 +1094,8 @@ def jl_certificate_mp(W, *, dps: int = DPS):
 
     References
     ----------
-    ``draft.lookup-theorem[C=achieved]`` (draft D.6).
+    the achieved ``C`` of ``draft.lookup-theorem[divergence,C=achieved]`` (draft D.6; docs/theory.md#d6) and
+    ``seed.lookup-bound[C=achieved]`` (docs/theory.md#s6); ``draft.lookup-theorem[jl]``.
     """
     with mpmath.workdps(dps):
         G = _gram_of("W", W)

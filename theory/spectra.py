@@ -34,7 +34,10 @@ def log_probs(cond: np.ndarray) -> np.ndarray:
 
     References
     ----------
-    docs/theory.md#notation (``L = log Pi``; Assumption 2).
+    docs/theory.md#notation (``L = log Pi``; Assumption 2, docs/theory.md#assumptions): the ``L`` of
+    ``seed.zero-divergence`` (docs/theory.md#s3) and of the ``sigma_{d+1}`` bounds ``seed.ls-bound[sigma=...]``
+    (docs/theory.md#s4), ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]``
+    (docs/theory.md#d4), ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls).
     """
     P = check_rows_stochastic("cond", cond)
     if not np.all(P > 0):
@@ -76,7 +79,10 @@ def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform"
 
     References
     ----------
-    docs/theory.md#sigma; :func:`centred_kernel`.
+    docs/theory.md#sigma: the centred ``L`` of the ``sigma`` readings of ``seed.ls-bound[sigma=...]``
+    (docs/theory.md#s4), ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]``
+    (docs/theory.md#d4), ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls), and of ``seed.zero-divergence``
+    (``uniform`` centring; docs/theory.md#s3); :func:`centred_kernel`.
 
     >>> P = np.array([[0.5, 0.25, 0.25]])
     >>> bool(np.allclose(centred_logits(np.ones(1), P).sum(axis=1), 0))
@@ -95,7 +101,10 @@ def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform
 
     References
     ----------
-    docs/theory.md#sigma.
+    docs/theory.md#sigma: the ``sigma_{d+1}`` of ``seed.ls-bound[sigma=...]`` (docs/theory.md#s4),
+    ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]`` (docs/theory.md#d4),
+    ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls); the rank of the centred ``L`` in
+    ``seed.zero-divergence`` (docs/theory.md#s3).
     """
     return np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
 

@@ -43,6 +43,11 @@ x = sp.Symbol("x", real=True)
 def exp3_expr(v=x):
     """``exp3(v) = e^v - 1 - v - v^2/2`` as a sympy expression.
 
+    References
+    ----------
+    docs/theory.md#notation (``exp3``); ``draft.lemma-taylor`` (docs/theory.md#d2), ``draft.theorem-ls``,
+    ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls).
+
     >>> exp3_expr()
     -x**2/2 - x + exp(x) - 1
     """
@@ -61,6 +66,10 @@ def kl_identity_residual(N: int = 3):
     """``KL(pi || softmax f) - log sum_o pi_o e^{fbar_o}`` for symbolic ``pi`` (sums to 1) and ``f``; simplifies to 0.
 
     ``fbar_o = f_o - L_o - sum_j pi_j (f_j - L_j)``, ``L = log pi`` (``draft.lemma-taylor``).
+
+    References
+    ----------
+    ``draft.lemma-taylor[identity]`` (``dKL = E_t log E_{o~pi_t} e^{fbar_t(o)}``; docs/theory.md#d2).
 
     >>> sp.simplify(kl_identity_residual(2))
     0
@@ -81,6 +90,10 @@ def taylor_residual(N: int = 3):
 
     ``b`` plays ``fbar_t``; the last coordinate is solved from ``E_pi b = 0``.
 
+    References
+    ----------
+    ``draft.lemma-taylor`` (the expansion behind the bound; docs/theory.md#d2).
+
     >>> sp.simplify(taylor_residual(3))
     0
     """
@@ -95,6 +108,11 @@ def taylor_residual(N: int = 3):
 def exp3_series_coefficients(order: int = 10) -> list:
     """Taylor coefficients of ``exp3`` at 0 up to ``x^{order-1}``: ``[0, 0, 0, 1/6, 1/24, ...]``.
 
+    References
+    ----------
+    ``draft.lemma-taylor`` (the remainder ``E_t exp3(||fbar_t||_2)``; docs/theory.md#d2); ``exp3`` of
+    docs/theory.md#notation.
+
     >>> exp3_series_coefficients(6)
     [0, 0, 0, 1/6, 1/24, 1/120]
     """
@@ -105,6 +123,11 @@ def exp3_series_coefficients(order: int = 10) -> list:
 
 def exp3_derivatives_at_0() -> tuple:
     """``(exp3(0), exp3'(0), exp3''(0), exp3''')``: ``(0, 0, 0, e^x)``, so ``exp3 >= 0`` on ``x >= 0``.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (the remainder ``E_t exp3(||fbar_t||_2)``; docs/theory.md#d2); ``exp3`` of
+    docs/theory.md#notation.
 
     >>> exp3_derivatives_at_0()
     (0, 0, 0, exp(x))
@@ -119,6 +142,10 @@ def log_lipschitz_derivative():
     Used with ``u = E e^{fbar} = 1 + Var/2 + E exp3(fbar) >= 1`` (``e^x >= 1 + x``
     and ``E fbar = 0``) and ``v = 1 + Var/2 >= 1``: the lemma's remainder is
     ``|E exp3(fbar)| <= E exp3(|fbar|) <= exp3(||fbar||_2)``.
+
+    References
+    ----------
+    ``draft.lemma-taylor`` (the step from the identity to the bound; docs/theory.md#d2).
 
     >>> log_lipschitz_derivative()
     (1/u, 1)
@@ -137,6 +164,10 @@ def lambda_bound_solution(sign: int = -1):
     ``a_j in [-(1+2C), -(1-2C)]`` for ``j != g``,
     ``e^h = 1 + sum_{j!=g} e^{lambda a_j}`` lies between the two left sides,
     which decrease in ``lambda``.
+
+    References
+    ----------
+    ``draft.lookup-theorem[lambda-bound]`` (draft D.6; docs/theory.md#d6).
 
     >>> lam = lambda_bound_solution(-1)
     >>> N, h, C = sp.symbols("N h C", positive=True)
@@ -158,6 +189,10 @@ def lookup_kl_identity_residual(N: int = 3):
     ``h`` is the Shannon entropy of ``pi``. The residual is
     ``KL - lambda sum pi (-a)`` with ``logsumexp(lambda a)`` replaced by ``h``.
 
+    References
+    ----------
+    ``draft.lookup-theorem[divergence]`` (the encoder's row divergence; docs/theory.md#d6, Notes).
+
     >>> sp.simplify(lookup_kl_identity_residual(3))
     0
     """
@@ -176,6 +211,11 @@ def psi_second_derivative():
     Hence ``psi(E h) <= E psi(h)``: the simplified form of ``paper.theorem2``
     (``psi`` of the mean entropy) is *smaller* than the first form in general.
 
+    References
+    ----------
+    ``paper.theorem2[simplified]`` and ``paper.theorem2[first<=simplified]`` (docs/theory.md#p9, Notes: the Jensen
+    step between the two forms).
+
     >>> h = sp.Symbol("h", positive=True)
     >>> sp.simplify((psi_second_derivative() - sp.exp(h) / (sp.exp(h) - 1)**2).rewrite(sp.exp))
     0
@@ -186,6 +226,13 @@ def psi_second_derivative():
 
 def phi_second_derivative():
     """``phi''(q)`` for ``phi(q) = q log((N-1)(1-q)/q)``: ``-1/(q (1-q)^2) < 0`` on ``(0, 1)`` (concave).
+
+    References
+    ----------
+    ``paper.theorem2[first<=simplified]`` (docs/theory.md#p9: the Jensen step, which holds for the concave ``phi``).
+    `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
+    ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim (docs/theory.md#p9: no
+    corrected form registered).
 
     >>> q = sp.Symbol("q", positive=True)
     >>> sp.simplify(phi_second_derivative() + 1 / (q * (1 - q)**2))
