@@ -73,8 +73,7 @@ from .search import LOGIT_BOX, TaskSpace, family_tasks, with_S
 
 __all__ = ["EPS_RANGE", "CONSTRUCT_RTOL", "WITNESSES", "PROOF_DESIGN", "FAMILIES", "ConstructionSpace",
            "theorem1_sides", "seed_aot_sides", "best_witness", "proof_construction", "recheck_proof", "proof_evaluate",
-           "worst_direction_task", "SURPLUS_NOTE", "logits_mp", "warm_targets", "MORE_HEADS", "SAME_TASK_EDGE",
-           "SAME_TASK_DH_ABOVE"]
+           "worst_direction_task", "SURPLUS_NOTE", "logits_mp", "warm_targets"]
 
 # eps searched over [1e-4, 0.9] on a log scale: below 1e-4 the families' priors (weights >= 1e-3 of the
 # largest, T <= 16) leave nothing out, so the bound is 0 <= 0; 0.9 leaves at most one sequence kept.
