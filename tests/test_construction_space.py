@@ -190,3 +190,104 @@ def test_square_families_of_the_proof_space_land_in_square_kept_systems():
             total += 1
             square += c.report.unknown_rows == c.report.T_eps
     assert total >= 10 and square >= 0.8 * total, (square, total)
+
+
+def _task_like(N=3, T=7, d=2, d_h=1, seed=0):
+    """A judged-looking explicit instance (non-uniform prior, so that eps moves T_eps)."""
+    rng = np.random.default_rng(seed)
+    return {"kind": "explicit", "N": N, "S": 2, "seed": 0, "logits": rng.normal(size=(T, N)).tolist(),
+            "weights": rng.uniform(0.05, 1.0, size=T).tolist(), "d": d, "d_h": d_h, "eps": 0.1, "qk": "rank1",
+            "cseed": 5}
+
+
+@pytest.mark.parametrize("square", [False, True])
+def test_same_task_families_keep_the_task_and_d_and_redraw_the_rest(square):
+    """paper.theorem1 (target=optimal): a same-task family instance is like's task and d (its optimum cached) with
+    eps, d_h, the draw and the W_QK kind redrawn over the regime; the edge ones leave out a mass equal to eps."""
+    from aotmem.theory.task import kept_indices
+    from aotmem.verify.ledger.recipes import task_from
+
+    sp = ConstructionSpace(design="gaussian" if square else "balanced", square=square, same_task=1.0)
+    like = _task_like()
+    rng = np.random.default_rng(4)
+    seen = {"d_h": set(), "qk": set(), "same-task": 0, "same-task-edge": 0}
+    draws = set()
+    for _ in range(300):
+        name, r = sp.family_recipe(rng, like, 7)
+        assert name in ("same-task", "same-task-edge")
+        assert (r["logits"], r["weights"], r["d"]) == (like["logits"], like["weights"], like["d"])
+        assert EPS_RANGE[0] <= r["eps"] <= EPS_RANGE[1]
+        assert 1 <= r["d_h"] <= (r["d"] if square else r["d"] + 1)
+        seen["d_h"].add(r["d_h"])
+        seen["qk"].add(r["qk"])
+        seen[name] += 1
+        draws.add((r["eps"], r["d_h"], r["qk"], r["cseed"]))
+        p = task_from(r).prior
+        n = kept_indices(p, r["eps"]).size
+        if name == "same-task-edge":
+            left = 1.0 - float(np.sum(np.sort(p)[::-1][:n]))
+            assert math.isclose(left * (1 + 1e-9), r["eps"], rel_tol=1e-9), (left, r["eps"])
+        if square and name == "same-task-edge":
+            assert n >= r["d"] and (n - r["d"]) % r["d_h"] == 0  # d_h H + d = T_eps: a square kept system
+    assert len(draws) == 300  # distinct parameter draws, not replays
+    assert seen["d_h"] == set(range(1, like["d"] + (1 if square else 2))) and seen["qk"] == {"rank1", "full"}  # d + 1 too
+    assert 60 <= seen["same-task-edge"] <= 140  # one in three
+
+
+def test_same_task_share_of_the_optimal_readings_and_none_elsewhere():
+    from aotmem.verify.claims.aot import OPTIMAL_SAME_TASK
+
+    rng = np.random.default_rng(0)
+    for key in ("paper.theorem1[as-written,target=optimal]", "paper.theorem1+factor2[target=optimal]",
+                "paper.theorem1+factor2[construction=proof,target=optimal]"):
+        c = get(key)
+        assert c.space.same_task == OPTIMAL_SAME_TASK and c.family_cost == "medium"
+        names = [c.space.family_recipe(rng, _task_like(d=1), 7)[0] for _ in range(200)]
+        share = sum(n.startswith("same-task") for n in names) / len(names)
+        assert abs(share - OPTIMAL_SAME_TASK) < 0.08, share
+    for key in ("paper.theorem1[as-written,target=f_ls]", "paper.theorem1+factor2[construction=proof,target=f_ls]",
+                "paper.theorem1[as-written,construction=proof,target=optimal]", "seed.theorem-aot[C=paper]"):
+        c = get(key)
+        assert c.space.same_task == 0.0 and c.family_cost is None
+
+
+def test_best_witness_stops_when_the_head_plan_needs_more_heads():
+    """The head plan depends on neither the draw, the design nor the W_QK kind: when one witness needs more heads
+    than the theorem's, every witness does, and best_witness stops there with the same outside reason."""
+    from aotmem.verify.ledger.construction_space import MORE_HEADS, _build
+
+    rng = np.random.default_rng(0)
+    found = 0
+    for seed in range(40):
+        r = {**_task_like(N=4, T=12, d=1, d_h=2, seed=seed), "eps": float(rng.uniform(0.01, 0.3))}
+        ev = best_witness(r, "f_ls", 1)
+        if ev.outside is None or not ev.outside.startswith(MORE_HEADS):
+            continue
+        found += 1
+        assert ev.detail.get("reasons", "").count(MORE_HEADS) == 1
+        for k, design, qk in WITNESSES:  # what the other witnesses would have said
+            qk = {"same": r["qk"], "other": "full"}[qk]
+            c = _build(r, "f_ls", "paper", seed=r["cseed"] + k * 2**16, embedding=design, qk=qk, draws=3)
+            assert isinstance(c, str) and (c.startswith(MORE_HEADS) or c.startswith("no exact construction"))
+    assert found >= 3, found
+
+
+def test_target_cache_evicts_the_least_recently_used():
+    from aotmem.verify.ledger import construction_space as cs
+
+    saved = dict(cs._TARGETS)
+    try:
+        cs._TARGETS.clear()
+        a, b = _task_like(seed=1), _task_like(seed=2)
+        ta = cs._target(a, "f_ls")
+        for i in range(cs._TARGETS_MAX):
+            cs._remember(f"filler{i}", None)
+            if i == cs._TARGETS_MAX // 2:
+                assert cs._target(a, "f_ls") is ta  # used again: moves to the recent end
+        assert cs._target_key(a, "f_ls") in cs._TARGETS
+        assert len(cs._TARGETS) == cs._TARGETS_MAX
+        cs._target(b, "f_ls")
+        assert "filler0" not in cs._TARGETS and cs._target_key(a, "f_ls") in cs._TARGETS
+    finally:
+        cs._TARGETS.clear()
+        cs._TARGETS.update(saved)

@@ -121,3 +121,41 @@ def test_family_cost_is_a_cost_class_and_the_vs_optimiser_readings_use_it():
     for src in ("draft", "paper"):
         c = get(f"{src}.prop1[vs-optimiser]")
         assert c.cost == "expensive" and c.family_cost == "medium" and c.space is not None
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "many"])
+def test_full_families_is_a_positive_int(bad):
+    with pytest.raises(ValueError, match="full_families"):
+        Claim(id="seed.y", reading="", source="seed", kind="bound", statement="", instances=lambda p: st.just({}),
+              evaluate=lambda r: Evaluation(0.0, 1.0), full_families=bad)
+
+
+def test_the_top_up_pass_takes_the_claims_full_families():
+    """The full profile's top-up runs ``Claim.full_families`` family instances in a pass where the claim gives it
+    (paper.theorem1's target=optimal readings: one pass must reach 10^4 judged instances)."""
+    from aotmem.verify.ledger import runner
+
+    asked = []
+
+    def fake_families(claim, search, n, rng, profile):
+        asked.append(n)
+        return None, {}
+
+    class FakeSearch:
+        t0 = float("inf")  # never past TOP_UP_S
+        n_evals = 0
+
+        def judged(self):
+            return []
+
+        def over_budget(self):
+            return False
+
+    c = get("paper.theorem1+factor2[target=optimal]")
+    saved = runner._families
+    runner._families = fake_families
+    try:
+        runner._top_up(c, FakeSearch(), 10_000, 25, runner.PROFILES["full"], None, 0, "full")
+    finally:
+        runner._families = saved
+    assert asked == [c.full_families] and c.full_families >= 10_000

@@ -282,6 +282,10 @@ class Claim:
         The cost class of the claim's family instances where it differs from ``cost``: an ``expensive``
         claim whose families reuse a cached expensive part (the same task's optimum) gets that class's
         family counts, and the full profile's top-up, instead of the expensive class's 20 families.
+    full_families : int or None
+        The family instances of each of the full profile's top-up passes, where the family class's count is wrong
+        for the claim (e.g. one pass must reach 10^4 judged instances although ~10% of its draws fall outside:
+        the top-up starts no second pass once the claim has run ``TOP_UP_S``).
     corrects : str or None
         For a corrected statement, the key of the claim it corrects.
     space : aotmem.verify.ledger.search.TaskSpace or None
@@ -318,6 +322,7 @@ class Claim:
     cost: str = "cheap"
     full_draws: int | None = None
     family_cost: str | None = None
+    full_families: int | None = None
     corrects: str | None = None
     describe: Callable[[dict], str] | None = None
     note: str = ""
@@ -339,6 +344,8 @@ class Claim:
             raise ValueError(f"`family_cost` must be 'cheap', 'medium', 'expensive' or None (got {self.family_cost!r})")
         if self.full_draws is not None and not (isinstance(self.full_draws, int) and self.full_draws >= 1):
             raise ValueError(f"`full_draws` must be a positive int or None (got {self.full_draws!r})")
+        if self.full_families is not None and not (isinstance(self.full_families, int) and self.full_families >= 1):
+            raise ValueError(f"`full_families` must be a positive int or None (got {self.full_families!r})")
         if self.unverifiable is None and (self.instances is None or self.evaluate is None):
             raise ValueError(f"claim {self.key}: `instances` and `evaluate` are required unless `unverifiable`")
 

@@ -482,6 +482,7 @@ def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: d
             else:
                 cost = claim.family_cost or claim.cost  # (an expensive claim whose families reuse a cached part)
                 n_fam = prof["families"][cost] * (prof["batched"] if claim.batch is not None else 1)
+                n_fam = claim.full_families or n_fam  # (the claim's own count per pass, where it gives one)
                 hit, fam = _families(claim, search, n_fam, rng, profile, deadline=TOP_UP_S, enough=target_n)
                 for name, c in fam.items():
                     used[name] = used.get(name, 0) + c
