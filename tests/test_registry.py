@@ -137,7 +137,7 @@ def test_the_top_up_pass_takes_the_claims_full_families():
 
     asked = []
 
-    def fake_families(claim, search, n, rng, profile):
+    def fake_families(claim, search, n, rng, profile, deadline=None, enough=None):
         asked.append(n)
         return None, {}
 
