@@ -462,7 +462,7 @@ class Float64Policy:
               f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
 
     @staticmethod
-    def mark_spd(A, ok, why, k):
+    def mark_spd(A, ok, why, k, gram=None):  # noqa: ARG004 (the factor serves the MP policy)
         _fail(ok, why, ~np.all(_spd_cond_ok(A), axis=1),
               f"`cond` makes the W-step of f_wls_alternating ill-conditioned (cond > WLS_COND_MAX) at sweep {k}")
 
@@ -521,7 +521,7 @@ def _w_step(w, P, L, E, W, k, ok, why, xp=np):
     Wt = w[:, :, None] * P
     A = xp.einsum("bto,btd,bte->bode", Wt, E, E)  # (G, N, d, d)
     bv = xp.einsum("bto,btd->bod", Wt * (L - c[:, :, None]), E)  # (G, N, d)
-    policy.mark_spd(A, ok, why, k)
+    policy.mark_spd(A, ok, why, k, gram=(Wt, E))  # A_o = R_o^T R_o, R_o = sqrt(Wt[:, :, o]) E
     if not ok.all():
         A = np.where(ok[:, None, None, None], A, np.eye(d))
     Wn = xp.linalg.solve(A, bv[:, :, :, None])[:, :, :, 0]

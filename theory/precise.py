@@ -388,6 +388,29 @@ def _cond_exceeds(A):
     return out
 
 
+def _gram_cond_exceeds(R):
+    """Per matrix of ``R (..., n, d)``: ``cond(R^T R) > 10^{dps/2}``, without forming ``R^T R`` where float64 decides.
+
+    ``cond(R^T R) = cond(R)^2``, and float64's singular values of ``R / max|R|`` are within ``delta = 64 d eps``
+    of the exact ones (Weyl: the entries' rounding and the SVD's backward error), so float64 proves the
+    condition small up to ``cond(R) ~ 10^{12}`` (``cond(R^T R) ~ 10^{24}``), where :func:`_cond_exceeds` on
+    ``R^T R`` can only up to ``~10^{13}``; the rest go to ``eigsy`` on ``R^T R`` at the working digits.
+    """
+    lim = 1 / _tau()
+    out = np.zeros(R.shape[:-2], dtype=bool)
+    n, d = R.shape[-2:]
+    delta = _EIG_C * max(n, d) * np.finfo(np.float64).eps
+    for i in np.ndindex(out.shape):
+        Rf = np.array([[mpf_to_float(v._mpf_) if isinstance(v, mpmath.mpf) else float(v) for v in r] for r in R[i]])
+        with np.errstate(all="ignore"):
+            m = np.max(np.abs(Rf))
+            sv = np.linalg.svd(Rf / m, compute_uv=False) if np.isfinite(m) and m > 0 and n >= d else np.array([0.0])
+        if sv[-1] - delta > 0 and ((sv[0] + delta) / (sv[-1] - delta)) ** 2 <= min(float(lim), 1e300):
+            continue
+        out[i] = _cond_exceeds(_mp_matmul(np.swapaxes(R[i], -1, -2), R[i])[None])[0]
+    return out
+
+
 class MPPolicy:
     """The refusals of the fit kernels at the working digits (``theory.lowrank.Float64Policy``'s slots).
 
@@ -424,14 +447,22 @@ class MPPolicy:
         """``A_t = R_t^T R_t`` singular at the working digits: ``cond(R_t)^2 > 10^{dps/2}``, or ``R_t`` within
         ``10^{-dps/2} max|W_U|`` of 0 (the columns of ``W_U`` in ``span(1)`` to the working digits)."""
         small = np.max(np.abs(R), axis=(-2, -1)) <= _tau() * np.max(np.abs(W), axis=(-2, -1))[:, None]
-        bad = small | _cond_exceeds(_mp_matmul(np.swapaxes(R, -1, -2), R))
+        bad = small | _gram_cond_exceeds(R)
         mark_failed(ok, why, bad.any(axis=1), "draft.lemma-wls system A_t = W_U^T "
                     f"(I_pi - pi pi^T) W_U: singular at {mpmath.mp.dps} digits (condition number above "
                     f"10^{mpmath.mp.dps // 2}){where}")
 
     @staticmethod
-    def mark_spd(A, ok, why, k):
-        mark_failed(ok, why, _cond_exceeds(A).any(axis=1), f"W-step of f_wls_alternating (sweep {k}): singular "
+    def mark_spd(A, ok, why, k, gram=None):
+        """``gram = (Wt (G, T, N), E (G, T, d))``: ``A_o = R_o^T R_o``, ``R_o = sqrt(Wt[:, :, o]) E``, whose condition
+        float64 can prove small over a far wider range than ``A``'s (:func:`_gram_cond_exceeds`)."""
+        if gram is not None:
+            Wt, E = gram
+            R = MP.sqrt(np.swapaxes(Wt, 1, 2))[:, :, :, None] * E[:, None, :, :]  # (G, N, T, d)
+            bad = _gram_cond_exceeds(R)
+        else:
+            bad = _cond_exceeds(A)
+        mark_failed(ok, why, bad.any(axis=1), f"W-step of f_wls_alternating (sweep {k}): singular "
                     f"at {mpmath.mp.dps} digits (condition number above 10^{mpmath.mp.dps // 2})")
 
     @staticmethod
