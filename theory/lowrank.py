@@ -45,6 +45,7 @@ __all__ = [
     "IllConditioned",
     "Float64Policy",
     "LowRank",
+    "Factors",
     "FITS",
     "SIGMA_FITS",
     "check_fit",
@@ -129,8 +130,36 @@ def centring_noise(L: np.ndarray):
     return (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(-2, -1), initial=0.0)
 
 
+class Factors:
+    """The sizes and logits of a rank-``d`` map held as its factors ``W (N, d)``, ``E (T, d)``: ``F = E W^T``.
+
+    Shared by :class:`LowRank` (float64) and ``aotmem.verify.ledger.precision.LowRankPrecise`` (object arrays
+    of mpf), which hold ``W`` and ``E`` as attributes.
+    """
+
+    W: np.ndarray
+    E: np.ndarray
+
+    @property
+    def N(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def T(self) -> int:
+        return int(self.E.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def F(self) -> np.ndarray:
+        """Logits ``F = E W^T``, ``(T, N)``."""
+        return self.E @ self.W.T
+
+
 @dataclass(frozen=True)
-class LowRank:
+class LowRank(Factors):
     """A rank-``d`` sequence encoder ``f_{W,E}(t) = W E(t)``, an element of ``L(N,S,d)`` (``paper.prop1``); logits ``F = E W^T``.
 
     Parameters
@@ -158,23 +187,6 @@ class LowRank:
         E.setflags(write=False)
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "E", E)
-
-    @property
-    def N(self) -> int:
-        return int(self.W.shape[0])
-
-    @property
-    def T(self) -> int:
-        return int(self.E.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.W.shape[1])
-
-    @property
-    def F(self) -> np.ndarray:
-        """Logits ``F = E W^T``, ``(T, N)``."""
-        return self.E @ self.W.T
 
     def divergence(self, prior: np.ndarray, cond: np.ndarray) -> float:
         """``dKL(pi, f_{W,E})`` (:func:`theory.divergence.kl`, stable log-softmax)."""
@@ -462,7 +474,7 @@ class Float64Policy:
               f"`cond` makes the draft.lemma-wls system ill-conditioned: cond(A_t) > WLS_COND_MAX{where}")
 
     @staticmethod
-    def mark_spd(A, ok, why, k, gram=None):  # noqa: ARG004 (the factor serves the MP policy)
+    def mark_spd(A, ok, why, k, gram):  # noqa: ARG004 (the factor A = R^T R serves the MP policy)
         _fail(ok, why, ~np.all(_spd_cond_ok(A), axis=1),
               f"`cond` makes the W-step of f_wls_alternating ill-conditioned (cond > WLS_COND_MAX) at sweep {k}")
 

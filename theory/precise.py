@@ -92,8 +92,8 @@ __all__ = [
 #: Default working precision, decimal digits.
 DPS = 50
 
-# The float64 prescreen of a d x d condition number (:func:`_cond_exceeds`): its eigenvalues are within
-# _EIG_C d eps max|A| of the exact ones (generous for LAPACK's backward error plus the entries' rounding).
+# The float64 prescreen of a condition number (:func:`_cond_exceeds`): the singular values are within
+# _EIG_C max(n, d) eps max|R| of the exact ones (generous for LAPACK's backward error plus the entries' rounding).
 _EIG_C = 64.0
 
 
@@ -365,36 +365,14 @@ def _mp_asarray(x):
     return out
 
 
-def _cond_exceeds(A):
-    """Per symmetric PSD matrix of ``A (..., d, d)``: ``cond(A) > 10^{dps/2}``.
+def _cond_exceeds(R):
+    """Per matrix of ``R (..., n, d)``: ``cond(R^T R) > 10^{dps/2}`` (``R^T R`` formed only where float64 cannot decide).
 
-    Decided in float64 where that is certain: the float64 eigenvalues of ``A / max|A|`` are within
-    ``delta = 64 d eps`` of the exact ones (rounding of the entries, backward error of ``eigvalsh``), so
-    ``(l_max + delta) / (l_min - delta) <= 10^{dps/2}`` proves the condition small; otherwise ``eigsy``.
-    """
-    lim = 1 / _tau()
-    out = np.zeros(A.shape[:-2], dtype=bool)
-    delta = _EIG_C * A.shape[-1] * np.finfo(np.float64).eps
-    for i in np.ndindex(out.shape):
-        Af = np.array([[mpf_to_float(v._mpf_) if isinstance(v, mpmath.mpf) else float(v) for v in r] for r in A[i]])
-        with np.errstate(all="ignore"):
-            m = np.max(np.abs(Af))
-            lam = np.linalg.eigvalsh(Af / m) if np.isfinite(m) and m > 0 else np.array([0.0])
-        if lam[0] - delta > 0 and (lam[-1] + delta) / (lam[0] - delta) <= min(float(lim), 1e300):
-            continue
-        ev = mpmath.eigsy(_mat(A[i]), eigvals_only=True)
-        lo, hi = min(ev), max(ev)
-        out[i] = lo <= 0 or hi / lo > lim
-    return out
-
-
-def _gram_cond_exceeds(R):
-    """Per matrix of ``R (..., n, d)``: ``cond(R^T R) > 10^{dps/2}``, without forming ``R^T R`` where float64 decides.
-
-    ``cond(R^T R) = cond(R)^2``, and float64's singular values of ``R / max|R|`` are within ``delta = 64 d eps``
-    of the exact ones (Weyl: the entries' rounding and the SVD's backward error), so float64 proves the
-    condition small up to ``cond(R) ~ 10^{12}`` (``cond(R^T R) ~ 10^{24}``), where :func:`_cond_exceeds` on
-    ``R^T R`` can only up to ``~10^{13}``; the rest go to ``eigsy`` on ``R^T R`` at the working digits.
+    Decided in float64 where that is certain: the float64 singular values of ``R / max|R|`` are within
+    ``delta = 64 max(n, d) eps`` of the exact ones (Weyl: the entries' rounding and the SVD's backward error),
+    and ``cond(R^T R) = cond(R)^2``, so ``((s_max + delta) / (s_min - delta))^2 <= 10^{dps/2}`` proves the
+    condition small, up to ``cond(R^T R) ~ 10^{24}`` (from ``R^T R``'s own eigenvalues float64 could only reach
+    ``~10^{13}``); otherwise ``eigsy`` of ``R^T R`` at the working digits.
     """
     lim = 1 / _tau()
     out = np.zeros(R.shape[:-2], dtype=bool)
@@ -407,7 +385,9 @@ def _gram_cond_exceeds(R):
             sv = np.linalg.svd(Rf / m, compute_uv=False) if np.isfinite(m) and m > 0 and n >= d else np.array([0.0])
         if sv[-1] - delta > 0 and ((sv[0] + delta) / (sv[-1] - delta)) ** 2 <= min(float(lim), 1e300):
             continue
-        out[i] = _cond_exceeds(_mp_matmul(np.swapaxes(R[i], -1, -2), R[i])[None])[0]
+        ev = mpmath.eigsy(_mat(_mp_matmul(np.swapaxes(R[i], -1, -2), R[i])), eigvals_only=True)
+        lo, hi = min(ev), max(ev)
+        out[i] = lo <= 0 or hi / lo > lim
     return out
 
 
@@ -447,21 +427,18 @@ class MPPolicy:
         """``A_t = R_t^T R_t`` singular at the working digits: ``cond(R_t)^2 > 10^{dps/2}``, or ``R_t`` within
         ``10^{-dps/2} max|W_U|`` of 0 (the columns of ``W_U`` in ``span(1)`` to the working digits)."""
         small = np.max(np.abs(R), axis=(-2, -1)) <= _tau() * np.max(np.abs(W), axis=(-2, -1))[:, None]
-        bad = small | _gram_cond_exceeds(R)
+        bad = small | _cond_exceeds(R)
         mark_failed(ok, why, bad.any(axis=1), "draft.lemma-wls system A_t = W_U^T "
                     f"(I_pi - pi pi^T) W_U: singular at {mpmath.mp.dps} digits (condition number above "
                     f"10^{mpmath.mp.dps // 2}){where}")
 
     @staticmethod
-    def mark_spd(A, ok, why, k, gram=None):
+    def mark_spd(A, ok, why, k, gram):  # noqa: ARG004 (decided from the factor, not from A)
         """``gram = (Wt (G, T, N), E (G, T, d))``: ``A_o = R_o^T R_o``, ``R_o = sqrt(Wt[:, :, o]) E``, whose condition
-        float64 can prove small over a far wider range than ``A``'s (:func:`_gram_cond_exceeds`)."""
-        if gram is not None:
-            Wt, E = gram
-            R = MP.sqrt(np.swapaxes(Wt, 1, 2))[:, :, :, None] * E[:, None, :, :]  # (G, N, T, d)
-            bad = _gram_cond_exceeds(R)
-        else:
-            bad = _cond_exceeds(A)
+        float64 can prove small over a far wider range than ``A``'s (:func:`_cond_exceeds`)."""
+        Wt, E = gram
+        R = MP.sqrt(np.swapaxes(Wt, 1, 2))[:, :, :, None] * E[:, None, :, :]  # (G, N, T, d)
+        bad = _cond_exceeds(R)
         mark_failed(ok, why, bad.any(axis=1), f"W-step of f_wls_alternating (sweep {k}): singular "
                     f"at {mpmath.mp.dps} digits (condition number above 10^{mpmath.mp.dps // 2})")
 

@@ -23,6 +23,7 @@ from aotmem.theory.lowrank import fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.ledger.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
 from aotmem.theory.precise import (
     DPS,
+    to_float,
     row_var_mp,
     wls_encoder_mp,
     wls_projection_mp,
@@ -411,7 +412,9 @@ def _rows_in_regime(task, W, rows=8):
     return keep, worst
 
 
-def _wls_projection(recipe):
+def _checked_rows(recipe):
+    """``(task, W_U, rows, max cond)`` of the projection and image readings, or the Evaluation saying why the
+    recipe is outside (d out of range, or no row with cond(A_t) <= PROJ_COND_MAX)."""
     task = task_from(recipe)
     if (out := _wls_regime(task, recipe["d"])) is not None:
         return out
@@ -419,6 +422,13 @@ def _wls_projection(recipe):
     rows, cmax = _rows_in_regime(task, W)
     if not rows:
         return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
+    return task, W, rows, cmax
+
+
+def _wls_projection(recipe):
+    if isinstance(checked := _checked_rows(recipe), Evaluation):
+        return checked
+    task, W, rows, cmax = checked
     worst = 0.0
     for t in rows:
         Pt = wls_projection(task.cond[t], W)
@@ -427,13 +437,9 @@ def _wls_projection(recipe):
 
 
 def _wls_image(recipe):
-    task = task_from(recipe)
-    if (out := _wls_regime(task, recipe["d"])) is not None:
-        return out
-    W = _wls_WU(recipe, task.N)
-    rows, cmax = _rows_in_regime(task, W)
-    if not rows:
-        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
+    if isinstance(checked := _checked_rows(recipe), Evaluation):
+        return checked
+    task, W, rows, cmax = checked
     E = wls_encoder(task.cond, W)
     L = np.log(task.cond)
     worst, scale = 0.0, 0.0
@@ -456,17 +462,27 @@ def _wls_alternatives(recipe, task, W, E):
     return alts
 
 
+def _minimiser_rows_mp(recipe, task, W, E=None):
+    """Per row, at 50 digits: the variance of the closed form (computed at 50 digits) and of the best of the
+    alternatives (:func:`_wls_alternatives`, centred on ``E``: by default the 50-digit closed form rounded to
+    float64)."""
+    E_mp = wls_encoder_mp(task.cond, W)
+    with mpmath.workdps(DPS):
+        v0 = row_var_mp(task.cond, W, E_mp)
+        E = to_float(E_mp).reshape(E_mp.rows, E_mp.cols) if E is None else E  # (a d = 1 matrix too)
+        alts = [row_var_mp(task.cond, W, A) for A in _wls_alternatives(recipe, task, W, E)]
+        return [v0[t] for t in range(task.T)], [min(a[t] for a in alts) for t in range(task.T)]
+
+
 @guarded
 def _wls_minimiser_recheck(recipe, ev):
     """The row's variance of the closed form (computed at 50 digits) against the same alternatives, at 50 digits."""
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
     t = int(ev.detail["row"])
-    E = wls_encoder(task.cond, W)  # the float64 alternatives are built from it, as in the evaluation
-    v0 = row_var_mp(task.cond, W, wls_encoder_mp(task.cond, W))[t]
-    with mpmath.workdps(DPS):
-        best = min(row_var_mp(task.cond, W, A)[t] for A in _wls_alternatives(recipe, task, W, E))
-    return decided(v0, best, ev)
+    # the float64 alternatives are centred on the float64 closed form, as in the evaluation
+    v0, best = _minimiser_rows_mp(recipe, task, W, wls_encoder(task.cond, W))
+    return decided(v0[t], best[t], ev)
 
 
 def _wls_minimiser_decide(recipe):
@@ -477,13 +493,8 @@ def _wls_minimiser_decide(recipe):
     task = task_from(recipe)
     if (out := _wls_regime(task, recipe["d"])) is not None:
         return out
-    W = _wls_WU(recipe, task.N)
-    E_mp = wls_encoder_mp(task.cond, W)
+    v0, best = _minimiser_rows_mp(recipe, task, _wls_WU(recipe, task.N))
     with mpmath.workdps(DPS):
-        v0 = row_var_mp(task.cond, W, E_mp)
-        E = np.array([[float(E_mp[t, j]) for j in range(E_mp.cols)] for t in range(E_mp.rows)])
-        alts = [row_var_mp(task.cond, W, A) for A in _wls_alternatives(recipe, task, W, E)]
-        best = [min(a[t] for a in alts) for t in range(task.T)]
         t = min(range(task.T), key=lambda i: best[i] - v0[i])
         lhs, rhs = float(v0[t]), float(best[t])
     return Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL,
@@ -493,13 +504,9 @@ def _wls_minimiser_decide(recipe):
 def _wls_image_decide(recipe):
     """``decide_mp`` of the image reading: the float64-refused instance (an ``A_t`` outside the checked rows
     above WLS_COND_MAX) on the same rows, both sides at 50 digits, the claim's own tolerance."""
-    task = task_from(recipe)
-    if (out := _wls_regime(task, recipe["d"])) is not None:
-        return out
-    W = _wls_WU(recipe, task.N)
-    rows, cmax = _rows_in_regime(task, W)
-    if not rows:
-        return Evaluation.out_of_regime(f"every row has cond(A_t) > {PROJ_COND_MAX:g} (max {cmax:.2g})")
+    if isinstance(checked := _checked_rows(recipe), Evaluation):
+        return checked
+    _, _, rows, cmax = checked
     rc = _wls_image_recheck(recipe, Evaluation(0.0, 0.0, "<="))
     if rc.get("lhs") is None:
         raise ValueError(f"no 50-digit evaluation: {rc.get('note')}")

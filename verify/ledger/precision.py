@@ -44,6 +44,7 @@ import mpmath
 import numpy as np
 
 from aotmem.theory import precise
+from aotmem.theory.lowrank import Factors
 
 __all__ = ["precision", "current_dps", "PrecisionUnavailable", "precise_task", "dispatch", "is_exact_number",
            "LowRankPrecise"]
@@ -128,31 +129,15 @@ def _from_mp(x, *, matrix: bool = False):
 
 
 @dataclass(frozen=True)
-class LowRankPrecise:
+class LowRankPrecise(Factors):
     """A rank-``d`` map at extended precision: ``W (N, d)``, ``E (T, d)`` object arrays of mpf, ``F = E W^T``.
 
     What :func:`aotmem.f_ls` / :func:`aotmem.f_wls` return under :func:`precision` (the twin of
-    :class:`aotmem.theory.lowrank.LowRank`: same attributes).
+    :class:`aotmem.theory.lowrank.LowRank`: the same attributes, from :class:`~aotmem.theory.lowrank.Factors`).
     """
 
     W: np.ndarray
     E: np.ndarray
-
-    @property
-    def N(self) -> int:
-        return int(self.W.shape[0])
-
-    @property
-    def T(self) -> int:
-        return int(self.E.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.W.shape[1])
-
-    @property
-    def F(self) -> np.ndarray:
-        return self.E @ self.W.T
 
     def divergence(self, prior, cond):
         """``dKL(pi, f_{W,E})`` at the working precision (:func:`aotmem.theory.precise.kl_mp`)."""

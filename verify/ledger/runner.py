@@ -768,6 +768,7 @@ def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]
         T, N = Z.shape
     else:  # a structured recipe (RecipeSpace): its parameters only
         Z, (N, T) = None, claim.space.size(recipe)
+    valid = getattr(claim.space, "valid", None)  # the space's joint condition (e.g. d_h <= d + 1)
     for p in getattr(claim.space, "params", ()):
         lo, hi = p.limits(N, T)
         if hi <= lo:
@@ -778,9 +779,7 @@ def _limit_sequences(claim: Claim, recipe: dict) -> list[tuple[str, list[dict]]]
             grid = np.linspace(lo, hi, LIMIT_STEPS)
         vals = list(dict.fromkeys(int(round(v)) if p.integer else float(v) for v in grid))
         vals = [min(max(v, lo), hi) for v in vals]
-        recs = [dict(recipe, **{p.name: v}) for v in vals]
-        valid = getattr(claim.space, "valid", None)  # the space's joint condition (e.g. d_h <= d + 1)
-        recs = [r for r in recs if valid is None or valid(r)]
+        recs = [r for r in (dict(recipe, **{p.name: v}) for v in vals) if valid is None or valid(r)]
         out.append((f"{p.name} -> {hi:g}", recs))
         out.append((f"{p.name} -> {lo:g}", recs[::-1]))
     if Z is None:
