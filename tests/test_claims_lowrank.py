@@ -246,3 +246,34 @@ def test_lemma_wls_refused_instances_are_decided_at_50_digits(key):
     e64, e50 = claim.evaluate(dict(fine)), claim.decide_mp(dict(fine))
     assert e50.lhs == pytest.approx(e64.lhs, rel=1e-6, abs=1e-12) and e50.rhs == pytest.approx(e64.rhs, rel=1e-9)
     assert e50.tol == pytest.approx(e64.tol, rel=1e-9)
+
+
+# ---- ... and at 100 digits where a system is singular at 50 (the full profile of 2026-12-06 left 4 such undecided)
+_WLS_SINGULAR_AT_50 = {"N": 4, "S": 2, "d": 2, "delta": 1e-06, "fseed": 14692, "kind": "explicit", "logits": [
+    [10.96977340971775, 1.6300736377061582, -1.603695481018095, -10.996151566405812],
+    [-20.487028935610684, -12.668237180313996, -34.75540492210399, 40.0],
+    [1.8273267819938186, -27.30552382086069, -32.13206155142411, 40.0],
+    [0.008151812845976034, -0.35462618772148025, 0.09292796500693135, 0.25354640986857285],
+    [-0.5814354450462719, -2.3528486738286065, -2.615158420360329, 5.549442539235207],
+    [-34.491182225807314, -40.0, 25.15395804450123, 40.0],
+    [-6.9033411768589374, 0.3644530242022537, -1.5584448184135677, 8.097332971070253]], "seed": 0,
+    "weights": [0.03723821264621028, 0.03525621988429427, 0.06235482613537894, 0.011488914390879464,
+                0.2491509675942769, 1.0, 0.2142133950506005]}
+
+
+def test_lemma_wls_minimiser_singular_at_50_digits_is_decided_at_100():
+    from aotmem.theory.lowrank import IllConditioned
+    from aotmem.theory.precise import NotUnique
+    from aotmem.verify.claims.lowrank import _minimiser_rows_mp, _wls_WU
+    from aotmem.verify.ledger.recipes import task_from
+
+    claim, recipe = get("draft.lemma-wls[minimiser]"), _WLS_SINGULAR_AT_50
+    with pytest.raises(IllConditioned):
+        claim.evaluate(dict(recipe))
+    task = task_from(recipe)
+    with pytest.raises(NotUnique, match="singular at 50 digits"):
+        _minimiser_rows_mp(recipe, task, _wls_WU(recipe, task.N))
+    ev = claim.decide_mp(dict(recipe))
+    # the closed form's row variance ~1.2e-29 against the best competitor's, equal to 5e-8 relative: it holds
+    assert ev.detail["decided_at_dps"] == 100 and ev.outside is None and not ev.violated
+    assert 0 < ev.lhs <= ev.rhs < 1e-28

@@ -159,3 +159,48 @@ def test_the_top_up_pass_takes_the_claims_full_families():
     finally:
         runner._families = saved
     assert asked == [c.full_families] and c.full_families >= 10_000
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, 1e5, "300", True and None or "x"])
+def test_top_up_s_must_be_positive_seconds(bad):
+    with pytest.raises(ValueError, match="top_up_s"):
+        Claim(id="seed.x", reading="", source="seed", kind="bound", statement="", instances=lambda s, n: [],
+              evaluate=lambda r: Evaluation(0.0, 1.0), top_up_s=bad)
+
+
+def test_the_top_up_takes_the_claims_own_deadline():
+    """A claim's ``top_up_s`` replaces ``TOP_UP_S`` as its top-up's deadline: the families get it, and a claim
+    that has run past ``TOP_UP_S`` but not past its own deadline still gets its pass (the full run of
+    2026-12-06 left paper.theorem1+factor2[target=optimal] at 7,589 instances when TOP_UP_S refused it)."""
+    import time
+
+    from aotmem.verify.ledger import runner
+
+    asked = []
+
+    def fake_families(claim, search, n, rng, profile, deadline=None, enough=None):
+        asked.append(deadline)
+        return None, {}
+
+    class FakeSearch:
+        t0 = time.perf_counter() - runner.TOP_UP_S - 10  # past TOP_UP_S, before the claim's own deadline
+        n_evals = 0
+
+        def judged(self):
+            return []
+
+        def over_budget(self):
+            return False
+
+    c = get("paper.theorem1+factor2[target=optimal]")
+    assert c.top_up_s is not None and c.top_up_s > runner.TOP_UP_S + 10
+    other = get("paper.theorem1+factor2[target=f_ls]")
+    saved = runner._families
+    runner._families = fake_families
+    try:
+        runner._top_up(c, FakeSearch(), 10_000, 25, runner.PROFILES["full"], None, 0, "full")
+        runner._top_up(other, FakeSearch(), 10_000, 25, runner.PROFILES["full"], None, 0, "full")
+    finally:
+        runner._families = saved
+    assert asked == [c.top_up_s]  # the claim without its own deadline starts nothing past TOP_UP_S
+    assert runner.top_up_deadline(other) == runner.TOP_UP_S

@@ -240,3 +240,17 @@ def test_an_exact_recheck_is_reported_as_exact_not_as_a_precision():
     res = run_claim(get("paper.lemma2[construction=draw_primed]"), seed=0)
     assert res.verdict == "fails"
     assert "confirmed exactly (integer sides)" in res.reason and "None-digit" not in res.reason
+
+
+def test_refused_counts_of_two_rounds_add_up():
+    """Instances refused by the limit probe (after the first round of 50-digit decisions) are decided in a second
+    round; the evidence adds both rounds' counts and reasons (a reason given as text counts its undecided)."""
+    from aotmem.verify.ledger.runner import _merged_counts
+
+    a = {"refused": 3, "decided": 2, "undecided": 1, "violated": 0, "why_undecided": {"NotUnique: x": 1}}
+    b = {"refused": 2, "decided": 0, "undecided": 2, "violated": 0, "why_undecided": "no evaluation"}
+    out = _merged_counts(a, b)
+    assert out == {"refused": 5, "decided": 2, "undecided": 3, "violated": 0,
+                   "why_undecided": {"NotUnique: x": 1, "no evaluation": 2}}
+    assert _merged_counts(None, b) is b
+    assert "why_undecided" not in _merged_counts({"refused": 1, "decided": 1}, {"refused": 1, "decided": 1})

@@ -579,6 +579,11 @@ OPTIMAL_SAME_TASK = 0.97
 # medium class's count, would need a second pass, which TOP_UP_S refuses after these readings' ~80 s of search);
 # measured in regime: 91% of the existence readings' family draws, 93% of the proof reading's (square systems)
 OPTIMAL_TOP_UP = {"exists": 12_000, "proof": 11_000}
+# ... and that pass may run until the claim has run this long (Claim.top_up_s): under two workers their search
+# phases alone took 103 to 158 s in the full run of 2026-12-06 (61 to 115 instances/s, by what ran beside them),
+# and paper.theorem1+factor2[target=optimal] stopped at 7,589 instances when TOP_UP_S (150 s) refused its pass
+# (alone: 10,315 in 103 s); 300 s leaves a slow neighbour room for one pass of ~2,500 more at ~60/s
+OPTIMAL_TOP_UP_S = 300.0
 OPTIMAL_SPACE = ConstructionSpace(same_task=OPTIMAL_SAME_TASK)
 OPTIMAL_PROOF_SPACE = ConstructionSpace(design="gaussian", square=True, same_task=OPTIMAL_SAME_TASK)
 _SAME_TASK = ("; target=optimal: 97 family instances in 100 redraw eps (log scale over EPS_RANGE, a T_eps edge "
@@ -622,7 +627,8 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
               "bound)" if _target_name == "optimal" else
               "target = f_ls (uniform): the proof's chain with any rank-d target, dKL(pi, f_ls) in place of the minimum")
     _opt = _target_name == "optimal"
-    _same = (dict(space=OPTIMAL_SPACE, family_cost="medium", full_families=OPTIMAL_TOP_UP["exists"]) if _opt
+    _same = (dict(space=OPTIMAL_SPACE, family_cost="medium", full_families=OPTIMAL_TOP_UP["exists"],
+                  top_up_s=OPTIMAL_TOP_UP_S) if _opt
              else dict(space=CONSTRUCTION_SPACE))
     register(Claim(
         id="paper.theorem1", reading=f"as-written,target={_target_name}", source="paper", kind="construction",
@@ -652,6 +658,7 @@ for _target_name, _cost in (("optimal", "expensive"), ("f_ls", "medium")):
         instances=_theorem1_recipes, evaluate=_proof_reading(_target_name, 2), describe=describe,
         cost=_PROOF_COST[_target_name], space=OPTIMAL_PROOF_SPACE if _opt else PROOF_SPACE,
         family_cost="medium" if _opt else None, full_families=OPTIMAL_TOP_UP["proof"] if _opt else None,
+        top_up_s=OPTIMAL_TOP_UP_S if _opt else None,
         regime=_T1_REGIME + "; " + _tnote + _T1_PROOF + _T1_SEARCH + (_SAME_TASK if _opt else ""),
         recheck=recheck_proof(_target_name, 2),
         batch=_batched(_proof_reading(_target_name, 2), _target_name) if _target_name == "optimal" else None,

@@ -23,6 +23,7 @@ from aotmem.theory.lowrank import fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.ledger.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
 from aotmem.theory.precise import (
     DPS,
+    NotUnique,
     to_float,
     row_var_mp,
     wls_encoder_mp,
@@ -166,9 +167,14 @@ def _bound_recheck(b, fit, dps=DPS):
     return recheck
 
 
+# the digits of a decision on an instance float64 refuses: 50, then 100 or 200 where a system is singular at the
+# previous one (condition above 10^{dps/2}: 10^25 at 50 digits)
+MP_LADDER = (DPS, 2 * DPS, 4 * DPS)
+
+
 def _bound_decide_mp(b, fit):
     """The instances float64 refuses, at 50 digits, or 100 or 200 where a system is singular at 50 (cond > 1e25)."""
-    return evaluation_at_dps(*[_bound_recheck(b, fit, dps) for dps in (DPS, 2 * DPS, 4 * DPS)])
+    return evaluation_at_dps(*[_bound_recheck(b, fit, dps) for dps in MP_LADDER])
 
 
 # Counterexamples the search found once, kept as explicit examples (tests/test_regressions.py recomputes them).
@@ -462,15 +468,15 @@ def _wls_alternatives(recipe, task, W, E):
     return alts
 
 
-def _minimiser_rows_mp(recipe, task, W, E=None):
-    """Per row, at 50 digits: the variance of the closed form (computed at 50 digits) and of the best of the
-    alternatives (:func:`_wls_alternatives`, centred on ``E``: by default the 50-digit closed form rounded to
-    float64)."""
-    E_mp = wls_encoder_mp(task.cond, W)
-    with mpmath.workdps(DPS):
-        v0 = row_var_mp(task.cond, W, E_mp)
+def _minimiser_rows_mp(recipe, task, W, E=None, dps=DPS):
+    """Per row, at ``dps`` digits: the variance of the closed form (computed at ``dps`` digits) and of the best
+    of the alternatives (:func:`_wls_alternatives`, centred on ``E``: by default the ``dps``-digit closed form
+    rounded to float64). :class:`NotUnique` where a system is singular at ``dps`` digits."""
+    E_mp = wls_encoder_mp(task.cond, W, dps=dps)
+    with mpmath.workdps(dps):
+        v0 = row_var_mp(task.cond, W, E_mp, dps=dps)
         E = to_float(E_mp).reshape(E_mp.rows, E_mp.cols) if E is None else E  # (a d = 1 matrix too)
-        alts = [row_var_mp(task.cond, W, A) for A in _wls_alternatives(recipe, task, W, E)]
+        alts = [row_var_mp(task.cond, W, A, dps=dps) for A in _wls_alternatives(recipe, task, W, E)]
         return [v0[t] for t in range(task.T)], [min(a[t] for a in alts) for t in range(task.T)]
 
 
@@ -487,18 +493,26 @@ def _wls_minimiser_recheck(recipe, ev):
 
 def _wls_minimiser_decide(recipe):
     """``decide_mp`` of the minimiser reading: an instance float64 refused (some ``A_t`` above WLS_COND_MAX)
-    judged at 50 digits, every row, by the claim's own rule. The competitors are those of the float64
-    evaluation, centred on the 50-digit closed form rounded to float64 (the float64 one was refused): any
-    encoder is a fair competitor of the minimiser."""
+    judged at 50 digits, every row, by the claim's own rule; at 100 or 200 digits where a system is singular at
+    50 (condition above 10^25, as the rank bounds' ladder, :func:`_bound_decide_mp`). The competitors are those
+    of the float64 evaluation, centred on the closed form at those digits rounded to float64 (the float64 one
+    was refused): any encoder is a fair competitor of the minimiser."""
     task = task_from(recipe)
     if (out := _wls_regime(task, recipe["d"])) is not None:
         return out
-    v0, best = _minimiser_rows_mp(recipe, task, _wls_WU(recipe, task.N))
-    with mpmath.workdps(DPS):
+    W = _wls_WU(recipe, task.N)
+    for dps in MP_LADDER:
+        try:
+            v0, best = _minimiser_rows_mp(recipe, task, W, dps=dps)
+            break
+        except NotUnique as e:
+            if dps == MP_LADDER[-1]:
+                raise ValueError(f"no extended-precision evaluation up to {dps} digits: {e}") from e
+    with mpmath.workdps(dps):
         t = min(range(task.T), key=lambda i: best[i] - v0[i])
         lhs, rhs = float(v0[t]), float(best[t])
     return Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL,
-                      detail={"row": t, "decided_at_dps": DPS, "float64": "refused: ill-conditioned"})
+                      detail={"row": t, "decided_at_dps": dps, "float64": "refused: ill-conditioned"})
 
 
 def _wls_image_decide(recipe):

@@ -286,6 +286,10 @@ class Claim:
         The family instances of each of the full profile's top-up passes, where the family class's count is wrong
         for the claim (e.g. one pass must reach 10^4 judged instances although ~10% of its draws fall outside:
         the top-up starts no second pass once the claim has run ``TOP_UP_S``).
+    top_up_s : float or None
+        The claim's own top-up deadline (seconds since the claim started) where the runner's ``TOP_UP_S`` is
+        wrong for it: a claim whose search phases alone can run past ``TOP_UP_S`` under two workers, and whose
+        top-up pass is what reaches 10^4 judged instances.
     corrects : str or None
         For a corrected statement, the key of the claim it corrects.
     space : aotmem.verify.ledger.search.TaskSpace or None
@@ -323,6 +327,7 @@ class Claim:
     full_draws: int | None = None
     family_cost: str | None = None
     full_families: int | None = None
+    top_up_s: float | None = None
     corrects: str | None = None
     describe: Callable[[dict], str] | None = None
     note: str = ""
@@ -346,6 +351,8 @@ class Claim:
             raise ValueError(f"`full_draws` must be a positive int or None (got {self.full_draws!r})")
         if self.full_families is not None and not (isinstance(self.full_families, int) and self.full_families >= 1):
             raise ValueError(f"`full_families` must be a positive int or None (got {self.full_families!r})")
+        if self.top_up_s is not None and (isinstance(self.top_up_s, bool) or not (isinstance(self.top_up_s, (int, float)) and 0 < self.top_up_s < 1e4)):
+            raise ValueError(f"`top_up_s` must be a positive number of seconds below 10^4 or None (got {self.top_up_s!r})")
         if self.unverifiable is None and (self.instances is None or self.evaluate is None):
             raise ValueError(f"claim {self.key}: `instances` and `evaluate` are required unless `unverifiable`")
 

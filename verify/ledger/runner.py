@@ -466,12 +466,19 @@ TOP_UP_ROUNDS = 3
 TOP_UP_S = 150.0
 
 
+def top_up_deadline(claim: Claim) -> float:
+    """Seconds since the claim started after which its top-up starts nothing new: the claim's own
+    ``top_up_s`` where it gives one, else ``TOP_UP_S``."""
+    return TOP_UP_S if claim.top_up_s is None else float(claim.top_up_s)
+
+
 def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: dict, rng, seed: int, profile: str):
     """More instances until ``target_n`` are judged: returns ``(found, families_used)``, ``found`` a :class:`Found`
     or None; stops when a pass adds none."""
     used: dict = {}
+    deadline = top_up_deadline(claim)
     for salt in range(1, TOP_UP_ROUNDS + 1):
-        if len(search.judged()) >= target_n or search.over_budget() or time.perf_counter() - search.t0 > TOP_UP_S:
+        if len(search.judged()) >= target_n or search.over_budget() or time.perf_counter() - search.t0 > deadline:
             break
         before = search.n_evals
         try:
@@ -483,7 +490,7 @@ def _top_up(claim: Claim, search: _Search, target_n: int, n_sample: int, prof: d
                 cost = claim.family_cost or claim.cost  # (an expensive claim whose families reuse a cached part)
                 n_fam = prof["families"][cost] * (prof["batched"] if claim.batch is not None else 1)
                 n_fam = claim.full_families or n_fam  # (the claim's own count per pass, where it gives one)
-                hit, fam = _families(claim, search, n_fam, rng, profile, deadline=TOP_UP_S, enough=target_n)
+                hit, fam = _families(claim, search, n_fam, rng, profile, deadline=deadline, enough=target_n)
                 for name, c in fam.items():
                     used[name] = used.get(name, 0) + c
                 if hit is not None:
@@ -699,7 +706,7 @@ def _decide_refused(claim: Claim, search: _Search):
         return None, info
     if claim.decide_mp is None:
         info["undecided"] = len(search.refused)
-        info["why_undecided"] = "no extended-precision evaluation is implemented for this claim"
+        info["why_undecided"] = {"no extended-precision evaluation is implemented for this claim": len(search.refused)}
         return None, info
     found, why = None, Counter()
     for k, recipe in list(search.refused.items()):
@@ -727,6 +734,20 @@ def _decide_refused(claim: Claim, search: _Search):
     if why:
         info["why_undecided"] = dict(why)
     return found, info
+
+
+def _merged_counts(a: dict | None, b: dict) -> dict:
+    """Two rounds of :func:`_decide_refused`'s counts as one (the reasons undecided added up)."""
+    if not a:
+        return b
+    out = {k: a.get(k, 0) + b.get(k, 0) for k in ("refused", "decided", "undecided", "violated")}
+    why = Counter()
+    for part in (a, b):
+        w = part.get("why_undecided") or {}
+        why.update(w if isinstance(w, dict) else {w: part.get("undecided", 0)})
+    if why:
+        out["why_undecided"] = dict(why)
+    return out
 
 
 def _resolve_suspects(claim: Claim, search: _Search, k: int):
@@ -976,6 +997,11 @@ def _second_looks(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> No
                 rnd.found = Found(*hit, "limits")
         except _Budget:
             pass
+    if rnd.found is None and search.refused:  # refused by the limit probe's instances: decided the same way
+        hit, more = _decide_refused(claim, search)
+        rnd.refused_info = _merged_counts(rnd.refused_info, more)
+        if hit is not None:
+            rnd.found = hit
     if rnd.found is None:
         rnd.tight_mp = _tightest_at_dps(claim, search)
         if rnd.tight_mp is not None and rnd.tight_mp.get("decision") == "violated":
@@ -1054,8 +1080,8 @@ def _short_of_target(res: Result, claim: Claim, search: _Search, plan: _Plan, wa
         why.append(f"{res.outside} drawn outside the claim's regime")
     if search.skipped:
         why.append(f"time budget {plan.budget:g} s spent")
-    elif wall_s > TOP_UP_S:
-        why.append(f"the top-up adds no instances after {TOP_UP_S:g} s")
+    elif wall_s > top_up_deadline(claim):
+        why.append(f"the top-up adds no instances after {top_up_deadline(claim):g} s")
     return "; ".join(why)
 
 
