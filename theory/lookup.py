@@ -560,8 +560,8 @@ def lookup_bound_kernel(form: str, p, P, C, xp=np):
     ``seed.lookup-bound`` (seed slide "look-up table"; docs/theory.md#s6), ``draft.lookup-theorem`` and
     ``draft.lookup-theorem+factor(1+2C)`` (draft D.6; docs/theory.md#d6), ``paper.theorem2`` (paper Theorem 2;
     docs/theory.md#p9). The ``simplified-q`` form: `paper.theorem2+simplified-q` is this project's corrected
-    simplified form, a bound of ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim
-    (docs/theory.md#p9: no corrected form registered).
+    simplified form, a bound of ``theory.bounds.CATALOGUE`` registered as the corrected
+    claim of ``paper.theorem2[simplified]`` (docs/theory.md#p9).
     """
     q, qpsi, dtv = lookup_terms_kernel(P, xp)
     if form in ("seed", "tight"):
@@ -739,8 +739,8 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     ``paper.theorem2[simplified]`` (paper Theorem 2, the simplified form this corrects; docs/theory.md#p9) and
     ``paper.theorem2[first<=simplified]`` (the Jensen step that fails for ``psi``; here it is taken on the concave
     ``phi``). `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
-    ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim (docs/theory.md#p9: no
-    corrected form registered).
+    ``theory.bounds.CATALOGUE`` registered as the corrected claim of
+    ``paper.theorem2[simplified]`` (docs/theory.md#p9).
 
     >>> P = np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]])
     >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") <= paper_theorem2_simplified_q([0.5, 0.5], P, 500)

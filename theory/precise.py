@@ -1034,8 +1034,8 @@ def bound_mp(name: str, prior, cond, d: int, *, C=None, as_written: bool = False
     docs/theory.md#d4-wls), ``seed.lookup-bound`` (docs/theory.md#s6), ``draft.lookup-theorem`` and
     ``draft.lookup-theorem+factor(1+2C)`` (docs/theory.md#d6), ``paper.theorem2`` (docs/theory.md#p9);
     `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
-    ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim (docs/theory.md#p9: no
-    corrected form registered).
+    ``theory.bounds.CATALOGUE`` registered as the corrected claim of
+    ``paper.theorem2[simplified]`` (docs/theory.md#p9).
 
     >>> from aotmem.theory.bounds import draft_ls_bound
     >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)

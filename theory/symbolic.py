@@ -231,8 +231,8 @@ def phi_second_derivative():
     ----------
     ``paper.theorem2[first<=simplified]`` (docs/theory.md#p9: the Jensen step, which holds for the concave ``phi``).
     `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
-    ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a registered claim (docs/theory.md#p9: no
-    corrected form registered).
+    ``theory.bounds.CATALOGUE`` registered as the corrected claim of
+    ``paper.theorem2[simplified]`` (docs/theory.md#p9).
 
     >>> q = sp.Symbol("q", positive=True)
     >>> sp.simplify(phi_second_derivative() + 1 / (q * (1 - q)**2))

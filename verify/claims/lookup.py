@@ -358,6 +358,16 @@ register(Claim(
     describe=describe, regime=_T2_REGIME, space=TASKS, recheck=_lookup_recheck("formula", "paper.theorem2[simplified]"),
 ))
 register(Claim(
+    id="paper.theorem2+simplified-q", reading="", source="paper", kind="bound",
+    statement=(r"d_{KL}(\pi, f) \le E_t[q_t]\frac{1+4C}{1-2C}\log\frac{(N-1)(1 - E_t[q_t])}{E_t[q_t]},"
+               r"\ q_t = \pi(o \ne g(t)|t)"),
+    instances=_t2_mixed_recipes, evaluate=lookup_div_eval("formula", "paper.theorem2+simplified-q"),
+    describe=describe, space=TASKS, recheck=_lookup_recheck("formula", "paper.theorem2+simplified-q"),
+    corrects="paper.theorem2[simplified]",
+    regime=_T2_REGIME + "; the simplified form with h_t replaced by its lower bound -log(1 - q_t) before Jensen "
+           "(theory.lookup.paper_theorem2_simplified_q): implied by the first form (constant=4C)",
+))
+register(Claim(
     id="paper.theorem2", reading="first<=simplified", source="paper", kind="bound",
     statement=(r"E_t\Big[q_t \log\frac{N-1}{e^{h_t} - 1}\Big] \le E_t[q_t]"
                r"\log\frac{N-1}{e^{E_t h_t} - 1}\ (\text{the step between the two forms})"),
