@@ -180,7 +180,8 @@ def test_refused_instances_are_decided_not_dropped():
     res = run_claim(_refusing_claim(1.5), max_examples=40)
     info = res.evidence["refused_float64"]
     assert res.verdict == "holds" and info["refused"] == info["decided"] > 0 and info["undecided"] == 0
-    assert res.errors == 0 and "decided at 50 digits" in res.reason
+    assert res.errors == 0 and f"decided in extended precision ({info['decided']} at 50 digits)" in res.reason
+    assert info["at_dps"] == {"50": info["decided"]}
 
 
 def test_a_refused_instance_violated_in_extended_precision_fails_the_claim():

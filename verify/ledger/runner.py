@@ -52,6 +52,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisDeprecationWarning
 
 from aotmem.theory.lowrank import IllConditioned
+from aotmem.theory.precise import DPS
 from .parallel import map_claims
 from .recipes import limits
 from .registry import Claim, Evaluation, get, select
@@ -727,6 +728,8 @@ def _decide_refused(claim: Claim, search: _Search):
         del search.refused[k]
         search._record(k, recipe, ev, method)
         info["decided"] += 1
+        dps = (ev.detail or {}).get("decided_at_dps", DPS)
+        info.setdefault("at_dps", {})[str(dps)] = info.get("at_dps", {}).get(str(dps), 0) + 1
         if _is_violation(claim, ev):
             info["violated"] += 1
             if found is None:
@@ -741,6 +744,9 @@ def _merged_counts(a: dict | None, b: dict) -> dict:
     if not a:
         return b
     out = {k: a.get(k, 0) + b.get(k, 0) for k in ("refused", "decided", "undecided", "violated")}
+    at = Counter(a.get("at_dps") or {}) + Counter(b.get("at_dps") or {})
+    if at:
+        out["at_dps"] = dict(at)
     why = Counter()
     for part in (a, b):
         w = part.get("why_undecided") or {}
@@ -1154,7 +1160,10 @@ def _holds_reason(res: Result, rnd: _Round, unconfirmed_rounds: list) -> str:
                      f"(rounding), searched on past them: {json.dumps(unconfirmed_rounds[0])[:200]}")
         res.evidence["unconfirmed"] = unconfirmed_rounds
     if refused_info and refused_info.get("decided"):
-        notes.append(f"{refused_info['decided']} instances float64 refused (ill-conditioned) decided at 50 digits")
+        at = refused_info.get("at_dps") or {str(DPS): refused_info["decided"]}
+        where = ", ".join(f"{n} at {d} digits" for d, n in sorted(at.items(), key=lambda t: int(t[0])))
+        notes.append(f"{refused_info['decided']} instances float64 refused (ill-conditioned) decided in extended "
+                     f"precision ({where})")
     if refused_info and refused_info.get("undecided"):
         notes.append(f"{refused_info['undecided']} float64-refused instances NOT decided "
                      f"({refused_info.get('why_undecided')})")
