@@ -278,8 +278,8 @@ def concat_heads(xp, W_QK, W_O):
     """
     *lead, H, d, _ = W_QK.shape
     d_h = W_O.shape[-1]
-    QKcat = xp.swapaxes(W_QK, -3, -2).reshape(*lead, d, H * d)
-    WOcat = xp.swapaxes(W_O, -2, -1).reshape(*lead, H * d_h, d)
+    QKcat = W_QK.swapaxes(-3, -2).reshape(*lead, d, H * d)
+    WOcat = W_O.swapaxes(-2, -1).reshape(*lead, H * d_h, d)
     return QKcat, WOcat
 
 
@@ -295,7 +295,7 @@ def forward_terms(xp, E, P, QKcat, WV, WOcat, s, absWO=None):
     ----------
     docs/theory.md#aot (paper eq. 1-2); the built ``T*`` of ``paper.theorem1`` (docs/theory.md#construction).
     """
-    X = xp.take(E, s, axis=-2) + P[..., None, :, :]  # (..., c, S, d)
+    X = E[..., s, :] + P[..., None, :, :]  # (..., c, S, d)
     H, d_h = WV.shape[-3], WV.shape[-2]
     V = head_values(xp, X, QKcat, WV)
     V = V.reshape(V.shape[:-2] + (H * d_h,))  # (..., c, H d_h)
