@@ -21,7 +21,8 @@ import numpy as np
 from .backend import check_backend, get_xp, to_numpy
 from .validate import check_array, check_int, load_user_npz
 
-__all__ = ["AoTShape", "AoT", "load_aot", "head_values", "forward_chunk", "NPZ_KEYS", "DEFAULT_CHUNK", "CHUNK_ELEMS",
+__all__ = ["AoTShape", "AoT", "load_aot", "head_values", "concat_heads", "forward_terms", "readout",
+           "logits_with_rounding_batch", "forward_chunk", "NPZ_KEYS", "DEFAULT_CHUNK", "CHUNK_ELEMS",
            "DEVICE_CHUNK_ELEMS", "DEVICE_MAX_CHUNK"]
 
 NPZ_KEYS = ("embed", "pos", "W_QK", "W_V", "W_O", "W_U")
@@ -161,27 +162,11 @@ class AoT:
         return s.astype(np.int64)
 
     def _forward(self, seqs, chunk, backend, with_scale: bool):
-        """``(hidden (T, d), |hidden terms| (T, d) or None)``, streamed in chunks."""
+        """``(hidden (T, d), |hidden terms| (T, d) or None)``, streamed in chunks (:func:`forward_terms`)."""
         s = self._check_seqs(seqs)
         chunk = (forward_chunk(self.shape.H, self.shape.d, backend) if chunk is None
                  else check_int("chunk", chunk, minimum=1))
-        xp = get_xp(backend)
-        E, P = xp.asarray(self.embed), xp.asarray(self.pos)
-        WQK, WV, WO = xp.asarray(self.W_QK), xp.asarray(self.W_V), xp.asarray(self.W_O)
-        H, d, d_h = self.shape.H, self.shape.d, self.shape.d_h
-        QKcat = WQK.transpose(1, 0, 2).reshape(d, H * d)  # (d, H d): all heads' W_QK side by side
-        WOcat = WO.transpose(0, 2, 1).reshape(H * d_h, d)  # (H d_h, d): rows W_O^h[:, k]
-        absWO = xp.abs(WOcat) if with_scale else None
-        out = np.empty((s.shape[0], d))
-        absout = np.empty((s.shape[0], d)) if with_scale else None
-        for lo in range(0, s.shape[0], chunk):
-            X = E[xp.asarray(s[lo:lo + chunk])] + P[None]  # (c, S, d)
-            V = head_values(xp, X, QKcat, WV).reshape(X.shape[0], H * d_h)  # (c, H d_h)
-            res = X[:, -1] + V @ WOcat  # (c, d)
-            out[lo:lo + chunk] = to_numpy(res)
-            if with_scale:
-                absout[lo:lo + chunk] = to_numpy(xp.abs(X[:, -1]) + xp.abs(V) @ absWO)
-        return out, absout
+        return _streamed(get_xp(backend), self, s, chunk, with_scale)
 
     def hidden(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
         """Last-position residual ``x_S + sum_h W_O^h W_V^h A^h(t)``, ``(T, d)``, streamed in chunks (``None``: :func:`forward_chunk`).
@@ -204,7 +189,7 @@ class AoT:
         heavily (``scale >> |T(t)|``) is accurate only to that level.
         """
         h, a = self._forward(seqs, chunk, backend, True)
-        return h @ self.W_U.T, (a @ np.abs(self.W_U).T).max(axis=1) if a.size else np.zeros(a.shape[0])
+        return readout(h, a, self.W_U)
 
     def logits(self, seqs, *, chunk: int | None = None, backend: str = "numpy") -> np.ndarray:
         """Last-position logits ``T(t) = W_U (x_S + sum_h W_O^h W_V^h A^h(t))`` of each sequence, ``(T, N)``.
@@ -262,7 +247,8 @@ def head_values(xp, X, QKcat, WV):
 
     docs/theory.md#aot: ``a^h = softmax_s(x_S^T W_QK^h x_s)``, ``A^h(t) = sum_s a^h_s x_s``.
     ``X (c, S, d)`` holds the embedded sequences, ``QKcat (d, H d)`` all heads' ``W_QK``
-    side by side, ``WV (H, d_h, d)``. Shared by :meth:`AoT.hidden` and
+    side by side, ``WV (H, d_h, d)``; any leading axes before these (a stack of AoTs) broadcast. Shared by
+    :func:`forward_terms` (:meth:`AoT.hidden`) and
     :func:`theory.construct.head_features`.
 
     References
@@ -271,12 +257,118 @@ def head_values(xp, X, QKcat, WV):
     features of ``paper.lemma2`` and ``paper.theorem1`` (docs/theory.md#construction, step 3), the AoTs of
     ``paper.prop1``.
     """
-    c, _, d = X.shape
-    H = WV.shape[0]
-    q = (X[:, -1] @ QKcat).reshape(c, H, d)  # (c, H, d): x_S^T W_QK^h
-    sc = xp.einsum("che,cse->chs", q, X, optimize=True)  # (c, H, S) scores
-    sc = sc - sc.max(axis=2, keepdims=True)  # stable softmax over s
+    *lead, c, _, d = X.shape
+    H = WV.shape[-3]
+    q = (X[..., -1, :] @ QKcat).reshape(*lead, c, H, d)  # (..., c, H, d): x_S^T W_QK^h
+    sc = xp.einsum("...che,...cse->...chs", q, X, optimize=True)  # (..., c, H, S) scores
+    sc = sc - sc.max(axis=-1, keepdims=True)  # stable softmax over s
     a = xp.exp(sc)
-    a /= a.sum(axis=2, keepdims=True)
-    A = xp.matmul(a, X)  # (c, H, d) = A^h(t)
-    return xp.einsum("chd,hkd->chk", A, WV, optimize=True)  # (c, H, d_h) = W_V^h A^h(t)
+    a /= a.sum(axis=-1, keepdims=True)
+    A = xp.matmul(a, X)  # (..., c, H, d) = A^h(t)
+    return xp.einsum("...chd,...hkd->...chk", A, WV, optimize=True)  # (..., c, H, d_h) = W_V^h A^h(t)
+
+
+def concat_heads(xp, W_QK, W_O):
+    """``(QKcat (..., d, H d), WOcat (..., H d_h, d))``: every head's ``W_QK`` side by side and the rows
+    ``W_O^h[:, k]`` stacked, for ``W_QK (..., H, d, d)``, ``W_O (..., H, d, d_h)`` (any leading axes: a stack of AoTs).
+
+    References
+    ----------
+    docs/theory.md#aot (paper eq. 1-2); the AoTs of ``paper.theorem1`` (docs/theory.md#construction).
+    """
+    *lead, H, d, _ = W_QK.shape
+    d_h = W_O.shape[-1]
+    QKcat = W_QK.swapaxes(-3, -2).reshape(*lead, d, H * d)
+    WOcat = W_O.swapaxes(-2, -1).reshape(*lead, H * d_h, d)
+    return QKcat, WOcat
+
+
+def forward_terms(xp, E, P, QKcat, WV, WOcat, s, absWO=None):
+    """One chunk of the forward pass: ``(x_S + sum_h W_O^h W_V^h A^h(t) (..., c, d), |terms| (..., c, d) or None)``.
+
+    ``s (c, S)`` token ids (on the backend), ``E (..., N, d)``, ``P (..., S, d)``, ``QKcat``/``WOcat`` of
+    :func:`concat_heads`, ``WV (..., H, d_h, d)``; leading axes are a stack of AoTs of one shape, all run on the
+    same sequences. ``absWO = |WOcat|`` asks for the magnitudes the rounding scale sums
+    (:meth:`AoT.logits_with_rounding`). The one forward pass of :class:`AoT` and :func:`logits_with_rounding_batch`.
+
+    References
+    ----------
+    docs/theory.md#aot (paper eq. 1-2); the built ``T*`` of ``paper.theorem1`` (docs/theory.md#construction).
+    """
+    X = E[..., s, :] + P[..., None, :, :]  # (..., c, S, d)
+    H, d_h = WV.shape[-3], WV.shape[-2]
+    V = head_values(xp, X, QKcat, WV)
+    V = V.reshape(V.shape[:-2] + (H * d_h,))  # (..., c, H d_h)
+    xS = X[..., -1, :]
+    res = xS + V @ WOcat  # (..., c, d)
+    return res, (None if absWO is None else xp.abs(xS) + xp.abs(V) @ absWO)
+
+
+def _streamed(xp, w, s: np.ndarray, chunk: int, with_scale: bool):
+    """:func:`forward_terms` over ``s`` in chunks of ``chunk`` sequences, on the host: ``(hidden, |terms| or None)``
+    ``(..., T, d)``; ``w`` holds the weights (an :class:`AoT` or a :class:`_Stacked`)."""
+    E, P, WV = xp.asarray(w.embed), xp.asarray(w.pos), xp.asarray(w.W_V)
+    QKcat, WOcat = concat_heads(xp, xp.asarray(w.W_QK), xp.asarray(w.W_O))
+    absWO = xp.abs(WOcat) if with_scale else None
+    shape = tuple(w.embed.shape[:-2]) + (s.shape[0], w.embed.shape[-1])
+    out = np.empty(shape)
+    absout = np.empty(shape) if with_scale else None
+    for lo in range(0, s.shape[0], chunk):
+        res, ab = forward_terms(xp, E, P, QKcat, WV, WOcat, xp.asarray(s[lo:lo + chunk]), absWO)
+        out[..., lo:lo + chunk, :] = to_numpy(res)
+        if with_scale:
+            absout[..., lo:lo + chunk, :] = to_numpy(ab)
+    return out, absout
+
+
+def readout(h, a, W_U):
+    """``(logits h W_U^T (..., T, N), scale (..., T))``: the last step of :meth:`AoT.logits_with_rounding`.
+
+    ``scale(t) = max_o [|W_U| a(t)]_o`` for the magnitudes ``a`` of the hidden state's terms (``None``: logits
+    only, scale ``None``); leading axes are a stack of AoTs.
+
+    References
+    ----------
+    docs/theory.md#aot (paper eq. 1-2: ``T(t) = W_U x(t)``); the rounding scale of ``theory.construct.verify_kept``
+    (``paper.theorem1``, docs/theory.md#construction).
+    """
+    Wt = np.swapaxes(W_U, -1, -2)
+    F = h @ Wt
+    if a is None:
+        return F, None
+    return F, (a @ np.abs(Wt)).max(axis=-1) if a.size else np.zeros(a.shape[:-1])
+
+
+@dataclass(frozen=True)
+class _Stacked:
+    """The weights of ``K`` AoTs of one shape, stacked on a leading axis (``embed (K, N, d)``, ...)."""
+
+    embed: np.ndarray
+    pos: np.ndarray
+    W_QK: np.ndarray
+    W_V: np.ndarray
+    W_O: np.ndarray
+    W_U: np.ndarray
+
+
+def logits_with_rounding_batch(models, seqs, *, chunk: int | None = None, backend: str = "numpy"):
+    """:meth:`AoT.logits_with_rounding` of ``K`` AoTs of one shape on the same sequences, in one pass:
+    ``(logits (K, T, N), scale (K, T))`` (the same :func:`forward_terms`, the models on a leading axis).
+
+    References
+    ----------
+    docs/theory.md#aot (paper eq. 1-2); the many small ``T*`` of ``paper.theorem1`` checked at once
+    (``theory.construct_batch.construct_batch``, docs/theory.md#construction, step 5).
+    """
+    models = list(models)
+    if not models or not all(isinstance(m, AoT) for m in models):
+        raise ValueError("`models` must be a non-empty sequence of theory.aot.AoT")
+    shape = models[0].shape
+    if any(m.shape != shape for m in models):
+        raise ValueError(f"`models` must all have the shape of the first, {shape}")
+    s = models[0]._check_seqs(seqs)
+    chunk = (forward_chunk(shape.H * len(models), shape.d, backend) if chunk is None
+             else check_int("chunk", chunk, minimum=1))
+    w = _Stacked(*(np.stack([getattr(m, k) for m in models]) for k in NPZ_KEYS))
+    h, a = _streamed(get_xp(backend), w, s, chunk, True)
+    return readout(h, a, w.W_U)

@@ -1057,7 +1057,7 @@ class Theorem1RHS:
         return getattr(self, key)
 
 
-def theorem1_rhs(kl_target: float, eps: float, W, E, M1, M2) -> Theorem1RHS:
+def theorem1_rhs(kl_target: float, eps: float, W, E, M1, M2, *, norm_B: float | None = None) -> Theorem1RHS:
     """Right-hand side of ``paper.theorem1`` with ``gamma = 0``, as written and with the proof's factor 2.
 
     ``rhs = dKL(pi, W E*) + C eps ||W_c E*^T||_2``, ``C = sqrt(1 + ||M_1^+ M_2||_2^2)``,
@@ -1066,7 +1066,9 @@ def theorem1_rhs(kl_target: float, eps: float, W, E, M1, M2) -> Theorem1RHS:
     (``||I - 1 pi^T||_{2,inf} <= 2`` in the proof). ``M_1^+`` is the
     inverse (square) or pseudo-inverse (more rows than kept sequences).
     ``dKL(pi, L(N,S,d))`` is replaced by the target's own divergence, which
-    equals it for the optimal target and is what the proof uses.
+    equals it for the optimal target and is what the proof uses. ``norm_B``:
+    ``||M_1^+ M_2||_2`` when already known (one kept system, many targets:
+    ``Theorem1RHS.norm_M1inv_M2`` of another target); ``M1``, ``M2`` are then unused.
 
     References
     ----------
@@ -1079,7 +1081,9 @@ def theorem1_rhs(kl_target: float, eps: float, W, E, M1, M2) -> Theorem1RHS:
     E = np.asarray(E, dtype=np.float64)
     Wc = W - W.mean(axis=0, keepdims=True)
     norm_WE = _spectral_norm(Wc @ E.T)  # (N, T)
-    if M2.shape[1] == 0:  # nothing dropped (eps = 0): no copy of M_1 to the host
+    if norm_B is not None:
+        norm_B = float(norm_B)
+    elif M2.shape[1] == 0:  # nothing dropped (eps = 0): no copy of M_1 to the host
         norm_B = 0.0
     else:
         B, *_ = np.linalg.lstsq(to_numpy(M1), to_numpy(M2), rcond=None)  # M_1^+ M_2, (T_eps, T - T_eps)

@@ -3,58 +3,77 @@
 :func:`theory.construct.construct` costs about a millisecond of Python per tiny task (T <= 64), almost
 all of it per-call overhead: the primed draw, the features ``M``, the factorisation of the kept system,
 the forward pass and the report. Instances that share a shape (``N``, ``S``, the sequences, the kept set,
-``d``, ``d_h``, the head plan, ``qk``, the design and the draw's seed) share all of that but the target:
-the model ``construct`` builds is, in exact arithmetic, the linear map of the kept target logits
+the target's rank, ``d``, ``d_h``, ``qk``, the design and the draw's seed) share the draw, the features and
+the factored kept system; only the right-hand side ``E*_1`` differs. :func:`construct_batch` does, per shape,
+what ``construct``'s first draw does, with every instance's right-hand side in one solve:
 
-    F_T = G^T F_1,   G = (D M_1)^+ (D M)   (T_eps x T),
+1. the target in its canonical gauge (:func:`theory.construct.prepare_target`, per instance) and the head
+   plan (:func:`theory.construct.plan_heads`);
+2. one primed draw (:func:`theory.construct.draw_primed`, the draw ``construct`` makes first), the features
+   ``M`` (:func:`theory.construct.head_features`), one factorisation and solve of the kept system for all the
+   instances' columns (:func:`theory.construct.solve_output`, :func:`theory.construct.refine_output`);
+3. each instance's AoT mapped back at ``construct``'s first gauge (:func:`theory.construct.map_back`,
+   ``GAUGE_ALPHAS[0]``);
+4. the float64 forward pass of all these AoTs at once on every sequence
+   (:func:`theory.aot.logits_with_rounding_batch`: the AoT's own kernels, models on a leading axis), each
+   instance checked by :func:`theory.construct.verify_kept` (the same ``rtol`` and ``ROUNDING_FACTOR`` rule as
+   ``construct``);
+5. both divergences of the group in one call of the row formula (:func:`theory.divergence.kl_rows`) and
+   ``paper.theorem1``'s right-hand side (:func:`theory.construct.theorem1_rhs`, ``||M_1^+ M_2||_2`` computed
+   once per shape).
 
-with ``D`` the row equilibration and ``^+`` the minimum-norm solve that ``construct`` uses (skip connection
-solved for, the paper variant's usual case), whatever the target. :func:`construct_batch` draws, builds
-``M`` and factors ``D M_1`` once per shape (one SVD), then computes every instance's logits, divergences and
-``paper.theorem1``'s right-hand side in a few batched array operations.
-
-Guarantees kept from ``construct``: the kept system's conditioning is checked (a shape whose ``D M_1`` has
-``kappa_2 > SINGULAR_COND`` is refused for every instance with :class:`SingularSystem`); each instance's
-logits on the kept sequences must meet ``rtol`` (relative, plus ``ROUNDING_FACTOR`` times the float64
-rounding scale of the product), and an instance that misses, or whose shape the batch does not cover (a
-fixed skip connection, more heads than the paper's count, a target rank the shape's plan cannot carry), is
-built by ``construct`` itself, with its draws ladder and typed refusals. What the batch does not give is
-the AoT's weights: call ``construct`` for an instance whose model you want to keep.
+An instance is returned as built only when its own forward pass meets ``rtol`` at the first gauge, which is
+exactly when ``construct``'s first attempt stops there. Everything else is built by ``construct`` itself,
+with its gauge ladder, its further draws and its typed refusals: a missed check (``construct`` may still
+repair it, or refuses it with :class:`theory.construct.InaccurateConstruction`), a refused shape (a
+numerically singular kept system or ``W_OV``: ``construct`` raises the same :class:`SingularSystem`), a shape
+the batch does not cover (a fixed skip connection, a zero target). Refusals are returned per instance as
+the exception ``construct`` raises, never as a model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .aot import AoTShape
-from .backend import to_numpy
+from .aot import AoT, AoTShape, logits_with_rounding_batch
 from .construct import (
     DEFAULT_EMBEDDING,
-    ROUNDING_FACTOR,
+    GAUGE_ALPHAS,
+    REFINE_STEPS,
     RTOL,
     SINGULAR_COND,
-    TARGET_RANK_RTOL,
     ConstructionError,
-    SingularSystem,
+    Solution,
     construct,
     draw_primed,
     head_features,
     keep_sequences,
+    map_back,
     plan_heads,
+    prepare_target,
+    refine_output,
+    solve_output,
+    theorem1_rhs,
+    verify_kept,
 )
 from .divergence import kl_rows
 from .task import Task
+from .validate import check_eps, check_int, check_positive
 
-__all__ = ["SmallConstruction", "construct_batch"]
+__all__ = ["SmallConstruction", "construct_batch", "BATCH_AGREE_RTOL"]
 
-_U = float(np.finfo(np.float64).eps) / 2
+# The batch and construct build the same AoT in exact arithmetic (one solve with every instance's columns
+# against one solve per instance, then the same map back); in float64 their dKL(pi, T) and right-hand sides
+# differ by the rounding of those solves and of the forward passes: 1e-9 relative (to max(1, |value|)) leaves a
+# wide margin (measured <= 1.3e-12 by benchmarks/bench_small_construct.py).
+BATCH_AGREE_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
 class SmallConstruction:
-    """One instance of :func:`construct_batch`: the fields of ``ConstructionReport`` the claims judge."""
+    """One instance of :func:`construct_batch`: the fields of ``ConstructionReport`` the claims judge, and the AoT."""
 
     T_eps: int
     H: int
@@ -65,122 +84,201 @@ class SmallConstruction:
     kl_model: float
     rhs: float  # kl_target + C eps ||W_c E^T||_2
     rhs_factor2: float
-    max_rel_logit_error: float
+    max_rel_logit_error: float  # verified by the model's own float64 forward pass (verify_kept)
     batched: bool  # False: built by construct (fallback)
+    model: AoT | None = field(default=None, compare=False, repr=False)
 
 
-def _from_report(rep) -> SmallConstruction:
+@dataclass(frozen=True)
+class _Instance:
+    """One ``(task, target)`` pair, prepared as ``construct``'s ``_setup`` prepares it (paper variant)."""
+
+    task: Task
+    W: np.ndarray  # (N, d) the caller's target
+    E: np.ndarray  # (T, d)
+    kept: np.ndarray
+    tgt: object  # theory.construct.Target, the canonical gauge
+    F1: np.ndarray  # (T_eps, N) the target logits of the kept sequences
+
+
+@dataclass(frozen=True)
+class _Options:
+    d: int
+    d_h: int
+    eps: float
+    qk: str
+    embedding: str
+    seed: object
+    rtol: float
+
+
+def _from_report(c) -> SmallConstruction:
+    rep = c.report
     return SmallConstruction(rep.T_eps, rep.H, rep.H_paper, rep.C, rep.norm_WE, rep.kl_target, rep.kl_model,
-                             rep.rhs, rep.rhs_factor2, rep.max_rel_logit_error, False)
+                             rep.rhs, rep.rhs_factor2, rep.max_rel_logit_error, False, c.model)
 
 
-def _shared(task: Task, kept, r: int, d: int, d_h: int, qk: str, embedding: str, seed):
-    """``(plan, G, C)`` of one shape, or ``None`` when the batch does not cover it; raises SingularSystem."""
-    n_last = int(np.unique(task.seqs[kept, -1]).size)
-    plan = plan_heads("paper", kept.size, r, d, d_h, task.N, task.S, n_last, None)
-    if plan.skip != "solve" or plan.H != plan.H_paper:
+def _fallback(inst: _Instance, o: _Options):
+    """``construct`` itself on one instance: its :class:`SmallConstruction`, or the refusal it raises."""
+    try:
+        return _from_report(construct(inst.task, (inst.W, inst.E), o.d, o.d_h, o.eps, qk=o.qk,
+                                      embedding=o.embedding, seed=o.seed, rtol=o.rtol))
+    except ConstructionError as exc:
+        return exc
+
+
+def _prepare(i: int, task, target, eps: float, d: int) -> _Instance:
+    if not isinstance(task, Task):
+        raise ValueError(f"`tasks[{i}]` must be a theory.task.Task (got {type(task).__name__})")
+    try:
+        W, E = (np.asarray(a, dtype=np.float64) for a in target)
+    except (TypeError, ValueError):
+        raise ValueError(f"`targets[{i}]` must be a pair (W, E) of float arrays") from None
+    if W.shape != (task.N, d) or E.shape != (task.T, d):
+        raise ValueError(f"`targets[{i}]` must be (W (N, d) = {(task.N, d)}, E (T, d) = {(task.T, d)}) "
+                         f"(got {W.shape}, {E.shape})")
+    kept = keep_sequences(task.prior, eps)
+    return _Instance(task, W, E, kept, prepare_target(W, E, kept), (E @ W.T)[kept])
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What one shape's instances share: the head plan, the draw, ``M_1``/``M_2``, the stacked solution."""
+
+    plan: object  # theory.construct.HeadPlan
+    primed: object  # theory.construct.Primed
+    M1: np.ndarray
+    M2: np.ndarray
+    solution: Solution  # right-hand side of width K r: instance j owns the rows j r .. (j + 1) r - 1
+
+
+def _shared(insts: list, o: _Options) -> _Shared | None:
+    """The shape's draw and one solve for all its instances; None where ``construct`` must decide (a refusal,
+    a plan the batch does not cover)."""
+    first = insts[0]
+    task, kept, r = first.task, first.kept, first.tgt.rank
+    if r == 0:
         return None
-    primed = draw_primed(AoTShape(N=task.N, S=task.S, d=d, H=plan.H, d_h=plan.d_h), qk=qk, embedding=embedding,
-                         seed=seed)
-    M = np.asarray(to_numpy(head_features(primed, task.seqs)))
-    norms = np.linalg.norm(M[:, kept], axis=1)
-    if np.any(norms == 0):
-        raise SingularSystem("`M_1` has an all-zero feature row: the kept system is singular")
-    A = M[:, kept] / norms[:, None]  # D M_1
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    if s[-1] <= 0 or s[0] / s[-1] > SINGULAR_COND:
-        kappa = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
-        raise SingularSystem(f"the kept system `M_1` is numerically singular in float64 (kappa_2 = {kappa:.3g} > 1/u)",
-                             cond=kappa)
-    G = (Vt.T / s) @ (U.T @ (M / norms[:, None]))  # (T_eps, T) = (D M_1)^+ D M
-    rest = np.setdiff1d(np.arange(task.T), kept)
-    if rest.size:
-        B, *_ = np.linalg.lstsq(M[:, kept], M[:, rest], rcond=None)
-        C = float(np.sqrt(1.0 + np.linalg.norm(B, 2) ** 2))
-    else:
-        C = 1.0
-    return plan, G, C
+    n_last = int(np.unique(task.seqs[kept, -1]).size)
+    try:
+        plan = plan_heads("paper", int(kept.size), r, o.d, o.d_h, task.N, task.S, n_last, None)
+    except ConstructionError:
+        return None
+    if plan.skip != "solve":
+        return None
+    primed = draw_primed(AoTShape(N=task.N, S=task.S, d=o.d, H=plan.H, d_h=plan.d_h), qk=o.qk,
+                         embedding=o.embedding, seed=o.seed)  # construct's first draw (theory.construct._draw_seed)
+    M = np.asarray(head_features(primed, task.seqs))
+    M1, M2 = M[:, kept], M[:, np.setdiff1d(np.arange(task.T), kept)]
+    E1 = np.concatenate([inst.tgt.E1 for inst in insts], axis=1)  # (T_eps, K r)
+    try:
+        sol = solve_output(M1, E1, H=plan.H, d_h=plan.d_h, skip="solve")
+    except ConstructionError:
+        return None
+    if sol.cond_kept > SINGULAR_COND:
+        return None
+    sol = refine_output(sol, primed, task.seqs[kept], E1, M1=M1, steps=REFINE_STEPS)
+    return _Shared(plan, primed, M1, M2, sol)
+
+
+def _mapped(sh: _Shared, insts: list) -> list:
+    """Each instance's AoT at ``construct``'s first gauge (``map_back``), or None where ``map_back`` refuses."""
+    r = insts[0].tgt.rank
+    sol = sh.solution
+    out = []
+    for j, inst in enumerate(insts):
+        rows = slice(j * r, (j + 1) * r)
+        one = Solution(np.ascontiguousarray(sol.W_O[:, rows]), np.ascontiguousarray(sol.W_OV[rows]), sol.cond_kept,
+                       sol.method, sol.skip, sol.system, sol.refine_steps)
+        try:
+            out.append(map_back(sh.primed, one, inst.tgt.W, alpha=GAUGE_ALPHAS[0]).model)
+        except ConstructionError:
+            out.append(None)
+    return out
+
+
+def _group(insts: list, o: _Options) -> list:
+    """The results of one shape's instances (a :class:`SmallConstruction` or the refusal of ``construct``)."""
+    sh = _shared(insts, o)
+    if sh is None:
+        return [_fallback(inst, o) for inst in insts]
+    models = _mapped(sh, insts)
+    built = [j for j, m in enumerate(models) if m is not None]
+    out: list = [None] * len(insts)
+    if built:
+        task0, kept = insts[0].task, insts[0].kept
+        F, scale = logits_with_rounding_batch([models[j] for j in built], task0.seqs)  # (K, T, N), (K, T)
+        good = []
+        for k, j in enumerate(built):
+            ver = verify_kept(F[k][kept], insts[j].F1, o.rtol, scale[k][kept])  # construct's own check and rule
+            if ver.ok:
+                good.append((k, j, ver))
+        for (k, j, ver), res in zip(good, _diagnosed(sh, [insts[j] for _, j, _ in good], F[[k for k, _, _ in good]],
+                                                     o.eps)):
+            out[j] = SmallConstruction(int(kept.size), sh.plan.H, sh.plan.H_paper, res.C, res.norm_WE, res.kl_target,
+                                       res.kl_model, res.rhs, res.rhs_factor2, ver.max_rel_logit_error, True,
+                                       models[j])
+    return [res if res is not None else _fallback(inst, o) for res, inst in zip(out, insts)]
+
+
+@dataclass(frozen=True)
+class _Diagnosed:
+    C: float
+    norm_WE: float
+    kl_target: float
+    kl_model: float
+    rhs: float
+    rhs_factor2: float
+
+
+def _diagnosed(sh: _Shared, insts: list, F_model: np.ndarray, eps: float) -> list:
+    """Both divergences of the verified instances in one :func:`kl_rows` call, and ``paper.theorem1``'s
+    right-hand side (``||M_1^+ M_2||_2`` once per shape), as ``construct``'s ``diagnose`` reports them."""
+    if not insts:
+        return []
+    K, T, N = F_model.shape
+    F_tgt = np.stack([inst.E @ inst.W.T for inst in insts])
+    P = np.concatenate([inst.task.cond for inst in insts] * 2)
+    rows = kl_rows(P, np.concatenate([F_tgt.reshape(K * T, N), F_model.reshape(K * T, N)])).reshape(2, K, T)
+    pri = np.stack([inst.task.prior for inst in insts])
+    kls_t, kls_m = (rows[0] * pri).sum(axis=1), (rows[1] * pri).sum(axis=1)
+    norm_B = None
+    out = []
+    for j, inst in enumerate(insts):
+        rhs = theorem1_rhs(float(kls_t[j]), eps, inst.W, inst.E, sh.M1, sh.M2, norm_B=norm_B)
+        norm_B = rhs.norm_M1inv_M2
+        out.append(_Diagnosed(rhs.C, rhs.norm_WE, float(kls_t[j]), float(kls_m[j]), rhs.rhs, rhs.rhs_factor2))
+    return out
 
 
 def construct_batch(tasks, targets, d: int, d_h: int, eps: float, *, qk: str = "full",
                     embedding: str = DEFAULT_EMBEDDING, seed=0, rtol: float = RTOL) -> list:
     """``paper.theorem1``'s quantities for many ``(task, target)`` pairs (paper variant), shapes shared.
 
-    Returns, per instance, a :class:`SmallConstruction` or the :class:`ConstructionError` that ``construct``
-    raises for it (typed refusals are returned, not raised, so one refused instance does not stop the
-    batch). ``tasks``: :class:`Task` objects; ``targets``: ``(W (N, d), E (T, d))`` pairs.
+    Returns, per instance, a :class:`SmallConstruction` (with its AoT) or the :class:`ConstructionError` that
+    ``construct(task, target, d, d_h, eps, qk=qk, embedding=embedding, seed=seed, rtol=rtol)`` raises for it
+    (typed refusals are returned, not raised, so one refused instance does not stop the batch). An instance is
+    built in the batch only when its AoT's own float64 forward pass meets ``rtol`` by ``construct``'s rule
+    (:func:`theory.construct.verify_kept`); any other is ``construct``'s (module docstring). ``tasks``:
+    :class:`Task` objects; ``targets``: ``(W (N, d), E (T, d))`` pairs.
 
     References
     ----------
     ``paper.theorem1`` (paper Theorem 1; docs/theory.md#construction, steps 3-5, and the constants in
-    docs/theory.md#p6), ``seed.theorem-aot`` (docs/theory.md#s2): the search of ``verify.construction_space``;
-    :func:`theory.construct.construct`.
+    docs/theory.md#p6), ``seed.theorem-aot`` (docs/theory.md#s2): :func:`theory.construct.construct`.
     """
     tasks, targets = list(tasks), list(targets)
     if len(tasks) != len(targets):
         raise ValueError(f"`tasks` and `targets` must have the same length (got {len(tasks)}, {len(targets)})")
-    out: list = [None] * len(tasks)
-    pre: dict = {}
-    F_all = []
-    for i, (task, (W, E)) in enumerate(zip(tasks, targets)):
-        if not isinstance(task, Task):
-            raise ValueError(f"`tasks[{i}]` must be a theory.task.Task (got {type(task).__name__})")
-        F_all.append(np.asarray(E, dtype=np.float64) @ np.asarray(W, dtype=np.float64).T)
-        kept = keep_sequences(task.prior, eps)
-        pre.setdefault((task.N, task.S, task.seqs.tobytes(), kept.tobytes()), []).append(i)
+    o = _Options(check_int("d", d, minimum=1), check_int("d_h", d_h, minimum=1), check_eps(eps), qk, embedding,
+                 seed, check_positive("rtol", rtol))
+    insts = [_prepare(i, t, g, o.eps, o.d) for i, (t, g) in enumerate(zip(tasks, targets))]
     groups: dict = {}
-    for key, idx in pre.items():  # the rank prepare_target sees (of the uncentred W E*_1^T), one batched SVD
-        kept = keep_sequences(tasks[idx[0]].prior, eps)
-        sv = np.linalg.svd(np.stack([F_all[i][kept] for i in idx]), compute_uv=False)  # (K, min)
-        top = sv[:, :1]
-        ranks = np.where(top[:, 0] > 0, np.count_nonzero(sv > TARGET_RANK_RTOL * top, axis=1), 0)
-        for i, r in zip(idx, ranks):
-            groups.setdefault(key + (min(int(r), d),), []).append(i)
-    for key, idx in groups.items():
-        task0 = tasks[idx[0]]
-        kept = keep_sequences(task0.prior, eps)
-        r = key[-1]
-        try:
-            shared = _shared(task0, kept, r, d, d_h, qk, embedding, seed) if r > 0 else None
-        except SingularSystem as exc:
-            for i in idx:
-                out[i] = exc
-            continue
-        if shared is None:
-            for i in idx:
-                out[i] = _fallback(tasks[i], targets[i], d, d_h, eps, qk, embedding, seed, rtol)
-            continue
-        plan, G, C = shared
-        F = np.stack([F_all[i] for i in idx])  # (K, T, N)
-        F1 = F[:, kept]  # (K, T_eps, N)
-        Fm = np.matmul(G.T, F1)  # (K, T, N) the model's logits, one broadcast BLAS product
-        top = np.abs(F1).max(axis=(1, 2))
-        err_abs = np.abs(Fm[:, kept] - F1).max(axis=(1, 2))
-        scale = np.matmul(np.abs(G[:, kept]).T, np.abs(F1)).max(axis=(1, 2))  # rounding scale of the product
-        rel = np.where(top > 0, err_abs / np.where(top > 0, top, 1.0), err_abs)
-        eta = np.where(top > 0, _U * G.shape[0] * scale / np.where(top > 0, top, 1.0), 0.0)
-        Fc = F - F.mean(axis=2, keepdims=True)
-        norm_WE = np.linalg.norm(Fc, ord=2, axis=(1, 2))
-        # both divergences of the whole group in one call of the package's row formula (divergence.kl_rows)
-        K, T, N = F.shape
-        P = np.concatenate([tasks[i].cond for i in idx] * 2)
-        rows = kl_rows(P, np.concatenate([F.reshape(K * T, N), Fm.reshape(K * T, N)])).reshape(2, K, T)
-        pri = np.stack([tasks[i].prior for i in idx])
-        kls_t, kls_m = (rows[0] * pri).sum(axis=1), (rows[1] * pri).sum(axis=1)
-        for j, i in enumerate(idx):
-            if not rel[j] + ROUNDING_FACTOR * eta[j] <= rtol:
-                out[i] = _fallback(tasks[i], targets[i], d, d_h, eps, qk, embedding, seed, rtol)
-                continue
-            kt, km = float(kls_t[j]), float(kls_m[j])
-            out[i] = SmallConstruction(int(kept.size), plan.H, plan.H_paper, C, float(norm_WE[j]), kt, km,
-                                       kt + C * eps * float(norm_WE[j]), kt + 2 * C * eps * float(norm_WE[j]),
-                                       float(rel[j]), True)
+    for i, inst in enumerate(insts):
+        t = inst.task
+        groups.setdefault((t.N, t.S, t.seqs.tobytes(), inst.kept.tobytes(), inst.tgt.rank), []).append(i)
+    out: list = [None] * len(insts)
+    for idx in groups.values():
+        for i, res in zip(idx, _group([insts[i] for i in idx], o)):
+            out[i] = res
     return out
-
-
-def _fallback(task, target, d, d_h, eps, qk, embedding, seed, rtol):
-    try:
-        return _from_report(construct(task, target, d, d_h, eps, qk=qk, embedding=embedding, seed=seed,
-                                      rtol=rtol).report)
-    except ConstructionError as exc:
-        return exc
