@@ -32,7 +32,6 @@ __all__ = [
     "centred_rank",
     "zero_divergence_reachable",
     "prop3_family",
-    "prop3_logits_kernel",
     "prop3_divergence_rate",
     "permutation_closed_forms",
 ]

@@ -56,7 +56,6 @@ __all__ = [
     "jl_certificate",
     "lookup_gaps",
     "lookup_lambda",
-    "lambda_root_kernel",
     "lookup_lambda_bound",
     "lookup_lambda_lower_bound",
     "lookup_encoder",
