@@ -15,7 +15,9 @@ float64 kernels nor the 50-digit ``theory.precise`` twins), and where possible b
   ``Cov_pi(w) e = Cov_pi(w, l)``, solved by LU (the package solves a QR least-squares problem);
 - the weighted objective as ``E_pi[D^2] - E_pi[D]^2`` (the package centres first), and one W-step of
   the alternating fit as ``N`` weighted regressions solved by LU (a fixed-point test);
-- the ``min`` map: ``E_t min(KL_t(f_ls), KL_t(f_wls))`` from the two references above.
+- the ``min`` map: ``E_t min(KL_t(f_ls), KL_t(f_wls))`` from the two references above;
+- the look-up ``lambda`` by bisection on ``h = log sum_j e^{lambda a_j}`` (the package: Newton on the
+  ``j != g`` terms); the ``paper.prop3`` logits as ``E W^T`` (the package: a cosine of angle differences).
 
 Inputs are float64 arrays (converted exactly); each row of ``cond`` and the prior are divided by
 their exact sums, as ``theory.precise`` does, so the instance is a distribution to ``10^-dps``.
@@ -273,6 +275,36 @@ def lookup_terms(cond, dps=DPS):
             dtv = mp.fsum(abs(x / q - mp.mpf(1) / (N - 1)) for x in rest) / 2 if q > 0 else mp.mpf(0)
             out.append((q, qpsi, dtv))
         return out
+
+
+def lookup_lambda(h, W, g, dps=DPS):
+    """The D.6 ``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (docs/theory.md#d6), the
+    equation as written (the package solves ``log sum_{j != g} = log(e^h - 1)`` by Newton): bisection on
+    ``[0, hi]``, ``hi`` doubled until the right side is below ``h``; the gaps summed from the rows of ``W``.
+    Needs ``0 < h < log N`` and every gap ``< 0``."""
+    with mp.workdps(dps + 20):
+        W = [[_mpf(x) for x in row] for row in W]
+        a = [mp.fsum(x * y for x, y in zip(w, W[g])) - mp.fsum(x * x for x in W[g]) for w in W]
+        h = _mpf(h)
+
+        def phi(lam):
+            return mp.log(mp.fsum(mp.exp(lam * x) for x in a))
+
+        lo, hi = mp.mpf(0), mp.mpf(1)
+        while phi(hi) > h:
+            lo, hi = hi, 2 * hi
+        for _ in range(mp.mp.prec + 10):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if phi(mid) > h else (lo, mid)
+        return (lo + hi) / 2
+
+
+def prop3_logits(g, N, s, dps=DPS):
+    """The ``paper.prop3`` logits ``F_{t,o} = s w_{g(t)}^T w_o``, ``w_j = (cos 2 pi j/N, sin 2 pi j/N)``, as the
+    dot product ``E W^T`` (the package writes it as the cosine of the angle difference)."""
+    with mp.workdps(dps + 10):
+        w = [(mp.cos(2 * mp.pi * j / N), mp.sin(2 * mp.pi * j / N)) for j in range(N)]
+        return [[_mpf(s) * (w[gt][0] * w[o][0] + w[gt][1] * w[o][1]) for o in range(N)] for gt in g]
 
 
 # ------------------------------------------------------------------ fits

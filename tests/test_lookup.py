@@ -291,7 +291,7 @@ def test_zero_prior_row_and_vacuous_draft_bound_are_not_nan():
 
 
 # ---- numerical extremes: lambda of the look-up encoder at both ends (moved from tests/test_extremes.py)
-# lambda: brentq to 4 eps relative, then a logsumexp; 1e-10 covers both.
+# lambda: Newton (lambda_root_kernel) to 4 eps relative, then a logsumexp; 1e-10 covers both.
 LAMBDA_RTOL = 1e-10
 
 

@@ -222,7 +222,7 @@ def _lookup_instance(seed, N=3):
 def test_lookup_twins(seed):
     lt, d, W, cert = _lookup_instance(seed)
     enc = lookup.lookup_encoder(lt, W)
-    # lambda: brentq to 4 eps relative, and the KL from it: float64 error ~ lambda |a| eps; measured
+    # lambda: Newton (lambda_root_kernel) to 4 eps relative, and the KL from it: float64 error ~ lambda |a| eps; measured
     # <= 5e-14 relative (divergence), 8e-16 (lambda). 1e-10.
     close(pr.lookup_divergence_mp(lt.prior, lt.cond, W), enc.divergence(lt.prior), rtol=1e-10)
     close(pr.lookup_kl_rows_mp(lt.cond, W), enc.kl_rows(), rtol=1e-10, atol=1e-15)

@@ -15,6 +15,8 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aotmem.theory import precise as pr
 from aotmem.theory.bounds import CATALOGUE
@@ -30,14 +32,17 @@ from aotmem.theory.divergence import (
     taylor_proxy,
     taylor_remainder_bound,
 )
-from aotmem.theory.lookup import lookup_terms
+from aotmem.theory.exact import prop3_family, prop3_logits_kernel
+from aotmem.theory.lookup import JL_KINDS, jl_matrix, lambda_root_kernel, lookup_gaps, lookup_lambda, lookup_terms
 from aotmem.theory.lowrank import ALT_SWEEPS, ALT_TOL, f_ls, f_wls, f_wls_alternating, fit_encoder, wls_encoder
 from aotmem.theory.spectra import SIGMA_READINGS, centred_logits, sigma
+from aotmem.theory.task import Task
 from tests import reference as ref
 
 F64_RTOL = 1e-12
 SOLVE_RTOL = 1e-10
 MP_RTOL = mp.mpf(10) ** -30
+EPS = float(np.finfo(np.float64).eps)
 
 # (T, N, d): T > N, T < N, and a square-ish case; d <= N - 2 (the bounds' regime)
 SHAPES = [(4, 5, 2), (6, 4, 1), (3, 6, 2)]
@@ -327,3 +332,62 @@ def test_alternating_fit_50_digits(reading):
     lr, rep = pr.f_wls_alternating_mp(p, P, d, iters=8, tol=0.0, reading=reading)
     with mp.workdps(60):
         _check_alternating(p, P, _rows(lr.W), _rows(lr.E), _rows(lr.F), list(rep.history), reading, True)
+
+
+# ------------------------------------------------------------------ kernels run in float64 and at 50 digits (issue 17)
+#
+# theory.lookup.lambda_root_kernel and theory.exact.prop3_logits_kernel are each written once and run on
+# float64 (lookup_lambda, prop3_divergence_rate) and on theory.precise.MP (lookup_lambda_mp, prop3_logits_mp).
+# The two paths agree to float64's rounding; the 50-digit one matches the references of tests/reference.py.
+
+LAMBDA_F64_RTOL = 1e-13  # float64 lambda: ~1 eps (solver) + ~N eps (the gaps) times psi's condition <= ~100 here
+
+
+@settings(max_examples=30)
+@given(st.integers(2, 8), st.floats(1e-9, 0.98), st.integers(0, 2**16 - 1), st.sampled_from(JL_KINDS))
+def test_lookup_lambda_float64_and_50_digits_agree(N, frac, seed, kind):
+    """draft.lookup-theorem (D.6): one Newton root (lambda_root_kernel) in float64 and at 50 digits; the
+    50-digit lambda is the reference's bisection root of ``h = log sum_j e^{lambda a_j}``."""
+    h = frac * math.log(N)
+    W, _ = jl_matrix(N, int(128 * math.log(N + 1)) + 1 + seed % 40, seed=seed, kind=kind)
+    g = seed % N
+    lam, lam_mp = lookup_lambda(h, W, g), pr.lookup_lambda_mp(h, W, g)
+    close_f64(lam, lam_mp, LAMBDA_F64_RTOL)
+    close_mp(lam_mp, ref.lookup_lambda(h, W, g))
+    with mp.workdps(50):  # the kernel itself on float64's gaps, both ways: the solver alone, to ~1 eps
+        a = lookup_gaps(W, g)
+        close_f64(lambda_root_kernel(h, a, g), lambda_root_kernel(mp.mpf(h), pr.MP.asarray(a), g, pr.MP), 8 * EPS)
+
+
+@pytest.mark.parametrize("h_frac", [0.0, 1e-300, 1.0])
+def test_lookup_lambda_ends_on_both_paths(h_frac):
+    """h = 0: inf; h = log N: 0; all gaps equal (orthonormal W): psi(h) exactly, in float64 and at 50 digits."""
+    h = h_frac * math.log(5)
+    with mp.workdps(50):  # float64's log 5 is below the exact one: h = log N at 50 digits is mp.log(5)
+        lam, lam_mp = lookup_lambda(h, np.eye(5), 2), pr.lookup_lambda_mp(h_frac * mp.log(5), np.eye(5), 2)
+        if h_frac == 0.0:
+            assert lam == math.inf and lam_mp == mp.inf
+        elif h_frac == 1.0:
+            assert lam == 0.0 and lam_mp == 0
+        else:
+            assert lam == float(mp.log(4 / mp.expm1(mp.mpf(h)))) and lam_mp == mp.log(4 / mp.expm1(h_frac * mp.log(5)))
+
+
+@settings(max_examples=30)
+@given(st.integers(2, 12), st.lists(st.integers(0, 11), min_size=1, max_size=8), st.floats(0.0, 1e3))
+def test_prop3_logits_float64_and_50_digits_agree(N, gs, s):
+    """paper.prop3: prop3_logits_kernel in float64 and at 50 digits (prop3_logits_mp) against the reference
+    ``E W^T``; the float64 family prop3_family's ``E W^T`` is the kernel's logits up to rounding."""
+    g = np.array(gs) % N
+    P = np.eye(N)[g]
+    F64, Fmp, want = prop3_logits_kernel(g, N, s), _rows(pr.prop3_logits_mp(P, 2, s)), ref.prop3_logits(g, N, s)
+    for t in range(len(g)):
+        for o in range(N):
+            close_f64(F64[t, o], Fmp[t][o], 4 * EPS, scale=s)
+            close_mp(Fmp[t][o], want[t][o], scale=s)
+    seqs = np.array([[t // N**2 % N, t // N % N, t % N] for t in range(len(g))])  # distinct: T <= 8 <= N^3
+    task = Task(np.full(len(g), 1 / len(g)), P, seqs)
+    assert np.abs(prop3_family(task, 3, s).F - F64).max() <= 4 * EPS * s
+    # the divergence: the reference's E W^T rounds F_g by ~s 10^-dps absolute, so it runs at 100 digits
+    want_kl = ref.kl(task.prior, P, ref.prop3_logits(g, N, s, dps=100), dps=100)
+    close_mp(pr.prop3_divergence_mp(task.prior, P, 2, s), want_kl, scale=s * mp.mpf(10) ** -70)

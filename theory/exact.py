@@ -270,11 +270,21 @@ def _circle(N, d):
     return W
 
 
+def _prop3_targets(task, d):
+    """``g(t) = argmax pi_t`` of an association task (Assumption 1) for the family in ``R^d``, ``d >= 2``."""
+    if not isinstance(task, Task):
+        raise ValueError(f"`task` must be a theory.task.Task (got {type(task).__name__})")
+    if not task.is_association():
+        raise ValueError("`task` violates Assumption 1 (association: every pi_t one-hot)")
+    check_int("d", d, minimum=2)
+    return task.argmax_map()
+
+
 def prop3_family(task: Task, d: int, scale: float) -> LowRank:
     """``paper.prop3``: a rank-``d`` family whose divergence on an association task tends to 0.
 
     ``w_j = (cos 2 pi j/N, sin 2 pi j/N, 0, ...)``, ``E(t) = scale * w_{g(t)}``,
-    so ``F_{t,o} = scale cos(2 pi (o - g(t))/N)``, maximal at ``o = g(t)``.
+    so ``F = E W^T`` is :func:`prop3_logits_kernel` up to rounding, maximal at ``o = g(t)``.
     Needs Assumption 1 (one-hot rows) and ``d >= 2``. Rate:
     :func:`prop3_divergence_rate`.
 
@@ -287,14 +297,25 @@ def prop3_family(task: Task, d: int, scale: float) -> LowRank:
     >>> bool(prop3_family(task, 2, 40.0).divergence(task.prior, task.cond) < 1e-10)
     True
     """
-    if not isinstance(task, Task):
-        raise ValueError(f"`task` must be a theory.task.Task (got {type(task).__name__})")
-    if not task.is_association():
-        raise ValueError("`task` violates Assumption 1 (association: every pi_t one-hot)")
-    d = check_int("d", d, minimum=2)
+    g = _prop3_targets(task, d)
     scale = check_positive("scale", scale, allow_zero=True)
     W = _circle(task.N, d)
-    return LowRank(W, scale * W[task.argmax_map()])
+    return LowRank(W, scale * W[g])
+
+
+def prop3_logits_kernel(g, N: int, s, xp=np):
+    """Logits of the ``paper.prop3`` family, ``F_{t,o} = s w_{g(t)}^T w_o = s cos(2 pi (o - g(t))/N)``, ``(T, N)``.
+
+    The cosine of the angle difference ``(o - g(t)) mod N``, not ``E W^T`` (:func:`prop3_family`): ``F_{t,g(t)} = s``
+    exactly, so the divergence ``log(1 + sum_k e^{-s gamma_k})`` keeps its relative accuracy at any ``s``.
+    ``g (T,)`` the targets, ``s >= 0`` the scale; any namespace ``xp``.
+
+    References
+    ----------
+    ``paper.prop3`` (paper Proposition 3: ``E(t) = s w_{g(t)}``, ``w_j = (cos 2 pi j/N, sin 2 pi j/N, 0, ...)``).
+    """
+    k = (np.arange(N) - np.asarray(g)[:, None]) % N
+    return s * xp.cos(2 * xp.pi * xp.asarray(np.arange(N)) / N)[k]
 
 
 def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
@@ -310,8 +331,8 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
     and ``dKL(s) ~ m e^{-s gamma_1}`` as ``s -> inf`` with ``m = 2`` nearest
     neighbours (``k = 1, N-1``) for ``N >= 3``, ``m = 1`` for ``N = 2``.
 
-    Returns a dict of arrays over ``scales``: ``measured`` (:func:`theory.divergence.kl`),
-    ``exact``, ``upper`` (``(N-1) e^{-s gamma_1}``), ``asymptotic`` (``m e^{-s gamma_1}``).
+    Returns a dict of arrays over ``scales``: ``measured`` (:func:`theory.divergence.kl` of
+    :func:`prop3_logits_kernel`), ``exact``, ``upper`` (``(N-1) e^{-s gamma_1}``), ``asymptotic`` (``m e^{-s gamma_1}``).
 
     References
     ----------
@@ -320,9 +341,9 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
     s = check_array("scales", scales, ndim=1)
     if (s < 0).any():
         raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
-    N = task.N if isinstance(task, Task) else None
-    measured = np.array([prop3_family(task, d, float(x)).divergence(task.prior, task.cond) for x in s])
-    exact, upper, asymptotic, g1 = prop3_rate_kernel(N, s)
+    g = _prop3_targets(task, d)
+    measured = np.array([kl(task.prior, task.cond, prop3_logits_kernel(g, task.N, x)) for x in s])
+    exact, upper, asymptotic, g1 = prop3_rate_kernel(task.N, s)
     return {"scales": s, "measured": measured, "exact": exact, "upper": upper, "asymptotic": asymptotic,
             "gamma1": float(g1)}
 

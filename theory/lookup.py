@@ -38,7 +38,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .divergence import entropy, entropy_kernel, expect, kl_rows
 from .validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
@@ -76,7 +75,7 @@ __all__ = [
 ENTROPY_RTOL = 1e-12
 
 # Residual |log sum_{j!=g} e^{lambda a_j} - log(e^h - 1)| of the lambda solver.
-# brentq stops at relative step 4 eps in lambda; the residual's slope is
+# lambda_root_kernel stops at relative step 4 eps in lambda; the residual's slope is
 # |a| <= 1 + 2C <= 2 and lambda <= ~50 in float64, so ~1e-13; 1e-10 is margin.
 LAMBDA_RESIDUAL_ATOL = 1e-10
 
@@ -300,22 +299,12 @@ def lookup_gaps(W, g: int) -> np.ndarray:
 def lookup_lambda(h: float, W, g: int) -> float:
     """``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (``draft.lookup-theorem``).
 
-    ``phi(lambda) = logsumexp(lambda a)`` (``a`` from :func:`lookup_gaps`) is
-    convex with ``phi(0) = log N`` and ``phi' = `` the softmax-mean of ``a``.
-    It decreases strictly from ``log N`` to ``0`` on ``[0, inf)`` iff every
-    ``a_j < 0`` for ``j != g``; then the root is unique. We solve the
-    equivalent ``psi(lambda) = logsumexp_{j != g}(lambda a_j) - log(e^h - 1) = 0``
-    (accurate for small ``h``) by ``brentq`` on ``[0, lambda_hi]``,
-    ``lambda_hi = log((N-1)/(e^h-1)) / (-max_{j!=g} a_j)``: there
-    ``logsumexp_{j!=g}(lambda a_j) <= log(N-1) + lambda max a = log(e^h - 1)``,
-    so ``psi(lambda_hi) <= 0 <= psi(0)``.
-
-    Ends: ``h = 0`` gives ``+inf`` (``softmax -> delta_g``); ``h = log N``
-    (within ``ENTROPY_RTOL``) gives ``0``.
-
-    Raises ``ValueError`` if some ``a_j >= 0`` (``j != g``): the equation is
-    then not monotone and has no root for small ``h``. ``||W W^T - I||_max < 1/2``
-    guarantees ``a_j <= 2C - 1 < 0``.
+    ``phi(lambda) = logsumexp(lambda a)`` (``a`` from :func:`lookup_gaps`) is convex, ``phi(0) = log N``,
+    and decreases strictly to ``0`` on ``[0, inf)`` iff every ``a_j < 0`` for ``j != g`` (``||W W^T - I||_max
+    < 1/2`` gives ``a_j <= 2C - 1``); then the root is unique: :func:`lambda_root_kernel`, the Newton root
+    the 50-digit ``theory.precise.lookup_lambda_mp`` runs too. ``ValueError`` if some ``a_j >= 0`` (no root
+    for small ``h``). Ends: ``h = 0`` gives ``+inf`` (``softmax -> delta_g``); ``h = log N`` (within
+    ``ENTROPY_RTOL``) gives ``0``.
 
     References
     ----------
@@ -326,40 +315,61 @@ def lookup_lambda(h: float, W, g: int) -> float:
     True
     """
     a = lookup_gaps(W, g)
-    N = a.size
-    h = _check_h(h, N)
-    others = np.delete(a, int(g))
-    amax = float(others.max())
-    if amax >= 0:
-        j = int(np.delete(np.arange(N), int(g))[np.argmax(others)])
-        raise ValueError(f"`W` makes the lambda equation non-monotone: (w_j - w_g)^T w_g = {amax:.4g} >= 0 "
-                         f"for j={j}, g={int(g)}; the look-up encoder needs every such gap < 0 "
+    return float(lambda_root_kernel(_check_h(h, a.size), a, int(g)))
+
+
+def lambda_root_kernel(h, a, g: int, xp=np):
+    """Root ``lambda >= 0`` of ``psi(lambda) = log sum_{j != g} e^{lambda a_j} - log(e^h - 1)``; any ``xp``.
+
+    The D.6 ``lambda`` of ``h in [0, log N]`` (checked by the callers) and the gaps ``a (N,)``, ``a_g = 0``
+    (``ValueError`` unless every other ``a_j < 0``). ``psi`` (``log(e^h - 1)``: accurate for small ``h``)
+    is convex and strictly decreasing, bracketed by ``lo = top/(-min a)`` (``psi(lo) >= 0``) and
+    ``hi = top/(-max a)`` (``psi(hi) <= 0``), ``top = log((N-1)/(e^h-1))`` (:func:`psi_kernel`).
+    Safeguarded Newton from ``lo``: on a convex decreasing function it never overshoots; a step leaving
+    the bracket is replaced by bisection; the bracket shrinks every iteration. It stops at a relative step
+    or bracket of ``4 eps``, ``eps`` of the working precision (float64's, or ``xp.EPS``); float64 lands within
+    ~1 eps of the exact root of its rounded equation for ``h <= log N / 2`` (measured; nearer ``log N`` the
+    rounding of ``psi`` itself dominates, as it did for the former ``brentq``). Ends: ``h = 0`` gives ``inf``,
+    ``h >= log N`` gives 0, all gaps equal gives ``top/(-a)`` exactly.
+
+    References
+    ----------
+    ``draft.lookup-theorem`` (draft D.6: the equation ``h = phi(lambda)``).
+    """
+    N = len(a)
+    others = a[np.arange(N) != g]
+    j = int(np.argmax(others))
+    if others[j] >= 0:
+        raise ValueError(f"`W` makes the lambda equation non-monotone: (w_j - w_g)^T w_g = {float(others[j]):.4g} "
+                         f">= 0 for j={j + (j >= g)}, g={g}; the look-up encoder needs every such gap < 0 "
                          "(guaranteed by ||W W^T - I||_max < 1/2)")
-    if h == 0.0:
-        return math.inf
-    if h >= math.log(N):
-        return 0.0
-    target = math.log(math.expm1(h))
-    hi = (math.log(N - 1) - target) / (-amax)
-
-    def psi(lam):
-        # logsumexp of a handful of numbers, shifted by the max (stable); scipy's logsumexp costs
-        # ~0.5 ms a call in array-API overhead, 90% of the encoder's time on the ledger's tasks
-        x = lam * others
-        m = float(x.max())
-        return m + math.log1p(float(np.exp(x - m).sum()) - 1.0) - target
-
-    f_hi = psi(hi)
-    if f_hi == 0.0:
+    if h == 0:
+        return h + math.inf
+    if h >= xp.log(N):
+        return h * 0
+    target = xp.log(xp.expm1(h))
+    top = psi_kernel(h, N, xp)  # > 0
+    lo, hi = top / -others.min(), top / -others[j]
+    if lo >= hi:  # all gaps equal: the root is exactly top / (-a)
         return hi
-    if f_hi > 0.0:
-        # psi(hi) <= 0 holds exactly; a positive value is rounding (~1e-16 relative), at an
-        # equality case (all gaps equal, e.g. orthonormal W). Widen by 1e-9 relative.
-        hi *= 1.0 + 1e-9
-        if psi(hi) > 0.0:
-            raise ValueError(f"`W`/`h`: lambda bracket [0, {hi:.6g}] does not bracket the root "
-                             f"(psi(hi) = {psi(hi):.3g} > 0), which the derivation excludes")
-    return float(brentq(psi, 0.0, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+    eps = 4 * getattr(xp, "EPS", np.finfo(np.float64).eps)
+    x = lo
+    for _ in range(4096):  # never reached: Newton from the left converges monotonically, quadratically near the root
+        y = x * others
+        m = y.max()
+        e = xp.exp(y - m)
+        S = xp.sum(e)
+        f = m + xp.log(S) - target
+        if f == 0:
+            return x
+        lo, hi = (x, hi) if f > 0 else (lo, x)
+        xn = x - f * S / xp.sum(e * others)
+        if abs(xn - x) <= eps * abs(xn):  # before the safeguard: a step below an ulp leaves the bracket
+            return xn
+        if hi - lo <= eps * hi:
+            return (lo + hi) / 2
+        x = xn if lo < xn < hi else (lo + hi) / 2
+    return (lo + hi) / 2  # pragma: no cover - see the loop
 
 
 def lookup_lambda_bound(h: float, N: int, C: float) -> float:

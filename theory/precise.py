@@ -9,8 +9,7 @@ the claim's parameters) in ``dps``-digit arithmetic (default 50), and the inequa
 inputs, the validation and the return types are written here. The independence of the re-check rests on
 the reference formulas of tests/reference.py, against which every kernel is tested in float64 and at
 50 digits. What is this module's own: the namespace, :func:`decide_mp`, :func:`exact_instance`, the
-resolution policy (:class:`NotUnique`, :class:`MPPolicy`), the exact Gram matrices of JL draws and the
-safeguarded-Newton root of the look-up ``lambda`` equation.
+resolution policy (:class:`NotUnique`, :class:`MPPolicy`) and the exact Gram matrices of JL draws.
 
 Conventions
 -----------
@@ -53,8 +52,9 @@ from .divergence import (
     taylor_proxy_rows,
     taylor_remainder_rows,
 )
-from .exact import permutation_forms_kernel, prop3_rate_kernel
-from .lookup import ENTROPY_RTOL, LOOKUP_FORM, lookup_bound_kernel, lookup_terms_kernel, psi_kernel
+from .exact import permutation_forms_kernel, prop3_logits_kernel, prop3_rate_kernel
+from .lookup import (ENTROPY_RTOL, LOOKUP_FORM, lambda_root_kernel, lookup_bound_kernel, lookup_terms_kernel,
+                     psi_kernel)
 from .lowrank import (
     FITS,
     RANK_RTOL,
@@ -68,7 +68,8 @@ from .lowrank import (
     wls_encoder_kernel,
 )
 from .spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
-from .validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic, mark_failed
+from .validate import (check_array, check_assumption1, check_int, check_positive, check_prior_cond,
+                       check_rows_stochastic, mark_failed)
 
 __all__ = [
     "DPS", "NotUnique", "resolution", "to_float", "decide_mp", "exact_instance", "MPNamespace", "MPPolicy", "MP",
@@ -483,6 +484,10 @@ class MPNamespace:
     policy = MPPolicy
     EXP_OVERFLOW = mpmath.inf
     KL_CANCELLATION_FREE = True
+
+    @property
+    def EPS(self):  # the working precision's epsilon (theory.lookup.lambda_root_kernel's stopping rule)
+        return mpmath.eps
 
     @property
     def EXP3_TERMS(self) -> int:  # 0.1^k / k! below 10^-(dps+3) of the leading term
@@ -1122,14 +1127,9 @@ def _check_h(h, N):
 
 
 def _gaps(G, g):
-    """``a_j = (w_j - w_g)^T w_g`` from the Gram matrix ``G = W W^T``, ``a_g = 0``; ``ValueError`` unless every other ``a_j < 0``."""
+    """``a_j = (w_j - w_g)^T w_g`` from the Gram matrix ``G = W W^T``, ``a_g = 0`` (object array ``(N,)``)."""
     a = G[:, g] - G[g, g]
     a[g] = mpmath.mpf(0)
-    j = max((j for j in range(len(a)) if j != g), key=lambda j: a[j])
-    if a[j] >= 0:
-        raise ValueError(f"`W` makes the lambda equation non-monotone: (w_j - w_g)^T w_g = {mpmath.nstr(a[j], 4)} "
-                         f">= 0 for j={j}, g={g}; the look-up encoder needs every such gap < 0 "
-                         "(guaranteed by ||W W^T - I||_max < 1/2)")
     return a
 
 
@@ -1165,67 +1165,14 @@ def lookup_gaps_mp(W, g: int, *, dps: int = DPS):
     with mpmath.workdps(dps):
         G = _gram_of("W", W)
         g = check_int("g", g, minimum=0, maximum=len(G) - 1)
-        a = G[:, g] - G[g, g]
-        a[g] = mpmath.mpf(0)
-        return _col(a)
-
-
-def _lambda(h, a, g):
-    """Root ``lambda >= 0`` of ``psi(lambda) = logsumexp_{j != g}(lambda a_j) - log(e^h - 1)``.
-
-    ``psi`` is convex and strictly decreasing (every ``a_j < 0``), bracketed by
-    ``lo = log((N-1)/(e^h-1))/(-min a)`` (``psi(lo) >= 0``) and ``hi = log((N-1)/(e^h-1))/(-max a)``
-    (``psi(hi) <= 0``). Safeguarded Newton: from the left, Newton on a convex decreasing function never
-    overshoots; any step leaving the bracket is replaced by bisection; the bracket shrinks every
-    iteration, and the loop stops at the working precision. (Float64 solves the same equation by
-    ``brentq``: the root's digits, not the formula, differ.)
-    """
-    N = len(a)
-    others = [v for j, v in enumerate(a) if j != g]
-    amax, amin = max(others), min(others)
-    if h == 0:
-        return mpmath.inf
-    if h >= mpmath.log(N):
-        return mpmath.mpf(0)
-    target = mpmath.log(mpmath.expm1(h))
-    top = mpmath.log(N - 1) - target  # > 0
-    lo, hi = top / (-amin), top / (-amax)
-    if lo >= hi:  # all gaps equal: the root is exactly top / (-a)
-        return hi
-
-    def psi(lam):
-        x = [lam * v for v in others]
-        m = max(x)
-        e = [mpmath.exp(v - m) for v in x]
-        S = mpmath.fsum(e)
-        return m + mpmath.log(S) - target, mpmath.fdot(e, others) / S
-
-    eps = mpmath.eps * 4
-    x = lo
-    for _ in range(10 * mpmath.mp.prec):
-        f, fp = psi(x)
-        if f == 0:
-            return x
-        if f > 0:
-            lo = max(lo, x)
-        else:
-            hi = min(hi, x)
-        if hi - lo <= eps * hi:
-            return (lo + hi) / 2
-        xn = x - f / fp
-        if not (lo < xn < hi):
-            xn = (lo + hi) / 2
-        if abs(xn - x) <= eps * abs(xn):
-            return xn
-        x = xn
-    return (lo + hi) / 2  # pragma: no cover - the bracket halves at worst every other step
+        return _col(_gaps(G, g))
 
 
 def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
     """``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (``draft.lookup-theorem``), to full precision.
 
-    Twin of :func:`theory.lookup.lookup_lambda` (:func:`_lambda`). ``h = 0`` gives ``inf``; ``h >= log N``
-    gives 0. ``h``: a float or an ``mpf``.
+    :func:`theory.lookup.lambda_root_kernel` on :data:`MP` (the root of :func:`theory.lookup.lookup_lambda`).
+    ``h = 0`` gives ``inf``; ``h >= log N`` gives 0. ``h``: a float or an ``mpf``.
 
     References
     ----------
@@ -1235,7 +1182,7 @@ def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
         G = _gram_of("W", W)
         N = len(G)
         g = check_int("g", g, minimum=0, maximum=N - 1)
-        return _lambda(_check_h(h, N), _gaps(G, g), g)
+        return lambda_root_kernel(_check_h(h, N), _gaps(G, g), g, MP)
 
 
 def lookup_lambda_bound_mp(h, N: int, C, *, dps: int = DPS):
@@ -1269,7 +1216,7 @@ def _lookup_rows(cond, W):
     h = entropy_kernel(P, MP)
     for t in np.flatnonzero(~one_hot):
         g = int(np.argmax(P[t]))
-        F[t] = _lambda(h[t], _gaps(G, g), g) * G[:, g]
+        F[t] = lambda_root_kernel(h[t], _gaps(G, g), g, MP) * G[:, g]
     return np.where(one_hot, 0, kl_rows_kernel(P, F, MP))
 
 
@@ -1334,31 +1281,21 @@ def permutation_closed_forms_mp(prior, cond, d: int, xi, *, dps: int = DPS) -> d
 # --------------------------------------------------------------------------- paper.prop3
 
 
-def _one_hot_targets(cond):
-    P = check_rows_stochastic("cond", cond)
-    ok = np.all((P == 0) | (P == 1), axis=1) & (P.max(axis=1) == 1)
-    if not ok.all():
-        raise ValueError("`cond` violates Assumption 1 (association: every pi_t one-hot)")
-    return P, np.argmax(P, axis=1)
-
-
 def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
-    """Logits of the ``paper.prop3`` family: ``F_{t,o} = s cos(2 pi (o - g(t))/N)``, exact (``(T, N)``).
+    """Logits of the ``paper.prop3`` family, ``(T, N)``: ``theory.exact.prop3_logits_kernel`` on :data:`MP`.
 
-    The family of :func:`theory.exact.prop3_family` (``w_j = (cos 2 pi j/N, sin 2 pi j/N, 0, ...)``,
-    ``E(t) = s w_{g(t)}``), with mpmath's ``cos``. Needs Assumption 1 and ``d >= 2``.
+    ``F_{t,o} = s cos(2 pi (o - g(t))/N)``, the family of :func:`theory.exact.prop3_family`
+    (``E(t) = s w_{g(t)}``), with mpmath's ``cos``. Needs Assumption 1 and ``d >= 2``.
 
     References
     ----------
     ``paper.prop3`` (paper Proposition 3).
     """
     check_int("d", d, minimum=2)
-    P, g = _one_hot_targets(cond)
-    N = P.shape[1]
+    P = check_assumption1("cond", cond)
     with mpmath.workdps(dps):
         s = scale if isinstance(scale, mpmath.mpf) else _mp(check_positive("scale", scale, allow_zero=True))
-        cos = [mpmath.cos(2 * mpmath.pi * k / N) for k in range(N)]  # k = (o - g) mod N
-        return mpmath.matrix([[s * cos[(o - int(gt)) % N] for o in range(N)] for gt in g])
+        return _mat(prop3_logits_kernel(np.argmax(P, axis=1), P.shape[1], s, MP))
 
 
 def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
@@ -1386,7 +1323,7 @@ def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> 
     s = check_array("scales", scales, ndim=1)
     if (s < 0).any():
         raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
-    N = _one_hot_targets(cond)[0].shape[1]
+    N = check_assumption1("cond", cond).shape[1]
     with mpmath.workdps(dps):
         sm = MP.asarray(s)
         exact, upper, asymptotic, g1 = prop3_rate_kernel(N, sm, MP)
