@@ -130,19 +130,18 @@ def test_full_families_is_a_positive_int(bad):
               evaluate=lambda r: Evaluation(0.0, 1.0), full_families=bad)
 
 
-def test_the_top_up_pass_takes_the_claims_full_families():
-    """The full profile's top-up runs ``Claim.full_families`` family instances in a pass where the claim gives it
-    (paper.theorem1's target=optimal readings: one pass must reach 10^4 judged instances)."""
+def _top_up_asks(monkeypatch, claims, t0: float) -> list:
+    """``(n, deadline)`` of each family pass the full profile's top-up asks for, per claim in ``claims``, for a claim
+    that started at ``t0`` (``perf_counter`` time) and has judged nothing yet."""
     from aotmem.verify.ledger import runner
 
     asked = []
 
     def fake_families(claim, search, n, rng, profile, deadline=None, enough=None):
-        asked.append(n)
+        asked.append((n, deadline))
         return None, {}
 
     class FakeSearch:
-        t0 = float("inf")  # never past TOP_UP_S
         n_evals = 0
 
         def judged(self):
@@ -151,24 +150,30 @@ def test_the_top_up_pass_takes_the_claims_full_families():
         def over_budget(self):
             return False
 
+    monkeypatch.setattr(runner, "_families", fake_families)
+    for c in claims:
+        search = FakeSearch()
+        search.t0 = t0
+        runner._top_up(c, search, 10_000, 25, runner.PROFILES["full"], None, 0, "full")
+    return asked
+
+
+def test_the_top_up_pass_takes_the_claims_full_families(monkeypatch):
+    """The full profile's top-up runs ``Claim.full_families`` family instances in a pass where the claim gives it
+    (paper.theorem1's target=optimal readings: one pass must reach 10^4 judged instances)."""
     c = get("paper.theorem1+factor2[target=optimal]")
-    saved = runner._families
-    runner._families = fake_families
-    try:
-        runner._top_up(c, FakeSearch(), 10_000, 25, runner.PROFILES["full"], None, 0, "full")
-    finally:
-        runner._families = saved
-    assert asked == [c.full_families] and c.full_families >= 10_000
+    asked = _top_up_asks(monkeypatch, [c], t0=float("inf"))  # never past any deadline
+    assert [n for n, _ in asked] == [c.full_families] and c.full_families >= 10_000
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, 1e5, "300", True and None or "x"])
+@pytest.mark.parametrize("bad", [0, -1.0, 1e5, "300", True])
 def test_top_up_s_must_be_positive_seconds(bad):
     with pytest.raises(ValueError, match="top_up_s"):
         Claim(id="seed.x", reading="", source="seed", kind="bound", statement="", instances=lambda s, n: [],
               evaluate=lambda r: Evaluation(0.0, 1.0), top_up_s=bad)
 
 
-def test_the_top_up_takes_the_claims_own_deadline():
+def test_the_top_up_takes_the_claims_own_deadline(monkeypatch):
     """A claim's ``top_up_s`` replaces ``TOP_UP_S`` as its top-up's deadline: the families get it, and a claim
     that has run past ``TOP_UP_S`` but not past its own deadline still gets its pass (the full run of
     2026-12-06 left paper.theorem1+factor2[target=optimal] at 7,589 instances when TOP_UP_S refused it)."""
@@ -176,31 +181,10 @@ def test_the_top_up_takes_the_claims_own_deadline():
 
     from aotmem.verify.ledger import runner
 
-    asked = []
-
-    def fake_families(claim, search, n, rng, profile, deadline=None, enough=None):
-        asked.append(deadline)
-        return None, {}
-
-    class FakeSearch:
-        t0 = time.perf_counter() - runner.TOP_UP_S - 10  # past TOP_UP_S, before the claim's own deadline
-        n_evals = 0
-
-        def judged(self):
-            return []
-
-        def over_budget(self):
-            return False
-
     c = get("paper.theorem1+factor2[target=optimal]")
     assert c.top_up_s is not None and c.top_up_s > runner.TOP_UP_S + 10
     other = get("paper.theorem1+factor2[target=f_ls]")
-    saved = runner._families
-    runner._families = fake_families
-    try:
-        runner._top_up(c, FakeSearch(), 10_000, 25, runner.PROFILES["full"], None, 0, "full")
-        runner._top_up(other, FakeSearch(), 10_000, 25, runner.PROFILES["full"], None, 0, "full")
-    finally:
-        runner._families = saved
-    assert asked == [c.top_up_s]  # the claim without its own deadline starts nothing past TOP_UP_S
+    # past TOP_UP_S, before the claim's own deadline
+    asked = _top_up_asks(monkeypatch, [c, other], t0=time.perf_counter() - runner.TOP_UP_S - 10)
+    assert [dl for _, dl in asked] == [c.top_up_s]  # the claim without its own deadline starts nothing
     assert runner.top_up_deadline(other) == runner.TOP_UP_S

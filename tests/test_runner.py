@@ -255,3 +255,41 @@ def test_refused_counts_of_two_rounds_add_up():
                    "why_undecided": {"NotUnique: x": 1, "no evaluation": 2}}
     assert _merged_counts(None, b) is b
     assert "why_undecided" not in _merged_counts({"refused": 1, "decided": 1}, {"refused": 1, "decided": 1})
+
+
+def test_the_second_round_of_refused_instances_skips_those_the_first_left_undecided():
+    """An instance the first round could not decide is counted there once, not tried and counted again when the
+    limit probe's refused instances are decided: two rounds over 3 + 1 refused instances count 4, not 5."""
+    from aotmem.verify.ledger.runner import _decide_refused, _merged_counts
+
+    tries = []
+
+    def decide(r):
+        tries.append(r["x"])
+        if r["x"] == 0:
+            raise ValueError("singular at every precision")
+        return Evaluation(1.0, 2.0, detail={"decided_at_dps": 50})
+
+    class FakeSearch:
+        def __init__(self):
+            self.refused = {f"k{x}": {"x": x} for x in range(3)}
+            self.errors = {k: "IllConditioned" for k in self.refused}
+            self.method_of, self.recorded = {}, []
+
+        def over_budget(self):
+            return False
+
+        def _record(self, k, recipe, ev, method):
+            self.recorded.append(k)
+
+    claim = dataclasses.replace(_claim(lambda r: Evaluation(1.0, 2.0)), decide_mp=decide)
+    search = FakeSearch()
+    _, first = _decide_refused(claim, search)
+    tried = set(search.refused)
+    assert tried == {"k0"} and first["undecided"] == 1 and first["at_dps"] == {"50": 2}
+    search.refused["k9"] = {"x": 9}  # refused by the limit probe
+    search.errors["k9"] = "IllConditioned"
+    _, second = _decide_refused(claim, search, skip=tried)
+    assert sorted(tries) == [0, 1, 2, 9]  # k0 tried once
+    out = _merged_counts(first, second)
+    assert out["refused"] == 4 and out["decided"] == 3 and out["undecided"] == 1 and out["at_dps"] == {"50": 3}

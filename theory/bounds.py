@@ -528,8 +528,8 @@ def bound(name: str) -> Bound:
     docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls),
     ``seed.lookup-bound`` (docs/theory.md#s6), ``draft.lookup-theorem`` and ``draft.lookup-theorem+factor(1+2C)``
     (docs/theory.md#d6), ``paper.theorem2`` (docs/theory.md#p9); `paper.theorem2+simplified-q` is this project's
-    corrected simplified form, a bound of ``theory.bounds.CATALOGUE`` checked by tests/test_lookup.py, not a
-    registered claim (docs/theory.md#p9: no corrected form registered).
+    corrected simplified form, registered as the corrected claim of ``paper.theorem2[simplified]``
+    (docs/theory.md#p9).
 
     >>> bound("draft.theorem-wls[min,sigma=pi]").maps
     ('min',)

@@ -98,7 +98,12 @@ class _Instance:
     E: np.ndarray  # (T, d)
     kept: np.ndarray
     tgt: object  # theory.construct.Target, the canonical gauge
-    F1: np.ndarray  # (T_eps, N) the target logits of the kept sequences
+    F: np.ndarray  # (T, N) the target logits E W^T
+
+    @property
+    def F1(self) -> np.ndarray:
+        """``(T_eps, N)``: the target logits of the kept sequences."""
+        return self.F[self.kept]
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ def _prepare(i: int, task, target, eps: float, d: int) -> _Instance:
         raise ValueError(f"`targets[{i}]` must be (W (N, d) = {(task.N, d)}, E (T, d) = {(task.T, d)}) "
                          f"(got {W.shape}, {E.shape})")
     kept = keep_sequences(task.prior, eps)
-    return _Instance(task, W, E, kept, prepare_target(W, E, kept), (E @ W.T)[kept])
+    return _Instance(task, W, E, kept, prepare_target(W, E, kept), E @ W.T)
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,7 @@ def _diagnosed(sh: _Shared, insts: list, F_model: np.ndarray, eps: float) -> lis
     if not insts:
         return []
     K, T, N = F_model.shape
-    F_tgt = np.stack([inst.E @ inst.W.T for inst in insts])
+    F_tgt = np.stack([inst.F for inst in insts])
     P = np.concatenate([inst.task.cond for inst in insts] * 2)
     rows = kl_rows(P, np.concatenate([F_tgt.reshape(K * T, N), F_model.reshape(K * T, N)])).reshape(2, K, T)
     pri = np.stack([inst.task.prior for inst in insts])

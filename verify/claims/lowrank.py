@@ -23,7 +23,6 @@ from aotmem.theory.lowrank import fit_encoder, wls_encoder, wls_projection
 from aotmem.verify.ledger.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
 from aotmem.theory.precise import (
     DPS,
-    NotUnique,
     to_float,
     row_var_mp,
     wls_encoder_mp,
@@ -491,28 +490,32 @@ def _wls_minimiser_recheck(recipe, ev):
     return decided(v0[t], best[t], ev)
 
 
+def _minimiser_decision(dps):
+    """The minimiser reading's re-check of a whole instance at ``dps`` digits: the row where the closed form comes
+    closest to its best competitor (``detail["row"]``); undecidable where a system is singular at ``dps``."""
+    @guarded
+    def recheck(recipe, ev):
+        task = task_from(recipe)
+        v0, best = _minimiser_rows_mp(recipe, task, _wls_WU(recipe, task.N), dps=dps)
+        with mpmath.workdps(dps):
+            t = min(range(task.T), key=lambda i: best[i] - v0[i])
+        return {**decided(v0[t], best[t], ev), "dps": dps, "detail": {"row": t}}
+    return recheck
+
+
+_minimiser_ladder = evaluation_at_dps(*[_minimiser_decision(dps) for dps in MP_LADDER])
+
+
 def _wls_minimiser_decide(recipe):
     """``decide_mp`` of the minimiser reading: an instance float64 refused (some ``A_t`` above WLS_COND_MAX)
     judged at 50 digits, every row, by the claim's own rule; at 100 or 200 digits where a system is singular at
-    50 (condition above 10^25, as the rank bounds' ladder, :func:`_bound_decide_mp`). The competitors are those
-    of the float64 evaluation, centred on the closed form at those digits rounded to float64 (the float64 one
-    was refused): any encoder is a fair competitor of the minimiser."""
+    50 (condition above 10^25: the rank bounds' ladder, :data:`MP_LADDER` through ``evaluation_at_dps``). The
+    competitors are those of the float64 evaluation, centred on the closed form at those digits rounded to float64
+    (the float64 one was refused): any encoder is a fair competitor of the minimiser."""
     task = task_from(recipe)
     if (out := _wls_regime(task, recipe["d"])) is not None:
         return out
-    W = _wls_WU(recipe, task.N)
-    for dps in MP_LADDER:
-        try:
-            v0, best = _minimiser_rows_mp(recipe, task, W, dps=dps)
-            break
-        except NotUnique as e:
-            if dps == MP_LADDER[-1]:
-                raise ValueError(f"no extended-precision evaluation up to {dps} digits: {e}") from e
-    with mpmath.workdps(dps):
-        t = min(range(task.T), key=lambda i: best[i] - v0[i])
-        lhs, rhs = float(v0[t]), float(best[t])
-    return Evaluation(lhs, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL,
-                      detail={"row": t, "decided_at_dps": dps, "float64": "refused: ill-conditioned"})
+    return _minimiser_ladder(recipe)
 
 
 def _wls_image_decide(recipe):

@@ -81,7 +81,8 @@ def evaluation_at_dps(*rechecks, sense: str = "<=", atol: float = KL_ATOL, rtol:
     (1e-16 relative, far below any tolerance of the ledger), are judged by the claim's own
     rule (``sense``, ``atol + rtol |rhs|``). With several re-checks, the next (higher precision)
     one runs when a map is not unique at the previous one's (a system singular at 50 digits,
-    condition above 1e25, is solved at 100). Raises ``ValueError`` when none gives both sides.
+    condition above 1e25, is solved at 100). Raises ``ValueError`` when none gives both sides. A re-check's
+    ``detail`` (a dict) is kept in the evaluation's detail.
     """
     def decide_mp(recipe: dict) -> Evaluation:
         probe = Evaluation(0.0, 0.0, sense, atol=atol, rtol=rtol)
@@ -94,5 +95,6 @@ def evaluation_at_dps(*rechecks, sense: str = "<=", atol: float = KL_ATOL, rtol:
         with mpmath.workdps(DPS):
             lhs, rhs = float(mpmath.mpf(rc["lhs"])), float(mpmath.mpf(rc["rhs"]))
         return Evaluation(lhs, rhs, sense, atol=atol, rtol=rtol,
-                          detail={"decided_at_dps": rc.get("dps", DPS), "float64": "refused: ill-conditioned"})
+                          detail={**rc.get("detail", {}), "decided_at_dps": rc.get("dps", DPS),
+                                  "float64": "refused: ill-conditioned"})
     return decide_mp

@@ -696,21 +696,23 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
     return Finalised(None, None, info)
 
 
-def _decide_refused(claim: Claim, search: _Search):
+def _decide_refused(claim: Claim, search: _Search, skip=frozenset()):
     """Instances float64 refused (a system above its condition limit) are in the regime: decide them at 50 digits.
 
     Returns ``(found, info)``: the first violation among them as a :class:`Found` (or None), and
-    the counts for the evidence (``refused``, ``decided``, ``undecided`` with the reasons).
+    the counts for the evidence (``refused``, ``decided``, ``undecided`` with the reasons). ``skip``: keys an
+    earlier round has already tried (left undecided there, counted there).
     """
-    info = {"refused": len(search.refused), "decided": 0, "undecided": 0, "violated": 0}
-    if not search.refused:
+    todo = [(k, r) for k, r in search.refused.items() if k not in skip]
+    info = {"refused": len(todo), "decided": 0, "undecided": 0, "violated": 0}
+    if not todo:
         return None, info
     if claim.decide_mp is None:
-        info["undecided"] = len(search.refused)
-        info["why_undecided"] = {"no extended-precision evaluation is implemented for this claim": len(search.refused)}
+        info["undecided"] = len(todo)
+        info["why_undecided"] = {"no extended-precision evaluation is implemented for this claim": len(todo)}
         return None, info
-    found, why = None, Counter()
-    for k, recipe in list(search.refused.items()):
+    found, why, at_dps = None, Counter(), Counter()
+    for k, recipe in todo:
         if search.over_budget():
             info["undecided"] += 1
             why["time budget spent"] += 1
@@ -728,12 +730,13 @@ def _decide_refused(claim: Claim, search: _Search):
         del search.refused[k]
         search._record(k, recipe, ev, method)
         info["decided"] += 1
-        dps = (ev.detail or {}).get("decided_at_dps", DPS)
-        info.setdefault("at_dps", {})[str(dps)] = info.get("at_dps", {}).get(str(dps), 0) + 1
+        at_dps[str((ev.detail or {}).get("decided_at_dps", DPS))] += 1
         if _is_violation(claim, ev):
             info["violated"] += 1
             if found is None:
                 found = Found(recipe, ev, method)
+    if at_dps:
+        info["at_dps"] = dict(at_dps)
     if why:
         info["why_undecided"] = dict(why)
     return found, info
@@ -991,6 +994,7 @@ def _second_looks(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> No
     elif search.refused:
         rnd.refused_info = {"refused": len(search.refused), "decided": 0, "undecided": len(search.refused),
                             "violated": 0, "why_undecided": "not needed: the claim already failed"}
+    tried = set(search.refused)  # left undecided above (counted there): not tried again below
     if rnd.found is None and search.suspects:
         hit = _resolve_suspects(claim, search, SUSPECTS[plan.profile])
         if hit is not None:
@@ -1003,8 +1007,8 @@ def _second_looks(claim: Claim, search: _Search, plan: _Plan, rnd: _Round) -> No
                 rnd.found = Found(*hit, "limits")
         except _Budget:
             pass
-    if rnd.found is None and search.refused:  # refused by the limit probe's instances: decided the same way
-        hit, more = _decide_refused(claim, search)
+    if rnd.found is None and set(search.refused) - tried:  # refused by the limit probe's instances: decided alike
+        hit, more = _decide_refused(claim, search, skip=tried)
         rnd.refused_info = _merged_counts(rnd.refused_info, more)
         if hit is not None:
             rnd.found = hit
