@@ -233,7 +233,7 @@ def ls_fit_kernel(p, P, L, d, reading, xp=np, ok=None, why=None):
     s0, noise = s[:, 0], centring_noise(L)
     r = np.where(s0 > noise, np.sum(s > RANK_RTOL * s0[:, None], axis=1), 0)
     if ok is not None:
-        _policy(xp).mark_rank(s, noise, r, d, reading, ok, why)
+        _policy(xp).mark_rank(s, noise, r, d, reading, ok, why, RANK_RTOL)
     W = np.empty((B, N, d), dtype=Lc.dtype)
     full = r >= d
     if full.all():
@@ -465,7 +465,7 @@ class Float64Policy:
     check_W = staticmethod(check_W_kernel)
 
     @staticmethod
-    def mark_rank(s, noise, r, d, reading, ok, why):
+    def mark_rank(s, noise, r, d, reading, ok, why, rtol):
         """The numerical rank / truncation cut of ``f_ls`` is not in doubt in float64."""
 
     @staticmethod

@@ -148,10 +148,13 @@ def _obj(rows):
     return MP.asarray(rows)
 
 
-def _arr(name, X, *, shape=None, finite=True):
-    """``X`` (float64 array-like or ``mpmath.matrix``) as a 2-d object array of exact mpf."""
-    if isinstance(X, mpmath.matrix):
-        a = _obj(X) if X.cols else np.empty((X.rows, 0), dtype=object)
+def exact_array(name, X, *, shape=None, finite=True):
+    """``X`` as a 2-d object array of exact mpf: a float64 array-like (converted exactly), an ``mpmath.matrix`` or
+    an object array of numbers; ``ValueError`` naming ``name`` on NaN/inf (when ``finite``) or a wrong ``shape``."""
+    if isinstance(X, mpmath.matrix) or (isinstance(X, np.ndarray) and X.dtype == object):
+        a = _obj(X) if not isinstance(X, mpmath.matrix) or X.cols else np.empty((X.rows, 0), dtype=object)
+        if a.ndim != 2:
+            raise ValueError(f"`{name}` must be 2-dimensional (got shape {a.shape})")
         if finite and not MP.isfinite(a).all():
             raise ValueError(f"`{name}` contains NaN or inf")
     else:
@@ -159,6 +162,9 @@ def _arr(name, X, *, shape=None, finite=True):
     if shape is not None and a.shape != tuple(shape):
         raise ValueError(f"`{name}` must have shape {tuple(shape)} (got {a.shape})")
     return a
+
+
+_arr = exact_array
 
 
 def _mat(a):
@@ -187,6 +193,51 @@ def _cond_rows(cond):
     """``(Pf, P)``: the validated float64 ``cond`` and its rows, exact, each divided by its exact sum."""
     Pf = check_rows_stochastic("cond", cond)
     return Pf, _normalised(MP.asarray(Pf))
+
+
+def working(dps):
+    """``mpmath.workdps(dps)`` once ``dps`` is checked (an int ``>= 10``): the context of every ``dps=`` branch."""
+    return mpmath.workdps(check_int("dps", dps, minimum=10))
+
+
+def exact_task(prior, cond):
+    """``(p (T,), P (T, N))``: the validated instance (float64 checks, same messages), exact and each vector
+    divided by its exact sum (module docstring, "Conventions"). Use under :func:`working`."""
+    return _instance(prior, cond)[:2]
+
+
+def exact_rows(cond):
+    """The validated rows of ``cond``, exact, each divided by its exact sum, ``(T, N)``."""
+    return _cond_rows(cond)[1]
+
+
+def exact_log(P):
+    """``L = log Pi`` of exact rows; Assumption 2 (full support) required, message as ``theory.spectra.log_probs``."""
+    return _log_P(P)
+
+
+def exact_stack(prior, cond):
+    """``(p (1, T), P (1, T, N), L (1, T, N))``: one exact instance as a stack for the fit kernels (Assumption 2)."""
+    p, P, _ = _instance(prior, cond)
+    return p[None], P[None], _log_P(P)[None]
+
+
+def exact_number(name, x):
+    """``x`` (an mpf, int or float, NumPy scalars included) as an exact ``mpf``; ``ValueError`` naming ``name``
+    for anything else (a string, ``None``, a bool, a complex number)."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x.item()
+    return _mp(_number(name, x))
+
+
+def run_exact(kernel, *args, **kwargs):
+    """``kernel(*args, ok, why, xp=MP, **kwargs)`` on one instance (a stack of one); :class:`NotUnique` with the
+    kernel's reason when it refuses the instance."""
+    ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
+    out = kernel(*args, ok=ok, why=why, xp=MP, **kwargs)
+    if not ok[0]:
+        raise NotUnique(why[0])
+    return out
 
 
 def exact_instance(prior, cond, *, dps: int = DPS):
@@ -407,7 +458,7 @@ class MPPolicy:
         """Singular systems are refused where they arise (:meth:`mark_cond_A`)."""
 
     @staticmethod
-    def mark_rank(s, noise, r, d, reading, ok, why):
+    def mark_rank(s, noise, r, d, reading, ok, why, rtol):
         tau, dps = _tau(), mpmath.mp.dps
         for b in np.flatnonzero(ok):
             sb, s1, k, b = list(s[b]), s[b][0], min(int(r[b]), d), np.arange(ok.size) == b
@@ -415,7 +466,7 @@ class MPPolicy:
             if s1 > 0 and abs(s1 - noise[b][0]) <= tau * noise[b][0]:
                 mark_failed(ok, why, b, msg + f"sigma_1 = {mpmath.nstr(s1, 8)} is within 10^-{dps // 2} of "
                             "float64's centring noise")
-            elif s1 > noise[b][0] and any(abs(v - RANK_RTOL * s1) <= tau * s1 for v in sb):
+            elif s1 > noise[b][0] and any(abs(v - rtol * s1) <= tau * s1 for v in sb):
                 mark_failed(ok, why, b, msg + f"a singular value is within 10^-{dps // 2} sigma_1 of the "
                             "float64 rank threshold RANK_RTOL sigma_1")
             elif 0 < k < len(sb) and sb[k - 1] - sb[k] <= tau * s1:
