@@ -27,7 +27,7 @@ def _instances(seed, B=6, T=5, N=6):
 
 def test_fits_is_the_one_list():
     assert "min" in FITS and len(set(FITS)) == len(FITS)
-    assert bt.BATCH_FITS == FITS and pr.FITS_MP == FITS
+    assert bt.BATCH_FITS == FITS
     assert set(SIGMA_FITS) <= set(FITS)
     assert set(MAP_SUFFIX) == set(FITS) | {"lookup"}
     assert {m for b in CATALOGUE for m in b.maps} <= set(FITS) | {"lookup"}
@@ -67,14 +67,14 @@ def test_unknown_fit_raises_everywhere(bad):
     with pytest.raises(ValueError, match="`fit` must be one of"):
         fit_encoder(prior[0], cond[0], 2, bad)
     with pytest.raises(ValueError, match="`fit` must be one of"):
-        pr.fitted_divergence_mp(prior[0], cond[0], 2, bad)
+        fit_encoder(prior[0], cond[0], 2, bad, dps=pr.DPS)
 
 
 @pytest.mark.parametrize("fit", FITS)
 def test_every_fit_at_50_digits_matches_float64(fit):
-    """fitted_divergence_mp knows every fit (none refused) and agrees with the float64 divergence."""
+    """fit_encoder(dps=) knows every fit (none refused) and agrees with the float64 divergence."""
     prior, cond = _instances(4, B=1, T=3, N=4)
     p, P = prior[0], cond[0]
     ref = fit_encoder(p, P, 1, fit, "pi").divergence(p, P)
-    got = pr.to_float(pr.fitted_divergence_mp(p, P, 1, fit, "pi"))
+    got = pr.to_float(fit_encoder(p, P, 1, fit, "pi", dps=pr.DPS).divergence(p, P))
     assert abs(got - ref) <= 1e-9 * max(ref, 1e-3), (fit, got, ref)

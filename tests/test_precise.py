@@ -50,6 +50,11 @@ FIT_RTOL = 1e-9
 FIT_ATOL = 1e-12
 
 
+def fitted_mp(p, P, d, fit, sigma_reading="uniform", dps=pr.DPS):
+    """``dKL(pi, f)`` of the map ``fit`` at ``dps`` digits (the ledger's left-hand side of a rank bound)."""
+    return lowrank.fit_encoder(p, P, d, fit, sigma_reading, dps=dps).divergence(p, P, dps=dps)
+
+
 def close(mp_value, f64, *, rtol, atol=0.0, scale=None):
     """``|mp - f64| <= atol + rtol * scale`` entrywise (``scale`` default ``|f64|``); message with the worst entry."""
     a = np.atleast_1d(np.asarray(pr.to_float(mp_value), dtype=float))
@@ -88,18 +93,18 @@ def _gap_ok(p, P, d, reading, rel=1e-2):
 def test_divergence_twins(inst):
     p, P, d, rng = inst
     F = np.log(P) + rng.standard_normal(P.shape)
-    close(pr.log_softmax_mp(F), dv.log_softmax(F), rtol=CLOSED_RTOL)
-    close(pr.kl_rows_mp(P, F), dv.kl_rows(P, F), rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
-    close(pr.kl_mp(p, P, F), dv.kl(p, P, F), rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
-    close(pr.entropy_mp(P), dv.entropy(P), rtol=CLOSED_RTOL)
-    close(pr.fbar_mp(P, F), dv.fbar(P, F), rtol=0, atol=CLOSED_ATOL * np.abs(F).max())
-    close(pr.taylor_proxy_mp(p, P, F), dv.taylor_proxy(p, P, F), rtol=CLOSED_RTOL)
-    close(pr.taylor_remainder_bound_mp(p, P, F), dv.taylor_remainder_bound(p, P, F), rtol=CLOSED_RTOL)
+    close(dv.log_softmax(F, dps=pr.DPS), dv.log_softmax(F), rtol=CLOSED_RTOL)
+    close(dv.kl_rows(P, F, dps=pr.DPS), dv.kl_rows(P, F), rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+    close(dv.kl(p, P, F, dps=pr.DPS), dv.kl(p, P, F), rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+    close(dv.entropy(P, dps=pr.DPS), dv.entropy(P), rtol=CLOSED_RTOL)
+    close(dv.fbar(P, F, dps=pr.DPS), dv.fbar(P, F), rtol=0, atol=CLOSED_ATOL * np.abs(F).max())
+    close(dv.taylor_proxy(p, P, F, dps=pr.DPS), dv.taylor_proxy(p, P, F), rtol=CLOSED_RTOL)
+    close(dv.taylor_remainder_bound(p, P, F, dps=pr.DPS), dv.taylor_remainder_bound(p, P, F), rtol=CLOSED_RTOL)
     x = rng.uniform(-5, 5, 8)
-    close(pr.exp3_mp(x), dv.exp3(x), rtol=CLOSED_RTOL)
+    close(dv.exp3(x, dps=pr.DPS), dv.exp3(x), rtol=CLOSED_RTOL)
     # draft.lemma-taylor[identity] holds exactly: the two formulas agree to the working precision
     with mpmath.workdps(50):
-        lhs, rhs = pr.kl_mp(p, P, F), pr.taylor_identity_rhs_mp(p, P, F)
+        lhs, rhs = dv.kl(p, P, F, dps=pr.DPS), dv.taylor_identity_rhs(p, P, F, dps=pr.DPS)
         assert abs(lhs - rhs) <= mpmath.mpf(10) ** -45 * (1 + abs(lhs))
 
 
@@ -109,12 +114,12 @@ def test_spectra_and_fit_twins(inst):
     p, P, d, rng = inst
     for r in spectra.SIGMA_READINGS:
         s = spectra.singular_values(p, P, r)
-        close(pr.singular_values_mp(p, P, r), s, rtol=0, atol=SVD_ATOL * s[0])
-        close(pr.sigma_mp(p, P, d + 1, r), spectra.sigma(p, P, d + 1, r), rtol=0, atol=SVD_ATOL * s[0])
-        close(pr.centred_logits_mp(p, P, r), spectra.centred_logits(p, P, r), rtol=0, atol=CLOSED_ATOL)
+        close(spectra.singular_values(p, P, r, dps=pr.DPS), s, rtol=0, atol=SVD_ATOL * s[0])
+        close(spectra.sigma(p, P, d + 1, r, dps=pr.DPS), spectra.sigma(p, P, d + 1, r), rtol=0, atol=SVD_ATOL * s[0])
+        close(spectra.centred_logits(p, P, r, dps=pr.DPS), spectra.centred_logits(p, P, r), rtol=0, atol=CLOSED_ATOL)
         if not _gap_ok(p, P, d, r):
             continue  # the float64 subspace is only good to eps sigma_1 / gap
-        a, b = pr.f_ls_mp(p, P, d, r), lowrank.f_ls(p, P, d, r)
+        a, b = lowrank.f_ls(p, P, d, r, dps=pr.DPS), lowrank.f_ls(p, P, d, r)
         close(a.F, b.F, rtol=0, atol=FIT_RTOL * np.abs(b.F).max())
         close(a.divergence(p, P), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
         # the ledger's `min` map: per row the better of f_ls and the weighted encoder on the same W_U
@@ -123,9 +128,9 @@ def test_spectra_and_fit_twins(inst):
         except ValueError:  # float64 refuses cond(A_t) > WLS_COND_MAX (1 nearly in Im W for the pi readings)
             continue
         ref = float(p @ np.minimum(dv.kl_rows(P, b.F), dv.kl_rows(P, Ew @ b.W.T)))
-        close(pr.fitted_divergence_mp(p, P, d, "min", r), ref, rtol=FIT_RTOL, atol=FIT_ATOL)
+        close(fitted_mp(p, P, d, "min", r), ref, rtol=FIT_RTOL, atol=FIT_ATOL)
     if _gap_ok(p, P, d, "uniform"):
-        a, b = pr.f_wls_mp(p, P, d), lowrank.f_wls(p, P, d)
+        a, b = lowrank.f_wls(p, P, d, dps=pr.DPS), lowrank.f_wls(p, P, d)
         close(a.F, b.F, rtol=0, atol=FIT_RTOL * np.abs(b.F).max())
         close(a.divergence(p, P), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
 
@@ -136,28 +141,28 @@ def test_lemma_wls_twins(inst):
     p, P, d, rng = inst
     W = rng.standard_normal((P.shape[1], d))
     E = lowrank.wls_encoder(P, W)
-    Em = pr.wls_encoder_mp(P, W)
-    close(Em * mpmath.matrix(W.T.tolist()), E @ W.T, rtol=0, atol=FIT_RTOL * np.abs(E @ W.T).max())
+    Em = lowrank.wls_encoder(P, W, dps=pr.DPS)
+    close(pr.MP.matmul(Em, W.T), E @ W.T, rtol=0, atol=FIT_RTOL * np.abs(E @ W.T).max())
     L = np.log(P)
     D = E @ W.T - L
     D = D - np.sum(P * D, axis=1, keepdims=True)
-    close(pr.row_var_mp(P, W, E), np.sum(P * D * D, axis=1), rtol=FIT_RTOL, atol=FIT_ATOL)
+    close(lowrank.row_var(P, W, E, dps=pr.DPS), np.sum(P * D * D, axis=1), rtol=FIT_RTOL, atol=FIT_ATOL)
     pi = P[0]
     A = W.T @ (np.diag(pi) - np.outer(pi, pi)) @ W
-    Pt = pr.wls_projection_mp(pi, W)
+    Pt = lowrank.wls_projection(pi, W, dps=pr.DPS)
     # float64 forms A^{-1} by a solve: error ~ cond(A) eps (measured 6.5e-13 at cond ~1e3)
     atol = 100 * EPS * np.linalg.cond(A) * max(1.0, np.abs(W).max() ** 2)
     close(Pt, lowrank.wls_projection(pi, W), rtol=0, atol=atol)
     with mpmath.workdps(50):
         # the lemma's identities hold to the working precision: P_t^2 = P_t, W_U w_E(t) = P_t L_t
-        assert mpmath.mnorm(Pt * Pt - Pt, 1) < mpmath.mpf(10) ** -40
-        Lt = mpmath.matrix([mpmath.log(mpmath.mpf(float(v)) / mpmath.fsum(map(mpmath.mpf, pi))) for v in pi])
-        img = mpmath.matrix(W.tolist()) * Em[0, :].T
-        assert mpmath.mnorm(img - Pt * Lt, 1) < mpmath.mpf(10) ** -40
+        assert np.abs(pr.MP.matmul(Pt, Pt) - Pt).max() < mpmath.mpf(10) ** -40
+        Lt = pr.MP.asarray([mpmath.log(mpmath.mpf(float(v)) / mpmath.fsum(map(mpmath.mpf, pi))) for v in pi])
+        img = pr.MP.matmul(pr.MP.asarray(W), Em[0])
+        assert np.abs(img - pr.MP.matmul(Pt, Lt)).max() < mpmath.mpf(10) ** -40
         # the closed form minimises the row variance: a perturbation of it does worse
         Ep = pr.to_float(Em).reshape(E.shape) + 1e-3 * rng.standard_normal(E.shape)
-        v0, v1 = pr.row_var_mp(P, W, Em), pr.row_var_mp(P, W, Ep)
-        assert all(v0[t] < v1[t] for t in range(v0.rows))
+        v0, v1 = lowrank.row_var(P, W, Em, dps=pr.DPS), lowrank.row_var(P, W, Ep, dps=pr.DPS)
+        assert all(v0 < v1)
 
 
 @settings(max_examples=4)
@@ -169,9 +174,9 @@ def test_alternating_twin_fixed_sweeps(inst):
         b, rb = lowrank.f_wls_alternating(p, P, d, iters=3, tol=0.0)
     except ValueError:  # a singular W-step (T < d+1 rows of E): the twin must refuse too
         with pytest.raises(pr.NotUnique):
-            pr.f_wls_alternating_mp(p, P, d, iters=3, tol=0.0)
+            lowrank.f_wls_alternating(p, P, d, iters=3, tol=0.0, dps=pr.DPS)
         return
-    a, ra = pr.f_wls_alternating_mp(p, P, d, iters=3, tol=0.0)
+    a, ra = lowrank.f_wls_alternating(p, P, d, iters=3, tol=0.0, dps=pr.DPS)
     assume(min(rb.history) > 1e-12)  # below, the objective is float64 noise and tol=0 stops on noise
     assert ra.iterations == rb.iterations
     close(list(ra.history), list(rb.history), rtol=FIT_RTOL, atol=FIT_ATOL)
@@ -185,11 +190,11 @@ def test_alternating_twin_stopping_rule():
     rng = np.random.default_rng(7)
     P = rng.dirichlet(np.full(4, 2.0), size=4)
     p = np.full(4, 0.25)
-    a, ra = pr.f_wls_alternating_mp(p, P, 2, iters=lowrank.ALT_SWEEPS, tol=lowrank.ALT_TOL)
+    a, ra = lowrank.f_wls_alternating(p, P, 2, iters=lowrank.ALT_SWEEPS, tol=lowrank.ALT_TOL, dps=pr.DPS)
     b, rb = lowrank.f_wls_alternating(p, P, 2, iters=lowrank.ALT_SWEEPS, tol=lowrank.ALT_TOL)
     assert (ra.iterations, ra.converged) == (rb.iterations, rb.converged)
     close(a.divergence(p, P), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
-    close(pr.fitted_divergence_mp(p, P, 2, "wls-alt"), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
+    close(fitted_mp(p, P, 2, "wls-alt"), b.divergence(p, P), rtol=FIT_RTOL, atol=FIT_ATOL)
     with mpmath.workdps(50):
         assert all(x >= y for x, y in zip(ra.history, ra.history[1:]))  # never increases, decided exactly
 
@@ -266,7 +271,7 @@ def test_one_hot_rows_take_the_limit():
 def test_permutation_twin():
     task = permutation_task(4, 1, d=1, seed=2)
     xi = permutation_of(task)
-    a = pr.permutation_closed_forms_mp(task.prior, task.cond, 1, xi)
+    a = exact.permutation_closed_forms(task.prior, task.cond, 1, xi, dps=pr.DPS)
     b = exact.permutation_closed_forms(task.prior, task.cond, 1, xi)
     assert list(a["S_d"]) == list(b["S_d"])
     assert set(a["formulas"]) == set(b["formulas"]) and set(a["numeric"]) == set(b["numeric"])
@@ -288,7 +293,7 @@ def test_permutation_twin():
 def test_prop3_twin():
     task = association_task(5, 1, seed=0)
     scales = [0.0, 3.0, 40.0]
-    a = pr.prop3_divergence_rate_mp(task.prior, task.cond, 2, scales)
+    a = exact.prop3_divergence_rate(task, 2, scales, dps=pr.DPS)
     b = exact.prop3_divergence_rate(task, 2, scales)
     for k in ("exact", "upper", "asymptotic"):
         close(a[k], b[k], rtol=CLOSED_RTOL)
@@ -314,7 +319,7 @@ def _naive_exp3(x, dps):
 def test_exp3_exact(x):
     # reference: the naive difference at 150 digits (it loses <= 3 log10(1/|x|) = 24 digits)
     ref = _naive_exp3(x, 150)
-    v = pr.exp3_mp(x)
+    v = dv.exp3(x, dps=pr.DPS)
     with mpmath.workdps(60):
         assert abs(v - ref) <= mpmath.mpf(10) ** -48 * abs(ref)
     if abs(x) < 1e-4:  # float64's naive form loses ~3 log10(1/|x|) >= 12 digits, which the series keeps
@@ -325,7 +330,7 @@ def test_exp3_exact(x):
 
 
 def test_log_softmax_far_entries():
-    v = pr.log_softmax_mp(np.array([[0.0, -30.0, -31.0], [0.0, -800.0, -800.0]]))
+    v = dv.log_softmax(np.array([[0.0, -30.0, -31.0], [0.0, -800.0, -800.0]]), dps=pr.DPS)
     with mpmath.workdps(100):
         e30 = mpmath.exp(-30) + mpmath.exp(-31)
         assert abs(v[0, 0] + mpmath.log1p(e30)) <= mpmath.mpf(10) ** -48 * mpmath.log1p(e30)
@@ -343,7 +348,7 @@ def test_kl_below_float64_resolution():
     rng = np.random.default_rng(2)
     P = rng.dirichlet(np.ones(3), size=1)
     F = np.log(P) + 30.0 + 1e-10 * rng.standard_normal(P.shape)
-    v = pr.kl_mp([1.0], P, F)
+    v = dv.kl([1.0], P, F, dps=pr.DPS)
     with mpmath.workdps(100):  # reference: the definition, sum pi (log pi - log softmax f), at 100 digits
         pi = [mpmath.mpf(float(x)) for x in P[0]]
         pi = [x / mpmath.fsum(pi) for x in pi]
@@ -395,30 +400,30 @@ def test_not_unique_on_tied_singular_values():
     P = _circulant(np.array([0.5, 0.3, 0.2]))
     p = np.full(3, 1 / 3)
     with mpmath.workdps(50):
-        s1, s2 = pr.sigma_mp(p, P, 1), pr.sigma_mp(p, P, 2)
+        s1, s2 = spectra.sigma(p, P, 1, dps=pr.DPS), spectra.sigma(p, P, 2, dps=pr.DPS)
         assert abs(s1 - s2) < mpmath.mpf(10) ** -45 * s1  # an exact tie at the cut d = 1
     for reading in ("uniform", "pi", "uniform-prior"):
         with pytest.raises(pr.NotUnique, match="truncated SVD is not unique"):
-            pr.f_ls_mp(p, P, 1, reading)
+            lowrank.f_ls(p, P, 1, reading, dps=pr.DPS)
     with pytest.raises(pr.NotUnique):
-        pr.f_wls_mp(p, P, 1)  # its W_U is that f_ls's W
+        lowrank.f_wls(p, P, 1, dps=pr.DPS)  # its W_U is that f_ls's W
     with pytest.raises(pr.NotUnique):
-        pr.fitted_divergence_mp(p, P, 1, "min")
+        fitted_mp(p, P, 1, "min")
     lowrank.f_ls(p, P, 1)  # float64 returns one of the tied vectors, chosen by rounding
     # no tie at d = 2: the rank-2 fit is unique (and exact)
-    assert pr.f_ls_mp(p, P, 2).divergence(p, P) < 1e-45
+    assert lowrank.f_ls(p, P, 2, dps=pr.DPS).divergence(p, P) < 1e-45
 
 
 def test_not_unique_on_singular_system():
     P = np.array([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
     W1 = np.ones((3, 1))  # 1 in Im(W_U): A_t = W_U^T (I_pi - pi pi^T) W_U = 0
     with pytest.raises(pr.NotUnique, match="singular"):
-        pr.wls_encoder_mp(P, W1)
+        lowrank.wls_encoder(P, W1, dps=pr.DPS)
     with pytest.raises(ValueError, match="1 lies in Im"):
         lowrank.wls_encoder(P, W1)
     W2 = np.array([[1.0, 2.0], [0.0, 0.0], [-1.0, -2.0]])  # rank 1: A is 2 x 2 of rank 1
     with pytest.raises(pr.NotUnique, match="singular"):
-        pr.wls_projection_mp(P[0], W2)
+        lowrank.wls_projection(P[0], W2, dps=pr.DPS)
 
 
 def test_decide_mp():
@@ -443,17 +448,17 @@ def test_uniform_rows_centre_to_exactly_zero_and_fit_like_float64(N):
     mirrored in f_ls_mp (sigma_1 below centring_noise: rank 0) keeps it out of W."""
     P, p = np.full((N, N), 1.0 / N), np.full(N, 1.0 / N)
     for r in spectra.SIGMA_READINGS:
-        Lc = pr.centred_logits_mp(p, P, r)
+        Lc = spectra.centred_logits(p, P, r, dps=pr.DPS)
         assert all(abs(Lc[i, j]) <= mpmath.mpf(10) ** -48 for i in range(N) for j in range(N)), r
-    a, b = pr.f_wls_mp(p, P, 2), lowrank.f_wls(p, P, 2)
+    a, b = lowrank.f_wls(p, P, 2, dps=pr.DPS), lowrank.f_wls(p, P, 2)
     Wa = pr.to_float(a.W)  # the float64 completion's span (orthonormal, orthogonal to 1; signs may differ)
     assert np.allclose(Wa @ Wa.T, b.W @ b.W.T, rtol=0, atol=1e-15) and np.abs(Wa.sum(axis=0)).max() <= 1e-15
     close(a.F, b.F, rtol=0, atol=1e-15)
-    lr, rep = pr.f_wls_alternating_mp(p, P, 2)
+    lr, rep = lowrank.f_wls_alternating(p, P, 2, dps=pr.DPS)
     # an exact fit at the start: no sweep (float64 too: test_lowrank); the objective and F are the rounding of the
     # 50-digit centring (the kernel's cancellation-free form at the likeliest token), far below the resolution
     assert rep.converged and rep.iterations == 0 and len(rep.history) == 1 and rep.history[0] <= mpmath.mpf(10) ** -90
-    assert all(abs(v) <= mpmath.mpf(10) ** -45 for v in lr.F)
+    assert all(abs(v) <= mpmath.mpf(10) ** -45 for v in lr.F.ravel())
 
 
 def test_to_float_keeps_an_arrays_shape_and_refuses_nan():
@@ -473,6 +478,6 @@ def test_to_float_keeps_an_arrays_shape_and_refuses_nan():
 def test_exp3_and_lookup_psi_name_a_non_number(bad):
     """Were 'could not convert string to float' (ValueError naming nothing) or TypeError."""
     with pytest.raises(ValueError, match="`x` must be a real number"):
-        pr.exp3_mp(bad)
+        dv.exp3(bad, dps=pr.DPS)
     with pytest.raises(ValueError, match="`h` must be a real number"):
         pr.lookup_psi_mp(bad, 3)

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import aotmem
-from aotmem.theory.precise import almost_rank_bound_mp, entropy_mp, f_ls_mp, f_wls_mp, kl_mp, sigma_mp
+from aotmem.theory import bounds, lowrank, spectra
+from aotmem.theory import divergence as dv
+from aotmem.theory import precise as pr
 from aotmem.verify.ledger.precision import PUBLIC, current_dps, precise_task
 
 
@@ -21,12 +23,12 @@ def test_precision_switches_the_public_functions_to_their_twins():
         assert isinstance(v, mpmath.mpf) and isinstance(b, mpmath.mpf) and s.dtype == object
         # E @ W.T (object arrays) and f_ls_mp's F sum the same products in different orders: equal to the
         # rounding of a few dozen 50-digit operations (1e-45 relative), not bit for bit
-        assert abs(v - kl_mp(p, P, f_ls_mp(p, P, 2).F)) <= mpmath.mpf("1e-45") * abs(v)
+        assert abs(v - dv.kl(p, P, lowrank.f_ls(p, P, 2, dps=pr.DPS).F, dps=pr.DPS)) <= mpmath.mpf("1e-45") * abs(v)
         assert fit.divergence(p, P) == v
     with aotmem.precision(50):  # d = 1: the factors stay (N, 1) and (T, 1) matrices, E @ W.T is (T, N)
         fit1 = aotmem.f_ls(p, P, 1)
         assert fit1.W.shape == (4, 1) and (fit1.E @ fit1.W.T).shape == P.shape
-        w1 = kl_mp(p, P, f_ls_mp(p, P, 1).F)
+        w1 = dv.kl(p, P, lowrank.f_ls(p, P, 1, dps=pr.DPS).F, dps=pr.DPS)
         assert abs(aotmem.kl(p, P, fit1.E @ fit1.W.T) - w1) <= mpmath.mpf("1e-45") * abs(w1)
     assert aotmem.precision.__module__ == "aotmem.verify.ledger.precision"
     assert isinstance(aotmem.kl(p, P, aotmem.f_ls(p, P, 2).F), float)  # float64 again outside
@@ -51,12 +53,12 @@ def test_every_dispatched_function_is_its_float64_self_outside_and_its_twin_insi
         assert getattr(aotmem, name) is fn and fn.__wrapped__.__name__ == name
     with aotmem.precision(50):
         assert current_dps() == 50
-        assert aotmem.sigma(p, P, 2) == sigma_mp(p, P, 2)
-        assert aotmem.seed_wls_bound(p, P, 1) == almost_rank_bound_mp("seed-wls", p, P, 1)
+        assert aotmem.sigma(p, P, 2) == spectra.sigma(p, P, 2, dps=pr.DPS)
+        assert aotmem.seed_wls_bound(p, P, 1) == bounds.seed_wls_bound(p, P, 1, dps=pr.DPS)
         h = aotmem.entropy(P)
-        assert h.shape == (4,) and all(a == b for a, b in zip(h, entropy_mp(P)))
+        assert h.shape == (4,) and all(a == b for a, b in zip(h, dv.entropy(P, dps=pr.DPS)))
         w = aotmem.f_wls(p, P, 2)
-        ref = f_wls_mp(p, P, 2)
+        ref = lowrank.f_wls(p, P, 2, dps=pr.DPS)
         assert np.all(w.E == np.array(ref.E.tolist(), dtype=object))  # the twin's factors, entry for entry
         # E @ W.T sums in NumPy's order, the twin's F in mpmath's: equal to the working precision
         assert max(abs(a - b) for a, b in zip((w.E @ w.W.T).ravel(), np.array(ref.F.tolist()).ravel())) < 1e-45
@@ -69,8 +71,8 @@ def test_the_precise_task_holds_the_same_numbers_and_refuses_float64_only_operat
     assert t.cond.dtype == object and t.N == task.N and t.T == task.T
     assert all(float(a) == b for a, b in zip(t.cond.ravel(), task.cond.ravel()))
     with aotmem.precision(50):
-        assert aotmem.kl(t.prior, t.cond, np.zeros(task.cond.shape)) == kl_mp(task.prior, task.cond,
-                                                                               np.zeros(task.cond.shape))
+        assert aotmem.kl(t.prior, t.cond, np.zeros(task.cond.shape)) == dv.kl(task.prior, task.cond,
+                                                                               np.zeros(task.cond.shape), dps=pr.DPS)
         with pytest.raises(TypeError):
             np.log(t.cond)  # no silent float64: NumPy's log has no mpf loop
         with pytest.raises(aotmem.PrecisionUnavailable, match="not a float64 number"):

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aotmem.theory import divergence as dv
+from aotmem.theory import lowrank, spectra
 from aotmem.theory import precise as pr
 from aotmem.theory.bounds import CATALOGUE
 from aotmem.theory import batch as bt
@@ -100,7 +102,7 @@ def test_divergence(task):
     close_f64(kl(p, P, F), want, F64_RTOL)
     for t, w in enumerate(ref.kl_rows(P, F)):
         close_f64(kl_rows(P, F)[t], w, F64_RTOL, scale=1e-16)
-    close_mp(pr.kl_mp(p, P, F), want)
+    close_mp(dv.kl(p, P, F, dps=pr.DPS), want)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
@@ -109,11 +111,11 @@ def test_entropy_and_log_softmax(task):
     seed, T, N, d = task
     p, P = _task(seed, T, N)
     F = 3.0 * np.random.default_rng(seed + 200).standard_normal((T, N))
-    h, hmp = entropy(P), pr.entropy_mp(P)
+    h, hmp = entropy(P), dv.entropy(P, dps=pr.DPS)
     for t, w in enumerate(ref.entropy_rows(P)):
         close_f64(h[t], w, F64_RTOL)
         close_mp(hmp[t], w)
-    ls, lsmp = log_softmax(F), _rows(pr.log_softmax_mp(F))
+    ls, lsmp = log_softmax(F), _rows(dv.log_softmax(F, dps=pr.DPS))
     for t, row in enumerate(ref.log_softmax(F)):
         for o, w in enumerate(row):
             close_f64(ls[t, o], w, F64_RTOL, scale=1.0)
@@ -126,7 +128,7 @@ def test_exp3(x):
     with mp.workdps(50):
         want = ref.exp3(mp.mpf(x))
     close_f64(exp3(x), want, F64_RTOL)
-    close_mp(pr.exp3_mp(x), want)
+    close_mp(dv.exp3(x, dps=pr.DPS), want)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
@@ -137,22 +139,20 @@ def test_taylor_quantities(task, scale):
     seed, T, N, d = task
     p, P = _task(seed, T, N)
     F = np.log(P) + scale * np.random.default_rng(seed + 300).standard_normal((T, N))
-    fb, fbmp = fbar(P, F), _rows(pr.fbar_mp(P, F))
+    fb, fbmp = fbar(P, F), _rows(dv.fbar(P, F, dps=pr.DPS))
     for t, row in enumerate(ref.fbar(P, F)):
         for o, w in enumerate(row):
             close_f64(fb[t, o], w, F64_RTOL, scale=scale)
             close_mp(fbmp[t][o], w, scale=scale)
     B = (p[None], P[None], F[None])
-    for kind, f64, batch, twin in (("proxy", taylor_proxy, bt.taylor_proxy_batch, pr.taylor_proxy_mp),
-                                   ("remainder", taylor_remainder_bound, bt.taylor_remainder_bound_batch,
-                                    pr.taylor_remainder_bound_mp),
-                                   ("identity", taylor_identity_rhs, lambda *a: bt.taylor_identity_batch(*a)[1],
-                                    pr.taylor_identity_rhs_mp)):
+    for kind, f64, batch in (("proxy", taylor_proxy, bt.taylor_proxy_batch),
+                             ("remainder", taylor_remainder_bound, bt.taylor_remainder_bound_batch),
+                             ("identity", taylor_identity_rhs, lambda *a: bt.taylor_identity_batch(*a)[1])):
         want = ref.taylor(kind, p, P, F)
         # float64's fbar = F - L carries ~eps |L| absolute error: measured against |fbar| ~ scale, not the value
         close_f64(f64(p, P, F), want, F64_RTOL, scale=scale)
         close_f64(batch(*B)[0], want, F64_RTOL, scale=scale)
-        close_mp(twin(p, P, F), want)
+        close_mp(f64(p, P, F, dps=pr.DPS), want)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
@@ -178,7 +178,7 @@ def test_centred_logits_and_sigma(task, reading):
     want = ref.centred(p, P, reading)
     scale = float(_max_abs(want))
     got64 = centred_logits(p, P, reading)
-    gotmp = _rows(pr.centred_logits_mp(p, P, reading))
+    gotmp = _rows(spectra.centred_logits(p, P, reading, dps=pr.DPS))
     for t in range(T):
         for o in range(N):
             close_f64(got64[t, o], want[t][o], F64_RTOL, scale=scale)
@@ -188,7 +188,7 @@ def test_centred_logits_and_sigma(task, reading):
     for j in range(1, len(s) + 2):
         w = s[j - 1] if j <= len(s) else mp.mpf(0)
         close_f64(sigma(p, P, j, reading), w, SOLVE_RTOL, scale=float(s[0]))
-        close_mp(pr.sigma_mp(p, P, j, reading), w, scale=s[0])
+        close_mp(spectra.sigma(p, P, j, reading, dps=pr.DPS), w, scale=s[0])
 
 
 # ------------------------------------------------------------------ every bound of the catalogue
@@ -244,8 +244,8 @@ def test_ls_fit(task, reading):
     want = ref.ls_logits(p, P, d, reading)
     scale = float(_max_abs(want))
     got64 = f_ls(p, P, d, reading).F
-    with mp.workdps(60):  # LowRankMP.F is E W^T at the precision in force
-        gotmp = _rows(pr.f_ls_mp(p, P, d, reading).F)
+    with mp.workdps(60):  # LowRank.F of mpf factors is E W^T at the precision in force
+        gotmp = _rows(lowrank.f_ls(p, P, d, reading, dps=pr.DPS).F)
     for t in range(T):
         for o in range(N):
             close_f64(got64[t, o], want[t][o], SOLVE_RTOL, scale=scale)
@@ -262,7 +262,7 @@ def test_wls_closed_form(task, reading):
     W = f_ls(p, P, d, reading).W
     want_E = ref.wls_encoder(P, W)
     got_E = wls_encoder(P, W)
-    gotmp_E = _rows(pr.wls_encoder_mp(P, W))
+    gotmp_E = _rows(lowrank.wls_encoder(P, W, dps=pr.DPS))
     sE = float(_max_abs(want_E))
     for t in range(T):
         for k in range(d):
@@ -273,14 +273,14 @@ def test_wls_closed_form(task, reading):
     got_F = f_wls(p, P, d, W_U=W).F
     fit = "wls" if reading == "uniform" else "wls-matched"
     with mp.workdps(60):
-        gotmp_F = _rows(pr.f_wls_mp(p, P, d, W_U=pr.f_ls_mp(p, P, d, reading).W).F)
+        gotmp_F = _rows(lowrank.f_wls(p, P, d, W_U=lowrank.f_ls(p, P, d, reading, dps=pr.DPS).W, dps=pr.DPS).F)
     for t in range(T):
         for o in range(N):
             close_f64(got_F[t, o], want_F[t][o], SOLVE_RTOL, scale=sF)
             close_mp(gotmp_F[t][o], want_F[t][o], scale=sF)
     want_kl = ref.kl(p, P, want_F)
     close_f64(fit_encoder(p, P, d, fit, reading).divergence(p, P), want_kl, SOLVE_RTOL)
-    close_mp(pr.fitted_divergence_mp(p, P, d, fit, reading), want_kl)
+    close_mp(fit_encoder(p, P, d, fit, reading, dps=pr.DPS).divergence(p, P), want_kl)
 
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
@@ -290,7 +290,7 @@ def test_min_map(task, reading):
     p, P = _task(seed, T, N)
     want = ref.min_divergence(p, P, d, reading)
     close_f64(fit_encoder(p, P, d, "min", reading).divergence(p, P), want, SOLVE_RTOL)
-    close_mp(pr.fitted_divergence_mp(p, P, d, "min", reading), want)
+    close_mp(fit_encoder(p, P, d, "min", reading, dps=pr.DPS).divergence(p, P), want)
 
 
 def _check_alternating(p, P, W, E, F, hist, reading, mp_side):
@@ -329,7 +329,7 @@ def test_alternating_fit_float64(task, reading):
 def test_alternating_fit_50_digits(reading):
     seed, T, N, d = TASKS[0]
     p, P = _task(seed, T, N)
-    lr, rep = pr.f_wls_alternating_mp(p, P, d, iters=8, tol=0.0, reading=reading)
+    lr, rep = lowrank.f_wls_alternating(p, P, d, iters=8, tol=0.0, reading=reading, dps=pr.DPS)
     with mp.workdps(60):
         _check_alternating(p, P, _rows(lr.W), _rows(lr.E), _rows(lr.F), list(rep.history), reading, True)
 
@@ -337,7 +337,7 @@ def test_alternating_fit_50_digits(reading):
 # ------------------------------------------------------------------ kernels run in float64 and at 50 digits (issue 17)
 #
 # theory.lookup.lambda_root_kernel and theory.exact.prop3_logits_kernel are each written once and run on
-# float64 (lookup_lambda, prop3_divergence_rate) and on theory.precise.MP (lookup_lambda_mp, prop3_logits_mp).
+# float64 (lookup_lambda, prop3_divergence_rate) and on theory.precise.MP (lookup_lambda_mp, prop3_logits_kernel with xp=MP).
 # The two paths agree to float64's rounding; the 50-digit one matches the references of tests/reference.py.
 
 LAMBDA_F64_RTOL = 1e-13  # float64 lambda: ~1 eps (solver) + ~N eps (the gaps) times psi's condition <= ~100 here
@@ -373,14 +373,20 @@ def test_lookup_lambda_ends_on_both_paths(h_frac):
             assert lam == float(mp.log(4 / mp.expm1(mp.mpf(h)))) and lam_mp == mp.log(4 / mp.expm1(h_frac * mp.log(5)))
 
 
+def _prop3_logits_mp(P, s):
+    """The paper.prop3 logits at 50 digits: prop3_logits_kernel on theory.precise.MP (mpmath's cos)."""
+    with mp.workdps(pr.DPS):
+        return prop3_logits_kernel(np.argmax(P, axis=1), P.shape[1], mp.mpf(s), pr.MP)
+
+
 @settings(max_examples=30)
 @given(st.integers(2, 12), st.lists(st.integers(0, 11), min_size=1, max_size=8), st.floats(0.0, 1e3))
 def test_prop3_logits_float64_and_50_digits_agree(N, gs, s):
-    """paper.prop3: prop3_logits_kernel in float64 and at 50 digits (prop3_logits_mp) against the reference
+    """paper.prop3: prop3_logits_kernel in float64 and at 50 digits (on theory.precise.MP) against the reference
     ``E W^T``; the float64 family prop3_family's ``E W^T`` is the kernel's logits up to rounding."""
     g = np.array(gs) % N
     P = np.eye(N)[g]
-    F64, Fmp, want = prop3_logits_kernel(g, N, s), _rows(pr.prop3_logits_mp(P, 2, s)), ref.prop3_logits(g, N, s)
+    F64, Fmp, want = prop3_logits_kernel(g, N, s), _rows(_prop3_logits_mp(P, s)), ref.prop3_logits(g, N, s)
     for t in range(len(g)):
         for o in range(N):
             close_f64(F64[t, o], Fmp[t][o], 4 * EPS, scale=s)
@@ -390,4 +396,4 @@ def test_prop3_logits_float64_and_50_digits_agree(N, gs, s):
     assert np.abs(prop3_family(task, 3, s).F - F64).max() <= 4 * EPS * s
     # the divergence: the reference's E W^T rounds F_g by ~s 10^-dps absolute, so it runs at 100 digits
     want_kl = ref.kl(task.prior, P, ref.prop3_logits(g, N, s, dps=100), dps=100)
-    close_mp(pr.prop3_divergence_mp(task.prior, P, 2, s), want_kl, scale=s * mp.mpf(10) ** -70)
+    close_mp(kl(task.prior, P, _prop3_logits_mp(P, s), dps=pr.DPS), want_kl, scale=s * mp.mpf(10) ** -70)

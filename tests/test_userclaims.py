@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import aotmem
-from aotmem.theory.precise import f_ls_mp, kl_mp, singular_values_mp
+from aotmem.theory import divergence as dv
+from aotmem.theory import lowrank, spectra
+from aotmem.theory import precise as pr
 from aotmem.verify.cli import main
 from aotmem.verify.ledger.userclaims import Regime, load_claims
 
@@ -112,8 +114,8 @@ def test_a_false_claim_fails_with_a_shrunk_50_digit_confirmed_counterexample(cli
     t = task_from(cx["recipe"])
     d = cx["recipe"]["d"]
     with mpmath.workdps(50):
-        lhs = kl_mp(t.prior, t.cond, f_ls_mp(t.prior, t.cond, d).F)
-        s = singular_values_mp(t.prior, t.cond)[d]
+        lhs = dv.kl(t.prior, t.cond, lowrank.f_ls(t.prior, t.cond, d, dps=pr.DPS).F, dps=pr.DPS)
+        s = spectra.singular_values(t.prior, t.cond, dps=pr.DPS)[d]
         assert lhs > s * s / 8
         assert mpmath.nstr(lhs, 15) == mpmath.nstr(mpmath.mpf(cx["recheck"]["lhs"]), 15)
     # shrunk: no larger than the instance it was found as

@@ -235,10 +235,18 @@ def _rows(kind, prior, cond, d, sigma_reading):
     return (draft_rows_kernel if family == "draft" else seed_rows_kernel)(form, P, s)
 
 
-def _value(kind, prior, cond, d, sigma_reading, inf_reading="global"):
+def _value(kind, prior, cond, d, sigma_reading, inf_reading="global", dps=None):
+    """The bound ``kind`` in float64 or, with ``dps``, at ``dps`` digits (an ``mpf``, exact where float64
+    overflows to ``+inf``): :func:`almost_rank_kernel` on ``theory.precise.MP``."""
     p, P, d = check_bound_input(prior, cond, d)
-    return float(almost_rank_kernel(kind, p, P, np.log(P), d, _check_sigma_reading(sigma_reading),
-                                    _check_inf_reading(inf_reading)))
+    sr, ir = _check_sigma_reading(sigma_reading), _check_inf_reading(inf_reading)
+    if dps is not None:
+        from .precise import MP, exact_log, exact_task, working
+
+        with working(dps):
+            p, P = exact_task(prior, cond)
+            return almost_rank_kernel(kind, p, P, exact_log(P), d, sr, ir, MP)
+    return float(almost_rank_kernel(kind, p, P, np.log(P), d, sr, ir))
 
 
 def sigma_d1(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
@@ -273,7 +281,8 @@ def seed_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.
     return _rows("seed-ls", prior, cond, d, sigma_reading)
 
 
-def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
+def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global",
+                  dps: int | None = None) -> float:
     """Right-hand side of ``seed.ls-bound`` (least-squares fit ``f_ls``).
 
     .. math::
@@ -287,6 +296,8 @@ def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading
     d : rank, ``>= 1``.
     sigma_reading : which centred ``L`` gives ``sigma_{d+1}`` (``theory.spectra.SIGMA_READINGS``).
     inf_reading : ``"global"`` (max over all ``(t, o)``) or ``"per-row"`` (``E_t`` of the row form).
+    dps : ``None`` (float64), or the digits of the same formula in mpmath (``theory.precise``; an ``mpf``,
+        exact where float64 overflows); the same for every bound of this module.
 
     Returns
     -------
@@ -307,7 +318,7 @@ def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading
     >>> bool(np.isclose(seed_ls_bound(p, P, 1), 3 * 0.7**2 * s**2 + (3 * 0.7)**1.5 * s**3))
     True
     """
-    return _value("seed-ls", prior, cond, d, sigma_reading, inf_reading)
+    return _value("seed-ls", prior, cond, d, sigma_reading, inf_reading, dps)
 
 
 def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
@@ -323,7 +334,8 @@ def seed_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
     return _rows("seed-wls", prior, cond, d, sigma_reading)
 
 
-def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global") -> float:
+def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading: str = "global",
+                   dps: int | None = None) -> float:
     """Right-hand side of ``seed.wls-bound`` (weighted least squares ``f_wls``).
 
     .. math::
@@ -343,7 +355,7 @@ def seed_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_readin
     >>> bool(np.isclose(seed_wls_bound(p, P, 1), 0.7 * s**2 + 7**1.5 * s**3))
     True
     """
-    return _value("seed-wls", prior, cond, d, sigma_reading, inf_reading)
+    return _value("seed-wls", prior, cond, d, sigma_reading, inf_reading, dps)
 
 
 # --------------------------------------------------------------- draft bounds
@@ -361,7 +373,7 @@ def draft_ls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np
     return _rows("draft-ls", prior, cond, d, sigma_reading)
 
 
-def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", dps: int | None = None) -> float:
     """Right-hand side of ``draft.theorem-ls`` (least-squares fit ``f_ls``).
 
     .. math::
@@ -382,7 +394,7 @@ def draft_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     >>> draft_ls_bound(p, P, 2) < 1e-30  # sigma_3 of a centred (3, 3) matrix is 0 (computed ~1e-16)
     True
     """
-    return _value("draft-ls", prior, cond, d, sigma_reading)
+    return _value("draft-ls", prior, cond, d, sigma_reading, dps=dps)
 
 
 def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
@@ -397,7 +409,7 @@ def draft_wls_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
     return _rows("draft-wls", prior, cond, d, sigma_reading)
 
 
-def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform", dps: int | None = None) -> float:
     """Right-hand side of ``draft.theorem-wls`` (weighted least squares ``f_wls``).
 
     .. math::
@@ -413,7 +425,7 @@ def draft_wls_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     >>> bool(draft_wls_bound(p, P, 1) > 0)
     True
     """
-    return _value("draft-wls", prior, cond, d, sigma_reading)
+    return _value("draft-wls", prior, cond, d, sigma_reading, dps=dps)
 
 
 def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> np.ndarray:
@@ -426,7 +438,7 @@ def draft_min_bound_rows(prior, cond, d, *, sigma_reading: str = "uniform") -> n
     return _rows("draft-min", prior, cond, d, sigma_reading)
 
 
-def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
+def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform", dps: int | None = None) -> float:
     """``E_t min(ls row, wls row)``: docs/theory.md#d4 last line ("the per-row minimum also bounds the row").
 
     Claim ids ``draft.theorem-ls`` / ``draft.theorem-wls``; it bounds ``f_wls``
@@ -441,7 +453,7 @@ def draft_min_bound(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     >>> bool(draft_min_bound(p, P, 1) <= min(draft_ls_bound(p, P, 1), draft_wls_bound(p, P, 1)))
     True
     """
-    return _value("draft-min", prior, cond, d, sigma_reading)
+    return _value("draft-min", prior, cond, d, sigma_reading, dps=dps)
 
 
 #: The almost-rank-d kernel kind of each catalogue function (:func:`almost_rank_kernel`).
@@ -479,9 +491,12 @@ class Bound:
     def sigma_reading(self) -> str | None:
         return dict(self.kwargs).get("sigma_reading")
 
-    def rhs(self, prior, cond, d) -> float:
-        """The bound's value on ``(prior, cond, d)``."""
-        return self.fn(prior, cond, d, **dict(self.kwargs))
+    def rhs(self, prior, cond, d, *, dps: int | None = None, **options) -> float:
+        """The bound's value on ``(prior, cond, d)``; ``dps``: at ``dps`` digits (an ``mpf``). ``options``: ``C``
+        and ``as_written`` of the look-up bounds (``ValueError`` for any other bound)."""
+        if options and self.needs != "C<1/2":
+            raise ValueError(f"`C` and `as_written` apply to the look-up bounds only, not to {self.name!r}")
+        return self.fn(prior, cond, d, **dict(self.kwargs), dps=dps, **options)
 
 
 def _catalogue() -> tuple:

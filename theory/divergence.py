@@ -54,12 +54,14 @@ BlockSource = Union[np.ndarray, Callable[[int, int], np.ndarray]]
 
 
 
-def log_softmax(F: np.ndarray) -> np.ndarray:
+def log_softmax(F: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """Row-wise ``log softmax(F)``, stable: ``F - logsumexp(F)``.
 
     ``F`` may hold ``-inf`` (probability 0) but no NaN or ``+inf``, and each
     row needs a finite entry. A row spanning more than float64 holds
     (``max - min > 1.8e308``) gives ``-inf`` for the entries that underflow.
+    ``dps``: the same kernel at ``dps`` digits (``theory.precise``), an object array of mpf with no
+    underflow (``[0, -800]`` gives ``[-e^{-800}, ...]``); ``F`` may then be an object array or ``mpmath.matrix``.
 
     References
     ----------
@@ -69,6 +71,17 @@ def log_softmax(F: np.ndarray) -> np.ndarray:
     >>> log_softmax(np.array([[1000.0, 1.0]])).round(6).tolist()
     [[0.0, -999.0]]
     """
+    if dps is not None:
+        from .precise import MP, exact_array, working
+
+        with working(dps):
+            a = exact_array("F", F, finite=False)
+            fin = MP.isfinite(a)
+            if a.shape[-1] == 0 or not (fin | (a == -MP.inf)).all():
+                raise ValueError(f"`F` must have entries per row and no NaN or +inf (got shape {a.shape})")
+            if not fin.any(axis=-1).all():
+                raise ValueError("`F` has a row with no finite entry (all -inf)")
+            return log_softmax_unchecked(a, MP)
     F = check_array("F", F, finite=False)
     if F.ndim == 0 or F.shape[-1] == 0:
         raise ValueError(f"`F` must have at least one entry per row (got shape {F.shape})")
@@ -194,12 +207,13 @@ def _check_pair(cond, F):
     return P, F
 
 
-def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
+def kl_rows(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """Per-sequence ``KL(pi_t || softmax(f(t)))``, ``(T,)``.
 
     Formula: ``max(0, sum_o pi(o|t) [log pi(o|t) - log softmax(f(t))_o])`` with
     ``0 log 0 = 0``: KL is ``>= 0``, so a negative sum (``>= -1e-15`` per row
-    scale) is rounding and is returned as 0.
+    scale) is rounding and is returned as 0. ``dps``: the cancellation-free form at ``dps`` digits
+    (``theory.precise``; every value ``>= 0`` and exact to ``dps`` digits), an object array of mpf.
 
     References
     ----------
@@ -211,11 +225,18 @@ def kl_rows(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     >>> kl_rows(P, np.log(P + 1e-300)).round(12).tolist()
     [0.0, 0.0]
     """
+    if dps is not None:
+        from .precise import MP, exact_array, exact_rows, working
+
+        with working(dps):
+            P = exact_rows(cond)
+            return kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP)
     P, F = _check_pair(cond, F)
     return kl_rows_unchecked(P, F)
 
 
-def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None = None) -> float:
+def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None = None,
+       dps: int | None = None) -> float:
     """Prior-weighted divergence ``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))``.
 
     Claim ids: all (docs/theory.md#notation, "Divergence").
@@ -227,7 +248,8 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
     ``chunk`` (rows per block) streams the computation through
     :func:`kl_stream`, bounding the temporaries to a few ``(chunk, N)``
     arrays; ``None`` computes it in one block. Both give the same value up
-    to summation order (relative 1e-14).
+    to summation order (relative 1e-14). ``dps``: the same kernel at ``dps`` digits (``theory.precise``;
+    an ``mpf``, ``chunk`` unused); ``F`` may then be an object array or ``mpmath.matrix``.
 
     References
     ----------
@@ -239,6 +261,12 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
     >>> bool(np.isclose(kl(np.array([1.0]), P, np.zeros((1, 2))), 0.25*np.log(0.5) + 0.75*np.log(1.5)))
     True
     """
+    if dps is not None:
+        from .precise import MP, exact_array, exact_task, working
+
+        with working(dps):
+            p, P = exact_task(prior, cond)
+            return MP.sum(p * kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP))
     if chunk is not None:
         return kl_stream(prior, cond, F, chunk=chunk)
     p = check_distribution("prior", prior)
@@ -364,10 +392,11 @@ def entropy_kernel(P, xp=np):
         return xp.sum(xp.where(P > 0, -P * xp.log(P), 0.0), axis=-1)
 
 
-def entropy(cond: np.ndarray) -> np.ndarray:
+def entropy(cond: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` of each row, ``(T,)``.
 
-    The sources' ``H(pi_t)`` is ``-h``; ``e^{h}`` is the perplexity.
+    The sources' ``H(pi_t)`` is ``-h``; ``e^{h}`` is the perplexity. ``dps``: at ``dps`` digits
+    (``theory.precise``), an object array of mpf.
 
     References
     ----------
@@ -376,16 +405,23 @@ def entropy(cond: np.ndarray) -> np.ndarray:
     >>> bool(np.isclose(entropy(np.full((1, 4), 0.25))[0], np.log(4)))
     True
     """
+    if dps is not None:
+        from .precise import MP, exact_rows, working
+
+        with working(dps):
+            return entropy_kernel(exact_rows(cond), MP)
     return entropy_kernel(check_rows_stochastic("cond", cond))
 
 
-def exp3(x) -> np.ndarray:
+def exp3(x, *, dps: int | None = None) -> np.ndarray:
     """``exp3(x) = e^x - 1 - x - x^2/2``, accurate for small ``|x|``.
 
     For ``|x| < 0.1`` the series ``sum_{k>=3} x^k/k!`` (to ``k = 12``,
     truncation below 1e-20 relative) replaces the cancelling difference.
     ``x`` must be finite; beyond float64 range the value is ``+inf``
-    (``x > 709.78``) or ``-inf`` (``x < -1.3e154``), never NaN.
+    (``x > 709.78``) or ``-inf`` (``x < -1.3e154``), never NaN. ``dps``: every digit right at ``dps``
+    digits (``theory.precise``), no overflow (``exp3(1000)`` exact): an ``mpf`` for a scalar ``x``, else
+    an object array of mpf of ``x``'s shape.
 
     References
     ----------
@@ -396,6 +432,17 @@ def exp3(x) -> np.ndarray:
     >>> float(np.expm1(x) - x - x*x/2) == float(exp3(x))  # the naive form loses digits
     False
     """
+    if dps is not None:
+        from .precise import MP, exact_number, working
+
+        with working(dps):
+            if np.ndim(x) == 0:
+                v = exact_number("x", x)
+                if not MP.isfinite(v):
+                    raise ValueError(f"`x` must be finite (got {x!r})")
+                return exp3_kernel(v, MP)
+            a = check_array("x", x)
+            return exp3_kernel(MP.asarray(a.ravel()), MP).reshape(a.shape)
     return exp3_kernel(check_array("x", x))
 
 
@@ -511,15 +558,23 @@ def taylor_identity_rows(P, fb, xp=np):
 # ---------------------------------------------------------------- draft.lemma-taylor: float64 API
 
 
-def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
+def fbar(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` (``draft.lemma-taylor``), ``(T, N)``.
 
-    Needs Assumption 2 (every ``pi(o|t) > 0``) so that ``L = log Pi`` is finite.
+    Needs Assumption 2 (every ``pi(o|t) > 0``) so that ``L = log Pi`` is finite. ``dps``: at ``dps``
+    digits (``theory.precise``), an object array of mpf.
 
     References
     ----------
     ``draft.lemma-taylor`` (draft section 4); :func:`fbar_kernel`.
     """
+    if dps is not None:
+        from .precise import MP, exact_array, exact_log, exact_rows, working
+
+        with working(dps):
+            P = exact_rows(cond)
+            exact_log(P)
+            return fbar_kernel(P, exact_array("F", F, shape=P.shape), MP)
     P, F = _check_pair(cond, F)
     if not np.all(P > 0):
         raise ValueError("`cond` must satisfy Assumption 2 (full support, every pi(o|t) > 0) for fbar")
@@ -530,47 +585,56 @@ def fbar(cond: np.ndarray, F: np.ndarray) -> np.ndarray:
     return out
 
 
-def _taylor_setup(prior, cond, F):
+def _taylor(rows, prior, cond, F, dps):
+    """``E_t rows(P, fbar, xp)``: float64 (``dps`` None, :func:`fbar`'s checks) or at ``dps`` digits."""
+    if dps is not None:
+        from .precise import MP, exact_array, exact_log, exact_task, working
+
+        with working(dps):
+            p, P = exact_task(prior, cond)
+            exact_log(P)
+            return expect(p, rows(P, fbar_kernel(P, exact_array("F", F, shape=P.shape), MP), MP), MP)
     p = check_distribution("prior", prior)
     fb = fbar(cond, F)
     if p.shape[0] != fb.shape[0]:
         raise ValueError(f"`prior` must have length T={fb.shape[0]} (got {p.shape[0]})")
-    return p, np.asarray(cond, dtype=np.float64), fb  # cond validated by fbar
+    return float(expect(p, rows(np.asarray(cond, dtype=np.float64), fb, np)))  # cond validated by fbar
 
 
-def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
+def taylor_proxy(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> float:
     """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)``, the proxy of ``draft.lemma-taylor``.
 
-    Needs Assumption 2 (``fbar`` uses ``L = log Pi``).
+    Needs Assumption 2 (``fbar`` uses ``L = log Pi``). ``dps``: an ``mpf`` at ``dps`` digits.
 
     References
     ----------
     ``draft.lemma-taylor`` (draft section 4); :func:`taylor_proxy_rows`.
     """
-    p, P, fb = _taylor_setup(prior, cond, F)
-    return float(expect(p, taylor_proxy_rows(P, fb)))
+    return _taylor(taylor_proxy_rows, prior, cond, F, dps)
 
 
-def taylor_remainder_bound(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
+def taylor_remainder_bound(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> float:
     """``E_t exp3(||fbar_t||_2)``, the right-hand side of ``draft.lemma-taylor``.
 
     ``+inf`` (a true, vacuous bound) when some ``||fbar_t|| > 709.78`` has ``p(t) > 0``.
-    Needs Assumption 2 (``fbar`` uses ``L = log Pi``).
+    Needs Assumption 2 (``fbar`` uses ``L = log Pi``). ``dps``: an ``mpf`` at ``dps`` digits, exact
+    where float64 overflows.
 
     References
     ----------
     ``draft.lemma-taylor`` (draft section 4); :func:`taylor_remainder_rows`.
     """
-    p, _, fb = _taylor_setup(prior, cond, F)
-    return float(expect(p, taylor_remainder_rows(fb)))
+    return _taylor(lambda P, fb, xp: taylor_remainder_rows(fb, xp), prior, cond, F, dps)
 
 
-def taylor_identity_rhs(prior: np.ndarray, cond: np.ndarray, F: np.ndarray) -> float:
+def taylor_identity_rhs(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> float:
     """``E_t log E_{o~pi_t} e^{fbar_t(o)}``, the right-hand side of ``draft.lemma-taylor[identity]``.
+
+    Its own formula (a weighted log-sum-exp of ``fbar``), not :func:`kl`: the identity
+    ``dKL = E_t log E_pi e^{fbar}`` is checked between two formulas. ``dps``: an ``mpf`` at ``dps`` digits.
 
     References
     ----------
     ``draft.lemma-taylor[identity]`` (draft section 4); :func:`taylor_identity_rows`.
     """
-    p, P, fb = _taylor_setup(prior, cond, F)
-    return float(expect(p, taylor_identity_rows(P, fb)))
+    return _taylor(taylor_identity_rows, prior, cond, F, dps)

@@ -318,7 +318,7 @@ def prop3_logits_kernel(g, N: int, s, xp=np):
     return s * xp.cos(2 * xp.pi * xp.asarray(np.arange(N)) / N)[k]
 
 
-def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
+def prop3_divergence_rate(task: Task, d: int, scales, *, dps: int | None = None) -> dict:
     """Measured and closed-form divergence of :func:`prop3_family` (``paper.prop3``).
 
     Exact (every row alike, so any prior): with ``gamma_k = 1 - cos(2 pi k / N)``,
@@ -333,6 +333,8 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
 
     Returns a dict of arrays over ``scales``: ``measured`` (:func:`theory.divergence.kl` of
     :func:`prop3_logits_kernel`), ``exact``, ``upper`` (``(N-1) e^{-s gamma_1}``), ``asymptotic`` (``m e^{-s gamma_1}``).
+    ``dps``: the same kernels at ``dps`` digits (``theory.precise``; object arrays of mpf, ``gamma1`` an mpf,
+    the logits with mpmath's ``cos``).
 
     References
     ----------
@@ -342,6 +344,15 @@ def prop3_divergence_rate(task: Task, d: int, scales) -> dict:
     if (s < 0).any():
         raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
     g = _prop3_targets(task, d)
+    if dps is not None:
+        from .precise import MP, working
+
+        with working(dps):
+            sm = MP.asarray(s)
+            measured = MP.asarray([kl(task.prior, task.cond, prop3_logits_kernel(g, task.N, x, MP), dps=dps) for x in sm])
+            exact, upper, asymptotic, g1 = prop3_rate_kernel(task.N, sm, MP)
+            return {"scales": sm, "measured": measured, "exact": exact, "upper": upper, "asymptotic": asymptotic,
+                    "gamma1": g1}
     measured = np.array([kl(task.prior, task.cond, prop3_logits_kernel(g, task.N, x)) for x in s])
     exact, upper, asymptotic, g1 = prop3_rate_kernel(task.N, s)
     return {"scales": s, "measured": measured, "exact": exact, "upper": upper, "asymptotic": asymptotic,
@@ -367,7 +378,18 @@ def prop3_rate_kernel(N: int, s, xp=np):
 # --------------------------------------------------------------------------- draft.cor-permutation
 
 
-def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) -> dict:
+@dataclass(frozen=True)
+class _Fitted:
+    """A numeric map at ``dps`` digits for :func:`permutation_forms_kernel`: its logits and its divergence."""
+
+    F: np.ndarray
+    kl: object
+
+    def divergence(self, *_):
+        return self.kl
+
+
+def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi, *, dps: int | None = None) -> dict:
     """``draft.cor-permutation``: closed-form ``f_wls`` / ``f_ls`` vs the numeric ones.
 
     ``S_d = xi[:d]``, ``S_d^c`` the rest; ``H(pi_t) = sum pi log pi``.
@@ -392,7 +414,9 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     logits, which should equal its divergence formula); ``mismatch``:
     ``"A vs B"`` -> ``{"logits": max |centred difference|, "divergence": |difference|}``
     (logits compared after uniform row centring: softmax ignores row constants);
-    ``wls_strictly_better``: name -> bool. Needs Assumption 2.
+    ``wls_strictly_better``: name -> bool. Needs Assumption 2. ``dps``: everything at ``dps`` digits
+    (``theory.precise``; logits object arrays of mpf; a numeric map refused there, ``NotUnique`` included, is
+    recorded with its ``error``).
 
     References
     ----------
@@ -400,7 +424,17 @@ def permutation_closed_forms(prior: np.ndarray, cond: np.ndarray, d: int, xi) ->
     """
     p, P = _check_task(prior, cond)
     log_probs(P)  # Assumption 2
-    return permutation_forms_kernel(p, P, d, xi, lambda W_U: f_wls(p, P, d, W_U), lambda r: f_ls(p, P, d, r))
+    if dps is None:
+        return permutation_forms_kernel(p, P, d, xi, lambda W_U: f_wls(p, P, d, W_U), lambda r: f_ls(p, P, d, r))
+    from .precise import MP, exact_task, working
+
+    def fitted(lr):  # its divergence on the float64 instance itself, renormalised exactly as everywhere at dps
+        return _Fitted(lr.F, lr.divergence(p, P, dps=dps))
+
+    with working(dps):
+        pe, Pe = exact_task(p, P)
+        return permutation_forms_kernel(pe, Pe, d, xi, lambda W_U: fitted(f_wls(p, P, d, W_U, dps=dps)),
+                                        lambda r: fitted(f_ls(p, P, d, r, dps=dps)), MP)
 
 
 def permutation_forms_kernel(p, P, d: int, xi, f_wls_of, f_ls_of, xp=np) -> dict:

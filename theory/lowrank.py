@@ -52,6 +52,7 @@ __all__ = [
     "min_rows",
     "f_min",
     "fit_encoder",
+    "row_var",
     "LS_READINGS",
     "WLS_READINGS",
     "WLS_COND_MAX",
@@ -133,8 +134,7 @@ def centring_noise(L: np.ndarray):
 class Factors:
     """The sizes and logits of a rank-``d`` map held as its factors ``W (N, d)``, ``E (T, d)``: ``F = E W^T``.
 
-    Shared by :class:`LowRank` (float64) and ``aotmem.verify.ledger.precision.LowRankPrecise`` (object arrays
-    of mpf), which hold ``W`` and ``E`` as attributes.
+    The base of :class:`LowRank` (float64, or object arrays of mpf), which holds ``W`` and ``E`` as attributes.
     """
 
     W: np.ndarray
@@ -154,7 +154,11 @@ class Factors:
 
     @property
     def F(self) -> np.ndarray:
-        """Logits ``F = E W^T``, ``(T, N)``."""
+        """Logits ``F = E W^T``, ``(T, N)`` (object arrays of mpf: each entry an ``fsum`` at the digits in force)."""
+        if self.W.dtype == object:
+            from .precise import MP
+
+            return MP.matmul(self.E, self.W.T)
         return self.E @ self.W.T
 
 
@@ -167,6 +171,8 @@ class LowRank(Factors):
     W : (N, d) unembedding, rows ``w_j``.
     E : (T, d) encoder, rows ``E(t)``.
 
+    Float64, or object arrays of ``mpmath.mpf`` (what the fits return with ``dps=``; kept exact).
+
     >>> lr = LowRank(np.eye(3)[:, :2], np.ones((4, 2)))
     >>> lr.F.shape, lr.d
     ((4, 3), 2)
@@ -176,8 +182,11 @@ class LowRank(Factors):
     E: np.ndarray
 
     def __post_init__(self) -> None:
-        W = check_array("W", self.W, ndim=2)
-        E = check_array("E", self.E, ndim=2)
+        exact = getattr(self.W, "dtype", None) == object or getattr(self.E, "dtype", None) == object
+        W, E = (np.asarray(self.W, dtype=object), np.asarray(self.E, dtype=object)) if exact else (
+            check_array("W", self.W, ndim=2), check_array("E", self.E, ndim=2))
+        if W.ndim != 2 or E.ndim != 2:
+            raise ValueError(f"`W` and `E` must be 2-dimensional (got shapes {W.shape} and {E.shape})")
         if W.shape[1] != E.shape[1]:
             raise ValueError(f"`W` and `E` must have the same number of columns d (got {W.shape[1]} and {E.shape[1]})")
         if W.shape[1] < 1:
@@ -188,12 +197,22 @@ class LowRank(Factors):
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "E", E)
 
-    def divergence(self, prior: np.ndarray, cond: np.ndarray) -> float:
-        """``dKL(pi, f_{W,E})`` (:func:`theory.divergence.kl`, stable log-softmax)."""
+    def divergence(self, prior: np.ndarray, cond: np.ndarray, *, dps: int | None = None) -> float:
+        """``dKL(pi, f_{W,E})`` (:func:`theory.divergence.kl`, stable log-softmax); ``dps`` as there
+        (for a map held as mpf, default the digits in force, at least ``theory.precise.DPS``)."""
         P = check_rows_stochastic("cond", cond)
         if P.shape != (self.T, self.N):
             raise ValueError(f"`cond` must have shape (T, N) = ({self.T}, {self.N}) (got {P.shape})")
-        return kl(prior, P, self.F)
+        if dps is None and self.W.dtype == object:
+            from .precise import default_dps
+
+            dps = default_dps()
+        if dps is None:
+            return kl(prior, P, self.F)
+        from .precise import working
+
+        with working(dps):  # F = E W^T at those digits too
+            return kl(prior, P, self.F, dps=dps)
 
 
 # --------------------------------------------------------------------------- the fit kernels (stacks (B, T, N))
@@ -503,6 +522,32 @@ def row_var_kernel(P, L, F, xp=np):
     return xp.sum(P * D * D, axis=-1)
 
 
+def row_var(cond, W, E, *, dps: int | None = None) -> np.ndarray:
+    """``Var_{o~pi_t}(fbar_t)`` of the map ``F = E W^T`` per row, ``(T,)``: :func:`row_var_kernel`. Needs Assumption 2.
+
+    ``W (N, d)``, ``E (T, d)``; ``dps``: at ``dps`` digits (``theory.precise``; float64 or mpf factors).
+
+    References
+    ----------
+    ``draft.lemma-wls[minimiser]`` (draft section 4; docs/theory.md#d3).
+    """
+    if dps is None:
+        P, Wa, Ea = check_rows_stochastic("cond", cond), check_array("W", W, ndim=2), check_array("E", E, ndim=2)
+        L = log_probs(P)
+    else:
+        from .precise import MP, exact_array, exact_log, exact_rows, working
+
+        with working(dps):
+            P, Wa, Ea = exact_rows(cond), exact_array("W", W), exact_array("E", E)
+            L = exact_log(P)
+    if Wa.shape[0] != P.shape[1] or Ea.shape[0] != P.shape[0] or Wa.shape[1] != Ea.shape[1]:
+        raise ValueError(f"`W` (N, d) and `E` (T, d) must match cond {P.shape} (got {Wa.shape}, {Ea.shape})")
+    if dps is None:
+        return row_var_kernel(P, L, Ea @ Wa.T)
+    with working(dps):
+        return row_var_kernel(P, L, MP.matmul(Ea, Wa.T), MP)
+
+
 def weighted_residual_kernel(w, P, L, F, xp=np):
     """``R(F) = sum_t w_t Var_{o~pi_t}(F_t - L_t)`` on a stack, ``(B,)`` (module docstring).
 
@@ -633,10 +678,18 @@ def _raise_if_refused(ok, why):
         raise (IllConditioned if "ill-conditioned" in why[0] else ValueError)(why[0])
 
 
-def _fit_one(prior, cond, d, fit, sr, maximum_d):
-    p, P, L = _one(prior, cond)
+def _fit_one(prior, cond, d, fit, sr, maximum_d, dps=None):
     if sr not in LS_READINGS:
         raise ValueError(f"`reading` must be one of {LS_READINGS} (got {sr!r})")
+    if dps is not None:  # the same kernel at dps digits: refusals are what is not determined there (MPPolicy)
+        from .precise import exact_stack, run_exact, working
+
+        with working(dps):
+            p, P, L = exact_stack(prior, cond)
+            d = check_int("d", d, minimum=1, maximum=P.shape[2] - maximum_d)
+            W, E = run_exact(fit_kernel, p, P, L, d, fit, sr)
+            return LowRank(W[0], E[0])
+    p, P, L = _one(prior, cond)
     d = check_int("d", d, minimum=1, maximum=P.shape[2] - maximum_d)
     ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
     W, E = fit_kernel(p, P, L, d, fit, sr, ok, why)
@@ -644,7 +697,7 @@ def _fit_one(prior, cond, d, fit, sr, maximum_d):
     return LowRank(W[0], E[0])
 
 
-def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") -> LowRank:
+def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform", *, dps: int | None = None) -> LowRank:
     """Rank-``d`` least-squares fit of the centred ``L`` (``seed.ls-bound``, ``draft.theorem-ls``).
 
     Formula (Eckart-Young): with the centred ``L_c`` of ``reading``
@@ -666,6 +719,11 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
 
     Needs Assumption 2 (``L`` finite). :func:`ls_fit_kernel` with one instance.
 
+    ``dps``: the same kernel at ``dps`` digits (``theory.precise``; ``W``, ``E`` object arrays of mpf), for
+    every fit of this module: the float64 rank rule is part of the map and is mirrored, and what is not
+    determined at ``10^{-dps/2}`` (a tie at the cut, a rank decision at its threshold, a singular system)
+    raises :class:`theory.precise.NotUnique`; float64's ``WLS_COND_MAX`` does not apply there.
+
     References
     ----------
     ``seed.ls-bound``, ``draft.theorem-ls`` (draft section 4; Eckart-Young).
@@ -678,7 +736,7 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform") 
     >>> bool(lr.divergence(task.prior, task.cond) < 1e-12)   # rank-2 centred L: exact
     True
     """
-    return _fit_one(prior, cond, d, "ls", reading, 0)
+    return _fit_one(prior, cond, d, "ls", reading, 0, dps)
 
 
 # --------------------------------------------------------------------------- f_wls (closed form)
@@ -694,6 +752,21 @@ def _check_WU(W_U, N: int) -> np.ndarray:
     check_W_kernel(W[None], ok, why)
     _raise_if_refused(ok, why)
     return W
+
+
+def _exact_WU(W_U, N, d=None, name="W_U"):
+    """``W_U`` as a ``(1, N, d)`` stack of exact mpf (``d <= N - 1``; ``d`` checked when given)."""
+    from .precise import exact_array
+
+    W = exact_array(name, W_U)
+    if W.shape[0] != N or W.shape[1] < 1:
+        raise ValueError(f"`{name}` must have shape (N, d) = ({N}, d>=1) (got {W.shape})")
+    if W.shape[1] > N - 1:
+        raise ValueError(f"`{name}` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) "
+                         f"(got d={W.shape[1]})")
+    if d is not None and W.shape[1] != d:
+        raise ValueError(f"`{name}` must have d = {d} columns (got {W.shape[1]})")
+    return W[None]
 
 
 def wls_system(cond: np.ndarray, W_U: np.ndarray):
@@ -723,7 +796,7 @@ def wls_system(cond: np.ndarray, W_U: np.ndarray):
     return M, r, cond_A
 
 
-def wls_encoder(cond: np.ndarray, W_U: np.ndarray) -> np.ndarray:
+def wls_encoder(cond: np.ndarray, W_U: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """Closed-form weighted least-squares encoder of ``draft.lemma-wls``, ``E (T, d)``.
 
     Formula, per row (``I_pi = diag(pi_t)``):
@@ -734,7 +807,8 @@ def wls_encoder(cond: np.ndarray, W_U: np.ndarray) -> np.ndarray:
 
     the minimiser of ``Var_{o ~ pi_t}(W_U e - L_t)``, as the least-squares solution of
     ``M_t e = r_t`` (:func:`wls_system`) by batched QR; ``cond(A_t) <= WLS_COND_MAX`` checked
-    (:func:`wls_encoder_kernel` with one instance).
+    (:func:`wls_encoder_kernel` with one instance). ``dps``: as :func:`f_ls` (``W_U`` float64, an object
+    array or an ``mpmath.matrix``; :class:`theory.precise.NotUnique` when a system is singular at ``dps`` digits).
 
     Raises
     ------
@@ -751,6 +825,12 @@ def wls_encoder(cond: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     >>> bool(np.allclose(E @ np.eye(3)[:2] - np.log(P) + np.log(0.2), 0))   # d = N-1: exact
     True
     """
+    if dps is not None:
+        from .precise import exact_log, exact_rows, run_exact, working
+
+        with working(dps):
+            P = exact_rows(cond)
+            return run_exact(wls_encoder_kernel, P[None], exact_log(P)[None], _exact_WU(W_U, P.shape[1]))[0]
     L = log_probs(cond)
     P = np.asarray(cond, dtype=np.float64)
     W = check_array("W_U", W_U, ndim=2)
@@ -765,12 +845,14 @@ def wls_encoder(cond: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     return E[0]
 
 
-def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
+def wls_projection(cond_row: np.ndarray, W_U: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """``P_t = W_U [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T)`` (``draft.lemma-wls``), ``(N, N)``.
 
     An (oblique) projection onto ``Im(W_U)``: ``P_t^2 = P_t``. Then
     ``W_U w_E(t) = P_t L_t``. Computed by the QR of :func:`wls_system`'s ``M_t`` (as
     :func:`wls_encoder`), ``cond(A_t)`` checked against ``WLS_COND_MAX``. Needs ``pi_t > 0`` (Assumption 2).
+    ``dps``: column ``j`` is ``W_U w_E(e_j)``, the closed-form encoder (:func:`wls_encoder_kernel`) of the row
+    ``pi`` with ``L_t = e_j``, at ``dps`` digits (:class:`theory.precise.NotUnique` when singular there).
 
     References
     ----------
@@ -784,6 +866,15 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     check_rows_stochastic("cond_row", pi[None, :])
     if not np.all(pi > 0):
         raise ValueError("`cond_row` violates Assumption 2 (full support): a probability is 0")
+    if dps is not None:
+        from .precise import MP, exact_rows, run_exact, working
+
+        with working(dps):
+            N = pi.size
+            P = np.broadcast_to(exact_rows(pi[None, :]), (N, N))[None].copy()
+            W = _exact_WU(W_U, N)
+            E = run_exact(wls_encoder_kernel, P, MP.asarray(np.eye(N))[None], W)
+            return MP.matmul(W[0], E[0].T)
     W = _check_WU(W_U, pi.size)
     # P_t x = W_U e(x), e(x) = argmin ||M e - B x|| with B = diag(sqrt pi) (I - 1 pi^T), M = B W_U
     # (B^T B = I_pi - pi pi^T): by QR, P_t = W_U R^{-1} Q^T B, so the error scales with
@@ -797,14 +888,15 @@ def wls_projection(cond_row: np.ndarray, W_U: np.ndarray) -> np.ndarray:
     return W @ np.linalg.solve(R, Q.T @ B)
 
 
-def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = None) -> LowRank:
+def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = None, *,
+          dps: int | None = None) -> LowRank:
     """Closed-form ``f_wls`` (``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls``).
 
     ``W = W_U`` (default: the ``W`` of ``f_ls(prior, cond, d, "uniform")``, the
     "closed form" reading of docs/theory.md) and ``E = wls_encoder(cond, W_U)``.
     Needs Assumption 2 and ``d <= N-1``. Raises ``ValueError`` as :func:`wls_encoder`
     does: ``W_U`` rank deficient or ``1 in Im(W_U)``, or some ``A_t`` ill-conditioned
-    (``WLS_COND_MAX``; e.g. rows with probabilities of 1e-300).
+    (``WLS_COND_MAX``; e.g. rows with probabilities of 1e-300). ``dps``: as :func:`f_ls`.
 
     References
     ----------
@@ -817,7 +909,14 @@ def f_wls(prior: np.ndarray, cond: np.ndarray, d: int, W_U: np.ndarray | None = 
     True
     """
     if W_U is None:
-        return _fit_one(prior, cond, d, "wls", "uniform", 1)
+        return _fit_one(prior, cond, d, "wls", "uniform", 1, dps)
+    if dps is not None:
+        from .precise import exact_stack, run_exact, working
+
+        with working(dps):
+            _, P, L = exact_stack(prior, cond)
+            W = _exact_WU(W_U, P.shape[2], check_int("d", d, minimum=1, maximum=P.shape[2] - 1))
+            return LowRank(W[0], run_exact(wls_encoder_kernel, P, L, W)[0])
     p, P = check_prior_cond(prior, cond)
     d = check_int("d", d, minimum=1, maximum=P.shape[1] - 1)
     W_U = check_array("W_U", W_U, ndim=2)
@@ -863,7 +962,8 @@ class AlternatingReport:
 
 
 def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int = 200, tol: float = 1e-12,
-                      W_U0: np.ndarray | None = None, reading: str = "pi-prior") -> tuple[LowRank, AlternatingReport]:
+                      W_U0: np.ndarray | None = None, reading: str = "pi-prior",
+                      dps: int | None = None) -> tuple[LowRank, AlternatingReport]:
     """The true weighted rank-``d`` problem ``min_{W, E} R(E W^T)`` by alternating weighted regressions.
 
     Objective: ``R`` of :func:`weighted_residual` with ``reading`` (free
@@ -887,20 +987,23 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     Returns ``(LowRank, AlternatingReport)``. Needs Assumption 2 and ``d <= N-1``.
     Raises ``ValueError`` when an E-step is refused as by :func:`f_wls` or a W-step is
     ill-conditioned (``WLS_COND_MAX``): the weighted regression does not determine ``w_o``,
-    e.g. with fewer than ``d`` rows of ``p(t) > 0`` under the ``pi-prior`` reading.
+    e.g. with fewer than ``d`` rows of ``p(t) > 0`` under the ``pi-prior`` reading. ``dps``: as :func:`f_ls`
+    (the same start, sweeps and stopping rule, decided exactly; ``history`` of mpf).
 
     References
     ----------
     ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``; docs/theory.md#d4-wls).
     """
-    p, P, L = _one(prior, cond)
-    N = P.shape[2]
-    d = check_int("d", d, minimum=1, maximum=N - 1)
     iters = check_int("iters", iters, minimum=0)
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"`tol` must be a finite number >= 0 (got {tol!r})")
     if reading not in WLS_READINGS:
         raise ValueError(f"`reading` must be one of {WLS_READINGS} (got {reading!r})")
+    if dps is not None:
+        return _alternating_exact(prior, cond, d, iters, float(tol), W_U0, reading, dps)
+    p, P, L = _one(prior, cond)
+    N = P.shape[2]
+    d = check_int("d", d, minimum=1, maximum=N - 1)
     W = ls_fit_kernel(p, P, L, d, "uniform")[0] if W_U0 is None else check_array("W_U0", W_U0, ndim=2)[None]
     if W.shape[1:] != (N, d):
         raise ValueError(f"`W_U0` must have shape (N, d) = ({N}, {d}) (got {W.shape[1:]})")
@@ -914,9 +1017,26 @@ def f_wls_alternating(prior: np.ndarray, cond: np.ndarray, d: int, *, iters: int
     return LowRank(run.W[0], run.E[0]), report
 
 
+def _alternating_exact(prior, cond, d, iters, tol, W_U0, reading, dps):
+    """:func:`f_wls_alternating` at ``dps`` digits (:func:`wls_alternating_kernel` on ``theory.precise.MP``)."""
+    from .precise import exact_array, exact_stack, run_exact, working
+
+    with working(dps):
+        p, P, L = exact_stack(prior, cond)
+        N = P.shape[2]
+        d = check_int("d", d, minimum=1, maximum=N - 1)
+        W = run_exact(ls_fit_kernel, p, P, L, d, "uniform")[0] if W_U0 is None else exact_array(
+            "W_U0", W_U0, shape=(N, d))[None]
+        run = run_exact(wls_alternating_kernel, p if reading == "pi-prior" else np.ones_like(p), P, L, W,
+                        iters=iters, tol=tol)
+        n = int(run.sweeps[0])
+        return LowRank(run.W[0], run.E[0]), AlternatingReport(
+            iterations=n, history=tuple(run.history[:n + 1, 0]), converged=bool(run.converged[0]), reading=reading)
+
+
 #: The fitted maps the almost-rank-d bounds are about (``theory.bounds.CATALOGUE``), the one list of fits
 #: that :func:`fit_encoder`, ``theory.batch.fit_logits_batch``, the claims ledger
-#: (``verify/claims/lowrank.py``), ``aotmem bounds`` and ``theory.precise.FITS_MP`` read:
+#: (``verify/claims/lowrank.py``), ``aotmem bounds`` and the 50-digit re-checks (``dps=``) read:
 #: ``ls`` = :func:`f_ls` of the bound's sigma reading, ``wls`` = :func:`f_wls`
 #: (closed form, ``W_U`` from the unweighted SVD), ``wls-alt`` =
 #: :func:`f_wls_alternating` (prior-weighted objective, 50 sweeps); two maps of corrected
@@ -954,7 +1074,7 @@ def min_rows(F_ls: np.ndarray, F_w: np.ndarray, kl_ls: np.ndarray, kl_w: np.ndar
     return np.where(take_w[..., None], F_w, F_ls), take_w
 
 
-def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
+def f_min(prior, cond, d: int, sigma_reading: str = "uniform", *, dps: int | None = None) -> LowRank:
     """The ``min`` map of ``draft.theorem-wls[min,sigma=...]``: ``W_U`` shared, per row the better encoder.
 
     ``W_U`` = ``W`` of ``f_ls(prior, cond, d, sigma_reading)``; ``E_w = wls_encoder(cond, W_U)``
@@ -970,10 +1090,10 @@ def f_min(prior, cond, d: int, sigma_reading: str = "uniform") -> LowRank:
     """
     if sigma_reading not in LS_READINGS:
         raise ValueError(f"`sigma_reading` must be one of {LS_READINGS} (got {sigma_reading!r})")
-    return _fit_one(prior, cond, d, "min", sigma_reading, 1)
+    return _fit_one(prior, cond, d, "min", sigma_reading, 1, dps)
 
 
-def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -> LowRank:
+def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform", *, dps: int | None = None) -> LowRank:
     """The rank-``d`` map a bound of ``seed.ls-bound``/``seed.wls-bound``/``draft.theorem-*`` is about.
 
     ``fit`` (:data:`FITS`; anything else raises ``ValueError``): ``"ls"`` (:func:`f_ls` of
@@ -982,7 +1102,7 @@ def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -
     prior-weighted rank-``d`` problem, ``ALT_SWEEPS`` sweeps), ``"wls-matched"``
     (the closed form with ``W_U`` of ``f_ls[sigma_reading]``), ``"wls-alt-unweighted"``
     (the alternating fit of the unweighted objective), ``"min"`` (:func:`f_min`).
-    :func:`fit_kernel` with one instance.
+    :func:`fit_kernel` with one instance; ``dps`` as :func:`f_ls`.
 
     References
     ----------
@@ -993,4 +1113,4 @@ def fit_encoder(prior, cond, d: int, fit: str, sigma_reading: str = "uniform") -
     1
     """
     fit = check_fit(fit)
-    return _fit_one(prior, cond, d, fit, sigma_reading if fit in SIGMA_FITS else "uniform", 0 if fit == "ls" else 1)
+    return _fit_one(prior, cond, d, fit, sigma_reading if fit in SIGMA_FITS else "uniform", 0 if fit == "ls" else 1, dps)

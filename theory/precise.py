@@ -34,60 +34,22 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import mpmath
 import numpy as np
 from mpmath.libmp import to_float as mpf_to_float
 
-from .bounds import INF_READINGS, KERNEL_KIND, almost_rank_kernel, bound, check_bound_input
-from .divergence import (
-    entropy_kernel,
-    exp3_kernel,
-    expect,
-    fbar_kernel,
-    kl_rows_kernel,
-    log_softmax_unchecked,
-    taylor_identity_rows,
-    taylor_proxy_rows,
-    taylor_remainder_rows,
-)
-from .exact import permutation_forms_kernel, prop3_logits_kernel, prop3_rate_kernel
+from .bounds import bound
+from .divergence import entropy_kernel, kl_rows_kernel
 from .lookup import (ENTROPY_RTOL, LOOKUP_FORM, lambda_root_kernel, lookup_bound_kernel, lookup_terms_kernel,
                      psi_kernel)
-from .lowrank import (
-    FITS,
-    RANK_RTOL,
-    WLS_READINGS,
-    AlternatingReport,
-    check_fit,
-    fit_kernel,
-    ls_fit_kernel,
-    row_var_kernel,
-    wls_alternating_kernel,
-    wls_encoder_kernel,
-)
-from .spectra import SIGMA_READINGS, centred_kernel, sigma_kernel
-from .validate import (check_array, check_assumption1, check_int, check_positive, check_prior_cond,
-                       check_rows_stochastic, mark_failed)
+from .validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic, mark_failed
 
 __all__ = [
     "DPS", "NotUnique", "resolution", "to_float", "decide_mp", "exact_instance", "MPNamespace", "MPPolicy", "MP",
-    # divergence
-    "log_softmax_mp", "kl_rows_mp", "kl_mp", "entropy_mp", "exp3_mp", "fbar_mp",
-    "taylor_proxy_mp", "taylor_remainder_bound_mp", "taylor_identity_rhs_mp",
-    # spectra
-    "centred_logits_mp", "singular_values_mp", "sigma_mp",
-    # low-rank maps
-    "LowRankMP", "f_ls_mp", "wls_encoder_mp", "wls_projection_mp", "row_var_mp", "f_wls_mp",
-    "f_wls_alternating_mp", "fitted_divergence_mp", "FITS_MP",
-    # bounds
-    "almost_rank_bound_mp", "lookup_bound_mp", "bound_mp",
-    # look-up
+    "default_dps", "working", "exact_task", "exact_rows", "exact_log", "exact_stack", "exact_number", "exact_array", "run_exact",
+    "entropy_mp", "lookup_bound_mp", "bound_mp",
     "lookup_C_mp", "jl_certificate_mp", "lookup_gaps_mp", "lookup_lambda_mp", "lookup_lambda_bound_mp",
     "lookup_psi_mp", "lookup_terms_mp", "lookup_kl_rows_mp", "lookup_divergence_mp",
-    # exact
-    "permutation_closed_forms_mp", "prop3_logits_mp", "prop3_divergence_mp", "prop3_divergence_rate_mp",
 ]
 
 #: Default working precision, decimal digits.
@@ -193,6 +155,11 @@ def _cond_rows(cond):
     """``(Pf, P)``: the validated float64 ``cond`` and its rows, exact, each divided by its exact sum."""
     Pf = check_rows_stochastic("cond", cond)
     return Pf, _normalised(MP.asarray(Pf))
+
+
+def default_dps() -> int:
+    """The digits of a ``dps=`` evaluation that names none (a map held as mpf): those in force, at least :data:`DPS`."""
+    return max(DPS, mpmath.mp.dps)
 
 
 def working(dps):
@@ -598,94 +565,6 @@ def decide_mp(lhs, rhs, sense: str, *, dps: int = DPS, atol=0) -> str:
 # --------------------------------------------------------------------------- divergence
 
 
-def exp3_mp(x, *, dps: int = DPS):
-    """``exp3(x) = e^x - 1 - x - x^2/2`` (docs/theory.md#notation), every digit right: ``exp3_kernel`` on :data:`MP`.
-
-    No overflow: ``exp3(1000)`` is its exact value (float64: ``inf``). A scalar gives an ``mpf``, an array
-    a ``(n, 1)`` matrix.
-
-    References
-    ----------
-    docs/theory.md#notation (``exp3``); ``draft.lemma-taylor`` (docs/theory.md#d2), ``draft.theorem-ls``,
-    ``draft.theorem-wls`` (docs/theory.md#d4, docs/theory.md#d4-wls); :func:`theory.divergence.exp3_kernel`.
-
-    >>> exp3_mp(1e-8) > 0
-    True
-    """
-    with mpmath.workdps(dps):
-        if np.ndim(x) == 0 and not isinstance(x, mpmath.matrix):
-            v = _mp(_number("x", x.item() if isinstance(x, np.ndarray) else x))
-            if not mpmath.isfinite(v):
-                raise ValueError(f"`x` must be finite (got {x!r})")
-            return exp3_kernel(v, MP)
-        return _col(exp3_kernel(MP.asarray(check_array("x", x).ravel()), MP))
-
-
-def log_softmax_mp(F, *, dps: int = DPS):
-    """Row-wise ``log softmax(F) = F - logsumexp(F)``, ``(T, N)``: ``log_softmax_unchecked`` on :data:`MP`.
-
-    ``F`` may hold ``-inf`` (probability 0), no NaN or ``+inf``, and each row needs a finite entry. No
-    underflow: ``[0, -800]`` gives ``[-e^{-800}, ...]`` (float64: ``0.0``).
-
-    References
-    ----------
-    docs/theory.md#divergence: ``log softmax(f) = f - logsumexp(f)``, the model's log-probabilities in
-    ``dKL(pi, f)`` of every claim, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.ls-bound`` (docs/theory.md#s4);
-    :func:`theory.divergence.log_softmax_unchecked`.
-    """
-    with mpmath.workdps(dps):
-        if not isinstance(F, mpmath.matrix):
-            a = check_array("F", F, finite=False)
-            if a.ndim != 2 or a.shape[-1] == 0:
-                raise ValueError(f"`F` must be a (T, N) matrix with N >= 1 (got shape {a.shape})")
-            if np.isnan(a).any() or (a == np.inf).any():
-                raise ValueError(f"`F` contains {'NaN' if np.isnan(a).any() else '+inf'}")
-        a = _arr("F", F, finite=False)
-        if np.array([mpmath.isnan(v) or v == mpmath.inf for v in a.ravel()]).any():
-            raise ValueError("`F` contains NaN or +inf")
-        if not (a != -mpmath.inf).any(axis=1).all():
-            raise ValueError("`F` has a row with no finite entry (all -inf)")
-        return _mat(log_softmax_unchecked(a, MP))
-
-
-def kl_rows_mp(cond, F, *, dps: int = DPS):
-    """Per-sequence ``KL(pi_t || softmax f(t))``, ``(T, 1)``: ``kl_rows_kernel`` on :data:`MP`.
-
-    The cancellation-free form (every value ``>= 0`` and exact to ``dps`` digits, even where float64 rounds
-    it to a tiny negative number). ``F``: float64 ``(T, N)`` (finite) or an ``mpmath.matrix``.
-
-    References
-    ----------
-    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
-    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
-    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6);
-    :func:`theory.divergence.kl_rows_kernel`.
-    """
-    with mpmath.workdps(dps):
-        Pf, P = _cond_rows(cond)
-        return _col(kl_rows_kernel(P, _arr("F", F, shape=Pf.shape), MP))
-
-
-def kl_mp(prior, cond, F, *, dps: int = DPS):
-    """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` (docs/theory.md#divergence), an ``mpf``.
-
-    References
-    ----------
-    docs/theory.md#divergence: ``dKL(pi, f)``, the divergence every claim is about, e.g. ``paper.prop1``
-    (``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3), ``seed.ls-bound``
-    (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6).
-
-    >>> P = np.array([[0.25, 0.75]])
-    >>> v = kl_mp([1.0], P, np.zeros((1, 2)))
-    >>> with mpmath.workdps(50):
-    ...     bool(abs(v - (mpmath.mpf(0.25) * mpmath.log(0.5) + mpmath.mpf(0.75) * mpmath.log(1.5))) < 1e-49)
-    True
-    """
-    with mpmath.workdps(dps):
-        p, P, Pf = _instance(prior, cond)
-        return _mp_sum(p * kl_rows_kernel(P, _arr("F", F, shape=Pf.shape), MP))
-
-
 def entropy_mp(cond, *, dps: int = DPS):
     """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` per row, ``(T, 1)`` (docs/theory.md#entropy-sign).
 
@@ -699,351 +578,7 @@ def entropy_mp(cond, *, dps: int = DPS):
         return _col(entropy_kernel(_cond_rows(cond)[1], MP))
 
 
-def _taylor(rows_fn, prior, cond, F, dps):
-    """``E_t rows_fn(P, fbar)`` (or ``fbar`` itself when ``rows_fn`` is None); Assumption 2 required."""
-    with mpmath.workdps(dps):
-        p, P, Pf = _instance(prior, cond)
-        _log_P(P)
-        fb = fbar_kernel(P, _arr("F", F, shape=Pf.shape), MP)
-        return _mat(fb) if rows_fn is None else expect(p, rows_fn(P, fb), MP)
-
-
-def fbar_mp(cond, F, *, dps: int = DPS):
-    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]``, ``(T, N)``: ``fbar_kernel`` on :data:`MP`.
-
-    References
-    ----------
-    ``draft.lemma-taylor`` (draft section 4).
-    """
-    T = np.shape(cond)[0] if np.ndim(cond) == 2 else 0
-    return _taylor(None, np.full(T, 1.0 / max(T, 1)), cond, F, dps)
-
-
-def taylor_proxy_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t log(1 + Var_{o~pi_t}(fbar_t)/2)`` (an ``mpf``): ``taylor_proxy_rows`` on :data:`MP`.
-
-    References
-    ----------
-    ``draft.lemma-taylor`` (draft section 4).
-    """
-    return _taylor(lambda P, fb: taylor_proxy_rows(P, fb, MP), prior, cond, F, dps)
-
-
-def taylor_remainder_bound_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t exp3(||fbar_t||_2)`` (an ``mpf``, exact where float64 overflows): ``taylor_remainder_rows`` on :data:`MP`.
-
-    References
-    ----------
-    ``draft.lemma-taylor`` (draft section 4, right-hand side).
-    """
-    return _taylor(lambda P, fb: taylor_remainder_rows(fb, MP), prior, cond, F, dps)
-
-
-def taylor_identity_rhs_mp(prior, cond, F, *, dps: int = DPS):
-    """``E_t log E_{o~pi_t} e^{fbar_t(o)}`` (an ``mpf``): ``taylor_identity_rows`` on :data:`MP`.
-
-    Its own formula (a weighted log-sum-exp of ``fbar``), not :func:`kl_mp`: the identity
-    ``dKL = E_t log E_pi e^{fbar}`` is checked between two formulas.
-
-    References
-    ----------
-    ``draft.lemma-taylor[identity]`` (draft section 4).
-    """
-    return _taylor(lambda P, fb: taylor_identity_rows(P, fb, MP), prior, cond, F, dps)
-
-
-# --------------------------------------------------------------------------- spectra
-
-
-def _check_reading(reading, allowed=SIGMA_READINGS, name="reading"):
-    if reading not in allowed:
-        raise ValueError(f"`{name}` must be one of {allowed} (got {reading!r})")
-    return reading
-
-
-def _centred(prior, cond, reading):
-    p, P, _ = _instance(prior, cond)
-    return centred_kernel(p, P, _log_P(P), _check_reading(reading), MP)
-
-
-def centred_logits_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
-    """The centred ``L`` of ``reading``, ``(T, N)``: ``centred_kernel`` on :data:`MP`. Needs Assumption 2.
-
-    References
-    ----------
-    docs/theory.md#sigma: the centred ``L`` of the ``sigma`` readings of ``seed.ls-bound[sigma=...]``
-    (docs/theory.md#s4), ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]``
-    (docs/theory.md#d4), ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls), and of ``seed.zero-divergence``
-    (``uniform`` centring; docs/theory.md#s3); :func:`theory.spectra.centred_kernel`.
-    """
-    with mpmath.workdps(dps):
-        return _mat(_centred(prior, cond, reading))
-
-
-def singular_values_mp(prior, cond, reading: str = "uniform", *, dps: int = DPS):
-    """Singular values of the centred ``L`` of ``reading``, descending, ``(min(T, N), 1)`` (mpmath's ``svd_r``).
-
-    References
-    ----------
-    docs/theory.md#sigma: the ``sigma_{d+1}`` of ``seed.ls-bound[sigma=...]`` (docs/theory.md#s4),
-    ``seed.wls-bound[sigma=...]`` (docs/theory.md#s5), ``draft.theorem-ls[sigma=...]`` (docs/theory.md#d4),
-    ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls); the rank of the centred ``L`` in
-    ``seed.zero-divergence`` (docs/theory.md#s3).
-    """
-    with mpmath.workdps(dps):
-        return _col(MP.linalg.svd(_centred(prior, cond, reading), compute_uv=False))
-
-
-def sigma_mp(prior, cond, j: int, reading: str = "uniform", *, dps: int = DPS):
-    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond ``min(T, N)``: ``sigma_kernel`` on :data:`MP`.
-
-    References
-    ----------
-    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``.
-    """
-    j = check_int("j", j, minimum=1)
-    _check_reading(reading)
-    with mpmath.workdps(dps):
-        p, P, _ = _instance(prior, cond)
-        return sigma_kernel(p, P, _log_P(P), j, reading, MP)
-
-
-# --------------------------------------------------------------------------- low-rank maps
-
-
-@dataclass(frozen=True)
-class LowRankMP:
-    """A rank-``d`` sequence encoder in mpmath: ``W (N, d)``, ``E (T, d)``, logits ``F = E W^T``.
-
-    Twin of :class:`theory.lowrank.LowRank` (``paper.prop1``'s ``L(N,S,d)``).
-    """
-
-    W: mpmath.matrix
-    E: mpmath.matrix
-
-    @property
-    def N(self) -> int:
-        return int(self.W.rows)
-
-    @property
-    def T(self) -> int:
-        return int(self.E.rows)
-
-    @property
-    def d(self) -> int:
-        return int(self.W.cols)
-
-    @property
-    def F(self) -> mpmath.matrix:
-        """Logits ``F = E W^T``, ``(T, N)`` (at the precision in force)."""
-        return self.E * self.W.T
-
-    def divergence(self, prior, cond, *, dps: int = DPS):
-        """``dKL(pi, f_{W,E})`` (:func:`kl_mp`)."""
-        with mpmath.workdps(dps):
-            return kl_mp(prior, cond, self.F, dps=dps)
-
-
-def _stack(prior, cond):
-    """``(p (1, T), P (1, T, N), L (1, T, N))`` of one exact instance (Assumption 2 checked)."""
-    p, P, _ = _instance(prior, cond)
-    return p[None], P[None], _log_P(P)[None]
-
-
-def _run(kernel, *args, **kwargs):
-    """``kernel(*args, ok, why, xp=MP, **kwargs)`` on one instance; :class:`NotUnique` with its reason if refused."""
-    ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
-    out = kernel(*args, ok=ok, why=why, xp=MP, **kwargs)
-    if not ok[0]:
-        raise NotUnique(why[0])
-    return out
-
-
-def _W_U(W_U, N, d=None, name="W_U"):
-    """``W_U`` as a ``(1, N, d)`` object stack (``d <= N - 1``; ``d`` checked when given)."""
-    W = _arr(name, W_U)
-    if W.shape[0] != N or W.shape[1] < 1:
-        raise ValueError(f"`{name}` must have shape (N, d) = ({N}, d>=1) (got {W.shape})")
-    if W.shape[1] > N - 1:
-        raise ValueError(f"`{name}` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) "
-                         f"(got d={W.shape[1]})")
-    if d is not None and W.shape[1] != d:
-        raise ValueError(f"`{name}` must have d = {d} columns (got {W.shape[1]})")
-    return W[None]
-
-
-def f_ls_mp(prior, cond, d: int, reading: str = "uniform", *, dps: int = DPS) -> LowRankMP:
-    """Rank-``d`` least-squares fit of the centred ``L``: ``theory.lowrank.ls_fit_kernel`` on :data:`MP`.
-
-    The float64 rank rule is part of the map and is mirrored (:class:`MPPolicy`); :class:`NotUnique` when
-    the cut is a tie at ``dps`` digits (``sigma_k - sigma_{k+1} <= 10^{-dps/2} sigma_1``) or the rank
-    decision is at its threshold. Needs Assumption 2.
-
-    References
-    ----------
-    ``seed.ls-bound``, ``draft.theorem-ls`` (draft section 4; Eckart-Young).
-    """
-    _check_reading(reading)
-    with mpmath.workdps(dps):
-        p, P, L = _stack(prior, cond)
-        d = check_int("d", d, minimum=1, maximum=P.shape[2])
-        W, E = _run(ls_fit_kernel, p, P, L, d, reading)
-        return LowRankMP(_mat(W[0]), _mat(E[0]))
-
-
-def wls_encoder_mp(cond, W_U, *, dps: int = DPS) -> mpmath.matrix:
-    """Closed-form weighted least-squares encoder of ``draft.lemma-wls``, ``E (T, d)``: ``wls_encoder_kernel`` on :data:`MP`.
-
-    ``W_U``: float64 ``(N, d)`` or an ``mpmath.matrix``, ``d <= N-1``. :class:`NotUnique` when some system
-    is singular at ``dps`` digits (e.g. ``1 in Im(W_U)``, ``W_U`` rank deficient). Needs Assumption 2.
-
-    References
-    ----------
-    ``draft.lemma-wls`` (draft section 4).
-    """
-    with mpmath.workdps(dps):
-        Pf, P = _cond_rows(cond)
-        L = _log_P(P)
-        return _mat(_run(wls_encoder_kernel, P[None], L[None], _W_U(W_U, Pf.shape[1]))[0])
-
-
-def wls_projection_mp(cond_row, W_U, *, dps: int = DPS) -> mpmath.matrix:
-    """``P_t = W_U [W_U^T (I_pi - pi pi^T) W_U]^{-1} W_U^T (I_pi - pi pi^T)`` (``draft.lemma-wls``), ``(N, N)``.
-
-    Column ``j`` is ``W_U w_E(e_j)``: the closed-form encoder (``wls_encoder_kernel`` on :data:`MP`) of the
-    row ``pi`` with ``L_t = e_j``. :class:`NotUnique` when the system is singular at ``dps`` digits.
-
-    References
-    ----------
-    ``draft.lemma-wls`` (draft section 4, the projection form).
-    """
-    pi_f = check_array("cond_row", cond_row, ndim=1)
-    check_rows_stochastic("cond_row", pi_f[None, :])
-    if not np.all(pi_f > 0):
-        raise ValueError("`cond_row` violates Assumption 2 (full support): a probability is 0")
-    with mpmath.workdps(dps):
-        N = pi_f.size
-        P = np.broadcast_to(_normalised(MP.asarray(pi_f)), (N, N))[None].copy()
-        W = _W_U(W_U, N)
-        E = _run(wls_encoder_kernel, P, MP.asarray(np.eye(N))[None], W)
-        return _mat(_mp_matmul(W[0], E[0].T))
-
-
-def row_var_mp(cond, W, E, *, dps: int = DPS) -> mpmath.matrix:
-    """``Var_{o~pi_t}(fbar_t)`` of ``F = E W^T`` per row, ``(T, 1)``: ``row_var_kernel`` on :data:`MP`.
-
-    ``W (N, d)``, ``E (T, d)``: float64 or mpmath.
-
-    References
-    ----------
-    ``draft.lemma-wls[minimiser]`` (draft section 4).
-    """
-    with mpmath.workdps(dps):
-        Pf, P = _cond_rows(cond)
-        L = _log_P(P)
-        Wa, Ea = _arr("W", W), _arr("E", E)
-        if Wa.shape[0] != Pf.shape[1] or Ea.shape[0] != Pf.shape[0] or Wa.shape[1] != Ea.shape[1]:
-            raise ValueError(f"`W` (N, d) and `E` (T, d) must match cond {Pf.shape} (got {Wa.shape}, {Ea.shape})")
-        return _col(row_var_kernel(P, L, _mp_matmul(Ea, Wa.T), MP))
-
-
-def f_wls_mp(prior, cond, d: int, W_U=None, *, dps: int = DPS) -> LowRankMP:
-    """Closed-form ``f_wls``: ``W = W_U`` (default the ``W`` of :func:`f_ls_mp` ``(uniform)``), ``E`` = :func:`wls_encoder_mp`.
-
-    ``NotUnique`` from either step. Needs Assumption 2 and ``d <= N-1``.
-
-    References
-    ----------
-    ``seed.wls-bound``, ``draft.lemma-wls``, ``draft.theorem-wls`` (draft section 4).
-    """
-    with mpmath.workdps(dps):
-        p, P, L = _stack(prior, cond)
-        d = check_int("d", d, minimum=1, maximum=P.shape[2] - 1)
-        if W_U is None:
-            W, E = _run(fit_kernel, p, P, L, d, "wls", "uniform")
-        else:
-            W = _W_U(W_U, P.shape[2], d)
-            E = _run(wls_encoder_kernel, P, L, W)
-        return LowRankMP(_mat(W[0]), _mat(E[0]))
-
-
-def f_wls_alternating_mp(prior, cond, d: int, *, iters: int = 200, tol: float = 1e-12, W_U0=None,
-                         reading: str = "pi-prior", dps: int = DPS) -> tuple[LowRankMP, AlternatingReport]:
-    """``min_{W,E} R(E W^T)`` by alternating regressions: ``theory.lowrank.wls_alternating_kernel`` on :data:`MP`.
-
-    The same start (``W`` of :func:`f_ls_mp` ``(uniform)`` or ``W_U0``), sweeps and stopping rule as
-    :func:`theory.lowrank.f_wls_alternating`, decided exactly here. Returns ``(LowRankMP,
-    AlternatingReport)`` (``history`` of mpf); ``NotUnique`` when a system is singular at ``dps`` digits.
-
-    References
-    ----------
-    ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``).
-    """
-    _check_reading(reading, WLS_READINGS)
-    iters = check_int("iters", iters, minimum=0)
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"`tol` must be a finite number >= 0 (got {tol!r})")
-    with mpmath.workdps(dps):
-        p, P, L = _stack(prior, cond)
-        N = P.shape[2]
-        d = check_int("d", d, minimum=1, maximum=N - 1)
-        if W_U0 is None:
-            W = _run(ls_fit_kernel, p, P, L, d, "uniform")[0]
-        else:
-            W = _arr("W_U0", W_U0, shape=(N, d))[None]
-        w = p if reading == "pi-prior" else np.ones_like(p)
-        run = _run(wls_alternating_kernel, w, P, L, W, iters=iters, tol=float(tol))
-        n = int(run.sweeps[0])
-        return LowRankMP(_mat(run.W[0]), _mat(run.E[0])), AlternatingReport(
-            iterations=n, history=tuple(run.history[:n + 1, 0]), converged=bool(run.converged[0]), reading=reading)
-
-
-#: The maps :func:`fitted_divergence_mp` computes at ``dps`` digits: ``theory.lowrank.FITS`` (the same tuple).
-FITS_MP = FITS
-
-
-def fitted_divergence_mp(prior, cond, d: int, fit: str, sigma_reading: str = "uniform", *, dps: int = DPS):
-    """``dKL(pi, f)`` of the map a catalogue bound is about (the ledger's left-hand side), an ``mpf``.
-
-    ``theory.lowrank.fit_kernel`` on :data:`MP`, for every ``fit`` of ``theory.lowrank.FITS`` (``min``: per
-    row the smaller KL of ``f_ls[sigma_reading]`` and the weighted encoder on its ``W_U``). An unknown name
-    raises ``ValueError``.
-
-    References
-    ----------
-    the maps of ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` (and ``[min]``).
-    """
-    fit = check_fit(fit)
-    _check_reading(sigma_reading, name="sigma_reading")
-    with mpmath.workdps(dps):
-        p, P, L = _stack(prior, cond)
-        d = check_int("d", d, minimum=1, maximum=P.shape[2] - (fit != "ls"))
-        W, E = _run(fit_kernel, p, P, L, d, fit, sigma_reading)
-        return _mp_sum(p[0] * kl_rows_kernel(P[0], _mp_matmul(E[0], W[0].T), MP))
-
-
 # --------------------------------------------------------------------------- bounds
-
-
-def almost_rank_bound_mp(kind: str, prior, cond, d: int, *, sigma_reading: str = "uniform",
-                         inf_reading: str = "global", dps: int = DPS):
-    """The right-hand side of an almost-rank-d bound (``kind`` of ``theory.bounds.KERNEL_KIND``): ``almost_rank_kernel`` on :data:`MP`.
-
-    ``kind``: ``seed-ls``, ``seed-wls``, ``draft-ls``, ``draft-wls``, ``draft-min``; exact where float64 overflows.
-
-    References
-    ----------
-    ``seed.ls-bound``, ``seed.wls-bound`` (seed slide "almost rank d"), ``draft.theorem-ls``,
-    ``draft.theorem-wls`` (and ``[min]``; draft section 4).
-    """
-    _check_reading(kind, tuple(KERNEL_KIND.values()), "kind")
-    _check_reading(sigma_reading, name="sigma_reading")
-    if inf_reading not in INF_READINGS:
-        raise ValueError(f"`inf_reading` must be one of {INF_READINGS} (got {inf_reading!r})")
-    check_bound_input(prior, cond, d)
-    with mpmath.workdps(dps):
-        p, P, _ = _instance(prior, cond)
-        return almost_rank_kernel(kind, p, P, _log_P(P), int(d), sigma_reading, inf_reading, MP)
 
 
 def _resolve_C(N, d, C):
@@ -1067,7 +602,8 @@ def lookup_bound_mp(form: str, prior, cond, d: int, *, C=None, as_written: bool 
     ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` (draft D.6),
     ``paper.theorem2`` (paper Theorem 2).
     """
-    _check_reading(form, tuple(dict.fromkeys(LOOKUP_FORM.values())), "form")
+    if form not in tuple(dict.fromkeys(LOOKUP_FORM.values())):
+        raise ValueError(f"`form` must be one of {tuple(dict.fromkeys(LOOKUP_FORM.values()))} (got {form!r})")
     with mpmath.workdps(dps):
         p, P, Pf = _instance(prior, cond)
         C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
@@ -1106,8 +642,7 @@ def bound_mp(name: str, prior, cond, d: int, *, C=None, as_written: bool = False
         return lookup_bound_mp(form, prior, cond, d, C=C, as_written=as_written, dps=dps)
     if C is not None or as_written:
         raise ValueError(f"`C` and `as_written` apply to the look-up bounds only, not to {name!r}")
-    return almost_rank_bound_mp(KERNEL_KIND[b.fn], prior, cond, d, sigma_reading=kw["sigma_reading"],
-                                inf_reading=kw.get("inf_reading", "global"), dps=dps)
+    return b.rhs(prior, cond, d, dps=dps)
 
 
 # --------------------------------------------------------------------------- look-up tables
@@ -1296,87 +831,3 @@ def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
         return _mp_sum(p * _lookup_rows(cond, W))
 
 
-# --------------------------------------------------------------------------- draft.cor-permutation
-
-
-@dataclass(frozen=True)
-class _Fitted:
-    F: np.ndarray
-    kl: object
-
-    def divergence(self, *_):
-        return self.kl
-
-
-def permutation_closed_forms_mp(prior, cond, d: int, xi, *, dps: int = DPS) -> dict:
-    """``draft.cor-permutation`` at ``dps`` digits: ``theory.exact.permutation_forms_kernel`` on :data:`MP`.
-
-    Same keys as :func:`theory.exact.permutation_closed_forms`; logits are object arrays of mpf; a numeric
-    map refused (``ValueError``, :class:`NotUnique` included) is recorded with its ``error``.
-
-    References
-    ----------
-    ``draft.cor-permutation`` (draft section 5; docs/theory.md#d5).
-    """
-    with mpmath.workdps(dps):
-        p, P, _ = _instance(prior, cond)
-        _log_P(P)
-
-        def fitted(lr):
-            return _Fitted(_obj(lr.F), lr.divergence(prior, cond, dps=dps))
-
-        return permutation_forms_kernel(p, P, d, xi, lambda W_U: fitted(f_wls_mp(prior, cond, d, W_U, dps=dps)),
-                                        lambda r: fitted(f_ls_mp(prior, cond, d, r, dps=dps)), MP)
-
-
-# --------------------------------------------------------------------------- paper.prop3
-
-
-def prop3_logits_mp(cond, d: int, scale, *, dps: int = DPS) -> mpmath.matrix:
-    """Logits of the ``paper.prop3`` family, ``(T, N)``: ``theory.exact.prop3_logits_kernel`` on :data:`MP`.
-
-    ``F_{t,o} = s cos(2 pi (o - g(t))/N)``, the family of :func:`theory.exact.prop3_family`
-    (``E(t) = s w_{g(t)}``), with mpmath's ``cos``. Needs Assumption 1 and ``d >= 2``.
-
-    References
-    ----------
-    ``paper.prop3`` (paper Proposition 3).
-    """
-    check_int("d", d, minimum=2)
-    P = check_assumption1("cond", cond)
-    with mpmath.workdps(dps):
-        s = scale if isinstance(scale, mpmath.mpf) else _mp(check_positive("scale", scale, allow_zero=True))
-        return _mat(prop3_logits_kernel(np.argmax(P, axis=1), P.shape[1], s, MP))
-
-
-def prop3_divergence_mp(prior, cond, d: int, scale, *, dps: int = DPS):
-    """``dKL`` of the ``paper.prop3`` family at scale ``s`` (``paper.prop3[limit]``; measured side of ``rate-*``).
-
-    Needs Assumption 1 and ``d >= 2`` (:func:`prop3_logits_mp`).
-
-    References
-    ----------
-    ``paper.prop3[limit]`` (paper Proposition 3).
-    """
-    with mpmath.workdps(dps):
-        return kl_mp(prior, cond, prop3_logits_mp(cond, d, scale, dps=dps), dps=dps)
-
-
-def prop3_divergence_rate_mp(prior, cond, d: int, scales, *, dps: int = DPS) -> dict:
-    """:func:`theory.exact.prop3_divergence_rate` at ``dps`` digits (``theory.exact.prop3_rate_kernel`` on :data:`MP`).
-
-    ``measured``: :func:`prop3_divergence_mp`. Lists of ``mpf`` over ``scales``; ``gamma1`` an ``mpf``.
-
-    References
-    ----------
-    ``paper.prop3[rate-exact]``, ``paper.prop3[rate-upper]`` (paper Proposition 3).
-    """
-    s = check_array("scales", scales, ndim=1)
-    if (s < 0).any():
-        raise ValueError(f"`scales` must be >= 0 (got min {s.min():.3g})")
-    N = check_assumption1("cond", cond).shape[1]
-    with mpmath.workdps(dps):
-        sm = MP.asarray(s)
-        exact, upper, asymptotic, g1 = prop3_rate_kernel(N, sm, MP)
-        return {"scales": list(sm), "measured": [prop3_divergence_mp(prior, cond, d, x, dps=dps) for x in sm],
-                "exact": list(exact), "upper": list(upper), "asymptotic": list(asymptotic), "gamma1": g1}

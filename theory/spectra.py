@@ -74,8 +74,20 @@ def sigma_kernel(p, P, L, j: int, reading: str, xp=np):
     return xp.asarray(s[..., j - 1].copy() if j <= s.shape[-1] else 0 * s[..., 0])[()]
 
 
-def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform") -> np.ndarray:
+def _exact_centred(prior, cond, reading):
+    """The centred ``L`` of one exact instance (``theory.precise``; use under ``working``)."""
+    from .precise import MP, exact_log, exact_task
+
+    p, P = exact_task(prior, cond)
+    return centred_kernel(p, P, exact_log(P), reading, MP)
+
+
+def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", *,
+                   dps: int | None = None) -> np.ndarray:
     """The centred ``L`` of a reading (see module docstring). (T, N)
+
+    ``dps``: at ``dps`` digits (``theory.precise``), an object array of mpf; the same for the other
+    functions of this module.
 
     References
     ----------
@@ -89,6 +101,11 @@ def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform"
     True
     """
     reading = _check_reading(reading)
+    if dps is not None:
+        from .precise import working
+
+        with working(dps):
+            return _exact_centred(prior, cond, reading)
     L = log_probs(cond)
     p = check_distribution("prior", prior)
     if p.shape != (L.shape[0],):
@@ -96,7 +113,8 @@ def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform"
     return centred_kernel(p, np.asarray(cond, dtype=np.float64), L, reading)
 
 
-def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform") -> np.ndarray:
+def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", *,
+                    dps: int | None = None) -> np.ndarray:
     """Singular values of the centred ``L`` of ``reading``, descending, length ``min(T, N)``.
 
     References
@@ -106,10 +124,15 @@ def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform
     ``draft.theorem-wls[sigma=...]`` (docs/theory.md#d4-wls); the rank of the centred ``L`` in
     ``seed.zero-divergence`` (docs/theory.md#s3).
     """
+    if dps is not None:
+        from .precise import MP, working
+
+        with working(dps):
+            return MP.linalg.svd(_exact_centred(prior, cond, _check_reading(reading)), compute_uv=False)
     return np.linalg.svd(centred_logits(prior, cond, reading), compute_uv=False)
 
 
-def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform") -> float:
+def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform", *, dps: int | None = None) -> float:
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond the rank's length.
 
     References
@@ -118,5 +141,11 @@ def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform")
     ``draft.theorem-wls`` (all use ``sigma_{d+1}``).
     """
     j = check_int("j", j, minimum=1)
+    if dps is not None:
+        from .precise import MP, exact_log, exact_task, working
+
+        with working(dps):
+            p, P = exact_task(prior, cond)
+            return sigma_kernel(p, P, exact_log(P), j, _check_reading(reading), MP)
     s = singular_values(prior, cond, reading)
     return float(s[j - 1]) if j <= s.size else 0.0

@@ -30,11 +30,11 @@ _LAZY = {
     "evaluate": "aotmem.verify.ledger.registry", "Evaluation": "aotmem.verify.ledger.registry",
     "precision": "aotmem.verify.ledger.precision", "PrecisionUnavailable": "aotmem.verify.ledger.precision",
 }
-# The functions with a 50-digit twin (aotmem.theory.precise): the float64 kernels themselves, except inside
-# ``with aotmem.precision(dps):``, where they call the twin (a user's claim is re-checked that way).
+# The functions that take ``dps=``: their float64 selves, except inside ``with aotmem.precision(dps):``, where
+# they are called with ``dps=`` (the same kernel at dps digits; a user's claim is re-checked that way).
 _PRECISE = ("kl", "kl_rows", "entropy", "log_softmax", "singular_values", "sigma", "f_ls", "f_wls",
             "seed_ls_bound", "seed_wls_bound", "draft_ls_bound", "draft_wls_bound", "draft_min_bound")
-# No 50-digit twin: under ``aotmem.precision`` these raise PrecisionUnavailable instead of computing in float64.
+# No ``dps=``: under ``aotmem.precision`` these raise PrecisionUnavailable instead of computing in float64.
 _NO_TWIN = ("t_eps", "optimal_encoder", "construct", "heads_for", "svd_target")
 
 
@@ -68,7 +68,7 @@ def __getattr__(name):
             return importlib.import_module(f"aotmem.{name}")
         value = getattr(importlib.import_module(_LAZY[name]), name)
         if name in _NO_TWIN:
-            value = importlib.import_module("aotmem.verify.ledger.precision").dispatch(value)
+            value = importlib.import_module("aotmem.verify.ledger.precision").dispatch(value, exact=False)
     else:
         raise AttributeError(f"module 'aotmem' has no attribute {name!r}")
     globals()[name] = value  # once imported, a plain attribute

@@ -30,7 +30,8 @@ from aotmem.verify.ledger.recipes import (
     full_support_recipes,
     task_from,
 )
-from aotmem.theory.precise import f_ls_mp, kl_mp, prop3_divergence_rate_mp
+from aotmem.theory.divergence import kl
+from aotmem.theory.precise import DPS
 from aotmem.verify.ledger.recheck import decided, guarded
 from aotmem.verify.ledger.registry import FULL_DRAWS_FAST, KL_ATOL, KL_RTOL, Claim, Evaluation, register
 from aotmem.verify.ledger.params import Param
@@ -148,7 +149,7 @@ def _zero_only_if_recheck(recipe, ev):
     one (below float64's KL_ATOL, e.g. under prior weights near 1e-8) confirms nothing."""
     task = task_from(recipe)
     res = optimal_encoder(task.prior, task.cond, recipe["d_claim"], starts=0, seed=0, max_iter=ZERO_MAX_ITER)
-    return decided(kl_mp(task.prior, task.cond, res.F), 0.0, replace(ev, atol=0.0, rtol=0.0),
+    return decided(kl(task.prior, task.cond, res.F, dps=DPS), 0.0, replace(ev, atol=0.0, rtol=0.0),
                    note="the optimiser's divergence at its point, 50 digits, no tolerance: an upper bound on the "
                         "minimum is positive unless the point reaches 0")
 
@@ -199,8 +200,8 @@ def _zero_only_if_certified(recipe):
 @guarded
 def _zero_if_recheck(recipe, ev):
     task = task_from(recipe)
-    lr = f_ls_mp(task.prior, task.cond, min(recipe["d_claim"], task.N), "uniform")
-    return decided(lr.divergence(task.prior, task.cond), 0.0, ev)
+    lr = f_ls(task.prior, task.cond, min(recipe["d_claim"], task.N), "uniform", dps=DPS)
+    return decided(lr.divergence(task.prior, task.cond, dps=DPS), 0.0, ev)
 
 
 _ZERO_REGIME = "Assumption 2 (L finite); rank of the uniform-centred L against d"
@@ -264,7 +265,7 @@ def _prop2_zero(recipe):
 def _prop2_zero_recheck(recipe, ev):
     """The construction's divergence at 50 digits (its float64 logits, the task's float64 probabilities)."""
     task = task_from(recipe)
-    return decided(kl_mp(task.prior, task.cond, prop2_encoder(task.prior, task.cond).F), 0.0, ev)
+    return decided(kl(task.prior, task.cond, prop2_encoder(task.prior, task.cond).F, dps=DPS), 0.0, ev)
 
 
 # The second part's regime: every N >= 3 and 1 <= d <= N-2 (there is a task with positive divergence). The
@@ -331,7 +332,7 @@ def _prop2_consistent_recheck(recipe, ev):
     N, d = int(recipe["N"]), int(recipe["d"])
     hi = _hard(N, d)
     res = optimal_encoder(hi.task.prior, hi.task.cond, d, starts=0, seed=0, max_iter=300)
-    return decided(kl_mp(hi.task.prior, hi.task.cond, res.F), mpmath.mpf(hi.lower_bound), ev)
+    return decided(kl(hi.task.prior, hi.task.cond, res.F, dps=DPS), mpmath.mpf(hi.lower_bound), ev)
 
 
 def _hard_recipes(profile="quick"):  # noqa: ARG001 (the regime's N comes from HARD_SPACE)
@@ -439,7 +440,7 @@ def _prop3_scale(N):
 def _prop3_limit_recheck(recipe, ev):
     """The family's divergence at the same scale, at 50 digits."""
     task = task_from(recipe)
-    out = prop3_divergence_rate_mp(task.prior, task.cond, recipe["d"], [_prop3_scale(task.N)])
+    out = prop3_divergence_rate(task, recipe["d"], [_prop3_scale(task.N)], dps=DPS)
     return decided(out["measured"][0], PROP3_LEVEL, ev)
 
 
@@ -477,7 +478,7 @@ def _prop3_rate_recheck(which):
     @guarded
     def recheck(recipe, ev):
         task = task_from(recipe)
-        out = prop3_divergence_rate_mp(task.prior, task.cond, recipe["d"], [recipe["scale"]])
+        out = prop3_divergence_rate(task, recipe["d"], [recipe["scale"]], dps=DPS)
         return decided(out["measured"][0], out["exact" if which == "exact" else "upper"][0], ev)
     return recheck
 

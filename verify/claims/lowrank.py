@@ -16,25 +16,12 @@ from scipy.special import logsumexp
 
 from aotmem.theory.batch import evaluate_bound_batch, taylor_bound_batch, taylor_identity_batch, tasks_from_logits
 from aotmem.theory.bounds import CATALOGUE, MAP_SUFFIX, sigma_d1
-from aotmem.theory.divergence import fbar, kl, taylor_proxy, taylor_remainder_bound
+from aotmem.theory.divergence import fbar, kl, taylor_identity_rhs, taylor_proxy, taylor_remainder_bound
 from aotmem.theory.exact import H_READINGS, permutation_closed_forms
 from aotmem.theory.generators import permutation_of
-from aotmem.theory.lowrank import fit_encoder, wls_encoder, wls_projection
+from aotmem.theory.lowrank import fit_encoder, row_var, wls_encoder, wls_projection
 from aotmem.verify.ledger.recipes import RANK_D, describe, full_support_recipes, permutation_recipes, rng_of, task_from
-from aotmem.theory.precise import (
-    DPS,
-    to_float,
-    row_var_mp,
-    wls_encoder_mp,
-    wls_projection_mp,
-    bound_mp,
-    fitted_divergence_mp,
-    kl_mp,
-    permutation_closed_forms_mp,
-    taylor_identity_rhs_mp,
-    taylor_proxy_mp,
-    taylor_remainder_bound_mp,
-)
+from aotmem.theory.precise import DPS, MP, to_float
 from aotmem.verify.ledger.recheck import decided, evaluation_at_dps, guarded
 from aotmem.verify.ledger.registry import IDENTITY_RTOL, KL_ATOL, KL_RTOL, PROJ_ATOL, Claim, Evaluation, register
 from aotmem.verify.ledger.params import Param, rank_d
@@ -154,13 +141,13 @@ def _bound_batch(b, fit):
 
 
 def _bound_recheck(b, fit, dps=DPS):
-    """Both sides at ``dps`` digits: the map's divergence (:func:`fitted_divergence_mp`) and the bound (:func:`bound_mp`)."""
+    """Both sides at ``dps`` digits: the map's divergence (``fit_encoder(..., dps=)``) and the bound (``b.rhs(..., dps=)``)."""
     @guarded
     def recheck(recipe, ev):
         task = task_from(recipe)
         p, P, d = task.prior, task.cond, recipe["d"]
-        lhs = fitted_divergence_mp(p, P, d, fit, b.sigma_reading, dps=dps)  # every map of lowrank.FITS (precise.FITS_MP)
-        out = decided(lhs, bound_mp(b.name, p, P, d, dps=dps), ev)
+        lhs = fit_encoder(p, P, d, fit, b.sigma_reading, dps=dps).divergence(p, P, dps=dps)  # every map of lowrank.FITS
+        out = decided(lhs, b.rhs(p, P, d, dps=dps), ev)
         out["dps"] = dps
         return out
     return recheck
@@ -317,15 +304,15 @@ def _taylor_batch(which):
 @guarded
 def _taylor_identity_recheck(recipe, ev):
     task, F = _taylor_logits(recipe)
-    return decided(kl_mp(task.prior, task.cond, F), taylor_identity_rhs_mp(task.prior, task.cond, F), ev)
+    return decided(kl(task.prior, task.cond, F, dps=DPS), taylor_identity_rhs(task.prior, task.cond, F, dps=DPS), ev)
 
 
 @guarded
 def _taylor_bound_recheck(recipe, ev):
     task, F = _taylor_logits(recipe)
     with mpmath.workdps(60):
-        gap = abs(kl_mp(task.prior, task.cond, F) - taylor_proxy_mp(task.prior, task.cond, F))
-    return decided(gap, taylor_remainder_bound_mp(task.prior, task.cond, F), ev)
+        gap = abs(kl(task.prior, task.cond, F, dps=DPS) - taylor_proxy(task.prior, task.cond, F, dps=DPS))
+    return decided(gap, taylor_remainder_bound(task.prior, task.cond, F, dps=DPS), ev)
 
 
 register(Claim(
@@ -471,11 +458,11 @@ def _minimiser_rows_mp(recipe, task, W, E=None, dps=DPS):
     """Per row, at ``dps`` digits: the variance of the closed form (computed at ``dps`` digits) and of the best
     of the alternatives (:func:`_wls_alternatives`, centred on ``E``: by default the ``dps``-digit closed form
     rounded to float64). :class:`NotUnique` where a system is singular at ``dps`` digits."""
-    E_mp = wls_encoder_mp(task.cond, W, dps=dps)
+    E_mp = wls_encoder(task.cond, W, dps=dps)
     with mpmath.workdps(dps):
-        v0 = row_var_mp(task.cond, W, E_mp, dps=dps)
-        E = to_float(E_mp).reshape(E_mp.rows, E_mp.cols) if E is None else E  # (a d = 1 matrix too)
-        alts = [row_var_mp(task.cond, W, A, dps=dps) for A in _wls_alternatives(recipe, task, W, E)]
+        v0 = row_var(task.cond, W, E_mp, dps=dps)
+        E = to_float(E_mp) if E is None else E
+        alts = [row_var(task.cond, W, A, dps=dps) for A in _wls_alternatives(recipe, task, W, E)]
         return [v0[t] for t in range(task.T)], [min(a[t] for a in alts) for t in range(task.T)]
 
 
@@ -543,9 +530,8 @@ def _wls_projection_recheck(recipe, ev):
     worst = mpmath.mpf(0)
     with mpmath.workdps(DPS):
         for t in rows:
-            Pt = wls_projection_mp(task.cond[t], W)
-            D = Pt * Pt - Pt
-            worst = max([worst] + [abs(D[i, j]) for i in range(D.rows) for j in range(D.cols)])
+            Pt = wls_projection(task.cond[t], W, dps=DPS)
+            worst = max([worst, *np.abs(MP.matmul(Pt, Pt) - Pt).ravel()])
     return decided(worst, 0.0, ev)
 
 
@@ -555,16 +541,15 @@ def _wls_image_recheck(recipe, ev):
     task = task_from(recipe)
     W = _wls_WU(recipe, task.N)
     rows, _ = _rows_in_regime(task, W)
-    E = wls_encoder_mp(task.cond, W)
+    E = wls_encoder(task.cond, W, dps=DPS)
     worst, scale = mpmath.mpf(0), mpmath.mpf(0)
     with mpmath.workdps(DPS):
-        Wm = mpmath.matrix(W.tolist())
+        Wm = MP.asarray(W)
         for t in rows:
-            a = Wm * E[t, :].T
-            L = mpmath.matrix([[mpmath.log(mpmath.mpf(float(v)))] for v in task.cond[t]])
-            b = wls_projection_mp(task.cond[t], W) * L
-            worst = max([worst] + [abs(a[i] - b[i]) for i in range(task.N)])
-            scale = max([scale] + [abs(b[i]) for i in range(task.N)])
+            a = MP.matmul(Wm, E[t])
+            b = MP.matmul(wls_projection(task.cond[t], W, dps=DPS), MP.log(MP.asarray(task.cond[t])))
+            worst = max([worst, *np.abs(a - b)])
+            scale = max([scale, *np.abs(b)])
         out = decided(worst, 0.0, ev)
         out["scale"] = str(scale)  # max |P_t L_t|: the evaluation's tolerance scales with it
     return out
@@ -698,11 +683,11 @@ def _perm_better_forms(recipe):
 
 def _perm_forms_mp(recipe):
     task = task_from(recipe)
-    return permutation_closed_forms_mp(task.prior, task.cond, recipe["d"], permutation_of(task))
+    return permutation_closed_forms(task.prior, task.cond, recipe["d"], permutation_of(task), dps=DPS)
 
 
 def _perm_recheck(which, *args):
-    """The same reading evaluated on :func:`permutation_closed_forms_mp` (same keys as the float64 forms)."""
+    """The same reading evaluated by ``permutation_closed_forms(..., dps=DPS)`` (same keys as the float64 forms)."""
     @guarded
     def recheck(recipe, ev):
         cf = _perm_forms_mp(recipe)

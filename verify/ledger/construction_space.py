@@ -60,7 +60,8 @@ from aotmem.theory.construct import (
     head_features,
     plan_heads,
 )
-from aotmem.theory.precise import DPS, kl_mp
+from aotmem.theory.divergence import kl
+from aotmem.theory.precise import DPS
 from aotmem.theory.optimal_batch import optimal_encoder_batch
 from aotmem.theory.targets import OPTIMAL_MAX_ITER, rank_d_target
 from aotmem.theory.task import all_sequences
@@ -331,8 +332,8 @@ def recheck_proof(which: str, factor: float, sides: str = "theorem1", variant: s
             F_model = logits_mp(c.model, task.seqs)
             Wm, Em = _mpm(W), _mpm(E)
             F_all = Em * Wm.T  # (T, N) the target
-            kl_t = kl_mp(task.prior, task.cond, F_all)
-            kl_m = kl_mp(task.prior, task.cond, F_model)
+            kl_t = kl(task.prior, task.cond, F_all, dps=DPS)
+            kl_m = kl(task.prior, task.cond, F_model, dps=DPS)
             if rest.size:
                 M = features_mp(primed, task.seqs, DPS)  # every row, skip included: C as theorem1_rhs defines it
                 M1 = mpmath.matrix(M.rows, kept.size)
