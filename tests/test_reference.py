@@ -157,10 +157,10 @@ def test_taylor_quantities(task, scale):
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
 def test_lookup_terms(task):
-    """lookup.lookup_terms (float64) and lookup_terms_mp: q, q psi(h), dTV against their definitions."""
+    """lookup.lookup_terms, float64 and at 50 digits (dps=50): q, q psi(h), dTV against their definitions."""
     seed, T, N, d = task
     p, P = _task(seed, T, N)
-    got, gotmp = lookup_terms(P), pr.lookup_terms_mp(P)
+    got, gotmp = lookup_terms(P), lookup_terms(P, dps=50)
     for t, want in enumerate(ref.lookup_terms(P)):
         for k in range(3):
             close_f64(got[k][t], want[k], F64_RTOL * 100)
@@ -231,7 +231,9 @@ def test_bound(task, b):
         got = b.fn(p, P, dd, **dict(b.kwargs), **({} if C is None else {"C": C}))
         close_f64(got, want, F64_RTOL * 100)  # psi = log((N-1)/expm1(h)): a few more roundings
         close_mp(pr.bound_mp(b.name, p, P, dd, C=C), want)
+        close_mp(b.fn(p, P, dd, **dict(b.kwargs), **({} if C is None else {"C": C}), dps=50), want)  # its dps branch
     assert math.isinf(b.rhs(p, P, d)) and pr.bound_mp(b.name, p, P, d) == mp.inf  # C >= 1/2 at small d
+    assert b.fn(p, P, d, **dict(b.kwargs), dps=50) == mp.inf
 
 
 # ------------------------------------------------------------------ fits
@@ -337,7 +339,7 @@ def test_alternating_fit_50_digits(reading):
 # ------------------------------------------------------------------ kernels run in float64 and at 50 digits (issue 17)
 #
 # theory.lookup.lambda_root_kernel and theory.exact.prop3_logits_kernel are each written once and run on
-# float64 (lookup_lambda, prop3_divergence_rate) and on theory.precise.MP (lookup_lambda_mp, prop3_logits_mp).
+# float64 (lookup_lambda, prop3_divergence_rate) and on theory.precise.MP (lookup_lambda(dps=50), prop3_logits_mp).
 # The two paths agree to float64's rounding; the 50-digit one matches the references of tests/reference.py.
 
 LAMBDA_F64_RTOL = 1e-13  # float64 lambda: ~1 eps (solver) + ~N eps (the gaps) times psi's condition <= ~100 here
@@ -351,7 +353,7 @@ def test_lookup_lambda_float64_and_50_digits_agree(N, frac, seed, kind):
     h = frac * math.log(N)
     W, _ = jl_matrix(N, int(128 * math.log(N + 1)) + 1 + seed % 40, seed=seed, kind=kind)
     g = seed % N
-    lam, lam_mp = lookup_lambda(h, W, g), pr.lookup_lambda_mp(h, W, g)
+    lam, lam_mp = lookup_lambda(h, W, g), lookup_lambda(h, W, g, dps=50)
     close_f64(lam, lam_mp, LAMBDA_F64_RTOL)
     close_mp(lam_mp, ref.lookup_lambda(h, W, g))
     with mp.workdps(50):  # the kernel itself on float64's gaps, both ways: the solver alone, to ~1 eps
@@ -364,7 +366,7 @@ def test_lookup_lambda_ends_on_both_paths(h_frac):
     """h = 0: inf; h = log N: 0; all gaps equal (orthonormal W): psi(h) exactly, in float64 and at 50 digits."""
     h = h_frac * math.log(5)
     with mp.workdps(50):  # float64's log 5 is below the exact one: h = log N at 50 digits is mp.log(5)
-        lam, lam_mp = lookup_lambda(h, np.eye(5), 2), pr.lookup_lambda_mp(h_frac * mp.log(5), np.eye(5), 2)
+        lam, lam_mp = lookup_lambda(h, np.eye(5), 2), lookup_lambda(h_frac * mp.log(5), np.eye(5), 2, dps=50)
         if h_frac == 0.0:
             assert lam == math.inf and lam_mp == mp.inf
         elif h_frac == 1.0:
