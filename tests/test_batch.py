@@ -260,7 +260,7 @@ def test_wls_bounds_with_a_subnormal_probability_are_their_value_not_nan_or_inf(
     then the value of their formula (``theory.bounds.wls_ratio_times``), scalar and batch alike, and equal
     to the 50-digit value; at ``sigma_{d+1} = 0`` that is 0 (it was NaN in the scalar seed bound, ``inf * 0``,
     and +inf in the batch and in draft_wls_bound). The ledger evaluates the instance (no NaN side)."""
-    from aotmem.theory.precise import bound_mp, to_float
+    from aotmem.theory.precise import DPS, to_float
 
     Z, logw = np.array([[[0.0, -712.0, 1.0]]]), np.zeros((1, 1))  # T = 1: sigma_2 = 0; pi ~ 1.6e-310
     prior, cond = bt.tasks_from_logits(Z, logw)
@@ -270,7 +270,7 @@ def test_wls_bounds_with_a_subnormal_probability_are_their_value_not_nan_or_inf(
         ref = bound.rhs(task.prior, task.cond, 1)
         val = bt.bound_batch(bound, prior, cond, 1)[0]
         assert close(val, ref), (bound.name, val, ref)
-        assert close(ref, to_float(bound_mp(bound.name, task.prior, task.cond, 1))), bound.name
+        assert close(ref, to_float(bound.rhs(task.prior, task.cond, 1, dps=DPS))), bound.name
         if "wls" in bound.claim:
             assert ref == 0.0, (bound.name, ref)
             for fit in bound.maps:

@@ -45,7 +45,7 @@ def test_lookup_d_recipes_draw_a_jl_dimension(data, regime):
 def test_wide_jl_draws_carry_their_exact_gram():
     """Past JL_DENSE_MAX the draw is a Gram factor: float64 Gram to rounding, the exact one at 50 digits."""
     import mpmath
-    from aotmem.theory.precise import jl_certificate_mp, lookup_divergence_mp
+    from aotmem.theory.lookup import jl_certificate
     from aotmem.verify.claims.lookup import JL_DENSE_MAX
     rec = {"kind": "explicit", "N": 4, "S": 1, "logits": [[1.2, -3.0, 0.0, -3.0], [1.0, -1.0, -2.0, -2.0]],
            "weights": [1.0, 1.0], "seed": 0, "d": 10**12, "wseed": 0}
@@ -53,11 +53,11 @@ def test_wide_jl_draws_carry_their_exact_gram():
     K, d = W.gram_exact
     assert d == 10**12 > JL_DENSE_MAX and np.all(np.diag(K) == d)
     assert np.abs(W @ W.T - K / d).max() < 1e-15
-    assert float(jl_certificate_mp(W)) == pytest.approx(cert.max_dev, rel=1e-15)
+    assert float(jl_certificate(W, dps=50)) == pytest.approx(cert.max_dev, rel=1e-15)
     # the encoder's divergence at 50 digits from the exact Gram agrees with float64 to its rounding
     from aotmem.theory.lookup import lookup_encoder
     dk = lookup_encoder(task, W).divergence(task.prior)
-    assert float(lookup_divergence_mp(task.prior, task.cond, W)) == pytest.approx(dk, rel=1e-12)
+    assert float(lookup_encoder(task, W, dps=50).divergence(task.prior)) == pytest.approx(dk, rel=1e-12)
     # the same recipe at a width drawn densely: the N x d matrix itself
     W2 = lookup_setup(dict(rec, d=300))[1]
     assert W2.shape == (4, 300) and not hasattr(W2, "gram_exact")

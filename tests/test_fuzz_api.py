@@ -328,15 +328,8 @@ def _d_at_least_2(w, tmp_path):
     return dict(w, d=max(w["d"], 2))
 
 
-def _bound_kind(w, tmp_path):
-    """The bound's kernel kind / look-up form (theory.precise.almost_rank_bound_mp, lookup_bound_mp), not a task kind."""
-    return dict(w, kind="seed-wls", form="draft")
-
-
 DOMAIN = {
     "aotmem.theory.batch": _batched,
-    "aotmem.theory.precise.almost_rank_bound_mp": _bound_kind,
-    "aotmem.theory.precise.lookup_bound_mp": _bound_kind,
     "aotmem.theory.optimal_batch.optimal_encoder_batch": _batched,
     "aotmem.theory.construct.load_target": _target_file,
     "aotmem.theory.aot.load_aot": _model_file,
@@ -347,8 +340,6 @@ DOMAIN = {
     "aotmem.theory.exact.prop2_hard_instance": _d_below_N_minus_1,
     "aotmem.theory.generators.almost_rank_task": _d_below_N_minus_1,
     "aotmem.theory.exact.prop3_family": _d_at_least_2,
-    "aotmem.theory.precise.prop3_logits_mp": _d_at_least_2,
-    "aotmem.theory.precise.prop3_divergence_mp": _d_at_least_2,
 }
 
 

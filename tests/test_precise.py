@@ -29,7 +29,9 @@ from aotmem.theory import divergence as dv
 from aotmem.theory import exact, lookup, lowrank, spectra
 from aotmem.theory import precise as pr
 from aotmem.theory.bounds import CATALOGUE
+from aotmem.theory.bounds import bound as catalogue_bound
 from aotmem.theory.generators import association_task, lookup_task, permutation_of, permutation_task
+from aotmem.theory.task import Task
 
 EPS = np.finfo(float).eps
 
@@ -213,7 +215,7 @@ def test_almost_rank_bounds_twins(inst):
         # relative sensitivity <= ~3 + sqrt(hi/lo) sigma (the exp3 argument): ~1e-15 sigma_1/sigma_{d+1}
         # times that; measured <= 1.6e-13.
         rtol = 1e-12 * (1.0 + s[0] / max(sd1, 1e-300)) * (3.0 + np.sqrt(P.max() / P.min()) * sd1)
-        close(pr.bound_mp(b.name, p, P, d), f64, rtol=min(rtol, 1e-6))
+        close(catalogue_bound(b.name).rhs(p, P, d, dps=pr.DPS), f64, rtol=min(rtol, 1e-6))
 
 
 def _lookup_instance(seed, N=3):
@@ -227,45 +229,61 @@ def _lookup_instance(seed, N=3):
 def test_lookup_twins(seed):
     lt, d, W, cert = _lookup_instance(seed)
     enc = lookup.lookup_encoder(lt, W)
+    enc50 = lookup.lookup_encoder(lt, W, dps=50)
     # lambda: Newton (lambda_root_kernel) to 4 eps relative, and the KL from it: float64 error ~ lambda |a| eps; measured
     # <= 5e-14 relative (divergence), 8e-16 (lambda). 1e-10.
-    close(pr.lookup_divergence_mp(lt.prior, lt.cond, W), enc.divergence(lt.prior), rtol=1e-10)
-    close(pr.lookup_kl_rows_mp(lt.cond, W), enc.kl_rows(), rtol=1e-10, atol=1e-15)
+    assert isinstance(enc50.divergence(lt.prior), mpmath.mpf) and enc50.kl_rows().shape == (lt.T,)
+    close(enc50.divergence(lt.prior), enc.divergence(lt.prior), rtol=1e-10)
+    close(enc50.kl_rows(), enc.kl_rows(), rtol=1e-10, atol=1e-15)
+    with mpmath.workdps(50):  # the identity KL_t = lambda sum_o pi_o (-a_o) holds to the working precision
+        assert all(abs(x - y) <= mpmath.mpf(10) ** -40 for x, y in zip(enc50.kl_rows_identity(), enc50.kl_rows()))
     t = int(np.argmax(enc.h))
-    lam = pr.lookup_lambda_mp(float(enc.h[t]), W, int(enc.g[t]))
+    lam = lookup.lookup_lambda(float(enc.h[t]), W, int(enc.g[t]), dps=50)
     close(lam, enc.lam[t], rtol=1e-12)
-    close(pr.lookup_lambda_bound_mp(float(enc.h[t]), lt.N, cert.max_dev),
+    close(lookup.lookup_lambda_bound(float(enc.h[t]), lt.N, cert.max_dev, dps=50),
           lookup.lookup_lambda_bound(float(enc.h[t]), lt.N, cert.max_dev), rtol=CLOSED_RTOL)
     with mpmath.workdps(50):  # lambda solves h = log sum_j exp(lambda a_j) to the working precision
-        a = pr.lookup_gaps_mp(W, int(enc.g[t]))
-        h = mpmath.log(mpmath.fsum(mpmath.exp(lam * a[j]) for j in range(a.rows)))
+        a = lookup.lookup_gaps(W, int(enc.g[t]), dps=50)
+        assert a.shape == (lt.N,)
+        h = mpmath.log(mpmath.fsum(mpmath.exp(lam * a[j]) for j in range(a.size)))
         assert abs(h - mpmath.mpf(float(enc.h[t]))) < mpmath.mpf(10) ** -45
-    for q_mp, q64 in zip(pr.lookup_terms_mp(lt.cond), lookup.lookup_terms(lt.cond)):
+    for q_mp, q64 in zip(lookup.lookup_terms(lt.cond, dps=50), lookup.lookup_terms(lt.cond)):
+        assert q_mp.shape == q64.shape and all(isinstance(v, mpmath.mpf) for v in q_mp)
         close(q_mp, q64, rtol=CLOSED_RTOL, atol=1e-15)
     for b in CATALOGUE:
         if b.needs == "assumption2":
             continue
         for C in (None, cert.max_dev):
             # closed forms in the entropies (float64: ~N eps relative); measured <= 3e-14
-            close(pr.bound_mp(b.name, lt.prior, lt.cond, d, C=C),
+            close(catalogue_bound(b.name).rhs(lt.prior, lt.cond, d, C=C, dps=pr.DPS),
                   b.fn(lt.prior, lt.cond, d, C=C, **dict(b.kwargs)), rtol=1e-11)
-    assert pr.bound_mp("seed.lookup-bound", lt.prior, lt.cond, 10) == mpmath.inf  # C >= 1/2: vacuous, as float64
+            # the catalogue function's own dps= branch: the same kernel at 50 digits
+            b50 = b.fn(lt.prior, lt.cond, d, C=C, dps=50, **dict(b.kwargs))
+            assert isinstance(b50, mpmath.mpf) and b50 == catalogue_bound(b.name).rhs(lt.prior, lt.cond, d, C=C, dps=pr.DPS)
+    assert lookup.seed_lookup_bound(lt.prior, lt.cond, 10, dps=50) == mpmath.inf  # C >= 1/2: vacuous
+    assert catalogue_bound("seed.lookup-bound").rhs(lt.prior, lt.cond, 10, dps=pr.DPS) == mpmath.inf  # C >= 1/2: vacuous, as float64
     # the achieved C of the W used, exactly (float64: a Gram of d products, ~1e-16 off)
-    C_mp = pr.jl_certificate_mp(W)
+    C_mp = lookup.jl_certificate(W, dps=50)
     close(C_mp, cert.max_dev, rtol=1e-12)
-    # seed.lookup-bound[as-written]: the slide's formula beyond C = 1/2 (negative), as the ledger evaluates it
+    assert lookup.jl_certificate(W, C_mp, dps=50).holds and lookup.jl_certificate(W, C_mp, dps=50).max_dev == C_mp
+    # seed.lookup-bound[as-written]: the slide's formula beyond C = 1/2 (negative), float64 and at 50 digits
     C10 = lookup.lookup_C(lt.N, 10)
-    close(pr.bound_mp("seed.lookup-bound", lt.prior, lt.cond, 10, as_written=True),
-          float(lt.prior @ lookup.lookup_terms(lt.cond)[1]) * (1 + 4 * C10) / (1 - 2 * C10), rtol=1e-11)
+    written = float(lt.prior @ lookup.lookup_terms(lt.cond)[1]) * (1 + 4 * C10) / (1 - 2 * C10)
+    assert lookup.seed_lookup_bound(lt.prior, lt.cond, 10, as_written=True) == written < 0
+    close(lookup.seed_lookup_bound(lt.prior, lt.cond, 10, as_written=True, dps=50), written, rtol=1e-11)
+    close(catalogue_bound("seed.lookup-bound").rhs(lt.prior, lt.cond, 10, as_written=True, dps=pr.DPS), written, rtol=1e-11)
+    close(lookup.lookup_C(lt.N, 10, dps=50), C10, rtol=1e-15)
 
 
 def test_one_hot_rows_take_the_limit():
     P = np.array([[1.0, 0.0, 0.0], [0.8, 0.1, 0.1]])
     W, _ = lookup.jl_matrix(3, 200, seed=1)
-    k = pr.lookup_kl_rows_mp(P, W)
-    assert k[0] == 0 and k[1] > 0
-    assert pr.lookup_lambda_mp(0.0, W, 0) == mpmath.inf
-    assert pr.bound_mp("paper.theorem2[simplified]", [1.0, 0.0], P, 200) == 0
+    k = lookup.lookup_encoder(Task(np.array([0.5, 0.5]), P, np.array([[0], [1]])), W, dps=50).kl_rows()
+    assert k[0] == 0 and k[1] > 0 and all(isinstance(v, mpmath.mpf) for v in k)
+    assert lookup.lookup_lambda(0.0, W, 0, dps=50) == mpmath.inf
+    assert lookup.lookup_psi(0.0, 3, dps=50) == mpmath.inf
+    assert lookup.paper_theorem2_simplified([1.0, 0.0], P, 200, dps=50) == 0
+    assert catalogue_bound("paper.theorem2[simplified]").rhs([1.0, 0.0], P, 200, dps=pr.DPS) == 0
 
 
 def test_permutation_twin():
@@ -370,7 +388,7 @@ def test_lookup_q_of_a_low_entropy_row():
     # exact by Sterbenz but off by the row's rounding (~1e-16) relative to q (~1e-6 relative error);
     # the twin sums the other entries of the normalised row: q = (3 q/3) / (row sum), to 50 digits.
     t = lookup_task(4, 1, entropy=1e-9 * math.log(4), seed=0)
-    q = pr.lookup_terms_mp(t.cond)[0]
+    q = lookup.lookup_terms(t.cond, dps=50)[0]
     with mpmath.workdps(60):
         for r in range(t.T):
             row = [mpmath.mpf(float(v)) for v in t.cond[r]]
@@ -480,4 +498,4 @@ def test_exp3_and_lookup_psi_name_a_non_number(bad):
     with pytest.raises(ValueError, match="`x` must be a real number"):
         dv.exp3(bad, dps=pr.DPS)
     with pytest.raises(ValueError, match="`h` must be a real number"):
-        pr.lookup_psi_mp(bad, 3)
+        lookup.lookup_psi(bad, 3, dps=50)

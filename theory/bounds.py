@@ -494,6 +494,7 @@ class Bound:
     def rhs(self, prior, cond, d, *, dps: int | None = None, **options) -> float:
         """The bound's value on ``(prior, cond, d)``; ``dps``: at ``dps`` digits (an ``mpf``). ``options``: ``C``
         and ``as_written`` of the look-up bounds (``ValueError`` for any other bound)."""
+        options = {k: v for k, v in options.items() if v is not None and v is not False}  # None/False: the defaults
         if options and self.needs != "C<1/2":
             raise ValueError(f"`C` and `as_written` apply to the look-up bounds only, not to {self.name!r}")
         return self.fn(prior, cond, d, **dict(self.kwargs), dps=dps, **options)

@@ -23,6 +23,12 @@ vacuous (``C >= 1/2``) it is ``math.inf`` and :func:`lookup_vacuous_reason`
 says why. Every bound accepts ``C=`` to evaluate it at another constant (e.g.
 the certificate a concrete ``W`` achieves); the default is :func:`lookup_C`.
 
+Precision: every function with a ``dps`` keyword runs its one kernel in float64 (``dps=None``) or at ``dps``
+digits on ``theory.precise.MP`` (an ``mpf`` for a scalar, NumPy object arrays of ``mpf`` in the float64
+shapes; the instance converted exactly and renormalised, ``theory.precise.exact_task``). At ``dps`` digits a
+JL draw enters through its exact Gram matrix (Rademacher entries ``+-r``, or a :class:`JLFactor`'s integer
+``K / d``), and a vacuous bound is ``mpmath.inf``.
+
 Limits at the ends of the entropy range (derived, not clipped):
 
 - ``h = 0`` (one-hot row): ``psi = +inf`` but ``q = 0``. For any row,
@@ -34,12 +40,14 @@ Limits at the ends of the entropy range (derived, not clipped):
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
-from .divergence import entropy, entropy_kernel, expect, kl_rows
+from .divergence import entropy_kernel, expect, kl_rows, kl_rows_kernel
 from .validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic
 
 __all__ = [
@@ -86,8 +94,43 @@ def _check_N_d(N, d):
     return check_int("N", N, minimum=2), check_int("d", d, minimum=1)
 
 
-def lookup_C(N: int, d: int) -> float:
+def _precise():
+    """``theory.precise`` (the ``dps`` branches' namespace and adapters), imported on first use: it imports
+    this module's kernels at its own import."""
+    from . import precise
+    return precise
+
+
+def _digits(dps):
+    """The context of a ``dps`` branch (``theory.precise.working``); nothing for float64 (``dps=None``)."""
+    return contextlib.nullcontext() if dps is None else _precise().working(dps)
+
+
+def _xp(dps):
+    """The kernels' array namespace: NumPy for float64, ``theory.precise.MP`` at ``dps`` digits."""
+    return np if dps is None else _precise().MP
+
+
+def _sc(dps):
+    """The scalar functions (``sqrt``, ``log``, ``inf``): :mod:`math` for float64, :mod:`mpmath` at ``dps`` digits."""
+    return math if dps is None else mpmath
+
+
+def _exact(x):
+    """A kernel's value at ``dps`` digits as an ``mpf`` (a scalar) or an object array of ``mpf`` (the limits'
+    ``0.0`` of ``where`` included)."""
+    return _precise().MP.asarray(x)[()]
+
+
+def _rows(cond, dps):
+    """The validated rows of ``cond``: float64, or exact and renormalised at ``dps`` digits."""
+    return check_rows_stochastic("cond", cond) if dps is None else _precise().exact_rows(cond)
+
+
+def lookup_C(N: int, d: int, *, dps: int | None = None) -> float:
     """``C = sqrt(32 log(N+1) / d)``, the JL constant of ``seed.lookup-bound`` / ``draft.lookup-theorem``.
+
+    With ``dps``: ``C`` as an ``mpf`` at ``dps`` digits.
 
     References
     ----------
@@ -97,7 +140,9 @@ def lookup_C(N: int, d: int) -> float:
     True
     """
     N, d = _check_N_d(N, d)
-    return math.sqrt(32.0 * math.log(N + 1) / d)
+    with _digits(dps):
+        sc = _sc(dps)
+        return sc.sqrt(32 * sc.log(N + 1) / d)
 
 
 def lookup_vacuous_reason(N: int, d: int, C: float | None = None) -> str | None:
@@ -123,10 +168,18 @@ def lookup_vacuous_reason(N: int, d: int, C: float | None = None) -> str | None:
     return None if c < 0.5 else f"C = {c:.4g} >= 1/2: the factor 1/(1-2C) is not positive"
 
 
-def _resolve_C(N, d, C):
-    if C is None:
-        return lookup_C(N, d)
-    return check_positive("C", C, allow_zero=True)
+def _check_C(C, dps=None):
+    """``C >= 0`` finite: a float, or at ``dps`` digits an exact ``mpf`` (an ``mpf`` given is kept as is)."""
+    if dps is not None and isinstance(C, mpmath.mpf):
+        if not (mpmath.isfinite(C) and C >= 0):
+            raise ValueError(f"`C` must be >= 0 and finite (got {C!r})")
+        return C
+    c = check_positive("C", C, allow_zero=True)
+    return c if dps is None else mpmath.mpf(c)
+
+
+def _resolve_C(N, d, C, dps=None):
+    return lookup_C(N, d, dps=dps) if C is None else _check_C(C, dps)
 
 
 # ------------------------------------------------------------- JL embeddings
@@ -146,10 +199,12 @@ class JLCertificate:
     kind: str
 
 
-def jl_certificate(W, C: float | None = None) -> float | JLCertificate:
+def jl_certificate(W, C: float | None = None, *, dps: int | None = None) -> float | JLCertificate:
     """``||W W^T - I||_max`` (entrywise max of the Gram error) of ``W (N, d)``.
 
-    With ``C`` given, return a :class:`JLCertificate` comparing the two.
+    With ``C`` given, return a :class:`JLCertificate` comparing the two. With ``dps``: the maximum (and the
+    certificate's ``max_dev`` and ``C``) as an ``mpf`` from the exact Gram of the draw (:func:`_gram_exact`),
+    not of its float64 rounding.
 
     References
     ----------
@@ -160,12 +215,41 @@ def jl_certificate(W, C: float | None = None) -> float | JLCertificate:
     >>> jl_certificate(np.eye(3))
     0.0
     """
-    W = check_array("W", W, ndim=2)
-    dev = float(np.max(np.abs(W @ W.T - np.eye(W.shape[0]))))
-    if C is None:
-        return dev
-    c = check_positive("C", C, allow_zero=True)
-    return JLCertificate(dev, c, dev <= c, 1, "given")
+    with _digits(dps):
+        if dps is None:
+            W = check_array("W", W, ndim=2)
+            G = W @ W.T
+        else:
+            G = _gram_exact(W)
+        dev = np.max(np.abs(G - np.eye(len(G))))
+        dev = float(dev) if dps is None else dev
+        if C is None:
+            return dev
+        c = _check_C(C, dps)
+        return JLCertificate(dev, c, dev <= c, 1, "given")
+
+
+def _gram_exact(W):
+    """``W W^T`` at the working digits (object array); exact for a JL draw.
+
+    A :class:`JLFactor` gives ``K / d`` from its exact integer Gram. A Rademacher ``W`` (every entry ``+-r``,
+    one float64 ``r``) has ``W W^T = r^2 K`` with ``K`` the integer matrix of sign products, summed exactly
+    in int64 (the search goes to ``d = 2^17``, where summing ``N^2 d`` mpf products would take minutes).
+    Any other ``W`` (float64, ``mpmath.matrix``, object array): its entries exactly, products ``fsum``-ed.
+    """
+    MP = _precise().MP
+    exact = getattr(W, "gram_exact", None)  # a JLFactor: the draw's integer Gram K and its width d
+    if exact is not None:
+        K, d = exact
+        return MP.asarray(np.asarray(K, dtype=object)) / int(d)
+    if not isinstance(W, mpmath.matrix):
+        a = check_array("W", W, ndim=2)
+        r = float(abs(a.flat[0])) if a.size else 0.0
+        if r > 0 and a.shape[1] < 2**52 and bool(np.all(np.abs(a) == r)):
+            S = np.sign(a).astype(np.int64)
+            return mpmath.mpf(r) ** 2 * MP.asarray((S @ S.T).astype(object))  # integer matmul: exact
+    Wa = _precise().exact_array("W", W)
+    return MP.matmul(Wa, Wa.T)
 
 
 def jl_matrix(N: int, d: int, *, seed=0, tries: int = 20, kind: str = "rademacher",
@@ -271,7 +355,17 @@ def jl_factor(N: int, d: int, *, seed=0, tries: int = 20, C: float | None = None
 
 # ------------------------------------------------------------------- lambda
 
-def _check_h(h, N):
+def _check_h(h, N, dps=None):
+    """``h`` in ``[0, log N]``; above ``log N`` by at most ``ENTROPY_RTOL`` (rounding) read as ``log N``.
+    At ``dps`` digits (under :func:`_digits`): an exact ``mpf`` (from a float, an int or an ``mpf``)."""
+    if dps is not None:
+        h = _precise().exact_number("h", h)
+        if not mpmath.isfinite(h) or h < 0:
+            raise ValueError(f"`h` must be a Shannon entropy in [0, log N] (got {h})")
+        logN = mpmath.log(N)
+        if h > logN * (1 + mpmath.mpf(ENTROPY_RTOL)):
+            raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {mpmath.nstr(logN, 8)}] (got {h})")
+        return min(h, logN)
     h = check_positive("h", h, allow_zero=True)
     logN = math.log(N)
     if h > logN * (1 + ENTROPY_RTOL):
@@ -279,8 +373,22 @@ def _check_h(h, N):
     return min(h, logN) if h > logN else h  # within rounding of log N: that is log N
 
 
-def lookup_gaps(W, g: int) -> np.ndarray:
+def _gaps(col, diag, g):
+    """``a_j = w_j^T w_g - w_g^T w_g`` from the column ``W w_g`` and ``w_g^T w_g``; ``a_g = 0``."""
+    a = col - diag
+    a[g] = 0
+    return a
+
+
+def _exact_gaps(G, g):
+    """The gaps of row ``g`` from the exact Gram matrix ``G``, an object array of ``mpf``."""
+    return _exact(_gaps(G[:, g], G[g, g], g))
+
+
+def lookup_gaps(W, g: int, *, dps: int | None = None) -> np.ndarray:
     """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N,)``.
+
+    With ``dps``: the gaps from the exact Gram of ``W`` (:func:`_gram_exact`), an object array of ``mpf``.
 
     References
     ----------
@@ -289,22 +397,24 @@ def lookup_gaps(W, g: int) -> np.ndarray:
     >>> lookup_gaps(np.eye(3), 1).tolist()
     [-1.0, 0.0, -1.0]
     """
+    if dps is not None:
+        with _digits(dps):
+            G = _gram_exact(W)
+            return _exact_gaps(G, check_int("g", g, minimum=0, maximum=len(G) - 1))
     W = check_array("W", W, ndim=2)
     g = check_int("g", g, minimum=0, maximum=W.shape[0] - 1)
-    a = W @ W[g] - W[g] @ W[g]
-    a[g] = 0.0
-    return a
+    return _gaps(W @ W[g], W[g] @ W[g], g)
 
 
-def lookup_lambda(h: float, W, g: int) -> float:
+def lookup_lambda(h: float, W, g: int, *, dps: int | None = None) -> float:
     """``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (``draft.lookup-theorem``).
 
     ``phi(lambda) = logsumexp(lambda a)`` (``a`` from :func:`lookup_gaps`) is convex, ``phi(0) = log N``,
     and decreases strictly to ``0`` on ``[0, inf)`` iff every ``a_j < 0`` for ``j != g`` (``||W W^T - I||_max
     < 1/2`` gives ``a_j <= 2C - 1``); then the root is unique: :func:`lambda_root_kernel`, the Newton root
-    the 50-digit ``theory.precise.lookup_lambda_mp`` runs too. ``ValueError`` if some ``a_j >= 0`` (no root
-    for small ``h``). Ends: ``h = 0`` gives ``+inf`` (``softmax -> delta_g``); ``h = log N`` (within
-    ``ENTROPY_RTOL``) gives ``0``.
+    every precision runs. ``ValueError`` if some ``a_j >= 0`` (no root for small ``h``). Ends: ``h = 0`` gives
+    ``+inf`` (``softmax -> delta_g``); ``h = log N`` (within ``ENTROPY_RTOL``) gives ``0``. With ``dps``: the root
+    to ``dps`` digits (an ``mpf``; ``h`` a float or an ``mpf``) on the exact gaps of :func:`lookup_gaps`.
 
     References
     ----------
@@ -314,8 +424,14 @@ def lookup_lambda(h: float, W, g: int) -> float:
     >>> bool(np.isclose(np.log(1 + 2 * np.exp(-lam)), 0.5))
     True
     """
-    a = lookup_gaps(W, g)
-    return float(lambda_root_kernel(_check_h(h, a.size), a, int(g)))
+    with _digits(dps):
+        return _lambda(h, lookup_gaps(W, g, dps=dps), int(g), dps)
+
+
+def _lambda(h, a, g, dps):
+    """:func:`lambda_root_kernel` of the checked ``h`` and the gaps ``a``: a float, or an ``mpf`` at ``dps`` digits."""
+    lam = lambda_root_kernel(_check_h(h, a.size, dps), a, g, _xp(dps))
+    return float(lam) if dps is None else lam
 
 
 def lambda_root_kernel(h, a, g: int, xp=np):
@@ -372,11 +488,12 @@ def lambda_root_kernel(h, a, g: int, xp=np):
     return (lo + hi) / 2  # pragma: no cover - see the loop
 
 
-def lookup_lambda_bound(h: float, N: int, C: float) -> float:
+def lookup_lambda_bound(h: float, N: int, C: float, *, dps: int | None = None) -> float:
     """Upper bound of D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)``; ``inf`` if ``C >= 1/2`` or ``h = 0``.
 
     Derivation (tests/test_symbolic.py): ``a_j <= -(1-2C)`` for ``j != g``, so
-    ``e^h - 1 = sum_{j!=g} e^{lambda a_j} <= (N-1) e^{-lambda (1-2C)}``.
+    ``e^h - 1 = sum_{j!=g} e^{lambda a_j} <= (N-1) e^{-lambda (1-2C)}``. With ``dps``: the bound as an ``mpf``
+    at ``dps`` digits (``h``, ``C``: floats or ``mpf``; ``mpmath.inf`` where float64 gives ``inf``).
 
     References
     ----------
@@ -386,13 +503,15 @@ def lookup_lambda_bound(h: float, N: int, C: float) -> float:
     True
     """
     N = check_int("N", N, minimum=2)
-    h = _check_h(h, N)
-    C = check_positive("C", C, allow_zero=True)
-    if C >= 0.5 or h == 0.0:
-        return math.inf
-    if h >= math.log(N):  # psi(log N) = 0 exactly (computed as +-1e-16); lambda = 0 there too
-        return 0.0
-    return float(lookup_psi(h, N)) / (1.0 - 2.0 * C)
+    with _digits(dps):
+        h = _check_h(h, N, dps)
+        C = _check_C(C, dps)
+        if C >= 0.5 or h == 0:
+            return _sc(dps).inf
+        if h >= _sc(dps).log(N):  # psi(log N) = 0 exactly (computed as +-1e-16); lambda = 0 there too
+            return h * 0
+        psi = lookup_psi(h, N, dps=dps)
+        return (float(psi) if dps is None else psi) / (1 - 2 * C)
 
 
 def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
@@ -415,8 +534,10 @@ def lookup_lambda_lower_bound(h: float, N: int, C: float) -> float:
     return float(lookup_psi(h, N)) / (1.0 + 2.0 * C)
 
 
-def lookup_psi(h, N: int):
+def lookup_psi(h, N: int, *, dps: int | None = None):
     """``psi(h) = log((N-1)/(e^h - 1))`` with ``expm1`` (``+inf`` at ``h = 0``; ``0`` at ``h = log N``).
+
+    With ``dps``: ``psi`` of a scalar ``h`` (a float or an ``mpf``) as an ``mpf`` at ``dps`` digits.
 
     References
     ----------
@@ -429,6 +550,10 @@ def lookup_psi(h, N: int):
     (beyond ``ENTROPY_RTOL``).
     """
     N = check_int("N", N, minimum=2)
+    if dps is not None:
+        with _digits(dps):
+            h = _check_h(h, N, dps)
+            return mpmath.inf if h == 0 else psi_kernel(h, N, _xp(dps))
     h = check_array("h", h)
     if h.size and (h.min() < 0 or h.max() > math.log(N) * (1 + ENTROPY_RTOL)):
         raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {math.log(N):.6g}] "
@@ -443,7 +568,9 @@ class LookupEncoder:
     """The D.6 encoder ``f(t) = lambda(t) W w_{g(t)}``: ``W (N,d)``, ``lam (T,)``, ``g (T,)``, ``h (T,)``.
 
     ``lam`` is ``+inf`` on one-hot rows (``h = 0``); there ``E`` and ``F``
-    do not exist (they raise) and :meth:`kl_rows` uses the limit 0.
+    do not exist (they raise) and :meth:`kl_rows` uses the limit 0. ``dps``: ``None`` for float64; an int
+    when built at ``dps`` digits (:func:`lookup_encoder`): then ``lam`` and ``h`` are object arrays of ``mpf``,
+    ``gram`` the exact ``W W^T`` and every method computes at ``dps`` digits.
     """
 
     W: np.ndarray
@@ -451,36 +578,56 @@ class LookupEncoder:
     g: np.ndarray
     h: np.ndarray
     cond: np.ndarray
+    dps: int | None = None
+    gram: np.ndarray | None = None
 
     def _finite(self):
-        bad = np.flatnonzero(~np.isfinite(self.lam))
+        bad = np.flatnonzero(~_xp(self.dps).isfinite(self.lam))
         if bad.size:
             raise ValueError(f"the encoder has lambda = inf on rows {bad[:5].tolist()} (h = 0, one-hot): "
                              "E and F do not exist there; use kl_rows() for the limit divergence")
+
+    def _rows_of_gram(self, g):
+        """``W w_{g_t}`` for each ``t``: ``W[g] @ W.T`` in float64, the exact Gram's rows at ``dps`` digits."""
+        return self.W[g] @ self.W.T if self.gram is None else self.gram[g]
 
     @property
     def E(self) -> np.ndarray:
         """``E(t) = lambda(t) w_{g(t)}``, ``(T, d)``."""
         self._finite()
-        return self.lam[:, None] * self.W[self.g]
+        with _digits(self.dps):
+            return self.lam[:, None] * self.W[self.g]
 
     @property
     def F(self) -> np.ndarray:
-        """Logits ``F = E W^T``, ``(T, N)``."""
-        return self.E @ self.W.T
+        """Logits ``F = E W^T``, ``(T, N)`` (at ``dps`` digits ``lambda(t)`` times the exact Gram's rows)."""
+        if self.dps is None:
+            return self.E @ self.W.T
+        self._finite()
+        with _digits(self.dps):
+            return self.lam[:, None] * self._rows_of_gram(self.g)
 
     def divergence(self, prior) -> float:
-        """``dKL(pi, f) = E_t KL_t`` under ``prior`` (one-hot rows contribute their limit 0)."""
-        return float(np.asarray(prior, dtype=np.float64) @ self.kl_rows())
+        """``dKL(pi, f) = E_t KL_t`` under ``prior`` (one-hot rows contribute their limit 0); an ``mpf`` at ``dps``
+        digits, the prior validated and renormalised exactly (``theory.precise.exact_task``)."""
+        if self.dps is None:
+            return float(np.asarray(prior, dtype=np.float64) @ self.kl_rows())
+        with _digits(self.dps):
+            p, _ = _precise().exact_task(prior, self.cond)
+            return expect(p, self.kl_rows(), _xp(self.dps))
 
     def kl_rows(self) -> np.ndarray:
         """``KL(pi_t || softmax f(t))`` per row; the limit ``0`` on one-hot rows, ``(T,)``."""
-        out = np.zeros(self.lam.shape[0])
-        fin = np.isfinite(self.lam)
-        if fin.any():
-            F = self.lam[fin, None] * (self.W[self.g[fin]] @ self.W.T)
-            out[fin] = kl_rows(self.cond[fin], F)
-        return out
+        with _digits(self.dps):
+            out = np.zeros(self.lam.shape[0], dtype=self.lam.dtype)
+            fin = _xp(self.dps).isfinite(self.lam)
+            if fin.any():
+                F = self.lam[fin, None] * self._rows_of_gram(self.g[fin])
+                if self.dps is None:
+                    out[fin] = kl_rows(self.cond[fin], F)
+                else:
+                    out[fin] = kl_rows_kernel(_rows(self.cond, self.dps)[fin], F, _xp(self.dps))
+            return out if self.dps is None else _exact(out)
 
     def kl_rows_identity(self) -> np.ndarray:
         """Same rows by the identity ``KL_t = lambda(t) sum_{o != g} pi(o|t) (-a_o)`` (``h = phi(lambda)`` used).
@@ -488,19 +635,24 @@ class LookupEncoder:
         Derivation: ``KL_t = -h - lambda sum_o pi_o a_o + phi(lambda)`` and
         ``phi(lambda) = h``. Limit 0 on one-hot rows.
         """
-        out = np.zeros(self.lam.shape[0])
-        for t in np.flatnonzero(np.isfinite(self.lam)):
-            a = lookup_gaps(self.W, int(self.g[t]))
-            out[t] = self.lam[t] * float(self.cond[t] @ (-a))
-        return out
+        xp = _xp(self.dps)
+        with _digits(self.dps):
+            out = np.zeros(self.lam.shape[0], dtype=self.lam.dtype)
+            P = _rows(self.cond, self.dps)
+            for t in np.flatnonzero(xp.isfinite(self.lam)):
+                a = lookup_gaps(self.W, int(self.g[t]), dps=self.dps)
+                s = xp.matmul(P[t], -a)
+                out[t] = self.lam[t] * (float(s) if self.dps is None else s)
+            return out if self.dps is None else _exact(out)
 
 
-def lookup_encoder(task, W) -> LookupEncoder:
+def lookup_encoder(task, W, *, dps: int | None = None) -> LookupEncoder:
     """Build the D.6 encoder for ``task`` (a :class:`theory.task.Task`) with unembedding ``W (N, d)``.
 
     Claim id ``draft.lookup-theorem`` / ``paper.theorem2``: ``g(t) = argmax pi_t``
     (first on ties), ``h_t`` the Shannon entropy, ``lambda(t)`` from
-    :func:`lookup_lambda`, ``f(t) = lambda(t) W w_{g(t)}``.
+    :func:`lookup_lambda`, ``f(t) = lambda(t) W w_{g(t)}``. With ``dps``: the encoder at ``dps`` digits (the
+    rows exact and renormalised, ``W`` through its exact Gram), whose ``kl_rows`` and ``divergence`` are ``mpf``.
 
     References
     ----------
@@ -511,15 +663,27 @@ def lookup_encoder(task, W) -> LookupEncoder:
     >>> enc = lookup_encoder(Task(np.full(3, 1/3), P, np.arange(3)[:, None]), np.eye(3))
     >>> bool(np.allclose(enc.kl_rows(), enc.kl_rows_identity())), float(enc.lam[2])
     (True, inf)
+    >>> enc50 = lookup_encoder(Task(np.full(3, 1/3), P, np.arange(3)[:, None]), np.eye(3), dps=50)
+    >>> bool(abs(enc50.divergence(np.full(3, 1/3)) - enc.divergence(np.full(3, 1/3))) < 1e-15)
+    True
     """
     cond = check_rows_stochastic("task.cond", task.cond)
-    W = check_array("W", W, ndim=2)
-    if W.shape[0] != cond.shape[1]:
-        raise ValueError(f"`W` must have N = {cond.shape[1]} rows to match the task (got {W.shape[0]})")
-    g = np.argmax(cond, axis=1)
-    h = entropy(cond)
-    lam = np.array([lookup_lambda(float(h[t]), W, int(g[t])) for t in range(cond.shape[0])])
-    return LookupEncoder(W, lam, g, h, cond)
+    with _digits(dps):
+        if dps is None:
+            W = check_array("W", W, ndim=2)
+            P, G, N = cond, None, W.shape[0]
+        else:
+            P, G = _rows(cond, dps), _gram_exact(W)
+            N = len(G)
+        if N != cond.shape[1]:
+            raise ValueError(f"`W` must have N = {cond.shape[1]} rows to match the task (got {N})")
+        g = np.argmax(P, axis=1)
+        h = entropy_kernel(P, _xp(dps))
+        if dps is None:
+            lam = np.array([lookup_lambda(float(h[t]), W, int(g[t])) for t in range(cond.shape[0])])
+        else:
+            lam = _exact([_lambda(h[t], _exact_gaps(G, int(g[t])), int(g[t]), dps) for t in range(cond.shape[0])])
+        return LookupEncoder(W, lam, g, h, cond, dps, G)
 
 
 # ------------------------------------------------------------------- bounds: kernels (any leading axes, any namespace)
@@ -591,29 +755,41 @@ def lookup_bound_kernel(form: str, p, P, C, xp=np):
 # ------------------------------------------------------------------- bounds: float64
 
 
-def lookup_terms(cond) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lookup_terms(cond, *, dps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-row ``(q_t, q_t psi(h_t), dTV(pi~_t, unif))``, each ``(T,)``.
 
     ``q_t = 1 - pi(g(t)|t)``; ``q_t psi(h_t)`` is 0 on one-hot rows (the
     limit derived in the module docstring); ``pi~_t`` is ``pi_t`` conditioned
     on ``o != g(t)``, ``unif`` uniform on those ``N-1`` tokens (``dTV = 0`` on
-    one-hot rows, where ``pi~`` is undefined and its factor ``q = 0``).
+    one-hot rows, where ``pi~`` is undefined and its factor ``q = 0``). With ``dps``: the three as object
+    arrays of ``mpf`` at ``dps`` digits, of the exact renormalised rows.
 
     References
     ----------
     ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6); :func:`lookup_terms_kernel`.
     """
-    return lookup_terms_kernel(check_rows_stochastic("cond", cond))
+    if dps is None:
+        return lookup_terms_kernel(check_rows_stochastic("cond", cond))
+    with _digits(dps):
+        return tuple(_exact(v) for v in lookup_terms_kernel(_rows(cond, dps), _xp(dps)))
 
 
-def _lookup_value(form, prior, cond, d, C):
-    """``inf`` when ``C >= 1/2`` (vacuous), else :func:`lookup_bound_kernel` as a float."""
-    p, P = check_prior_cond(prior, cond)
-    C = _resolve_C(P.shape[1], check_int("d", d, minimum=1), C)
-    return math.inf if C >= 0.5 else float(lookup_bound_kernel(form, p, P, C))
+def _lookup_value(form, prior, cond, d, C, as_written=False, dps=None):
+    """:func:`lookup_bound_kernel` as a float (an ``mpf`` at ``dps`` digits); ``inf`` when ``C >= 1/2`` (vacuous),
+    unless ``as_written`` (the formula itself for every ``C != 1/2``: negative beyond 1/2)."""
+    with _digits(dps):
+        p, P = check_prior_cond(prior, cond) if dps is None else _precise().exact_task(prior, cond)
+        C = _resolve_C(P.shape[1], check_int("d", d, minimum=1), C, dps)
+        if C >= 0.5 and not (as_written and C != 0.5):
+            return _sc(dps).inf
+        value = lookup_bound_kernel(form, p, P, C, _xp(dps))
+        return float(value) if dps is None else _exact(value)
 
 
-def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
+
+
+def seed_lookup_bound(prior, cond, d, *, C: float | None = None, as_written: bool = False,
+                      dps: int | None = None) -> float:
     """Right-hand side of ``seed.lookup-bound``.
 
     .. math::
@@ -623,6 +799,10 @@ def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     (the slide writes ``e^{-H}`` with ``H`` the negative entropy: ``e^{-H} = e^{h}``).
     Returns ``math.inf`` when ``C >= 1/2`` (see :func:`lookup_vacuous_reason`).
     One-hot rows contribute 0 (limit). Needs neither assumption.
+
+    ``as_written=True`` evaluates the formula for every ``C != 1/2`` (negative beyond 1/2) instead of ``inf``.
+    With ``dps``: the right-hand side as an ``mpf`` at ``dps`` digits (``C`` may be an ``mpf``; vacuous:
+    ``mpmath.inf``).
 
     References
     ----------
@@ -634,7 +814,7 @@ def seed_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     >>> seed_lookup_bound([1.0], P, 10)
     inf
     """
-    return _lookup_value("seed", prior, cond, d, C)
+    return _lookup_value("seed", prior, cond, d, C, as_written, dps)
 
 
 def draft_lookup_bound_rows(prior, cond, d, *, C: float | None = None) -> np.ndarray:
@@ -652,7 +832,8 @@ def draft_lookup_bound_rows(prior, cond, d, *, C: float | None = None) -> np.nda
     return qpsi * (1 + 2 * C + C * dtv) / (1 - 2 * C)
 
 
-def draft_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
+def draft_lookup_bound(prior, cond, d, *, C: float | None = None, as_written: bool = False,
+                       dps: int | None = None) -> float:
     """Right-hand side of ``draft.lookup-theorem`` (D.6).
 
     .. math::
@@ -660,6 +841,10 @@ def draft_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
         \\frac{1 + 2C + C\\, d_{TV}(\\tilde\\pi_t, \\mathrm{unif})}{1 - 2C}\\Big]
 
     ``math.inf`` when ``C >= 1/2``.
+
+    ``as_written=True`` evaluates the formula for every ``C != 1/2`` (negative beyond 1/2) instead of ``inf``.
+    With ``dps``: the right-hand side as an ``mpf`` at ``dps`` digits (``C`` may be an ``mpf``; vacuous:
+    ``mpmath.inf``).
 
     References
     ----------
@@ -669,16 +854,21 @@ def draft_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     >>> draft_lookup_bound([0.5, 0.5], P, 500) <= seed_lookup_bound([0.5, 0.5], P, 500)
     True
     """
-    return _lookup_value("draft", prior, cond, d, C)
+    return _lookup_value("draft", prior, cond, d, C, as_written, dps)
 
 
-def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
+def tight_lookup_bound(prior, cond, d, *, C: float | None = None, as_written: bool = False,
+                       dps: int | None = None) -> float:
     """The strongest statement our derivation supports: ``E_t[q_t psi(h_t)] (1+2C)/(1-2C)``.
 
     Claim id ``draft.lookup-theorem+factor(1+2C)``. From the exact identity
     ``KL_t = lambda(t) sum_{o!=g} pi(o|t)(-a_o)`` with ``-a_o <= 1 + 2C`` and
     ``lambda <= psi(h)/(1-2C)``. It is ``<=`` both the draft and the seed forms
     (``dTV >= 0``); at ``C = 0`` (orthonormal ``W``) it is an equality.
+
+    ``as_written=True`` evaluates the formula for every ``C != 1/2`` (negative beyond 1/2) instead of ``inf``.
+    With ``dps``: the right-hand side as an ``mpf`` at ``dps`` digits (``C`` may be an ``mpf``; vacuous:
+    ``mpmath.inf``).
 
     References
     ----------
@@ -688,18 +878,23 @@ def tight_lookup_bound(prior, cond, d, *, C: float | None = None) -> float:
     >>> tight_lookup_bound([0.5, 0.5], P, 500) <= draft_lookup_bound([0.5, 0.5], P, 500)
     True
     """
-    return _lookup_value("tight", prior, cond, d, C)
+    return _lookup_value("tight", prior, cond, d, C, as_written, dps)
 
 
 PAPER_CONSTANTS = ("dtv", "4C")
 
 
-def paper_theorem2_bound(prior, cond, d, *, C: float | None = None, constant: str = "dtv") -> float:
+def paper_theorem2_bound(prior, cond, d, *, C: float | None = None, as_written: bool = False,
+                         dps: int | None = None, constant: str = "dtv") -> float:
     """First form of ``paper.theorem2``: D.6 restated over sequences.
 
     docs/theory.md#p9 says "D.6 restated" but the simplified form carries the
     seed's constant ``(1+4C)``, so two readings: ``constant="dtv"``
     (:func:`draft_lookup_bound`) and ``constant="4C"`` (:func:`seed_lookup_bound`).
+
+    ``as_written=True`` evaluates the formula for every ``C != 1/2`` (negative beyond 1/2) instead of ``inf``.
+    With ``dps``: the right-hand side as an ``mpf`` at ``dps`` digits (``C`` may be an ``mpf``; vacuous:
+    ``mpmath.inf``).
 
     References
     ----------
@@ -711,16 +906,21 @@ def paper_theorem2_bound(prior, cond, d, *, C: float | None = None, constant: st
     """
     if constant not in PAPER_CONSTANTS:
         raise ValueError(f"`constant` must be one of {PAPER_CONSTANTS} (got {constant!r})")
-    return _lookup_value("draft" if constant == "dtv" else "seed", prior, cond, d, C)
+    return _lookup_value("draft" if constant == "dtv" else "seed", prior, cond, d, C, as_written, dps)
 
 
-def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> float:
+def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None, as_written: bool = False,
+                              dps: int | None = None) -> float:
     """Simplified form of ``paper.theorem2``: ``E_t[q_t] (1+4C)/(1-2C) log((N-1)/(e^{E_t[h]} - 1))``.
 
     ``math.inf`` when ``C >= 1/2``; when every row is one-hot (``E_t q = 0``,
     ``E_t h = 0``) the value is the limit ``0``. NOTE: it does not follow from
     the first form (``psi`` is convex, so Jensen gives ``psi(E h) <= E psi(h)``,
     the wrong way); tests/test_lookup.py keeps a counterexample.
+
+    ``as_written=True`` evaluates the formula for every ``C != 1/2`` (negative beyond 1/2) instead of ``inf``.
+    With ``dps``: the right-hand side as an ``mpf`` at ``dps`` digits (``C`` may be an ``mpf``; vacuous:
+    ``mpmath.inf``).
 
     References
     ----------
@@ -730,10 +930,11 @@ def paper_theorem2_simplified(prior, cond, d, *, C: float | None = None) -> floa
     >>> bool(np.isclose(paper_theorem2_simplified([0.5, 0.5], P, 500), paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C")))
     True
     """
-    return _lookup_value("simplified", prior, cond, d, C)
+    return _lookup_value("simplified", prior, cond, d, C, as_written, dps)
 
 
-def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> float:
+def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None, as_written: bool = False,
+                                dps: int | None = None) -> float:
     """A corrected simplified form (``paper.theorem2+simplified-q``), implied by the first form.
 
     .. math::
@@ -743,6 +944,10 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     decreases, so ``q psi(h) <= phi(q) = q log((N-1)(1-q)/q)``; ``phi`` is
     concave on ``(0, 1)``, so ``E_t phi(q_t) <= phi(E_t q_t)`` (Jensen, the
     right way). ``0`` when every row is one-hot; ``inf`` when ``C >= 1/2``.
+
+    ``as_written=True`` evaluates the formula for every ``C != 1/2`` (negative beyond 1/2) instead of ``inf``.
+    With ``dps``: the right-hand side as an ``mpf`` at ``dps`` digits (``C`` may be an ``mpf``; vacuous:
+    ``mpmath.inf``).
 
     References
     ----------
@@ -756,7 +961,7 @@ def paper_theorem2_simplified_q(prior, cond, d, *, C: float | None = None) -> fl
     >>> paper_theorem2_bound([0.5, 0.5], P, 500, constant="4C") <= paper_theorem2_simplified_q([0.5, 0.5], P, 500)
     True
     """
-    return _lookup_value("simplified-q", prior, cond, d, C)
+    return _lookup_value("simplified-q", prior, cond, d, C, as_written, dps)
 
 
 #: The look-up kernel form of each catalogue function (:func:`lookup_bound_kernel`).

@@ -1,26 +1,28 @@
-"""The 50-digit backend: the theory's kernels on NumPy object arrays of ``mpmath.mpf``, to confirm counterexamples.
+"""The 50-digit backend: NumPy object arrays of ``mpmath.mpf`` as an array namespace, to confirm counterexamples.
 
-The claims ledger reports a claim as ``fails`` only after the violating instance has been re-evaluated
-here: both sides recomputed from the same instance (the float64 ``prior (T,)`` and ``cond (T, N)`` and
-the claim's parameters) in ``dps``-digit arithmetic (default 50), and the inequality decided there
-(:func:`decide_mp`). Each ``*_mp`` function runs the ONE kernel of its formula (``theory.divergence``,
-``theory.spectra``, ``theory.lowrank``, ``theory.bounds``, ``theory.lookup``) with ``xp=MP``
-(:class:`MPNamespace`: per-matrix SVD / QR / solve, ``fsum`` reductions); only the conversion of the
-inputs, the validation and the return types are written here. The independence of the re-check rests on
-the reference formulas of tests/reference.py, against which every kernel is tested in float64 and at
-50 digits. What is this module's own: the namespace, :func:`decide_mp`, :func:`exact_instance`, the
-resolution policy (:class:`NotUnique`, :class:`MPPolicy`) and the exact Gram matrices of JL draws.
+The claims ledger reports a claim as ``fails`` only after the violating instance has been re-evaluated at
+``dps`` digits (default 50): both sides recomputed from the same instance (the float64 ``prior (T,)`` and
+``cond (T, N)`` and the claim's parameters), and the inequality decided here (:func:`decide_mp`). There is
+no twin of any formula: every public function of ``theory.divergence``, ``theory.spectra``,
+``theory.lowrank``, ``theory.bounds``, ``theory.lookup`` and ``theory.exact`` that the re-checks use takes
+``dps=``, and runs its ONE kernel with ``xp=MP`` (:class:`MPNamespace`: per-matrix SVD / QR / solve,
+``fsum`` reductions) on the instance converted here (:func:`exact_task`, :func:`exact_rows`,
+:func:`exact_array`, :func:`run_exact`). The independence of the re-check rests on the reference formulas
+of tests/reference.py, against which every kernel is tested in float64 and at 50 digits. What is this
+module's own: the namespace, the conversions, :func:`decide_mp`, :func:`exact_instance`, and the
+resolution policy (:class:`NotUnique`, :class:`MPPolicy`).
 
-Conventions
------------
-- Inputs are float64 arrays (or ``mpmath.matrix`` for logits and maps), validated by the float64 checks
-  (same ``ValueError`` messages) and converted EXACTLY; the prior and each row of ``cond`` are then
-  divided by their exact sums, so the instance IS a distribution (moves an entry by ``<= |1 - row sum|``).
-- Everything runs under ``mpmath.workdps(dps)``. Scalars come back as ``mpf``, per-row values as
-  ``(T, 1)`` and matrices as ``mpmath.matrix``; :func:`to_float` turns either into float64. Compare the
-  numbers inside a ``workdps(dps)`` block or with :func:`decide_mp`.
-- Assumption 2: every function of ``L = log Pi`` (the Taylor quantities, the spectra, the fits, the
-  bounds) needs full support, as in float64, and refuses a zero of ``cond`` with the same ``ValueError``.
+Conventions of a ``dps=`` evaluation
+------------------------------------
+- Inputs are float64 arrays (or object arrays of mpf / ``mpmath.matrix`` for logits and maps), validated
+  by the float64 checks (same ``ValueError`` messages) and converted EXACTLY; the prior and each row of
+  ``cond`` are then divided by their exact sums, so the instance IS a distribution (moves an entry by
+  ``<= |1 - row sum|``).
+- Everything runs under ``mpmath.workdps(dps)`` (:func:`working`). Scalars come back as ``mpf``, arrays as
+  object arrays of mpf in the float64 function's shapes; :func:`to_float` turns either into float64.
+  Compare the numbers inside a ``workdps(dps)`` block or with :func:`decide_mp`.
+- Assumption 2: every function of ``L = log Pi`` needs full support, as in float64, and refuses a zero of
+  ``cond`` with the same ``ValueError``.
 - No overflow: where float64 returns ``+inf`` above float max, the exact value is returned (vacuous
   look-up bounds, ``C >= 1/2``, stay ``mpmath.inf``).
 - Resolution: a result is good to :func:`resolution` ``= 10^{-dps/2}`` relative. Where the map is not
@@ -38,18 +40,11 @@ import mpmath
 import numpy as np
 from mpmath.libmp import to_float as mpf_to_float
 
-from .bounds import bound
-from .divergence import entropy_kernel, kl_rows_kernel
-from .lookup import (ENTROPY_RTOL, LOOKUP_FORM, lambda_root_kernel, lookup_bound_kernel, lookup_terms_kernel,
-                     psi_kernel)
-from .validate import check_array, check_int, check_positive, check_prior_cond, check_rows_stochastic, mark_failed
+from .validate import check_array, check_int, check_prior_cond, check_rows_stochastic, mark_failed
 
 __all__ = [
     "DPS", "NotUnique", "resolution", "to_float", "decide_mp", "exact_instance", "MPNamespace", "MPPolicy", "MP",
     "default_dps", "working", "exact_task", "exact_rows", "exact_log", "exact_stack", "exact_number", "exact_array", "run_exact",
-    "entropy_mp", "lookup_bound_mp", "bound_mp",
-    "lookup_C_mp", "jl_certificate_mp", "lookup_gaps_mp", "lookup_lambda_mp", "lookup_lambda_bound_mp",
-    "lookup_psi_mp", "lookup_terms_mp", "lookup_kl_rows_mp", "lookup_divergence_mp",
 ]
 
 #: Default working precision, decimal digits.
@@ -560,274 +555,3 @@ def decide_mp(lhs, rhs, sense: str, *, dps: int = DPS, atol=0) -> str:
         elif sense == ">":
             return "holds" if diff > res else ("violated" if diff < -res else "unresolved")
         return "violated" if diff > res else ("holds" if diff < -res else "unresolved")
-
-
-# --------------------------------------------------------------------------- divergence
-
-
-def entropy_mp(cond, *, dps: int = DPS):
-    """Shannon entropy ``h(pi_t) = -sum_o pi log pi >= 0`` per row, ``(T, 1)`` (docs/theory.md#entropy-sign).
-
-    References
-    ----------
-    docs/theory.md#entropy-sign (the sources' ``H`` is ``-h``): the entropy of ``seed.lookup-bound``
-    (docs/theory.md#s6), ``draft.lookup-theorem`` (docs/theory.md#d6) and ``paper.theorem2`` (docs/theory.md#p9);
-    :func:`theory.divergence.entropy_kernel`.
-    """
-    with mpmath.workdps(dps):
-        return _col(entropy_kernel(_cond_rows(cond)[1], MP))
-
-
-# --------------------------------------------------------------------------- bounds
-
-
-def _resolve_C(N, d, C):
-    if C is None:
-        return mpmath.sqrt(32 * mpmath.log(N + 1) / d)
-    if isinstance(C, mpmath.mpf):
-        if not (mpmath.isfinite(C) and C >= 0):
-            raise ValueError(f"`C` must be >= 0 and finite (got {C!r})")
-        return C
-    return mpmath.mpf(check_positive("C", C, allow_zero=True))
-
-
-def lookup_bound_mp(form: str, prior, cond, d: int, *, C=None, as_written: bool = False, dps: int = DPS):
-    """A look-up bound (``form`` of ``theory.lookup.lookup_bound_kernel``) at ``dps`` digits; ``inf`` when ``C >= 1/2``.
-
-    ``C`` default ``sqrt(32 log(N+1)/d)``. ``as_written=True`` evaluates the formula for any ``C != 1/2``
-    (negative beyond 1/2): the right-hand side of ``seed.lookup-bound[as-written]``.
-
-    References
-    ----------
-    ``seed.lookup-bound`` (seed slide "look-up table"), ``draft.lookup-theorem`` (draft D.6),
-    ``paper.theorem2`` (paper Theorem 2).
-    """
-    if form not in tuple(dict.fromkeys(LOOKUP_FORM.values())):
-        raise ValueError(f"`form` must be one of {tuple(dict.fromkeys(LOOKUP_FORM.values()))} (got {form!r})")
-    with mpmath.workdps(dps):
-        p, P, Pf = _instance(prior, cond)
-        C = _resolve_C(Pf.shape[1], check_int("d", d, minimum=1), C)
-        if C >= 0.5 and not (as_written and C != 0.5):
-            return mpmath.inf
-        return lookup_bound_kernel(form, p, P, C, MP)
-
-
-def bound_mp(name: str, prior, cond, d: int, *, C=None, as_written: bool = False, dps: int = DPS):
-    """The right-hand side of the catalogue bound ``name`` (``theory.bounds.CATALOGUE``) at ``dps`` digits.
-
-    Every entry of the catalogue (same formula, readings and constants). ``C`` and ``as_written`` (look-up
-    bounds only, :func:`lookup_bound_mp`) override ``sqrt(32 log(N+1)/d)``, e.g. with the achieved
-    ``||W W^T - I||_max``.
-
-    References
-    ----------
-    the claims of ``theory.bounds.CATALOGUE`` (each entry names its source): ``seed.ls-bound``, ``seed.wls-bound``
-    (docs/theory.md#s4, docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4,
-    docs/theory.md#d4-wls), ``seed.lookup-bound`` (docs/theory.md#s6), ``draft.lookup-theorem`` and
-    ``draft.lookup-theorem+factor(1+2C)`` (docs/theory.md#d6), ``paper.theorem2`` (docs/theory.md#p9);
-    `paper.theorem2+simplified-q` is this project's corrected simplified form, a bound of
-    ``theory.bounds.CATALOGUE`` registered as the corrected claim of
-    ``paper.theorem2[simplified]`` (docs/theory.md#p9).
-
-    >>> from aotmem.theory.bounds import draft_ls_bound
-    >>> P = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]); p = np.full(3, 1 / 3)
-    >>> b = bound_mp("draft.theorem-ls[sigma=uniform]", p, P, 1)
-    >>> bool(abs(b - draft_ls_bound(p, P, 1)) < 1e-13 * b)
-    True
-    """
-    b = bound(name)  # ValueError naming `name` when it is not in the catalogue
-    kw = dict(b.kwargs)
-    if b.needs == "C<1/2":  # the kernel form of each look-up entry (paper.theorem2's first form: its constant)
-        form = LOOKUP_FORM.get(b.fn) or ("draft" if kw["constant"] == "dtv" else "seed")
-        return lookup_bound_mp(form, prior, cond, d, C=C, as_written=as_written, dps=dps)
-    if C is not None or as_written:
-        raise ValueError(f"`C` and `as_written` apply to the look-up bounds only, not to {name!r}")
-    return b.rhs(prior, cond, d, dps=dps)
-
-
-# --------------------------------------------------------------------------- look-up tables
-
-
-def lookup_C_mp(N: int, d: int, *, dps: int = DPS):
-    """``C = sqrt(32 log(N+1) / d)`` (``seed.lookup-bound``, ``draft.lookup-theorem``); twin of ``lookup_C``.
-
-    References
-    ----------
-    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6): the JL constant.
-    """
-    N = check_int("N", N, minimum=2)
-    d = check_int("d", d, minimum=1)
-    with mpmath.workdps(dps):
-        return _resolve_C(N, d, None)
-
-
-def lookup_psi_mp(h, N: int, *, dps: int = DPS):
-    """``psi(h) = log((N-1)/(e^h - 1))``; ``+inf`` at ``h = 0`` (scalar ``h``): ``psi_kernel`` on :data:`MP`.
-
-    References
-    ----------
-    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6).
-    """
-    N = check_int("N", N, minimum=2)
-    with mpmath.workdps(dps):
-        h = _check_h(h, N)
-        return mpmath.inf if h == 0 else psi_kernel(h, N, MP)
-
-
-def lookup_terms_mp(cond, *, dps: int = DPS):
-    """``(q, q psi(h), dTV)``, each ``(T, 1)``: ``lookup_terms_kernel`` on :data:`MP`.
-
-    References
-    ----------
-    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6).
-    """
-    with mpmath.workdps(dps):
-        return tuple(_col(v) for v in lookup_terms_kernel(_cond_rows(cond)[1], MP))
-
-
-def jl_certificate_mp(W, *, dps: int = DPS):
-    """``||W W^T - I||_max`` of ``W (N, d)``, exactly (the ``C=achieved`` readings' constant).
-
-    Twin of :func:`theory.lookup.jl_certificate` (without ``C``): the Gram entries of the ``W`` actually
-    used (:func:`_gram_of`), not of its float64 rounding.
-
-    References
-    ----------
-    the achieved ``C`` of ``draft.lookup-theorem[divergence,C=achieved]`` (draft D.6; docs/theory.md#d6) and
-    ``seed.lookup-bound[C=achieved]`` (docs/theory.md#s6); ``draft.lookup-theorem[jl]``.
-    """
-    with mpmath.workdps(dps):
-        G = _gram_of("W", W)
-        return np.max(np.abs(G - np.eye(len(G))))
-
-
-def _check_h(h, N):
-    """``h`` in ``[0, log N]``; above ``log N`` by at most ``ENTROPY_RTOL`` (rounding, as float64) read as ``log N``."""
-    h = _mp(_number("h", h))
-    if not mpmath.isfinite(h) or h < 0:
-        raise ValueError(f"`h` must be a Shannon entropy in [0, log N] (got {h})")
-    logN = mpmath.log(N)
-    if h > logN * (1 + mpmath.mpf(ENTROPY_RTOL)):
-        raise ValueError(f"`h` must be a Shannon entropy in [0, log N] = [0, {mpmath.nstr(logN, 8)}] (got {h})")
-    return min(h, logN)
-
-
-def _gaps(G, g):
-    """``a_j = (w_j - w_g)^T w_g`` from the Gram matrix ``G = W W^T``, ``a_g = 0`` (object array ``(N,)``)."""
-    a = G[:, g] - G[g, g]
-    a[g] = mpmath.mpf(0)
-    return a
-
-
-def _gram_of(name, W):
-    """``W W^T`` of a float64 ``W (N, d)`` at the working precision (object array); exact for a JL draw.
-
-    A :class:`theory.lookup.JLFactor` gives ``K / d`` from its exact integer Gram. A Rademacher ``W``
-    (every entry ``+-r``, one float64 ``r``) has ``W W^T = r^2 K`` with ``K`` the integer matrix of sign
-    products, summed exactly in int64 (the search goes to ``d = 2^17``, where summing ``N^2 d`` mpf
-    products would take minutes).
-    """
-    exact = getattr(W, "gram_exact", None)  # theory.lookup.JLFactor: the draw's integer Gram K and its width d
-    if exact is not None:
-        K, d = exact
-        return MP.asarray(np.asarray(K, dtype=object)) / int(d)
-    if not isinstance(W, mpmath.matrix):
-        a = check_array(name, W, ndim=2)
-        r = float(abs(a.flat[0])) if a.size else 0.0
-        if r > 0 and a.shape[1] < 2**52 and bool(np.all(np.abs(a) == r)):
-            S = np.sign(a).astype(np.int64)
-            return mpmath.mpf(r) ** 2 * MP.asarray((S @ S.T).astype(object))  # integer matmul: exact
-    Wa = _arr(name, W)
-    return _mp_matmul(Wa, Wa.T)
-
-
-def lookup_gaps_mp(W, g: int, *, dps: int = DPS):
-    """``a_j = (w_j - w_g)^T w_g`` for all ``j`` (``a_g = 0``), ``(N, 1)``; twin of ``theory.lookup.lookup_gaps``.
-
-    References
-    ----------
-    ``draft.lookup-theorem`` (draft D.6).
-    """
-    with mpmath.workdps(dps):
-        G = _gram_of("W", W)
-        g = check_int("g", g, minimum=0, maximum=len(G) - 1)
-        return _col(_gaps(G, g))
-
-
-def lookup_lambda_mp(h, W, g: int, *, dps: int = DPS):
-    """``lambda`` solving ``h = log sum_j exp(lambda (w_j - w_g)^T w_g)`` (``draft.lookup-theorem``), to full precision.
-
-    :func:`theory.lookup.lambda_root_kernel` on :data:`MP` (the root of :func:`theory.lookup.lookup_lambda`).
-    ``h = 0`` gives ``inf``; ``h >= log N`` gives 0. ``h``: a float or an ``mpf``.
-
-    References
-    ----------
-    ``draft.lookup-theorem`` (draft D.6: the equation ``h = phi(lambda)``).
-    """
-    with mpmath.workdps(dps):
-        G = _gram_of("W", W)
-        N = len(G)
-        g = check_int("g", g, minimum=0, maximum=N - 1)
-        return lambda_root_kernel(_check_h(h, N), _gaps(G, g), g, MP)
-
-
-def lookup_lambda_bound_mp(h, N: int, C, *, dps: int = DPS):
-    """D.6: ``lambda <= log((N-1)/(e^h - 1)) / (1 - 2C)``; ``inf`` if ``C >= 1/2`` or ``h = 0``, 0 at ``h = log N``.
-
-    References
-    ----------
-    ``draft.lookup-theorem[lambda-bound]`` (draft D.6).
-    """
-    N = check_int("N", N, minimum=2)
-    if C is None:
-        raise ValueError("`C` must be a real number (got None)")
-    with mpmath.workdps(dps):
-        h = _check_h(h, N)
-        C = _resolve_C(N, 1, C)
-        if C >= 0.5 or h == 0:
-            return mpmath.inf
-        if h >= mpmath.log(N):
-            return mpmath.mpf(0)
-        return psi_kernel(h, N, MP) / (1 - 2 * C)
-
-
-def _lookup_rows(cond, W):
-    """``(p-free) KL rows`` of the D.6 encoder ``f(t) = lambda(t) W w_{g(t)}`` (0 on one-hot rows) and the exact rows."""
-    Pf, P = _cond_rows(cond)
-    G = _gram_of("W", W)
-    if len(G) != Pf.shape[1]:
-        raise ValueError(f"`W` must have N = {Pf.shape[1]} rows to match the task (got {len(G)})")
-    F = np.zeros(P.shape, dtype=object)
-    one_hot = (P > 0).sum(axis=1) == 1  # h = 0, lambda = inf: the limit KL is 0
-    h = entropy_kernel(P, MP)
-    for t in np.flatnonzero(~one_hot):
-        g = int(np.argmax(P[t]))
-        F[t] = lambda_root_kernel(h[t], _gaps(G, g), g, MP) * G[:, g]
-    return np.where(one_hot, 0, kl_rows_kernel(P, F, MP))
-
-
-def lookup_kl_rows_mp(cond, W, *, dps: int = DPS):
-    """``KL(pi_t || softmax f(t))`` of the D.6 encoder ``f(t) = lambda(t) W w_{g(t)}``, ``(T, 1)``; 0 on one-hot rows.
-
-    Twin of ``LookupEncoder.kl_rows``: ``g(t) = argmax pi_t`` (first on ties), ``lambda`` from :func:`lookup_lambda_mp`.
-
-    References
-    ----------
-    ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2``.
-    """
-    with mpmath.workdps(dps):
-        return _col(_lookup_rows(cond, W))
-
-
-def lookup_divergence_mp(prior, cond, W, *, dps: int = DPS):
-    """``dKL(pi, f)`` of the D.6 look-up encoder (``seed.lookup-bound``, ``draft.lookup-theorem``, ``paper.theorem2``).
-
-    References
-    ----------
-    ``seed.lookup-bound``, ``draft.lookup-theorem`` (draft D.6), ``paper.theorem2``.
-    """
-    with mpmath.workdps(dps):
-        p, _, _ = _instance(prior, cond)
-        return _mp_sum(p * _lookup_rows(cond, W))
-
-

@@ -16,25 +16,19 @@ from hypothesis import strategies as st
 
 from aotmem.theory.bounds import bound
 from aotmem.theory.lookup import (
+    jl_certificate,
     jl_factor,
     jl_matrix,
     lookup_C,
     lookup_encoder,
+    lookup_lambda,
     lookup_lambda_bound,
-    lookup_terms,
     paper_theorem2_bound,
     paper_theorem2_simplified,
 )
 from aotmem.verify.ledger.recipes import describe, dirichlet_recipes, explicit_recipes, lookup_recipes, task_from
-from aotmem.theory.precise import (
-    bound_mp,
-    entropy_mp,
-    jl_certificate_mp,
-    lookup_C_mp,
-    lookup_divergence_mp,
-    lookup_lambda_bound_mp,
-    lookup_lambda_mp,
-)
+from aotmem.theory.divergence import entropy
+from aotmem.theory.precise import DPS
 from aotmem.verify.ledger.recheck import decided, guarded
 from aotmem.verify.ledger.registry import KL_ATOL, KL_RTOL, Claim, Evaluation, register
 from aotmem.verify.ledger.search import Param, RecipeSpace, TaskSpace
@@ -112,7 +106,7 @@ def lookup_regime(recipe, C_mode):
 
 def _C_mp(task, d, W, C_mode):
     """The claim's ``C`` at 50 digits: the formula's, or the one the draw achieves (exactly)."""
-    return lookup_C_mp(task.N, d) if C_mode in ("formula", "as-written") else jl_certificate_mp(W)
+    return lookup_C(task.N, d, dps=DPS) if C_mode in ("formula", "as-written") else jl_certificate(W, dps=DPS)
 
 
 def _lookup_recheck(C_mode, name=None):
@@ -121,12 +115,12 @@ def _lookup_recheck(C_mode, name=None):
     def recheck(recipe, ev):
         task, W, _ = lookup_setup(recipe)
         C = _C_mp(task, recipe["d"], W, C_mode)
-        lhs = lookup_divergence_mp(task.prior, task.cond, W)
+        lhs = lookup_encoder(task, W, dps=DPS).divergence(task.prior)
         if name is None:  # seed.lookup-bound: the slide's formula (as written: for every C)
-            rhs = bound_mp("seed.lookup-bound", task.prior, task.cond, recipe["d"], C=C,
-                           as_written=(C_mode == "as-written"))
+            rhs = bound("seed.lookup-bound").rhs(task.prior, task.cond, recipe["d"], C=C,
+                           as_written=(C_mode == "as-written"), dps=DPS)
         else:
-            rhs = bound_mp(name, task.prior, task.cond, recipe["d"], C=C)
+            rhs = bound(name).rhs(task.prior, task.cond, recipe["d"], C=C, dps=DPS)
         return decided(lhs, rhs, ev)
     return recheck
 
@@ -156,10 +150,8 @@ def _seed_lookup_eval(C_mode):
                                                 "non-monotone)")
             raise
         dk = enc.divergence(task.prior)
-        if C_mode == "as-written" and C >= 0.5:  # the slide's formula, unrestricted
-            rhs = float(task.prior @ lookup_terms(task.cond)[1]) * (1 + 4 * C) / (1 - 2 * C)
-        else:
-            rhs = seed_bound.fn(task.prior, task.cond, recipe["d"], C=C)
+        # as written: the slide's formula, unrestricted (negative for C > 1/2)
+        rhs = seed_bound.fn(task.prior, task.cond, recipe["d"], C=C, as_written=(C_mode == "as-written"))
         return Evaluation(dk, rhs, "<=", atol=KL_ATOL, rtol=KL_RTOL,
                           detail={"C": C, "max_dev": cert.max_dev, "mean_entropy": float(task.prior @ enc.h)})
 
@@ -212,7 +204,7 @@ def _lookup_jl(recipe):
 def _jl_recheck(recipe, ev):
     """``||W W^T - I||_max`` of the draw (exact Gram) against ``C`` at 50 digits."""
     W, _ = _jl(recipe["N"], recipe["d"], recipe["wseed"])
-    return decided(jl_certificate_mp(W), lookup_C_mp(recipe["N"], recipe["d"]), ev)
+    return decided(jl_certificate(W, dps=DPS), lookup_C(recipe["N"], recipe["d"], dps=DPS), ev)
 
 
 def _lookup_lambda(recipe):
@@ -235,10 +227,10 @@ def _lookup_lambda(recipe):
 def _lambda_recheck(recipe, ev):
     task, W, _ = lookup_setup(recipe)
     t = int(ev.detail["row"])
-    h = entropy_mp(task.cond[t:t + 1])[0]
+    h = entropy(task.cond[t:t + 1], dps=DPS)[0]
     g = int(np.argmax(task.cond[t]))
-    C = lookup_C_mp(task.N, recipe["d"])
-    return decided(lookup_lambda_mp(h, W, g), lookup_lambda_bound_mp(h, task.N, C), ev)
+    C = lookup_C(task.N, recipe["d"], dps=DPS)
+    return decided(lookup_lambda(h, W, g, dps=DPS), lookup_lambda_bound(h, task.N, C, dps=DPS), ev)
 
 
 def lookup_div_eval(C_mode, name):
@@ -321,8 +313,8 @@ def _t2_step(recipe):
 @guarded
 def _t2_step_recheck(recipe, ev):
     task = task_from(recipe)
-    first = bound_mp("paper.theorem2[constant=4C]", task.prior, task.cond, recipe["d"])
-    return decided(first, bound_mp("paper.theorem2[simplified]", task.prior, task.cond, recipe["d"]), ev)
+    first = bound("paper.theorem2[constant=4C]").rhs(task.prior, task.cond, recipe["d"], dps=DPS)
+    return decided(first, bound("paper.theorem2[simplified]").rhs(task.prior, task.cond, recipe["d"], dps=DPS), ev)
 
 
 @st.composite
