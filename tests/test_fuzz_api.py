@@ -362,17 +362,11 @@ def _taylor_twin(prior, cond, F):
 
 
 def _batch_twins():
-    from aotmem.theory import divergence, lowrank, spectra
+    from aotmem.theory import lowrank
 
     alt = {"iters": lowrank.ALT_SWEEPS, "tol": lowrank.ALT_TOL}  # wls_alternating_batch's defaults
     return {
-        "aotmem.theory.batch.kl_rows_batch": (divergence.kl_rows, {}),
-        "aotmem.theory.batch.kl_batch": (divergence.kl, {}),
-        "aotmem.theory.batch.sigma_batch": (spectra.sigma, {}),
         "aotmem.theory.batch.wls_alternating_batch": (lowrank.f_wls_alternating, alt),
-        "aotmem.theory.batch.fbar_batch": (divergence.fbar, {}),
-        "aotmem.theory.batch.taylor_proxy_batch": (divergence.taylor_proxy, {}),
-        "aotmem.theory.batch.taylor_remainder_bound_batch": (divergence.taylor_remainder_bound, {}),
         "aotmem.theory.batch.taylor_identity_batch": (_taylor_twin, {}),
         "aotmem.theory.batch.taylor_bound_batch": (_taylor_twin, {}),
     }

@@ -1,15 +1,13 @@
-"""Batched evaluation of the ledger's cheap claims: many instances of one shape ``(T, N)`` and one ``d`` at once.
+"""The ledger's batched evaluations: many instances of one shape ``(T, N)`` and one ``d``, never raising for one.
 
-Every array carries a leading batch axis ``B``: ``prior (B, T)``, ``cond (B, T, N)``, logits
-``F (B, T, N)``. The formulas are the kernels of ``theory.divergence``, ``theory.spectra``,
-``theory.bounds`` and ``theory.lowrank`` (the scalar functions are the same kernels with ``B = 1``, so
-batch and scalar agree bit for bit; tests/test_batch.py). What is this module's own: the per-instance
-validation (a kernel never raises for one instance: where the scalar code raises ``ValueError`` the
-instance gets ``ok = False``, a reason ``why`` and NaN values, and the caller falls back to the scalar
-code for exactly those instances; malformed input raises as the scalar code does), the chunking
-(:data:`CHUNK`), the explicit tasks and recipes of a batch, and the ledger's bound evaluation
-(:func:`evaluate_bound_batch`). Claims: ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
-``draft.theorem-wls``, ``draft.lemma-wls``, ``draft.lemma-taylor``.
+Every array carries a leading batch axis ``B``: ``prior (B, T)``, ``cond (B, T, N)``, logits ``F (B, T, N)``.
+The formulas are the kernels of ``theory.divergence``, ``theory.bounds`` and ``theory.lowrank``, whose float64
+functions take such stacks themselves (and raise for a bad instance); so batch and scalar agree bit for bit
+(tests/test_batch.py). What is this module's own: the per-instance validation (where the scalar code raises
+``ValueError`` the instance gets ``ok = False``, a reason ``why`` and NaN values, and the caller falls back to
+the scalar code for exactly those instances; malformed input raises as the scalar code does), the chunking
+(:data:`CHUNK`), the explicit tasks and recipes of a batch, and the ledger's evaluations of ``seed.ls-bound``,
+``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls`` and ``draft.lemma-taylor``.
 
 >>> rng = np.random.default_rng(0)
 >>> Z, logw = rng.normal(size=(3, 4, 5)), rng.uniform(-3, 0, size=(3, 4))
@@ -26,43 +24,19 @@ from typing import NamedTuple
 import numpy as np
 
 from .bounds import CATALOGUE, KERNEL_KIND, Bound, almost_rank_kernel
-from .divergence import (
-    expect,
-    fbar_kernel,
-    kl_rows_kernel,
-    log_softmax,
-    taylor_identity_rows,
-    taylor_proxy_rows,
-    taylor_remainder_rows,
-)
+from .divergence import (expect, fbar_kernel, kl_rows_kernel, log_softmax, taylor_identity_rows, taylor_proxy_rows,
+                         taylor_remainder_rows)
 from .lowrank import ALT_SWEEPS, ALT_TOL, FITS, check_fit, fit_kernel, ls_fit_kernel, wls_alternating_kernel
-from .spectra import SIGMA_READINGS, sigma_kernel
-from .validate import SUM_RTOL, check_array, check_chunk, mark_failed
+from .spectra import SIGMA_READINGS
+from .validate import SUM_RTOL, check_array, check_choice, check_chunk, check_int, mark_failed
 
-__all__ = [
-    "BATCH_FITS",
-    "BATCH_BOUNDS",
-    "CHUNK",
-    "tasks_from_logits",
-    "recipes_from_batch",
-    "kl_rows_batch",
-    "kl_batch",
-    "sigma_batch",
-    "fit_logits_batch",
-    "AlternatingBatch",
-    "wls_alternating_batch",
-    "bound_batch",
-    "evaluate_bound_batch",
-    "fbar_batch",
-    "taylor_proxy_batch",
-    "taylor_remainder_bound_batch",
-    "taylor_identity_batch",
-    "taylor_bound_batch",
-]
+__all__ = ["BATCH_FITS", "BATCH_BOUNDS", "CHUNK", "tasks_from_logits", "recipes_from_batch", "fit_logits_batch",
+           "AlternatingBatch", "wls_alternating_batch", "evaluate_bound_batch", "taylor_identity_batch",
+           "taylor_bound_batch"]
 
 #: The maps ``fit_logits_batch`` builds: every fit of ``theory.lowrank.FITS`` (``min`` included), the same list.
 BATCH_FITS = FITS
-#: The catalogue bounds ``bound_batch`` evaluates: every one that needs Assumption 2.
+#: The catalogue bounds :func:`evaluate_bound_batch` evaluates: every one that needs Assumption 2.
 BATCH_BOUNDS = tuple(b for b in CATALOGUE if b.needs == "assumption2")
 #: Instances per block in the public functions: bounds the temporaries. The
 #: largest is ``(CHUNK, T, N, d)`` float64 (``draft.lemma-wls`` system), 15 MiB
@@ -70,20 +44,13 @@ BATCH_BOUNDS = tuple(b for b in CATALOGUE if b.needs == "assumption2")
 CHUNK = 1024
 
 
-
 # ------------------------------------------------------------------ helpers
-
-
-def _as_float(name, x):
-    """``x`` as a float64 array (NaN/inf kept: per instance they are refused by NaN); a ``ValueError`` naming
-    ``name`` when it is not a numeric array (a string, ``None``)."""
-    return check_array(name, x, finite=False)
 
 
 def _check_batch(prior, cond):
     """``(p (B, T), P (B, T, N))`` as float64 arrays of matching shapes (raises on a shape error only)."""
-    p = _as_float("prior", prior)
-    P = _as_float("cond", cond)
+    p = check_array("prior", prior, finite=False)  # NaN/inf kept: such an instance is refused, not the batch
+    P = check_array("cond", cond, finite=False)
     if P.ndim != 3 or P.shape[0] < 1 or P.shape[1] < 1 or P.shape[2] < 2:
         raise ValueError(f"`cond` must have shape (B, T, N) with B, T >= 1, N >= 2 (got {P.shape})")
     if p.shape != P.shape[:2]:
@@ -121,11 +88,6 @@ def _sanitise(p, P, ok):
     return p, P
 
 
-def _dot_rows(p, x):
-    """``p[b] @ x[b]`` for every ``b``, ``(B,)``: a stack of 1-d dots (the scalar code's ``p @ rows``)."""
-    return (p[:, None, :] @ x[:, :, None])[:, 0, 0]
-
-
 def _chunked(fn, B, *arrays, chunk=None):
     """Apply ``fn`` to slices of at most ``chunk`` instances and concatenate each output along axis 0."""
     chunk = CHUNK if chunk is None else check_chunk(chunk)
@@ -137,19 +99,8 @@ def _chunked(fn, B, *arrays, chunk=None):
     return np.concatenate(parts)
 
 
-def _check_d(d, N, maximum):
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-        raise ValueError(f"`d` must be an integer (got {d!r})")
-    d = int(d)
-    if not 1 <= d <= maximum:
-        raise ValueError(f"`d` must lie in [1, {maximum}] for N = {N} (got {d})")
-    return d
-
-
-def _check_reading(reading, name="sigma_reading"):
-    if not isinstance(reading, str) or reading not in SIGMA_READINGS:
-        raise ValueError(f"`{name}` must be one of {SIGMA_READINGS} (got {reading!r})")
-    return reading
+def _check_d(d, fit, N):
+    return check_int("d", d, minimum=1, maximum=N if fit == "ls" else N - 1)
 
 
 # ------------------------------------------------------------------ tasks
@@ -219,79 +170,6 @@ def recipes_from_batch(Z, logw, **extra) -> list:
              **extra} for b in range(B)]
 
 
-# ------------------------------------------------------------------ divergence
-
-
-def kl_rows_batch(cond, F):
-    """Per-sequence ``KL(pi_t || softmax f(t))`` of every instance, ``(B, T)``: ``theory.divergence.kl_rows_kernel``.
-
-    ``+inf`` on a row where the scalar code raises on a log-softmax underflow at ``pi > 0``; NaN rows for an
-    instance it refuses (``cond`` not stochastic, ``F`` not finite).
-
-    References
-    ----------
-    docs/theory.md#divergence: the per-sequence terms ``KL(pi_t || softmax f(t))`` of ``dKL(pi, f)``, the divergence
-    every claim is about, e.g. ``paper.prop1`` (docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3),
-    ``seed.ls-bound`` (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6);
-    :func:`theory.divergence.kl_rows_kernel`.
-    """
-    P = _as_float("cond", cond)
-    F = _as_float("F", F)
-    if P.ndim != 3 or F.shape != P.shape:
-        raise ValueError(f"`cond` and `F` must both have shape (B, T, N) (got {P.shape} and {F.shape})")
-    bad = ~(_is_task(np.full(P.shape[:2], 1.0 / max(P.shape[1], 1)), P) & np.isfinite(F).all(axis=(1, 2)))
-    if not bad.any():
-        return kl_rows_kernel(P, F)
-    ok = ~bad
-    rows = np.full(P.shape[:2], np.nan)
-    rows[ok] = kl_rows_kernel(P[ok], F[ok])
-    return rows
-
-
-def kl_batch(prior, cond, F):
-    """``dKL(pi, f) = sum_t p(t) KL(pi_t || softmax f(t))`` of every instance, ``(B,)`` (``theory.divergence.kl``).
-
-    ``+inf`` where the scalar code raises on a log-softmax overflow, NaN where it refuses the instance.
-
-    References
-    ----------
-    docs/theory.md#divergence: ``dKL(pi, f)``, the divergence every claim is about, e.g. ``paper.prop1``
-    (``dKL(pi, L(N,S,d))``; docs/theory.md#p1), ``seed.zero-divergence`` (docs/theory.md#s3), ``seed.ls-bound``
-    (docs/theory.md#s4), ``draft.lookup-theorem`` (docs/theory.md#d6); :func:`theory.divergence.kl`.
-    """
-    p, P = _check_batch(prior, cond)
-    rows = kl_rows_batch(P, F)
-    bad = ~_is_task(p, P)
-    if not bad.any():
-        return _dot_rows(p, rows)
-    out = np.full(P.shape[0], np.nan)
-    out[~bad] = _dot_rows(p[~bad], rows[~bad])
-    return out
-
-
-# ------------------------------------------------------------------ spectra
-
-
-def sigma_batch(prior, cond, j, reading="uniform"):
-    """``sigma_j`` (1-based) of the centred ``L`` of ``reading``, ``(B,)``: ``theory.spectra.sigma_kernel``.
-
-    0 beyond ``min(T, N)``; NaN for an instance violating Assumption 2 (the scalar code raises).
-
-    References
-    ----------
-    docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``, ``draft.theorem-wls``.
-    """
-    reading = _check_reading(reading, "reading")
-    if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or j < 1:
-        raise ValueError(f"`j` must be an integer >= 1 (got {j!r})")
-    p, P = _check_batch(prior, cond)
-    ok, _ = _valid_tasks(p, P)
-    p, P = _sanitise(p, P, ok)
-    out = sigma_kernel(p, P, np.log(P), int(j), reading)
-    out[~ok] = np.nan
-    return out
-
-
 # ------------------------------------------------------------------ bounds
 
 def _bound_values(bound, p, P, L, d):
@@ -306,32 +184,6 @@ def _check_bound(bound):
         raise ValueError(f"`bound` must be a catalogue Bound that needs Assumption 2 ({names}, ...; "
                          f"got {getattr(bound, 'name', bound)!r})")
     return bound
-
-
-def bound_batch(bound, prior, cond, d, *, chunk=None):
-    """The right-hand side ``bound.rhs(prior[b], cond[b], d)`` of every instance, ``(B,)``: ``almost_rank_kernel``.
-
-    ``bound``: a catalogue :class:`theory.bounds.Bound` that needs Assumption 2 (:data:`BATCH_BOUNDS`);
-    ``theory.bounds``' conventions (``+inf`` above float max, never NaN). NaN where the scalar code raises.
-
-    References
-    ----------
-    the almost-rank-d claims of ``theory.bounds.CATALOGUE``: ``seed.ls-bound``, ``seed.wls-bound``
-    (docs/theory.md#s4, docs/theory.md#s5), ``draft.theorem-ls``, ``draft.theorem-wls`` (docs/theory.md#d4,
-    docs/theory.md#d4-wls); :func:`theory.bounds.almost_rank_kernel`.
-    """
-    bound = _check_bound(bound)
-    p, P = _check_batch(prior, cond)
-    d = _check_d(d, P.shape[2], np.iinfo(np.int64).max)
-
-    def run(p, P):
-        ok, _ = _valid_tasks(p, P)
-        p, P = _sanitise(p, P, ok)
-        out = _bound_values(bound, p, P, np.log(P), d)
-        out[~ok] = np.nan
-        return out
-
-    return _chunked(run, P.shape[0], p, P, chunk=chunk)
 
 
 # ------------------------------------------------------------------ fits
@@ -361,10 +213,9 @@ def fit_logits_batch(prior, cond, d, fit, sigma_reading="uniform", *, chunk=None
     :func:`theory.lowrank.fit_kernel`.
     """
     fit = check_fit(fit)
-    sr = _check_reading(sigma_reading)
+    sr = check_choice("sigma_reading", sigma_reading, SIGMA_READINGS)
     p, P = _check_batch(prior, cond)
-    N = P.shape[2]
-    d = _check_d(d, N, N if fit == "ls" else N - 1)
+    d = _check_d(d, fit, P.shape[2])
 
     def run(p, P):
         ok, why = _valid_tasks(p, P)
@@ -405,10 +256,7 @@ def wls_alternating_batch(prior, cond, d, *, iters=ALT_SWEEPS, tol=ALT_TOL, chun
     ``seed.wls-bound``, ``draft.theorem-wls`` (``fit=alternating``).
     """
     p, P = _check_batch(prior, cond)
-    N = P.shape[2]
-    d = _check_d(d, N, N - 1)
-    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
-        raise ValueError(f"`iters` must be an integer >= 0 (got {iters!r})")
+    d, iters = _check_d(d, "wls", P.shape[2]), check_int("iters", iters, minimum=0)
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"`tol` must be a finite number >= 0 (got {tol!r})")
 
@@ -430,7 +278,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
     Instance ``b`` is the recipe of :func:`recipes_from_batch` (``Z[b]``, ``exp(logw[b])``, ``d``) of the
     ledger entry ``f"{bound.claim}[{bound.reading}{suffix}]"`` (``,fit=alternating`` for ``wls-alt``);
     ``lhs = dKL(pi, f_fit)`` (``fit`` in ``bound.maps``; :func:`fit_logits_batch`) and
-    ``rhs = bound.rhs(prior, cond, d)`` (:func:`bound_batch`), as ``verify/claims/lowrank.py``'s
+    ``rhs = bound.rhs(prior, cond, d)`` (its kernel on the stack), as ``verify/claims/lowrank.py``'s
     ``_bound_evaluator``. ``ok[b]`` False where the scalar evaluation raises (values NaN; the caller
     re-runs the scalar code). ``with_reasons=True`` returns ``(lhs, rhs, ok, why)``.
 
@@ -449,8 +297,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         Z = np.where(ok_in[:, None, None], Z, 0.0)
         lw = np.where(ok_in[:, None], lw, 0.0)
     prior, cond = _tasks(Z, lw)
-    N = cond.shape[2]
-    d = _check_d(d, N, N if fit == "ls" else N - 1)
+    d = _check_d(d, fit, cond.shape[2])
 
     def run(p, P, ok_in, why_in):
         ok, why = _valid_tasks(p, P)
@@ -462,7 +309,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         rows = kl_rows_kernel(P, np.where(ok[:, None, None], F, 0.0))
         mark_failed(ok, why, ~np.isfinite(rows).all(axis=1),
               "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
-        lhs = _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
+        lhs = expect(p, np.where(np.isfinite(rows), rows, 0.0))
         rhs = _bound_values(bound, p, P, L, d)
         lhs[~ok] = np.nan
         rhs[~ok] = np.nan
@@ -480,7 +327,7 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
 
 def _taylor_inputs(prior, cond, F):
     p, P = _check_batch(prior, cond)
-    F = _as_float("F", F)
+    F = check_array("F", F, finite=False)
     if F.shape != P.shape:
         raise ValueError(f"`F` must have the shape of `cond` {P.shape} (got {F.shape})")
     ok, why = _valid_tasks(p, P)
@@ -502,43 +349,7 @@ def _taylor_kl(p, P, F, ok, why):
     """``dKL(pi, f)`` per instance (``theory.divergence.kl``); a log-softmax overflow refuses the instance."""
     rows = kl_rows_kernel(P, F)
     mark_failed(ok, why, ~np.isfinite(rows).all(axis=1), "`F`: the log-softmax overflows float64")
-    return _dot_rows(p, np.where(np.isfinite(rows), rows, 0.0))
-
-
-def fbar_batch(cond, F):
-    """``fbar_t = f(t) - L_t - E_{o~pi_t}[f(t)_o - L_{t,o}]`` of every instance, ``(B, T, N)`` (``theory.divergence.fbar``).
-
-    References
-    ----------
-    ``draft.lemma-taylor`` (draft section 4); :func:`theory.divergence.fbar_kernel`.
-    """
-    P = _as_float("cond", cond)
-    if P.ndim != 3:
-        raise ValueError(f"`cond` must have shape (B, T, N) (got {P.shape})")
-    _, _, _, fb, ok, _ = _taylor_inputs(np.full(P.shape[:2], 1.0 / P.shape[1]), P, F)
-    return _nan_where_refused(ok, fb)
-
-
-def taylor_proxy_batch(prior, cond, F):
-    """``E_t log(1 + Var_{o~pi_t}(fbar_t) / 2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_proxy``).
-
-    References
-    ----------
-    ``draft.lemma-taylor`` (draft section 4).
-    """
-    p, P, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    return _nan_where_refused(ok, expect(p, taylor_proxy_rows(P, fb)))
-
-
-def taylor_remainder_bound_batch(prior, cond, F):
-    """``E_t exp3(||fbar_t||_2)`` of every instance, ``(B,)`` (``theory.divergence.taylor_remainder_bound``).
-
-    References
-    ----------
-    ``draft.lemma-taylor`` (draft section 4, right-hand side).
-    """
-    p, _, _, fb, ok, _ = _taylor_inputs(prior, cond, F)
-    return _nan_where_refused(ok, expect(p, taylor_remainder_rows(fb)))
+    return expect(p, np.where(np.isfinite(rows), rows, 0.0))
 
 
 def taylor_identity_batch(prior, cond, F):

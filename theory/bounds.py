@@ -54,7 +54,7 @@ from .lookup import (
     tight_lookup_bound,
 )
 from .spectra import SIGMA_READINGS, sigma_kernel
-from .validate import check_int, check_prior_cond
+from .validate import check_choice, check_int, check_prior_cond, check_stack, is_stack
 
 __all__ = [
     "INF_READINGS",
@@ -211,12 +211,6 @@ def _check_inf_reading(inf_reading: str) -> str:
     return inf_reading
 
 
-def _check_sigma_reading(sigma_reading: str) -> str:
-    if sigma_reading not in SIGMA_READINGS:
-        raise ValueError(f"`sigma_reading` must be one of {SIGMA_READINGS} (got {sigma_reading!r})")
-    return sigma_reading
-
-
 def check_bound_input(prior, cond, d):
     """Validate ``(prior, cond, d)``; Assumption 2 is required by every bound here."""
     p, P = check_prior_cond(prior, cond)
@@ -230,7 +224,7 @@ def check_bound_input(prior, cond, d):
 
 def _rows(kind, prior, cond, d, sigma_reading):
     p, P, d = check_bound_input(prior, cond, d)
-    s = sigma_kernel(p, P, np.log(P), d + 1, _check_sigma_reading(sigma_reading))
+    s = sigma_kernel(p, P, np.log(P), d + 1, check_choice("sigma_reading", sigma_reading, SIGMA_READINGS))
     family, form = kind.split("-")
     return (draft_rows_kernel if family == "draft" else seed_rows_kernel)(form, P, s)
 
@@ -238,8 +232,12 @@ def _rows(kind, prior, cond, d, sigma_reading):
 def _value(kind, prior, cond, d, sigma_reading, inf_reading="global", dps=None):
     """The bound ``kind`` in float64 or, with ``dps``, at ``dps`` digits (an ``mpf``, exact where float64
     overflows to ``+inf``): :func:`almost_rank_kernel` on ``theory.precise.MP``."""
+    sr, ir = check_choice("sigma_reading", sigma_reading, SIGMA_READINGS), _check_inf_reading(inf_reading)
+    if is_stack(cond, 2):  # (B, T, N): every instance checked, one kernel call, (B,)
+        d = check_int("d", d, minimum=1)
+        p, P = check_stack(lambda prior, cond: check_bound_input(prior, cond, d)[:2], prior=prior, cond=cond)
+        return almost_rank_kernel(kind, p, P, np.log(P), d, sr, ir)
     p, P, d = check_bound_input(prior, cond, d)
-    sr, ir = _check_sigma_reading(sigma_reading), _check_inf_reading(inf_reading)
     if dps is not None:
         from .precise import MP, exact_log, exact_task, working
 
@@ -263,7 +261,7 @@ def sigma_d1(prior, cond, d, *, sigma_reading: str = "uniform") -> float:
     0.0
     """
     p, P, d = check_bound_input(prior, cond, d)
-    return float(sigma_kernel(p, P, np.log(P), d + 1, _check_sigma_reading(sigma_reading)))
+    return float(sigma_kernel(p, P, np.log(P), d + 1, check_choice("sigma_reading", sigma_reading, SIGMA_READINGS)))
 
 
 # ---------------------------------------------------------------- seed bounds
@@ -298,6 +296,8 @@ def seed_ls_bound(prior, cond, d, *, sigma_reading: str = "uniform", inf_reading
     inf_reading : ``"global"`` (max over all ``(t, o)``) or ``"per-row"`` (``E_t`` of the row form).
     dps : ``None`` (float64), or the digits of the same formula in mpmath (``theory.precise``; an ``mpf``,
         exact where float64 overflows); the same for every bound of this module.
+    A stack ``prior (B, T)``, ``cond (B, T, N)`` gives ``(B,)`` (float64): every instance checked (the
+    error names it), one kernel call; the same for every almost-rank-d bound of this module.
 
     Returns
     -------

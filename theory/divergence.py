@@ -4,6 +4,11 @@ Conventions (docs/theory.md#notation): a logit map is a ``(T, N)`` matrix ``F``
 whose row ``t`` is ``f(t)``; probabilities are ``softmax(f(t))``, computed
 with a stable log-softmax. ``0 log 0 = 0``. The sources' ``H(pi_t)`` is the
 NEGATIVE entropy; here :func:`entropy` is Shannon's ``h = -H >= 0``.
+
+Stacks: :func:`kl_rows`, :func:`kl`, :func:`fbar` and the Taylor quantities also take a stack of ``B``
+instances (a leading axis: ``prior (B, T)``, ``cond (B, T, N)``, ``F (B, T, N)``) and return one value per
+instance (``(B, ...)``). Every instance is checked as a single one is (the ``ValueError`` names it), then the
+kernel runs once on the whole stack: the same code, so a stack's values are the single instances' values.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from .validate import (
     check_int,
     check_logits,
     check_rows_stochastic,
+    check_stack,
+    is_stack,
 )
 
 # log_softmax_unchecked and kl_rows_unchecked are public for the package's own modules (theory.optimal's
@@ -207,6 +214,28 @@ def _check_pair(cond, F):
     return P, F
 
 
+def _check_task_logits(prior, cond, F):
+    """``(p, P, F)`` of one instance: ``prior (T,)``, ``cond (T, N)``, ``F (T, N)`` checked as :func:`kl` does."""
+    p = check_distribution("prior", prior)
+    P, F = _check_pair(cond, F)
+    if p.shape[0] != P.shape[0]:
+        raise ValueError(f"`prior` must have length T={P.shape[0]} (got {p.shape[0]})")
+    return p, P, F
+
+
+def _first_refused(values, raise_one):
+    """Raise for the first instance of a stack whose ``values (B, ...)`` are not all finite: ``raise_one(b)``
+    raises the scalar function's ``ValueError``, prefixed here with ``instance b:``."""
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        b = int(np.argmax(bad))
+        try:
+            raise_one(b)
+        except ValueError as exc:
+            raise ValueError(f"instance {b}: {exc}") from None
+    return values
+
+
 def kl_rows(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.ndarray:
     """Per-sequence ``KL(pi_t || softmax(f(t)))``, ``(T,)``.
 
@@ -231,6 +260,9 @@ def kl_rows(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.nd
         with working(dps):
             P = exact_rows(cond)
             return kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP)
+    if is_stack(cond, 2):  # (B, T, N): every instance checked, one kernel call
+        P, F = check_stack(_check_pair, cond=cond, F=F)
+        return _first_refused(kl_rows_kernel(P, F), lambda b: kl_rows_unchecked(P[b], F[b]))
     P, F = _check_pair(cond, F)
     return kl_rows_unchecked(P, F)
 
@@ -267,6 +299,9 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
         with working(dps):
             p, P = exact_task(prior, cond)
             return MP.sum(p * kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP))
+    if is_stack(cond, 2):
+        p, P, F = check_stack(_check_task_logits, prior=prior, cond=cond, F=F)
+        return expect(p, kl_rows(P, F))
     if chunk is not None:
         return kl_stream(prior, cond, F, chunk=chunk)
     p = check_distribution("prior", prior)
@@ -575,14 +610,22 @@ def fbar(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.ndarr
             P = exact_rows(cond)
             exact_log(P)
             return fbar_kernel(P, exact_array("F", F, shape=P.shape), MP)
-    P, F = _check_pair(cond, F)
-    if not np.all(P > 0):
-        raise ValueError("`cond` must satisfy Assumption 2 (full support, every pi(o|t) > 0) for fbar")
+    if is_stack(cond, 2):
+        P, F = check_stack(_check_fbar_input, cond=cond, F=F)
+        return _first_refused(fbar_kernel(P, F), lambda b: fbar(P[b], F[b]))
+    P, F = _check_fbar_input(cond, F)
     out = fbar_kernel(P, F)
     if not np.all(np.isfinite(out)):
         r = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
         raise ValueError(f"`F` row {r}: fbar overflows float64 (logits of size {np.abs(F[r]).max():.3g})")
     return out
+
+
+def _check_fbar_input(cond, F):
+    P, F = _check_pair(cond, F)
+    if not np.all(P > 0):
+        raise ValueError("`cond` must satisfy Assumption 2 (full support, every pi(o|t) > 0) for fbar")
+    return P, F
 
 
 def _taylor(rows, prior, cond, F, dps):
@@ -594,6 +637,9 @@ def _taylor(rows, prior, cond, F, dps):
             p, P = exact_task(prior, cond)
             exact_log(P)
             return expect(p, rows(P, fbar_kernel(P, exact_array("F", F, shape=P.shape), MP), MP), MP)
+    if is_stack(cond, 2):
+        p, P, F = check_stack(_check_task_logits, prior=prior, cond=cond, F=F)
+        return expect(p, rows(P, fbar(P, F), np))
     p = check_distribution("prior", prior)
     fb = fbar(cond, F)
     if p.shape[0] != fb.shape[0]:

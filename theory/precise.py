@@ -81,23 +81,6 @@ def _tau():
 # --------------------------------------------------------------------------- conversion
 
 
-def _number(name, x):
-    """``x`` itself when it is a real number (mpf, int, float, NumPy real scalar); otherwise a
-    ``ValueError`` naming ``name`` (a string, ``None``, a bool, a complex number is not one)."""
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (mpmath.mpf, int, float, np.integer, np.floating)):
-        raise ValueError(f"`{name}` must be a real number (got {type(x).__name__}: {x!r})")
-    return x
-
-
-def _mp(x):
-    """An exact mpmath number from an mpf, an int or a float (a float64 converts exactly)."""
-    if isinstance(x, mpmath.mpf):
-        return x
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-        return mpmath.mpf(int(x))
-    return mpmath.mpf(float(x))
-
-
 def _obj(rows):
     """An ``mpmath.matrix``, or (nested lists / arrays of) numbers, as a NumPy object array of mpf."""
     if isinstance(rows, mpmath.matrix):
@@ -121,35 +104,16 @@ def exact_array(name, X, *, shape=None, finite=True):
     return a
 
 
-_arr = exact_array
-
-
 def _mat(a):
     """A 2-d object array as an ``mpmath.matrix``."""
     a = np.asarray(a)
     return mpmath.matrix(a.tolist()) if a.size else mpmath.matrix(*a.shape)
 
 
-def _col(vals):
-    return _mat(np.asarray(list(vals), dtype=object)[:, None])
-
-
 def _normalised(a):
     """Each row of ``a`` (object array) divided by its exact sum at the working precision."""
     s = MP.sum(a, axis=-1, keepdims=True)
     return np.where(s == 1, a, a / s)
-
-
-def _instance(prior, cond):
-    """``(p (T,), P (T, N), Pf)``: prior and rows as exact, exactly normalised object arrays; ``Pf`` the float64 cond."""
-    pf, Pf = check_prior_cond(prior, cond)
-    return _normalised(MP.asarray(pf)), _normalised(MP.asarray(Pf)), Pf
-
-
-def _cond_rows(cond):
-    """``(Pf, P)``: the validated float64 ``cond`` and its rows, exact, each divided by its exact sum."""
-    Pf = check_rows_stochastic("cond", cond)
-    return Pf, _normalised(MP.asarray(Pf))
 
 
 def default_dps() -> int:
@@ -165,31 +129,37 @@ def working(dps):
 def exact_task(prior, cond):
     """``(p (T,), P (T, N))``: the validated instance (float64 checks, same messages), exact and each vector
     divided by its exact sum (module docstring, "Conventions"). Use under :func:`working`."""
-    return _instance(prior, cond)[:2]
+    pf, Pf = check_prior_cond(prior, cond)
+    return _normalised(MP.asarray(pf)), _normalised(MP.asarray(Pf))
 
 
 def exact_rows(cond):
     """The validated rows of ``cond``, exact, each divided by its exact sum, ``(T, N)``."""
-    return _cond_rows(cond)[1]
+    return _normalised(MP.asarray(check_rows_stochastic("cond", cond)))
 
 
 def exact_log(P):
     """``L = log Pi`` of exact rows; Assumption 2 (full support) required, message as ``theory.spectra.log_probs``."""
-    return _log_P(P)
+    zero = np.argwhere(P <= 0)
+    if zero.size:
+        r, c = zero[0]
+        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, so log Pi is -inf")
+    return MP.log(P)
 
 
 def exact_stack(prior, cond):
     """``(p (1, T), P (1, T, N), L (1, T, N))``: one exact instance as a stack for the fit kernels (Assumption 2)."""
-    p, P, _ = _instance(prior, cond)
-    return p[None], P[None], _log_P(P)[None]
+    p, P = exact_task(prior, cond)
+    return p[None], P[None], exact_log(P)[None]
 
 
 def exact_number(name, x):
-    """``x`` (an mpf, int or float, NumPy scalars included) as an exact ``mpf``; ``ValueError`` naming ``name``
-    for anything else (a string, ``None``, a bool, a complex number)."""
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        x = x.item()
-    return _mp(_number(name, x))
+    """``x`` (an mpf, int or float, NumPy scalars included) as an exact ``mpf`` (a float64 converts exactly);
+    ``ValueError`` naming ``name`` for anything else (a string, ``None``, a bool, a complex number)."""
+    x = x.item() if isinstance(x, np.ndarray) and x.ndim == 0 else x
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (mpmath.mpf, int, float, np.integer, np.floating)):
+        raise ValueError(f"`{name}` must be a real number (got {type(x).__name__}: {x!r})")
+    return x if isinstance(x, mpmath.mpf) else mpmath.mpf(int(x) if isinstance(x, (int, np.integer)) else float(x))
 
 
 def run_exact(kernel, *args, **kwargs):
@@ -203,18 +173,15 @@ def run_exact(kernel, *args, **kwargs):
 
 
 def exact_instance(prior, cond, *, dps: int = DPS):
-    """The instance every function here evaluates: ``(p (T, 1), Pi (T, N))`` in mpmath.
-
-    The float64 arrays converted exactly, then the prior and each row of ``cond`` divided by their sums at
-    ``dps`` digits (module docstring).
+    """The instance a ``dps=`` evaluation works on: ``(p (T,), Pi (T, N))``, object arrays of mpf (:func:`exact_task`
+    at ``dps`` digits: the float64 arrays converted exactly, each vector divided by its sum at those digits).
 
     >>> p, P = exact_instance([0.5, 0.5], [[0.5, 0.5], [0.25, 0.75]])
     >>> P[1, 1] == mpmath.mpf(0.75)
     True
     """
-    with mpmath.workdps(dps):
-        p, P, _ = _instance(prior, cond)
-        return _col(p), _mat(P)
+    with working(dps):
+        return exact_task(prior, cond)
 
 
 def to_float(x):
@@ -227,23 +194,14 @@ def to_float(x):
         a = np.array([[float(x[i, j]) for j in range(x.cols)] for i in range(x.rows)], dtype=np.float64)
         out = a[:, 0] if x.cols == 1 else a
     elif isinstance(x, (list, tuple)):
-        out = np.array([float(_number("x", v)) for v in x], dtype=np.float64)
+        out = np.array([float(exact_number("x", v)) for v in x], dtype=np.float64)
     elif isinstance(x, np.ndarray):
-        out = np.array([float(_number("x", v)) for v in x.ravel()], dtype=np.float64).reshape(x.shape)
+        out = np.array([float(exact_number("x", v)) for v in x.ravel()], dtype=np.float64).reshape(x.shape)
     else:
-        out = float(_number("x", x))
+        out = float(exact_number("x", x))
     if np.isnan(out).any():
         raise ValueError("`x` contains NaN (no function of aotmem.theory.precise returns NaN)")
     return out
-
-
-def _log_P(P):
-    """``L = log Pi``; Assumption 2 (full support) required, message as ``theory.spectra.log_probs``."""
-    zero = np.argwhere(P <= 0)
-    if zero.size:
-        r, c = zero[0]
-        raise ValueError(f"`cond` violates Assumption 2 (full support): pi({c}|t={r}) = 0, so log Pi is -inf")
-    return MP.log(P)
 
 
 # --------------------------------------------------------------------------- the mp array namespace
@@ -540,14 +498,14 @@ def decide_mp(lhs, rhs, sense: str, *, dps: int = DPS, atol=0) -> str:
         raise ValueError(f"`sense` must be one of ('<=', '>=', '>', '==') (got {sense!r})")
     dps = check_int("dps", dps, minimum=10)
     with mpmath.workdps(dps):
-        a, b = _mp(lhs), _mp(rhs)
+        a, b = exact_number("lhs", lhs), exact_number("rhs", rhs)
         if mpmath.isnan(a) or mpmath.isnan(b):
             raise ValueError(f"`lhs`/`rhs` must not be NaN (got {a}, {b})")
         if mpmath.isinf(a) or mpmath.isinf(b):  # exact comparison (e.g. a vacuous bound, inf)
             ok = {"<=": a <= b, ">=": a >= b, ">": a > b, "==": a == b}[sense]
             return "holds" if ok else "violated"
         diff = a - b
-        res = _tau() * max(abs(a), abs(b)) + _mp(atol)
+        res = _tau() * max(abs(a), abs(b)) + exact_number("atol", atol)
         if sense == "==":
             return "holds" if abs(diff) <= res else "violated"
         if sense == ">=":

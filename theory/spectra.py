@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validate import check_distribution, check_int, check_rows_stochastic
+from .validate import check_choice, check_distribution, check_int, check_rows_stochastic, check_stack, is_stack
 
 __all__ = ["SIGMA_READINGS", "log_probs", "centred_logits", "singular_values", "sigma"]
 
@@ -24,9 +24,7 @@ SIGMA_READINGS = ("uniform", "uniform-prior", "pi", "pi-prior")
 
 
 def _check_reading(reading: str) -> str:
-    if reading not in SIGMA_READINGS:
-        raise ValueError(f"`reading` must be one of {SIGMA_READINGS} (got {reading!r})")
-    return reading
+    return check_choice("reading", reading, SIGMA_READINGS)
 
 
 def log_probs(cond: np.ndarray) -> np.ndarray:
@@ -82,6 +80,15 @@ def _exact_centred(prior, cond, reading):
     return centred_kernel(p, P, exact_log(P), reading, MP)
 
 
+def _task_logs(prior, cond):
+    """``(p, P, L = log P)`` of one instance (Assumption 2), checked as :func:`centred_logits` does."""
+    L = log_probs(cond)
+    p = check_distribution("prior", prior)
+    if p.shape != (L.shape[0],):
+        raise ValueError(f"`prior` must have shape ({L.shape[0]},) (got {p.shape})")
+    return p, np.asarray(cond, dtype=np.float64), L
+
+
 def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", *,
                    dps: int | None = None) -> np.ndarray:
     """The centred ``L`` of a reading (see module docstring). (T, N)
@@ -106,11 +113,8 @@ def centred_logits(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform"
 
         with working(dps):
             return _exact_centred(prior, cond, reading)
-    L = log_probs(cond)
-    p = check_distribution("prior", prior)
-    if p.shape != (L.shape[0],):
-        raise ValueError(f"`prior` must have shape ({L.shape[0]},) (got {p.shape})")
-    return centred_kernel(p, np.asarray(cond, dtype=np.float64), L, reading)
+    p, P, L = _task_logs(prior, cond)
+    return centred_kernel(p, P, L, reading)
 
 
 def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform", *,
@@ -135,12 +139,19 @@ def singular_values(prior: np.ndarray, cond: np.ndarray, reading: str = "uniform
 def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform", *, dps: int | None = None) -> float:
     """``sigma_j`` (1-based) of the centred ``L`` of ``reading``; 0 beyond the rank's length.
 
+    A stack ``prior (B, T)``, ``cond (B, T, N)`` gives ``(B,)``: every instance checked (the error names it),
+    one call of :func:`sigma_kernel`.
+
     References
     ----------
     docs/theory.md#sigma; ``seed.ls-bound``, ``seed.wls-bound``, ``draft.theorem-ls``,
     ``draft.theorem-wls`` (all use ``sigma_{d+1}``).
     """
     j = check_int("j", j, minimum=1)
+    if is_stack(cond, 2):  # (B, T, N): every instance checked, one SVD call on the stack, (B,)
+        reading = _check_reading(reading)
+        p, P, L = check_stack(_task_logs, prior=prior, cond=cond)
+        return sigma_kernel(p, P, L, j, reading)
     if dps is not None:
         from .precise import MP, exact_log, exact_task, working
 

@@ -25,6 +25,9 @@ __all__ = [
     "check_assumption1",
     "check_assumption2",
     "load_user_npz",
+    "check_choice",
+    "is_stack",
+    "check_stack",
 ]
 
 # A probability vector must sum to 1 within this relative tolerance. float64
@@ -216,3 +219,37 @@ def mark_failed(ok: np.ndarray, why: np.ndarray, mask: np.ndarray, reason: str) 
     if new.any():
         why[new] = reason
         ok &= ~mask
+
+
+def check_choice(name: str, value, choices: tuple):
+    """``value`` if it is one of ``choices`` (a reading, a fit name), else a ``ValueError`` naming ``name``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices} (got {value!r})")
+    return value
+
+
+def is_stack(x, ndim: int) -> bool:
+    """Whether ``x`` is a stack of instances: one more axis than an instance's ``ndim`` (``cond (B, T, N)``)."""
+    return np.ndim(x) == ndim + 1
+
+
+def check_stack(check, **stacks):
+    """``check`` (a validator of ONE instance returning its validated arrays, or one array) applied to instance
+    ``b`` of each named stack (``cond=...``: the leading axis, ``B >= 1`` instances, as many as ``cond``'s); its
+    ``ValueError`` names the instance (``instance b: ...``). Returns the validated arrays stacked again. The
+    float64 functions take a stack this way: the same checks and messages per instance, then one call of the
+    kernel on the whole stack."""
+    B = len(stacks["cond"]) if "cond" in stacks else len(next(iter(stacks.values())))
+    for name, s in stacks.items():
+        if isinstance(s, (str, bytes)) or s is None or np.ndim(s) < 1 or len(s) != B or B < 1:
+            raise ValueError(f"`{name}` must be a stack of B = {B} >= 1 instances along its first axis "
+                             f"(got {type(s).__name__} of shape {np.shape(s) if s is not None else None})")
+    outs = []
+    for b in range(B):
+        try:
+            out = check(**{name: s[b] for name, s in stacks.items()})
+        except ValueError as exc:
+            raise ValueError(f"instance {b}: {exc}") from None
+        outs.append(out if isinstance(out, tuple) else (out,))
+    stacked = tuple(np.stack(parts) for parts in zip(*outs))
+    return stacked if len(stacked) > 1 else stacked[0]
