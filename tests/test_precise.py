@@ -1,4 +1,4 @@
-"""theory/precise.py: the 50-digit twins the ledger uses to confirm counterexamples.
+"""The dps= branches of the public functions (theory/precise.py's mpmath namespace): what the ledger uses to confirm counterexamples.
 
 Three groups: (1) every twin agrees with its float64 function on random
 well-conditioned instances, to a tolerance derived next to it; (2) cases

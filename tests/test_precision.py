@@ -1,4 +1,4 @@
-"""aotmem.precision (verify/ledger/precision.py): the public functions switched to their theory.precise twins, exactly."""
+"""aotmem.precision (verify/ledger/precision.py): the public functions called with dps= (the same kernels on theory.precise's mpmath namespace), exactly."""
 
 import mpmath
 import numpy as np

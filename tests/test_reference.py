@@ -108,7 +108,7 @@ def test_divergence(task):
 
 @pytest.mark.parametrize("task", TASKS, ids=IDS)
 def test_entropy_and_log_softmax(task):
-    """divergence.entropy / log_softmax (float64) and their 50-digit twins against the references."""
+    """divergence.entropy / log_softmax (float64) and at 50 digits (dps=) against the references."""
     seed, T, N, d = task
     p, P = _task(seed, T, N)
     F = 3.0 * np.random.default_rng(seed + 200).standard_normal((T, N))

@@ -106,7 +106,7 @@ def test_a_false_claim_fails_with_a_shrunk_50_digit_confirmed_counterexample(cli
     assert cx["recipe"]["kind"] == "explicit" and cx["evaluation"]["violated"]
     assert cx["recheck"]["confirmed"] is True and cx["recheck"]["dps"] == 50 and cx["recheck"]["method"] == "mpmath"
     assert "confirmed in 50-digit arithmetic" in r["reason"]
-    # replayable: the recorded recipe violates the claim again, and both sides agree with the 50-digit twins
+    # replayable: the recorded recipe violates the claim again, and both sides agree with the dps=50 evaluations
     (entry,) = [e for e in load_claims(claims_file) if e.key == "mine.ls-eighth"]
     ev = entry.evaluate(cx["recipe"])
     assert ev.violated and ev.lhs == cx["evaluation"]["lhs"]

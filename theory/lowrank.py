@@ -36,7 +36,7 @@ from .validate import check_array, check_int, check_prior_cond, check_rows_stoch
 class IllConditioned(ValueError):
     """A float64 linear system above its condition limit (``WLS_COND_MAX``): refused, not solved.
 
-    A float64 limit, not a property of the map: the 50-digit twins in :mod:`aotmem.theory.precise`
+    A float64 limit, not a property of the map: the ``dps=`` evaluations (:mod:`aotmem.theory.precise`)
     solve the same systems up to condition ``10^25``, and the ledger decides such instances there.
     """
 

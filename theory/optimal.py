@@ -45,6 +45,7 @@ LAPACK's condition estimate checked, else shifted in its eigenbasis
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -953,53 +954,62 @@ def _newton(p, P, W0, E0, *, tol, max_iter, callback, radius):
         if not (np.all(np.isfinite(model.S)) and np.all(np.isfinite(model.r)) and np.isfinite(model.const)):
             reason, msg = "stalled", "the reduced Newton model is not finite (row Hessians not finite)"
             break
-        accepted = resolve = False
         radius0 = radius
-        for _trial in range(40):  # the radius shrinks 4x per rejection: 4^-40 is far below any useful step
-            x = _tr_step(model.S, model.r, radius)
-            pred = model.predicted(x)
-            dW, dE = model.step(x)
-            Wn = W + dW
-            qn, cen = _eval_rows(P, Wn, E + dE)
-            En, qn, cen = _correct_rows(P, Wn, E + dE, qn, cen)
-            fn = negent + float(p @ cen)
-            good = bool(np.isfinite(fn))
-            rho = (f - fn) / pred if good and pred > 0 else -1.0
-            xn = float(np.sqrt(x @ x))
-            if rho < 0.25:
-                radius = 0.25 * xn
-            elif rho > 0.75 and xn >= 0.99 * radius:
-                radius = min(2.0 * radius, 1e3)
-            # Near the minimum the decrease is below the rounding of f itself: a step whose
-            # predicted and actual changes are both at that level is accepted (Newton then
-            # converges in the gradient, which the test at the loop's head measures).
-            noise = 16 * np.finfo(float).eps * (abs(negent) + abs(f) + 1.0)
-            if good and (fn < f or (pred <= noise and fn <= f + noise)):
-                accepted = True
-                break
-            if -model.const >= 0.5 * pred and not resolved:
-                # Rejected, and most of the predicted decrease is the E-part's (-const, the per-row Newton
-                # decrement), which the radius does not control: E is far from E*(W), where the model of
-                # phi(W) is not valid. Re-solve the rows (safeguarded, monotone) and rebuild the model.
-                resolve = True
-                break
-            if radius <= 1e-14:
-                break
+        outcome, radius, new = _tr_trial(p, P, negent, model, W, E, f, radius, resolved)
         resolved = False
-        if resolve:
+        if outcome == "resolve":
             radius = radius0
             E, q, ce, f = solve_rows(W, E)
             resolved = True  # at most once in a row: a second rejection of that kind shrinks the radius
             continue
-        if not accepted:  # no decrease along any step the model proposes: stalled at rounding level
+        if outcome == "rejected":  # no decrease along any step the model proposes: stalled at rounding level
             reason, msg = "stalled", f"no decrease along any trust-region step (radius down to {radius:.1e})"
             break
+        Wn, En, qn, cen, fn = new
         W, E, U = _orthonormal_frame(Wn, En)
         q, ce, f = qn, cen, fn
         if callback is not None:
             callback(f)
     Wb, Eb = _balanced(W, E)
     return _result(p, P, Wb, Eb, tol, it, reason, msg)
+
+
+def _tr_trial(p, P, negent, model, W, E, f, radius, resolved):
+    """The trust-region trials of one :func:`_newton` iteration on its reduced model: ``(outcome, radius, new)``.
+
+    ``outcome``: ``"accepted"`` (``new = (W, E, q, ce, f)`` of the step), ``"resolve"`` (rejected, and most of the
+    predicted decrease is the E-part's: E is far from ``E*(W)``; unless the rows were just re-solved) or
+    ``"rejected"`` (no decrease down to a radius of 1e-14). The radius shrinks 4x per rejection.
+    """
+    for _trial in range(40):  # the radius shrinks 4x per rejection: 4^-40 is far below any useful step
+        x = _tr_step(model.S, model.r, radius)
+        pred = model.predicted(x)
+        dW, dE = model.step(x)
+        Wn = W + dW
+        qn, cen = _eval_rows(P, Wn, E + dE)
+        En, qn, cen = _correct_rows(P, Wn, E + dE, qn, cen)
+        fn = negent + float(p @ cen)
+        good = bool(np.isfinite(fn))
+        rho = (f - fn) / pred if good and pred > 0 else -1.0
+        xn = float(np.sqrt(x @ x))
+        if rho < 0.25:
+            radius = 0.25 * xn
+        elif rho > 0.75 and xn >= 0.99 * radius:
+            radius = min(2.0 * radius, 1e3)
+        # Near the minimum the decrease is below the rounding of f itself: a step whose
+        # predicted and actual changes are both at that level is accepted (Newton then
+        # converges in the gradient, which the test at the loop's head measures).
+        noise = 16 * np.finfo(float).eps * (abs(negent) + abs(f) + 1.0)
+        if good and (fn < f or (pred <= noise and fn <= f + noise)):
+            return "accepted", radius, (Wn, En, qn, cen, fn)
+        if -model.const >= 0.5 * pred and not resolved:
+            # Rejected, and most of the predicted decrease is the E-part's (-const, the per-row Newton
+            # decrement), which the radius does not control: E is far from E*(W), where the model of
+            # phi(W) is not valid. Re-solve the rows (safeguarded, monotone) and rebuild the model.
+            return "resolve", radius, None
+        if radius <= 1e-14:
+            break
+    return "rejected", radius, None
 
 
 def _newton_fits(T, N, d):
@@ -1141,106 +1151,27 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
         notes.append(f"{T - Ts} contexts with p(t) = 0 left out of the fit (they do not enter dKL); their E rows are "
                      "the per-row best response at the final W (0 where it does not exist)")
     full = bool(np.all(Ps > 0))
-    negent = _neg_entropy_term(ps, Ps)
-
-    def finish(W, E, it, ok_reason, start_div, best, initial, extra_notes=()):
-        W, E = _pad(W, E, d)
-        Efull = np.empty((T, d))
-        Efull[sup] = E
-        if Ts < T:
-            Efull[~sup] = _rows_off_support(P[~sup], W)
-        r = _result(ps, Ps, W, E, tol, it, "stalled" if ok_reason == "exact" else ok_reason)
-        reason, msgs = r.reason, list(notes) + list(extra_notes)
-        if not full:
-            reason = "assumption2_fails"
-        elif r.converged and ok_reason == "exact":
-            reason = "exact"
-        if not r.converged:
-            msgs.append(f"gradient test max|grad| <= {tol:g} not met: max|grad| = {r.grad_max:.3g} after {it} "
-                        f"iterations ({r.reason}{': ' + r.message if r.message else ''})")
-        return OptimalResult(W, Efull, Efull @ W.T, r.divergence, r.grad_norm, it, bool(r.converged and full),
-                             start_div, best, initial, "; ".join(msgs), r.grad_max, reason)
+    ctx = _Problem(P, sup, ps, Ps, d, tol, full, notes)
 
     # rank F <= min(T, N) and row constants are free, so only d_eff = min(d, N-1, T) columns matter.
     d_eff = min(d, N - 1, Ts)
     if full and d_eff == min(N - 1, Ts):
-        if N - 1 <= Ts:
-            W, E = _prop2(ps, Ps, d_eff)
-            name, msg = "prop2", "d >= N-1 with Assumption 2: exact (paper.prop2)"
-        else:  # Ts < N-1: rank(L_c) <= Ts <= d, Eckart-Young with d_eff = Ts is exact
-            lr = f_ls(ps, Ps, d_eff, "uniform")
-            W, E = lr.W, lr.E
-            name, msg = "f_ls", "d >= T with Assumption 2: the rank-T least-squares fit is exact"
-        v = _dkl(ps, Ps, E @ W.T)
-        return finish(W, E, 0, "exact", {name: v}, name, {name: v}, [msg])
-
+        return _exact_fit(ctx, d_eff)
     if not full:
         zeros = int(np.sum(Ps == 0))
         notes.append(f"Assumption 2 fails: pi(o|t) = 0 for {zeros} pairs (t, o) with p(t) > 0, so the infimum need not "
                      "be attained (paper.lemma1 does not apply) and a minimising sequence may have logits growing "
                      "without bound; divergence is the best value found, an upper bound on the infimum")
-    inits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if full:
-        ls = f_ls(ps, Ps, d_eff, "uniform")
-        inits["f_ls"] = (ls.W, ls.E)
-        try:
-            w = f_wls(ps, Ps, d_eff)
-            inits["f_wls"] = (w.W, w.E)
-        except ValueError as exc:
-            notes.append(f"f_wls start skipped: {exc}")
-    rng = np.random.default_rng(seed)
-    for k in range(starts):
-        inits[f"random-{k}"] = (rng.standard_normal((N, d_eff)), 0.5 * rng.standard_normal((Ts, d_eff)))
-    if init is not None:
-        W0, E0 = init[0], init[1][sup]
-        if W0.shape[1] > d_eff:  # rank(row-centred F) <= d_eff: narrowing keeps every probability
-            W0, E0 = _narrow(W0, E0, d_eff)
-        inits["init"] = _widen(ps, Ps, W0, E0, d_eff)
-    if not inits:
-        raise ValueError("`starts` must be >= 1 when Assumption 2 fails and no `init` is given "
-                         "(no f_ls / f_wls start exists)")
+    inits = _starts(ctx, d_eff, starts, seed, init)
 
     # Starts are compared, and each end point with its start, on the objective the minimisers descend
     # (negent + cross-entropy): at rounding level (exact fits) the first start keeps a tie, and an end point
     # not below its start gives the start back unchanged, as the minimisers themselves guarantee.
-    def _callback(name):  # progress(start, iteration, objective) after every solver iteration, when asked
-        if progress is None:
-            return None
-        count = [0]
-
-        def cb(value):
-            count[0] += 1
-            progress(name, count[0], value)
-        return cb
-
+    negent = _neg_entropy_term(ps, Ps)
     finals, initial, best = {}, {}, None
     for name, (W0, E0) in inits.items():
-        cb = _callback(name)
         initial[name] = _dkl(ps, Ps, E0 @ W0.T)
-        obj0 = _objective(ps, Ps, negent, W0, E0)[0]
-        W0b, E0b = balance(W0, E0)
-        r0 = _result(ps, Ps, W0, E0, tol, 0, "stalled")
-        if r0.converged:  # already stationary (an exact fit): returned as given, like the closed forms above
-            r = r0
-        elif full:  # the inner problem has a minimiser: variable projection on W
-            if _newton_fits(Ts, N, d_eff):
-                r = _newton(ps, Ps, W0b, E0b, tol=tol, max_iter=min(max_iter, NEWTON_MAX_ITER), callback=cb,
-                            radius=NEWTON_RADIUS)
-                it = r.iterations
-                if not r.converged and it < max_iter:  # stalled (rounding, extreme logits): L-BFGS polish, kept if better
-                    pol = _varpro(ps, Ps, r.W, r.E, tol=tol, max_iter=max_iter - it, callback=cb, maxcor=30)
-                    it += pol.iterations
-                    if _objective(ps, Ps, negent, pol.W, pol.E)[0] <= _objective(ps, Ps, negent, r.W, r.E)[0]:
-                        r = pol
-                r = replace(r, iterations=it)
-            else:
-                r = _varpro(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=cb, maxcor=30)
-        else:
-            r = _factors(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=cb, maxcor=30)
-        obj = _objective(ps, Ps, negent, r.W, r.E)[0]
-        if obj > obj0:  # no descent (at rounding level, e.g. an exact start): the start itself
-            r = replace(_result(ps, Ps, W0, E0, tol, r.iterations, r.reason, r.message), iterations=r.iterations)
-            obj = obj0
+        r, obj = _run_start(ctx, negent, W0, E0, d_eff, max_iter, _progress_callback(progress, name))
         finals[name] = r.divergence
         if best is None or obj < best[3]:
             best = (r, name, (W0, E0), obj)
@@ -1249,7 +1180,129 @@ def optimal_encoder(prior: np.ndarray, cond: np.ndarray, d: int, *, starts: int 
     if not full:
         f0, f1 = float(np.max(np.abs(E0 @ W0.T))), float(np.max(np.abs(r.E @ r.W.T)))
         extra.append(f"max |logit| grew from {f0:.3g} at the start to {f1:.3g} at the end")
-    return finish(r.W, r.E, r.iterations, r.reason, finals, name, initial, extra)
+    return _finish(ctx, r.W, r.E, r.iterations, r.reason, finals, name, initial, extra)
+
+
+class _Problem(NamedTuple):
+    """What :func:`optimal_encoder` fits: ``cond`` (all rows), the support ``sup`` (``p(t) > 0``) and its
+    ``(ps, Ps)``, the width ``d`` asked for, the gradient ``tol``, Assumption 2 on the support, the notes."""
+
+    P: np.ndarray
+    sup: np.ndarray
+    ps: np.ndarray
+    Ps: np.ndarray
+    d: int
+    tol: float
+    full: bool
+    notes: list
+
+
+def _finish(ctx, W, E, it, ok_reason, start_div, best, initial, extra_notes=()) -> OptimalResult:
+    """The :class:`OptimalResult` of the fit ``(W, E)`` on the support: padded to ``d`` columns, the rows off
+    the support put back (their best response), the gradient test and the reason."""
+    W, E = _pad(W, E, ctx.d)
+    T = ctx.P.shape[0]
+    Efull = np.empty((T, ctx.d))
+    Efull[ctx.sup] = E
+    if ctx.Ps.shape[0] < T:
+        Efull[~ctx.sup] = _rows_off_support(ctx.P[~ctx.sup], W)
+    r = _result(ctx.ps, ctx.Ps, W, E, ctx.tol, it, "stalled" if ok_reason == "exact" else ok_reason)
+    reason, msgs = r.reason, list(ctx.notes) + list(extra_notes)
+    if not ctx.full:
+        reason = "assumption2_fails"
+    elif r.converged and ok_reason == "exact":
+        reason = "exact"
+    if not r.converged:
+        msgs.append(f"gradient test max|grad| <= {ctx.tol:g} not met: max|grad| = {r.grad_max:.3g} after {it} "
+                    f"iterations ({r.reason}{': ' + r.message if r.message else ''})")
+    return OptimalResult(W, Efull, Efull @ W.T, r.divergence, r.grad_norm, it, bool(r.converged and ctx.full),
+                         start_div, best, initial, "; ".join(msgs), r.grad_max, reason)
+
+
+def _exact_fit(ctx, d_eff) -> OptimalResult:
+    """``d_eff = min(N-1, T)`` with Assumption 2: the exact zero-divergence encoder (``paper.prop2``, or the
+    rank-T least-squares fit when ``T < N-1``), no optimisation."""
+    ps, Ps = ctx.ps, ctx.Ps
+    if Ps.shape[1] - 1 <= Ps.shape[0]:
+        W, E = _prop2(ps, Ps, d_eff)
+        name, msg = "prop2", "d >= N-1 with Assumption 2: exact (paper.prop2)"
+    else:  # Ts < N-1: rank(L_c) <= Ts <= d, Eckart-Young with d_eff = Ts is exact
+        lr = f_ls(ps, Ps, d_eff, "uniform")
+        W, E = lr.W, lr.E
+        name, msg = "f_ls", "d >= T with Assumption 2: the rank-T least-squares fit is exact"
+    v = _dkl(ps, Ps, E @ W.T)
+    return _finish(ctx, W, E, 0, "exact", {name: v}, name, {name: v}, [msg])
+
+
+def _starts(ctx, d_eff, starts, seed, init) -> dict:
+    """The starts of :func:`optimal_encoder`, ``name -> (W0, E0)``: ``f_ls``, ``f_wls`` (Assumption 2; a refused
+    ``f_wls`` is noted), ``random-k`` and ``init`` (narrowed or widened to ``d_eff`` with the same logits)."""
+    ps, Ps = ctx.ps, ctx.Ps
+    inits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if ctx.full:
+        ls = f_ls(ps, Ps, d_eff, "uniform")
+        inits["f_ls"] = (ls.W, ls.E)
+        try:
+            w = f_wls(ps, Ps, d_eff)
+            inits["f_wls"] = (w.W, w.E)
+        except ValueError as exc:
+            ctx.notes.append(f"f_wls start skipped: {exc}")
+    rng = np.random.default_rng(seed)
+    for k in range(starts):
+        inits[f"random-{k}"] = (rng.standard_normal((Ps.shape[1], d_eff)), 0.5 * rng.standard_normal((Ps.shape[0], d_eff)))
+    if init is not None:
+        W0, E0 = init[0], init[1][ctx.sup]
+        if W0.shape[1] > d_eff:  # rank(row-centred F) <= d_eff: narrowing keeps every probability
+            W0, E0 = _narrow(W0, E0, d_eff)
+        inits["init"] = _widen(ps, Ps, W0, E0, d_eff)
+    if not inits:
+        raise ValueError("`starts` must be >= 1 when Assumption 2 fails and no `init` is given "
+                         "(no f_ls / f_wls start exists)")
+    return inits
+
+
+def _progress_callback(progress, name):
+    """``progress(start, iteration, objective)`` after every solver iteration, when asked (else None)."""
+    if progress is None:
+        return None
+    count = [0]
+
+    def cb(value):
+        count[0] += 1
+        progress(name, count[0], value)
+    return cb
+
+
+def _run_start(ctx, negent, W0, E0, d_eff, max_iter, cb):
+    """One start of :func:`optimal_encoder`: ``(result, objective)``. Newton (Assumption 2, affordable Hessian;
+    an L-BFGS polish kept if better when it stalls), variable projection, or factors (no Assumption 2); an end
+    point not below its start gives the start back."""
+    ps, Ps, tol = ctx.ps, ctx.Ps, ctx.tol
+    obj0 = _objective(ps, Ps, negent, W0, E0)[0]
+    W0b, E0b = balance(W0, E0)
+    r0 = _result(ps, Ps, W0, E0, tol, 0, "stalled")
+    if r0.converged:  # already stationary (an exact fit): returned as given, like the closed forms above
+        r = r0
+    elif ctx.full:  # the inner problem has a minimiser: variable projection on W
+        if _newton_fits(Ps.shape[0], Ps.shape[1], d_eff):
+            r = _newton(ps, Ps, W0b, E0b, tol=tol, max_iter=min(max_iter, NEWTON_MAX_ITER), callback=cb,
+                        radius=NEWTON_RADIUS)
+            it = r.iterations
+            if not r.converged and it < max_iter:  # stalled (rounding, extreme logits): L-BFGS polish, kept if better
+                pol = _varpro(ps, Ps, r.W, r.E, tol=tol, max_iter=max_iter - it, callback=cb, maxcor=30)
+                it += pol.iterations
+                if _objective(ps, Ps, negent, pol.W, pol.E)[0] <= _objective(ps, Ps, negent, r.W, r.E)[0]:
+                    r = pol
+            r = replace(r, iterations=it)
+        else:
+            r = _varpro(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=cb, maxcor=30)
+    else:
+        r = _factors(ps, Ps, W0b, E0b, tol=tol, max_iter=max_iter, callback=cb, maxcor=30)
+    obj = _objective(ps, Ps, negent, r.W, r.E)[0]
+    if obj > obj0:  # no descent (at rounding level, e.g. an exact start): the start itself
+        r = replace(_result(ps, Ps, W0, E0, tol, r.iterations, r.reason, r.message), iterations=r.iterations)
+        obj = obj0
+    return r, obj
 
 
 def optimal_encoders(prior: np.ndarray, cond: np.ndarray, ds, **kwargs) -> dict:

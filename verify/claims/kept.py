@@ -334,14 +334,8 @@ KEPT = {
     # witness misses of existence claims found by the full profile (findings about the witness, replayed)
     'paper.cor1[params]':
         {'H': 1, 'N': 2, 'S': 3, 'd': 2, 'd_h': 1, 'qk': 'rank1', 'seed': 3279},
-    'paper.lemma2+S>=2+cap[construction=draw_primed]':
-        {'H': 1, 'N': 5, 'S': 2, 'T0': 7, 'd': 6, 'qk': 'full', 'seed': 24414},
     'paper.lemma1[optimiser-converges]':  # L-BFGS stalls at grad norm 3.7e-9 > GRAD_TOL (log-probs down to -70)
         {'N': 11, 'S': 2, 'alpha': 0.1, 'd': 3, 'kind': 'dirichlet', 'prior': 'zipf', 'seed': 13550},
-    'paper.lemma2+S>=2+d<=N+S-2[certified]':  # the random rank-1 W_QK draw: rank not certified (sigma_min <= 1.3e-61)
-        {'H': 1, 'N': 7, 'S': 2, 'T0': 7, 'd': 7, 'qk': 'rank1', 'seed': 7},
-    'paper.lemma2+S>=2+d<=N+S-2[construction=draw_primed]':
-        {'H': 1, 'N': 6, 'S': 2, 'T0': 6, 'd': 6, 'qk': 'rank1', 'seed': 6},
     # the proof's own T* (Gaussian primed draw, one draw) breaks the as-written bound (issue 20): lhs 0.1731 >
     # rhs 0.1693, shrunk from a worst-direction family instance (F of rank 1 against the draw's kept system)
     'paper.theorem1[as-written,construction=proof,target=f_ls]':

@@ -12,7 +12,7 @@ working precision.
 
 Nothing is computed in float64 behind the caller's back:
 
-- a public function without a twin raises :class:`PrecisionUnavailable` under
+- a public function without ``dps=`` raises :class:`PrecisionUnavailable` under
   the context (the re-check then says the claim was not re-checked);
 - the instance handed to the claim has object arrays of ``mpf`` as ``prior`` and
   ``cond`` (:func:`precise_task`): NumPy ufuncs that have no mpmath meaning
@@ -50,15 +50,15 @@ _DPS: contextvars.ContextVar[int | None] = contextvars.ContextVar("aotmem_precis
 
 
 class PrecisionUnavailable(RuntimeError):
-    """A public function was called under :func:`precision` but has no extended-precision twin (or got an
-    argument the twin cannot take exactly)."""
+    """A public function was called under :func:`precision` but has no extended-precision evaluation (``dps=``; or got
+    an argument it cannot take exactly)."""
 
 
 @contextlib.contextmanager
 def precision(dps: int = precise.DPS):
-    """Run the public functions with their ``dps``-digit mpmath twins (:mod:`aotmem.theory.precise`).
+    """Run the public functions at ``dps`` digits (their ``dps=`` evaluations, :mod:`aotmem.theory.precise`).
 
-    ``dps`` must be an int >= 20 (below that the twins' resolution ``10^{-dps/2}`` is no
+    ``dps`` must be an int >= 20 (below that the resolution ``10^{-dps/2}`` is no
     better than float64's). mpmath's own working precision is set too (``mpmath.workdps``), so
     arithmetic on the returned numbers inside the block keeps the digits.
     """
@@ -96,7 +96,7 @@ def _to_float_array(name, x):
         f = float(v)
         if mpmath.mpf(f) != v:
             raise PrecisionUnavailable(f"`{name}` holds a value that is not a float64 number ({v}): the "
-                                       "extended-precision twins take the instance's own float64 arrays")
+                                       "dps= evaluations take the instance's own float64 arrays")
         out[i] = f
     return out.reshape(a.shape)
 

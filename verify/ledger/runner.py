@@ -682,7 +682,7 @@ def _finalise_violation(claim: Claim, search: _Search, recipe: dict, ev: Evaluat
         rc = recheck_record(rc, e)
         if rc.get("unavailable") and not unconfirmed:
             # the claim cannot be re-evaluated in extended precision at all (a user's claim computed outside
-            # the functions with 50-digit twins): reported as a claim without a re-check, never dropped
+            # the functions that take dps=): reported as a claim without a re-check, never dropped
             info["recheck"] = rc
             return Finalised(r, e, info)
         if rc.get("confirmed"):

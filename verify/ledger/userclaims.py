@@ -622,10 +622,10 @@ def _recheck(fn, recipe: dict, ev: Evaluation, ranges: dict, uses_d: bool, fixed
                    if not is_exact_number(v)]
             if bad:
                 return unavailable(f"under aotmem.precision({DPS}) {', '.join(bad)}, not an mpmath number: it was "
-                                   "not computed through the public functions' extended-precision twins (write "
+                                   "not computed through the public functions' dps= evaluations (write "
                                    "constants as int or mpmath.mpf)")
             return decided(lhs, rhs, ev, note="the claim's function re-run under aotmem.precision(50) "
-                                              "(public functions through their theory.precise twins)")
+                                              "(public functions called with dps=)")
     except NotUnique as exc:
         return {"confirmed": None, "decision": "unresolved", "dps": DPS, "method": "mpmath",
                 "note": f"not unique at {DPS} digits: {exc}"}
