@@ -71,3 +71,15 @@ def test_a_bad_instance_raises_the_scalar_message_naming_it():
         divergence.kl(prior, cond, F)
     with pytest.raises(ValueError, match=r"`prior` must be a stack of B = 3"):
         divergence.kl(prior[:2], cond, np.zeros((3, 2, 3)))
+
+
+def test_single_instance_options_are_refused_on_a_stack_not_ignored():
+    prior, cond = tasks_from_logits(np.zeros((2, 2, 3)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="`chunk` applies to one instance"):
+        divergence.kl(prior, cond, np.zeros((2, 2, 3)), chunk=1)
+    with pytest.raises(ValueError, match="`dps` applies to one instance"):
+        spectra.sigma(prior, cond, 1, dps=50)
+    with pytest.raises(ValueError, match="`dps` applies to one instance"):
+        bounds.seed_ls_bound(prior, cond, 1, dps=50)
+    with pytest.raises(ValueError, match="`cond` must be 2-dimensional"):  # the dps= branches take one instance
+        divergence.kl(prior, cond, np.zeros((2, 2, 3)), dps=50)

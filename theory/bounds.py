@@ -54,7 +54,7 @@ from .lookup import (
     tight_lookup_bound,
 )
 from .spectra import SIGMA_READINGS, sigma_kernel
-from .validate import check_choice, check_int, check_prior_cond, check_stack, is_stack
+from .validate import check_choice, check_int, check_prior_cond, check_single_options, check_stack, is_stack
 
 __all__ = [
     "INF_READINGS",
@@ -234,6 +234,7 @@ def _value(kind, prior, cond, d, sigma_reading, inf_reading="global", dps=None):
     overflows to ``+inf``): :func:`almost_rank_kernel` on ``theory.precise.MP``."""
     sr, ir = check_choice("sigma_reading", sigma_reading, SIGMA_READINGS), _check_inf_reading(inf_reading)
     if is_stack(cond, 2):  # (B, T, N): every instance checked, one kernel call, (B,)
+        check_single_options(dps=dps)
         d = check_int("d", d, minimum=1)
         p, P = check_stack(lambda prior, cond: check_bound_input(prior, cond, d)[:2], prior=prior, cond=cond)
         return almost_rank_kernel(kind, p, P, np.log(P), d, sr, ir)

@@ -25,6 +25,7 @@ from .validate import (
     check_int,
     check_logits,
     check_rows_stochastic,
+    check_single_options,
     check_stack,
     is_stack,
 )
@@ -300,6 +301,7 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
             p, P = exact_task(prior, cond)
             return MP.sum(p * kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP))
     if is_stack(cond, 2):
+        check_single_options(chunk=chunk)
         p, P, F = check_stack(_check_task_logits, prior=prior, cond=cond, F=F)
         return expect(p, kl_rows(P, F))
     if chunk is not None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validate import check_choice, check_distribution, check_int, check_rows_stochastic, check_stack, is_stack
+from .validate import (check_choice, check_distribution, check_int, check_rows_stochastic, check_single_options,
+                       check_stack, is_stack)
 
 __all__ = ["SIGMA_READINGS", "log_probs", "centred_logits", "singular_values", "sigma"]
 
@@ -149,6 +150,7 @@ def sigma(prior: np.ndarray, cond: np.ndarray, j: int, reading: str = "uniform",
     """
     j = check_int("j", j, minimum=1)
     if is_stack(cond, 2):  # (B, T, N): every instance checked, one SVD call on the stack, (B,)
+        check_single_options(dps=dps)
         reading = _check_reading(reading)
         p, P, L = check_stack(_task_logs, prior=prior, cond=cond)
         return sigma_kernel(p, P, L, j, reading)

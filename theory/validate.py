@@ -28,6 +28,7 @@ __all__ = [
     "check_choice",
     "is_stack",
     "check_stack",
+    "check_single_options",
 ]
 
 # A probability vector must sum to 1 within this relative tolerance. float64
@@ -231,6 +232,14 @@ def check_choice(name: str, value, choices: tuple):
 def is_stack(x, ndim: int) -> bool:
     """Whether ``x`` is a stack of instances: one more axis than an instance's ``ndim`` (``cond (B, T, N)``)."""
     return np.ndim(x) == ndim + 1
+
+
+def check_single_options(**options):
+    """Options that apply to one instance only (``dps``, ``chunk``): a ``ValueError`` naming the first one given
+    (not ``None``) with a stack of instances, never silently ignored."""
+    for name, value in options.items():
+        if value is not None:
+            raise ValueError(f"`{name}` applies to one instance (T, N), not to a stack of instances (got {value!r})")
 
 
 def check_stack(check, **stacks):
