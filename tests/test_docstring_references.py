@@ -46,7 +46,6 @@ NOT_FORMULAS = {
     "lowrank.check_fit": "input validation: a name of FITS, no formula",
     "precise.resolution": "the accuracy of the 50-digit re-check (docs/theory.md#how-a-verdict-is-searched), "
                           "no formula",
-    "precise.exact_instance": "float64 input converted to mpmath and renormalised, no formula",
     "precise.to_float": "mpmath to float64 conversion, no formula",
     "precise.default_dps": "the digits of a dps= evaluation that names none, no formula",
     "precise.working": "the working-precision context of a dps= evaluation, no formula",
@@ -57,6 +56,7 @@ NOT_FORMULAS = {
     "precise.exact_number": "a number converted exactly to mpf, no formula",
     "precise.exact_array": "an array converted exactly to an object array of mpf, no formula",
     "precise.run_exact": "runs a caller's kernel on one instance and raises its refusal, no formula",
+    "precise.float64_exactly": "an object array checked to hold float64 numbers exactly, no formula",
     "precise.decide_mp": "the verifier's 50-digit decision rule (docs/theory.md#how-a-verdict-is-searched), "
                          "not a formula of a claim",
     "batch.tasks_from_logits": "batched explicit_task: instances from logits and weights, no formula",

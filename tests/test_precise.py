@@ -397,9 +397,10 @@ def test_lookup_q_of_a_low_entropy_row():
             assert abs(q[r] - exact_q) <= mpmath.mpf(10) ** -48 * exact_q
 
 
-def test_exact_instance_is_a_distribution():
+def test_the_exact_instance_is_a_distribution():
     P = np.array([[0.1, 0.2, 0.7000000000000001]])  # sums to 1 + 2.2e-16 exactly
-    p, Pm = pr.exact_instance([1.0], P)
+    with pr.working(50):
+        p, Pm = pr.exact_task([1.0], P)
     with mpmath.workdps(50):
         assert mpmath.fsum([mpmath.mpf(float(v)) for v in P[0]]) != 1
         assert abs(mpmath.fsum(Pm[0, j] for j in range(3)) - 1) < mpmath.mpf(10) ** -49

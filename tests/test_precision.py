@@ -77,3 +77,19 @@ def test_the_precise_task_holds_the_same_numbers_and_refuses_float64_only_operat
             np.log(t.cond)  # no silent float64: NumPy's log has no mpf loop
         with pytest.raises(aotmem.PrecisionUnavailable, match="not a float64 number"):
             aotmem.entropy(t.cond / 3)  # the twins take the instance's own float64 arrays
+
+
+def test_a_map_held_as_mpf_refuses_an_instance_that_is_not_float64_rather_than_rounding_it():
+    """Was a silent rounding: a LowRank of mpf factors (what aotmem.f_ls returns under precision) took a cond of
+    mpf that are not float64 numbers, rounded it to float64 and divided it again (its former twin raised)."""
+    task = aotmem.dirichlet_task(3, 2, seed=1)
+    t = precise_task(task)
+    with aotmem.precision(50):
+        fit = aotmem.f_ls(t.prior, t.cond, 1)
+        assert fit.divergence(t.prior, t.cond) == dv.kl(task.prior, task.cond, fit.F, dps=pr.DPS)
+        off = t.cond.copy()
+        off[0, 0] += mpmath.mpf(10) ** -30  # still a distribution to 1e-9, no longer float64 numbers
+        with pytest.raises(ValueError, match="`cond` holds a value that is not a float64 number"):
+            fit.divergence(t.prior, off)
+    with pytest.raises(ValueError, match="`cond` holds a value that is not a float64 number"):
+        dv.kl(task.prior, off, np.zeros(task.cond.shape), dps=pr.DPS)

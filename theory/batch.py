@@ -58,20 +58,14 @@ def _check_batch(prior, cond):
     return p, P
 
 
-def _is_task(p, P):
-    """Per instance: ``(p, P)`` is a task (``check_prior_cond``: finite, rows and prior probability vectors), ``(B,)``."""
-    with np.errstate(invalid="ignore"):
-        fin = np.isfinite(P).all(axis=(1, 2)) & np.isfinite(p).all(axis=1)
-        stoch = (P >= 0).all(axis=(1, 2)) & (np.abs(P.sum(axis=2) - 1.0) <= SUM_RTOL).all(axis=1)
-        dist = (p >= 0).all(axis=1) & (np.abs(p.sum(axis=1) - 1.0) <= SUM_RTOL)
-    return fin & stoch & dist
-
-
 def _valid_tasks(p, P):
-    """Per instance: a valid task (``check_prior_cond``) under Assumption 2 (``log_probs``), ``(B,)``; reasons."""
-    B = P.shape[0]
-    why = np.full(B, "", dtype=object)
-    task = _is_task(p, P)
+    """Per instance: a valid task (``check_prior_cond``: finite, rows and prior probability vectors) under
+    Assumption 2 (``log_probs``), ``(B,)``; reasons."""
+    why = np.full(P.shape[0], "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        task = (np.isfinite(P).all(axis=(1, 2)) & np.isfinite(p).all(axis=1)
+                & (P >= 0).all(axis=(1, 2)) & (np.abs(P.sum(axis=2) - 1.0) <= SUM_RTOL).all(axis=1)
+                & (p >= 0).all(axis=1) & (np.abs(p.sum(axis=1) - 1.0) <= SUM_RTOL))
     why[~task] = "not a task: a row of `cond` or the prior is not a probability vector"
     a2 = task & (P > 0).all(axis=(1, 2))
     why[task & ~a2] = "`cond` violates Assumption 2 (full support): a probability is 0, so log Pi is -inf"
@@ -171,12 +165,6 @@ def recipes_from_batch(Z, logw, **extra) -> list:
 
 
 # ------------------------------------------------------------------ bounds
-
-def _bound_values(bound, p, P, L, d):
-    """The right-hand side of ``bound`` on valid instances, ``(B,)`` (never NaN: +inf above float max)."""
-    kw = dict(bound.kwargs)
-    return almost_rank_kernel(KERNEL_KIND[bound.fn], p, P, L, d, kw["sigma_reading"], kw.get("inf_reading", "global"))
-
 
 def _check_bound(bound):
     if not isinstance(bound, Bound) or bound not in BATCH_BOUNDS:
@@ -310,10 +298,8 @@ def evaluate_bound_batch(bound, fit, Z, logw, d, *, chunk=None, with_reasons=Fal
         mark_failed(ok, why, ~np.isfinite(rows).all(axis=1),
               "`F`: the log-softmax overflows float64 where pi > 0, so the divergence is not representable")
         lhs = expect(p, np.where(np.isfinite(rows), rows, 0.0))
-        rhs = _bound_values(bound, p, P, L, d)
-        lhs[~ok] = np.nan
-        rhs[~ok] = np.nan
-        return lhs, rhs, ok, why
+        rhs = almost_rank_kernel(KERNEL_KIND[bound.fn], p, P, L, d, sr, dict(bound.kwargs).get("inf_reading", "global"))
+        return (*_nan_where_refused(ok, lhs, rhs), ok, why)  # +inf above float max, never NaN where ok
 
     lhs, rhs, ok, why = _chunked(run, cond.shape[0], prior, cond, ok_in, why_in, chunk=chunk)
     return (lhs, rhs, ok, why) if with_reasons else (lhs, rhs, ok)

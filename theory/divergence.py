@@ -224,6 +224,12 @@ def _check_task_logits(prior, cond, F):
     return p, P, F
 
 
+def _stack_kl_rows(P, F):
+    """:func:`kl_rows_kernel` of a checked stack; the first instance with an overflowing row raises as
+    :func:`kl_rows_unchecked` does."""
+    return _first_refused(kl_rows_kernel(P, F), lambda b: kl_rows_unchecked(P[b], F[b]))
+
+
 def _first_refused(values, raise_one):
     """Raise for the first instance of a stack whose ``values (B, ...)`` are not all finite: ``raise_one(b)``
     raises the scalar function's ``ValueError``, prefixed here with ``instance b:``."""
@@ -262,8 +268,7 @@ def kl_rows(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.nd
             P = exact_rows(cond)
             return kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP)
     if is_stack(cond, 2):  # (B, T, N): every instance checked, one kernel call
-        P, F = check_stack(_check_pair, cond=cond, F=F)
-        return _first_refused(kl_rows_kernel(P, F), lambda b: kl_rows_unchecked(P[b], F[b]))
+        return _stack_kl_rows(*check_stack(_check_pair, cond=cond, F=F))
     P, F = _check_pair(cond, F)
     return kl_rows_unchecked(P, F)
 
@@ -299,11 +304,11 @@ def kl(prior: np.ndarray, cond: np.ndarray, F: np.ndarray, *, chunk: int | None 
 
         with working(dps):
             p, P = exact_task(prior, cond)
-            return MP.sum(p * kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP))
+            return expect(p, kl_rows_kernel(P, exact_array("F", F, shape=P.shape), MP), MP)
     if is_stack(cond, 2):
         check_single_options(chunk=chunk)
         p, P, F = check_stack(_check_task_logits, prior=prior, cond=cond, F=F)
-        return expect(p, kl_rows(P, F))
+        return expect(p, _stack_kl_rows(P, F))
     if chunk is not None:
         return kl_stream(prior, cond, F, chunk=chunk)
     p = check_distribution("prior", prior)
@@ -613,8 +618,7 @@ def fbar(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.ndarr
             exact_log(P)
             return fbar_kernel(P, exact_array("F", F, shape=P.shape), MP)
     if is_stack(cond, 2):
-        P, F = check_stack(_check_fbar_input, cond=cond, F=F)
-        return _first_refused(fbar_kernel(P, F), lambda b: fbar(P[b], F[b]))
+        return _stack_fbar(*check_stack(_check_fbar_input, cond=cond, F=F))
     P, F = _check_fbar_input(cond, F)
     out = fbar_kernel(P, F)
     if not np.all(np.isfinite(out)):
@@ -625,9 +629,24 @@ def fbar(cond: np.ndarray, F: np.ndarray, *, dps: int | None = None) -> np.ndarr
 
 def _check_fbar_input(cond, F):
     P, F = _check_pair(cond, F)
+    return _full_support(P), F
+
+
+def _full_support(P):
     if not np.all(P > 0):
         raise ValueError("`cond` must satisfy Assumption 2 (full support, every pi(o|t) > 0) for fbar")
-    return P, F
+    return P
+
+
+def _stack_fbar(P, F):
+    """:func:`fbar_kernel` of a checked stack; the first instance that overflows raises as :func:`fbar` does."""
+    return _first_refused(fbar_kernel(P, F), lambda b: fbar(P[b], F[b]))
+
+
+def _check_taylor_input(prior, cond, F):
+    """One instance of the Taylor quantities, checked as :func:`kl` and then :func:`fbar` check it."""
+    p, P, F = _check_task_logits(prior, cond, F)
+    return p, _full_support(P), F
 
 
 def _taylor(rows, prior, cond, F, dps):
@@ -640,8 +659,8 @@ def _taylor(rows, prior, cond, F, dps):
             exact_log(P)
             return expect(p, rows(P, fbar_kernel(P, exact_array("F", F, shape=P.shape), MP), MP), MP)
     if is_stack(cond, 2):
-        p, P, F = check_stack(_check_task_logits, prior=prior, cond=cond, F=F)
-        return expect(p, rows(P, fbar(P, F), np))
+        p, P, F = check_stack(_check_taylor_input, prior=prior, cond=cond, F=F)
+        return expect(p, rows(P, _stack_fbar(P, F), np))
     p = check_distribution("prior", prior)
     fb = fbar(cond, F)
     if p.shape[0] != fb.shape[0]:

@@ -45,7 +45,6 @@ __all__ = [
     "IllConditioned",
     "Float64Policy",
     "LowRank",
-    "Factors",
     "FITS",
     "SIGMA_FITS",
     "check_fit",
@@ -131,39 +130,8 @@ def centring_noise(L: np.ndarray):
     return (N + 2) * np.finfo(np.float64).eps * np.sqrt(T * N) * np.max(np.abs(L), axis=(-2, -1), initial=0.0)
 
 
-class Factors:
-    """The sizes and logits of a rank-``d`` map held as its factors ``W (N, d)``, ``E (T, d)``: ``F = E W^T``.
-
-    The base of :class:`LowRank` (float64, or object arrays of mpf), which holds ``W`` and ``E`` as attributes.
-    """
-
-    W: np.ndarray
-    E: np.ndarray
-
-    @property
-    def N(self) -> int:
-        return int(self.W.shape[0])
-
-    @property
-    def T(self) -> int:
-        return int(self.E.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.W.shape[1])
-
-    @property
-    def F(self) -> np.ndarray:
-        """Logits ``F = E W^T``, ``(T, N)`` (object arrays of mpf: each entry an ``fsum`` at the digits in force)."""
-        if self.W.dtype == object:
-            from .precise import MP
-
-            return MP.matmul(self.E, self.W.T)
-        return self.E @ self.W.T
-
-
 @dataclass(frozen=True)
-class LowRank(Factors):
+class LowRank:
     """A rank-``d`` sequence encoder ``f_{W,E}(t) = W E(t)``, an element of ``L(N,S,d)`` (``paper.prop1``); logits ``F = E W^T``.
 
     Parameters
@@ -197,6 +165,27 @@ class LowRank(Factors):
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "E", E)
 
+    @property
+    def N(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def T(self) -> int:
+        return int(self.E.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def F(self) -> np.ndarray:
+        """Logits ``F = E W^T``, ``(T, N)`` (object arrays of mpf: each entry an ``fsum`` at the digits in force)."""
+        if self.W.dtype == object:
+            from .precise import MP
+
+            return MP.matmul(self.E, self.W.T)
+        return self.E @ self.W.T
+
     def divergence(self, prior: np.ndarray, cond: np.ndarray, *, dps: int | None = None) -> float:
         """``dKL(pi, f_{W,E})`` (:func:`theory.divergence.kl`, stable log-softmax); ``dps`` as there
         (for a map held as mpf, default the digits in force, at least ``theory.precise.DPS``)."""
@@ -211,8 +200,8 @@ class LowRank(Factors):
             return kl(prior, P, self.F)
         from .precise import working
 
-        with working(dps):  # F = E W^T at those digits too
-            return kl(prior, P, self.F, dps=dps)
+        with working(dps):  # F = E W^T at those digits too; the caller's cond, converted exactly (not P)
+            return kl(prior, cond, self.F, dps=dps)
 
 
 # --------------------------------------------------------------------------- the fit kernels (stacks (B, T, N))
@@ -532,20 +521,19 @@ def row_var(cond, W, E, *, dps: int | None = None) -> np.ndarray:
     ``draft.lemma-wls[minimiser]`` (draft section 4; docs/theory.md#d3).
     """
     if dps is None:
-        P, Wa, Ea = check_rows_stochastic("cond", cond), check_array("W", W, ndim=2), check_array("E", E, ndim=2)
-        L = log_probs(P)
-    else:
-        from .precise import MP, exact_array, exact_log, exact_rows, working
+        P, W, E = check_rows_stochastic("cond", cond), check_array("W", W, ndim=2), check_array("E", E, ndim=2)
+        return _row_var_of(P, log_probs(P), W, E, np)
+    from .precise import MP, exact_array, exact_log, exact_rows, working
 
-        with working(dps):
-            P, Wa, Ea = exact_rows(cond), exact_array("W", W), exact_array("E", E)
-            L = exact_log(P)
-    if Wa.shape[0] != P.shape[1] or Ea.shape[0] != P.shape[0] or Wa.shape[1] != Ea.shape[1]:
-        raise ValueError(f"`W` (N, d) and `E` (T, d) must match cond {P.shape} (got {Wa.shape}, {Ea.shape})")
-    if dps is None:
-        return row_var_kernel(P, L, Ea @ Wa.T)
     with working(dps):
-        return row_var_kernel(P, L, MP.matmul(Ea, Wa.T), MP)
+        P, W, E = exact_rows(cond), exact_array("W", W), exact_array("E", E)
+        return _row_var_of(P, exact_log(P), W, E, MP)
+
+
+def _row_var_of(P, L, W, E, xp):
+    if W.shape[0] != P.shape[1] or E.shape[0] != P.shape[0] or W.shape[1] != E.shape[1]:
+        raise ValueError(f"`W` (N, d) and `E` (T, d) must match cond {P.shape} (got {W.shape}, {E.shape})")
+    return row_var_kernel(P, L, xp.matmul(E, W.T), xp)
 
 
 def weighted_residual_kernel(w, P, L, F, xp=np):
@@ -742,12 +730,18 @@ def f_ls(prior: np.ndarray, cond: np.ndarray, d: int, reading: str = "uniform", 
 # --------------------------------------------------------------------------- f_wls (closed form)
 
 
-def _check_WU(W_U, N: int) -> np.ndarray:
-    W = check_array("W_U", W_U, ndim=2)
+def _check_WU_shape(W, N: int, name: str = "W_U"):
+    """``W (N, d)`` with ``1 <= d <= N-1`` (so that 1 can lie outside ``Im(W_U)``); ``W`` itself."""
     if W.shape[0] != N or W.shape[1] < 1:
-        raise ValueError(f"`W_U` must have shape (N, d) = ({N}, d>=1) (got {W.shape})")
+        raise ValueError(f"`{name}` must have shape (N, d) = ({N}, d>=1) (got {W.shape})")
     if W.shape[1] > N - 1:
-        raise ValueError(f"`W_U` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) (got d={W.shape[1]})")
+        raise ValueError(f"`{name}` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) "
+                         f"(got d={W.shape[1]})")
+    return W
+
+
+def _check_WU(W_U, N: int) -> np.ndarray:
+    W = _check_WU_shape(check_array("W_U", W_U, ndim=2), N)
     ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
     check_W_kernel(W[None], ok, why)
     _raise_if_refused(ok, why)
@@ -758,12 +752,7 @@ def _exact_WU(W_U, N, d=None, name="W_U"):
     """``W_U`` as a ``(1, N, d)`` stack of exact mpf (``d <= N - 1``; ``d`` checked when given)."""
     from .precise import exact_array
 
-    W = exact_array(name, W_U)
-    if W.shape[0] != N or W.shape[1] < 1:
-        raise ValueError(f"`{name}` must have shape (N, d) = ({N}, d>=1) (got {W.shape})")
-    if W.shape[1] > N - 1:
-        raise ValueError(f"`{name}` must have d <= N-1 = {N - 1} columns so that 1 can lie outside Im(W_U) "
-                         f"(got d={W.shape[1]})")
+    W = _check_WU_shape(exact_array(name, W_U), N, name)
     if d is not None and W.shape[1] != d:
         raise ValueError(f"`{name}` must have d = {d} columns (got {W.shape[1]})")
     return W[None]
@@ -833,12 +822,7 @@ def wls_encoder(cond: np.ndarray, W_U: np.ndarray, *, dps: int | None = None) ->
             return run_exact(wls_encoder_kernel, P[None], exact_log(P)[None], _exact_WU(W_U, P.shape[1]))[0]
     L = log_probs(cond)
     P = np.asarray(cond, dtype=np.float64)
-    W = check_array("W_U", W_U, ndim=2)
-    if W.shape[0] != P.shape[1] or W.shape[1] < 1:
-        raise ValueError(f"`W_U` must have shape (N, d) = ({P.shape[1]}, d>=1) (got {W.shape})")
-    if W.shape[1] > P.shape[1] - 1:
-        raise ValueError(f"`W_U` must have d <= N-1 = {P.shape[1] - 1} columns so that 1 can lie outside "
-                         f"Im(W_U) (got d={W.shape[1]})")
+    W = _check_WU_shape(check_array("W_U", W_U, ndim=2), P.shape[1])
     ok, why = np.ones(1, dtype=bool), np.full(1, "", dtype=object)
     E = wls_encoder_kernel(P[None], L[None], W[None].copy(), ok, why)
     _raise_if_refused(ok, why)

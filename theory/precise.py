@@ -9,7 +9,7 @@ no twin of any formula: every public function of ``theory.divergence``, ``theory
 ``fsum`` reductions) on the instance converted here (:func:`exact_task`, :func:`exact_rows`,
 :func:`exact_array`, :func:`run_exact`). The independence of the re-check rests on the reference formulas
 of tests/reference.py, against which every kernel is tested in float64 and at 50 digits. What is this
-module's own: the namespace, the conversions, :func:`decide_mp`, :func:`exact_instance`, and the
+module's own: the namespace, the conversions (:func:`exact_task`, ...), :func:`decide_mp`, and the
 resolution policy (:class:`NotUnique`, :class:`MPPolicy`).
 
 Conventions of a ``dps=`` evaluation
@@ -43,8 +43,9 @@ from mpmath.libmp import to_float as mpf_to_float
 from .validate import check_array, check_int, check_prior_cond, check_rows_stochastic, mark_failed
 
 __all__ = [
-    "DPS", "NotUnique", "resolution", "to_float", "decide_mp", "exact_instance", "MPNamespace", "MPPolicy", "MP",
+    "DPS", "NotUnique", "resolution", "to_float", "decide_mp", "MPNamespace", "MPPolicy", "MP",
     "default_dps", "working", "exact_task", "exact_rows", "exact_log", "exact_stack", "exact_number", "exact_array", "run_exact",
+    "float64_exactly",
 ]
 
 #: Default working precision, decimal digits.
@@ -126,16 +127,31 @@ def working(dps):
     return mpmath.workdps(check_int("dps", dps, minimum=10))
 
 
+def float64_exactly(name, x):
+    """``x`` as it is, or an object array (of ``mpf``) as float64 when every entry is a float64 number exactly;
+    otherwise a ``ValueError`` naming ``name``: an instance is never rounded to float64 silently."""
+    a = np.asarray(x) if isinstance(x, np.ndarray) else x
+    if not (isinstance(a, np.ndarray) and a.dtype == object):
+        return x
+    out = np.empty(a.shape, dtype=np.float64)
+    for i, v in np.ndenumerate(a):
+        out[i] = float(v)
+        if mpmath.mpf(out[i]) != v:
+            raise ValueError(f"`{name}` holds a value that is not a float64 number ({v}): the dps= evaluations "
+                             "take the instance's own float64 arrays")
+    return out
+
+
 def exact_task(prior, cond):
     """``(p (T,), P (T, N))``: the validated instance (float64 checks, same messages), exact and each vector
     divided by its exact sum (module docstring, "Conventions"). Use under :func:`working`."""
-    pf, Pf = check_prior_cond(prior, cond)
+    pf, Pf = check_prior_cond(float64_exactly("prior", prior), float64_exactly("cond", cond))
     return _normalised(MP.asarray(pf)), _normalised(MP.asarray(Pf))
 
 
 def exact_rows(cond):
     """The validated rows of ``cond``, exact, each divided by its exact sum, ``(T, N)``."""
-    return _normalised(MP.asarray(check_rows_stochastic("cond", cond)))
+    return _normalised(MP.asarray(check_rows_stochastic("cond", float64_exactly("cond", cond))))
 
 
 def exact_log(P):
@@ -170,18 +186,6 @@ def run_exact(kernel, *args, **kwargs):
     if not ok[0]:
         raise NotUnique(why[0])
     return out
-
-
-def exact_instance(prior, cond, *, dps: int = DPS):
-    """The instance a ``dps=`` evaluation works on: ``(p (T,), Pi (T, N))``, object arrays of mpf (:func:`exact_task`
-    at ``dps`` digits: the float64 arrays converted exactly, each vector divided by its sum at those digits).
-
-    >>> p, P = exact_instance([0.5, 0.5], [[0.5, 0.5], [0.25, 0.75]])
-    >>> P[1, 1] == mpmath.mpf(0.75)
-    True
-    """
-    with working(dps):
-        return exact_task(prior, cond)
 
 
 def to_float(x):

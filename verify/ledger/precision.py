@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 
 import mpmath
 import numpy as np
@@ -86,29 +87,24 @@ def is_exact_number(x) -> bool:
 
 
 def _to_float_array(name, x):
-    """``x`` as float64 when every entry is exactly a float64 (the instance's own arrays); else raise."""
-    a = np.asarray(x)
-    if a.dtype != object:
-        return a
-    flat = a.ravel()
-    out = np.empty(flat.shape, dtype=np.float64)
-    for i, v in enumerate(flat):
-        f = float(v)
-        if mpmath.mpf(f) != v:
-            raise PrecisionUnavailable(f"`{name}` holds a value that is not a float64 number ({v}): the "
-                                       "dps= evaluations take the instance's own float64 arrays")
-        out[i] = f
-    return out.reshape(a.shape)
+    """``x`` as float64 when every entry is exactly a float64 (the instance's own arrays); else
+    :class:`PrecisionUnavailable` (:func:`aotmem.theory.precise.float64_exactly`'s check)."""
+    try:
+        return np.asarray(precise.float64_exactly(name, x))
+    except ValueError as exc:
+        raise PrecisionUnavailable(str(exc)) from None
 
 
-def dispatch(float_fn, *, exact: bool = True, argnames: tuple = ()):
+def dispatch(float_fn, *, exact: bool = True):
     """``float_fn``, called with ``dps=`` the digits of the enclosing :func:`precision` block.
 
-    ``float_fn`` takes ``dps=`` (the same kernel on :data:`aotmem.theory.precise.MP`). ``argnames``: the
-    names of its positional parameters, so that the instance's object arrays (``prior``, ``cond``) go back
-    to float64 exactly (the ``dps=`` branches convert them exactly again). ``exact=False``: the function
-    has no ``dps=`` and raises :class:`PrecisionUnavailable` under the context (never a silent float64 value).
+    ``float_fn`` takes ``dps=`` (the same kernel on :data:`aotmem.theory.precise.MP`). The instance's object
+    arrays (its ``prior`` and ``cond`` parameters, by name) go back to float64 exactly (the ``dps=`` branches
+    convert them exactly again). ``exact=False``: the function has no ``dps=`` and raises
+    :class:`PrecisionUnavailable` under the context (never a silent float64 value).
     """
+    names = tuple(inspect.signature(float_fn).parameters)
+
     @functools.wraps(float_fn)
     def public(*args, **kwargs):
         dps = _DPS.get()
@@ -117,8 +113,8 @@ def dispatch(float_fn, *, exact: bool = True, argnames: tuple = ()):
         if not exact:
             raise PrecisionUnavailable(f"aotmem.{float_fn.__name__} has no extended-precision evaluation: "
                                        "it cannot be evaluated under aotmem.precision()")
-        args = [_to_float_array(n, a) if n in _INSTANCE_ARGS else a for n, a in zip(argnames, args)] + list(
-            args[len(argnames):])
+        args = [_to_float_array(n, a) if n in _INSTANCE_ARGS else a for n, a in zip(names, args)] + list(
+            args[len(names):])
         kwargs = {k: _to_float_array(k, v) if k in _INSTANCE_ARGS else v for k, v in kwargs.items()}
         return float_fn(*args, dps=dps, **kwargs)
 
@@ -150,15 +146,10 @@ def _public_table():
     """The dispatching versions of the public functions that take ``dps=``: ``{name: function}``."""
     from aotmem.theory import bounds, divergence, lowrank, spectra
 
-    fns = {"kl": (divergence.kl, ("prior", "cond", "F")), "kl_rows": (divergence.kl_rows, ("cond", "F")),
-           "entropy": (divergence.entropy, ("cond",)), "log_softmax": (divergence.log_softmax, ("F",)),
-           "singular_values": (spectra.singular_values, ("prior", "cond", "reading")),
-           "sigma": (spectra.sigma, ("prior", "cond", "j", "reading")),
-           "f_ls": (lowrank.f_ls, ("prior", "cond", "d", "reading")),
-           "f_wls": (lowrank.f_wls, ("prior", "cond", "d", "W_U"))}
-    fns.update({name: (getattr(bounds, name), ("prior", "cond", "d")) for name in (
-        "seed_ls_bound", "seed_wls_bound", "draft_ls_bound", "draft_wls_bound", "draft_min_bound")})
-    return {name: dispatch(fn, argnames=names) for name, (fn, names) in fns.items()}
+    fns = (divergence.kl, divergence.kl_rows, divergence.entropy, divergence.log_softmax, spectra.singular_values,
+           spectra.sigma, lowrank.f_ls, lowrank.f_wls, bounds.seed_ls_bound, bounds.seed_wls_bound,
+           bounds.draft_ls_bound, bounds.draft_wls_bound, bounds.draft_min_bound)
+    return {fn.__name__: dispatch(fn) for fn in fns}
 
 
 PUBLIC = _public_table()
